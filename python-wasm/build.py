@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Build the guest component: pre-initialized CPython + Blogmark's dispatcher.
+
+Usage: build.py OUT_DIR
+
+Installs the pinned componentize-py (requirements.txt, hash-checked) into a
+private virtual environment under OUT_DIR, then builds the component into
+OUT_DIR/<inputs-hash>/guest.wasm. The hash covers every input, so a second
+build with nothing changed costs one directory lookup. Prints the path of the
+component on its last line.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+INPUTS = ["requirements.txt", "build.py", "wit", "guest"]
+
+
+def inputs_hash():
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        path = HERE / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(HERE)).encode())
+            digest.update(b"\0")
+            digest.update(file.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
+def tool(out_dir):
+    """The pinned componentize-py, installed once per requirements.txt."""
+    req = (HERE / "requirements.txt").read_bytes()
+    env_dir = out_dir / f"venv-{hashlib.sha256(req).hexdigest()[:12]}"
+    exe = env_dir / "bin" / "componentize-py"
+    if not exe.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        subprocess.run(
+            [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet",
+             "--disable-pip-version-check", "--require-hashes", "--only-binary=:all:",
+             "-r", str(HERE / "requirements.txt")],
+            check=True,
+        )
+    return exe
+
+
+def main():
+    out_dir = Path(sys.argv[1]).resolve()
+    target = out_dir / inputs_hash() / "guest.wasm"
+    if not target.exists():
+        exe = tool(out_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".wasm.partial")
+        subprocess.run(
+            [str(exe), "--quiet", "-d", str(HERE / "wit"), "-w", "python-guest",
+             "componentize", "-p", str(HERE / "guest"), "dispatcher",
+             "-o", str(partial)],
+            check=True,
+            # The dispatcher must see only the interpreter's own stdlib.
+            env={k: v for k, v in os.environ.items()
+                 if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")},
+        )
+        partial.replace(target)
+    print(target)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Blogmark's Python dispatcher: the guest side of ABI v1.
+
+componentize-py imports this module while it pre-initializes the interpreter,
+so everything imported here lives in the snapshot and costs nothing per call.
+Scripts can import only what is in that snapshot: the sandbox has no file
+system, so `PRELOADED` below is the standard library a script sees.
+
+Every request runs in a fresh instance, so nothing a script does (globals,
+monkey-patched builtins, a seeded `random`) can leak into the next one.
+"""
+
+import ast
+import json
+import linecache
+import os
+import sys
+import traceback
+import types
+
+import wit_world
+from componentize_py_types import Err
+from wit_world.imports import host
+
+# The standard library a macro author can import. Pre-importing keeps a call
+# cheap (a read-only mount would parse and compile modules on every call).
+# Keep docs/python-stdlib.md in step with this list.
+PRELOADED = [
+    "base64", "bisect", "calendar", "collections", "collections.abc", "colorsys",
+    "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "enum",
+    "fnmatch", "fractions", "functools", "hashlib", "heapq", "hmac", "html",
+    "html.entities", "html.parser", "io", "itertools", "json", "math",
+    "operator", "pprint", "random", "re", "shlex", "statistics", "string",
+    "struct", "textwrap", "typing", "unicodedata", "urllib.parse", "uuid",
+    "zlib",
+]
+
+for _name in PRELOADED:
+    __import__(_name)
+
+import random  # noqa: E402  (already loaded above; bound here for seeding)
+
+ABI_VERSION = 1
+
+# Capabilities a sandboxed script never has. The host already withholds them
+# (no sockets, no preopened directories, no process spawning in WASI); these
+# stubs only turn an obscure failure into a message that says why.
+_DENIED_MODULES = {
+    "socket": "the network",
+    "_socket": "the network",
+    "ssl": "the network",
+    "subprocess": "processes",
+    "multiprocessing": "processes",
+    "threading": "threads",
+    "_thread": "threads",
+    "concurrent": "threads",
+    "asyncio": "an event loop",
+}
+
+
+class SandboxDenied(PermissionError):
+    """Raised when a script reaches for a capability the sandbox withholds."""
+
+
+def _denied(what):
+    def deny(*_args, **_kwargs):
+        raise SandboxDenied(f"{what} is not available to Blogmark scripts")
+
+    return deny
+
+
+class _DenyFinder:
+    """Meta-path finder that refuses the modules in `_DENIED_MODULES`."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if top in _DENIED_MODULES:
+            raise SandboxDenied(
+                f"`import {fullname}`: {_DENIED_MODULES[top]} are not available "
+                "to Blogmark scripts"
+            )
+        return None
+
+
+def _lock_down():
+    for name in list(sys.modules):
+        if name.partition(".")[0] in _DENIED_MODULES:
+            del sys.modules[name]
+    sys.meta_path.insert(0, _DenyFinder)
+    for name in ("system", "popen", "fork", "forkpty", "execv", "execve",
+                 "execvp", "execvpe", "spawnv", "spawnve", "posix_spawn",
+                 "posix_spawnp", "kill", "killpg"):
+        setattr(os, name, _denied(f"os.{name}"))
+
+
+_lock_down()
+
+
+def _freeze(value):
+    """A read-only deep copy: dicts become mappingproxies, lists tuples."""
+    if isinstance(value, dict):
+        return types.MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class Context:
+    """What a macro sees: `ctx.args`, `ctx.positional`, `ctx.body`, `ctx.call`,
+    `ctx.page` (None unless the script declares `uses_page`), `ctx.site`."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields):
+        object.__setattr__(self, "_fields", fields)
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_fields")[name]
+        except KeyError:
+            raise AttributeError(f"ctx has no field {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ctx is read-only")
+
+    def __repr__(self):
+        return f"Context({dict(object.__getattribute__(self, '_fields'))!r})"
+
+    @staticmethod
+    def log(message, level="info"):
+        """Send one line to the host's log (shown with `-v`)."""
+        levels = {"debug": host.Level.DEBUG, "info": host.Level.INFO,
+                  "warn": host.Level.WARN, "error": host.Level.ERROR}
+        host.log(levels.get(level, host.Level.INFO), str(message))
+
+
+def _script_filename(script):
+    return script.get("path") or f"scripts/{script['slug']}.py"
+
+
+def _error(exc, filename):
+    """The ABI v1 error document for an exception raised by a script."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in frames:
+        if frame.filename == filename:
+            line = frame.lineno
+    # Keep only the script's own frames and what it called, not the dispatcher.
+    first = next((i for i, f in enumerate(frames) if f.filename == filename), 0)
+    tb = exc.__traceback__
+    for _ in range(first):
+        tb = tb.tb_next
+    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    if isinstance(exc, SystemExit):
+        message = f"the script called sys.exit({exc.code!r})"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = "the script raised KeyboardInterrupt"
+    elif isinstance(exc, SyntaxError):
+        message = f"{exc.msg} (line {exc.lineno}, column {exc.offset})"
+    else:
+        message = str(exc)
+    error = {"type": type(exc).__name__, "message": message, "traceback": text}
+    if line is not None:
+        error["line"] = line
+    if isinstance(exc, SyntaxError) and exc.offset is not None:
+        error["column"] = exc.offset
+    return {"abi": ABI_VERSION, "ok": False, "error": error}
+
+
+def _failure(kind, message, line=None):
+    error = {"type": kind, "message": message, "traceback": ""}
+    if line is not None:
+        error["line"] = line
+    return {"abi": ABI_VERSION, "ok": False, "error": error}
+
+
+def _load(script):
+    """Compile and execute a script's module body; return its namespace."""
+    filename = _script_filename(script)
+    source = script["source"]
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    code = compile(source, filename, "exec", dont_inherit=True)
+    module = types.ModuleType(script["slug"])
+    module.__file__ = filename
+    exec(code, module.__dict__)
+    return module
+
+
+def _entrypoint(module, script):
+    name = script["entrypoint"]
+    fn = getattr(module, name, None)
+    if callable(fn):
+        return fn, None
+    found = sorted(k for k, v in vars(module).items()
+                   if isinstance(v, types.FunctionType) and not k.startswith("_"))
+    listed = ", ".join(found) if found else "none"
+    return None, _failure(
+        "EntrypointMissing",
+        f"no function `{name}` in the script (functions found: {listed})",
+    )
+
+
+def _macro(request):
+    script = request["script"]
+    call = request["call"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    ctx = Context({
+        "args": _freeze(call.get("args") or {}),
+        "positional": _freeze(call.get("positional") or []),
+        "body": call.get("body"),
+        "call": _freeze({k: call.get(k) for k in ("name", "file", "line", "column")}),
+        "page": _freeze(request.get("page")),
+        "site": _freeze(request.get("site") or {}),
+    })
+    value = fn(ctx)
+    if isinstance(value, dict) and set(value) == {"html"}:
+        value = value["html"]
+    if not isinstance(value, str):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; "
+            "a macro returns a str or {'html': str}"
+        )
+    return {"abi": ABI_VERSION, "ok": True, "html": value}
+
+
+def _transform(request):
+    script = request["script"]
+    post = request["post"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    value = fn({"path": post["path"],
+                "front_matter": dict(post.get("front_matter") or {}),
+                "body": post["body"]})
+    if value is None or value == "unchanged":
+        return {"abi": ABI_VERSION, "ok": True, "unchanged": True}
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; a transform "
+            "returns the post as a dict, or None when it leaves it unchanged"
+        )
+    new_post = {"path": post["path"],
+                "front_matter": value.get("front_matter", post.get("front_matter") or {}),
+                "body": value.get("body", post["body"])}
+    if not isinstance(new_post["body"], str) or not isinstance(new_post["front_matter"], dict):
+        raise TypeError("a transform's result needs `body` as str and `front_matter` as dict")
+    return {"abi": ABI_VERSION, "ok": True, "post": new_post}
+
+
+def _check(request):
+    """Syntax check and entrypoint discovery, without running the script."""
+    script = request["script"]
+    filename = _script_filename(script)
+    tree = ast.parse(script["source"], filename)
+    functions = [node.name for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return {"abi": ABI_VERSION, "ok": True, "functions": functions,
+            "has_entrypoint": script["entrypoint"] in functions}
+
+
+_HANDLERS = {"macro": _macro, "transform": _transform, "check": _check}
+
+
+def _seed_from_host():
+    # The host seeds WASI's random source from the request, so this makes
+    # `random` deterministic per request without trusting the guest.
+    random.seed(int.from_bytes(os.urandom(16), "little"))
+
+
+class WitWorld(wit_world.WitWorld):
+    """The component's export: one ABI v1 request in, one result out."""
+
+    def handle(self, request: str) -> str:
+        try:
+            doc = json.loads(request)
+            if doc.get("abi") != ABI_VERSION:
+                raise ValueError(f"unsupported ABI version {doc.get('abi')!r}")
+            handler = _HANDLERS[doc["kind"]]
+            filename = _script_filename(doc["script"])
+        except Exception as exc:  # a malformed request is the host's bug
+            raise Err(f"malformed request: {type(exc).__name__}: {exc}")
+        _seed_from_host()
+        try:
+            result = handler(doc)
+        except BaseException as exc:  # noqa: B036 - scripts may raise anything
+            result = _error(exc, filename)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:  # noqa: B036 - a closed stream is not ours to fix
+                    pass
+        text = json.dumps(result, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate cannot cross the string boundary: escape it so
+            # the host sees (and rejects) it as an ABI violation.
+            text = json.dumps(result, ensure_ascii=True)
+        return text
+

@@ -1,0 +1,94 @@
+//! The on-disk cache of compiled guests.
+//!
+//! Compiling CPython's component with Cranelift takes seconds; loading the
+//! compiled artifact with `Component::deserialize_file` takes milliseconds.
+//! The key covers the component's bytes and the engine's compatibility hash
+//! (wasmtime's version and every setting that changes code), so a stale
+//! artifact is never picked; one that fails to load anyway (corrupt, or
+//! written by an incompatible build) is compiled again and replaced.
+
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+pub(crate) struct ArtifactCache {
+    dir: Option<PathBuf>,
+    key: String,
+}
+
+/// A `Hasher` that feeds SHA-256, so the engine's hash is stable across runs.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only write() is used")
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl ArtifactCache {
+    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, component: &[u8]) -> Self {
+        let mut hasher = ShaHasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_hash = hex::encode(&hasher.0.finalize()[..8]);
+        let component_hash = hex::encode(&Sha256::digest(component)[..12]);
+        ArtifactCache {
+            dir,
+            key: format!("{component_hash}-{engine_hash}"),
+        }
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("guest-{}.cwasm", self.key)))
+    }
+
+    /// The compiled component, and whether it came from the cache.
+    pub(crate) fn load_or_compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> wasmtime::Result<(Component, bool)> {
+        if let Some(path) = self.path().filter(|p| p.exists()) {
+            // SAFETY: the file was written by `Component::serialize` of this
+            // cache (the key names the engine and component), lives in the
+            // user's own cache directory, and wasmtime checks its header and
+            // engine compatibility before using it.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok((component, true)),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    "failed to load code from the compiled-guest cache, compiling again: {e:#}"
+                ),
+            }
+        }
+        tracing::info!("compiling the Python guest (once per guest build)");
+        let component = Component::new(engine, bytes)?;
+        if let Some(path) = self.path() {
+            if let Err(e) = self.store(&component, &path) {
+                tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e:#}");
+            }
+        }
+        Ok((component, false))
+    }
+
+    fn store(&self, component: &Component, path: &std::path::Path) -> wasmtime::Result<()> {
+        let dir = path.parent().expect("cache files live in a directory");
+        std::fs::create_dir_all(dir)?;
+        let serialized = component.serialize()?;
+        // Write then rename, so a concurrent reader never sees half a file.
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &serialized)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! One request in one fresh instance, and the classification of how it ended.
+
+use crate::abi::{self, Reply, Request};
+use crate::engine::{EPOCH_TICK, PythonGuest, SandboxEngine};
+use crate::failure::{Failure, GuestError, Output};
+use crate::limits::Limits;
+use crate::sandbox_env::{CallEnv, Captured, OutputOverflow, SleptPastDeadline};
+use crate::store_state::SandboxState;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+use wasmtime::{Store, Trap};
+
+/// One unit of work for the sandbox.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The ABI v1 request.
+    pub request: Request,
+    /// Its limits (already capped by the caller's policy).
+    pub limits: Limits,
+    /// What the guest's wall clock reads, as time since the Unix epoch: the
+    /// build's timestamp, so that equal requests give equal results.
+    pub clock: Duration,
+}
+
+impl Job {
+    /// A job with default limits and the clock at the Unix epoch.
+    pub fn new(request: Request) -> Self {
+        Job {
+            request,
+            limits: Limits::default(),
+            clock: Duration::ZERO,
+        }
+    }
+
+    /// The script's slug, for counters and reports.
+    pub fn script(&self) -> &str {
+        &self.request.script.slug
+    }
+}
+
+/// A successful call.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The validated answer.
+    pub reply: Reply,
+    /// stdout, stderr and log lines of the call.
+    pub captured: Captured,
+    /// Fuel the call burned.
+    pub fuel_used: u64,
+    /// Time from the start of the call to its validated result.
+    pub elapsed: Duration,
+}
+
+/// An instance created ahead of its request.
+pub(crate) struct Prepared {
+    store: Store<SandboxState>,
+    guest: PythonGuest,
+}
+
+impl SandboxEngine {
+    /// A fresh instance, not yet bound to a request.
+    pub(crate) fn prepare(&self) -> Result<Prepared, Failure> {
+        let mut store = Store::new(&self.engine, SandboxState::new(CallEnv::default()));
+        store.limiter(|state| state);
+        // Instantiation runs no Python (the interpreter is a snapshot), but
+        // give it room rather than guess its cost.
+        store
+            .set_fuel(u64::MAX)
+            .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let guest = self.pre.instantiate(&mut store).map_err(|e| {
+            Failure::Unavailable(format!("cannot instantiate the guest: {e:#}"))
+        })?;
+        Ok(Prepared { store, guest })
+    }
+
+    /// Run `job` in a fresh instance on this thread.
+    pub fn run_inline(&self, job: &Job) -> Result<Outcome, Failure> {
+        self.prepare()?.call(job)
+    }
+}
+
+impl Prepared {
+    /// Run `job` in this instance, consuming it.
+    pub(crate) fn call(mut self, job: &Job) -> Result<Outcome, Failure> {
+        let limits = &job.limits;
+        let document = job.request.to_json();
+        if document.len() > limits.input_bytes {
+            return Err(Failure::OutputTooLarge {
+                what: Output::Request,
+                limit_bytes: limits.input_bytes,
+            });
+        }
+        let seed: [u8; 32] = Sha256::digest(document.as_bytes()).into();
+        let env = self.store.data().env.clone();
+        env.arm(job.clock, seed, limits.timeout, limits.stdout_bytes);
+        self.store.data_mut().memory_limit = limits.memory_bytes;
+        self.store
+            .set_fuel(limits.fuel)
+            .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
+        let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+        self.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+
+        let started = Instant::now();
+        let result = self.guest.call_handle(&mut self.store, &document);
+        let elapsed = started.elapsed();
+        let fuel_used = limits.fuel - self.store.get_fuel().unwrap_or(0);
+        let memory_denied = self.store.data().memory_denied;
+        let classified = match result {
+            Err(error) => Err(classify_trap(&error, &env, memory_denied, limits)),
+            Ok(Err(message)) => Err(Failure::AbiViolation(format!(
+                "the guest rejected the request: {message}"
+            ))),
+            Ok(Ok(answer)) => match abi::parse_result(job.request.kind(), &answer, limits.output_bytes) {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(guest)) => Err(classify_guest_error(guest, limits)),
+                Err(failure) => Err(failure),
+            },
+        };
+        // Stdout past its cap may also surface as a failed write the script
+        // caught; the cap wins either way.
+        if env.overflowed().is_some() {
+            return Err(Failure::OutputTooLarge {
+                what: Output::Stdout,
+                limit_bytes: limits.stdout_bytes,
+            });
+        }
+        let reply = classified?;
+        Ok(Outcome {
+            reply,
+            captured: env.take_captured(),
+            fuel_used,
+            elapsed,
+        })
+    }
+}
+
+fn classify_guest_error(guest: GuestError, limits: &Limits) -> Failure {
+    // In the sandbox an allocation fails only against the host's memory cap
+    // (or wasm32's address space, which is above any cap).
+    if guest.type_name == "MemoryError" {
+        return Failure::MemoryLimit {
+            detail: format!("{} bytes of linear memory", limits.memory_bytes),
+        };
+    }
+    Failure::GuestError(guest)
+}
+
+fn classify_trap(error: &wasmtime::Error, env: &CallEnv, memory_denied: bool, limits: &Limits) -> Failure {
+    let timeout = Failure::Timeout {
+        limit_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+    };
+    if env.overflowed().is_some() || error.downcast_ref::<OutputOverflow>().is_some() {
+        return Failure::OutputTooLarge {
+            what: Output::Stdout,
+            limit_bytes: limits.stdout_bytes,
+        };
+    }
+    if env.slept_past_deadline() || error.downcast_ref::<SleptPastDeadline>().is_some() {
+        return timeout;
+    }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Failure::GuestError(GuestError {
+            type_name: "SystemExit".into(),
+            message: format!("the script exited the interpreter with status {}", exit.0),
+            line: None,
+            column: None,
+            traceback: String::new(),
+        });
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => timeout,
+        Some(Trap::OutOfFuel) => Failure::FuelExhausted { limit: limits.fuel },
+        Some(Trap::StackOverflow) => Failure::MemoryLimit {
+            detail: "the WebAssembly stack is exhausted (unbounded recursion?)".into(),
+        },
+        _ if memory_denied => Failure::MemoryLimit {
+            detail: format!("{} bytes of linear memory", limits.memory_bytes),
+        },
+        trap => Failure::GuestError(GuestError {
+            type_name: "InterpreterCrash".into(),
+            message: match trap {
+                Some(trap) => format!("the Python interpreter trapped: {trap}"),
+                None => format!("the Python interpreter failed: {error:#}"),
+            },
+            line: None,
+            column: None,
+            traceback: String::new(),
+        }),
+    }
+}

@@ -1,0 +1,179 @@
+//! The process-wide engine: configuration, the compiled guest (cached on
+//! disk), the linker and the `InstancePre` every request instantiates from.
+
+use crate::artifact_cache::ArtifactCache;
+use crate::failure::Failure;
+use crate::store_state::{self, SandboxState};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+wasmtime::component::bindgen!({
+    path: "../python-wasm/wit",
+    world: "python-guest",
+});
+
+pub(crate) use self::blogmark::guest::host as wit_host;
+
+/// How often the epoch ticker advances: the resolution of time limits.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Settings of the engine that are fixed for the life of the process.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// The guest component (`blogmark_guest::component_path()`).
+    pub component: PathBuf,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// How many instances may exist at once (workers, inline callers and the
+    /// instance each worker keeps ready).
+    pub max_instances: u32,
+    /// The largest memory limit any request may ask for.
+    pub max_memory_bytes: usize,
+    /// Bytes of each linear memory kept resident between instances: the pages
+    /// a call dirties are reset in place instead of being unmapped, so the
+    /// next instance does not fault them in again.
+    pub keep_resident_bytes: usize,
+}
+
+impl EngineSettings {
+    /// Defaults for `component`, caching in the user's cache directory.
+    pub fn new(component: impl Into<PathBuf>) -> Self {
+        EngineSettings {
+            component: component.into(),
+            cache_dir: default_cache_dir(),
+            max_instances: 64,
+            max_memory_bytes: 1 << 30,
+            keep_resident_bytes: 64 << 20,
+        }
+    }
+}
+
+/// `$BLOGMARK_CACHE_DIR`, else the platform's cache directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("BLOGMARK_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("blogmark")))
+        .map(|d| d.join("compiled"))
+}
+
+/// The engine, the compiled guest and everything needed to instantiate it.
+pub struct SandboxEngine {
+    pub(crate) engine: Engine,
+    pub(crate) pre: PythonGuestPre<SandboxState>,
+    build_id: String,
+    load: LoadReport,
+}
+
+/// How the compiled guest was obtained, for logs and benchmarks.
+#[derive(Clone, Debug)]
+pub struct LoadReport {
+    /// Whether the compiled artifact came from the disk cache.
+    pub from_cache: bool,
+    /// Time spent loading (or compiling) the component.
+    pub elapsed: Duration,
+}
+
+fn engine_config(settings: &EngineSettings) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    let instances = settings.max_instances.max(1);
+    pool.total_component_instances(instances)
+        // componentize-py's guest is a dozen core instances, each with at most
+        // a memory and a table.
+        .total_core_instances(instances * 16)
+        .total_memories(instances * 4)
+        .total_tables(instances * 16)
+        .max_memories_per_component(8)
+        .max_tables_per_component(32)
+        .table_elements(200_000)
+        .max_core_instance_size(8 << 20)
+        .max_component_instance_size(8 << 20)
+        .max_memory_size(settings.max_memory_bytes)
+        .linear_memory_keep_resident(settings.keep_resident_bytes)
+        .table_keep_resident(1 << 20)
+        .pagemap_scan(Enabled::Auto);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+impl SandboxEngine {
+    /// Build the engine and load the guest, compiling it only when the disk
+    /// cache has no artifact for this component and these settings.
+    pub fn new(settings: &EngineSettings) -> Result<Arc<Self>, Failure> {
+        let started = Instant::now();
+        let unavailable = |what: String| {
+            Failure::Unavailable(format!(
+                "{what} (rebuild the guest with `{}`)",
+                blogmark_guest_hint()
+            ))
+        };
+        let engine = Engine::new(&engine_config(settings))
+            .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))?;
+        let bytes = std::fs::read(&settings.component).map_err(|e| {
+            unavailable(format!(
+                "cannot read the guest component {}: {e}",
+                settings.component.display()
+            ))
+        })?;
+        let cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &bytes);
+        let (component, from_cache) = cache
+            .load_or_compile(&engine, &bytes)
+            .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
+        drop(bytes);
+        let mut linker = Linker::new(&engine);
+        store_state::link(&mut linker)
+            .map_err(|e| Failure::Unavailable(format!("cannot link the guest: {e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(PythonGuestPre::new)
+            .map_err(|e| unavailable(format!("the guest does not fit the host: {e:#}")))?;
+        let load = LoadReport {
+            from_cache,
+            elapsed: started.elapsed(),
+        };
+        tracing::debug!(?load, "python sandbox ready");
+        Ok(Arc::new(SandboxEngine {
+            engine,
+            pre,
+            build_id: cache.key().to_string(),
+            load,
+        }))
+    }
+
+    /// Identifies the guest build and engine settings: part of every result
+    /// cache key, so a new runtime never reuses an old runtime's results.
+    pub fn build_id(&self) -> &str {
+        &self.build_id
+    }
+
+    /// How the compiled guest was obtained.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.load
+    }
+
+    /// The wasmtime engine (for the epoch ticker).
+    pub(crate) fn wasmtime(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compile a component file outside the cache (used by benchmarks).
+    pub fn compile_uncached(settings: &EngineSettings, path: &Path) -> wasmtime::Result<Duration> {
+        let engine = Engine::new(&engine_config(settings))?;
+        let started = Instant::now();
+        Component::from_file(&engine, path)?;
+        Ok(started.elapsed())
+    }
+}
+
+fn blogmark_guest_hint() -> &'static str {
+    "cargo build -p blogmark-guest"
+}

@@ -1,0 +1,46 @@
+//! The Python sandbox of Blogmark host.
+//!
+//! CPython 3.14 compiled to WASI and pre-initialized with Blogmark's
+//! dispatcher runs inside wasmtime. Every request gets a fresh instance with
+//! no capabilities (no files, no environment, no network), virtual clocks,
+//! randomness seeded from the request, and host-enforced limits on time,
+//! fuel, memory and output. Requests and results are ABI v1 JSON documents
+//! ([`abi`]); failures are classified ([`Failure`]).
+//!
+//! This crate knows nothing of blogs.
+//!
+//! ```no_run
+//! use blogmark_runtime::{abi, Job, Runtime, RuntimeConfig};
+//! # fn main() -> Result<(), blogmark_runtime::Failure> {
+//! let runtime = Runtime::new(RuntimeConfig::new("guest.wasm"))?;
+//! let script = abi::Script {
+//!     slug: "hello".into(),
+//!     entrypoint: "render".into(),
+//!     path: "scripts/hello.py".into(),
+//!     source: "def render(ctx):\n    return '<b>hi</b>'\n".into(),
+//! };
+//! let call = abi::MacroCall { name: "hello".into(), ..Default::default() };
+//! let op = abi::Operation::Macro { call, page: None, site: abi::Site::default() };
+//! let outcome = runtime.run(Job::new(abi::Request::new(script, op)))?;
+//! assert_eq!(outcome.reply, abi::Reply::Html("<b>hi</b>".into()));
+//! # Ok(()) }
+//! ```
+
+pub mod abi;
+mod artifact_cache;
+mod call;
+mod counters;
+mod engine;
+mod failure;
+mod limits;
+mod queue;
+mod sandbox_env;
+mod store_state;
+
+pub use call::{Job, Outcome};
+pub use counters::{Counters, ScriptStats};
+pub use engine::{EngineSettings, LoadReport, SandboxEngine, default_cache_dir};
+pub use failure::{Failure, FailureClass, GuestError, Output};
+pub use limits::Limits;
+pub use queue::{Handle, Mode, Runtime, RuntimeConfig};
+pub use sandbox_env::{Captured, LogLine};

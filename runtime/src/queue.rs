@@ -1,0 +1,239 @@
+//! The runtime callers use: a bounded queue in front of N workers, each
+//! running every request in a fresh instance.
+
+use crate::call::{Job, Outcome, Prepared};
+use crate::counters::Counters;
+use crate::engine::{EPOCH_TICK, EngineSettings, SandboxEngine};
+use crate::failure::Failure;
+use crossbeam_channel::{Receiver, Sender};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// Where requests run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// On a pool of worker threads behind a bounded queue (the default).
+    Worker {
+        /// Number of workers; 0 means one per core.
+        workers: usize,
+    },
+    /// On the caller's thread, at `submit`.
+    Inline,
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode::Worker { workers: 0 }
+    }
+}
+
+/// Everything needed to start a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Engine settings (component, cache, pool sizes).
+    pub engine: EngineSettings,
+    /// Worker or inline.
+    pub mode: Mode,
+    /// Requests that may wait in the queue before `submit` blocks.
+    pub queue_capacity: usize,
+}
+
+impl RuntimeConfig {
+    /// Defaults for the given component.
+    pub fn new(component: impl Into<std::path::PathBuf>) -> Self {
+        RuntimeConfig {
+            engine: EngineSettings::new(component),
+            mode: Mode::default(),
+            queue_capacity: 1024,
+        }
+    }
+}
+
+type Reply = Result<Outcome, Failure>;
+
+struct Queued {
+    job: Job,
+    cancelled: Arc<AtomicBool>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// A request in flight. Wait for it, blocking or async, or cancel it.
+pub struct Handle {
+    reply: oneshot::Receiver<Reply>,
+    cancelled: Arc<AtomicBool>,
+}
+
+fn stopped() -> Failure {
+    Failure::Unavailable("the runtime stopped before answering".into())
+}
+
+impl Handle {
+    /// Block until the request has run. Do not call from an async task.
+    pub fn wait(self) -> Reply {
+        self.reply.blocking_recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Wait for the request without blocking the async runtime.
+    pub async fn wait_async(self) -> Reply {
+        self.reply.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Cancel the request if it has not started; it then ends as
+    /// [`Failure::Cancelled`]. A request already running runs to its end.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The sandbox runtime: one engine, a queue and its workers, counters.
+pub struct Runtime {
+    engine: Arc<SandboxEngine>,
+    counters: Arc<Counters>,
+    queue: Option<Sender<Queued>>,
+    workers: Vec<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
+    stop_ticker: Arc<AtomicBool>,
+    mode: Mode,
+}
+
+impl Runtime {
+    /// Load the guest and start the workers and the epoch ticker.
+    pub fn new(config: RuntimeConfig) -> Result<Self, Failure> {
+        let workers = match config.mode {
+            Mode::Worker { workers: 0 } => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Mode::Worker { workers } => workers,
+            Mode::Inline => 0,
+        };
+        let mut settings = config.engine.clone();
+        // Each worker holds the instance it runs and the one it keeps ready.
+        settings.max_instances = settings.max_instances.max(u32::try_from(workers * 2 + 8).unwrap_or(u32::MAX));
+        let engine = SandboxEngine::new(&settings)?;
+        let counters = Arc::new(Counters::default());
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.wasmtime().clone();
+            let stop = stop_ticker.clone();
+            std::thread::Builder::new()
+                .name("blogmark-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| Failure::Unavailable(format!("cannot start the epoch ticker: {e}")))?
+        };
+        let (queue, handles) = if workers > 0 {
+            let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity.max(1));
+            let handles = (0..workers)
+                .map(|i| {
+                    let engine = engine.clone();
+                    let counters = counters.clone();
+                    let rx: Receiver<Queued> = rx.clone();
+                    std::thread::Builder::new()
+                        .name(format!("blogmark-sandbox-{i}"))
+                        .spawn(move || worker(&engine, &counters, &rx))
+                        .map_err(|e| Failure::Unavailable(format!("cannot start a worker: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (Some(tx), handles)
+        } else {
+            (None, Vec::new())
+        };
+        Ok(Runtime {
+            engine,
+            counters,
+            queue,
+            workers: handles,
+            ticker: Some(ticker),
+            stop_ticker,
+            mode: config.mode,
+        })
+    }
+
+    /// Queue `job`; blocks while the queue is full. In inline mode the job
+    /// runs now, on this thread.
+    pub fn submit(&self, job: Job) -> Handle {
+        let (tx, rx) = oneshot::channel();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let handle = Handle {
+            reply: rx,
+            cancelled: cancelled.clone(),
+        };
+        match &self.queue {
+            Some(queue) => {
+                let queued = Queued { job, cancelled, reply: tx };
+                if let Err(rejected) = queue.send(queued) {
+                    let _ = rejected.0.reply.send(Err(stopped()));
+                }
+            }
+            None => {
+                let reply = run_counted(&self.engine, &self.counters, None, &job);
+                let _ = tx.send(reply);
+            }
+        }
+        handle
+    }
+
+    /// Submit `job` and wait for it.
+    pub fn run(&self, job: Job) -> Result<Outcome, Failure> {
+        self.submit(job).wait()
+    }
+
+    /// The counters of every script run so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The engine (build id, load report).
+    pub fn engine(&self) -> &SandboxEngine {
+        &self.engine
+    }
+
+    /// Worker or inline.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.queue.take();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        self.stop_ticker.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+fn run_counted(engine: &SandboxEngine, counters: &Counters, prepared: Option<Prepared>, job: &Job) -> Reply {
+    let started = Instant::now();
+    let reply = match prepared {
+        Some(prepared) => prepared.call(job),
+        None => engine.run_inline(job),
+    };
+    let failure = reply.as_ref().err().map(Failure::class);
+    counters.record_call(job.script(), started.elapsed(), failure);
+    reply
+}
+
+fn worker(engine: &SandboxEngine, counters: &Counters, queue: &Receiver<Queued>) {
+    // The next instance is made while the worker would otherwise wait, so a
+    // request pays only for its own call.
+    let mut ready = engine.prepare().ok();
+    while let Ok(queued) = queue.recv() {
+        if queued.cancelled.load(Ordering::Relaxed) || queued.reply.is_closed() {
+            let _ = queued.reply.send(Err(Failure::Cancelled));
+            continue;
+        }
+        let reply = run_counted(engine, counters, ready.take(), &queued.job);
+        let _ = queued.reply.send(reply);
+        ready = engine.prepare().ok();
+    }
+}

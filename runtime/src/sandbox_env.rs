@@ -1,0 +1,312 @@
+//! What a guest sees of the world: virtual clocks, seeded randomness, capped
+//! stdout/stderr and a capped log, all per request.
+//!
+//! An instance may be created before its request is known (the workers keep
+//! the next instance ready), so everything request-specific lives in one
+//! [`CallEnv`] that is armed just before the call.
+
+use crate::failure::Output;
+use bytes::Bytes;
+use rand::{SeedableRng, TryRng, rngs::StdRng};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, async_trait};
+
+/// A log line a script sent through `ctx.log`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The message, truncated to the log cap.
+    pub message: String,
+}
+
+/// The guest slept past its deadline: the virtual clock turns this into a
+/// timeout at once instead of blocking a worker.
+#[derive(Debug, thiserror::Error)]
+#[error("slept past its deadline")]
+pub(crate) struct SleptPastDeadline;
+
+/// The guest wrote more than its stdout/stderr cap.
+#[derive(Debug, thiserror::Error)]
+#[error("wrote past its output cap")]
+pub(crate) struct OutputOverflow;
+
+#[derive(Default)]
+struct CallState {
+    wall_base: Duration,
+    virtual_ns: u64,
+    sleep_budget_ns: u64,
+    slept_past_deadline: bool,
+    rng: Option<StdRng>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    output_cap: usize,
+    overflowed: Option<Output>,
+    logs: Vec<LogLine>,
+    log_bytes: usize,
+}
+
+/// Everything request-specific about one instance, shared by its clocks,
+/// random source and pipes.
+#[derive(Clone, Default)]
+pub struct CallEnv(Arc<Mutex<CallState>>);
+
+/// The largest total of log messages kept per call.
+const LOG_CAP: usize = 64 << 10;
+
+/// What the guest wrote while it ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// stdout, lossily decoded.
+    pub stdout: String,
+    /// stderr, lossily decoded.
+    pub stderr: String,
+    /// `ctx.log` lines.
+    pub logs: Vec<LogLine>,
+}
+
+impl CallEnv {
+    fn lock(&self) -> MutexGuard<'_, CallState> {
+        // A panic while holding this lock can only come from a bug in this
+        // module; the state is still consistent, so go on with it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Prepare for one request: clocks at `wall_clock`, randomness from
+    /// `seed`, sleeping allowed up to `timeout`, output capped at `output_cap`.
+    pub(crate) fn arm(&self, wall_clock: Duration, seed: [u8; 32], timeout: Duration, output_cap: usize) {
+        let mut state = self.lock();
+        *state = CallState {
+            wall_base: wall_clock,
+            sleep_budget_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+            rng: Some(StdRng::from_seed(seed)),
+            output_cap,
+            ..CallState::default()
+        };
+    }
+
+    pub(crate) fn slept_past_deadline(&self) -> bool {
+        self.lock().slept_past_deadline
+    }
+
+    pub(crate) fn overflowed(&self) -> Option<Output> {
+        self.lock().overflowed
+    }
+
+    pub(crate) fn take_captured(&self) -> Captured {
+        let mut state = self.lock();
+        Captured {
+            stdout: String::from_utf8_lossy(&std::mem::take(&mut state.stdout)).into_owned(),
+            stderr: String::from_utf8_lossy(&std::mem::take(&mut state.stderr)).into_owned(),
+            logs: std::mem::take(&mut state.logs),
+        }
+    }
+
+    pub(crate) fn log(&self, level: &'static str, message: String) {
+        let mut state = self.lock();
+        let room = LOG_CAP.saturating_sub(state.log_bytes);
+        if room == 0 {
+            return;
+        }
+        let mut message = message;
+        if message.len() > room {
+            let mut cut = room;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        state.log_bytes += message.len();
+        state.logs.push(LogLine { level, message });
+    }
+
+    /// Advance virtual time by a sleep of `ns`, or fail when it would pass the
+    /// deadline.
+    pub(crate) fn sleep(&self, ns: u64) -> Result<(), SleptPastDeadline> {
+        let mut state = self.lock();
+        if ns > state.sleep_budget_ns {
+            state.slept_past_deadline = true;
+            return Err(SleptPastDeadline);
+        }
+        state.sleep_budget_ns -= ns;
+        state.virtual_ns = state.virtual_ns.saturating_add(ns);
+        Ok(())
+    }
+
+    pub(crate) fn monotonic_now(&self) -> u64 {
+        self.lock().virtual_ns
+    }
+
+    fn write(&self, stream: Stream, bytes: &[u8]) -> StreamResult<()> {
+        let mut state = self.lock();
+        let used = state.stdout.len() + state.stderr.len();
+        if used + bytes.len() > state.output_cap {
+            state.overflowed = Some(Output::Stdout);
+            return Err(StreamError::Trap(OutputOverflow.into()));
+        }
+        match stream {
+            Stream::Stdout => state.stdout.extend_from_slice(bytes),
+            Stream::Stderr => state.stderr.extend_from_slice(bytes),
+        }
+        Ok(())
+    }
+
+    /// The guest's wall clock.
+    pub(crate) fn wall_clock(&self) -> impl HostWallClock + 'static {
+        VirtualWallClock(self.clone())
+    }
+
+    /// The guest's monotonic clock.
+    pub(crate) fn monotonic_clock(&self) -> impl HostMonotonicClock + 'static {
+        VirtualMonotonicClock(self.clone())
+    }
+
+    /// The guest's random source (secure and insecure alike).
+    pub(crate) fn rng(&self) -> SeededRng {
+        SeededRng(self.clone())
+    }
+
+    /// The guest's stdout.
+    pub(crate) fn stdout(&self) -> CapturedStream {
+        CapturedStream(self.clone(), Stream::Stdout)
+    }
+
+    /// The guest's stderr.
+    pub(crate) fn stderr(&self) -> CapturedStream {
+        CapturedStream(self.clone(), Stream::Stderr)
+    }
+}
+
+struct VirtualWallClock(CallEnv);
+
+impl HostWallClock for VirtualWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        let state = self.0.lock();
+        state.wall_base + Duration::from_nanos(state.virtual_ns)
+    }
+}
+
+struct VirtualMonotonicClock(CallEnv);
+
+impl HostMonotonicClock for VirtualMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.0.monotonic_now()
+    }
+}
+
+/// Randomness seeded from the request, so equal requests see equal numbers.
+pub(crate) struct SeededRng(CallEnv);
+
+impl SeededRng {
+    fn with<R>(&mut self, f: impl FnOnce(&mut StdRng) -> R) -> R {
+        let mut state = self.0.lock();
+        let rng = state.rng.get_or_insert_with(|| StdRng::from_seed([0; 32]));
+        f(rng)
+    }
+}
+
+impl TryRng for SeededRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        self.with(|rng| rng.try_next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        self.with(|rng| rng.try_next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
+        self.with(|rng| rng.try_fill_bytes(dest))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// stdout or stderr of one instance, kept in memory up to the cap.
+#[derive(Clone)]
+pub(crate) struct CapturedStream(CallEnv, Stream);
+
+impl IsTerminal for CapturedStream {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedStream {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait]
+impl Pollable for CapturedStream {
+    async fn ready(&mut self) {}
+}
+
+#[async_trait]
+impl OutputStream for CapturedStream {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.0.write(self.1, &bytes)
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Grant more than any cap: CPython drops what a short write leaves
+        // over, so output past the cap must reach `write` (and fail the
+        // call) rather than vanish.
+        Ok(1 << 30)
+    }
+}
+
+impl tokio::io::AsyncWrite for CapturedStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let result = self
+            .0
+            .write(self.1, buf)
+            .map(|()| buf.len())
+            .map_err(|_| std::io::Error::other(OutputOverflow));
+        std::task::Poll::Ready(result)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

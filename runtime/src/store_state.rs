@@ -1,0 +1,148 @@
+//! The data of one `Store`: WASI context, resource table, memory limiter and
+//! the request environment, plus the linker that exposes them to the guest.
+
+use crate::engine::wit_host;
+use crate::sandbox_env::CallEnv;
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
+use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, async_trait};
+
+/// Per-instance state.
+pub(crate) struct SandboxState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) env: CallEnv,
+    /// Largest linear memory the guest may have, in bytes.
+    pub(crate) memory_limit: usize,
+    /// Set when a grow past `memory_limit` was refused.
+    pub(crate) memory_denied: bool,
+}
+
+impl SandboxState {
+    /// A state with no capabilities: no preopened directories, no
+    /// environment, no arguments, no network, an empty stdin; clocks,
+    /// randomness and output all come from `env`.
+    pub(crate) fn new(env: CallEnv) -> Self {
+        let wasi = WasiCtxBuilder::new()
+            .stdout(env.stdout())
+            .stderr(env.stderr())
+            .wall_clock(env.wall_clock())
+            .monotonic_clock(env.monotonic_clock())
+            .secure_random(env.rng())
+            .insecure_random(env.rng())
+            .insecure_random_seed(0)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        SandboxState {
+            wasi,
+            table: ResourceTable::new(),
+            env,
+            memory_limit: usize::MAX,
+            memory_denied: false,
+        }
+    }
+}
+
+impl WasiView for SandboxState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ResourceLimiter for SandboxState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.memory_denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+impl wit_host::Host for SandboxState {
+    fn log(&mut self, level: wit_host::Level, message: String) {
+        let level = match level {
+            wit_host::Level::Debug => "debug",
+            wit_host::Level::Info => "info",
+            wit_host::Level::Warn => "warn",
+            wit_host::Level::Error => "error",
+        };
+        self.env.log(level, message);
+    }
+}
+
+/// A pollable that is always ready: sleeping costs virtual time, not real.
+struct Elapsed;
+
+#[async_trait]
+impl Pollable for Elapsed {
+    async fn ready(&mut self) {}
+}
+
+impl SandboxState {
+    fn sleep(&mut self, ns: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.env.sleep(ns)?;
+        let elapsed = self.table.push(Elapsed)?;
+        subscribe(&mut self.table, elapsed)
+    }
+}
+
+// The guest's monotonic clock is virtual: a sleep advances it at once, and a
+// sleep that would pass the deadline ends the call as a timeout. A guest
+// blocked in the host could not be interrupted by epochs, and real sleeps
+// would make results depend on timing.
+impl monotonic_clock::Host for SandboxState {
+    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
+        Ok(self.env.monotonic_now())
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
+        Ok(1)
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        when: monotonic_clock::Instant,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = self.env.monotonic_now();
+        self.sleep(when.saturating_sub(now))
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        duration: monotonic_clock::Duration,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.sleep(duration)
+    }
+}
+
+/// Everything the guest may import.
+pub(crate) fn link(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
+    linker.allow_shadowing(false);
+    wit_host::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Support for Blogmark's end-to-end tests and benchmarks: a runtime on the
+//! real guest component, and request builders.
+
+use blogmark_runtime::abi::{MacroCall, Operation, Request, Script, Site};
+use blogmark_runtime::{Job, Limits, Mode, Runtime, RuntimeConfig};
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+/// A runtime on the real component, with `workers` workers (0: inline).
+pub fn runtime(workers: usize) -> Runtime {
+    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    config.mode = if workers == 0 {
+        Mode::Inline
+    } else {
+        Mode::Worker { workers }
+    };
+    Runtime::new(config).expect("the guest component loads")
+}
+
+/// One runtime with two workers shared by a test binary.
+pub fn shared_runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| runtime(2))
+}
+
+/// A script named `slug` with entrypoint `render`.
+pub fn script(slug: &str, source: &str) -> Script {
+    Script {
+        slug: slug.into(),
+        entrypoint: "render".into(),
+        path: format!("scripts/{slug}.py"),
+        source: source.into(),
+    }
+}
+
+/// A macro request for `source` with named `args`.
+pub fn macro_request(slug: &str, source: &str, args: &[(&str, Value)]) -> Request {
+    let args: Map<String, Value> = args.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let call = MacroCall {
+        name: slug.into(),
+        args,
+        file: "content/posts/test.md".into(),
+        line: 3,
+        column: 1,
+        ..MacroCall::default()
+    };
+    Request::new(
+        script(slug, source),
+        Operation::Macro {
+            call,
+            page: None,
+            site: Site {
+                title: "Test blog".into(),
+                base_url: "https://example.org/".into(),
+            },
+        },
+    )
+}
+
+/// A macro job with default limits.
+pub fn macro_job(slug: &str, source: &str, args: &[(&str, Value)]) -> Job {
+    Job::new(macro_request(slug, source, args))
+}
+
+/// A macro job with the given limits.
+pub fn macro_job_with(slug: &str, source: &str, limits: Limits) -> Job {
+    Job {
+        limits,
+        ..macro_job(slug, source, &[])
+    }
+}
+
+/// The trivial macro of the benchmarks.
+pub const TRIVIAL_MACRO: &str = "def render(ctx):\n    return '<b>' + ctx.args['text'] + '</b>'\n";
+
+/// A macro that uses `re` and `html`, as real macros do.
+pub const RE_HTML_MACRO: &str = r#"import html, re
+
+def render(ctx):
+    words = re.findall(r"\w+", ctx.args["text"])
+    return "<span>" + html.escape(" ".join(w.capitalize() for w in words)) + "</span>"
+"#;
+
+/// Resident set size of this process, in bytes (Linux), for memory checks.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}

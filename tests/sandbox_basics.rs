@@ -1,0 +1,215 @@
+//! The sandbox runs real Python macros: results, context, determinism,
+//! tracebacks, checks, the standard library, the queue.
+
+use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_request, script, shared_runtime};
+use blogmark_runtime::abi::{Operation, Post, Reply, Request, Site};
+use blogmark_runtime::{Failure, FailureClass, Job};
+use serde_json::json;
+use std::time::Duration;
+
+fn html(result: Result<blogmark_runtime::Outcome, Failure>) -> String {
+    match result.expect("the macro succeeds").reply {
+        Reply::Html(html) => html,
+        other => panic!("expected HTML, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_trivial_macro_returns_html() {
+    let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!("hi"))]);
+    assert_eq!(html(shared_runtime().run(job)), "<b>hi</b>");
+}
+
+#[test]
+fn a_macro_using_re_and_html_escapes_its_output() {
+    let job = macro_job("title", RE_HTML_MACRO, &[("text", json!("fish & <chips>"))]);
+    assert_eq!(html(shared_runtime().run(job)), "<span>Fish Chips</span>");
+}
+
+#[test]
+fn the_context_carries_every_documented_field() {
+    let source = r#"
+def render(ctx):
+    return "|".join([ctx.args["a"], str(ctx.positional), str(ctx.body), ctx.call["file"],
+                     str(ctx.call["line"]), str(ctx.page), ctx.site["title"]])
+"#;
+    let mut job = macro_job("ctx", source, &[("a", json!("x"))]);
+    if let Operation::Macro { call, .. } = &mut job.request.operation {
+        call.positional = vec![json!(1), json!("two")];
+        call.body = Some("inner".into());
+    }
+    assert_eq!(
+        html(shared_runtime().run(job)),
+        "x|(1, 'two')|inner|content/posts/test.md|3|None|Test blog"
+    );
+}
+
+#[test]
+fn the_context_is_read_only() {
+    let source = "def render(ctx):\n    ctx.args['a'] = 1\n    return ''\n";
+    let failure = shared_runtime().run(macro_job("ro", source, &[("a", json!(0))])).unwrap_err();
+    let error = failure.guest_error().expect("a guest error");
+    assert_eq!(error.type_name, "TypeError");
+    assert_eq!(error.line, Some(2));
+}
+
+#[test]
+fn a_dict_with_html_is_accepted() {
+    let source = "def render(ctx):\n    return {'html': '<i>x</i>'}\n";
+    assert_eq!(html(shared_runtime().run(macro_job("d", source, &[]))), "<i>x</i>");
+}
+
+#[test]
+fn tracebacks_point_at_the_scripts_own_lines() {
+    let source = "import json\n\ndef helper(x):\n    return 1 / x\n\ndef render(ctx):\n    return str(helper(0))\n";
+    let failure = shared_runtime().run(macro_job("div", source, &[])).unwrap_err();
+    let error = failure.guest_error().expect("a guest error");
+    assert_eq!(error.type_name, "ZeroDivisionError");
+    assert_eq!(error.line, Some(4));
+    assert!(error.traceback.contains("scripts/div.py\", line 4"), "{}", error.traceback);
+    assert!(error.traceback.contains("return 1 / x"), "{}", error.traceback);
+    assert!(!error.traceback.contains("dispatcher"), "{}", error.traceback);
+}
+
+#[test]
+fn equal_requests_give_equal_random_numbers_and_clock() {
+    let source = "import random, time, datetime\n\ndef render(ctx):\n    return f'{random.random()} {time.time()} {datetime.date.today()}'\n";
+    let make = |arg: &str| Job {
+        clock: Duration::from_secs(1_700_000_000),
+        ..macro_job("rnd", source, &[("k", json!(arg))])
+    };
+    let a = html(shared_runtime().run(make("a")));
+    let b = html(shared_runtime().run(make("a")));
+    let c = html(shared_runtime().run(make("c")));
+    assert_eq!(a, b);
+    assert_ne!(a.split(' ').next(), c.split(' ').next());
+    assert!(a.ends_with(" 1700000000.0 2023-11-14"), "{a}");
+}
+
+#[test]
+fn stdout_and_logs_are_captured() {
+    let source = "def render(ctx):\n    print('hello from python')\n    ctx.log('a log line', 'warn')\n    return 'ok'\n";
+    let outcome = shared_runtime().run(macro_job("out", source, &[])).unwrap();
+    assert_eq!(outcome.captured.stdout, "hello from python\n");
+    assert_eq!(outcome.captured.logs.len(), 1);
+    assert_eq!(outcome.captured.logs[0].level, "warn");
+    assert_eq!(outcome.captured.logs[0].message, "a log line");
+    assert!(outcome.fuel_used > 0);
+}
+
+fn check(source: &str) -> Result<blogmark_runtime::Outcome, Failure> {
+    shared_runtime().run(Job::new(Request::new(script("chk", source), Operation::Check)))
+}
+
+#[test]
+fn check_lists_functions_without_running_the_script() {
+    let outcome = check("raise SystemExit(1)\n\ndef helper():\n    pass\n\ndef render(ctx):\n    return ''\n").unwrap();
+    assert_eq!(
+        outcome.reply,
+        Reply::Checked {
+            functions: vec!["helper".into(), "render".into()],
+            has_entrypoint: true
+        }
+    );
+}
+
+#[test]
+fn check_reports_syntax_errors_with_line_and_column() {
+    let failure = check("def render(ctx):\n    return (1 +\n\nx = 3\n").unwrap_err();
+    let error = failure.guest_error().expect("a guest error");
+    assert_eq!(error.type_name, "SyntaxError");
+    assert_eq!(error.line, Some(2));
+    assert!(error.column.is_some());
+}
+
+#[test]
+fn a_transform_rewrites_a_post() {
+    let source = "def transform(post):\n    return {'body': post['body'].replace('teh', 'the'), 'front_matter': {**post['front_matter'], 'fixed': True}}\n";
+    let mut s = script("typos", source);
+    s.entrypoint = "transform".into();
+    let post = Post {
+        path: "content/posts/a.md".into(),
+        front_matter: json!({"title": "A"}).as_object().unwrap().clone(),
+        body: "teh cat".into(),
+    };
+    let request = Request::new(s, Operation::Transform { post, site: Site::default() });
+    let outcome = shared_runtime().run(Job::new(request)).unwrap();
+    match outcome.reply {
+        Reply::Post(post) => {
+            assert_eq!(post.body, "the cat");
+            assert_eq!(post.front_matter["fixed"], json!(true));
+        }
+        other => panic!("expected a post, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_documented_standard_library_is_importable() {
+    let modules = [
+        "json", "re", "html", "datetime", "math", "statistics", "decimal", "fractions", "hashlib",
+        "base64", "textwrap", "string", "itertools", "collections", "functools", "operator", "heapq",
+        "bisect", "difflib", "csv", "pprint", "unicodedata", "urllib.parse", "dataclasses", "enum",
+        "typing", "copy", "random", "calendar", "zlib",
+    ];
+    let source = format!(
+        "import importlib\n\ndef render(ctx):\n    for name in {modules:?}:\n        importlib.import_module(name)\n    import hashlib, zlib, statistics\n    return hashlib.sha256(b'x').hexdigest()[:8] + str(zlib.crc32(b'x')) + str(statistics.median([3, 1, 2]))\n"
+    );
+    assert_eq!(html(shared_runtime().run(macro_job("std", &source, &[]))), "2d711642" .to_owned() + "2363233923" + "2");
+}
+
+#[test]
+fn a_missing_entrypoint_lists_the_functions_found() {
+    let source = "def main(ctx):\n    return ''\n\ndef other():\n    pass\n";
+    let failure = shared_runtime().run(macro_job("noentry", source, &[])).unwrap_err();
+    let error = failure.guest_error().expect("a guest error");
+    assert_eq!(error.type_name, "EntrypointMissing");
+    assert!(error.message.contains("main, other"), "{}", error.message);
+}
+
+#[test]
+fn a_queued_request_can_be_cancelled() {
+    let runtime = blogmark_e2e::runtime(1);
+    let busy = "def render(ctx):\n    n = 0\n    for i in range(1_000_000):\n        n += i\n    return str(n)\n";
+    let first = runtime.submit(macro_job("busy", busy, &[]));
+    let second = runtime.submit(macro_job("busy", busy, &[]));
+    second.cancel();
+    let first = first.wait();
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(second.wait().unwrap_err(), Failure::Cancelled);
+    assert_eq!(runtime.counters().snapshot()["busy"].calls, 1);
+}
+
+#[test]
+fn inline_mode_runs_on_the_callers_thread() {
+    let runtime = blogmark_e2e::runtime(0);
+    let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!("inline"))]);
+    assert_eq!(html(runtime.run(job)), "<b>inline</b>");
+}
+
+#[tokio::test]
+async fn requests_can_be_awaited() {
+    let handle = shared_runtime().submit(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("async"))]));
+    assert_eq!(html(handle.wait_async().await), "<b>async</b>");
+}
+
+#[test]
+fn a_missing_component_is_unavailable_with_the_rebuild_command() {
+    let config = blogmark_runtime::RuntimeConfig::new("/nonexistent/guest.wasm");
+    let failure = blogmark_runtime::Runtime::new(config).err().expect("no component, no runtime");
+    assert_eq!(failure.class(), FailureClass::Unavailable);
+    assert!(failure.to_string().contains("cargo build -p blogmark-guest"), "{failure}");
+}
+
+#[test]
+fn counters_record_calls_and_failures() {
+    let runtime = blogmark_e2e::runtime(1);
+    for i in 0..5 {
+        runtime.run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!(i.to_string()))])).unwrap();
+    }
+    let _ = runtime.run(macro_job("bold", "def render(ctx):\n    raise ValueError('no')\n", &[]));
+    let stats = &runtime.counters().snapshot()["bold"];
+    assert_eq!(stats.calls, 6);
+    assert_eq!(stats.failures[&FailureClass::GuestError], 1);
+    assert!(stats.p50_us > 0 && stats.p95_us >= stats.p50_us && stats.max_us >= stats.p95_us);
+    let _ = macro_request;
+}
