@@ -5,7 +5,13 @@ fn main() {
     let runtime = blogmark_e2e::runtime(0);
     let result = runtime.run(blogmark_e2e::macro_job("probe", &source, &[]));
     match result {
-        Ok(outcome) => println!("ok: {:?}\nstdout: {} bytes\nfuel: {}\nelapsed: {:?}", outcome.reply, outcome.captured.stdout.len(), outcome.fuel_used, outcome.elapsed),
+        Ok(outcome) => println!(
+            "ok: {:?}\nstdout: {} bytes\nfuel: {}\nelapsed: {:?}",
+            outcome.reply,
+            outcome.captured.stdout.len(),
+            outcome.fuel_used,
+            outcome.elapsed
+        ),
         Err(failure) => println!("failure: {failure:?}"),
     }
 }

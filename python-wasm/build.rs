@@ -31,7 +31,9 @@ fn main() {
         .arg("build.py")
         .arg(&cache)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `{python} build.py` (python3 with pip is required): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{python} build.py` (python3 with pip is required): {e}")
+        });
     if !output.status.success() {
         panic!(
             "building the Python guest component failed:\n{}{}",
@@ -40,6 +42,9 @@ fn main() {
         );
     }
     let stdout = String::from_utf8(output.stdout).expect("build.py prints a UTF-8 path");
-    let wasm = stdout.lines().last().expect("build.py prints the component path");
+    let wasm = stdout
+        .lines()
+        .last()
+        .expect("build.py prints the component path");
     println!("cargo::rustc-env=BLOGMARK_GUEST_WASM={wasm}");
 }

@@ -35,7 +35,10 @@ pub fn script(slug: &str, source: &str) -> Script {
 
 /// A macro request for `source` with named `args`.
 pub fn macro_request(slug: &str, source: &str, args: &[(&str, Value)]) -> Request {
-    let args: Map<String, Value> = args.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let args: Map<String, Value> = args
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     let call = MacroCall {
         name: slug.into(),
         args,

@@ -1,7 +1,9 @@
 //! The sandbox runs real Python macros: results, context, determinism,
 //! tracebacks, checks, the standard library, the queue.
 
-use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_request, script, shared_runtime};
+use blogmark_e2e::{
+    RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_request, script, shared_runtime,
+};
 use blogmark_runtime::abi::{Operation, Post, Reply, Request, Site};
 use blogmark_runtime::{Failure, FailureClass, Job};
 use serde_json::json;
@@ -47,7 +49,9 @@ def render(ctx):
 #[test]
 fn the_context_is_read_only() {
     let source = "def render(ctx):\n    ctx.args['a'] = 1\n    return ''\n";
-    let failure = shared_runtime().run(macro_job("ro", source, &[("a", json!(0))])).unwrap_err();
+    let failure = shared_runtime()
+        .run(macro_job("ro", source, &[("a", json!(0))]))
+        .unwrap_err();
     let error = failure.guest_error().expect("a guest error");
     assert_eq!(error.type_name, "TypeError");
     assert_eq!(error.line, Some(2));
@@ -56,19 +60,36 @@ fn the_context_is_read_only() {
 #[test]
 fn a_dict_with_html_is_accepted() {
     let source = "def render(ctx):\n    return {'html': '<i>x</i>'}\n";
-    assert_eq!(html(shared_runtime().run(macro_job("d", source, &[]))), "<i>x</i>");
+    assert_eq!(
+        html(shared_runtime().run(macro_job("d", source, &[]))),
+        "<i>x</i>"
+    );
 }
 
 #[test]
 fn tracebacks_point_at_the_scripts_own_lines() {
     let source = "import json\n\ndef helper(x):\n    return 1 / x\n\ndef render(ctx):\n    return str(helper(0))\n";
-    let failure = shared_runtime().run(macro_job("div", source, &[])).unwrap_err();
+    let failure = shared_runtime()
+        .run(macro_job("div", source, &[]))
+        .unwrap_err();
     let error = failure.guest_error().expect("a guest error");
     assert_eq!(error.type_name, "ZeroDivisionError");
     assert_eq!(error.line, Some(4));
-    assert!(error.traceback.contains("scripts/div.py\", line 4"), "{}", error.traceback);
-    assert!(error.traceback.contains("return 1 / x"), "{}", error.traceback);
-    assert!(!error.traceback.contains("dispatcher"), "{}", error.traceback);
+    assert!(
+        error.traceback.contains("scripts/div.py\", line 4"),
+        "{}",
+        error.traceback
+    );
+    assert!(
+        error.traceback.contains("return 1 / x"),
+        "{}",
+        error.traceback
+    );
+    assert!(
+        !error.traceback.contains("dispatcher"),
+        "{}",
+        error.traceback
+    );
 }
 
 #[test]
@@ -98,12 +119,18 @@ fn stdout_and_logs_are_captured() {
 }
 
 fn check(source: &str) -> Result<blogmark_runtime::Outcome, Failure> {
-    shared_runtime().run(Job::new(Request::new(script("chk", source), Operation::Check)))
+    shared_runtime().run(Job::new(Request::new(
+        script("chk", source),
+        Operation::Check,
+    )))
 }
 
 #[test]
 fn check_lists_functions_without_running_the_script() {
-    let outcome = check("raise SystemExit(1)\n\ndef helper():\n    pass\n\ndef render(ctx):\n    return ''\n").unwrap();
+    let outcome = check(
+        "raise SystemExit(1)\n\ndef helper():\n    pass\n\ndef render(ctx):\n    return ''\n",
+    )
+    .unwrap();
     assert_eq!(
         outcome.reply,
         Reply::Checked {
@@ -132,7 +159,13 @@ fn a_transform_rewrites_a_post() {
         front_matter: json!({"title": "A"}).as_object().unwrap().clone(),
         body: "teh cat".into(),
     };
-    let request = Request::new(s, Operation::Transform { post, site: Site::default() });
+    let request = Request::new(
+        s,
+        Operation::Transform {
+            post,
+            site: Site::default(),
+        },
+    );
     let outcome = shared_runtime().run(Job::new(request)).unwrap();
     match outcome.reply {
         Reply::Post(post) => {
@@ -146,21 +179,52 @@ fn a_transform_rewrites_a_post() {
 #[test]
 fn the_documented_standard_library_is_importable() {
     let modules = [
-        "json", "re", "html", "datetime", "math", "statistics", "decimal", "fractions", "hashlib",
-        "base64", "textwrap", "string", "itertools", "collections", "functools", "operator", "heapq",
-        "bisect", "difflib", "csv", "pprint", "unicodedata", "urllib.parse", "dataclasses", "enum",
-        "typing", "copy", "random", "calendar", "zlib",
+        "json",
+        "re",
+        "html",
+        "datetime",
+        "math",
+        "statistics",
+        "decimal",
+        "fractions",
+        "hashlib",
+        "base64",
+        "textwrap",
+        "string",
+        "itertools",
+        "collections",
+        "functools",
+        "operator",
+        "heapq",
+        "bisect",
+        "difflib",
+        "csv",
+        "pprint",
+        "unicodedata",
+        "urllib.parse",
+        "dataclasses",
+        "enum",
+        "typing",
+        "copy",
+        "random",
+        "calendar",
+        "zlib",
     ];
     let source = format!(
         "import importlib\n\ndef render(ctx):\n    for name in {modules:?}:\n        importlib.import_module(name)\n    import hashlib, zlib, statistics\n    return hashlib.sha256(b'x').hexdigest()[:8] + str(zlib.crc32(b'x')) + str(statistics.median([3, 1, 2]))\n"
     );
-    assert_eq!(html(shared_runtime().run(macro_job("std", &source, &[]))), "2d711642" .to_owned() + "2363233923" + "2");
+    assert_eq!(
+        html(shared_runtime().run(macro_job("std", &source, &[]))),
+        "2d711642".to_owned() + "2363233923" + "2"
+    );
 }
 
 #[test]
 fn a_missing_entrypoint_lists_the_functions_found() {
     let source = "def main(ctx):\n    return ''\n\ndef other():\n    pass\n";
-    let failure = shared_runtime().run(macro_job("noentry", source, &[])).unwrap_err();
+    let failure = shared_runtime()
+        .run(macro_job("noentry", source, &[]))
+        .unwrap_err();
     let error = failure.guest_error().expect("a guest error");
     assert_eq!(error.type_name, "EntrypointMissing");
     assert!(error.message.contains("main, other"), "{}", error.message);
@@ -188,25 +252,46 @@ fn inline_mode_runs_on_the_callers_thread() {
 
 #[tokio::test]
 async fn requests_can_be_awaited() {
-    let handle = shared_runtime().submit(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("async"))]));
+    let handle = shared_runtime().submit(macro_job(
+        "bold",
+        TRIVIAL_MACRO,
+        &[("text", json!("async"))],
+    ));
     assert_eq!(html(handle.wait_async().await), "<b>async</b>");
 }
 
 #[test]
 fn a_missing_component_is_unavailable_with_the_rebuild_command() {
     let config = blogmark_runtime::RuntimeConfig::new("/nonexistent/guest.wasm");
-    let failure = blogmark_runtime::Runtime::new(config).err().expect("no component, no runtime");
+    let failure = blogmark_runtime::Runtime::new(config)
+        .err()
+        .expect("no component, no runtime");
     assert_eq!(failure.class(), FailureClass::Unavailable);
-    assert!(failure.to_string().contains("cargo build -p blogmark-guest"), "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .contains("cargo build -p blogmark-guest"),
+        "{failure}"
+    );
 }
 
 #[test]
 fn counters_record_calls_and_failures() {
     let runtime = blogmark_e2e::runtime(1);
     for i in 0..5 {
-        runtime.run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!(i.to_string()))])).unwrap();
+        runtime
+            .run(macro_job(
+                "bold",
+                TRIVIAL_MACRO,
+                &[("text", json!(i.to_string()))],
+            ))
+            .unwrap();
     }
-    let _ = runtime.run(macro_job("bold", "def render(ctx):\n    raise ValueError('no')\n", &[]));
+    let _ = runtime.run(macro_job(
+        "bold",
+        "def render(ctx):\n    raise ValueError('no')\n",
+        &[],
+    ));
     let stats = &runtime.counters().snapshot()["bold"];
     assert_eq!(stats.calls, 6);
     assert_eq!(stats.failures[&FailureClass::GuestError], 1);

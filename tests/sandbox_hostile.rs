@@ -24,7 +24,10 @@ fn hostile(source: &str, limits: Limits) -> (Failure, Duration) {
         limits.timeout
     );
     let next = runtime.run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("next"))]));
-    assert_eq!(next.expect("the next request runs").reply, Reply::Html("<b>next</b>".into()));
+    assert_eq!(
+        next.expect("the next request runs").reply,
+        Reply::Html("<b>next</b>".into())
+    );
     (failure, elapsed)
 }
 
@@ -36,12 +39,18 @@ fn limits(timeout_ms: u64) -> Limits {
 }
 
 fn guest_type(failure: &Failure) -> &str {
-    &failure.guest_error().unwrap_or_else(|| panic!("expected a guest error, got {failure:?}")).type_name
+    &failure
+        .guest_error()
+        .unwrap_or_else(|| panic!("expected a guest error, got {failure:?}"))
+        .type_name
 }
 
 #[test]
 fn an_endless_loop_times_out() {
-    let limits = Limits { fuel: u64::MAX / 4, ..limits(300) };
+    let limits = Limits {
+        fuel: u64::MAX / 4,
+        ..limits(300)
+    };
     let (failure, elapsed) = hostile("def render(ctx):\n    while True:\n        pass\n", limits);
     assert_eq!(failure, Failure::Timeout { limit_ms: 300 });
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
@@ -49,7 +58,10 @@ fn an_endless_loop_times_out() {
 
 #[test]
 fn an_endless_loop_runs_out_of_fuel() {
-    let limits = Limits { fuel: 50_000_000, ..limits(10_000) };
+    let limits = Limits {
+        fuel: 50_000_000,
+        ..limits(10_000)
+    };
     let (failure, _) = hostile("def render(ctx):\n    while True:\n        pass\n", limits);
     assert_eq!(failure, Failure::FuelExhausted { limit: 50_000_000 });
 }
@@ -57,17 +69,31 @@ fn an_endless_loop_runs_out_of_fuel() {
 #[test]
 fn a_two_gib_allocation_hits_the_memory_limit() {
     // wasm32 indexes at most 2 GiB - 1 in one object, so take 2 GiB in parts too.
-    for alloc in ["bytearray(2**31 - 1)", "[bytearray(256 * 1024**2) for _ in range(8)]"] {
+    for alloc in [
+        "bytearray(2**31 - 1)",
+        "[bytearray(256 * 1024**2) for _ in range(8)]",
+    ] {
         let source = format!("def render(ctx):\n    b = {alloc}\n    return str(len(b))\n");
         let (failure, _) = hostile(&source, limits(2_000));
-        assert_eq!(failure.class(), FailureClass::MemoryLimit, "{alloc}: {failure:?}");
+        assert_eq!(
+            failure.class(),
+            FailureClass::MemoryLimit,
+            "{alloc}: {failure:?}"
+        );
     }
 }
 
 #[test]
 fn growing_a_list_forever_hits_the_memory_limit() {
-    let source = "def render(ctx):\n    xs = []\n    while True:\n        xs.append('x' * 1_000_000)\n";
-    let (failure, _) = hostile(source, Limits { memory_bytes: 64 << 20, ..limits(5_000) });
+    let source =
+        "def render(ctx):\n    xs = []\n    while True:\n        xs.append('x' * 1_000_000)\n";
+    let (failure, _) = hostile(
+        source,
+        Limits {
+            memory_bytes: 64 << 20,
+            ..limits(5_000)
+        },
+    );
     assert_eq!(failure.class(), FailureClass::MemoryLimit, "{failure:?}");
 }
 
@@ -86,7 +112,13 @@ fn unbounded_recursion_with_a_raised_limit_is_stopped() {
 fn printing_100_mb_is_output_too_large() {
     let source = "def render(ctx):\n    chunk = 'x' * 1_000_000\n    for _ in range(100):\n        print(chunk)\n    return 'done'\n";
     let (failure, _) = hostile(source, limits(10_000));
-    assert_eq!(failure, Failure::OutputTooLarge { what: Output::Stdout, limit_bytes: Limits::default().stdout_bytes });
+    assert_eq!(
+        failure,
+        Failure::OutputTooLarge {
+            what: Output::Stdout,
+            limit_bytes: Limits::default().stdout_bytes
+        }
+    );
 }
 
 #[test]
@@ -100,7 +132,10 @@ fn printing_past_the_cap_fails_even_when_the_script_catches_it() {
 fn returning_100_mb_is_rejected() {
     // Which bound stops it first depends on the limits: encoding 100 MB as
     // JSON burns more than the default fuel; the output cap test is below.
-    let (failure, _) = hostile("def render(ctx):\n    return 'x' * 100_000_000\n", limits(10_000));
+    let (failure, _) = hostile(
+        "def render(ctx):\n    return 'x' * 100_000_000\n",
+        limits(10_000),
+    );
     assert!(
         matches!(
             failure.class(),
@@ -112,14 +147,28 @@ fn returning_100_mb_is_rejected() {
 
 #[test]
 fn returning_more_than_the_output_cap_is_output_too_large() {
-    let limits = Limits { output_bytes: 1 << 20, ..limits(10_000) };
+    let limits = Limits {
+        output_bytes: 1 << 20,
+        ..limits(10_000)
+    };
     let (failure, _) = hostile("def render(ctx):\n    return 'x' * 2_000_000\n", limits);
-    assert_eq!(failure, Failure::OutputTooLarge { what: Output::Result, limit_bytes: 1 << 20 });
+    assert_eq!(
+        failure,
+        Failure::OutputTooLarge {
+            what: Output::Result,
+            limit_bytes: 1 << 20
+        }
+    );
 }
 
 #[test]
 fn returning_the_wrong_shape_is_a_type_error() {
-    for body in ["return [1, 2]", "return {'html': 5}", "return {'html': 'x', 'more': 1}", "return None"] {
+    for body in [
+        "return [1, 2]",
+        "return {'html': 5}",
+        "return {'html': 'x', 'more': 1}",
+        "return None",
+    ] {
         let source = format!("def render(ctx):\n    {body}\n");
         let (failure, _) = hostile(&source, limits(2_000));
         assert_eq!(guest_type(&failure), "TypeError", "{body}");
@@ -136,9 +185,15 @@ fn a_script_that_forges_the_result_document_breaks_the_abi() {
         "'not json at all'",
     ];
     for forged in forgeries {
-        let source = format!("import json\njson.dumps = lambda *a, **k: {forged}\n\ndef render(ctx):\n    return 'x'\n");
+        let source = format!(
+            "import json\njson.dumps = lambda *a, **k: {forged}\n\ndef render(ctx):\n    return 'x'\n"
+        );
         let (failure, _) = hostile(&source, limits(2_000));
-        assert_eq!(failure.class(), FailureClass::AbiViolation, "{forged}: {failure:?}");
+        assert_eq!(
+            failure.class(),
+            FailureClass::AbiViolation,
+            "{forged}: {failure:?}"
+        );
     }
 }
 
@@ -188,15 +243,24 @@ fn network_processes_and_threads_fail_with_a_clear_error() {
     for code in attempts {
         let source = format!("def render(ctx):\n    {code}\n    return 'reached'\n");
         let (failure, _) = hostile(&source, limits(2_000));
-        let error = failure.guest_error().unwrap_or_else(|| panic!("{code}: {failure:?}"));
+        let error = failure
+            .guest_error()
+            .unwrap_or_else(|| panic!("{code}: {failure:?}"));
         assert_eq!(error.type_name, "SandboxDenied", "{code}");
-        assert!(error.message.contains("not available to Blogmark scripts"), "{code}: {}", error.message);
+        assert!(
+            error.message.contains("not available to Blogmark scripts"),
+            "{code}: {}",
+            error.message
+        );
     }
 }
 
 #[test]
 fn sleeping_past_the_deadline_times_out_at_once() {
-    let (failure, elapsed) = hostile("import time\n\ndef render(ctx):\n    time.sleep(30)\n    return 'woke'\n", limits(500));
+    let (failure, elapsed) = hostile(
+        "import time\n\ndef render(ctx):\n    time.sleep(30)\n    return 'woke'\n",
+        limits(500),
+    );
     assert_eq!(failure, Failure::Timeout { limit_ms: 500 });
     assert!(elapsed < Duration::from_millis(1_000), "{elapsed:?}");
 }
@@ -210,7 +274,10 @@ fn short_sleeps_advance_the_virtual_clock() {
 
 #[test]
 fn syntax_errors_name_the_line() {
-    let (failure, _) = hostile("def render(ctx):\n    return 'x'\n\ndef broken(:\n    pass\n", limits(2_000));
+    let (failure, _) = hostile(
+        "def render(ctx):\n    return 'x'\n\ndef broken(:\n    pass\n",
+        limits(2_000),
+    );
     let error = failure.guest_error().expect("a guest error");
     assert_eq!(error.type_name, "SyntaxError");
     assert_eq!(error.line, Some(4));
@@ -224,7 +291,10 @@ fn a_missing_entrypoint_is_a_guest_error() {
 
 #[test]
 fn sys_exit_is_caught() {
-    let (failure, _) = hostile("import sys\n\ndef render(ctx):\n    sys.exit(3)\n", limits(2_000));
+    let (failure, _) = hostile(
+        "import sys\n\ndef render(ctx):\n    sys.exit(3)\n",
+        limits(2_000),
+    );
     let error = failure.guest_error().expect("a guest error");
     assert_eq!(error.type_name, "SystemExit");
     assert!(error.message.contains('3'), "{}", error.message);
@@ -233,13 +303,19 @@ fn sys_exit_is_caught() {
 
 #[test]
 fn os_exit_is_caught() {
-    let (failure, _) = hostile("import os\n\ndef render(ctx):\n    os._exit(3)\n", limits(2_000));
+    let (failure, _) = hostile(
+        "import os\n\ndef render(ctx):\n    os._exit(3)\n",
+        limits(2_000),
+    );
     assert_eq!(guest_type(&failure), "SystemExit");
 }
 
 #[test]
 fn keyboard_interrupt_is_caught() {
-    let (failure, _) = hostile("def render(ctx):\n    raise KeyboardInterrupt\n", limits(2_000));
+    let (failure, _) = hostile(
+        "def render(ctx):\n    raise KeyboardInterrupt\n",
+        limits(2_000),
+    );
     assert_eq!(guest_type(&failure), "KeyboardInterrupt");
 }
 
@@ -255,13 +331,22 @@ fn a_global_set_in_builtins_does_not_leak_into_the_next_request() {
 
 #[test]
 fn a_request_larger_than_the_input_cap_is_refused_before_running() {
-    let limits = Limits { input_bytes: 1_000, ..limits(2_000) };
+    let limits = Limits {
+        input_bytes: 1_000,
+        ..limits(2_000)
+    };
     let mut job = macro_job_with("big", TRIVIAL_MACRO, limits);
     if let blogmark_runtime::abi::Operation::Macro { call, .. } = &mut job.request.operation {
         call.args.insert("text".into(), json!("x".repeat(5_000)));
     }
     let failure = shared_runtime().run(job).unwrap_err();
-    assert_eq!(failure, Failure::OutputTooLarge { what: Output::Request, limit_bytes: 1_000 });
+    assert_eq!(
+        failure,
+        Failure::OutputTooLarge {
+            what: Output::Request,
+            limit_bytes: 1_000
+        }
+    );
 }
 
 #[test]
@@ -269,14 +354,21 @@ fn a_thousand_sequential_requests_keep_host_memory_flat() {
     let runtime = blogmark_e2e::runtime(1);
     let run = |i: usize| {
         let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!(i.to_string()))]);
-        assert_eq!(runtime.run(job).unwrap().reply, Reply::Html(format!("<b>{i}</b>")));
+        assert_eq!(
+            runtime.run(job).unwrap().reply,
+            Reply::Html(format!("<b>{i}</b>"))
+        );
     };
     (0..100).for_each(run);
     let before = resident_bytes().expect("/proc/self/statm");
     (100..1_000).for_each(run);
     let after = resident_bytes().expect("/proc/self/statm");
     let growth = after.saturating_sub(before);
-    assert!(growth < 32 << 20, "RSS grew by {} MiB over 900 requests", growth >> 20);
+    assert!(
+        growth < 32 << 20,
+        "RSS grew by {} MiB over 900 requests",
+        growth >> 20
+    );
 }
 
 #[test]
@@ -288,11 +380,21 @@ fn two_hundred_requests_from_eight_threads_are_all_correct() {
                 let handles: Vec<_> = (0..25)
                     .map(|i| {
                         let text = format!("{t}-{i}");
-                        (text.clone(), runtime.submit(macro_job("bold", TRIVIAL_MACRO, &[("text", json!(text))])))
+                        (
+                            text.clone(),
+                            runtime.submit(macro_job(
+                                "bold",
+                                TRIVIAL_MACRO,
+                                &[("text", json!(text))],
+                            )),
+                        )
                     })
                     .collect();
                 for (text, handle) in handles {
-                    assert_eq!(handle.wait().unwrap().reply, Reply::Html(format!("<b>{text}</b>")));
+                    assert_eq!(
+                        handle.wait().unwrap().reply,
+                        Reply::Html(format!("<b>{text}</b>"))
+                    );
                 }
             });
         }

@@ -328,7 +328,10 @@ mod tests {
         ];
         for doc in cases {
             let failure = parse("macro", doc).expect_err(doc);
-            assert!(matches!(failure, Failure::AbiViolation(_)), "{doc}: {failure:?}");
+            assert!(
+                matches!(failure, Failure::AbiViolation(_)),
+                "{doc}: {failure:?}"
+            );
         }
     }
 

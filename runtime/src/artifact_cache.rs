@@ -48,7 +48,9 @@ impl ArtifactCache {
     }
 
     fn path(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(format!("guest-{}.cwasm", self.key)))
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("guest-{}.cwasm", self.key)))
     }
 
     /// The compiled component, and whether it came from the cache.
@@ -72,10 +74,10 @@ impl ArtifactCache {
         }
         tracing::info!("compiling the Python guest (once per guest build)");
         let component = Component::new(engine, bytes)?;
-        if let Some(path) = self.path() {
-            if let Err(e) = self.store(&component, &path) {
-                tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e:#}");
-            }
+        if let Some(path) = self.path()
+            && let Err(e) = self.store(&component, &path)
+        {
+            tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e:#}");
         }
         Ok((component, false))
     }

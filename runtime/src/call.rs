@@ -51,6 +51,17 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
+/// See [`SandboxEngine::reused_instance`].
+#[doc(hidden)]
+pub struct ReusedInstance(Prepared);
+
+impl ReusedInstance {
+    /// Run `job` in this (not fresh) instance.
+    pub fn run(&mut self, job: &Job) -> Result<Outcome, Failure> {
+        self.0.call_in_place(job)
+    }
+}
+
 /// An instance created ahead of its request.
 pub(crate) struct Prepared {
     store: Store<SandboxState>,
@@ -68,21 +79,43 @@ impl SandboxEngine {
             .set_fuel(u64::MAX)
             .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
         store.set_epoch_deadline(u64::MAX / 2);
-        let guest = self.pre.instantiate(&mut store).map_err(|e| {
-            Failure::Unavailable(format!("cannot instantiate the guest: {e:#}"))
-        })?;
+        let guest = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| Failure::Unavailable(format!("cannot instantiate the guest: {e:#}")))?;
         Ok(Prepared { store, guest })
+    }
+
+    /// An instance that serves several requests, for benchmarks only: it
+    /// shows what instantiation costs. Production code never reuses one.
+    #[doc(hidden)]
+    pub fn reused_instance(&self) -> Result<ReusedInstance, Failure> {
+        Ok(ReusedInstance(self.prepare()?))
+    }
+
+    /// Time the three phases of a fresh-instance call: instantiate, call,
+    /// tear down. For benchmarks.
+    #[doc(hidden)]
+    pub fn phase_times(&self, job: &Job) -> Result<[Duration; 3], Failure> {
+        let t0 = Instant::now();
+        let mut prepared = self.prepare()?;
+        let t1 = Instant::now();
+        prepared.call_in_place(job)?;
+        let t2 = Instant::now();
+        drop(prepared);
+        Ok([t1 - t0, t2 - t1, t2.elapsed()])
     }
 
     /// Run `job` in a fresh instance on this thread.
     pub fn run_inline(&self, job: &Job) -> Result<Outcome, Failure> {
-        self.prepare()?.call(job)
+        self.prepare()?.call_in_place(job)
     }
 }
 
 impl Prepared {
-    /// Run `job` in this instance, consuming it.
-    pub(crate) fn call(mut self, job: &Job) -> Result<Outcome, Failure> {
+    /// Run `job` in this instance. The caller drops the instance afterwards
+    /// (never reuses it), when tearing it down costs no one any latency.
+    pub(crate) fn call_in_place(&mut self, job: &Job) -> Result<Outcome, Failure> {
         let limits = &job.limits;
         let document = job.request.to_json();
         if document.len() > limits.input_bytes {
@@ -95,11 +128,17 @@ impl Prepared {
         let env = self.store.data().env.clone();
         env.arm(job.clock, seed, limits.timeout, limits.stdout_bytes);
         self.store.data_mut().memory_limit = limits.memory_bytes;
+        self.store.data_mut().memory_denied = false;
         self.store
             .set_fuel(limits.fuel)
             .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
-        let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
-        self.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        let ticks = limits
+            .timeout
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1);
+        self.store
+            .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
 
         let started = Instant::now();
         let result = self.guest.call_handle(&mut self.store, &document);
@@ -111,11 +150,13 @@ impl Prepared {
             Ok(Err(message)) => Err(Failure::AbiViolation(format!(
                 "the guest rejected the request: {message}"
             ))),
-            Ok(Ok(answer)) => match abi::parse_result(job.request.kind(), &answer, limits.output_bytes) {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(guest)) => Err(classify_guest_error(guest, limits)),
-                Err(failure) => Err(failure),
-            },
+            Ok(Ok(answer)) => {
+                match abi::parse_result(job.request.kind(), &answer, limits.output_bytes) {
+                    Ok(Ok(reply)) => Ok(reply),
+                    Ok(Err(guest)) => Err(classify_guest_error(guest, limits)),
+                    Err(failure) => Err(failure),
+                }
+            }
         };
         // Stdout past its cap may also surface as a failed write the script
         // caught; the cap wins either way.
@@ -146,7 +187,12 @@ fn classify_guest_error(guest: GuestError, limits: &Limits) -> Failure {
     Failure::GuestError(guest)
 }
 
-fn classify_trap(error: &wasmtime::Error, env: &CallEnv, memory_denied: bool, limits: &Limits) -> Failure {
+fn classify_trap(
+    error: &wasmtime::Error,
+    env: &CallEnv,
+    memory_denied: bool,
+    limits: &Limits,
+) -> Failure {
     let timeout = Failure::Timeout {
         limit_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
     };

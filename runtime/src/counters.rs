@@ -58,7 +58,9 @@ impl Counters {
             let histogram = c.latency_us.get_or_insert_with(|| {
                 Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
             });
-            let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+            let us = u64::try_from(latency.as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1);
             histogram.saturating_record(us);
         });
     }
@@ -103,7 +105,11 @@ mod tests {
         for ms in 1..=100 {
             counters.record_call("badge", Duration::from_millis(ms), None);
         }
-        counters.record_call("badge", Duration::from_millis(5), Some(FailureClass::Timeout));
+        counters.record_call(
+            "badge",
+            Duration::from_millis(5),
+            Some(FailureClass::Timeout),
+        );
         counters.record_cache_hit("badge");
         counters.record_call("other", Duration::from_micros(10), None);
         let stats = &counters.snapshot()["badge"];

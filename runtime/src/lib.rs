@@ -37,7 +37,7 @@ mod queue;
 mod sandbox_env;
 mod store_state;
 
-pub use call::{Job, Outcome};
+pub use call::{Job, Outcome, ReusedInstance};
 pub use counters::{Counters, ScriptStats};
 pub use engine::{EngineSettings, LoadReport, SandboxEngine, default_cache_dir};
 pub use failure::{Failure, FailureClass, GuestError, Output};

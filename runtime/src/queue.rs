@@ -73,7 +73,9 @@ fn stopped() -> Failure {
 impl Handle {
     /// Block until the request has run. Do not call from an async task.
     pub fn wait(self) -> Reply {
-        self.reply.blocking_recv().unwrap_or_else(|_| Err(stopped()))
+        self.reply
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Wait for the request without blocking the async runtime.
@@ -103,13 +105,17 @@ impl Runtime {
     /// Load the guest and start the workers and the epoch ticker.
     pub fn new(config: RuntimeConfig) -> Result<Self, Failure> {
         let workers = match config.mode {
-            Mode::Worker { workers: 0 } => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Mode::Worker { workers: 0 } => {
+                std::thread::available_parallelism().map_or(2, |n| n.get())
+            }
             Mode::Worker { workers } => workers,
             Mode::Inline => 0,
         };
         let mut settings = config.engine.clone();
         // Each worker holds the instance it runs and the one it keeps ready.
-        settings.max_instances = settings.max_instances.max(u32::try_from(workers * 2 + 8).unwrap_or(u32::MAX));
+        settings.max_instances = settings
+            .max_instances
+            .max(u32::try_from(workers * 2 + 8).unwrap_or(u32::MAX));
         let engine = SandboxEngine::new(&settings)?;
         let counters = Arc::new(Counters::default());
         let stop_ticker = Arc::new(AtomicBool::new(false));
@@ -165,13 +171,17 @@ impl Runtime {
         };
         match &self.queue {
             Some(queue) => {
-                let queued = Queued { job, cancelled, reply: tx };
+                let queued = Queued {
+                    job,
+                    cancelled,
+                    reply: tx,
+                };
                 if let Err(rejected) = queue.send(queued) {
                     let _ = rejected.0.reply.send(Err(stopped()));
                 }
             }
             None => {
-                let reply = run_counted(&self.engine, &self.counters, None, &job);
+                let (reply, _used) = run_counted(&self.engine, &self.counters, None, &job);
                 let _ = tx.send(reply);
             }
         }
@@ -212,15 +222,22 @@ impl Drop for Runtime {
     }
 }
 
-fn run_counted(engine: &SandboxEngine, counters: &Counters, prepared: Option<Prepared>, job: &Job) -> Reply {
+/// Run `job` in `instance` (or a new one) and count it. The instance is
+/// returned so the caller can answer first and tear it down afterwards.
+fn run_counted(
+    engine: &SandboxEngine,
+    counters: &Counters,
+    instance: Option<Prepared>,
+    job: &Job,
+) -> (Reply, Option<Prepared>) {
     let started = Instant::now();
-    let reply = match prepared {
-        Some(prepared) => prepared.call(job),
-        None => engine.run_inline(job),
+    let (reply, used) = match instance.map_or_else(|| engine.prepare(), Ok) {
+        Ok(mut instance) => (instance.call_in_place(job), Some(instance)),
+        Err(failure) => (Err(failure), None),
     };
     let failure = reply.as_ref().err().map(Failure::class);
     counters.record_call(job.script(), started.elapsed(), failure);
-    reply
+    (reply, used)
 }
 
 fn worker(engine: &SandboxEngine, counters: &Counters, queue: &Receiver<Queued>) {
@@ -232,8 +249,9 @@ fn worker(engine: &SandboxEngine, counters: &Counters, queue: &Receiver<Queued>)
             let _ = queued.reply.send(Err(Failure::Cancelled));
             continue;
         }
-        let reply = run_counted(engine, counters, ready.take(), &queued.job);
+        let (reply, used) = run_counted(engine, counters, ready.take(), &queued.job);
         let _ = queued.reply.send(reply);
+        drop(used);
         ready = engine.prepare().ok();
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::failure::Output;
 use bytes::Bytes;
-use rand::{SeedableRng, TryRng, rngs::StdRng};
+use rand::{SeedableRng, TryRng, rngs::SmallRng};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -41,7 +41,7 @@ struct CallState {
     virtual_ns: u64,
     sleep_budget_ns: u64,
     slept_past_deadline: bool,
-    rng: Option<StdRng>,
+    rng: Option<SmallRng>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     output_cap: usize,
@@ -78,12 +78,18 @@ impl CallEnv {
 
     /// Prepare for one request: clocks at `wall_clock`, randomness from
     /// `seed`, sleeping allowed up to `timeout`, output capped at `output_cap`.
-    pub(crate) fn arm(&self, wall_clock: Duration, seed: [u8; 32], timeout: Duration, output_cap: usize) {
+    pub(crate) fn arm(
+        &self,
+        wall_clock: Duration,
+        seed: [u8; 32],
+        timeout: Duration,
+        output_cap: usize,
+    ) {
         let mut state = self.lock();
         *state = CallState {
             wall_base: wall_clock,
             sleep_budget_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
-            rng: Some(StdRng::from_seed(seed)),
+            rng: Some(SmallRng::from_seed(seed)),
             output_cap,
             ..CallState::default()
         };
@@ -210,9 +216,11 @@ impl HostMonotonicClock for VirtualMonotonicClock {
 pub(crate) struct SeededRng(CallEnv);
 
 impl SeededRng {
-    fn with<R>(&mut self, f: impl FnOnce(&mut StdRng) -> R) -> R {
+    fn with<R>(&mut self, f: impl FnOnce(&mut SmallRng) -> R) -> R {
         let mut state = self.0.lock();
-        let rng = state.rng.get_or_insert_with(|| StdRng::from_seed([0; 32]));
+        let rng = state
+            .rng
+            .get_or_insert_with(|| SmallRng::from_seed([0; 32]));
         f(rng)
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::engine::wit_host;
 use crate::sandbox_env::CallEnv;
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, async_trait};
