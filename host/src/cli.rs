@@ -1,0 +1,96 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Blogmark host: a static blog engine whose macros are Python scripts run in
+/// a WebAssembly sandbox.
+#[derive(Parser, Debug)]
+#[command(name = "host", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More output (-v: info, -vv: debug). `BLOGMARK_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Work with the site's Python scripts.
+    #[command(subcommand)]
+    Scripts(ScriptsCommand),
+}
+
+/// `host scripts ...`
+#[derive(Subcommand, Debug)]
+pub enum ScriptsCommand {
+    /// Run one macro script in the sandbox with a sample context and print
+    /// its HTML (its stdout and log lines go to stderr).
+    Run(RunArgs),
+}
+
+/// Arguments of `host scripts run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The script's name: `scripts/NAME.py` in the site.
+    pub name: String,
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
+    /// A named argument, `key=value`; numbers and true/false are typed.
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
+    pub args: Vec<(String, serde_json::Value)>,
+    /// The body of a paired macro.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// The function to call.
+    #[arg(long, default_value = "render")]
+    pub entrypoint: String,
+}
+
+fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    if key.is_empty() {
+        return Err(format!("`{text}` has an empty key"));
+    }
+    let value = match value {
+        "true" => serde_json::Value::Bool(true),
+        "false" => serde_json::Value::Bool(false),
+        _ => value
+            .parse::<i64>()
+            .map(Into::into)
+            .or_else(|_| value.parse::<f64>().map(Into::into))
+            .unwrap_or_else(|_| value.into()),
+    };
+    Ok((key.to_owned(), value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arguments_are_typed() {
+        assert_eq!(parse_arg("n=3").unwrap(), ("n".into(), json!(3)));
+        assert_eq!(parse_arg("x=1.5").unwrap(), ("x".into(), json!(1.5)));
+        assert_eq!(parse_arg("on=true").unwrap(), ("on".into(), json!(true)));
+        assert_eq!(parse_arg("t=a=b").unwrap(), ("t".into(), json!("a=b")));
+        assert!(parse_arg("novalue").is_err());
+        assert!(parse_arg("=x").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,71 @@
+//! `host scripts run NAME`: one macro call in the sandbox, from the shell.
+
+use crate::cli::RunArgs;
+use anyhow::Context as _;
+use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Script, Site};
+use blogmark_runtime::{Failure, Job, Mode};
+use std::process::ExitCode;
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let relative = format!("scripts/{}.py", args.name);
+    let path = args.site.join(&relative);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{relative}: not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())
+    })?;
+    let call = MacroCall {
+        name: args.name.clone(),
+        args: args.args.iter().cloned().collect(),
+        body: args.body.clone(),
+        file: "<command line>".into(),
+        line: 1,
+        column: 1,
+        ..MacroCall::default()
+    };
+    let script = Script {
+        slug: args.name.clone(),
+        entrypoint: args.entrypoint.clone(),
+        path: relative.clone(),
+        source,
+    };
+    let operation = Operation::Macro {
+        call,
+        page: None,
+        site: Site::default(),
+    };
+    let runtime = crate::sandbox::start(Mode::Inline)?;
+    let outcome = runtime.run(Job::new(Request::new(script, operation)));
+    match outcome {
+        Ok(outcome) => {
+            for line in &outcome.captured.logs {
+                eprintln!("{relative}: log {}: {}", line.level, line.message);
+            }
+            eprint!("{}", outcome.captured.stdout);
+            eprint!("{}", outcome.captured.stderr);
+            if let Reply::Html(html) = outcome.reply {
+                println!("{html}");
+            }
+            tracing::info!(
+                fuel = outcome.fuel_used,
+                elapsed_us = outcome.elapsed.as_micros() as u64,
+                "macro ran"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            eprintln!("error: {}", describe(&relative, &failure));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// `scripts/x.py:7: ValueError: ...` plus the traceback, or the class.
+fn describe(path: &str, failure: &Failure) -> String {
+    match failure {
+        Failure::GuestError(error) => {
+            let place = error.line.map_or(path.to_owned(), |l| format!("{path}:{l}"));
+            format!("{place}: {}: {}\n{}", error.type_name, error.message, error.traceback)
+        }
+        other => format!("{path}: {} ({other})", other.class()),
+    }
+}

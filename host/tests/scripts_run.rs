@@ -1,0 +1,73 @@
+//! `host scripts run` end to end: the real binary, the real sandbox.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn host(site: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["scripts", "run"])
+        .args(args)
+        .arg("--site")
+        .arg(site)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the host binary runs")
+}
+
+fn site_with(script: &str, source: &str) -> tempfile::TempDir {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("scripts")).unwrap();
+    std::fs::write(site.path().join(format!("scripts/{script}.py")), source).unwrap();
+    site
+}
+
+#[test]
+fn prints_the_html_of_a_macro() {
+    let site = site_with("shout", "def render(ctx):\n    print('shouting')\n    return ctx.args['t'].upper() * ctx.args['n']\n");
+    let out = host(site.path(), &["shout", "--arg", "t=hey", "--arg", "n=2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "HEYHEY\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shouting"));
+}
+
+#[test]
+fn a_failing_macro_names_the_script_and_line_and_exits_1() {
+    let site = site_with("bad", "def render(ctx):\n    x = 1\n    return x / 0\n");
+    let out = host(site.path(), &["bad"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scripts/bad.py:3: ZeroDivisionError"), "{stderr}");
+}
+
+#[test]
+fn a_missing_script_is_a_clear_error() {
+    let site = tempfile::tempdir().unwrap();
+    let out = host(site.path(), &["nothing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_the_byte_offset() {
+    let site = site_with("latin", "");
+    std::fs::write(site.path().join("scripts/latin.py"), b"def render(ctx):\n    return '\xe9'\n").unwrap();
+    let out = host(site.path(), &["latin"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scripts/latin.py: not valid UTF-8 (byte 29)"), "{stderr}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let site = tempfile::tempdir().unwrap();
+    let out = host(site.path(), &["x", "--arg", "novalue"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_demo_badge_runs() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
+    let out = host(&demo, &["badge", "--arg", "text=new", "--arg", "color=blue"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "<span class=\"badge badge-blue\">NEW</span>\n");
+}
