@@ -22,9 +22,59 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create a new site with example posts and scripts.
+    Init {
+        /// Where to create it (default: the current directory).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the site into its output directory.
+    Render(RenderArgs),
+    /// Do everything `render` does, but write nothing.
+    Check(CheckArgs),
+    /// Delete the site's database and rebuild it from the files.
+    Rebuild {
+        /// The site's directory.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+    },
     /// Work with the site's Python scripts.
     #[command(subcommand)]
     Scripts(ScriptsCommand),
+}
+
+/// Arguments of `host render`.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The output directory (default: `public/` in the site).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+/// Arguments of `host check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+/// Options shared by `render` and `check`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
+    /// Include drafts.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Fail (exit 1) on any warning, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Render threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// `host scripts ...`

@@ -1,5 +1,5 @@
-//! `host`: the Blogmark command line. A thin binary over the site and the
-//! sandbox runtime; every command lives in `commands/`.
+//! `host`: the Blogmark command line. A thin binary over the `blogmark_host`
+//! library and the sandbox runtime; every command lives in `commands/`.
 
 mod cli;
 mod commands;

@@ -23,9 +23,16 @@ fn site_with(script: &str, source: &str) -> tempfile::TempDir {
 
 #[test]
 fn prints_the_html_of_a_macro() {
-    let site = site_with("shout", "def render(ctx):\n    print('shouting')\n    return ctx.args['t'].upper() * ctx.args['n']\n");
+    let site = site_with(
+        "shout",
+        "def render(ctx):\n    print('shouting')\n    return ctx.args['t'].upper() * ctx.args['n']\n",
+    );
     let out = host(site.path(), &["shout", "--arg", "t=hey", "--arg", "n=2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "HEYHEY\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("shouting"));
 }
@@ -36,7 +43,10 @@ fn a_failing_macro_names_the_script_and_line_and_exits_1() {
     let out = host(site.path(), &["bad"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("scripts/bad.py:3: ZeroDivisionError"), "{stderr}");
+    assert!(
+        stderr.contains("scripts/bad.py:3: ZeroDivisionError"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -50,11 +60,18 @@ fn a_missing_script_is_a_clear_error() {
 #[test]
 fn invalid_utf8_is_reported_with_the_byte_offset() {
     let site = site_with("latin", "");
-    std::fs::write(site.path().join("scripts/latin.py"), b"def render(ctx):\n    return '\xe9'\n").unwrap();
+    std::fs::write(
+        site.path().join("scripts/latin.py"),
+        b"def render(ctx):\n    return '\xe9'\n",
+    )
+    .unwrap();
     let out = host(site.path(), &["latin"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("scripts/latin.py: not valid UTF-8 (byte 29)"), "{stderr}");
+    assert!(
+        stderr.contains("scripts/latin.py: not valid UTF-8 (byte 29)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -67,7 +84,17 @@ fn bad_usage_exits_2() {
 #[test]
 fn the_demo_badge_runs() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
-    let out = host(&demo, &["badge", "--arg", "text=new", "--arg", "color=blue"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "<span class=\"badge badge-blue\">NEW</span>\n");
+    let out = host(
+        &demo,
+        &["badge", "--arg", "text=new", "--arg", "color=blue"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<span class=\"badge badge-blue\">NEW</span>\n"
+    );
 }

@@ -11,7 +11,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let path = args.site.join(&relative);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let source = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("{relative}: not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "{relative}: not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        )
     })?;
     let call = MacroCall {
         name: args.name.clone(),
@@ -63,8 +66,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 fn describe(path: &str, failure: &Failure) -> String {
     match failure {
         Failure::GuestError(error) => {
-            let place = error.line.map_or(path.to_owned(), |l| format!("{path}:{l}"));
-            format!("{place}: {}: {}\n{}", error.type_name, error.message, error.traceback)
+            let place = error
+                .line
+                .map_or(path.to_owned(), |l| format!("{path}:{l}"));
+            format!(
+                "{place}: {}: {}\n{}",
+                error.type_name, error.message, error.traceback
+            )
         }
         other => format!("{path}: {} ({other})", other.class()),
     }

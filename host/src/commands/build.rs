@@ -1,0 +1,63 @@
+//! `host render` and `host check`.
+
+use crate::cli::BuildArgs;
+use blogmark_host::diagnostics::Severity;
+use blogmark_host::render::{BuildOptions, build};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub fn run(
+    args: &BuildArgs,
+    out: Option<PathBuf>,
+    write: bool,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let options = BuildOptions {
+        root: args.site.clone(),
+        out,
+        drafts: args.drafts,
+        jobs: args.jobs,
+        write,
+        progress: !quiet && std::io::stderr().is_terminal(),
+    };
+    let report = build(&options)?;
+    for diagnostic in &report.diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    let warnings = report.count(Severity::Warning);
+    let errors = report.count(Severity::Error);
+    if !quiet {
+        let files = if write {
+            format!(
+                "{} files: {} written, {} unchanged, {} removed",
+                report.files,
+                report.written.written,
+                report.written.unchanged,
+                report.written.removed
+            )
+        } else {
+            format!("{} files checked, none written", report.files)
+        };
+        eprintln!(
+            "{} {} pages ({files}) in {:.2} s; {warnings} warning{}, {errors} error{}",
+            if write { "Rendered" } else { "Checked" },
+            report.pages,
+            report.elapsed.as_secs_f64(),
+            if warnings == 1 { "" } else { "s" },
+            if errors == 1 { "" } else { "s" },
+        );
+    }
+    let failed = errors > 0 || (args.strict && warnings > 0);
+    if failed && args.strict && errors == 0 {
+        eprintln!(
+            "error: --strict: {warnings} warning{} above",
+            if warnings == 1 { "" } else { "s" }
+        );
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

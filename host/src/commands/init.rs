@@ -1,0 +1,65 @@
+//! `host init [DIR]`: a new site with examples of every feature.
+
+use anyhow::{Context as _, bail};
+use std::path::Path;
+use std::process::ExitCode;
+
+const FILES: &[(&str, &str)] = &[
+    ("site.toml", include_str!("../../skeleton/site.toml")),
+    (".gitignore", "public/\n.blogmark/\n"),
+    (
+        "content/posts/hello-world.md",
+        include_str!("../../skeleton/content/posts/hello-world.md"),
+    ),
+    (
+        "content/posts/macros-tour.md",
+        include_str!("../../skeleton/content/posts/macros-tour.md"),
+    ),
+    (
+        "content/pages/about.md",
+        include_str!("../../skeleton/content/pages/about.md"),
+    ),
+    (
+        "scripts/badge.py",
+        include_str!("../../skeleton/scripts/badge.py"),
+    ),
+    (
+        "static/robots.txt",
+        include_str!("../../skeleton/static/robots.txt"),
+    ),
+    (
+        "templates/README.md",
+        include_str!("../../skeleton/templates/README.md"),
+    ),
+];
+
+pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
+    if dir.join("site.toml").exists() {
+        bail!(
+            "{} already holds a site (site.toml exists); nothing was changed",
+            dir.display()
+        );
+    }
+    for (path, _) in FILES {
+        if dir.join(path).exists() {
+            bail!(
+                "{} exists; `host init` writes only into a new or empty directory",
+                dir.join(path).display()
+            );
+        }
+    }
+    for (path, text) in FILES {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    eprintln!(
+        "Created a site in {}. Next: `host render --site {}`",
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

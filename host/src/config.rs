@@ -1,0 +1,146 @@
+//! `site.toml`: the site's settings.
+
+use crate::diagnostics::Diagnostic;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The file name of a site's configuration.
+pub const FILE: &str = "site.toml";
+
+/// A site's settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The site's title.
+    pub title: String,
+    /// Where the site is published, e.g. `https://example.org/`.
+    pub base_url: String,
+    /// A line about the site, for the feed and the index.
+    #[serde(default)]
+    pub description: String,
+    /// The author's name, for the feed.
+    #[serde(default)]
+    pub author: String,
+    /// Posts per index page.
+    #[serde(default = "default_paginate")]
+    pub paginate: usize,
+    /// The Python sandbox.
+    #[serde(default)]
+    pub python: Python,
+}
+
+fn default_paginate() -> usize {
+    10
+}
+
+/// `[python]`: where scripts run and the most any script may use.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Python {
+    /// `worker` (a pool behind a queue) or `inline` (the calling thread).
+    pub runtime_mode: RuntimeMode,
+    /// Workers in `worker` mode; 0 means one per core.
+    pub workers: usize,
+    /// Most wall time per call, in milliseconds.
+    pub timeout_ms: u64,
+    /// Most fuel per call.
+    pub fuel: u64,
+    /// Most linear memory per call, in MiB.
+    pub memory_mb: usize,
+    /// Largest macro output, in KiB.
+    pub output_kb: usize,
+}
+
+/// See [`Python::runtime_mode`].
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeMode {
+    /// A pool of workers behind a bounded queue.
+    Worker,
+    /// On the calling thread.
+    Inline,
+}
+
+impl Default for Python {
+    fn default() -> Self {
+        let limits = blogmark_runtime::Limits::default();
+        Python {
+            runtime_mode: RuntimeMode::Worker,
+            workers: 0,
+            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            fuel: limits.fuel,
+            memory_mb: limits.memory_bytes >> 20,
+            output_kb: limits.output_bytes >> 10,
+        }
+    }
+}
+
+impl Python {
+    /// The ceiling every script's own limits are capped by.
+    pub fn limits(&self) -> blogmark_runtime::Limits {
+        blogmark_runtime::Limits {
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+            fuel: self.fuel,
+            memory_bytes: self.memory_mb << 20,
+            output_bytes: self.output_kb << 10,
+            ..blogmark_runtime::Limits::default()
+        }
+    }
+}
+
+impl Config {
+    /// Read `site.toml` in `root`.
+    pub fn load(root: &Path) -> Result<Config, Diagnostic> {
+        let path = root.join(FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Diagnostic::error(
+                FILE,
+                0,
+                0,
+                format!(
+                    "cannot read {}: {e} (is this a site? `host init` makes one)",
+                    path.display()
+                ),
+            )
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parse the text of a `site.toml`.
+    pub fn parse(text: &str) -> Result<Config, Diagnostic> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| crate::content::front_matter::line_col(text, s.start))
+                .unwrap_or((0, 0));
+            Diagnostic::error(FILE, line, column, e.message().to_owned())
+        })
+    }
+
+    /// `base_url` with exactly one trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("{}/", self.base_url.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_python_limits() {
+        let config = Config::parse(
+            "title = \"T\"\nbase_url = \"https://x.org\"\n[python]\ntimeout_ms = 200\n",
+        )
+        .unwrap();
+        assert_eq!(config.paginate, 10);
+        assert_eq!(config.python.limits().timeout.as_millis(), 200);
+        assert_eq!(config.base_url(), "https://x.org/");
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let error = Config::parse("title = \"T\"\nbase_url = \"u\"\ntitel = 3\n").unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+    }
+}

@@ -1,0 +1,288 @@
+//! A post or page: its metadata, checked, and its Markdown body.
+
+use crate::content::front_matter;
+use crate::diagnostics::Diagnostic;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Posts are dated and listed; pages stand alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `content/posts/*.md`
+    Post,
+    /// `content/pages/*.md`
+    Page,
+}
+
+/// A loaded post or page.
+#[derive(Clone, Debug, Serialize)]
+pub struct Page {
+    /// Post or page.
+    pub kind: Kind,
+    /// Path relative to the site, with `/` separators.
+    pub path: String,
+    /// URL slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Publication date, if any (posts without one sort last).
+    pub date: Option<DateTime<Utc>>,
+    /// Tags, as written.
+    pub tags: Vec<String>,
+    /// Drafts are left out unless `--drafts`.
+    pub draft: bool,
+    /// A summary for listings and feeds.
+    pub summary: Option<String>,
+    /// The free `extra` table.
+    pub extra: Map<String, Value>,
+    /// All front matter fields, as written.
+    pub front_matter: Map<String, Value>,
+    /// The Markdown body.
+    pub body: String,
+    /// The file line on which the body starts.
+    pub body_line: usize,
+    /// SHA-256 of the file's bytes.
+    pub content_hash: String,
+}
+
+impl Page {
+    /// The page's URL path, e.g. `/posts/hello/`.
+    pub fn url_path(&self) -> String {
+        match self.kind {
+            Kind::Post => format!("/posts/{}/", self.slug),
+            Kind::Page => format!("/{}/", self.slug),
+        }
+    }
+}
+
+/// Parse `bytes`, the contents of the file at `path`.
+pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let (line, column) = front_matter::line_col(
+            std::str::from_utf8(&bytes[..offset]).unwrap_or_default(),
+            offset,
+        );
+        Diagnostic::error(
+            path,
+            line,
+            column,
+            format!("not valid UTF-8 (byte {offset})"),
+        )
+    })?;
+    let split = front_matter::split(path, text)?;
+    let fields = split.fields;
+    let field_line = |name: &str| field_line(text, name);
+    let string = |name: &str| -> Result<Option<String>, Diagnostic> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(Diagnostic::error(
+                path,
+                field_line(name),
+                1,
+                format!("`{name}` must be a string, found {other}"),
+            )),
+        }
+    };
+    let title = string("title")?
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Diagnostic::error(path, 1, 1, "missing `title` in the front matter"))?;
+    let date = match fields.get("date") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(parse_date(value).ok_or_else(|| {
+            Diagnostic::error(
+                path,
+                field_line("date"),
+                1,
+                format!("cannot read the date {value}; use 2024-01-31, 2024-01-31T10:00:00Z or 2024-01-31 10:00"),
+            )
+        })?),
+    };
+    let slug = match string("slug")? {
+        Some(slug) => {
+            let cleaned = slugify(&slug);
+            if cleaned.is_empty() {
+                return Err(Diagnostic::error(
+                    path,
+                    field_line("slug"),
+                    1,
+                    "the slug is empty",
+                ));
+            }
+            cleaned
+        }
+        None => slugify(file_stem(path)),
+    };
+    let tags = match fields.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| match t {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(Diagnostic::error(
+                    path,
+                    field_line("tags"),
+                    1,
+                    format!("a tag must be a string, found {other}"),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(Diagnostic::error(
+                path,
+                field_line("tags"),
+                1,
+                format!("`tags` must be a list, found {other}"),
+            ));
+        }
+    };
+    let draft = match fields.get("draft") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(Diagnostic::error(
+                path,
+                field_line("draft"),
+                1,
+                format!("`draft` must be true or false, found {other}"),
+            ));
+        }
+    };
+    let extra = match fields.get("extra") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(other) => {
+            return Err(Diagnostic::error(
+                path,
+                field_line("extra"),
+                1,
+                format!("`extra` must be a table, found {other}"),
+            ));
+        }
+    };
+    Ok(Page {
+        kind,
+        path: path.to_owned(),
+        slug,
+        title,
+        date,
+        tags,
+        draft,
+        summary: string("summary")?,
+        extra,
+        body: split.body.to_owned(),
+        body_line: split.body_line,
+        content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        front_matter: fields,
+    })
+}
+
+/// The line of the front matter on which `name` is set (1 if not found).
+fn field_line(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with(['=', ':']))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+fn file_stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".md").unwrap_or(name)
+}
+
+/// A URL-safe slug: lowercase letters and digits joined by `-`.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// Dates as people write them in front matter.
+pub fn parse_date(value: &Value) -> Option<DateTime<Utc>> {
+    let text = value.as_str()?.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(Utc.from_utc_datetime(&naive));
+        }
+    }
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y"] {
+        if let Ok(date) = NaiveDate::parse_from_str(text, format) {
+            return Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_complete_post() {
+        let text = "+++\ntitle = \"Hello\"\ndate = 2024-01-02\ntags = [\"a\", \"b\"]\n[extra]\nmood = \"good\"\n+++\nBody";
+        let page = parse(Kind::Post, "content/posts/Hello World.md", text.as_bytes()).unwrap();
+        assert_eq!(page.slug, "hello-world");
+        assert_eq!(page.date.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00");
+        assert_eq!(page.tags, ["a", "b"]);
+        assert_eq!(page.extra["mood"], "good");
+        assert_eq!(page.body_line, 8);
+        assert_eq!(page.url_path(), "/posts/hello-world/");
+    }
+
+    #[test]
+    fn common_date_formats() {
+        for text in [
+            "2024-01-02",
+            "2024-01-02T10:00:00Z",
+            "2024-01-02T12:00:00+02:00",
+            "2024-01-02 10:00",
+            "2024/01/02",
+            "2 January 2024",
+        ] {
+            assert!(parse_date(&json!(text)).is_some(), "{text}");
+        }
+        assert!(parse_date(&json!("yesterday")).is_none());
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = parse(Kind::Post, "p.md", b"---\ntitle: A\ndate: soon\n---\n").unwrap_err();
+        assert_eq!(err.to_string().split(": ").next(), Some("p.md:3:1"));
+        let err = parse(Kind::Post, "p.md", b"---\ndate: 2024-01-01\n---\n").unwrap_err();
+        assert!(err.message.contains("missing `title`"), "{err}");
+        let err = parse(Kind::Post, "p.md", b"---\ntitle: A\n---\nok\n\xff\n").unwrap_err();
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (5, "not valid UTF-8 (byte 20)")
+        );
+        let err = parse(Kind::Post, "p.md", b"---\ntitle: A\ntags: x\n---\n").unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Héllo, World!"), "héllo-world");
+        assert_eq!(slugify("--a--b--"), "a-b");
+    }
+}

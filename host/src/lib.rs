@@ -1,0 +1,10 @@
+//! Blogmark host: the site (content, macros, Markdown, templates, storage)
+//! and the build that turns it into `public/`.
+
+pub mod config;
+pub mod content;
+pub mod diagnostics;
+pub mod macros;
+pub mod markdown;
+pub mod render;
+pub mod store;

@@ -1,0 +1,85 @@
+//! The built-in macros, one file each, and their registry.
+
+mod figure;
+mod note;
+mod recent_posts;
+mod reference;
+mod toc;
+mod video;
+
+use crate::macros::expand::Expander;
+use crate::macros::parser::Call;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Whether a macro takes a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// `{{< name >}}` only.
+    None,
+    /// `{{< name >}}...{{< /name >}}` only.
+    Required,
+}
+
+/// A macro implemented in Rust.
+pub trait Builtin: Send + Sync {
+    /// Its name in posts.
+    fn name(&self) -> &'static str;
+    /// Whether it takes a body.
+    fn body(&self) -> Body {
+        Body::None
+    }
+    /// Expand `call` to HTML, or say what is wrong with it.
+    fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String>;
+}
+
+/// Every built-in macro, by name.
+pub struct Registry {
+    macros: BTreeMap<&'static str, Box<dyn Builtin>>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        let all: Vec<Box<dyn Builtin>> = vec![
+            Box::new(video::Youtube),
+            Box::new(video::Vimeo),
+            Box::new(figure::Figure),
+            Box::new(note::Note),
+            Box::new(toc::Toc),
+            Box::new(reference::Ref),
+            Box::new(recent_posts::RecentPosts),
+        ];
+        Registry {
+            macros: all.into_iter().map(|m| (m.name(), m)).collect(),
+        }
+    }
+}
+
+impl Registry {
+    /// The built-in called `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn Builtin> {
+        self.macros.get(name).map(AsRef::as_ref)
+    }
+
+    /// Every built-in name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.macros.keys().copied()
+    }
+}
+
+/// Argument `name`, or positional argument `index`, as a string.
+pub(crate) fn arg(call: &Call, name: &str, index: Option<usize>) -> Option<String> {
+    let value = call
+        .args
+        .get(name)
+        .or_else(|| index.and_then(|i| call.positional.get(i)))?;
+    Some(match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// Like [`arg`], but required.
+pub(crate) fn required(call: &Call, name: &str, index: Option<usize>) -> Result<String, String> {
+    arg(call, name, index).ok_or_else(|| format!("`{}` needs the argument `{name}`", call.name))
+}

@@ -1,0 +1,44 @@
+//! `{{< recent_posts n=5 >}}`: the newest posts, newest first.
+
+use super::{Builtin, arg};
+use crate::macros::expand::Expander;
+use crate::macros::parser::Call;
+use crate::markdown::escape;
+
+/// A list of the newest posts (the current one left out).
+pub struct RecentPosts;
+
+impl Builtin for RecentPosts {
+    fn name(&self) -> &'static str {
+        "recent_posts"
+    }
+
+    fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
+        let n = match arg(call, "n", Some(0)) {
+            None => 5,
+            Some(n) => n
+                .parse::<usize>()
+                .map_err(|_| format!("`n` must be a number, found `{n}`"))?,
+        };
+        let current = expander.page_path().to_owned();
+        let mut html = String::from("<ul class=\"recent-posts\">");
+        for post in expander
+            .site()
+            .recent_posts()
+            .filter(|p| p.path != current)
+            .take(n)
+        {
+            html.push_str(&format!(
+                "<li><a href=\"{}\">{}</a>",
+                escape(&post.url),
+                escape(&post.title)
+            ));
+            if let Some(date) = &post.date {
+                html.push_str(&format!(" <time datetime=\"{date}\">{date}</time>"));
+            }
+            html.push_str("</li>");
+        }
+        html.push_str("</ul>");
+        Ok(html)
+    }
+}

@@ -1,0 +1,30 @@
+//! `{{< ref "slug" >}}` or `{{< ref slug="..." text="..." >}}`: a link to
+//! another post or page, checked at build time.
+
+use super::{Builtin, arg, required};
+use crate::macros::expand::Expander;
+use crate::macros::parser::Call;
+use crate::markdown::escape;
+
+/// A checked internal link.
+pub struct Ref;
+
+impl Builtin for Ref {
+    fn name(&self) -> &'static str {
+        "ref"
+    }
+
+    fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
+        let slug = required(call, "slug", Some(0))?;
+        let target = expander
+            .site()
+            .find(&slug)
+            .ok_or_else(|| format!("`ref` to `{slug}`: no post or page has that slug"))?;
+        let text = arg(call, "text", Some(1)).unwrap_or_else(|| target.title.clone());
+        Ok(format!(
+            "<a href=\"{}\">{}</a>",
+            escape(&target.url),
+            escape(&text)
+        ))
+    }
+}

@@ -1,0 +1,375 @@
+//! Expanding a page body: macros become HTML, Markdown is rendered around
+//! them, and every problem becomes a located diagnostic plus a visible
+//! marker in the page.
+//!
+//! Macro output is HTML and is not parsed as Markdown: each macro is replaced
+//! by a placeholder word, the Markdown is rendered, and the placeholders are
+//! swapped for the HTML (a placeholder alone in a paragraph replaces the
+//! paragraph, so block HTML does not end up inside `<p>`).
+
+use crate::diagnostics::Diagnostic;
+use crate::macros::builtins::{Body, Registry};
+use crate::macros::parser::{self, Call, Namespace, Segment};
+use crate::markdown::{self, Heading, escape};
+
+/// Stands in for the table of contents until the headings are known.
+pub const TOC_MARKER: &str = "<!--blogmark:toc-->";
+
+/// One post or page as other pages can refer to it.
+#[derive(Clone, Debug)]
+pub struct IndexEntry {
+    /// Path relative to the site.
+    pub path: String,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// URL path.
+    pub url: String,
+    /// ISO date (`YYYY-MM-DD`), if any.
+    pub date: Option<String>,
+    /// Posts are listed by `recent_posts`, pages are not.
+    pub is_post: bool,
+}
+
+/// What macros may know of the rest of the site.
+#[derive(Clone, Debug, Default)]
+pub struct SiteIndex {
+    /// Every page in this build, posts newest first.
+    pub entries: Vec<IndexEntry>,
+}
+
+impl SiteIndex {
+    /// The post or page with `slug` (posts first).
+    pub fn find(&self, slug: &str) -> Option<&IndexEntry> {
+        self.entries.iter().find(|e| e.slug == slug)
+    }
+
+    /// Posts, newest first.
+    pub fn recent_posts(&self) -> impl Iterator<Item = &IndexEntry> {
+        self.entries.iter().filter(|e| e.is_post)
+    }
+}
+
+/// A page body, expanded and rendered.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// The page's HTML.
+    pub html: String,
+    /// Its headings.
+    pub headings: Vec<Heading>,
+    /// What went wrong, located.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Macro calls expanded (built-in).
+    pub macro_calls: usize,
+}
+
+/// Expands the macros of one page.
+pub struct Expander<'a> {
+    registry: &'a Registry,
+    site: &'a SiteIndex,
+    file: &'a str,
+    diagnostics: Vec<Diagnostic>,
+    calls: usize,
+    depth: usize,
+}
+
+/// The HTML shown in place of a macro that failed.
+pub fn marker(call_text: &str, reason: &str) -> String {
+    format!(
+        "<span class=\"macro-error\" title=\"{}\">{}</span>",
+        escape(reason),
+        escape(call_text)
+    )
+}
+
+const PLACEHOLDER: &str = "BLOGMARKMACRO";
+
+impl<'a> Expander<'a> {
+    /// An expander for the page at `file`.
+    pub fn new(registry: &'a Registry, site: &'a SiteIndex, file: &'a str) -> Self {
+        Expander {
+            registry,
+            site,
+            file,
+            diagnostics: Vec::new(),
+            calls: 0,
+            depth: 0,
+        }
+    }
+
+    /// The rest of the site.
+    pub fn site(&self) -> &SiteIndex {
+        self.site
+    }
+
+    /// The page being expanded.
+    pub fn page_path(&self) -> &str {
+        self.file
+    }
+
+    /// Expand and render a whole page body starting on file line `line`.
+    pub fn expand_page(mut self, body: &str, line: usize) -> Expanded {
+        let rendered = self.render_markdown(body, line);
+        let html = if rendered.html.contains(TOC_MARKER) {
+            let toc = markdown::toc_html(&rendered.headings);
+            rendered
+                .html
+                .replace(&format!("<p>{TOC_MARKER}</p>"), &toc)
+                .replace(TOC_MARKER, &toc)
+        } else {
+            rendered.html
+        };
+        Expanded {
+            html,
+            headings: rendered.headings,
+            diagnostics: self.diagnostics,
+            macro_calls: self.calls,
+        }
+    }
+
+    /// Render a Markdown fragment (a macro body) with its macros expanded.
+    pub fn render_fragment(&mut self, body: &str, line: usize) -> String {
+        if self.depth > 16 {
+            self.diagnostics.push(Diagnostic::error(
+                self.file,
+                line,
+                1,
+                "macros nested more than 16 deep",
+            ));
+            return escape(body);
+        }
+        self.depth += 1;
+        let html = self.render_markdown(body, line).html;
+        self.depth -= 1;
+        html
+    }
+
+    fn render_markdown(&mut self, body: &str, line: usize) -> markdown::Rendered {
+        let segments = parser::parse(self.file, body, line);
+        let mut source = String::with_capacity(body.len());
+        let mut outputs = Vec::new();
+        for segment in segments {
+            match segment {
+                Segment::Text(text) => source.push_str(&text),
+                Segment::Literal(text) => {
+                    outputs.push(escape(&text));
+                    source.push_str(&placeholder(outputs.len() - 1));
+                }
+                Segment::Broken {
+                    source: text,
+                    diagnostic,
+                } => {
+                    outputs.push(marker(&text, &diagnostic.message));
+                    self.diagnostics.push(diagnostic);
+                    source.push_str(&placeholder(outputs.len() - 1));
+                }
+                Segment::Macro(call) => {
+                    let html = self.expand_call(&call);
+                    outputs.push(html);
+                    source.push_str(&placeholder(outputs.len() - 1));
+                }
+            }
+        }
+        let mut rendered = markdown::render(&source);
+        if !outputs.is_empty() {
+            rendered.html = substitute(&rendered.html, &outputs);
+        }
+        rendered
+    }
+
+    fn expand_call(&mut self, call: &Call) -> String {
+        let builtin = match call.namespace {
+            Some(Namespace::Python) => None,
+            _ => self.registry.get(&call.name),
+        };
+        let Some(builtin) = builtin else {
+            let reason = match call.namespace {
+                Some(Namespace::Python) => format!("no Python macro `{}` is enabled", call.name),
+                _ => format!("unknown macro `{}`", call.display_name()),
+            };
+            self.diagnostics.push(Diagnostic::warning(
+                self.file,
+                call.line,
+                call.column,
+                reason.clone(),
+            ));
+            return marker(&call.source, &reason);
+        };
+        let problem = match (builtin.body(), call.body.is_some()) {
+            (Body::Required, false) => Some(format!(
+                "`{0}` needs a body: {{{{< {0} >}}}}...{{{{< /{0} >}}}}",
+                call.name
+            )),
+            (Body::None, true) => Some(format!("`{}` takes no body", call.name)),
+            _ => None,
+        };
+        let result = match problem {
+            Some(problem) => Err(problem),
+            None => builtin.render(call, self),
+        };
+        self.calls += 1;
+        match result {
+            Ok(html) => html,
+            Err(reason) => {
+                self.diagnostics.push(Diagnostic::error(
+                    self.file,
+                    call.line,
+                    call.column,
+                    reason.clone(),
+                ));
+                marker(&call.source, &reason)
+            }
+        }
+    }
+}
+
+fn placeholder(index: usize) -> String {
+    format!("{PLACEHOLDER}{index}X")
+}
+
+/// Swap placeholders in `html` for their outputs.
+fn substitute(html: &str, outputs: &[String]) -> String {
+    let mut out =
+        String::with_capacity(html.len() + outputs.iter().map(String::len).sum::<usize>());
+    let mut rest = html;
+    while let Some(at) = rest.find(PLACEHOLDER) {
+        let digits_start = at + PLACEHOLDER.len();
+        let digits_len = rest[digits_start..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(0);
+        let index: Option<usize> = rest[digits_start..digits_start + digits_len].parse().ok();
+        let end = digits_start + digits_len;
+        match (index, rest[end..].starts_with('X')) {
+            (Some(index), true) if index < outputs.len() => {
+                let before = &rest[..at];
+                let after = &rest[end + 1..];
+                // A placeholder alone in its paragraph: the output replaces the paragraph.
+                if before.ends_with("<p>") && after.starts_with("</p>") {
+                    out.push_str(&before[..before.len() - 3]);
+                    out.push_str(&outputs[index]);
+                    rest = &after[4..];
+                } else {
+                    out.push_str(before);
+                    out.push_str(&outputs[index]);
+                    rest = after;
+                }
+            }
+            _ => {
+                out.push_str(&rest[..digits_start]);
+                rest = &rest[digits_start..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> SiteIndex {
+        SiteIndex {
+            entries: vec![
+                IndexEntry {
+                    path: "content/posts/b.md".into(),
+                    slug: "b".into(),
+                    title: "Bee".into(),
+                    url: "/posts/b/".into(),
+                    date: Some("2024-02-01".into()),
+                    is_post: true,
+                },
+                IndexEntry {
+                    path: "content/posts/a.md".into(),
+                    slug: "a".into(),
+                    title: "Ay".into(),
+                    url: "/posts/a/".into(),
+                    date: Some("2024-01-01".into()),
+                    is_post: true,
+                },
+            ],
+        }
+    }
+
+    fn expand(body: &str) -> Expanded {
+        let registry = Registry::default();
+        let site = site();
+        Expander::new(&registry, &site, "content/posts/a.md").expand_page(body, 5)
+    }
+
+    #[test]
+    fn block_macros_replace_their_paragraph() {
+        let out = expand("Intro\n\n{{< youtube abc_D-1 >}}\n\nOutro");
+        assert!(out.html.contains("</p>\n<div class=\"video\"><iframe src=\"https://www.youtube-nocookie.com/embed/abc_D-1\""), "{}", out.html);
+        assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn note_bodies_are_markdown_with_macros() {
+        let out = expand("{{< note type=\"tip\" >}}**bold** and {{< ref b >}}{{< /note >}}");
+        assert!(out.html.contains("<aside class=\"note note-tip\"><p><strong>bold</strong> and <a href=\"/posts/b/\">Bee</a></p></aside>"), "{}", out.html);
+    }
+
+    #[test]
+    fn unknown_macros_warn_and_leave_a_marker() {
+        let out = expand("text\n\nsee {{< nosuch x=1 >}} here");
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(
+            out.diagnostics[0].to_string(),
+            "content/posts/a.md:7:5: warning: unknown macro `nosuch`"
+        );
+        assert!(out.html.contains("<span class=\"macro-error\" title=\"unknown macro `nosuch`\">{{&lt; nosuch x=1 &gt;}}</span>"), "{}", out.html);
+    }
+
+    #[test]
+    fn a_missing_ref_target_is_an_error_with_position() {
+        let out = expand("{{< ref nowhere >}}");
+        assert_eq!(
+            out.diagnostics[0].severity,
+            crate::diagnostics::Severity::Error
+        );
+        assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 1));
+    }
+
+    #[test]
+    fn toc_and_recent_posts() {
+        let out = expand("{{< toc >}}\n\n## One\n\n## Two\n\n{{< recent_posts n=5 >}}");
+        assert!(
+            out.html
+                .starts_with("<nav class=\"toc\"><ul><li><a href=\"#one\">One</a></li>"),
+            "{}",
+            out.html
+        );
+        assert!(
+            out.html
+                .contains("<ul class=\"recent-posts\"><li><a href=\"/posts/b/\">Bee</a>"),
+            "{}",
+            out.html
+        );
+        assert!(
+            !out.html.contains("/posts/a/"),
+            "the current post is left out"
+        );
+    }
+
+    #[test]
+    fn escaped_macros_print_literally() {
+        let out = expand("`code {{< x >}}` and {{</* youtube id */>}}");
+        assert!(
+            out.html
+                .contains("<code>code {{&lt; x &gt;}}</code> and {{&lt; youtube id &gt;}}"),
+            "{}",
+            out.html
+        );
+        assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn body_rules_are_checked() {
+        let out = expand("{{< note >}}");
+        assert!(out.diagnostics[0].message.contains("needs a body"));
+        let out = expand("{{< youtube x >}}b{{< /youtube >}}");
+        assert!(out.diagnostics[0].message.contains("takes no body"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Macros in posts: the parser, the built-in registry and the expander.
+
+pub mod builtins;
+pub mod expand;
+pub mod parser;
+
+pub use expand::{Expanded, Expander, SiteIndex};
+pub use parser::{Call, Namespace, Segment};

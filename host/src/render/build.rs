@@ -1,0 +1,418 @@
+//! One build of a site: load, expand and render every page in parallel,
+//! then the listings, feed and sitemap, then write.
+
+use super::output::{Output, WriteReport};
+use super::templates::{STYLE_CSS, Templates};
+use crate::config::Config;
+use crate::content::{self, Kind, Page};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::macros::builtins::Registry;
+use crate::macros::expand::{Expander, IndexEntry, SiteIndex};
+use crate::markdown;
+use crate::store::Store;
+use anyhow::Context as _;
+use minijinja::context;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What to build and how.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// The site's directory.
+    pub root: PathBuf,
+    /// The output directory (default `<root>/public`).
+    pub out: Option<PathBuf>,
+    /// Include drafts.
+    pub drafts: bool,
+    /// Threads to render with (default: one per core).
+    pub jobs: Option<usize>,
+    /// Write the output (false: `host check`).
+    pub write: bool,
+    /// Show a progress bar (only drawn on a terminal).
+    pub progress: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Posts and pages rendered.
+    pub pages: usize,
+    /// Files in the output.
+    pub files: usize,
+    /// What writing did (nothing for `check`).
+    pub written: WriteReport,
+    /// Every warning and error, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Built-in macro calls expanded.
+    pub macro_calls: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl BuildReport {
+    /// Number of diagnostics of `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+#[derive(Serialize)]
+struct TagRef {
+    name: String,
+    slug: String,
+}
+
+#[derive(Serialize)]
+struct Listed {
+    title: String,
+    url: String,
+    date: Option<String>,
+    summary: Option<String>,
+}
+
+/// Build the site described by `options`.
+pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
+    let started = Instant::now();
+    let root = &options.root;
+    let config = Config::load(root).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let base = config.base_url();
+    let loaded = content::load(root);
+    let mut diagnostics = loaded.diagnostics;
+    let mut pages: Vec<Page> = loaded
+        .pages
+        .into_iter()
+        .filter(|p| options.drafts || !p.draft)
+        .collect();
+    // Newest first; undated posts last; ties by path so the order never
+    // depends on the file system.
+    pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
+
+    let url = |page: &Page| format!("{base}{}", page.url_path().trim_start_matches('/'));
+    let index = SiteIndex {
+        entries: pages
+            .iter()
+            .map(|p| IndexEntry {
+                path: p.path.clone(),
+                slug: p.slug.clone(),
+                title: p.title.clone(),
+                url: url(p),
+                date: p.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                is_post: p.kind == Kind::Post,
+            })
+            .collect(),
+    };
+    let registry = Registry::default();
+    let templates = Templates::new(root);
+    let site = context! {
+        title => config.title.clone(),
+        base_url => base.clone(),
+        description => config.description.clone(),
+        author => config.author.clone(),
+    };
+    let nav: Vec<Listed> = pages
+        .iter()
+        .filter(|p| p.kind == Kind::Page)
+        .map(|p| Listed {
+            title: p.title.clone(),
+            url: url(p),
+            date: None,
+            summary: None,
+        })
+        .collect();
+
+    let progress = progress_bar(options.progress, pages.len());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .build()
+        .context("cannot start the render threads")?;
+    let rendered: Vec<(String, String, Vec<Diagnostic>, usize)> = pool.install(|| {
+        pages
+            .par_iter()
+            .map(|page| {
+                let expanded = Expander::new(&registry, &index, &page.path)
+                    .expand_page(&page.body, page.body_line);
+                let mut diagnostics = expanded.diagnostics;
+                let tags: Vec<TagRef> = page
+                    .tags
+                    .iter()
+                    .map(|t| TagRef {
+                        name: t.clone(),
+                        slug: content::page::slugify(t),
+                    })
+                    .collect();
+                let template = match page.kind {
+                    Kind::Post => "post.html",
+                    Kind::Page => "page.html",
+                };
+                let html = templates
+                    .render(
+                        template,
+                        context! {
+                            site => site.clone(),
+                            nav => &nav,
+                            page => context! {
+                                title => &page.title,
+                                date => page.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                                tags => tags,
+                                summary => &page.summary,
+                                extra => &page.extra,
+                                url => url(page),
+                                content => &expanded.html,
+                                toc => markdown::toc_html(&expanded.headings),
+                                headings => &expanded.headings,
+                            },
+                        },
+                    )
+                    .unwrap_or_else(|d| {
+                        diagnostics.push(d);
+                        String::new()
+                    });
+                progress.inc(1);
+                (expanded.html, html, diagnostics, expanded.macro_calls)
+            })
+            .collect()
+    });
+    progress.finish_and_clear();
+
+    let mut output = Output::default();
+    let mut macro_calls = 0;
+    let mut contents = Vec::with_capacity(pages.len());
+    for (page, (content_html, html, page_diagnostics, calls)) in pages.iter().zip(rendered) {
+        diagnostics.extend(page_diagnostics);
+        macro_calls += calls;
+        output.add(
+            format!("{}index.html", page.url_path().trim_start_matches('/')),
+            html,
+        );
+        contents.push(content_html);
+    }
+
+    let posts: Vec<(&Page, &String)> = pages
+        .iter()
+        .zip(&contents)
+        .filter(|(p, _)| p.kind == Kind::Post)
+        .collect();
+    let listed = |p: &Page| Listed {
+        title: p.title.clone(),
+        url: url(p),
+        date: p.date.map(|d| d.format("%Y-%m-%d").to_string()),
+        summary: p.summary.clone(),
+    };
+    let mut render_into =
+        |output: &mut Output, path: String, template: &str, ctx: minijinja::Value| match templates
+            .render(template, ctx)
+        {
+            Ok(text) => output.add(path, text),
+            Err(d) => diagnostics.push(d),
+        };
+
+    let per_page = config.paginate.max(1);
+    let chunks: Vec<&[(&Page, &String)]> = if posts.is_empty() {
+        vec![&[][..]]
+    } else {
+        posts.chunks(per_page).collect()
+    };
+    let total = chunks.len();
+    let page_url = |n: usize| {
+        if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}page/{n}/")
+        }
+    };
+    for (i, chunk) in chunks.iter().enumerate() {
+        let n = i + 1;
+        let path = if n == 1 {
+            "index.html".to_owned()
+        } else {
+            format!("page/{n}/index.html")
+        };
+        let ctx = context! {
+            site => site.clone(),
+            nav => &nav,
+            posts => chunk.iter().map(|(p, _)| listed(p)).collect::<Vec<_>>(),
+            paginator => context! {
+                current => n,
+                total => total,
+                previous => (n > 1).then(|| page_url(n - 1)),
+                next => (n < total).then(|| page_url(n + 1)),
+            },
+        };
+        render_into(&mut output, path, "index.html", ctx);
+    }
+
+    let mut tags: BTreeMap<String, (String, Vec<&Page>)> = BTreeMap::new();
+    for (post, _) in &posts {
+        for tag in &post.tags {
+            tags.entry(content::page::slugify(tag))
+                .or_insert_with(|| (tag.clone(), Vec::new()))
+                .1
+                .push(post);
+        }
+    }
+    let tag_list: Vec<_> = tags
+        .iter()
+        .map(|(slug, (name, posts))| context! { name => name, slug => slug, count => posts.len() })
+        .collect();
+    render_into(
+        &mut output,
+        "tags/index.html".into(),
+        "tags.html",
+        context! { site => site.clone(), nav => &nav, tags => tag_list },
+    );
+    for (slug, (name, tagged)) in &tags {
+        let ctx = context! {
+            site => site.clone(),
+            nav => &nav,
+            tag => context! { name => name, slug => slug },
+            posts => tagged.iter().map(|p| listed(p)).collect::<Vec<_>>(),
+        };
+        render_into(
+            &mut output,
+            format!("tags/{slug}/index.html"),
+            "tag.html",
+            ctx,
+        );
+    }
+    render_into(
+        &mut output,
+        "404.html".into(),
+        "404.html",
+        context! { site => site.clone(), nav => &nav },
+    );
+
+    let updated = posts
+        .iter()
+        .filter_map(|(p, _)| p.date)
+        .max()
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_else(|| "1970-01-01T00:00:00+00:00".into());
+    let feed: Vec<_> = posts
+        .iter()
+        .take(20)
+        .map(|(p, html)| {
+            context! {
+                title => &p.title,
+                permalink => url(p),
+                updated => p.date.map(|d| d.to_rfc3339()).unwrap_or_else(|| updated.clone()),
+                content => html,
+            }
+        })
+        .collect();
+    render_into(
+        &mut output,
+        "atom.xml".into(),
+        "atom.xml",
+        context! { site => site.clone(), posts => feed, updated => &updated },
+    );
+    let mut urls = vec![context! { loc => base.clone() }];
+    urls.extend(pages.iter().map(
+        |p| context! { loc => url(p), lastmod => p.date.map(|d| d.format("%Y-%m-%d").to_string()) },
+    ));
+    urls.extend(
+        tags.keys()
+            .map(|slug| context! { loc => format!("{base}tags/{slug}/") }),
+    );
+    render_into(
+        &mut output,
+        "sitemap.xml".into(),
+        "sitemap.xml",
+        context! { urls => urls },
+    );
+
+    output.add("style.css", STYLE_CSS);
+    output.add("syntax.css", syntax_css());
+    copy_static(root, &mut output, &mut diagnostics);
+
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let mut report = BuildReport {
+        pages: pages.len(),
+        files: output.len(),
+        diagnostics,
+        macro_calls,
+        ..BuildReport::default()
+    };
+    if options.write {
+        let out = options.out.clone().unwrap_or_else(|| root.join("public"));
+        report.written = output
+            .write(&out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        let mut store = Store::open(root)?;
+        let all_pages = content::load(root).pages;
+        store.sync_posts(&all_pages)?;
+        store.record_run(
+            report.pages,
+            report.count(Severity::Warning),
+            report.count(Severity::Error),
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )?;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} rendering {pos}/{len} pages {wide_bar} {elapsed}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Vec<Diagnostic>) {
+    let dir = root.join("static");
+    if !dir.is_dir() {
+        return;
+    }
+    for entry in walkdir::WalkDir::new(&dir).min_depth(1) {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                let relative = content::relative_path(&dir, entry.path());
+                match std::fs::read(entry.path()) {
+                    Ok(bytes) => output.add(relative, bytes),
+                    Err(e) => diagnostics.push(Diagnostic::error(
+                        format!("static/{relative}"),
+                        0,
+                        0,
+                        format!("cannot read: {e}"),
+                    )),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => diagnostics.push(Diagnostic::error(
+                "static",
+                0,
+                0,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+}
+
+fn syntax_css() -> String {
+    let themes = syntect::highlighting::ThemeSet::load_defaults();
+    themes
+        .themes
+        .get("InspiredGitHub")
+        .and_then(|theme| {
+            syntect::html::css_for_theme_with_class_style(
+                theme,
+                syntect::html::ClassStyle::SpacedPrefixed {
+                    prefix: markdown::HIGHLIGHT_CLASS_PREFIX,
+                },
+            )
+            .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,127 @@
+//! Writing the output directory: atomically, leaving unchanged files alone,
+//! removing files the build no longer makes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Every file of a build, by path relative to the output directory.
+#[derive(Default)]
+pub struct Output {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+/// What writing did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: usize,
+    /// Files already up to date.
+    pub unchanged: usize,
+    /// Stale files deleted.
+    pub removed: usize,
+}
+
+impl Output {
+    /// Add a file; a later file at the same path replaces the earlier one.
+    pub fn add(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>) {
+        self.files.insert(path.into(), bytes.into());
+    }
+
+    /// How many files the build makes.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the build makes no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The bytes of `path`, if the build makes it.
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    /// Write every file under `dir` and delete the files this build does
+    /// not make. Each file is written to a temporary file and renamed, so a
+    /// reader never sees half a page.
+    pub fn write(&self, dir: &Path) -> std::io::Result<WriteReport> {
+        let mut report = WriteReport::default();
+        std::fs::create_dir_all(dir)?;
+        for (relative, bytes) in &self.files {
+            let path = dir.join(relative);
+            if std::fs::read(&path).is_ok_and(|existing| existing == *bytes) {
+                report.unchanged += 1;
+                continue;
+            }
+            let parent = path.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+            tmp.write_all(bytes)?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            report.written += 1;
+        }
+        report.removed = self.remove_stale(dir)?;
+        Ok(report)
+    }
+
+    fn remove_stale(&self, dir: &Path) -> std::io::Result<usize> {
+        let keep: HashSet<PathBuf> = self.files.keys().map(|k| dir.join(k)).collect();
+        let mut removed = 0;
+        let mut dirs = Vec::new();
+        for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+            let entry = entry.map_err(std::io::Error::other)?;
+            if entry.file_type().is_dir() {
+                dirs.push(entry.into_path());
+            } else if !keep.contains(entry.path()) {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        // Deepest first, so emptied parents go too.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for d in dirs {
+            if std::fs::read_dir(&d)?.next().is_none() {
+                std::fs::remove_dir(&d)?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_skips_unchanged_and_removes_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("old/deep")).unwrap();
+        std::fs::write(dir.path().join("old/deep/gone.html"), "x").unwrap();
+        let mut out = Output::default();
+        out.add("index.html", "home");
+        out.add("posts/a/index.html", "a");
+        assert_eq!(
+            out.write(dir.path()).unwrap(),
+            WriteReport {
+                written: 2,
+                unchanged: 0,
+                removed: 1
+            }
+        );
+        assert!(!dir.path().join("old").exists());
+        assert_eq!(
+            out.write(dir.path()).unwrap(),
+            WriteReport {
+                written: 0,
+                unchanged: 2,
+                removed: 0
+            }
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("posts/a/index.html")).unwrap(),
+            "a"
+        );
+    }
+}

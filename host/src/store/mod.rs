@@ -1,0 +1,244 @@
+//! `.blogmark/site.db`: SQLite with derived data only. Deleting it is always
+//! safe; `host rebuild` recreates it from the files.
+
+mod schema;
+
+use crate::content::Page;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// Where the database lives in a site.
+pub const DB_PATH: &str = ".blogmark/site.db";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The directory could not be made.
+    #[error("{path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The site's database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One row of the `posts` table, for comparisons and tests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PostRow {
+    /// Path relative to the site.
+    pub path: String,
+    /// `post` or `page`.
+    pub kind: String,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// RFC 3339 date.
+    pub date: Option<String>,
+    /// Draft flag.
+    pub draft: bool,
+    /// SHA-256 of the file.
+    pub content_hash: String,
+    /// Front matter as JSON.
+    pub front_matter: String,
+}
+
+impl Store {
+    /// Open (creating and migrating as needed) the database of the site at `root`.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        Self::open_file(&root.join(DB_PATH))
+    }
+
+    /// Open the database at `path`.
+    pub fn open_file(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        schema::migrate(&mut conn).map_err(err)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Make the `posts` table mirror `pages`: insert new, update changed,
+    /// delete gone. Returns how many rows changed.
+    pub fn sync_posts(&mut self, pages: &[Page]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        let mut changed = 0;
+        {
+            let mut current = tx
+                .prepare("SELECT path, content_hash FROM posts")
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+            let known: std::collections::HashMap<String, String> = current
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+            let mut upsert = tx
+                .prepare(
+                    "INSERT INTO posts (path, kind, slug, title, date, draft, content_hash, front_matter)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT(path) DO UPDATE SET kind = ?2, slug = ?3, title = ?4, date = ?5,
+                       draft = ?6, content_hash = ?7, front_matter = ?8",
+                )
+                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            for page in pages {
+                if known.get(&page.path) == Some(&page.content_hash) {
+                    continue;
+                }
+                upsert
+                    .execute(params![
+                        page.path,
+                        kind_name(page),
+                        page.slug,
+                        page.title,
+                        page.date.map(|d| d.to_rfc3339()),
+                        page.draft,
+                        page.content_hash,
+                        serde_json::Value::Object(page.front_matter.clone()).to_string(),
+                    ])
+                    .map_err(|e| StoreError::Sqlite {
+                        path: self.path.clone(),
+                        source: e,
+                    })?;
+                changed += 1;
+            }
+            let present: std::collections::HashSet<&str> =
+                pages.iter().map(|p| p.path.as_str()).collect();
+            let mut delete = tx
+                .prepare("DELETE FROM posts WHERE path = ?1")
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+            for path in known.keys().filter(|p| !present.contains(p.as_str())) {
+                delete.execute([path]).map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+                changed += 1;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(changed)
+    }
+
+    /// Every row of `posts`, sorted by path.
+    pub fn posts(&self) -> Result<Vec<PostRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, kind, slug, title, date, draft, content_hash, front_matter FROM posts ORDER BY path")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok(PostRow {
+                path: r.get(0)?,
+                kind: r.get(1)?,
+                slug: r.get(2)?,
+                title: r.get(3)?,
+                date: r.get(4)?,
+                draft: r.get(5)?,
+                content_hash: r.get(6)?,
+                front_matter: r.get(7)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Record one render run.
+    pub fn record_run(
+        &self,
+        pages: usize,
+        warnings: usize,
+        errors: usize,
+        millis: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO render_runs (finished_at, pages, warnings, errors, duration_ms) VALUES (datetime('now'), ?1, ?2, ?3, ?4)",
+                params![pages as i64, warnings as i64, errors as i64, millis as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The most recent run's page count, if any run was recorded.
+    pub fn last_run_pages(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT pages FROM render_runs ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn kind_name(page: &Page) -> &'static str {
+    match page.kind {
+        crate::content::Kind::Post => "post",
+        crate::content::Kind::Page => "page",
+    }
+}
+
+/// Delete the database of the site at `root` and build it again from files.
+pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
+    let path = root.join(DB_PATH);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path: file, source }),
+        }
+    }
+    let mut store = Store::open(root)?;
+    store.sync_posts(pages)?;
+    Ok(store)
+}

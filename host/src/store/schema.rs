@@ -1,0 +1,71 @@
+//! Schema migrations, tracked by SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up; never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    // 1: posts, scripts, the macro result cache and render runs.
+    "CREATE TABLE posts (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('post', 'page')),
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        date TEXT,
+        draft INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL,
+        front_matter TEXT NOT NULL
+    );
+    CREATE TABLE scripts (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        entrypoint TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        description TEXT NOT NULL DEFAULT '',
+        limits TEXT NOT NULL DEFAULT '{}',
+        content_hash TEXT NOT NULL,
+        mtime INTEGER NOT NULL
+    );
+    CREATE TABLE macro_results (
+        key TEXT PRIMARY KEY,
+        script_slug TEXT NOT NULL,
+        script_hash TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX macro_results_by_script ON macro_results (script_slug);
+    CREATE TABLE render_runs (
+        id INTEGER PRIMARY KEY,
+        finished_at TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL
+    );",
+];
+
+/// Bring the database up to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize =
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version > MIGRATIONS.len() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "the database has schema version {version}, newer than this host ({}); run `host rebuild`",
+                MIGRATIONS.len()
+            )),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! `host render` and `host check` end to end, on real files and a real
+//! SQLite database.
+
+use blogmark_host::diagnostics::Severity;
+use blogmark_host::render::{BuildOptions, build};
+use blogmark_host::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the skeleton `host init` writes.
+fn skeleton_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("skeleton"),
+        dir.path(),
+    );
+    dir
+}
+
+fn options(root: &Path) -> BuildOptions {
+    BuildOptions {
+        root: root.to_path_buf(),
+        out: None,
+        drafts: false,
+        jobs: Some(2),
+        write: true,
+        progress: false,
+    }
+}
+
+fn host(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join("public").join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_skeleton_site_renders_as_recorded() {
+    let site = skeleton_site();
+    let report = build(&options(site.path())).unwrap();
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    insta::assert_snapshot!("files", files(&site.path().join("public")).join("\n"));
+    insta::assert_snapshot!(
+        "macros_tour",
+        read(site.path(), "posts/macros-tour/index.html")
+    );
+    insta::assert_snapshot!(
+        "hello_world",
+        read(site.path(), "posts/hello-world/index.html")
+    );
+    insta::assert_snapshot!("index", read(site.path(), "index.html"));
+    insta::assert_snapshot!("atom", read(site.path(), "atom.xml"));
+    insta::assert_snapshot!("sitemap", read(site.path(), "sitemap.xml"));
+}
+
+#[test]
+fn init_writes_a_site_that_renders_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("blog");
+    let out = host(&["init", site.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = host(&["render", "--site", site.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Rendered 3 pages"));
+    let again = host(&["init", site.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a site"));
+}
+
+#[test]
+fn broken_posts_are_reported_and_the_others_still_render() {
+    let site = skeleton_site();
+    let posts = site.path().join("content/posts");
+    std::fs::write(
+        posts.join("broken.md"),
+        "+++\ntitle = \"B\"\ndate = \"not a date\"\n+++\nx",
+    )
+    .unwrap();
+    std::fs::write(posts.join("untitled.md"), "---\ndate: 2024-01-01\n---\nx").unwrap();
+    std::fs::write(posts.join("latin1.md"), b"---\ntitle: L\n---\ncaf\xe9\n").unwrap();
+    std::fs::write(
+        posts.join("zz-dupe.md"),
+        "---\ntitle: D\nslug: hello-world\n---\nx",
+    )
+    .unwrap();
+    std::fs::write(posts.join("yaml.md"), "---\ntitle: [unclosed\n---\nx").unwrap();
+    std::fs::write(
+        posts.join("macros.md"),
+        "---\ntitle: M\n---\n\n{{< nosuch >}}\n\n{{< youtube \"bad id!\" >}}\n",
+    )
+    .unwrap();
+    let report = build(&options(site.path())).unwrap();
+    let shown: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    let expect = [
+        "content/posts/broken.md:3:1: error: cannot read the date",
+        "content/posts/zz-dupe.md:1:1: error: duplicate slug `hello-world`",
+        "content/posts/latin1.md:4:4: error: not valid UTF-8 (byte 20)",
+        "content/posts/macros.md:5:1: warning: unknown macro `nosuch`",
+        "content/posts/macros.md:7:1: error: `bad id!` is not a YouTube video id",
+        "content/posts/untitled.md:1:1: error: missing `title`",
+        "content/posts/yaml.md:3:1: error: invalid YAML front matter",
+    ];
+    for prefix in expect {
+        assert!(
+            shown.iter().any(|s| s.starts_with(prefix)),
+            "{prefix} not in {shown:#?}"
+        );
+    }
+    assert!(read(site.path(), "posts/hello-world/index.html").contains("Hello, world"));
+    let page = read(site.path(), "posts/macros/index.html");
+    assert!(page.contains("<span class=\"macro-error\""), "{page}");
+    let out = host(&["render", "--site", site.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "errors fail the build");
+}
+
+#[test]
+fn strict_turns_warnings_into_a_failing_exit() {
+    let site = skeleton_site();
+    std::fs::write(
+        site.path().join("content/posts/w.md"),
+        "---\ntitle: W\n---\n{{< nosuch >}}\n",
+    )
+    .unwrap();
+    let root = site.path().to_str().unwrap();
+    let out = host(&["render", "--site", root]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = host(&["render", "--site", root, "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("content/posts/w.md:4:1: warning: unknown macro `nosuch`")
+    );
+    let out = host(&["check", "--site", root, "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = host(&["render", "--site", root, "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn stale_files_go_static_files_come_and_drafts_wait() {
+    let site = skeleton_site();
+    let root = site.path();
+    std::fs::write(
+        root.join("content/posts/draft.md"),
+        "---\ntitle: Draft\ndraft: true\n---\nwip",
+    )
+    .unwrap();
+    build(&options(root)).unwrap();
+    assert!(!root.join("public/posts/draft/index.html").exists());
+    assert_eq!(read(root, "robots.txt"), "User-agent: *\nAllow: /\n");
+    let mut with_drafts = options(root);
+    with_drafts.drafts = true;
+    build(&with_drafts).unwrap();
+    assert!(root.join("public/posts/draft/index.html").exists());
+    std::fs::remove_file(root.join("content/posts/hello-world.md")).unwrap();
+    let report = build(&options(root)).unwrap();
+    assert!(!root.join("public/posts/hello-world").exists());
+    assert!(!root.join("public/posts/draft").exists());
+    assert!(report.written.removed >= 2, "{:?}", report.written);
+    let again = build(&options(root)).unwrap();
+    assert_eq!(again.written.written, 0, "nothing changed, nothing written");
+}
+
+#[test]
+fn check_writes_nothing() {
+    let site = skeleton_site();
+    let mut opts = options(site.path());
+    opts.write = false;
+    let report = build(&opts).unwrap();
+    assert_eq!(report.pages, 3);
+    assert!(!site.path().join("public").exists());
+    assert!(!site.path().join(".blogmark").exists());
+}
+
+#[test]
+fn templates_can_be_overridden_and_their_errors_name_file_and_line() {
+    let site = skeleton_site();
+    let templates = site.path().join("templates");
+    std::fs::write(
+        templates.join("page.html"),
+        "<h1>{{ page.title | upper }}</h1>",
+    )
+    .unwrap();
+    build(&options(site.path())).unwrap();
+    assert_eq!(read(site.path(), "about/index.html"), "<h1>ABOUT</h1>");
+    std::fs::write(templates.join("page.html"), "line one\n{% if %}\n").unwrap();
+    let report = build(&options(site.path())).unwrap();
+    let error = report
+        .diagnostics
+        .iter()
+        .find(|d| d.file == "templates/page.html")
+        .expect("a template error");
+    assert_eq!(
+        (error.severity, error.line),
+        (Severity::Error, 2),
+        "{error}"
+    );
+}
+
+#[test]
+fn crlf_files_render_like_lf_files() {
+    let site = skeleton_site();
+    let text = "---\r\ntitle: CRLF\r\n---\r\n\r\n## Head\r\n\r\n{{< note >}}\r\n*inside*\r\n{{< /note >}}\r\n\r\n{{< nosuch >}}\r\n";
+    std::fs::write(site.path().join("content/posts/crlf.md"), text).unwrap();
+    let report = build(&options(site.path())).unwrap();
+    let page = read(site.path(), "posts/crlf/index.html");
+    assert!(page.contains("<h2 id=\"head\">Head</h2>"), "{page}");
+    assert!(
+        page.contains("<aside class=\"note note-info\"><p><em>inside</em></p></aside>"),
+        "{page}"
+    );
+    let warning = &report.diagnostics[0];
+    assert_eq!(
+        (warning.file.as_str(), warning.line, warning.column),
+        ("content/posts/crlf.md", 11, 1)
+    );
+}
+
+fn generate_site(posts: usize) -> tempfile::TempDir {
+    let site = skeleton_site();
+    let dir = site.path().join("content/posts");
+    for i in 0..posts {
+        let text = format!(
+            "+++\ntitle = \"Post {i}\"\ndate = 2023-{:02}-{:02}\ntags = [\"t{}\", \"all\"]\n+++\n\n## Part one\n\nSome *text* for post {i}.\n\n{{{{< youtube abc{i} >}}}}\n\n{{{{< note >}}}}A note with {{{{< ref \"hello-world\" >}}}}.{{{{< /note >}}}}\n\n{{{{< figure src=\"/img/{i}.png\" alt=\"Figure {i}\" >}}}}\n\n```rust\nfn post_{i}() {{}}\n```\n",
+            i % 12 + 1,
+            i % 28 + 1,
+            i % 10
+        );
+        std::fs::write(dir.join(format!("post-{i:04}.md")), text).unwrap();
+    }
+    site
+}
+
+#[test]
+fn a_generated_thousand_post_site_renders() {
+    let site = generate_site(1_000);
+    let report = build(&options(site.path())).unwrap();
+    assert!(
+        report.diagnostics.is_empty(),
+        "{:?}",
+        &report.diagnostics[..report.diagnostics.len().min(3)]
+    );
+    assert_eq!(report.pages, 1_003);
+    assert_eq!(report.macro_calls, 1_000 * 4 + 6);
+    assert!(read(site.path(), "posts/post-0999/index.html").contains("embed/abc999"));
+    assert!(site.path().join("public/page/101/index.html").exists());
+    assert_eq!(
+        read(site.path(), "tags/all/index.html")
+            .matches("<li>")
+            .count(),
+        1_000
+    );
+}
+
+#[test]
+fn a_rebuilt_database_equals_the_incrementally_kept_one() {
+    let site = generate_site(50);
+    let root = site.path();
+    build(&options(root)).unwrap();
+    std::fs::remove_file(root.join("content/posts/post-0003.md")).unwrap();
+    std::fs::write(
+        root.join("content/posts/post-0004.md"),
+        "---\ntitle: Changed\n---\nnew",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("content/posts/new.md"),
+        "---\ntitle: New\ntags: [x]\n---\nnew",
+    )
+    .unwrap();
+    build(&options(root)).unwrap();
+    let incremental = Store::open(root).unwrap().posts().unwrap();
+    let out = host(&["rebuild", "--site", root.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rebuilt = Store::open(root).unwrap().posts().unwrap();
+    assert_eq!(incremental.len(), 50 + 3);
+    assert_eq!(incremental, rebuilt);
+    assert!(
+        rebuilt
+            .iter()
+            .any(|r| r.path == "content/posts/post-0004.md" && r.title == "Changed")
+    );
+}
+
+#[test]
+fn deleting_the_database_is_safe() {
+    let site = skeleton_site();
+    build(&options(site.path())).unwrap();
+    std::fs::remove_dir_all(site.path().join(".blogmark")).unwrap();
+    build(&options(site.path())).unwrap();
+    assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 3);
+    let _: PathBuf = site.path().to_path_buf();
+}
