@@ -1,0 +1,46 @@
+//! `host render` of a generated 1,000-post site with built-in macros only
+//! (three per post and a highlighted code block), cold (empty output) and
+//! warm (nothing changed). Prints the process's peak memory at the end.
+
+use blogmark_e2e::site_gen::{Flavor, generate, peak_resident_bytes};
+use blogmark_host::render::{BuildOptions, build};
+use criterion::{Criterion, criterion_group};
+use std::time::Duration;
+
+fn options(root: &std::path::Path) -> BuildOptions {
+    BuildOptions {
+        root: root.to_path_buf(),
+        out: None,
+        drafts: false,
+        jobs: None,
+        write: true,
+        progress: false,
+    }
+}
+
+fn render(c: &mut Criterion) {
+    let site = tempfile::tempdir().unwrap();
+    generate(site.path(), 1_000, Flavor::Blogmark);
+    let opts = options(site.path());
+    let mut group = c.benchmark_group("render_1000_posts");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("cold", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_dir_all(site.path().join("public"));
+            let _ = std::fs::remove_dir_all(site.path().join(".blogmark"));
+            build(&opts).unwrap()
+        })
+    });
+    group.bench_function("warm", |b| b.iter(|| build(&opts).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, render);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if let Some(peak) = peak_resident_bytes() {
+        println!("peak resident memory of the benchmark process: {} MiB", peak >> 20);
+    }
+}
