@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 posts="${1:-1000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build -q --release -p blogmark-host --example gen_site
+cargo build -q --release -p blogmark-host && cargo build -q --release --example gen_site
 cargo run -q --release --example gen_site -- "$work/blogmark" "$posts" blogmark
 cargo run -q --release --example gen_site -- "$work/hugo" "$posts" hugo
 measure() {
