@@ -30,6 +30,7 @@ pub fn script(slug: &str, source: &str) -> Script {
         entrypoint: "render".into(),
         path: format!("scripts/{slug}.py"),
         source: source.into(),
+        code: None,
     }
 }
 

@@ -131,13 +131,12 @@ fn check_lists_functions_without_running_the_script() {
         "raise SystemExit(1)\n\ndef helper():\n    pass\n\ndef render(ctx):\n    return ''\n",
     )
     .unwrap();
-    assert_eq!(
-        outcome.reply,
-        Reply::Checked {
-            functions: vec!["helper".into(), "render".into()],
-            has_entrypoint: true
-        }
-    );
+    let Reply::Checked { functions, has_entrypoint, code } = outcome.reply else {
+        panic!("expected a check reply, got {:?}", outcome.reply);
+    };
+    assert_eq!(functions, ["helper", "render"]);
+    assert!(has_entrypoint);
+    assert!(code.is_some_and(|c| !c.is_empty()), "a check returns the compiled module");
 }
 
 #[test]
@@ -297,4 +296,18 @@ fn counters_record_calls_and_failures() {
     assert_eq!(stats.failures[&FailureClass::GuestError], 1);
     assert!(stats.p50_us > 0 && stats.p95_us >= stats.p50_us && stats.max_us >= stats.p95_us);
     let _ = macro_request;
+}
+
+#[test]
+fn forged_or_foreign_compiled_code_is_recompiled_not_trusted() {
+    // Code compiled for another file name is ignored: the script's own
+    // source runs.
+    let other = check("def render(ctx):\n    return 'other'\n").unwrap();
+    let Reply::Checked { code: Some(other_code), .. } = other.reply else { panic!() };
+    let mut job = macro_job("mine", "def render(ctx):\n    return 'mine'\n", &[]);
+    job.request.script.code = Some(other_code);
+    assert_eq!(html(shared_runtime().run(job)), "mine");
+    let mut job = macro_job("mine", "def render(ctx):\n    return 'mine'\n", &[]);
+    job.request.script.code = Some("not base64 marshal!".into());
+    assert_eq!(html(shared_runtime().run(job)), "mine");
 }

@@ -26,6 +26,11 @@ pub struct Script {
     pub path: String,
     /// The Python source.
     pub source: String,
+    /// The compiled module (base64 of `marshal`), as a `check` of this same
+    /// source returned it. Set by the runtime, never by callers' guesses: a
+    /// guest given a wrong one recompiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// One macro invocation as it appears in a page.
@@ -163,6 +168,8 @@ pub enum Reply {
         functions: Vec<String>,
         /// Whether the entrypoint is among them.
         has_entrypoint: bool,
+        /// The compiled module, for later requests of the same source.
+        code: Option<String>,
     },
 }
 
@@ -177,6 +184,7 @@ struct WireResult {
     unchanged: Option<bool>,
     functions: Option<Vec<String>>,
     has_entrypoint: Option<bool>,
+    code: Option<String>,
     error: Option<WireError>,
 }
 
@@ -224,6 +232,7 @@ pub fn parse_result(
         ("unchanged", wire.unchanged.is_some()),
         ("functions", wire.functions.is_some()),
         ("has_entrypoint", wire.has_entrypoint.is_some()),
+        ("code", wire.code.is_some()),
     ];
     let present = |allowed: &[&str]| -> Result<(), Failure> {
         for (name, is_present) in payload {
@@ -273,11 +282,12 @@ pub fn parse_result(
             }
         }
         "check" => {
-            present(&["functions", "has_entrypoint"])?;
+            present(&["functions", "has_entrypoint", "code"])?;
             match (wire.functions, wire.has_entrypoint) {
                 (Some(functions), Some(has_entrypoint)) => Reply::Checked {
                     functions,
                     has_entrypoint,
+                    code: wire.code,
                 },
                 _ => {
                     return Err(violation(
@@ -358,6 +368,7 @@ mod tests {
                 entrypoint: "render".into(),
                 path: "scripts/badge.py".into(),
                 source: "def render(ctx): return ''".into(),
+                code: None,
             },
             Operation::Check,
         );

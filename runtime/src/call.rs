@@ -97,6 +97,7 @@ impl SandboxEngine {
     /// tear down. For benchmarks.
     #[doc(hidden)]
     pub fn phase_times(&self, job: &Job) -> Result<[Duration; 3], Failure> {
+        let job = &*self.with_compiled_code(job);
         let t0 = Instant::now();
         let mut prepared = self.prepare()?;
         let t1 = Instant::now();
@@ -108,7 +109,8 @@ impl SandboxEngine {
 
     /// Run `job` in a fresh instance on this thread.
     pub fn run_inline(&self, job: &Job) -> Result<Outcome, Failure> {
-        self.prepare()?.call_in_place(job)
+        let job = self.with_compiled_code(job);
+        self.prepare()?.call_in_place(&job)
     }
 }
 

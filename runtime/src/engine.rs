@@ -63,6 +63,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub struct SandboxEngine {
     pub(crate) engine: Engine,
     pub(crate) pre: PythonGuestPre<SandboxState>,
+    pub(crate) compiled: crate::compiled_scripts::CompiledScripts,
     build_id: String,
     load: LoadReport,
 }
@@ -151,6 +152,7 @@ impl SandboxEngine {
         Ok(Arc::new(SandboxEngine {
             engine,
             pre,
+            compiled: Default::default(),
             build_id: cache.key().to_string(),
             load,
         }))

@@ -18,6 +18,7 @@
 //!     entrypoint: "render".into(),
 //!     path: "scripts/hello.py".into(),
 //!     source: "def render(ctx):\n    return '<b>hi</b>'\n".into(),
+//!     code: None,
 //! };
 //! let call = abi::MacroCall { name: "hello".into(), ..Default::default() };
 //! let op = abi::Operation::Macro { call, page: None, site: abi::Site::default() };
@@ -29,6 +30,7 @@
 pub mod abi;
 mod artifact_cache;
 mod call;
+mod compiled_scripts;
 mod counters;
 mod engine;
 mod failure;

@@ -231,6 +231,7 @@ fn run_counted(
     job: &Job,
 ) -> (Reply, Option<Prepared>) {
     let started = Instant::now();
+    let job = &*engine.with_compiled_code(job);
     let (reply, used) = match instance.map_or_else(|| engine.prepare(), Ok) {
         Ok(mut instance) => (instance.call_in_place(job), Some(instance)),
         Err(failure) => (Err(failure), None),

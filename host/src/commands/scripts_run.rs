@@ -30,6 +30,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         entrypoint: args.entrypoint.clone(),
         path: relative.clone(),
         source,
+        code: None,
     };
     let operation = Operation::Macro {
         call,
