@@ -23,7 +23,9 @@ fn render(c: &mut Criterion) {
     generate(site.path(), 1_000, Flavor::Blogmark);
     let opts = options(site.path());
     let mut group = c.benchmark_group("render_1000_posts");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("cold", |b| {
         b.iter(|| {
             let _ = std::fs::remove_dir_all(site.path().join("public"));
@@ -41,6 +43,9 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     if let Some(peak) = peak_resident_bytes() {
-        println!("peak resident memory of the benchmark process: {} MiB", peak >> 20);
+        println!(
+            "peak resident memory of the benchmark process: {} MiB",
+            peak >> 20
+        );
     }
 }

@@ -4,7 +4,9 @@ use blogmark_e2e::site_gen::{Flavor, generate};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().expect("usage: gen_site DIR POSTS [blogmark|hugo]");
+    let dir = args
+        .next()
+        .expect("usage: gen_site DIR POSTS [blogmark|hugo]");
     let posts: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000);
     let flavor = match args.next().as_deref() {
         Some("hugo") => Flavor::Hugo,

@@ -12,7 +12,8 @@ pub enum Flavor {
 }
 
 fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("a file in a directory")).expect("writable directory");
+    std::fs::create_dir_all(path.parent().expect("a file in a directory"))
+        .expect("writable directory");
     std::fs::write(path, text).expect("writable file");
 }
 

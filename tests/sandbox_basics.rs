@@ -131,12 +131,20 @@ fn check_lists_functions_without_running_the_script() {
         "raise SystemExit(1)\n\ndef helper():\n    pass\n\ndef render(ctx):\n    return ''\n",
     )
     .unwrap();
-    let Reply::Checked { functions, has_entrypoint, code } = outcome.reply else {
+    let Reply::Checked {
+        functions,
+        has_entrypoint,
+        code,
+    } = outcome.reply
+    else {
         panic!("expected a check reply, got {:?}", outcome.reply);
     };
     assert_eq!(functions, ["helper", "render"]);
     assert!(has_entrypoint);
-    assert!(code.is_some_and(|c| !c.is_empty()), "a check returns the compiled module");
+    assert!(
+        code.is_some_and(|c| !c.is_empty()),
+        "a check returns the compiled module"
+    );
 }
 
 #[test]
@@ -303,7 +311,13 @@ fn forged_or_foreign_compiled_code_is_recompiled_not_trusted() {
     // Code compiled for another file name is ignored: the script's own
     // source runs.
     let other = check("def render(ctx):\n    return 'other'\n").unwrap();
-    let Reply::Checked { code: Some(other_code), .. } = other.reply else { panic!() };
+    let Reply::Checked {
+        code: Some(other_code),
+        ..
+    } = other.reply
+    else {
+        panic!()
+    };
     let mut job = macro_job("mine", "def render(ctx):\n    return 'mine'\n", &[]);
     job.request.script.code = Some(other_code);
     assert_eq!(html(shared_runtime().run(job)), "mine");

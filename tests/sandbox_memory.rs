@@ -26,4 +26,3 @@ fn a_thousand_sequential_requests_keep_host_memory_flat() {
         growth >> 20
     );
 }
-

@@ -35,7 +35,13 @@ impl SandboxEngine {
         hasher.update([0]);
         hasher.update(script.source.as_bytes());
         let key: [u8; 32] = hasher.finalize().into();
-        let known = self.compiled.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let known = self
+            .compiled
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
         let code = match known {
             Some(code) => code,
             None => {

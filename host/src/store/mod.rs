@@ -100,25 +100,21 @@ impl Store {
     /// Make the `posts` table mirror `pages`: insert new, update changed,
     /// delete gone. Returns how many rows changed.
     pub fn sync_posts(&mut self, pages: &[Page]) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
         let mut changed = 0;
         {
             let mut current = tx
                 .prepare("SELECT path, content_hash FROM posts")
-                .map_err(|e| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+                .map_err(&err)?;
             let known: std::collections::HashMap<String, String> = current
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(|rows| rows.collect())
-                .map_err(|e| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+                .map_err(&err)?;
             let mut upsert = tx
                 .prepare(
                     "INSERT INTO posts (path, kind, slug, title, date, draft, content_hash, front_matter)
@@ -126,7 +122,7 @@ impl Store {
                      ON CONFLICT(path) DO UPDATE SET kind = ?2, slug = ?3, title = ?4, date = ?5,
                        draft = ?6, content_hash = ?7, front_matter = ?8",
                 )
-                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+                .map_err(&err)?;
             for page in pages {
                 if known.get(&page.path) == Some(&page.content_hash) {
                     continue;
@@ -142,29 +138,20 @@ impl Store {
                         page.content_hash,
                         serde_json::Value::Object(page.front_matter.clone()).to_string(),
                     ])
-                    .map_err(|e| StoreError::Sqlite {
-                        path: self.path.clone(),
-                        source: e,
-                    })?;
+                    .map_err(&err)?;
                 changed += 1;
             }
             let present: std::collections::HashSet<&str> =
                 pages.iter().map(|p| p.path.as_str()).collect();
             let mut delete = tx
                 .prepare("DELETE FROM posts WHERE path = ?1")
-                .map_err(|e| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+                .map_err(&err)?;
             for path in known.keys().filter(|p| !present.contains(p.as_str())) {
-                delete.execute([path]).map_err(|e| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+                delete.execute([path]).map_err(&err)?;
                 changed += 1;
             }
         }
-        tx.commit().map_err(|e| self.err(e))?;
+        tx.commit().map_err(&err)?;
         Ok(changed)
     }
 
