@@ -15,6 +15,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         jobs: None,
         write: true,
         progress: false,
+        use_cache: true,
     }
 }
 

@@ -72,9 +72,12 @@ pub struct BuildArgs {
     /// Fail (exit 1) on any warning, not only on errors.
     #[arg(long)]
     pub strict: bool,
-    /// Render threads (default: one per core).
+    /// Render threads (default: one per core, four per core with Python macros).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Run every Python macro, ignoring (and not filling) the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `host scripts ...`

@@ -6,5 +6,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod macros;
 pub mod markdown;
+pub mod python_macros;
 pub mod render;
+pub mod scripts;
 pub mod store;

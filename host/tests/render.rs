@@ -37,6 +37,7 @@ fn options(root: &Path) -> BuildOptions {
         jobs: Some(2),
         write: true,
         progress: false,
+        use_cache: true,
     }
 }
 

@@ -23,3 +23,19 @@ pub fn component_path() -> PathBuf {
 
 /// The command that rebuilds the component, for error messages.
 pub const REBUILD_HINT: &str = "cargo build -p blogmark-guest";
+
+/// Identifies the guest build: the hash of its inputs (sources, WIT, pinned
+/// tool), or of the component file when `$BLOGMARK_GUEST_WASM` names one.
+/// Part of every result cache key.
+pub fn build_id() -> String {
+    match std::env::var_os(COMPONENT_ENV) {
+        Some(path) => std::fs::metadata(&path)
+            .map(|m| format!("file-{}-{:?}", m.len(), m.modified().ok()))
+            .unwrap_or_else(|_| "missing".into()),
+        None => built_component()
+            .parent()
+            .and_then(|dir| dir.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}

@@ -20,6 +20,7 @@ pub fn run(
         jobs: args.jobs,
         write,
         progress: !quiet && std::io::stderr().is_terminal(),
+        use_cache: !args.no_cache,
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {
@@ -39,8 +40,16 @@ pub fn run(
         } else {
             format!("{} files checked, none written", report.files)
         };
+        let python = if report.python_calls + report.python_cache_hits > 0 {
+            format!(
+                "; Python macros: {} run, {} from cache",
+                report.python_calls, report.python_cache_hits
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{} {} pages ({files}) in {:.2} s; {warnings} warning{}, {errors} error{}",
+            "{} {} pages ({files}{python}) in {:.2} s; {warnings} warning{}, {errors} error{}",
             if write { "Rendered" } else { "Checked" },
             report.pages,
             report.elapsed.as_secs_f64(),

@@ -7,10 +7,13 @@
 //! swapped for the HTML (a placeholder alone in a paragraph replaces the
 //! paragraph, so block HTML does not end up inside `<p>`).
 
+use crate::content::Page;
 use crate::diagnostics::Diagnostic;
 use crate::macros::builtins::{Body, Registry};
 use crate::macros::parser::{self, Call, Namespace, Segment};
 use crate::markdown::{self, Heading, escape};
+use crate::python_macros::{PythonMacros, Resolution};
+use crate::scripts::Script;
 
 /// Stands in for the table of contents until the headings are known.
 pub const TOC_MARKER: &str = "<!--blogmark:toc-->";
@@ -68,6 +71,8 @@ pub struct Expanded {
 pub struct Expander<'a> {
     registry: &'a Registry,
     site: &'a SiteIndex,
+    python: Option<&'a PythonMacros>,
+    page: Option<&'a Page>,
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
     calls: usize,
@@ -91,11 +96,20 @@ impl<'a> Expander<'a> {
         Expander {
             registry,
             site,
+            python: None,
+            page: None,
             file,
             diagnostics: Vec::new(),
             calls: 0,
             depth: 0,
         }
+    }
+
+    /// Resolve macros against `python` too; `page` is the page expanded.
+    pub fn with_python(mut self, python: &'a PythonMacros, page: &'a Page) -> Self {
+        self.python = Some(python);
+        self.page = Some(page);
+        self
     }
 
     /// The rest of the site.
@@ -179,9 +193,25 @@ impl<'a> Expander<'a> {
     }
 
     fn expand_call(&mut self, call: &Call) -> String {
+        let registered = self.registry.get(&call.name);
+        if let Some(python) = self.python {
+            match python.resolve(call, registered.is_some()) {
+                Resolution::Python(script) => return self.expand_python(python, script, call),
+                Resolution::Unknown(reason) => {
+                    self.diagnostics.push(Diagnostic::warning(
+                        self.file,
+                        call.line,
+                        call.column,
+                        reason.clone(),
+                    ));
+                    return marker(&call.source, &reason);
+                }
+                Resolution::Builtin => {}
+            }
+        }
         let builtin = match call.namespace {
             Some(Namespace::Python) => None,
-            _ => self.registry.get(&call.name),
+            _ => registered,
         };
         let Some(builtin) = builtin else {
             let reason = match call.namespace {
@@ -219,6 +249,37 @@ impl<'a> Expander<'a> {
                     reason.clone(),
                 ));
                 marker(&call.source, &reason)
+            }
+        }
+    }
+}
+
+impl Expander<'_> {
+    fn expand_python(&mut self, python: &PythonMacros, script: &Script, call: &Call) -> String {
+        self.calls += 1;
+        match python.run(script, call, self.file, self.page) {
+            Ok(html) if script.markdown => self.render_fragment(&html, call.line),
+            Ok(html) => html,
+            Err(failure) => {
+                let mut place = script.path.clone();
+                if let Some(line) = failure.guest_error().and_then(|e| e.line) {
+                    place = format!("{place}:{line}");
+                }
+                let reason = format!(
+                    "macro `{}` ({place}) failed: {} ({failure})",
+                    call.name,
+                    failure.class()
+                );
+                self.diagnostics.push(Diagnostic::warning(
+                    self.file,
+                    call.line,
+                    call.column,
+                    reason.clone(),
+                ));
+                script
+                    .fallback
+                    .clone()
+                    .unwrap_or_else(|| marker(&call.source, &reason))
             }
         }
     }

@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub write: bool,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// Use and fill the persistent macro result cache.
+    pub use_cache: bool,
 }
 
 /// What a build did.
@@ -46,8 +48,12 @@ pub struct BuildReport {
     pub written: WriteReport,
     /// Every warning and error, in file order.
     pub diagnostics: Vec<Diagnostic>,
-    /// Built-in macro calls expanded.
+    /// Macro calls expanded (built-in and Python).
     pub macro_calls: usize,
+    /// Python macro calls that ran in the sandbox.
+    pub python_calls: usize,
+    /// Python macro calls answered from a cache.
+    pub python_cache_hits: usize,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -108,6 +114,32 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             .collect(),
     };
     let registry = Registry::default();
+    let (scripts, script_diagnostics) = crate::scripts::load(root);
+    diagnostics.extend(script_diagnostics);
+    let db_exists = root.join(crate::store::DB_PATH).exists();
+    let stored = if options.use_cache && db_exists {
+        Store::open(root)?.macro_results()?
+    } else {
+        Default::default()
+    };
+    let settings = crate::python_macros::Settings {
+        mode: match config.python.runtime_mode {
+            crate::config::RuntimeMode::Worker => blogmark_runtime::Mode::Worker {
+                workers: config.python.workers,
+            },
+            crate::config::RuntimeMode::Inline => blogmark_runtime::Mode::Inline,
+        },
+        ceiling: config.python.limits(),
+        site: blogmark_runtime::abi::Site {
+            title: config.title.clone(),
+            base_url: base.clone(),
+        },
+        clock: build_clock(&pages),
+        use_cache: options.use_cache,
+    };
+    let (python, python_diagnostics) =
+        crate::python_macros::PythonMacros::new(&scripts, settings, stored);
+    diagnostics.extend(python_diagnostics);
     let templates = Templates::new(root);
     let site = context! {
         title => config.title.clone(),
@@ -127,16 +159,27 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         .collect();
 
     let progress = progress_bar(options.progress, pages.len());
+    // Pages wait on Python macros while the sandbox's workers run them:
+    // more render threads than cores keep the workers busy.
+    let threads = options.jobs.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        if python.is_empty() { cores } else { cores * 4 }
+    });
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.unwrap_or(0))
+        .num_threads(threads)
         .build()
         .context("cannot start the render threads")?;
     let rendered: Vec<(String, String, Vec<Diagnostic>, usize)> = pool.install(|| {
         pages
             .par_iter()
             .map(|page| {
-                let expanded = Expander::new(&registry, &index, &page.path)
-                    .expand_page(&page.body, page.body_line);
+                let expander = Expander::new(&registry, &index, &page.path);
+                let expander = if python.is_empty() {
+                    expander
+                } else {
+                    expander.with_python(&python, page)
+                };
+                let expanded = expander.expand_page(&page.body, page.body_line);
                 let mut diagnostics = expanded.diagnostics;
                 let tags: Vec<TagRef> = page
                     .tags
@@ -331,11 +374,14 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     copy_static(root, &mut output, &mut diagnostics);
 
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let (python_calls, python_cache_hits) = python.counts();
     let mut report = BuildReport {
         pages: pages.len(),
         files: output.len(),
         diagnostics,
         macro_calls,
+        python_calls,
+        python_cache_hits,
         ..BuildReport::default()
     };
     if options.write {
@@ -346,6 +392,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         let mut store = Store::open(root)?;
         let all_pages = content::load(root).pages;
         store.sync_posts(&all_pages)?;
+        if options.use_cache {
+            store.update_macro_results(&python.take_new_results(), &python.live_scripts())?;
+        }
         store.record_run(
             report.pages,
             report.count(Severity::Warning),
@@ -355,6 +404,24 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What the guest's clock reads: `SOURCE_DATE_EPOCH` when set (as for
+/// reproducible builds), else the newest post's date, so that results, and
+/// the cache, do not depend on when the build runs.
+fn build_clock(pages: &[Page]) -> Duration {
+    if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        return Duration::from_secs(secs);
+    }
+    pages
+        .iter()
+        .filter_map(|p| p.date)
+        .max()
+        .and_then(|d| u64::try_from(d.timestamp()).ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {

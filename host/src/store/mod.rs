@@ -214,6 +214,76 @@ fn kind_name(page: &Page) -> &'static str {
     }
 }
 
+impl Store {
+    /// Every stored macro result, by key.
+    pub fn macro_results(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, html FROM macro_results")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Store new macro results and drop those of scripts that are gone or
+    /// changed (`live`: slug and content hash of every current script).
+    pub fn update_macro_results(
+        &mut self,
+        new: &[crate::python_macros::NewResult],
+        live: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO macro_results (key, script_slug, script_hash, html, created_at)
+                     VALUES (?1, ?2, ?3, ?4, datetime('now'))",
+                )
+                .map_err(&err)?;
+            for r in new {
+                insert
+                    .execute(params![r.key, r.script_slug, r.script_hash, r.html])
+                    .map_err(&err)?;
+            }
+            tx.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS live_scripts (slug TEXT, hash TEXT)",
+                [],
+            )
+            .map_err(&err)?;
+            tx.execute("DELETE FROM live_scripts", []).map_err(&err)?;
+            let mut live_insert = tx
+                .prepare("INSERT INTO live_scripts (slug, hash) VALUES (?1, ?2)")
+                .map_err(&err)?;
+            for (slug, hash) in live {
+                live_insert.execute(params![slug, hash]).map_err(&err)?;
+            }
+            tx.execute(
+                "DELETE FROM macro_results WHERE NOT EXISTS (SELECT 1 FROM live_scripts l
+                   WHERE l.slug = macro_results.script_slug AND l.hash = macro_results.script_hash)",
+                [],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// How many macro results are stored.
+    pub fn macro_result_count(&self) -> Result<usize, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM macro_results", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as usize)
+            .map_err(|e| self.err(e))
+    }
+}
+
 /// Delete the database of the site at `root` and build it again from files.
 pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
     let path = root.join(DB_PATH);

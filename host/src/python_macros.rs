@@ -1,0 +1,293 @@
+//! Python macros in the render path: resolution against the built-ins,
+//! execution through the sandbox runtime, de-duplication within a build and
+//! a persistent result cache.
+//!
+//! Caching is sound because a call is deterministic: its result depends
+//! only on the script's source, the guest build and the request document
+//! (the guest's clock reads the build timestamp, its randomness is seeded
+//! from the request, it has no files or network). The key hashes exactly
+//! those.
+
+use crate::content::Page;
+use crate::macros::parser::{Call, Namespace};
+use crate::scripts::Script;
+use blogmark_runtime::abi::{self, MacroCall, Operation, Reply, Request};
+use blogmark_runtime::{Failure, Job, Limits, Mode, Runtime, RuntimeConfig};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// How a macro name resolves.
+pub enum Resolution<'a> {
+    /// The built-in of that name.
+    Builtin,
+    /// An enabled Python macro.
+    Python(&'a Script),
+    /// Nothing: the reason, for the warning.
+    Unknown(String),
+}
+
+/// Settings of the Python side of a build.
+pub struct Settings {
+    /// Worker or inline, and how many workers.
+    pub mode: Mode,
+    /// The site's ceiling on every script's limits.
+    pub ceiling: Limits,
+    /// Site metadata for every request.
+    pub site: abi::Site,
+    /// What the guest's clock reads.
+    pub clock: Duration,
+    /// Use and fill the persistent cache.
+    pub use_cache: bool,
+}
+
+type Memo = Arc<OnceLock<Result<String, Failure>>>;
+
+/// A new result to store in the persistent cache.
+pub struct NewResult {
+    /// Cache key.
+    pub key: String,
+    /// The script's slug.
+    pub script_slug: String,
+    /// The script's content hash.
+    pub script_hash: String,
+    /// The HTML.
+    pub html: String,
+}
+
+/// The Python macros of one build.
+pub struct PythonMacros {
+    by_name: HashMap<String, Script>,
+    settings: Settings,
+    runtime: OnceLock<Result<Runtime, Failure>>,
+    stored: HashMap<String, String>,
+    memo: Mutex<HashMap<String, Memo>>,
+    fresh: Mutex<Vec<NewResult>>,
+    calls: AtomicUsize,
+    cache_hits: AtomicUsize,
+}
+
+impl PythonMacros {
+    /// Python macros from `scripts` (only valid, enabled macros take part;
+    /// of two with one name, the first by path wins), with `stored`
+    /// results of earlier builds.
+    pub fn new(
+        scripts: &[Script],
+        settings: Settings,
+        stored: HashMap<String, String>,
+    ) -> (Self, Vec<crate::diagnostics::Diagnostic>) {
+        let mut by_name: HashMap<String, Script> = HashMap::new();
+        let mut diagnostics = Vec::new();
+        for script in scripts.iter().filter(|s| s.is_runnable_macro()) {
+            if let Some(first) = by_name.get(&script.name) {
+                diagnostics.push(crate::diagnostics::Diagnostic::warning(
+                    &script.path,
+                    1,
+                    1,
+                    format!(
+                        "macro `{}` is also defined by {}, which wins (first by path)",
+                        script.name, first.path
+                    ),
+                ));
+            } else {
+                by_name.insert(script.name.clone(), script.clone());
+            }
+        }
+        let stored = if settings.use_cache {
+            stored
+        } else {
+            HashMap::new()
+        };
+        let macros = PythonMacros {
+            by_name,
+            settings,
+            runtime: OnceLock::new(),
+            stored,
+            memo: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(Vec::new()),
+            calls: AtomicUsize::new(0),
+            cache_hits: AtomicUsize::new(0),
+        };
+        (macros, diagnostics)
+    }
+
+    /// Whether any Python macro is enabled.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Resolve `call` (see `docs/macros.md`): a built-in wins unless an
+    /// enabled script of that name declares `overrides: builtin`;
+    /// `builtin:` and `py:` force a side.
+    pub fn resolve(&self, call: &Call, builtin_exists: bool) -> Resolution<'_> {
+        let script = self.by_name.get(&call.name);
+        match (call.namespace, builtin_exists, script) {
+            (Some(Namespace::Builtin), true, _) => Resolution::Builtin,
+            (Some(Namespace::Builtin), false, _) => {
+                Resolution::Unknown(format!("no built-in macro `{}`", call.name))
+            }
+            (Some(Namespace::Python), _, Some(script)) => Resolution::Python(script),
+            (Some(Namespace::Python), _, None) => {
+                Resolution::Unknown(format!("no enabled Python macro `{}`", call.name))
+            }
+            (None, true, Some(script)) if script.overrides_builtin => Resolution::Python(script),
+            (None, true, _) => Resolution::Builtin,
+            (None, false, Some(script)) => Resolution::Python(script),
+            (None, false, None) => Resolution::Unknown(format!("unknown macro `{}`", call.name)),
+        }
+    }
+
+    fn limits(&self, script: &Script) -> Limits {
+        let ceiling = &self.settings.ceiling;
+        let own = Limits {
+            timeout: script
+                .timeout_ms
+                .map_or(ceiling.timeout, Duration::from_millis),
+            fuel: script.fuel.unwrap_or(ceiling.fuel),
+            memory_bytes: script.memory_mb.map_or(ceiling.memory_bytes, |mb| mb << 20),
+            ..ceiling.clone()
+        };
+        own.capped_by(ceiling)
+    }
+
+    fn runtime(&self) -> Result<&Runtime, Failure> {
+        let started = self.runtime.get_or_init(|| {
+            let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+            config.mode = self.settings.mode;
+            Runtime::new(config)
+        });
+        started.as_ref().map_err(Clone::clone)
+    }
+
+    /// Run `call` with `script` on the page `file` (`page` for scripts that
+    /// declare `uses_page`). Identical requests run once per build, and
+    /// not at all when an earlier build stored their result.
+    pub fn run(
+        &self,
+        script: &Script,
+        call: &Call,
+        file: &str,
+        page: Option<&Page>,
+    ) -> Result<String, Failure> {
+        let request = Request::new(
+            abi::Script {
+                slug: script.slug.clone(),
+                entrypoint: script.entrypoint.clone(),
+                path: script.path.clone(),
+                source: script.source.clone(),
+                code: None,
+            },
+            Operation::Macro {
+                call: MacroCall {
+                    name: call.name.clone(),
+                    args: call.args.clone(),
+                    positional: call.positional.clone(),
+                    body: call.body.clone(),
+                    file: file.to_owned(),
+                    line: u32::try_from(call.line).unwrap_or(u32::MAX),
+                    column: u32::try_from(call.column).unwrap_or(u32::MAX),
+                },
+                page: page.filter(|_| script.uses_page).map(page_info),
+                site: self.settings.site.clone(),
+            },
+        );
+        let document = request.to_json();
+        let limits = self.limits(script);
+        let key = cache_key(script, self.settings.clock, &limits, &document);
+        if let Some(html) = self.stored.get(&key) {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(html.clone());
+        }
+        let memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let mut ran = false;
+        let result = memo.get_or_init(|| {
+            ran = true;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let runtime = self.runtime()?;
+            let job = Job {
+                request,
+                limits,
+                clock: self.settings.clock,
+            };
+            match runtime.run(job)?.reply {
+                Reply::Html(html) => Ok(html),
+                other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
+            }
+        });
+        if !ran {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if ran && let Ok(html) = result {
+            self.fresh
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(NewResult {
+                    key,
+                    script_slug: script.slug.clone(),
+                    script_hash: script.content_hash.clone(),
+                    html: html.clone(),
+                });
+        }
+        result.clone()
+    }
+
+    /// Sandbox calls made and calls answered from a cache.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.cache_hits.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Results computed in this build, to store (empty without the cache).
+    pub fn take_new_results(&self) -> Vec<NewResult> {
+        if !self.settings.use_cache {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The content hashes of the scripts that take part, by slug: stored
+    /// results of any other script or version are stale.
+    pub fn live_scripts(&self) -> Vec<(String, String)> {
+        self.by_name
+            .values()
+            .map(|s| (s.slug.clone(), s.content_hash.clone()))
+            .collect()
+    }
+}
+
+fn page_info(page: &Page) -> abi::Page {
+    abi::Page {
+        slug: page.slug.clone(),
+        title: page.title.clone(),
+        date: page.date.map(|d| d.to_rfc3339()),
+        tags: page.tags.clone(),
+        extra: page.extra.clone(),
+    }
+}
+
+fn cache_key(script: &Script, clock: Duration, limits: &Limits, document: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        script.content_hash.as_bytes(),
+        blogmark_guest::build_id().as_bytes(),
+        &clock.as_secs().to_le_bytes(),
+        // A result that needed more than a tighter limit allows must not be
+        // reused under that limit.
+        format!("{limits:?}").as_bytes(),
+        document.as_bytes(),
+    ] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,342 @@
+//! A script's docstring front matter.
+
+use crate::diagnostics::Diagnostic;
+use serde_json::{Map, Value};
+
+/// Macro or transform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// Expands `{{< name >}}` in pages.
+    Macro,
+    /// Rewrites posts before rendering.
+    Transform,
+}
+
+/// One script and its settings.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// File stem.
+    pub slug: String,
+    /// Path relative to the site.
+    pub path: String,
+    /// Macro or transform.
+    pub kind: ScriptKind,
+    /// The macro's name (default: the slug).
+    pub name: String,
+    /// The function to call.
+    pub entrypoint: String,
+    /// Disabled scripts never run.
+    pub enabled: bool,
+    /// The author's version number.
+    pub version: i64,
+    /// One line about it.
+    pub description: String,
+    /// Pass page metadata in the context.
+    pub uses_page: bool,
+    /// Win over a built-in macro of the same name.
+    pub overrides_builtin: bool,
+    /// Render the returned HTML as Markdown.
+    pub markdown: bool,
+    /// Own time limit, capped by the site's.
+    pub timeout_ms: Option<u64>,
+    /// Own fuel limit, capped by the site's.
+    pub fuel: Option<u64>,
+    /// Own memory limit in MiB, capped by the site's.
+    pub memory_mb: Option<usize>,
+    /// HTML shown when the macro fails.
+    pub fallback: Option<String>,
+    /// False when the front matter cannot be read: the script is listed,
+    /// never run.
+    pub valid: bool,
+    /// The Python source.
+    pub source: String,
+    /// SHA-256 of the file.
+    pub content_hash: String,
+}
+
+impl Script {
+    /// Whether this script may run as a macro.
+    pub fn is_runnable_macro(&self) -> bool {
+        self.valid && self.enabled && self.kind == ScriptKind::Macro
+    }
+}
+
+/// The docstring's text and the file line it starts on, if the module opens
+/// with one.
+fn docstring(source: &str) -> Option<(&str, usize)> {
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            offset += line.len();
+            continue;
+        }
+        let start = offset + (line.len() - line.trim_start().len());
+        let rest = &source[start..];
+        let rest = rest.strip_prefix(['r', 'R']).unwrap_or(rest);
+        let quote = ["\"\"\"", "'''"]
+            .into_iter()
+            .find(|q| rest.starts_with(q))?;
+        let body = &rest[3..];
+        let end = body.find(quote)?;
+        let first_line = source[..start].matches('\n').count() + 1;
+        return Some((&body[..end], first_line));
+    }
+    None
+}
+
+/// Parse the script at `path` from its bytes; problems become warnings (or
+/// an error for a script that cannot run at all).
+pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
+    let slug = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".py")
+        .to_owned();
+    let mut diagnostics = Vec::new();
+    let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let mut script = Script {
+        slug: slug.clone(),
+        path: path.to_owned(),
+        kind: ScriptKind::Macro,
+        name: slug.clone(),
+        entrypoint: "render".into(),
+        enabled: true,
+        version: 1,
+        description: String::new(),
+        uses_page: false,
+        overrides_builtin: false,
+        markdown: false,
+        timeout_ms: None,
+        fuel: None,
+        memory_mb: None,
+        fallback: None,
+        valid: true,
+        source: String::new(),
+        content_hash,
+    };
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            script.valid = false;
+            diagnostics.push(Diagnostic::error(
+                path,
+                0,
+                0,
+                format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+            ));
+            return (script, diagnostics);
+        }
+    };
+    script.source = source.to_owned();
+    let Some((doc, doc_line)) = docstring(source) else {
+        diagnostics.push(Diagnostic::warning(
+            path,
+            1,
+            1,
+            "no docstring front matter; using the defaults (a macro named after the file)",
+        ));
+        return (script, diagnostics);
+    };
+    let mut lines = doc
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.trim().is_empty());
+    if lines.next().is_none_or(|(_, l)| l.trim() != "---") {
+        diagnostics.push(Diagnostic::warning(
+            path,
+            doc_line,
+            1,
+            "the docstring has no `---` front matter; using the defaults",
+        ));
+        return (script, diagnostics);
+    }
+    let yaml_start = doc.find("---").map_or(0, |i| i + 3);
+    let yaml_end = doc[yaml_start..].find("\n---").map(|i| yaml_start + i);
+    let Some(yaml_end) = yaml_end else {
+        script.valid = false;
+        diagnostics.push(Diagnostic::error(
+            path,
+            doc_line,
+            1,
+            "front matter opened with `---` is never closed; the script will not run",
+        ));
+        return (script, diagnostics);
+    };
+    let yaml_line = doc_line + doc[..yaml_start].matches('\n').count();
+    let fields: Map<String, Value> =
+        match serde_yaml_ng::from_str::<Value>(&doc[yaml_start..yaml_end]) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            Ok(_) => {
+                script.valid = false;
+                diagnostics.push(Diagnostic::error(
+                    path,
+                    yaml_line + 1,
+                    1,
+                    "the front matter must be a table of fields; the script will not run",
+                ));
+                return (script, diagnostics);
+            }
+            Err(e) => {
+                script.valid = false;
+                let line = e.location().map_or(yaml_line, |l| yaml_line + l.line() - 1);
+                diagnostics.push(Diagnostic::error(
+                    path,
+                    line,
+                    1,
+                    format!("invalid YAML front matter ({e}); the script will not run"),
+                ));
+                return (script, diagnostics);
+            }
+        };
+    let line_of = |key: &str| {
+        doc[yaml_start..yaml_end]
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+            .map_or(yaml_line, |i| yaml_line + i)
+    };
+    let mut warn = |key: &str, message: String| {
+        diagnostics.push(Diagnostic::warning(path, line_of(key), 1, message))
+    };
+    for (key, value) in &fields {
+        match key.as_str() {
+            "kind" => match value.as_str() {
+                Some("macro") => script.kind = ScriptKind::Macro,
+                Some("transform") => {
+                    script.kind = ScriptKind::Transform;
+                    if !fields.contains_key("entrypoint") {
+                        script.entrypoint = "transform".into();
+                    }
+                }
+                _ => warn(
+                    key,
+                    format!("`kind` must be macro or transform, found {value}; using macro"),
+                ),
+            },
+            "name" => match value.as_str().filter(|s| is_name(s)) {
+                Some(name) => script.name = name.to_owned(),
+                None => warn(
+                    key,
+                    format!("`name` must be a macro name, found {value}; using `{slug}`"),
+                ),
+            },
+            "entrypoint" => match value.as_str().filter(|s| is_name(s)) {
+                Some(name) => script.entrypoint = name.to_owned(),
+                None => warn(
+                    key,
+                    format!(
+                        "`entrypoint` must be a function name, found {value}; using `{}`",
+                        script.entrypoint
+                    ),
+                ),
+            },
+            "enabled" | "uses_page" | "markdown" => match value.as_bool() {
+                Some(b) => match key.as_str() {
+                    "enabled" => script.enabled = b,
+                    "uses_page" => script.uses_page = b,
+                    _ => script.markdown = b,
+                },
+                None => warn(
+                    key,
+                    format!("`{key}` must be true or false, found {value}; using the default"),
+                ),
+            },
+            "overrides" => match value.as_str() {
+                Some("builtin") => script.overrides_builtin = true,
+                _ => warn(
+                    key,
+                    format!("`overrides` can only be `builtin`, found {value}; ignored"),
+                ),
+            },
+            "version" => match value.as_i64() {
+                Some(v) => script.version = v,
+                None => warn(
+                    key,
+                    format!("`version` must be a whole number, found {value}; using 1"),
+                ),
+            },
+            "description" => {
+                script.description = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned)
+            }
+            "fallback" => match value.as_str() {
+                Some(html) => script.fallback = Some(html.to_owned()),
+                None => warn(
+                    key,
+                    format!("`fallback` must be a string of HTML, found {value}; ignored"),
+                ),
+            },
+            "timeout_ms" | "fuel" | "memory_mb" => match value.as_u64().filter(|v| *v > 0) {
+                Some(v) => match key.as_str() {
+                    "timeout_ms" => script.timeout_ms = Some(v),
+                    "fuel" => script.fuel = Some(v),
+                    _ => script.memory_mb = usize::try_from(v).ok(),
+                },
+                None => warn(
+                    key,
+                    format!(
+                        "`{key}` must be a positive whole number, found {value}; using the site's limit"
+                    ),
+                ),
+            },
+            other => warn(other, format!("unknown field `{other}`; ignored")),
+        }
+    }
+    (script, diagnostics)
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_front_matter() {
+        let src = "\"\"\"\n---\nkind: macro\nname: badge\nentrypoint: draw\nenabled: false\nversion: 3\nuses_page: true\ntimeout_ms: 200\nfallback: \"<span>?</span>\"\noverrides: builtin\n---\n\"\"\"\ndef draw(ctx):\n    return ''\n";
+        let (s, d) = parse("scripts/b.py", src.as_bytes());
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            (s.name.as_str(), s.entrypoint.as_str(), s.enabled, s.version),
+            ("badge", "draw", false, 3)
+        );
+        assert!(s.uses_page && s.overrides_builtin && s.valid);
+        assert_eq!(s.timeout_ms, Some(200));
+        assert_eq!(s.fallback.as_deref(), Some("<span>?</span>"));
+    }
+
+    #[test]
+    fn bad_values_fall_back_with_warnings_naming_the_line() {
+        let src = "# comment\n\"\"\"\n---\nkind: gizmo\ntimeout_ms: -5\nmystery: 1\n---\n\"\"\"\n";
+        let (s, d) = parse("scripts/x.py", src.as_bytes());
+        assert!(s.valid);
+        assert_eq!(s.kind, ScriptKind::Macro);
+        let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [4, 5, 6], "{d:?}");
+    }
+
+    #[test]
+    fn unreadable_front_matter_marks_the_script_invalid() {
+        let (s, d) = parse("scripts/x.py", b"\"\"\"\n---\nkind: [macro\n---\n\"\"\"\n");
+        assert!(!s.valid);
+        assert_eq!(d[0].severity, crate::diagnostics::Severity::Error);
+        let (s, _) = parse("scripts/x.py", b"\"\"\"\n---\nkind: macro\n\"\"\"\n");
+        assert!(!s.valid);
+    }
+
+    #[test]
+    fn no_docstring_means_defaults() {
+        let (s, d) = parse("scripts/plain.py", b"def render(ctx):\n    return ''\n");
+        assert_eq!((s.name.as_str(), s.valid), ("plain", true));
+        assert_eq!(d.len(), 1);
+    }
+}
