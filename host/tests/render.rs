@@ -106,7 +106,7 @@ fn init_writes_a_site_that_renders_and_refuses_to_overwrite() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Rendered 3 pages"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Rendered 4 pages"));
     let again = host(&["init", site.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a site"));
@@ -217,7 +217,7 @@ fn check_writes_nothing() {
     let mut opts = options(site.path());
     opts.write = false;
     let report = build(&opts).unwrap();
-    assert_eq!(report.pages, 3);
+    assert_eq!(report.pages, 4);
     assert!(!site.path().join("public").exists());
     assert!(!site.path().join(".blogmark").exists());
 }
@@ -290,8 +290,8 @@ fn a_generated_thousand_post_site_renders() {
         "{:?}",
         &report.diagnostics[..report.diagnostics.len().min(3)]
     );
-    assert_eq!(report.pages, 1_003);
-    assert_eq!(report.macro_calls, 1_000 * 4 + 6);
+    assert_eq!(report.pages, 1_004);
+    assert_eq!(report.macro_calls, 1_000 * 4 + 6 + 5);
     assert!(read(site.path(), "posts/post-0999/index.html").contains("embed/abc999"));
     assert!(site.path().join("public/page/101/index.html").exists());
     assert_eq!(
@@ -327,7 +327,7 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rebuilt = Store::open(root).unwrap().posts().unwrap();
-    assert_eq!(incremental.len(), 50 + 3);
+    assert_eq!(incremental.len(), 50 + 4);
     assert_eq!(incremental, rebuilt);
     assert!(
         rebuilt
@@ -342,6 +342,6 @@ fn deleting_the_database_is_safe() {
     build(&options(site.path())).unwrap();
     std::fs::remove_dir_all(site.path().join(".blogmark")).unwrap();
     build(&options(site.path())).unwrap();
-    assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 3);
+    assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 4);
     let _: PathBuf = site.path().to_path_buf();
 }

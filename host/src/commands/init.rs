@@ -16,6 +16,14 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../skeleton/content/posts/macros-tour.md"),
     ),
     (
+        "content/posts/python-macros.md",
+        include_str!("../../skeleton/content/posts/python-macros.md"),
+    ),
+    (
+        "scripts/word_count.py",
+        include_str!("../../skeleton/scripts/word_count.py"),
+    ),
+    (
         "content/pages/about.md",
         include_str!("../../skeleton/content/pages/about.md"),
     ),

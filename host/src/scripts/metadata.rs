@@ -285,6 +285,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
             other => warn(other, format!("unknown field `{other}`; ignored")),
         }
     }
+    diagnostics.sort_by_key(|d| d.line);
     (script, diagnostics)
 }
 
