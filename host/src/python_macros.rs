@@ -180,14 +180,28 @@ impl PythonMacros {
                 code: None,
             },
             Operation::Macro {
+                // The position is sent only to scripts that ask for it, so
+                // that equal calls on different lines are one request.
                 call: MacroCall {
                     name: call.name.clone(),
                     args: call.args.clone(),
                     positional: call.positional.clone(),
                     body: call.body.clone(),
-                    file: file.to_owned(),
-                    line: u32::try_from(call.line).unwrap_or(u32::MAX),
-                    column: u32::try_from(call.column).unwrap_or(u32::MAX),
+                    file: if script.uses_call {
+                        file.to_owned()
+                    } else {
+                        String::new()
+                    },
+                    line: if script.uses_call {
+                        u32::try_from(call.line).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
+                    column: if script.uses_call {
+                        u32::try_from(call.column).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
                 },
                 page: page.filter(|_| script.uses_page).map(page_info),
                 site: self.settings.site.clone(),

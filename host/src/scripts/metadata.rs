@@ -33,6 +33,8 @@ pub struct Script {
     pub description: String,
     /// Pass page metadata in the context.
     pub uses_page: bool,
+    /// Pass the call's file, line and column in the context.
+    pub uses_call: bool,
     /// Win over a built-in macro of the same name.
     pub overrides_builtin: bool,
     /// Render the returned HTML as Markdown.
@@ -106,6 +108,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         version: 1,
         description: String::new(),
         uses_page: false,
+        uses_call: false,
         overrides_builtin: false,
         markdown: false,
         timeout_ms: None,
@@ -232,10 +235,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
                     ),
                 ),
             },
-            "enabled" | "uses_page" | "markdown" => match value.as_bool() {
+            "enabled" | "uses_page" | "uses_call" | "markdown" => match value.as_bool() {
                 Some(b) => match key.as_str() {
                     "enabled" => script.enabled = b,
                     "uses_page" => script.uses_page = b,
+                    "uses_call" => script.uses_call = b,
                     _ => script.markdown = b,
                 },
                 None => warn(
