@@ -10,6 +10,8 @@ trap 'rm -rf "$work"' EXIT
 cargo build -q --release -p blogmark-host && cargo build -q --release --example gen_site
 cargo run -q --release --example gen_site -- "$work/blogmark" "$posts" blogmark
 cargo run -q --release --example gen_site -- "$work/hugo" "$posts" hugo
+cargo run -q --release --example gen_site -- "$work/python" "$posts" python
+cargo run -q --release --example gen_site -- "$work/hugo-python" "$posts" hugo-python
 measure() {
     local label="$1"; shift
     /usr/bin/time -f "$label: %e s wall, %M KiB peak" "$@" > /dev/null 2> "$work/time.txt" || { cat "$work/time.txt"; return 1; }
@@ -20,9 +22,18 @@ for run in 1 2 3; do
     measure "host render, cold, run $run" target/release/host -q render --site "$work/blogmark"
 done
 measure "host render, warm" target/release/host -q render --site "$work/blogmark"
+for run in 1 2 3; do
+    rm -rf "$work/python/public" "$work/python/.blogmark"
+    measure "host render, Python macros, cold, run $run" target/release/host -q render --site "$work/python"
+done
+measure "host render, Python macros, warm" target/release/host -q render --site "$work/python"
 if command -v hugo > /dev/null; then
     for run in 1 2 3; do
         rm -rf "$work/hugo/public" "$work/hugo/resources"
         measure "hugo $(hugo version | cut -d' ' -f2), cold, run $run" hugo --quiet -s "$work/hugo"
+    done
+    for run in 1 2 3; do
+        rm -rf "$work/hugo-python/public" "$work/hugo-python/resources"
+        measure "hugo, Go-template shortcodes, cold, run $run" hugo --quiet -s "$work/hugo-python"
     done
 fi

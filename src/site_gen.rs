@@ -9,6 +9,12 @@ pub enum Flavor {
     Blogmark,
     /// Hugo: the equivalent shortcodes (`youtube`, `figure`, a `note` layout).
     Hugo,
+    /// Blogmark host with three Python macros per post: a badge (20
+    /// distinct argument sets), a paired word count (a distinct body per
+    /// post) and fib(n) (10 distinct n).
+    Python,
+    /// Hugo with Go-template shortcodes doing the same as `Python`.
+    HugoPython,
 }
 
 fn write(path: &Path, text: &str) {
@@ -20,8 +26,11 @@ fn write(path: &Path, text: &str) {
 /// Write a site of `posts` posts, each with three macros (a video, a figure
 /// and a paired note) and a code block, into `dir`.
 pub fn generate(dir: &Path, posts: usize, flavor: Flavor) {
+    if matches!(flavor, Flavor::Python | Flavor::HugoPython) {
+        return generate_python(dir, posts, flavor);
+    }
     match flavor {
-        Flavor::Blogmark => write(
+        Flavor::Blogmark | Flavor::Python | Flavor::HugoPython => write(
             &dir.join("site.toml"),
             "title = \"Bench\"\nbase_url = \"https://example.org/\"\npaginate = 10\n",
         ),
@@ -73,4 +82,51 @@ pub fn peak_resident_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+const BADGE: &str = "\"\"\"\n---\nkind: macro\n---\n\"\"\"\nimport html\n\ndef render(ctx):\n    return f'<span class=\"badge badge-{ctx.args[\"color\"]}\">{html.escape(str(ctx.args[\"text\"]).upper())}</span>'\n";
+const WORDS: &str = "\"\"\"\n---\nkind: macro\nname: word_count\n---\n\"\"\"\nimport re\n\ndef render(ctx):\n    return f'<p>{len(re.findall(r\"\\w+\", ctx.body or \"\"))} words</p>'\n";
+const FIB: &str = "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    a, b = 0, 1\n    for _ in range(int(ctx.args[\"n\"])):\n        a, b = b, a + b\n    return str(a)\n";
+
+fn generate_python(dir: &Path, posts: usize, flavor: Flavor) {
+    let hugo = flavor == Flavor::HugoPython;
+    if hugo {
+        generate(dir, 0, Flavor::Hugo);
+        write(
+            &dir.join("layouts/shortcodes/badge.html"),
+            "<span class=\"badge badge-{{ .Get \"color\" }}\">{{ .Get \"text\" | upper }}</span>",
+        );
+        write(
+            &dir.join("layouts/shortcodes/word_count.html"),
+            "<p>{{ .Inner | countwords }} words</p>",
+        );
+        write(
+            &dir.join("layouts/shortcodes/fib.html"),
+            "{{ $a := 0 }}{{ $b := 1 }}{{ range seq (int (.Get \"n\")) }}{{ $c := add $a $b }}{{ $a = $b }}{{ $b = $c }}{{ end }}{{ $a }}",
+        );
+    } else {
+        generate(dir, 0, Flavor::Blogmark);
+        write(&dir.join("scripts/badge.py"), BADGE);
+        write(&dir.join("scripts/word_count.py"), WORDS);
+        write(&dir.join("scripts/fib.py"), FIB);
+    }
+    let colors = ["blue", "green", "red", "grey"];
+    for i in 0..posts {
+        let (open, close) = ("{{<", ">}}");
+        let badge = i % 20;
+        let body = format!(
+            "## Post {i}\n\nSome *text*.\n\n\
+             {open} badge text=\"tag{badge}\" color=\"{}\" {close}\n\n\
+             {open} word_count {close}Post {i} has a body of its own with {i} in it.{open} /word_count {close}\n\n\
+             fib: {open} fib n={} {close}\n",
+            colors[badge % 4],
+            20 + i % 10
+        );
+        let text = format!(
+            "+++\ntitle = \"Post {i}\"\ndate = 2023-{:02}-{:02}\n+++\n\n{body}",
+            i % 12 + 1,
+            i % 28 + 1
+        );
+        write(&dir.join(format!("content/posts/post-{i:04}.md")), &text);
+    }
 }
