@@ -86,7 +86,9 @@ impl ArtifactCache {
         let dir = path.parent().expect("cache files live in a directory");
         std::fs::create_dir_all(dir)?;
         let serialized = component.serialize()?;
-        // Write then rename, so a concurrent reader never sees half a file.
+        // Write then rename, so a concurrent reader never sees half a file,
+        // and a process that has the old file mapped keeps its inode (an
+        // in-place write would pull pages from under it: SIGBUS).
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::Write::write_all(&mut tmp, &serialized)?;
         tmp.as_file().sync_all()?;
