@@ -11,8 +11,15 @@ fn runtime(cache: &std::path::Path) -> Runtime {
 }
 
 fn works(runtime: &Runtime) {
-    let job = blogmark_e2e::macro_job("bold", blogmark_e2e::TRIVIAL_MACRO, &[("text", serde_json::json!("x"))]);
-    assert_eq!(runtime.run(job).unwrap().reply, blogmark_runtime::abi::Reply::Html("<b>x</b>".into()));
+    let job = blogmark_e2e::macro_job(
+        "bold",
+        blogmark_e2e::TRIVIAL_MACRO,
+        &[("text", serde_json::json!("x"))],
+    );
+    assert_eq!(
+        runtime.run(job).unwrap().reply,
+        blogmark_runtime::abi::Reply::Html("<b>x</b>".into())
+    );
 }
 
 #[test]
@@ -21,11 +28,20 @@ fn compiled_once_then_loaded_and_recompiled_when_corrupt() {
     let first = runtime(cache.path());
     assert!(!first.engine().load_report().from_cache);
     works(&first);
-    let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("guest-") && name.ends_with(".cwasm"), "{name}");
-    assert!(name.contains(first.engine().build_id()), "the key names the component and engine");
+    assert!(
+        name.starts_with("guest-") && name.ends_with(".cwasm"),
+        "{name}"
+    );
+    assert!(
+        name.contains(first.engine().build_id()),
+        "the key names the component and engine"
+    );
 
     let second = runtime(cache.path());
     assert!(second.engine().load_report().from_cache);
@@ -38,7 +54,13 @@ fn compiled_once_then_loaded_and_recompiled_when_corrupt() {
     std::fs::write(&corrupt, b"\x7fELF not really a compiled component").unwrap();
     std::fs::rename(&corrupt, &files[0]).unwrap();
     let third = runtime(cache.path());
-    assert!(!third.engine().load_report().from_cache, "a corrupt file is compiled again");
+    assert!(
+        !third.engine().load_report().from_cache,
+        "a corrupt file is compiled again"
+    );
     works(&third);
-    assert!(std::fs::metadata(&files[0]).unwrap().len() > 1_000_000, "and replaced");
+    assert!(
+        std::fs::metadata(&files[0]).unwrap().len() > 1_000_000,
+        "and replaced"
+    );
 }

@@ -83,9 +83,47 @@ pub struct BuildArgs {
 /// `host scripts ...`
 #[derive(Subcommand, Debug)]
 pub enum ScriptsCommand {
+    /// List the site's scripts: name, kind, enabled, version, status.
+    List(SiteArg),
+    /// Show one script's settings.
+    Show(NameArgs),
+    /// Check scripts in the sandbox: syntax, entrypoint, shadowing built-ins.
+    Check(CheckScriptArgs),
+    /// Enable a script (edits its front matter, keeping every other byte).
+    Enable(NameArgs),
+    /// Disable a script (edits its front matter, keeping every other byte).
+    Disable(NameArgs),
     /// Run one macro script in the sandbox with a sample context and print
     /// its HTML (its stdout and log lines go to stderr).
     Run(RunArgs),
+}
+
+/// `--site DIR`.
+#[derive(Args, Debug)]
+pub struct SiteArg {
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
+}
+
+/// A script name and `--site DIR`.
+#[derive(Args, Debug)]
+pub struct NameArgs {
+    /// The script's name (its macro name or file stem).
+    pub name: String,
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
+}
+
+/// Arguments of `host scripts check`.
+#[derive(Args, Debug)]
+pub struct CheckScriptArgs {
+    /// Only this script (default: all).
+    pub name: Option<String>,
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
 }
 
 /// Arguments of `host scripts run`.

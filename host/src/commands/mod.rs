@@ -3,6 +3,7 @@
 mod build;
 mod init;
 mod rebuild;
+mod scripts;
 mod scripts_run;
 
 use crate::cli::{Cli, Command, ScriptsCommand};
@@ -16,5 +17,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => build::run(&args.build, None, false, cli.quiet),
         Command::Rebuild { site } => rebuild::run(site),
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(args),
+        Command::Scripts(ScriptsCommand::List(args)) => scripts::list(&args.site),
+        Command::Scripts(ScriptsCommand::Show(args)) => scripts::show(&args.site, &args.name),
+        Command::Scripts(ScriptsCommand::Check(args)) => {
+            scripts::check(&args.site, args.name.as_deref())
+        }
+        Command::Scripts(ScriptsCommand::Enable(args)) => {
+            scripts::set_enabled(&args.site, &args.name, true)
+        }
+        Command::Scripts(ScriptsCommand::Disable(args)) => {
+            scripts::set_enabled(&args.site, &args.name, false)
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! module docstring (YAML between `---` lines). The file is the source of
 //! truth; bad or missing values fall back to safe defaults with a warning.
 
+pub mod edit;
 mod metadata;
 
 pub use metadata::{Script, ScriptKind};

@@ -1,0 +1,222 @@
+//! `host scripts list|show|check|enable|disable`.
+
+use anyhow::{Context as _, bail};
+use blogmark_host::diagnostics::Diagnostic;
+use blogmark_host::macros::builtins::Registry;
+use blogmark_host::scripts::{self, Script, ScriptKind};
+use blogmark_runtime::abi::{Operation, Reply, Request};
+use blogmark_runtime::{Failure, Job, Mode};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn load(site: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
+    scripts::load(site)
+}
+
+fn find<'a>(scripts: &'a [Script], name: &str) -> anyhow::Result<&'a Script> {
+    scripts
+        .iter()
+        .find(|s| s.slug == name)
+        .or_else(|| scripts.iter().find(|s| s.name == name))
+        .with_context(|| {
+            let known: Vec<&str> = scripts.iter().map(|s| s.slug.as_str()).collect();
+            format!(
+                "no script `{name}` in scripts/ (there are: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+}
+
+fn kind(script: &Script) -> &'static str {
+    match script.kind {
+        ScriptKind::Macro => "macro",
+        ScriptKind::Transform => "transform",
+    }
+}
+
+fn status(script: &Script, registry: &Registry) -> String {
+    if !script.valid {
+        "invalid (front matter unreadable)".into()
+    } else if script.kind == ScriptKind::Macro
+        && registry.get(&script.name).is_some()
+        && !script.overrides_builtin
+    {
+        format!(
+            "shadowed by built-in `{}` (use py:{0} or overrides: builtin)",
+            script.name
+        )
+    } else {
+        "ok".into()
+    }
+}
+
+pub fn list(site: &Path) -> anyhow::Result<ExitCode> {
+    let (scripts, diagnostics) = load(site);
+    for d in &diagnostics {
+        eprintln!("{d}");
+    }
+    let registry = Registry::default();
+    println!(
+        "{:<20} {:<10} {:<8} {:<8} status",
+        "name", "kind", "enabled", "version"
+    );
+    for s in &scripts {
+        println!(
+            "{:<20} {:<10} {:<8} {:<8} {}",
+            s.name,
+            kind(s),
+            s.enabled,
+            s.version,
+            status(s, &registry)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(site: &Path, name: &str) -> anyhow::Result<ExitCode> {
+    let (scripts, _) = load(site);
+    let s = find(&scripts, name)?;
+    let registry = Registry::default();
+    println!("name:        {}", s.name);
+    println!("path:        {}", s.path);
+    println!("kind:        {}", kind(s));
+    println!("entrypoint:  {}", s.entrypoint);
+    println!("enabled:     {}", s.enabled);
+    println!("version:     {}", s.version);
+    println!("description: {}", s.description);
+    println!("uses_page:   {}", s.uses_page);
+    println!("uses_call:   {}", s.uses_call);
+    println!("markdown:    {}", s.markdown);
+    println!(
+        "overrides:   {}",
+        if s.overrides_builtin { "builtin" } else { "-" }
+    );
+    println!(
+        "limits:      timeout_ms={:?} fuel={:?} memory_mb={:?}",
+        s.timeout_ms, s.fuel, s.memory_mb
+    );
+    println!(
+        "fallback:    {}",
+        s.fallback.as_deref().unwrap_or("(the error marker)")
+    );
+    println!("status:      {}", status(s, &registry));
+    println!("sha256:      {}", s.content_hash);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (scripts, diagnostics) = load(site);
+    let selected: Vec<&Script> = match only {
+        Some(name) => vec![find(&scripts, name)?],
+        None => scripts.iter().collect(),
+    };
+    let mut failed = false;
+    for d in diagnostics
+        .iter()
+        .filter(|d| selected.iter().any(|s| s.path == d.file))
+    {
+        eprintln!("{d}");
+        failed |= d.severity == blogmark_host::diagnostics::Severity::Error;
+    }
+    let runtime = crate::sandbox::start(Mode::Inline)?;
+    let registry = Registry::default();
+    for script in selected.iter().filter(|s| s.valid) {
+        let request = Request::new(
+            blogmark_runtime::abi::Script {
+                slug: script.slug.clone(),
+                entrypoint: script.entrypoint.clone(),
+                path: script.path.clone(),
+                source: script.source.clone(),
+                code: None,
+            },
+            Operation::Check,
+        );
+        match runtime.run(Job::new(request)) {
+            Ok(outcome) => {
+                if let Reply::Checked {
+                    functions,
+                    has_entrypoint,
+                    ..
+                } = outcome.reply
+                    && !has_entrypoint
+                {
+                    failed = true;
+                    let found = if functions.is_empty() {
+                        "none".into()
+                    } else {
+                        functions.join(", ")
+                    };
+                    eprintln!(
+                        "{}: error: no function `{}` (functions found: {found})",
+                        script.path, script.entrypoint
+                    );
+                }
+            }
+            Err(Failure::GuestError(e)) => {
+                failed = true;
+                let place = match (e.line, e.column) {
+                    (Some(l), Some(c)) => format!("{}:{l}:{c}", script.path),
+                    (Some(l), None) => format!("{}:{l}", script.path),
+                    _ => script.path.clone(),
+                };
+                eprintln!("{place}: error: {}: {}", e.type_name, e.message);
+            }
+            Err(other) => {
+                failed = true;
+                eprintln!("{}: error: {} ({other})", script.path, other.class());
+            }
+        }
+        if script.kind == ScriptKind::Macro
+            && registry.get(&script.name).is_some()
+            && !script.overrides_builtin
+        {
+            eprintln!(
+                "{}: warning: the built-in macro `{name}` shadows this script; call it as py:{name} or declare `overrides: builtin`",
+                script.path,
+                name = script.name
+            );
+        }
+    }
+    eprintln!(
+        "Checked {} script{}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" }
+    );
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn set_enabled(site: &Path, name: &str, enabled: bool) -> anyhow::Result<ExitCode> {
+    let (scripts, _) = load(site);
+    let script = find(&scripts, name)?;
+    if !script.valid {
+        bail!(
+            "{}: its front matter cannot be read; fix it by hand",
+            script.path
+        );
+    }
+    let path = site.join(&script.path);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let updated = blogmark_host::scripts::edit::set_enabled(&text, enabled)
+        .with_context(|| format!("{}: no docstring front matter to edit", script.path))?;
+    if updated != text {
+        let dir = path.parent().unwrap_or(site);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, updated.as_bytes())?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    eprintln!(
+        "{} {}",
+        if enabled { "Enabled" } else { "Disabled" },
+        script.path
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+//! `host scripts list|show|check|enable|disable` on real files and the real
+//! sandbox.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn host(site: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .arg("--site")
+        .arg(site)
+        .output()
+        .unwrap()
+}
+
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(
+        scripts.join("good.py"),
+        "\"\"\"\n---\nkind: macro\nversion: 2\n---\n\"\"\"\ndef render(ctx):\n    return 'ok'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("broken.py"),
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return (1 +\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("noentry.py"),
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef other(ctx):\n    pass\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("note.py"),
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return ''\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("bad_yaml.py"),
+        "\"\"\"\n---\nkind: [macro\n---\n\"\"\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn list_shows_kind_version_and_status() {
+    let site = site();
+    let out = host(site.path(), &["scripts", "list"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("good")
+            && l.contains("macro")
+            && l.contains(" 2 ")
+            && l.ends_with("ok")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("note") && l.contains("shadowed by built-in `note`")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("bad_yaml") && l.contains("invalid")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reports_syntax_errors_missing_entrypoints_and_shadowing() {
+    let site = site();
+    let out = host(site.path(), &["scripts", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scripts/broken.py:7:12: error: SyntaxError: '(' was never closed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("scripts/noentry.py: error: no function `render` (functions found: other)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scripts/note.py: warning: the built-in macro `note` shadows this script; call it as py:note"), "{stderr}");
+    assert!(
+        stderr.contains("scripts/bad_yaml.py:4:1: error: invalid YAML front matter"),
+        "{stderr}"
+    );
+    let out = host(site.path(), &["scripts", "check", "good"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn enable_and_disable_edit_one_line_and_keep_every_other_byte() {
+    let site = site();
+    let path = site.path().join("scripts/good.py");
+    let original = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        host(site.path(), &["scripts", "disable", "good"])
+            .status
+            .success()
+    );
+    let disabled = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        disabled,
+        original.replace("version: 2\n", "version: 2\nenabled: false\n")
+    );
+    assert!(
+        host(site.path(), &["scripts", "enable", "good"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        original.replace("version: 2\n", "version: 2\nenabled: true\n")
+    );
+    let out = host(site.path(), &["scripts", "show", "good"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("enabled:     true"));
+    let out = host(site.path(), &["scripts", "disable", "missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no script `missing`"));
+}
