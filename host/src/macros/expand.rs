@@ -427,6 +427,28 @@ mod tests {
     }
 
     #[test]
+    fn figure_and_vimeo() {
+        let out = expand(
+            "{{< figure src=\"a.png\" alt=\"A <cat>\" caption=\"Cap\" width=300 >}}\n\n{{< vimeo 123 >}}\n\n{{< vimeo abc >}}\n\n{{< figure >}}",
+        );
+        assert!(out.html.contains("<figure><img src=\"a.png\" alt=\"A &lt;cat&gt;\" loading=\"lazy\" width=\"300\"><figcaption>Cap</figcaption></figure>"), "{}", out.html);
+        assert!(
+            out.html
+                .contains("src=\"https://player.vimeo.com/video/123\""),
+            "{}",
+            out.html
+        );
+        let messages: Vec<_> = out.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`abc` is not a Vimeo video id (digits only)",
+                "`figure` needs the argument `src`"
+            ]
+        );
+    }
+
+    #[test]
     fn body_rules_are_checked() {
         let out = expand("{{< note >}}");
         assert!(out.diagnostics[0].message.contains("needs a body"));

@@ -5,7 +5,8 @@ mod note;
 mod recent_posts;
 mod reference;
 mod toc;
-mod video;
+mod vimeo;
+mod youtube;
 
 use crate::macros::expand::Expander;
 use crate::macros::parser::Call;
@@ -41,8 +42,8 @@ pub struct Registry {
 impl Default for Registry {
     fn default() -> Self {
         let all: Vec<Box<dyn Builtin>> = vec![
-            Box::new(video::Youtube),
-            Box::new(video::Vimeo),
+            Box::new(youtube::Youtube),
+            Box::new(vimeo::Vimeo),
             Box::new(figure::Figure),
             Box::new(note::Note),
             Box::new(toc::Toc),
@@ -65,6 +66,15 @@ impl Registry {
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.macros.keys().copied()
     }
+}
+
+/// A responsive embedded player for `src`.
+pub(crate) fn video_embed(src: &str, title: &str) -> String {
+    format!(
+        "<div class=\"video\"><iframe src=\"{src}\" title=\"{}\" loading=\"lazy\" \
+         allow=\"encrypted-media; picture-in-picture\" allowfullscreen></iframe></div>",
+        crate::markdown::escape(title)
+    )
 }
 
 /// Argument `name`, or positional argument `index`, as a string.

@@ -1,0 +1,31 @@
+//! `{{< youtube ID >}}`: a responsive YouTube player (privacy-enhanced domain).
+
+use super::video_embed;
+use super::{Builtin, required};
+use crate::macros::expand::Expander;
+use crate::macros::parser::Call;
+
+/// YouTube, through the privacy-enhanced domain.
+pub struct Youtube;
+
+impl Builtin for Youtube {
+    fn name(&self) -> &'static str {
+        "youtube"
+    }
+
+    fn render(&self, call: &Call, _: &mut Expander<'_>) -> Result<String, String> {
+        let id = required(call, "id", Some(0))?;
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!("`{id}` is not a YouTube video id"));
+        }
+        let title = super::arg(call, "title", None).unwrap_or_else(|| "YouTube video".into());
+        Ok(video_embed(
+            &format!("https://www.youtube-nocookie.com/embed/{id}"),
+            &title,
+        ))
+    }
+}
