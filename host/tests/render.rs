@@ -85,6 +85,10 @@ fn the_skeleton_site_renders_as_recorded() {
         "hello_world",
         read(site.path(), "posts/hello-world/index.html")
     );
+    insta::assert_snapshot!(
+        "python_macros",
+        read(site.path(), "posts/python-macros/index.html")
+    );
     insta::assert_snapshot!("index", read(site.path(), "index.html"));
     insta::assert_snapshot!("atom", read(site.path(), "atom.xml"));
     insta::assert_snapshot!("sitemap", read(site.path(), "sitemap.xml"));
