@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
+    let built = |e: &walkdir::DirEntry| e.file_name() == "public" || e.file_name() == ".blogmark";
+    for entry in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_entry(|e| !built(e))
+    {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());
         if entry.file_type().is_dir() {
@@ -19,11 +23,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the skeleton `host init` writes.
-fn skeleton_site() -> tempfile::TempDir {
+/// A copy of the demo site, which is what `host init` writes.
+fn demo_site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("skeleton"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo"),
         dir.path(),
     );
     dir
@@ -72,8 +76,8 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn the_skeleton_site_renders_as_recorded() {
-    let site = skeleton_site();
+fn the_demo_site_renders_as_recorded() {
+    let site = demo_site();
     let report = build(&options(site.path())).unwrap();
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     insta::assert_snapshot!("files", files(&site.path().join("public")).join("\n"));
@@ -118,7 +122,7 @@ fn init_writes_a_site_that_renders_and_refuses_to_overwrite() {
 
 #[test]
 fn broken_posts_are_reported_and_the_others_still_render() {
-    let site = skeleton_site();
+    let site = demo_site();
     let posts = site.path().join("content/posts");
     std::fs::write(
         posts.join("broken.md"),
@@ -164,7 +168,7 @@ fn broken_posts_are_reported_and_the_others_still_render() {
 
 #[test]
 fn strict_turns_warnings_into_a_failing_exit() {
-    let site = skeleton_site();
+    let site = demo_site();
     std::fs::write(
         site.path().join("content/posts/w.md"),
         "---\ntitle: W\n---\n{{< nosuch >}}\n",
@@ -192,7 +196,7 @@ fn strict_turns_warnings_into_a_failing_exit() {
 
 #[test]
 fn stale_files_go_static_files_come_and_drafts_wait() {
-    let site = skeleton_site();
+    let site = demo_site();
     let root = site.path();
     std::fs::write(
         root.join("content/posts/draft.md"),
@@ -217,7 +221,7 @@ fn stale_files_go_static_files_come_and_drafts_wait() {
 
 #[test]
 fn check_writes_nothing() {
-    let site = skeleton_site();
+    let site = demo_site();
     let mut opts = options(site.path());
     opts.write = false;
     let report = build(&opts).unwrap();
@@ -228,7 +232,7 @@ fn check_writes_nothing() {
 
 #[test]
 fn templates_can_be_overridden_and_their_errors_name_file_and_line() {
-    let site = skeleton_site();
+    let site = demo_site();
     let templates = site.path().join("templates");
     std::fs::write(
         templates.join("page.html"),
@@ -253,7 +257,7 @@ fn templates_can_be_overridden_and_their_errors_name_file_and_line() {
 
 #[test]
 fn crlf_files_render_like_lf_files() {
-    let site = skeleton_site();
+    let site = demo_site();
     let text = "---\r\ntitle: CRLF\r\n---\r\n\r\n## Head\r\n\r\n{{< note >}}\r\n*inside*\r\n{{< /note >}}\r\n\r\n{{< nosuch >}}\r\n";
     std::fs::write(site.path().join("content/posts/crlf.md"), text).unwrap();
     let report = build(&options(site.path())).unwrap();
@@ -271,7 +275,7 @@ fn crlf_files_render_like_lf_files() {
 }
 
 fn generate_site(posts: usize) -> tempfile::TempDir {
-    let site = skeleton_site();
+    let site = demo_site();
     let dir = site.path().join("content/posts");
     for i in 0..posts {
         let text = format!(
@@ -342,7 +346,7 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
 
 #[test]
 fn deleting_the_database_is_safe() {
-    let site = skeleton_site();
+    let site = demo_site();
     build(&options(site.path())).unwrap();
     std::fs::remove_dir_all(site.path().join(".blogmark")).unwrap();
     build(&options(site.path())).unwrap();

@@ -5,39 +5,39 @@ use std::path::Path;
 use std::process::ExitCode;
 
 const FILES: &[(&str, &str)] = &[
-    ("site.toml", include_str!("../../skeleton/site.toml")),
+    ("site.toml", include_str!("../../../demo/site.toml")),
     (".gitignore", "public/\n.blogmark/\n"),
     (
         "content/posts/hello-world.md",
-        include_str!("../../skeleton/content/posts/hello-world.md"),
+        include_str!("../../../demo/content/posts/hello-world.md"),
     ),
     (
         "content/posts/macros-tour.md",
-        include_str!("../../skeleton/content/posts/macros-tour.md"),
+        include_str!("../../../demo/content/posts/macros-tour.md"),
     ),
     (
         "content/posts/python-macros.md",
-        include_str!("../../skeleton/content/posts/python-macros.md"),
+        include_str!("../../../demo/content/posts/python-macros.md"),
     ),
     (
         "scripts/word_count.py",
-        include_str!("../../skeleton/scripts/word_count.py"),
+        include_str!("../../../demo/scripts/word_count.py"),
     ),
     (
         "content/pages/about.md",
-        include_str!("../../skeleton/content/pages/about.md"),
+        include_str!("../../../demo/content/pages/about.md"),
     ),
     (
         "scripts/badge.py",
-        include_str!("../../skeleton/scripts/badge.py"),
+        include_str!("../../../demo/scripts/badge.py"),
     ),
     (
         "static/robots.txt",
-        include_str!("../../skeleton/static/robots.txt"),
+        include_str!("../../../demo/static/robots.txt"),
     ),
     (
         "templates/README.md",
-        include_str!("../../skeleton/templates/README.md"),
+        include_str!("../../../demo/templates/README.md"),
     ),
 ];
 

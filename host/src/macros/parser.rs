@@ -331,7 +331,9 @@ fn parse_tag(inner: &str) -> Result<Tag_, String> {
     Ok(Tag_::Opening(call))
 }
 
-fn is_name(s: &str) -> bool {
+/// Whether `s` is a macro or argument name: a letter or `_`, then letters,
+/// digits, `_` and `-`.
+pub(crate) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

@@ -1,6 +1,7 @@
 //! A script's docstring front matter.
 
 use crate::diagnostics::Diagnostic;
+use crate::macros::parser::is_name;
 use serde_json::{Map, Value};
 
 /// Macro or transform.
@@ -291,14 +292,6 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
     }
     diagnostics.sort_by_key(|d| d.line);
     (script, diagnostics)
-}
-
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
