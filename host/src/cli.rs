@@ -93,9 +93,42 @@ pub enum ScriptsCommand {
     Enable(NameArgs),
     /// Disable a script (edits its front matter, keeping every other byte).
     Disable(NameArgs),
+    /// Write a new script from a commented template that passes `check`.
+    New {
+        /// The script's name (lowercase letters, digits, `_`).
+        name: String,
+        /// Macro (default) or transform.
+        #[arg(long, value_enum, default_value = "macro")]
+        kind: NewKind,
+        /// The site's directory.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+    },
+    /// Delete a script (asks first, unless --yes).
+    Delete {
+        /// The script's name.
+        name: String,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// The site's directory.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+    },
+    /// Rebuild the scripts table from `scripts/*.py`.
+    Rebuild(SiteArg),
     /// Run one macro script in the sandbox with a sample context and print
     /// its HTML (its stdout and log lines go to stderr).
     Run(RunArgs),
+}
+
+/// The kind of a new script.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum NewKind {
+    /// A macro: `render(ctx)` returns HTML.
+    Macro,
+    /// A transform: `transform(post)` rewrites a post.
+    Transform,
 }
 
 /// `--site DIR`.

@@ -129,3 +129,109 @@ fn enable_and_disable_edit_one_line_and_keep_every_other_byte() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no script `missing`"));
 }
+
+fn rows(site: &Path) -> Vec<blogmark_host::store::ScriptRow> {
+    blogmark_host::store::Store::open(site)
+        .unwrap()
+        .scripts()
+        .unwrap()
+}
+
+#[test]
+fn new_scripts_pass_check_and_delete_asks_first() {
+    let site = tempfile::tempdir().unwrap();
+    assert!(
+        host(site.path(), &["scripts", "new", "shiny"])
+            .status
+            .success()
+    );
+    assert!(
+        host(
+            site.path(),
+            &["scripts", "new", "fixer", "--kind", "transform"]
+        )
+        .status
+        .success()
+    );
+    let out = host(site.path(), &["scripts", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = host(
+        site.path(),
+        &["scripts", "run", "shiny", "--arg", "text=<hi>"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<span class=\"shiny\">&lt;hi&gt;</span>\n"
+    );
+    let again = host(site.path(), &["scripts", "new", "shiny"]);
+    assert_eq!(again.status.code(), Some(1));
+    let out = host(site.path(), &["scripts", "delete", "shiny"]);
+    assert_eq!(out.status.code(), Some(1), "no terminal, no --yes: refused");
+    assert!(site.path().join("scripts/shiny.py").exists());
+    assert!(
+        host(site.path(), &["scripts", "delete", "shiny", "--yes"])
+            .status
+            .success()
+    );
+    assert!(!site.path().join("scripts/shiny.py").exists());
+    assert_eq!(
+        rows(site.path())
+            .iter()
+            .map(|r| r.slug.as_str())
+            .collect::<Vec<_>>(),
+        ["fixer"]
+    );
+}
+
+#[test]
+fn changes_made_outside_the_tool_are_picked_up_by_the_next_command() {
+    let site = site();
+    let scripts = site.path().join("scripts");
+    assert!(host(site.path(), &["scripts", "list"]).status.success());
+    assert_eq!(rows(site.path()).len(), 5);
+    std::fs::write(
+        scripts.join("fresh.py"),
+        "def render(ctx):\n    return ''\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("good.py"),
+        "\"\"\"\n---\nkind: macro\nversion: 3\n---\n\"\"\"\ndef render(ctx):\n    return 'v3'\n",
+    )
+    .unwrap();
+    std::fs::remove_file(scripts.join("noentry.py")).unwrap();
+    std::fs::rename(scripts.join("note.py"), scripts.join("renamed.py")).unwrap();
+    let out = host(site.path(), &["scripts", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "scripts/fresh.py: new since the last command",
+        "scripts/renamed.py: new since the last command",
+        "scripts/good.py: changed since the last command",
+        "scripts/noentry.py: gone since the last command",
+        "scripts/note.py: gone since the last command",
+    ] {
+        assert!(stderr.contains(line), "{line} not in {stderr}");
+    }
+    let reconciled = rows(site.path());
+    assert_eq!(
+        reconciled
+            .iter()
+            .find(|r| r.slug == "good")
+            .unwrap()
+            .version,
+        3
+    );
+    let out = host(site.path(), &["scripts", "rebuild"]);
+    assert!(out.status.success());
+    assert_eq!(
+        rows(site.path()),
+        reconciled,
+        "rebuild gives the rows reconcile kept"
+    );
+    let out = host(site.path(), &["scripts", "list"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("since the last command"));
+}

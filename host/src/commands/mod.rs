@@ -17,6 +17,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => build::run(&args.build, None, false, cli.quiet),
         Command::Rebuild { site } => rebuild::run(site),
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(args),
+        Command::Scripts(ScriptsCommand::New { name, kind, site }) => {
+            scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))
+        }
+        Command::Scripts(ScriptsCommand::Delete { name, yes, site }) => {
+            scripts::delete(site, name, *yes)
+        }
+        Command::Scripts(ScriptsCommand::Rebuild(args)) => scripts::rebuild(&args.site),
         Command::Scripts(ScriptsCommand::List(args)) => scripts::list(&args.site),
         Command::Scripts(ScriptsCommand::Show(args)) => scripts::show(&args.site, &args.name),
         Command::Scripts(ScriptsCommand::Check(args)) => {

@@ -9,8 +9,131 @@ use blogmark_runtime::{Failure, Job, Mode};
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The scripts, with the `scripts` table brought in line with the files
+/// first; what changed since the last command is said on stderr.
 fn load(site: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
-    scripts::load(site)
+    match scripts::load_and_reconcile(site) {
+        Ok((scripts, diagnostics, changes)) => {
+            for (what, slugs) in [
+                ("new", &changes.added),
+                ("changed", &changes.modified),
+                ("gone", &changes.removed),
+            ] {
+                for slug in slugs {
+                    eprintln!("scripts/{slug}.py: {what} since the last command");
+                }
+            }
+            (scripts, diagnostics)
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: cannot update {}: {e}",
+                blogmark_host::store::DB_PATH
+            );
+            scripts::load(site)
+        }
+    }
+}
+
+pub fn rebuild(site: &Path) -> anyhow::Result<ExitCode> {
+    let (scripts, diagnostics) = scripts::load(site);
+    for d in &diagnostics {
+        eprintln!("{d}");
+    }
+    let rows: Vec<_> = scripts.iter().map(|s| scripts::row(site, s)).collect();
+    blogmark_host::store::Store::open(site)?.rebuild_scripts(&rows)?;
+    eprintln!(
+        "Rebuilt the scripts table: {} script{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+const MACRO_TEMPLATE: &str = r#""""
+---
+kind: macro
+name: {name}
+description: What this macro does, in one line.
+enabled: true
+version: 1
+# uses_page: true      # ctx.page: the page's slug, title, date, tags, extra
+# fallback: "<span>?</span>"   # shown if the macro fails
+---
+"""
+import html
+
+
+def render(ctx):
+    # ctx.args: named arguments; ctx.positional: the others; ctx.body: the
+    # body of a paired macro. Return HTML.
+    text = str(ctx.args.get("text", "{name}"))
+    return f'<span class="{name}">{html.escape(text)}</span>'
+"#;
+
+const TRANSFORM_TEMPLATE: &str = r#""""
+---
+kind: transform
+name: {name}
+description: What this transform does, in one line.
+enabled: true
+version: 1
+---
+"""
+
+
+def transform(post):
+    # post["path"], post["front_matter"] (a dict), post["body"] (Markdown).
+    # Return the changed fields, or None to leave the post as it is.
+    return None
+"#;
+
+pub fn new(site: &Path, name: &str, transform: bool) -> anyhow::Result<ExitCode> {
+    if !blogmark_host::content::page::slugify(name).eq(name) || name.contains('-') {
+        bail!("`{name}` is not a script name: use lowercase letters, digits and `_`");
+    }
+    let path = site.join("scripts").join(format!("{name}.py"));
+    if path.exists() {
+        bail!("{} exists; nothing was changed", path.display());
+    }
+    std::fs::create_dir_all(site.join("scripts"))?;
+    let template = if transform {
+        TRANSFORM_TEMPLATE
+    } else {
+        MACRO_TEMPLATE
+    };
+    std::fs::write(&path, template.replace("{name}", name))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("Created scripts/{name}.py; try `host scripts check {name}`");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn delete(site: &Path, name: &str, yes: bool) -> anyhow::Result<ExitCode> {
+    let (scripts, _) = load(site);
+    let script = find(&scripts, name)?;
+    if !yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "refusing to delete {} without --yes (standard input is not a terminal)",
+                script.path
+            );
+        }
+        eprint!("Delete {}? [y/N] ", script.path);
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Nothing deleted");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    std::fs::remove_file(site.join(&script.path))
+        .with_context(|| format!("cannot delete {}", script.path))?;
+    let path = script.path.clone();
+    load(site);
+    eprintln!("Deleted {path}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn find<'a>(scripts: &'a [Script], name: &str) -> anyhow::Result<&'a Script> {

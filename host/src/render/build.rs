@@ -392,6 +392,11 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         let mut store = Store::open(root)?;
         let all_pages = content::load(root).pages;
         store.sync_posts(&all_pages)?;
+        let rows: Vec<_> = scripts
+            .iter()
+            .map(|s| crate::scripts::row(root, s))
+            .collect();
+        store.sync_scripts(&rows)?;
         if options.use_cache {
             store.update_macro_results(&python.take_new_results(), &python.live_scripts())?;
         }

@@ -43,3 +43,45 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
     }
     (scripts, diagnostics)
 }
+
+/// The `scripts` table row of `script` (whose file is at `root`/`path`).
+pub fn row(root: &Path, script: &Script) -> crate::store::ScriptRow {
+    let mtime = std::fs::metadata(root.join(&script.path))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let limits = serde_json::json!({
+        "timeout_ms": script.timeout_ms,
+        "fuel": script.fuel,
+        "memory_mb": script.memory_mb,
+    });
+    crate::store::ScriptRow {
+        slug: script.slug.clone(),
+        path: script.path.clone(),
+        kind: match script.kind {
+            ScriptKind::Macro => "macro".into(),
+            ScriptKind::Transform => "transform".into(),
+        },
+        name: script.name.clone(),
+        entrypoint: script.entrypoint.clone(),
+        enabled: script.enabled,
+        version: script.version,
+        description: script.description.clone(),
+        limits: limits.to_string(),
+        content_hash: script.content_hash.clone(),
+        mtime,
+    }
+}
+
+/// Load the scripts and bring the `scripts` table in line with them:
+/// changes made while nothing ran (created, edited, deleted, renamed files)
+/// are picked up here, before any command works with scripts.
+pub fn load_and_reconcile(
+    root: &Path,
+) -> Result<(Vec<Script>, Vec<Diagnostic>, crate::store::ScriptChanges), crate::store::StoreError> {
+    let (scripts, diagnostics) = load(root);
+    let rows: Vec<_> = scripts.iter().map(|s| row(root, s)).collect();
+    let changes = crate::store::Store::open(root)?.sync_scripts(&rows)?;
+    Ok((scripts, diagnostics, changes))
+}

@@ -284,6 +284,140 @@ impl Store {
     }
 }
 
+/// One row of the `scripts` table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScriptRow {
+    /// File stem.
+    pub slug: String,
+    /// Path relative to the site.
+    pub path: String,
+    /// `macro` or `transform`.
+    pub kind: String,
+    /// Macro name.
+    pub name: String,
+    /// Function called.
+    pub entrypoint: String,
+    /// Enabled flag.
+    pub enabled: bool,
+    /// Author's version.
+    pub version: i64,
+    /// Description.
+    pub description: String,
+    /// Own limits as JSON.
+    pub limits: String,
+    /// SHA-256 of the file.
+    pub content_hash: String,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: i64,
+}
+
+/// How the `scripts` table changed when it was brought in line with the files.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScriptChanges {
+    /// Slugs of new scripts.
+    pub added: Vec<String>,
+    /// Slugs of changed scripts.
+    pub modified: Vec<String>,
+    /// Slugs of scripts whose file is gone.
+    pub removed: Vec<String>,
+}
+
+impl Store {
+    /// Make the `scripts` table mirror `rows` (the files are the truth).
+    pub fn sync_scripts(&mut self, rows: &[ScriptRow]) -> Result<ScriptChanges, StoreError> {
+        let known: std::collections::BTreeMap<String, ScriptRow> = self
+            .scripts()?
+            .into_iter()
+            .map(|r| (r.slug.clone(), r))
+            .collect();
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut changes = ScriptChanges::default();
+        {
+            let mut upsert = tx
+                .prepare(
+                    "INSERT INTO scripts (slug, path, kind, name, entrypoint, enabled, version, description, limits, content_hash, mtime)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT(slug) DO UPDATE SET path = ?2, kind = ?3, name = ?4, entrypoint = ?5, enabled = ?6,
+                       version = ?7, description = ?8, limits = ?9, content_hash = ?10, mtime = ?11",
+                )
+                .map_err(&err)?;
+            for row in rows {
+                match known.get(&row.slug) {
+                    Some(old) if old == row => continue,
+                    Some(_) => changes.modified.push(row.slug.clone()),
+                    None => changes.added.push(row.slug.clone()),
+                }
+                upsert
+                    .execute(params![
+                        row.slug,
+                        row.path,
+                        row.kind,
+                        row.name,
+                        row.entrypoint,
+                        row.enabled,
+                        row.version,
+                        row.description,
+                        row.limits,
+                        row.content_hash,
+                        row.mtime
+                    ])
+                    .map_err(&err)?;
+            }
+            let present: std::collections::HashSet<&str> =
+                rows.iter().map(|r| r.slug.as_str()).collect();
+            for slug in known.keys().filter(|s| !present.contains(s.as_str())) {
+                tx.execute("DELETE FROM scripts WHERE slug = ?1", [slug])
+                    .map_err(&err)?;
+                changes.removed.push(slug.clone());
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(changes)
+    }
+
+    /// Every row of `scripts`, by slug.
+    pub fn scripts(&self) -> Result<Vec<ScriptRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT slug, path, kind, name, entrypoint, enabled, version, description, limits, content_hash, mtime
+                 FROM scripts ORDER BY slug",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok(ScriptRow {
+                slug: r.get(0)?,
+                path: r.get(1)?,
+                kind: r.get(2)?,
+                name: r.get(3)?,
+                entrypoint: r.get(4)?,
+                enabled: r.get(5)?,
+                version: r.get(6)?,
+                description: r.get(7)?,
+                limits: r.get(8)?,
+                content_hash: r.get(9)?,
+                mtime: r.get(10)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Drop every script row and import `rows` again.
+    pub fn rebuild_scripts(&mut self, rows: &[ScriptRow]) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM scripts", [])
+            .map_err(|e| self.err(e))?;
+        self.sync_scripts(rows)?;
+        Ok(())
+    }
+}
+
 /// Delete the database of the site at `root` and build it again from files.
 pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
     let path = root.join(DB_PATH);
