@@ -41,6 +41,20 @@ pub enum Command {
     /// Work with the site's Python scripts.
     #[command(subcommand)]
     Scripts(ScriptsCommand),
+    /// Fetch and fast-forward the site's git repository, then reconcile
+    /// posts and scripts. Refuses (changing nothing) a pull that is not a
+    /// fast-forward or would touch files with local changes.
+    Sync {
+        /// The remote to pull from.
+        #[arg(long, default_value = "origin")]
+        remote: String,
+        /// The branch (default: the current one).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The site's directory.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+    },
 }
 
 /// Arguments of `host render`.

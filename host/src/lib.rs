@@ -10,3 +10,4 @@ pub mod python_macros;
 pub mod render;
 pub mod scripts;
 pub mod store;
+pub mod sync;

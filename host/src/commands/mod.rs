@@ -5,6 +5,7 @@ mod init;
 mod rebuild;
 mod scripts;
 mod scripts_run;
+mod sync;
 
 use crate::cli::{Cli, Command, ScriptsCommand};
 use std::process::ExitCode;
@@ -16,6 +17,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => build::run(&args.build, args.out.clone(), true, cli.quiet),
         Command::Check(args) => build::run(&args.build, None, false, cli.quiet),
         Command::Rebuild { site } => rebuild::run(site),
+        Command::Sync {
+            remote,
+            branch,
+            site,
+        } => sync::run(site, remote, branch.as_deref()),
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(args),
         Command::Scripts(ScriptsCommand::New { name, kind, site }) => {
             scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))

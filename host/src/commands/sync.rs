@@ -1,0 +1,45 @@
+//! `host sync`: pull the site's repository (fast-forward only) and bring
+//! the database in line with what the pull changed.
+
+use blogmark_host::sync::{Change, sync};
+use blogmark_host::{content, scripts, store};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<ExitCode> {
+    let report = match sync(site, remote, branch) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if !report.updated {
+        eprintln!("Already up to date");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for change in &report.changes {
+        match change {
+            Change::Added(p) => println!("added     {p}"),
+            Change::Modified(p) => println!("modified  {p}"),
+            Change::Deleted(p) => println!("deleted   {p}"),
+            Change::Renamed(from, to) => println!("renamed   {from} -> {to}"),
+        }
+    }
+    let loaded = content::load(site);
+    let (found, _) = scripts::load(site);
+    let rows: Vec<_> = found.iter().map(|s| scripts::row(site, s)).collect();
+    let mut db = store::Store::open(site)?;
+    db.sync_posts(&loaded.pages)?;
+    db.sync_scripts(&rows)?;
+    if let Some((from, to)) = &report.from_to {
+        eprintln!(
+            "Fast-forwarded {}..{}: {} file{} changed; posts and scripts reconciled",
+            &from[..8],
+            &to[..8],
+            report.changes.len(),
+            if report.changes.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
