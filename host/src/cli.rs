@@ -187,9 +187,12 @@ pub struct RunArgs {
     /// The body of a paired macro.
     #[arg(long)]
     pub body: Option<String>,
-    /// The function to call.
-    #[arg(long, default_value = "render")]
-    pub entrypoint: String,
+    /// A post or page (path in the site) whose metadata `ctx.page` holds.
+    #[arg(long, value_name = "PATH")]
+    pub page: Option<PathBuf>,
+    /// The function to call (default: the script's `entrypoint`).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
 }
 
 fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {

@@ -98,3 +98,24 @@ fn the_demo_badge_runs() {
         "<span class=\"badge badge-blue\">NEW</span>\n"
     );
 }
+
+#[test]
+fn page_metadata_and_the_declared_entrypoint_are_used() {
+    let site = site_with(
+        "who",
+        "\"\"\"\n---\nkind: macro\nentrypoint: draw\nuses_page: true\n---\n\"\"\"\ndef draw(ctx):\n    return ctx.page['title'] + '|' + ','.join(ctx.page['tags'])\n",
+    );
+    std::fs::create_dir_all(site.path().join("content/posts")).unwrap();
+    std::fs::write(
+        site.path().join("content/posts/p.md"),
+        "---\ntitle: Hello\ntags: [a, b]\n---\nx",
+    )
+    .unwrap();
+    let out = host(site.path(), &["who", "--page", "content/posts/p.md"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello|a,b\n");
+}

@@ -16,6 +16,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             e.utf8_error().valid_up_to()
         )
     })?;
+    let (meta, diagnostics) = blogmark_host::scripts::parse(&relative, source.as_bytes());
+    for d in &diagnostics {
+        eprintln!("{d}");
+    }
+    if !meta.valid {
+        anyhow::bail!("{relative}: its front matter cannot be read, so it does not run");
+    }
+    let page = match &args.page {
+        None => None,
+        Some(page_path) => Some(page_info(&args.site, page_path)?),
+    };
     let call = MacroCall {
         name: args.name.clone(),
         args: args.args.iter().cloned().collect(),
@@ -27,14 +38,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let script = Script {
         slug: args.name.clone(),
-        entrypoint: args.entrypoint.clone(),
+        entrypoint: args.entrypoint.clone().unwrap_or(meta.entrypoint),
         path: relative.clone(),
         source,
         code: None,
     };
     let operation = Operation::Macro {
         call,
-        page: None,
+        page,
         site: Site::default(),
     };
     let runtime = crate::sandbox::start(Mode::Inline)?;
@@ -61,6 +72,34 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The metadata of the post or page at `path` (relative to the site, or as given).
+fn page_info(
+    site: &std::path::Path,
+    path: &std::path::Path,
+) -> anyhow::Result<blogmark_runtime::abi::Page> {
+    let full = if path.is_absolute() || path.exists() {
+        path.to_path_buf()
+    } else {
+        site.join(path)
+    };
+    let bytes = std::fs::read(&full).with_context(|| format!("cannot read {}", full.display()))?;
+    let relative = blogmark_host::content::relative_path(site, &full);
+    let kind = if relative.starts_with("content/pages/") {
+        blogmark_host::content::Kind::Page
+    } else {
+        blogmark_host::content::Kind::Post
+    };
+    let page = blogmark_host::content::page::parse(kind, &relative, &bytes)
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    Ok(blogmark_runtime::abi::Page {
+        slug: page.slug,
+        title: page.title,
+        date: page.date.map(|d| d.to_rfc3339()),
+        tags: page.tags,
+        extra: page.extra,
+    })
 }
 
 /// `scripts/x.py:7: ValueError: ...` plus the traceback, or the class.

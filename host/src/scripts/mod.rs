@@ -5,7 +5,7 @@
 pub mod edit;
 mod metadata;
 
-pub use metadata::{Script, ScriptKind};
+pub use metadata::{Script, ScriptKind, parse};
 
 use crate::diagnostics::Diagnostic;
 use std::path::Path;
