@@ -90,9 +90,10 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let base = config.base_url();
     let loaded = content::load(root);
     let mut diagnostics = loaded.diagnostics;
-    let mut pages: Vec<Page> = loaded
-        .pages
-        .into_iter()
+    // Every page goes into the database; drafts are rendered only on request.
+    let all_pages = loaded.pages;
+    let mut pages: Vec<&Page> = all_pages
+        .iter()
         .filter(|p| options.drafts || !p.draft)
         .collect();
     // Newest first; undated posts last; ties by path so the order never
@@ -116,11 +117,15 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let registry = Registry::default();
     let (scripts, script_diagnostics) = crate::scripts::load(root);
     diagnostics.extend(script_diagnostics);
-    let db_exists = root.join(crate::store::DB_PATH).exists();
-    let stored = if options.use_cache && db_exists {
-        Store::open(root)?.macro_results()?
+    // `check` reads a database that exists but never creates one.
+    let mut store = if options.write || root.join(crate::store::DB_PATH).exists() {
+        Some(Store::open(root)?)
     } else {
-        Default::default()
+        None
+    };
+    let stored = match &store {
+        Some(store) if options.use_cache => store.macro_results()?,
+        _ => Default::default(),
     };
     let settings = crate::python_macros::Settings {
         mode: match config.python.runtime_mode {
@@ -135,6 +140,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             base_url: base.clone(),
         },
         clock: build_clock(&pages),
+        build_id: blogmark_guest::build_id(),
         use_cache: options.use_cache,
     };
     let (python, python_diagnostics) =
@@ -238,6 +244,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 
     let posts: Vec<(&Page, &String)> = pages
         .iter()
+        .copied()
         .zip(&contents)
         .filter(|(p, _)| p.kind == Kind::Post)
         .collect();
@@ -389,8 +396,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         report.written = output
             .write(&out)
             .with_context(|| format!("cannot write {}", out.display()))?;
-        let mut store = Store::open(root)?;
-        let all_pages = content::load(root).pages;
+        let store = store.as_mut().expect("the store is open when writing");
         store.sync_posts(&all_pages)?;
         let rows: Vec<_> = scripts
             .iter()
@@ -414,7 +420,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 /// What the guest's clock reads: `SOURCE_DATE_EPOCH` when set (as for
 /// reproducible builds), else the newest post's date, so that results, and
 /// the cache, do not depend on when the build runs.
-fn build_clock(pages: &[Page]) -> Duration {
+fn build_clock(pages: &[&Page]) -> Duration {
     if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
