@@ -21,9 +21,6 @@ pub fn component_path() -> PathBuf {
         .unwrap_or_else(|| built_component().to_path_buf())
 }
 
-/// The command that rebuilds the component, for error messages.
-pub const REBUILD_HINT: &str = "cargo build -p blogmark-guest";
-
 /// Identifies the guest build: the hash of its inputs (sources, WIT, pinned
 /// tool), or of the component file when `$BLOGMARK_GUEST_WASM` names one.
 /// Part of every result cache key.

@@ -4,10 +4,10 @@
 use crate::artifact_cache::ArtifactCache;
 use crate::failure::Failure;
 use crate::store_state::{self, SandboxState};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 wasmtime::component::bindgen!({
@@ -123,7 +123,7 @@ impl SandboxEngine {
         let unavailable = |what: String| {
             Failure::Unavailable(format!(
                 "{what} (rebuild the guest with `{}`)",
-                blogmark_guest_hint()
+                REBUILD_HINT
             ))
         };
         let engine = Engine::new(&engine_config(settings))
@@ -175,16 +175,7 @@ impl SandboxEngine {
     pub(crate) fn wasmtime(&self) -> &Engine {
         &self.engine
     }
-
-    /// Compile a component file outside the cache (used by benchmarks).
-    pub fn compile_uncached(settings: &EngineSettings, path: &Path) -> wasmtime::Result<Duration> {
-        let engine = Engine::new(&engine_config(settings))?;
-        let started = Instant::now();
-        Component::from_file(&engine, path)?;
-        Ok(started.elapsed())
-    }
 }
 
-fn blogmark_guest_hint() -> &'static str {
-    "cargo build -p blogmark-guest"
-}
+/// The command that rebuilds the guest, for `Unavailable` messages.
+const REBUILD_HINT: &str = "cargo build -p blogmark-guest";

@@ -38,11 +38,6 @@ impl Output {
         self.files.is_empty()
     }
 
-    /// The bytes of `path`, if the build makes it.
-    pub fn get(&self, path: &str) -> Option<&[u8]> {
-        self.files.get(path).map(Vec::as_slice)
-    }
-
     /// Write every file under `dir` and delete the files this build does
     /// not make. Each file is written to a temporary file and renamed, so a
     /// reader never sees half a page.

@@ -4,7 +4,7 @@
 mod schema;
 
 use crate::content::Page;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
 
 /// Where the database lives in a site.
@@ -192,18 +192,6 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-
-    /// The most recent run's page count, if any run was recorded.
-    pub fn last_run_pages(&self) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT pages FROM render_runs ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
     }
 }
 
