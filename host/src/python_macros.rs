@@ -155,11 +155,9 @@ impl PythonMacros {
     }
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
-        let started = self.runtime.get_or_init(|| {
-            let mut config = RuntimeConfig::new(blogmark_guest::component_path());
-            config.mode = self.settings.mode;
-            Runtime::new(config)
-        });
+        let started = self
+            .runtime
+            .get_or_init(|| start_runtime(self.settings.mode));
         started.as_ref().map_err(Clone::clone)
     }
 
@@ -174,13 +172,7 @@ impl PythonMacros {
         page: Option<&Page>,
     ) -> Result<String, Failure> {
         let request = Request::new(
-            abi::Script {
-                slug: script.slug.clone(),
-                entrypoint: script.entrypoint.clone(),
-                path: script.path.clone(),
-                source: script.source.clone(),
-                code: None,
-            },
+            script.to_abi(),
             Operation::Macro {
                 // The position is sent only to scripts that ask for it, so
                 // that equal calls on different lines are one request.
@@ -281,7 +273,23 @@ impl PythonMacros {
     }
 }
 
-fn page_info(page: &Page) -> abi::Page {
+/// A runtime on the guest component this build made (or
+/// `$BLOGMARK_GUEST_WASM`).
+pub fn start_runtime(mode: Mode) -> Result<Runtime, Failure> {
+    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    config.mode = mode;
+    let runtime = Runtime::new(config)?;
+    let load = runtime.engine().load_report();
+    tracing::info!(
+        from_cache = load.from_cache,
+        elapsed_ms = load.elapsed.as_millis() as u64,
+        "Python sandbox ready"
+    );
+    Ok(runtime)
+}
+
+/// A page's metadata as `ctx.page` shows it.
+pub fn page_info(page: &Page) -> abi::Page {
     abi::Page {
         slug: page.slug.clone(),
         title: page.title.clone(),

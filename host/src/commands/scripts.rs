@@ -248,16 +248,7 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let runtime = crate::sandbox::start(Mode::Inline)?;
     let registry = Registry::default();
     for script in selected.iter().filter(|s| s.valid) {
-        let request = Request::new(
-            blogmark_runtime::abi::Script {
-                slug: script.slug.clone(),
-                entrypoint: script.entrypoint.clone(),
-                path: script.path.clone(),
-                source: script.source.clone(),
-                code: None,
-            },
-            Operation::Check,
-        );
+        let request = Request::new(script.to_abi(), Operation::Check);
         match runtime.run(Job::new(request)) {
             Ok(outcome) => {
                 if let Reply::Checked {

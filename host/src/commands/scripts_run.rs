@@ -2,7 +2,7 @@
 
 use crate::cli::RunArgs;
 use anyhow::Context as _;
-use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Script, Site};
+use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Site};
 use blogmark_runtime::{Failure, Job, Mode};
 use std::process::ExitCode;
 
@@ -36,13 +36,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         column: 1,
         ..MacroCall::default()
     };
-    let script = Script {
-        slug: args.name.clone(),
-        entrypoint: args.entrypoint.clone().unwrap_or(meta.entrypoint),
-        path: relative.clone(),
-        source,
-        code: None,
-    };
+    let mut script = meta.to_abi();
+    if let Some(entrypoint) = &args.entrypoint {
+        script.entrypoint = entrypoint.clone();
+    }
     let operation = Operation::Macro {
         call,
         page,
@@ -93,13 +90,7 @@ fn page_info(
     };
     let page = blogmark_host::content::page::parse(kind, &relative, &bytes)
         .map_err(|d| anyhow::anyhow!("{d}"))?;
-    Ok(blogmark_runtime::abi::Page {
-        slug: page.slug,
-        title: page.title,
-        date: page.date.map(|d| d.to_rfc3339()),
-        tags: page.tags,
-        extra: page.extra,
-    })
+    Ok(blogmark_host::python_macros::page_info(&page))
 }
 
 /// `scripts/x.py:7: ValueError: ...` plus the traceback, or the class.
