@@ -72,10 +72,7 @@ impl Store {
                 source,
             })?;
         }
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let err = sqlite_error(path);
         let mut conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
@@ -91,20 +88,13 @@ impl Store {
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sqlite_error(&self.path)(source)
     }
 
     /// Make the `posts` table mirror `pages`: insert new, update changed,
     /// delete gone. Returns how many rows changed.
     pub fn sync_posts(&mut self, pages: &[Page]) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         let mut changed = 0;
         {
@@ -195,6 +185,14 @@ impl Store {
     }
 }
 
+/// Turns SQLite's errors into errors that name the database file.
+fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn kind_name(page: &Page) -> &'static str {
     match page.kind {
         crate::content::Kind::Post => "post",
@@ -221,11 +219,7 @@ impl Store {
         new: &[crate::python_macros::NewResult],
         live: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut insert = tx
@@ -318,11 +312,7 @@ impl Store {
             .into_iter()
             .map(|r| (r.slug.clone(), r))
             .collect();
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         let mut changes = ScriptChanges::default();
         {
