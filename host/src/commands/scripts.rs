@@ -40,7 +40,7 @@ pub fn rebuild(site: &Path) -> anyhow::Result<ExitCode> {
     for d in &diagnostics {
         eprintln!("{d}");
     }
-    let rows: Vec<_> = scripts.iter().map(|s| scripts::row(site, s)).collect();
+    let rows = scripts::rows(site, &scripts);
     blogmark_host::store::Store::open(site)?.rebuild_scripts(&rows)?;
     eprintln!(
         "Rebuilt the scripts table: {} script{}",

@@ -28,10 +28,9 @@ pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<Ex
     }
     let loaded = content::load(site);
     let (found, _) = scripts::load(site);
-    let rows: Vec<_> = found.iter().map(|s| scripts::row(site, s)).collect();
     let mut db = store::Store::open(site)?;
     db.sync_posts(&loaded.pages)?;
-    db.sync_scripts(&rows)?;
+    db.sync_scripts(&scripts::rows(site, &found))?;
     if let Some((from, to)) = &report.from_to {
         eprintln!(
             "Fast-forwarded {}..{}: {} file{} changed; posts and scripts reconciled",

@@ -398,11 +398,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             .with_context(|| format!("cannot write {}", out.display()))?;
         let store = store.as_mut().expect("the store is open when writing");
         store.sync_posts(&all_pages)?;
-        let rows: Vec<_> = scripts
-            .iter()
-            .map(|s| crate::scripts::row(root, s))
-            .collect();
-        store.sync_scripts(&rows)?;
+        store.sync_scripts(&crate::scripts::rows(root, &scripts))?;
         if options.use_cache {
             store.update_macro_results(&python.take_new_results(), &python.live_scripts())?;
         }

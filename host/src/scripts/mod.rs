@@ -45,7 +45,7 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
 }
 
 /// The `scripts` table row of `script` (whose file is at `root`/`path`).
-pub fn row(root: &Path, script: &Script) -> crate::store::ScriptRow {
+fn row(root: &Path, script: &Script) -> crate::store::ScriptRow {
     let mtime = std::fs::metadata(root.join(&script.path))
         .and_then(|m| m.modified())
         .ok()
@@ -74,6 +74,11 @@ pub fn row(root: &Path, script: &Script) -> crate::store::ScriptRow {
     }
 }
 
+/// The `scripts` table rows of `scripts` (files under `root`).
+pub fn rows(root: &Path, scripts: &[Script]) -> Vec<crate::store::ScriptRow> {
+    scripts.iter().map(|s| row(root, s)).collect()
+}
+
 /// Load the scripts and bring the `scripts` table in line with them:
 /// changes made while nothing ran (created, edited, deleted, renamed files)
 /// are picked up here, before any command works with scripts.
@@ -81,7 +86,6 @@ pub fn load_and_reconcile(
     root: &Path,
 ) -> Result<(Vec<Script>, Vec<Diagnostic>, crate::store::ScriptChanges), crate::store::StoreError> {
     let (scripts, diagnostics) = load(root);
-    let rows: Vec<_> = scripts.iter().map(|s| row(root, s)).collect();
-    let changes = crate::store::Store::open(root)?.sync_scripts(&rows)?;
+    let changes = crate::store::Store::open(root)?.sync_scripts(&rows(root, &scripts))?;
     Ok((scripts, diagnostics, changes))
 }
