@@ -328,6 +328,12 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
     .unwrap();
     build(&options(root)).unwrap();
     let incremental = Store::open(root).unwrap().posts().unwrap();
+    let incremental_scripts = Store::open(root).unwrap().scripts().unwrap();
+    assert_eq!(
+        incremental_scripts.len(),
+        2,
+        "the demo's scripts are mirrored"
+    );
     let out = host(&["rebuild", "--site", root.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -335,6 +341,8 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rebuilt = Store::open(root).unwrap().posts().unwrap();
+    let rebuilt_scripts = Store::open(root).unwrap().scripts().unwrap();
+    assert_eq!(rebuilt_scripts, incremental_scripts);
     assert_eq!(incremental.len(), 50 + 4);
     assert_eq!(incremental, rebuilt);
     assert!(

@@ -1,6 +1,6 @@
 //! `host rebuild`: the database is derived data; make it again from files.
 
-use blogmark_host::{content, store};
+use blogmark_host::{content, scripts, store};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -9,11 +9,17 @@ pub fn run(site: &Path) -> anyhow::Result<ExitCode> {
     for diagnostic in &loaded.diagnostics {
         eprintln!("{diagnostic}");
     }
-    let store = store::rebuild(site, &loaded.pages)?;
+    let (found, script_diagnostics) = scripts::load(site);
+    for diagnostic in &script_diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    let mut store = store::rebuild(site, &loaded.pages)?;
+    store.sync_scripts(&scripts::rows(site, &found))?;
     eprintln!(
-        "Rebuilt {}: {} posts and pages",
+        "Rebuilt {}: {} posts and pages, {} scripts",
         store::DB_PATH,
-        store.posts()?.len()
+        store.posts()?.len(),
+        found.len()
     );
     Ok(ExitCode::SUCCESS)
 }
