@@ -41,6 +41,11 @@ pub enum Command {
     /// Work with the site's Python scripts.
     #[command(subcommand)]
     Scripts(ScriptsCommand),
+    /// Run one transform over posts: print a diff per changed post (the
+    /// default, a dry run), or write the changes with --write. A macro
+    /// script prints its HTML, as `host scripts run` does.
+    #[command(name = "run-script")]
+    RunScript(RunScriptArgs),
     /// Fetch and fast-forward the site's git repository, then reconcile
     /// posts and scripts. Refuses (changing nothing) a pull that is not a
     /// fast-forward or would touch files with local changes.
@@ -173,14 +178,41 @@ pub struct CheckScriptArgs {
     pub site: PathBuf,
 }
 
-/// Arguments of `host scripts run`.
+/// Arguments of `host run-script`.
 #[derive(Args, Debug)]
-pub struct RunArgs {
-    /// The script's name: `scripts/NAME.py` in the site.
-    pub name: String,
+#[command(group = clap::ArgGroup::new("posts").args(["post", "all", "tag"]).multiple(true))]
+pub struct RunScriptArgs {
+    /// A script of the site (its name) or a path to a `.py` file.
+    pub script: String,
+    /// A post or page to transform (path in the site); repeat for more.
+    #[arg(long, value_name = "PATH")]
+    pub post: Vec<PathBuf>,
+    /// Every post and page, drafts included.
+    #[arg(long)]
+    pub all: bool,
+    /// Every post and page with this tag.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Print what would change and write nothing (the default).
+    #[arg(long, conflicts_with = "write")]
+    pub dry_run: bool,
+    /// Write the changed posts (each by a temporary file and a rename).
+    #[arg(long)]
+    pub write: bool,
+    /// Write files that have uncommitted changes, or outside a git repository.
+    #[arg(long, requires = "write")]
+    pub force: bool,
     /// The site's directory.
     #[arg(long, default_value = ".")]
     pub site: PathBuf,
+    /// For a macro script: the context of the call.
+    #[command(flatten)]
+    pub call: MacroCallArgs,
+}
+
+/// The context of one macro call, given on the command line.
+#[derive(Args, Debug, Default)]
+pub struct MacroCallArgs {
     /// A named argument, `key=value`; numbers and true/false are typed.
     #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_arg)]
     pub args: Vec<(String, serde_json::Value)>,
@@ -193,6 +225,19 @@ pub struct RunArgs {
     /// The function to call (default: the script's `entrypoint`).
     #[arg(long)]
     pub entrypoint: Option<String>,
+}
+
+/// Arguments of `host scripts run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The script's name: `scripts/NAME.py` in the site.
+    pub name: String,
+    /// The site's directory.
+    #[arg(long, default_value = ".")]
+    pub site: PathBuf,
+    /// The context of the call.
+    #[command(flatten)]
+    pub call: MacroCallArgs,
 }
 
 fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {

@@ -33,6 +33,10 @@ fn default_paginate() -> usize {
     10
 }
 
+/// The most memory a script may be given, in MiB: the sandbox reserves
+/// this much address space per instance.
+pub const MAX_MEMORY_MB: u64 = 1024;
+
 /// `[python]`: where scripts run and the most any script may use.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -47,8 +51,9 @@ pub struct Python {
     pub fuel: u64,
     /// Most linear memory per call, in MiB.
     pub memory_mb: usize,
-    /// Largest macro output, in KiB.
-    pub output_kb: usize,
+    /// Largest macro output (HTML or transformed post), in KiB.
+    #[serde(alias = "output_kb")]
+    pub max_output_kb: usize,
 }
 
 /// See [`Python::runtime_mode`].
@@ -70,7 +75,7 @@ impl Default for Python {
             timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
             fuel: limits.fuel,
             memory_mb: limits.memory_bytes >> 20,
-            output_kb: limits.output_bytes >> 10,
+            max_output_kb: limits.output_bytes >> 10,
         }
     }
 }
@@ -82,7 +87,7 @@ impl Python {
             timeout: std::time::Duration::from_millis(self.timeout_ms),
             fuel: self.fuel,
             memory_bytes: self.memory_mb << 20,
-            output_bytes: self.output_kb << 10,
+            output_bytes: self.max_output_kb << 10,
             ..blogmark_runtime::Limits::default()
         }
     }
@@ -108,13 +113,69 @@ impl Config {
 
     /// Parse the text of a `site.toml`.
     pub fn parse(text: &str) -> Result<Config, Diagnostic> {
-        toml::from_str(text).map_err(|e| {
+        let config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|s| crate::content::front_matter::line_col(text, s.start))
                 .unwrap_or((0, 0));
             Diagnostic::error(FILE, line, column, e.message().to_owned())
-        })
+        })?;
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    /// Values that parse but cannot work, named with their line in `text`.
+    fn validate(&self, text: &str) -> Result<(), Diagnostic> {
+        let p = &self.python;
+        let checks: [(&str, u64, u64, u64, &str); 6] = [
+            ("paginate", self.paginate as u64, 1, 100_000, ""),
+            ("timeout_ms", p.timeout_ms, 1, 600_000, " (10 minutes)"),
+            ("fuel", p.fuel, 1, u64::MAX, ""),
+            (
+                "memory_mb",
+                p.memory_mb as u64,
+                1,
+                MAX_MEMORY_MB,
+                " (the sandbox's ceiling)",
+            ),
+            (
+                "max_output_kb",
+                p.max_output_kb as u64,
+                1,
+                1 << 20,
+                " (1 GiB)",
+            ),
+            ("workers", p.workers as u64, 0, 256, ""),
+        ];
+        for (key, value, min, max, why) in checks {
+            if value < min || value > max {
+                let line = text
+                    .lines()
+                    .position(|l| {
+                        let l = l.trim_start();
+                        l.strip_prefix(key)
+                            .or_else(|| {
+                                (key == "max_output_kb")
+                                    .then(|| l.strip_prefix("output_kb"))
+                                    .flatten()
+                            })
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                    })
+                    .map_or(0, |i| i + 1);
+                let range = if max == u64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("from {min} to {max}{why}")
+                };
+                return Err(Diagnostic::error(
+                    FILE,
+                    line,
+                    1,
+                    format!("`{key}` must be {range}, found {value}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `base_url` with exactly one trailing slash.
@@ -136,6 +197,28 @@ mod tests {
         assert_eq!(config.paginate, 10);
         assert_eq!(config.python.limits().timeout.as_millis(), 200);
         assert_eq!(config.base_url(), "https://x.org/");
+    }
+
+    #[test]
+    fn limits_out_of_range_name_their_line() {
+        let base = "title = \"T\"\nbase_url = \"u\"\n[python]\n";
+        for (line, expected) in [
+            ("timeout_ms = 0", "`timeout_ms` must be from 1 to 600000"),
+            ("memory_mb = 4096", "`memory_mb` must be from 1 to 1024"),
+            ("fuel = 0", "`fuel` must be at least 1"),
+            ("output_kb = 0", "`max_output_kb` must be from 1"),
+            ("workers = 1000", "`workers` must be from 0 to 256"),
+        ] {
+            let error = Config::parse(&format!("{base}{line}\n")).unwrap_err();
+            assert_eq!(error.line, 4, "{error}");
+            assert!(error.message.starts_with(expected), "{error}");
+        }
+        let error = Config::parse(
+            "title = \"T\"\nbase_url = \"u\"\n[python]\nruntime_mode = \"threads\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(error.line, 4, "{error}");
+        assert!(error.message.contains("worker"), "{error}");
     }
 
     #[test]

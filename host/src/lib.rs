@@ -1,6 +1,7 @@
 //! Blogmark host: the site (content, macros, Markdown, templates, storage)
 //! and the build that turns it into `public/`.
 
+pub mod atomic_file;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
@@ -11,3 +12,4 @@ pub mod render;
 pub mod scripts;
 pub mod store;
 pub mod sync;
+pub mod transforms;

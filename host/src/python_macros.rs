@@ -45,6 +45,28 @@ pub struct Settings {
     pub use_cache: bool,
 }
 
+impl Settings {
+    /// The settings `config` asks for, with the guest clock at `clock`.
+    pub fn for_site(config: &crate::config::Config, clock: Duration, use_cache: bool) -> Self {
+        Settings {
+            mode: match config.python.runtime_mode {
+                crate::config::RuntimeMode::Worker => Mode::Worker {
+                    workers: config.python.workers,
+                },
+                crate::config::RuntimeMode::Inline => Mode::Inline,
+            },
+            ceiling: config.python.limits(),
+            site: abi::Site {
+                title: config.title.clone(),
+                base_url: config.base_url(),
+            },
+            clock,
+            build_id: blogmark_guest::build_id(),
+            use_cache,
+        }
+    }
+}
+
 type Memo = Arc<OnceLock<Result<String, Failure>>>;
 
 /// A new result to store in the persistent cache.
@@ -62,6 +84,7 @@ pub struct NewResult {
 /// The Python macros of one build.
 pub struct PythonMacros {
     by_name: HashMap<String, Script>,
+    transforms: Vec<Script>,
     settings: Settings,
     runtime: OnceLock<Result<Runtime, Failure>>,
     stored: HashMap<String, String>,
@@ -97,6 +120,12 @@ impl PythonMacros {
                 by_name.insert(script.name.clone(), script.clone());
             }
         }
+        let mut transforms: Vec<Script> = scripts
+            .iter()
+            .filter(|s| s.is_runnable_transform())
+            .cloned()
+            .collect();
+        transforms.sort_by(|a, b| (a.order, &a.name, &a.path).cmp(&(b.order, &b.name, &b.path)));
         let stored = if settings.use_cache {
             stored
         } else {
@@ -104,6 +133,7 @@ impl PythonMacros {
         };
         let macros = PythonMacros {
             by_name,
+            transforms,
             settings,
             runtime: OnceLock::new(),
             stored,
@@ -118,6 +148,11 @@ impl PythonMacros {
     /// Whether any Python macro is enabled.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// The enabled transforms, in the order they run: by `order`, then name.
+    pub fn transforms(&self) -> &[Script] {
+        &self.transforms
     }
 
     /// Resolve `call` (see `docs/macros.md`): a built-in wins unless an
@@ -201,6 +236,59 @@ impl PythonMacros {
                 site: self.settings.site.clone(),
             },
         );
+        self.run_cached(script, request, |reply| match reply {
+            Reply::Html(html) => Ok(html),
+            other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
+        })
+    }
+
+    /// Run the transform `script` on `post`: the new post, or `None` when
+    /// the transform left it unchanged. Cached like macro calls.
+    pub fn transform(
+        &self,
+        script: &Script,
+        post: abi::Post,
+    ) -> Result<Option<abi::Post>, Failure> {
+        let path = post.path.clone();
+        let request = Request::new(
+            script.to_abi(),
+            Operation::Transform {
+                post,
+                site: self.settings.site.clone(),
+            },
+        );
+        let stored = self.run_cached(script, request, |reply| {
+            let new = match reply {
+                Reply::Post(new) if new.path == path => Some(new),
+                Reply::Post(new) => {
+                    return Err(Failure::AbiViolation(format!(
+                        "a transform of {path} answered a post at {}",
+                        new.path
+                    )));
+                }
+                Reply::Unchanged => None,
+                other => {
+                    return Err(Failure::AbiViolation(format!(
+                        "a transform answered {other:?}"
+                    )));
+                }
+            };
+            Ok(serde_json::to_string(&new).expect("a post always serializes"))
+        })?;
+        serde_json::from_str(&stored).map_err(|e| {
+            Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
+        })
+    }
+
+    /// Run `request` for `script` once per build and not at all when an
+    /// earlier build stored its result; `decode` turns the reply into what
+    /// is stored.
+    fn run_cached(
+        &self,
+        script: &Script,
+        request: Request,
+        decode: impl FnOnce(Reply) -> Result<String, Failure>,
+    ) -> Result<String, Failure> {
         let document = request.to_json();
         let limits = self.limits(script);
         let key = cache_key(script, &self.settings, &limits, &document);
@@ -225,10 +313,7 @@ impl PythonMacros {
                 limits,
                 clock: self.settings.clock,
             };
-            match runtime.run(job)?.reply {
-                Reply::Html(html) => Ok(html),
-                other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
-            }
+            decode(runtime.run(job)?.reply)
         });
         if !ran {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -268,6 +353,7 @@ impl PythonMacros {
     pub fn live_scripts(&self) -> Vec<(String, String)> {
         self.by_name
             .values()
+            .chain(&self.transforms)
             .map(|s| (s.slug.clone(), s.content_hash.clone()))
             .collect()
     }
@@ -286,6 +372,34 @@ pub fn start_runtime(mode: Mode) -> Result<Runtime, Failure> {
         "Python sandbox ready"
     );
     Ok(runtime)
+}
+
+/// Where `script` failed and why, for a diagnostic: `(scripts/x.py:7)
+/// failed: GuestError (ValueError: ...)`.
+pub fn failure_reason(script: &Script, failure: &Failure) -> String {
+    let mut place = script.path.clone();
+    if let Some(line) = failure.guest_error().and_then(|e| e.line) {
+        place = format!("{place}:{line}");
+    }
+    format!("({place}) failed: {} ({failure})", failure.class())
+}
+
+/// What the guest's clock reads: `SOURCE_DATE_EPOCH` when set (as for
+/// reproducible builds), else the newest post's date, so that results, and
+/// the cache, do not depend on when the build runs.
+pub fn guest_clock(pages: &[&Page]) -> Duration {
+    if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        return Duration::from_secs(secs);
+    }
+    pages
+        .iter()
+        .filter_map(|p| p.date)
+        .max()
+        .and_then(|d| u64::try_from(d.timestamp()).ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
 }
 
 /// A page's metadata as `ctx.page` shows it.

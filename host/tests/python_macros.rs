@@ -13,7 +13,7 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("site.toml"),
-            "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 2000\noutput_kb = 64\n",
+            "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 2000\nmax_output_kb = 64\n",
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("scripts")).unwrap();

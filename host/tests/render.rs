@@ -331,7 +331,7 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
     let incremental_scripts = Store::open(root).unwrap().scripts().unwrap();
     assert_eq!(
         incremental_scripts.len(),
-        2,
+        3,
         "the demo's scripts are mirrored"
     );
     let out = host(&["rebuild", "--site", root.to_str().unwrap()]);

@@ -69,7 +69,7 @@ fn invalid_utf8_is_reported_with_the_byte_offset() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("scripts/latin.py: not valid UTF-8 (byte 29)"),
+        stderr.contains("scripts/latin.py:2:13: error: not valid UTF-8 (byte 29)"),
         "{stderr}"
     );
 }

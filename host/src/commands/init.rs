@@ -32,6 +32,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../demo/scripts/badge.py"),
     ),
     (
+        "scripts/reading_time.py",
+        include_str!("../../../demo/scripts/reading_time.py"),
+    ),
+    (
         "static/robots.txt",
         include_str!("../../../demo/static/robots.txt"),
     ),

@@ -3,6 +3,7 @@
 mod build;
 mod init;
 mod rebuild;
+mod run_script;
 mod scripts;
 mod scripts_run;
 mod sync;
@@ -22,6 +23,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             branch,
             site,
         } => sync::run(site, remote, branch.as_deref()),
+        Command::RunScript(args) => run_script::run(args),
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(args),
         Command::Scripts(ScriptsCommand::New { name, kind, site }) => {
             scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))

@@ -136,7 +136,8 @@ pub fn delete(site: &Path, name: &str, yes: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find<'a>(scripts: &'a [Script], name: &str) -> anyhow::Result<&'a Script> {
+/// The script `name` (slug or macro name) among `scripts`.
+pub(crate) fn find<'a>(scripts: &'a [Script], name: &str) -> anyhow::Result<&'a Script> {
     scripts
         .iter()
         .find(|s| s.slug == name)
@@ -322,10 +323,8 @@ pub fn set_enabled(site: &Path, name: &str, enabled: bool) -> anyhow::Result<Exi
     let updated = blogmark_host::scripts::edit::set_enabled(&text, enabled)
         .with_context(|| format!("{}: no docstring front matter to edit", script.path))?;
     if updated != text {
-        let dir = path.parent().unwrap_or(site);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, updated.as_bytes())?;
-        tmp.persist(&path).map_err(|e| e.error)?;
+        blogmark_host::atomic_file::write(&path, updated.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     eprintln!(
         "{} {}",

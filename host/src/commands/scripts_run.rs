@@ -1,7 +1,8 @@
 //! `host scripts run NAME`: one macro call in the sandbox, from the shell.
 
-use crate::cli::RunArgs;
+use crate::cli::{MacroCallArgs, RunArgs};
 use anyhow::Context as _;
+use blogmark_host::scripts::Script;
 use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Site};
 use blogmark_runtime::{Failure, Job, Mode};
 use std::process::ExitCode;
@@ -10,25 +11,32 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let relative = format!("scripts/{}.py", args.name);
     let path = args.site.join(&relative);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let source = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{relative}: not valid UTF-8 (byte {})",
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    let (meta, diagnostics) = blogmark_host::scripts::parse(&relative, source.as_bytes());
+    let (meta, diagnostics) = blogmark_host::scripts::parse(&relative, &bytes);
     for d in &diagnostics {
         eprintln!("{d}");
     }
+    run_macro(&args.site, &meta, &args.name, &args.call)
+}
+
+/// Call the macro script `meta` once, as `name`, with the context `call`
+/// gives, and print its HTML.
+pub fn run_macro(
+    site: &std::path::Path,
+    meta: &Script,
+    name: &str,
+    call: &MacroCallArgs,
+) -> anyhow::Result<ExitCode> {
+    let relative = meta.path.as_str();
     if !meta.valid {
-        anyhow::bail!("{relative}: its front matter cannot be read, so it does not run");
+        anyhow::bail!("{relative}: it cannot be read (see above), so it does not run");
     }
+    let args = call;
     let page = match &args.page {
         None => None,
-        Some(page_path) => Some(page_info(&args.site, page_path)?),
+        Some(page_path) => Some(page_info(site, page_path)?),
     };
     let call = MacroCall {
-        name: args.name.clone(),
+        name: name.to_owned(),
         args: args.args.iter().cloned().collect(),
         body: args.body.clone(),
         file: "<command line>".into(),
@@ -65,7 +73,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
-            eprintln!("error: {}", describe(&relative, &failure));
+            eprintln!("error: {}", describe(relative, &failure));
             Ok(ExitCode::from(1))
         }
     }

@@ -13,11 +13,26 @@ pub struct Split<'a> {
     pub body: &'a str,
     /// 1-based line of the file on which `body` starts.
     pub body_line: usize,
+    /// Where the front matter is, when the file has one.
+    pub front: Option<Front>,
+}
+
+/// The front matter's place in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Front {
+    /// TOML or YAML.
+    pub format: Format,
+    /// Byte range of the text between the delimiter lines.
+    pub raw: std::ops::Range<usize>,
+    /// Byte offset at which the body starts.
+    pub body_start: usize,
 }
 
 /// Split `text` (the contents of `file`) into front matter and body.
 pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
+    let full = text;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bom = full.len() - text.len();
     let first = text.lines().next().unwrap_or("").trim_end();
     let (delimiter, format) = match first {
         "+++" => ("+++", Format::Toml),
@@ -27,6 +42,7 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
                 fields: Map::new(),
                 body: text,
                 body_line: 1,
+                front: None,
             });
         }
     };
@@ -51,6 +67,11 @@ pub fn split<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
                 fields,
                 body: &text[offset + len..],
                 body_line: line + 1,
+                front: Some(Front {
+                    format,
+                    raw: bom + start..bom + offset,
+                    body_start: bom + offset + len,
+                }),
             });
         }
         offset += len;
@@ -62,13 +83,17 @@ fn first_line_len(text: &str) -> usize {
     text.find('\n').map_or(text.len(), |i| i + 1)
 }
 
-#[derive(Clone, Copy)]
-enum Format {
+/// A front matter format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// TOML between `+++` lines.
     Toml,
+    /// YAML between `---` lines.
     Yaml,
 }
 
-fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>, Diagnostic> {
+/// Parse `raw` front matter of `file`.
+pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>, Diagnostic> {
     // Front matter starts on line 2 of the file.
     let value = match format {
         Format::Toml => toml::from_str::<toml::Table>(raw)

@@ -2,6 +2,7 @@
 
 pub mod front_matter;
 pub mod page;
+pub mod rewrite;
 
 pub use page::{Kind, Page};
 

@@ -261,14 +261,10 @@ impl Expander<'_> {
             Ok(html) if script.markdown => self.render_fragment(&html, call.line),
             Ok(html) => html,
             Err(failure) => {
-                let mut place = script.path.clone();
-                if let Some(line) = failure.guest_error().and_then(|e| e.line) {
-                    place = format!("{place}:{line}");
-                }
                 let reason = format!(
-                    "macro `{}` ({place}) failed: {} ({failure})",
+                    "macro `{}` {}",
                     call.name,
-                    failure.class()
+                    crate::python_macros::failure_reason(script, &failure)
                 );
                 self.diagnostics.push(Diagnostic::warning(
                     self.file,

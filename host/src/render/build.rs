@@ -92,10 +92,55 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut diagnostics = loaded.diagnostics;
     // Every page goes into the database; drafts are rendered only on request.
     let all_pages = loaded.pages;
-    let mut pages: Vec<&Page> = all_pages
+    let built: Vec<&Page> = all_pages
         .iter()
         .filter(|p| options.drafts || !p.draft)
         .collect();
+    let (scripts, script_diagnostics) = crate::scripts::load(root);
+    diagnostics.extend(script_diagnostics);
+    // `check` reads a database that exists but never creates one.
+    let mut store = if options.write || root.join(crate::store::DB_PATH).exists() {
+        Some(Store::open(root)?)
+    } else {
+        None
+    };
+    let stored = match &store {
+        Some(store) if options.use_cache => store.macro_results()?,
+        _ => Default::default(),
+    };
+    let settings = crate::python_macros::Settings::for_site(
+        &config,
+        crate::python_macros::guest_clock(&built),
+        options.use_cache,
+    );
+    let (python, python_diagnostics) =
+        crate::python_macros::PythonMacros::new(&scripts, settings, stored);
+    diagnostics.extend(python_diagnostics);
+    // Pages wait on Python macros while the sandbox's workers run them:
+    // more render threads than cores keep the workers busy.
+    let threads = options.jobs.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        if python.is_empty() && python.transforms().is_empty() {
+            cores
+        } else {
+            cores * 4
+        }
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the render threads")?;
+
+    let transformed = pool.install(|| transform_all(root, &python, &built));
+    let mut pages: Vec<&Page> = Vec::with_capacity(built.len());
+    for (page, (new, transform_diagnostics)) in built.iter().zip(&transformed) {
+        let page = new.as_ref().unwrap_or(page);
+        // A transform may mark a post as a draft.
+        if options.drafts || !page.draft {
+            pages.push(page);
+        }
+        diagnostics.extend(transform_diagnostics.iter().cloned());
+    }
     // Newest first; undated posts last; ties by path so the order never
     // depends on the file system.
     pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
@@ -115,37 +160,6 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             .collect(),
     };
     let registry = Registry::default();
-    let (scripts, script_diagnostics) = crate::scripts::load(root);
-    diagnostics.extend(script_diagnostics);
-    // `check` reads a database that exists but never creates one.
-    let mut store = if options.write || root.join(crate::store::DB_PATH).exists() {
-        Some(Store::open(root)?)
-    } else {
-        None
-    };
-    let stored = match &store {
-        Some(store) if options.use_cache => store.macro_results()?,
-        _ => Default::default(),
-    };
-    let settings = crate::python_macros::Settings {
-        mode: match config.python.runtime_mode {
-            crate::config::RuntimeMode::Worker => blogmark_runtime::Mode::Worker {
-                workers: config.python.workers,
-            },
-            crate::config::RuntimeMode::Inline => blogmark_runtime::Mode::Inline,
-        },
-        ceiling: config.python.limits(),
-        site: blogmark_runtime::abi::Site {
-            title: config.title.clone(),
-            base_url: base.clone(),
-        },
-        clock: build_clock(&pages),
-        build_id: blogmark_guest::build_id(),
-        use_cache: options.use_cache,
-    };
-    let (python, python_diagnostics) =
-        crate::python_macros::PythonMacros::new(&scripts, settings, stored);
-    diagnostics.extend(python_diagnostics);
     let templates = Templates::new(root);
     let site = context! {
         title => config.title.clone(),
@@ -165,16 +179,6 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         .collect();
 
     let progress = progress_bar(options.progress, pages.len());
-    // Pages wait on Python macros while the sandbox's workers run them:
-    // more render threads than cores keep the workers busy.
-    let threads = options.jobs.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        if python.is_empty() { cores } else { cores * 4 }
-    });
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the render threads")?;
     let rendered: Vec<(String, String, Vec<Diagnostic>, usize)> = pool.install(|| {
         pages
             .par_iter()
@@ -413,22 +417,40 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     Ok(report)
 }
 
-/// What the guest's clock reads: `SOURCE_DATE_EPOCH` when set (as for
-/// reproducible builds), else the newest post's date, so that results, and
-/// the cache, do not depend on when the build runs.
-fn build_clock(pages: &[&Page]) -> Duration {
-    if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-    {
-        return Duration::from_secs(secs);
+/// Run the site's transforms over `pages`, in parallel: for each page, the
+/// changed page (if a transform changed it) and the transforms' diagnostics.
+fn transform_all(
+    root: &std::path::Path,
+    python: &crate::python_macros::PythonMacros,
+    pages: &[&Page],
+) -> Vec<(Option<Page>, Vec<Diagnostic>)> {
+    if python.transforms().is_empty() {
+        return pages.iter().map(|_| (None, Vec::new())).collect();
     }
     pages
-        .iter()
-        .filter_map(|p| p.date)
-        .max()
-        .and_then(|d| u64::try_from(d.timestamp()).ok())
-        .map_or(Duration::ZERO, Duration::from_secs)
+        .par_iter()
+        .map(|page| {
+            // Transforms rewrite the file's text, so they start from it.
+            let text = match std::fs::read_to_string(root.join(&page.path)) {
+                Ok(text) => text,
+                Err(e) => {
+                    let d = Diagnostic::error(&page.path, 0, 0, format!("cannot read: {e}"));
+                    return (None, vec![d]);
+                }
+            };
+            let applied =
+                crate::transforms::apply(python, python.transforms(), page.kind, &page.path, &text);
+            let page = applied.page.map(|mut new| {
+                // Diagnostics name lines of the file on disk: while the body
+                // is the file's, so are its line numbers.
+                if new.body == page.body {
+                    new.body_line = page.body_line;
+                }
+                new
+            });
+            (page, applied.diagnostics)
+        })
+        .collect()
 }
 
 fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {

@@ -2,7 +2,6 @@
 //! removing files the build no longer makes.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Every file of a build, by path relative to the output directory.
@@ -50,11 +49,8 @@ impl Output {
                 report.unchanged += 1;
                 continue;
             }
-            let parent = path.parent().unwrap_or(dir);
-            std::fs::create_dir_all(parent)?;
-            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-            tmp.write_all(bytes)?;
-            tmp.persist(&path).map_err(|e| e.error)?;
+            std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+            crate::atomic_file::write(&path, bytes)?;
             report.written += 1;
         }
         report.removed = self.remove_stale(dir)?;

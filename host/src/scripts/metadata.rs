@@ -40,6 +40,8 @@ pub struct Script {
     pub overrides_builtin: bool,
     /// Render the returned HTML as Markdown.
     pub markdown: bool,
+    /// Transforms run by `order` (lowest first), then by name.
+    pub order: i64,
     /// Own time limit, capped by the site's.
     pub timeout_ms: Option<u64>,
     /// Own fuel limit, capped by the site's.
@@ -72,6 +74,11 @@ impl Script {
     /// Whether this script may run as a macro.
     pub fn is_runnable_macro(&self) -> bool {
         self.valid && self.enabled && self.kind == ScriptKind::Macro
+    }
+
+    /// Whether this script may run as a transform.
+    pub fn is_runnable_transform(&self) -> bool {
+        self.valid && self.enabled && self.kind == ScriptKind::Transform
     }
 }
 
@@ -123,6 +130,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         uses_call: false,
         overrides_builtin: false,
         markdown: false,
+        order: 0,
         timeout_ms: None,
         fuel: None,
         memory_mb: None,
@@ -135,10 +143,12 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         Ok(s) => s,
         Err(e) => {
             script.valid = false;
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = crate::content::front_matter::line_col(valid, valid.len());
             diagnostics.push(Diagnostic::error(
                 path,
-                0,
-                0,
+                line,
+                column,
                 format!("not valid UTF-8 (byte {})", e.valid_up_to()),
             ));
             return (script, diagnostics);
@@ -266,11 +276,15 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
                     format!("`overrides` can only be `builtin`, found {value}; ignored"),
                 ),
             },
-            "version" => match value.as_i64() {
-                Some(v) => script.version = v,
+            "version" | "order" => match value.as_i64() {
+                Some(v) if key == "version" => script.version = v,
+                Some(v) => script.order = v,
                 None => warn(
                     key,
-                    format!("`version` must be a whole number, found {value}; using 1"),
+                    format!(
+                        "`{key}` must be a whole number, found {value}; using {}",
+                        if key == "version" { 1 } else { 0 }
+                    ),
                 ),
             },
             "description" => {

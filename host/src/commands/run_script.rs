@@ -1,0 +1,273 @@
+//! `host run-script SCRIPT`: one transform over chosen posts, as a diff
+//! (the default) or written back with `--write`; a macro script prints its
+//! HTML instead.
+
+use crate::cli::RunScriptArgs;
+use anyhow::{Context as _, bail};
+use blogmark_host::config::Config;
+use blogmark_host::content::{self, Kind};
+use blogmark_host::python_macros::{PythonMacros, Settings, guest_clock};
+use blogmark_host::scripts::{Script, ScriptKind};
+use blogmark_host::transforms;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A file chosen to transform.
+struct Target {
+    /// Path relative to the site.
+    path: String,
+    kind: Kind,
+}
+
+/// What became of one target.
+enum PostResult {
+    Unchanged,
+    Changed { old: String, new: String },
+    Failed(String),
+}
+
+pub fn run(args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
+    let site = &args.site;
+    let script = resolve(site, &args.script)?;
+    if script.kind == ScriptKind::Macro {
+        return super::scripts_run::run_macro(site, &script, &script.name, &args.call);
+    }
+    if !script.valid {
+        bail!(
+            "{}: it cannot be read (see above), so it does not run",
+            script.path
+        );
+    }
+    if args.post.is_empty() && !args.all && args.tag.is_empty() {
+        eprintln!(
+            "error: say which posts `{}` transforms: --post PATH (repeatable), --tag TAG or --all",
+            script.name
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let config = Config::load(site).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let repo = if args.write && !args.force {
+        Some(git2::Repository::discover(site).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not in a git repository, so nothing could undo --write; \
+                 commit the site to git first, or pass --force",
+                site.display()
+            )
+        })?)
+    } else {
+        None
+    };
+
+    let loaded = content::load(site);
+    let (targets, mut failures) = select(site, args, &loaded)?;
+    let dated: Vec<&content::Page> = loaded.pages.iter().collect();
+    let settings = Settings::for_site(&config, guest_clock(&dated), false);
+    let (python, _) = PythonMacros::new(&[], settings, Default::default());
+    let scripts = [script];
+
+    let results: Vec<(&Target, PostResult)> = targets
+        .par_iter()
+        .map(|target| (target, transform(site, &python, &scripts, target)))
+        .collect();
+
+    let (mut changed, mut unchanged, mut written) = (0, 0, 0);
+    for (target, result) in results {
+        match result {
+            PostResult::Unchanged => unchanged += 1,
+            PostResult::Failed(reason) => failures.push(reason),
+            PostResult::Changed { old, new } => {
+                changed += 1;
+                print!(
+                    "{}",
+                    similar::TextDiff::from_lines(&old, &new)
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&format!("a/{}", target.path), &format!("b/{}", target.path))
+                );
+                if !args.write {
+                    continue;
+                }
+                if let Some(reason) = repo.as_ref().and_then(|r| dirty(r, site, &target.path)) {
+                    failures.push(format!(
+                        "{}: not written: {reason}; commit or stash it first, or pass --force",
+                        target.path
+                    ));
+                    continue;
+                }
+                match blogmark_host::atomic_file::write(&site.join(&target.path), new.as_bytes()) {
+                    Ok(()) => written += 1,
+                    Err(e) => failures.push(format!("{}: cannot write: {e}", target.path)),
+                }
+            }
+        }
+    }
+    for failure in &failures {
+        eprintln!("error: {failure}");
+    }
+    let done = if args.write {
+        format!("{written} written")
+    } else {
+        "dry run, nothing written (pass --write to write)".to_owned()
+    };
+    eprintln!(
+        "{}: {changed} changed, {unchanged} unchanged, {} failed; {done}",
+        scripts[0].name,
+        failures.len()
+    );
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `spec` as a script: a path to a `.py` file, or a script of the site.
+fn resolve(site: &Path, spec: &str) -> anyhow::Result<Script> {
+    let is_path = spec.ends_with(".py") || spec.contains(['/', std::path::MAIN_SEPARATOR]);
+    let script = if is_path {
+        let path = PathBuf::from(spec);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (script, diagnostics) = blogmark_host::scripts::parse(spec, &bytes);
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        script
+    } else {
+        let (scripts, diagnostics) = blogmark_host::scripts::load(site);
+        let script = super::scripts::find(&scripts, spec)?.clone();
+        for d in diagnostics.iter().filter(|d| d.file == script.path) {
+            eprintln!("{d}");
+        }
+        script
+    };
+    Ok(script)
+}
+
+/// The files `args` chooses, sorted by path, and the chosen files that
+/// could not be chosen (not found, not a post, unreadable front matter).
+fn select(
+    site: &Path,
+    args: &RunScriptArgs,
+    loaded: &content::Content,
+) -> anyhow::Result<(Vec<Target>, Vec<String>)> {
+    let mut targets = std::collections::BTreeMap::new();
+    let mut failures = Vec::new();
+    let root = site
+        .canonicalize()
+        .with_context(|| format!("cannot open the site {}", site.display()))?;
+    for path in &args.post {
+        let full = if path.is_absolute() || path.exists() {
+            path.clone()
+        } else {
+            site.join(path)
+        };
+        let Ok(full) = full.canonicalize() else {
+            failures.push(format!("{}: no such file", path.display()));
+            continue;
+        };
+        let relative = content::relative_path(&root, &full);
+        let kind = if relative.starts_with("content/posts/") {
+            Kind::Post
+        } else if relative.starts_with("content/pages/") {
+            Kind::Page
+        } else {
+            failures.push(format!(
+                "{}: not a post or page of the site (content/posts/ or content/pages/)",
+                path.display()
+            ));
+            continue;
+        };
+        targets.insert(
+            relative.clone(),
+            Target {
+                path: relative,
+                kind,
+            },
+        );
+    }
+    let wanted: Vec<String> = args.tag.iter().map(|t| content::page::slugify(t)).collect();
+    for page in &loaded.pages {
+        let tagged = page
+            .tags
+            .iter()
+            .any(|t| wanted.contains(&content::page::slugify(t)));
+        if args.all || tagged {
+            targets.insert(
+                page.path.clone(),
+                Target {
+                    path: page.path.clone(),
+                    kind: page.kind,
+                },
+            );
+        }
+    }
+    if args.all {
+        // Files that do not load are posts too: say why they were skipped.
+        failures.extend(loaded.diagnostics.iter().map(ToString::to_string));
+    }
+    Ok((targets.into_values().collect(), failures))
+}
+
+fn transform(
+    site: &Path,
+    python: &PythonMacros,
+    scripts: &[Script],
+    target: &Target,
+) -> PostResult {
+    let text = match std::fs::read(site.join(&target.path)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let (line, _) = content::front_matter::line_col(
+                    std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()])
+                        .unwrap_or_default(),
+                    e.utf8_error().valid_up_to(),
+                );
+                return PostResult::Failed(format!(
+                    "{}:{line}: not valid UTF-8 (byte {})",
+                    target.path,
+                    e.utf8_error().valid_up_to()
+                ));
+            }
+        },
+        Err(e) => return PostResult::Failed(format!("{}: cannot read: {e}", target.path)),
+    };
+    let applied = transforms::apply(python, scripts, target.kind, &target.path, &text);
+    if let Some(d) = applied.diagnostics.first() {
+        return PostResult::Failed(format!("{}: {}", target.path, d.message));
+    }
+    if applied.changed_by.is_empty() {
+        PostResult::Unchanged
+    } else {
+        PostResult::Changed {
+            old: text,
+            new: applied.text,
+        }
+    }
+}
+
+/// Why `path` (relative to the site) must not be overwritten: it has
+/// changes git does not have.
+fn dirty(repo: &git2::Repository, site: &Path, path: &str) -> Option<String> {
+    let relative = repo.workdir().and_then(|workdir| {
+        let workdir = workdir.canonicalize().ok()?;
+        let full = site.join(path).canonicalize().ok()?;
+        full.strip_prefix(&workdir).ok().map(Path::to_path_buf)
+    });
+    let Some(relative) = relative else {
+        return Some("it is not inside the git repository's work tree".into());
+    };
+    match repo.status_file(&relative) {
+        Ok(status) if status.is_empty() => None,
+        Ok(status) if status.contains(git2::Status::WT_NEW) => {
+            Some("it is not committed to git".into())
+        }
+        Ok(status) if status.contains(git2::Status::IGNORED) => {
+            Some("git ignores it, so nothing could undo the write".into())
+        }
+        Ok(_) => Some("it has uncommitted changes".into()),
+        Err(e) => Some(format!("cannot ask git about it ({})", e.message())),
+    }
+}
