@@ -32,6 +32,15 @@ pub enum Command {
     Render(RenderArgs),
     /// Do everything `render` does, but write nothing.
     Check(CheckArgs),
+    /// Show recent render runs and the trend of each macro's latency.
+    Stats {
+        /// How many runs to show.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=200))]
+        last: u32,
+        /// The site's directory.
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+    },
     /// Delete the site's database and rebuild it from the files.
     Rebuild {
         /// The site's directory.
@@ -97,6 +106,13 @@ pub struct BuildArgs {
     /// Run every Python macro, ignoring (and not filling) the result cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Print a table per macro and transform: calls, cache hits, sandbox
+    /// runs, failures by class, p50/p95/max latency.
+    #[arg(long)]
+    pub stats: bool,
+    /// Write the same numbers as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
 }
 
 /// `host scripts ...`

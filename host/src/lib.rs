@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod python_macros;
 pub mod render;
 pub mod scripts;
+pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod transforms;

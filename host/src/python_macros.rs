@@ -11,13 +11,13 @@
 use crate::content::Page;
 use crate::macros::parser::{Call, Namespace};
 use crate::scripts::Script;
+use crate::stats::{Event, MacroKind, Recorder};
 use blogmark_runtime::abi::{self, MacroCall, Operation, Reply, Request};
 use blogmark_runtime::{Failure, Job, Limits, Mode, Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a macro name resolves.
 pub enum Resolution<'a> {
@@ -90,8 +90,7 @@ pub struct PythonMacros {
     stored: HashMap<String, String>,
     memo: Mutex<HashMap<String, Memo>>,
     fresh: Mutex<Vec<NewResult>>,
-    calls: AtomicUsize,
-    cache_hits: AtomicUsize,
+    stats: Recorder,
 }
 
 impl PythonMacros {
@@ -139,8 +138,7 @@ impl PythonMacros {
             stored,
             memo: Mutex::new(HashMap::new()),
             fresh: Mutex::new(Vec::new()),
-            calls: AtomicUsize::new(0),
-            cache_hits: AtomicUsize::new(0),
+            stats: Recorder::default(),
         };
         (macros, diagnostics)
     }
@@ -236,10 +234,16 @@ impl PythonMacros {
                 site: self.settings.site.clone(),
             },
         );
-        self.run_cached(script, request, |reply| match reply {
-            Reply::Html(html) => Ok(html),
-            other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
-        })
+        self.run_cached(
+            script,
+            MacroKind::Python,
+            &call.name,
+            request,
+            |reply| match reply {
+                Reply::Html(html) => Ok(html),
+                other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
+            },
+        )
     }
 
     /// Run the transform `script` on `post`: the new post, or `None` when
@@ -257,24 +261,30 @@ impl PythonMacros {
                 site: self.settings.site.clone(),
             },
         );
-        let stored = self.run_cached(script, request, |reply| {
-            let new = match reply {
-                Reply::Post(new) if new.path == path => Some(new),
-                Reply::Post(new) => {
-                    return Err(Failure::AbiViolation(format!(
-                        "a transform of {path} answered a post at {}",
-                        new.path
-                    )));
-                }
-                Reply::Unchanged => None,
-                other => {
-                    return Err(Failure::AbiViolation(format!(
-                        "a transform answered {other:?}"
-                    )));
-                }
-            };
-            Ok(serde_json::to_string(&new).expect("a post always serializes"))
-        })?;
+        let stored = self.run_cached(
+            script,
+            MacroKind::Transform,
+            &script.name,
+            request,
+            |reply| {
+                let new = match reply {
+                    Reply::Post(new) if new.path == path => Some(new),
+                    Reply::Post(new) => {
+                        return Err(Failure::AbiViolation(format!(
+                            "a transform of {path} answered a post at {}",
+                            new.path
+                        )));
+                    }
+                    Reply::Unchanged => None,
+                    other => {
+                        return Err(Failure::AbiViolation(format!(
+                            "a transform answered {other:?}"
+                        )));
+                    }
+                };
+                Ok(serde_json::to_string(&new).expect("a post always serializes"))
+            },
+        )?;
         serde_json::from_str(&stored).map_err(|e| {
             Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
         })
@@ -286,6 +296,8 @@ impl PythonMacros {
     fn run_cached(
         &self,
         script: &Script,
+        kind: MacroKind,
+        name: &str,
         request: Request,
         decode: impl FnOnce(Reply) -> Result<String, Failure>,
     ) -> Result<String, Failure> {
@@ -293,7 +305,7 @@ impl PythonMacros {
         let limits = self.limits(script);
         let key = cache_key(script, &self.settings, &limits, &document);
         if let Some(html) = self.stored.get(&key) {
-            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            self.stats.record(kind, name, Event::CacheHit, None);
             return Ok(html.clone());
         }
         let memo = self
@@ -303,22 +315,33 @@ impl PythonMacros {
             .entry(key.clone())
             .or_default()
             .clone();
-        let mut ran = false;
+        let mut ran = None;
         let result = memo.get_or_init(|| {
-            ran = true;
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let runtime = self.runtime()?;
+            let started = Instant::now();
             let job = Job {
                 request,
                 limits,
                 clock: self.settings.clock,
             };
-            decode(runtime.run(job)?.reply)
+            let result = self
+                .runtime()
+                .and_then(|runtime| runtime.run(job))
+                .and_then(|outcome| decode(outcome.reply));
+            ran = Some(started.elapsed());
+            result
         });
-        if !ran {
-            self.cache_hits.fetch_add(1, Ordering::Relaxed);
-        }
-        if ran && let Ok(html) = result {
+        let failure = result.as_ref().err().map(Failure::class);
+        let event = match ran {
+            Some(elapsed) => Event::Ran {
+                elapsed,
+                sandbox: true,
+            },
+            None => Event::CacheHit,
+        };
+        self.stats.record(kind, name, event, failure);
+        if ran.is_some()
+            && let Ok(html) = result
+        {
             self.fresh
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -332,12 +355,19 @@ impl PythonMacros {
         result.clone()
     }
 
-    /// Sandbox calls made and calls answered from a cache.
+    /// Sandbox runs made and calls answered from a cache.
     pub fn counts(&self) -> (usize, usize) {
+        let (runs, hits) = self.stats.python_totals();
         (
-            self.calls.load(Ordering::Relaxed),
-            self.cache_hits.load(Ordering::Relaxed),
+            usize::try_from(runs).unwrap_or(usize::MAX),
+            usize::try_from(hits).unwrap_or(usize::MAX),
         )
+    }
+
+    /// The build's statistics, built-in macros included (the expander
+    /// records those here too).
+    pub fn stats(&self) -> &Recorder {
+        &self.stats
     }
 
     /// Results computed in this build, to store (empty without the cache).

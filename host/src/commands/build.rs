@@ -1,6 +1,7 @@
 //! `host render` and `host check`.
 
 use crate::cli::BuildArgs;
+use anyhow::Context as _;
 use blogmark_host::diagnostics::Severity;
 use blogmark_host::render::{BuildOptions, build};
 use std::io::IsTerminal;
@@ -42,7 +43,7 @@ pub fn run(
         };
         let python = if report.python_calls + report.python_cache_hits > 0 {
             format!(
-                "; Python macros: {} run, {} from cache",
+                "; Python: {} sandbox runs, {} from cache",
                 report.python_calls, report.python_cache_hits
             )
         } else {
@@ -57,6 +58,18 @@ pub fn run(
             if errors == 1 { "" } else { "s" },
         );
     }
+    if args.stats {
+        print!("{}", blogmark_host::stats::table(&report.macros));
+    }
+    if let Some(path) = &args.stats_json {
+        let json = serde_json::to_string_pretty(&stats_document(&report))?;
+        if path.as_os_str() == "-" {
+            println!("{json}");
+        } else {
+            blogmark_host::atomic_file::write(path, format!("{json}\n").as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
     let failed = errors > 0 || (args.strict && warnings > 0);
     if failed && args.strict && errors == 0 {
         eprintln!(
@@ -68,5 +81,19 @@ pub fn run(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The `--stats-json` document.
+fn stats_document(report: &blogmark_host::render::BuildReport) -> serde_json::Value {
+    serde_json::json!({
+        "pages": report.pages,
+        "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "warnings": report.count(Severity::Warning),
+        "errors": report.count(Severity::Error),
+        "macro_calls": report.macro_calls,
+        "sandbox_runs": report.python_calls,
+        "cache_hits": report.python_cache_hits,
+        "macros": report.macros,
     })
 }

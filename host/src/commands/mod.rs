@@ -6,6 +6,7 @@ mod rebuild;
 mod run_script;
 mod scripts;
 mod scripts_run;
+mod stats;
 mod sync;
 
 use crate::cli::{Cli, Command, ScriptsCommand};
@@ -18,6 +19,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => build::run(&args.build, args.out.clone(), true, cli.quiet),
         Command::Check(args) => build::run(&args.build, None, false, cli.quiet),
         Command::Rebuild { site } => rebuild::run(site),
+        Command::Stats { last, site } => stats::run(site, *last as usize),
         Command::Sync {
             remote,
             branch,

@@ -72,6 +72,7 @@ pub struct Expander<'a> {
     registry: &'a Registry,
     site: &'a SiteIndex,
     python: Option<&'a PythonMacros>,
+    stats: Option<&'a crate::stats::Recorder>,
     page: Option<&'a Page>,
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
@@ -97,6 +98,7 @@ impl<'a> Expander<'a> {
             registry,
             site,
             python: None,
+            stats: None,
             page: None,
             file,
             diagnostics: Vec::new(),
@@ -109,6 +111,13 @@ impl<'a> Expander<'a> {
     pub fn with_python(mut self, python: &'a PythonMacros, page: &'a Page) -> Self {
         self.python = Some(python);
         self.page = Some(page);
+        self
+    }
+
+    /// Record every built-in call in `stats` (Python calls are recorded by
+    /// the [`PythonMacros`] that runs them).
+    pub fn with_stats(mut self, stats: &'a crate::stats::Recorder) -> Self {
+        self.stats = Some(stats);
         self
     }
 
@@ -234,10 +243,22 @@ impl<'a> Expander<'a> {
             (Body::None, true) => Some(format!("`{}` takes no body", call.name)),
             _ => None,
         };
+        let started = std::time::Instant::now();
         let result = match problem {
             Some(problem) => Err(problem),
             None => builtin.render(call, self),
         };
+        if let Some(stats) = self.stats {
+            let event = crate::stats::Event::Ran {
+                elapsed: started.elapsed(),
+                sandbox: false,
+            };
+            // A built-in that refuses its arguments counts as an error.
+            let failure = result
+                .is_err()
+                .then_some(blogmark_runtime::FailureClass::GuestError);
+            stats.record(crate::stats::MacroKind::Builtin, &call.name, event, failure);
+        }
         self.calls += 1;
         match result {
             Ok(html) => html,

@@ -54,6 +54,8 @@ pub struct BuildReport {
     pub python_calls: usize,
     /// Python macro calls answered from a cache.
     pub python_cache_hits: usize,
+    /// What each macro and transform did.
+    pub macros: Vec<crate::stats::MacroStats>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -183,7 +185,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         pages
             .par_iter()
             .map(|page| {
-                let expander = Expander::new(&registry, &index, &page.path);
+                let expander =
+                    Expander::new(&registry, &index, &page.path).with_stats(python.stats());
                 let expander = if python.is_empty() {
                     expander
                 } else {
@@ -393,6 +396,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         macro_calls,
         python_calls,
         python_cache_hits,
+        macros: python.stats().snapshot(),
         ..BuildReport::default()
     };
     if options.write {
@@ -406,12 +410,17 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         if options.use_cache {
             store.update_macro_results(&python.take_new_results(), &python.live_scripts())?;
         }
-        store.record_run(
-            report.pages,
-            report.count(Severity::Warning),
-            report.count(Severity::Error),
-            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        )?;
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let run = crate::store::RunRecord {
+            pages: count(report.pages),
+            warnings: count(report.count(Severity::Warning)),
+            errors: count(report.count(Severity::Error)),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            macro_calls: count(report.macro_calls),
+            sandbox_runs: count(report.python_calls),
+            cache_hits: count(report.python_cache_hits),
+        };
+        store.record_run(&run, &report.macros)?;
     }
     report.elapsed = started.elapsed();
     Ok(report)

@@ -1,7 +1,10 @@
 //! `.blogmark/site.db`: SQLite with derived data only. Deleting it is always
 //! safe; `host rebuild` recreates it from the files.
 
+mod runs;
 mod schema;
+
+pub use runs::{RunRecord, StoredRun};
 
 use crate::content::Page;
 use rusqlite::{Connection, params};
@@ -165,23 +168,6 @@ impl Store {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
-    }
-
-    /// Record one render run.
-    pub fn record_run(
-        &self,
-        pages: usize,
-        warnings: usize,
-        errors: usize,
-        millis: u64,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO render_runs (finished_at, pages, warnings, errors, duration_ms) VALUES (datetime('now'), ?1, ?2, ?3, ?4)",
-                params![pages as i64, warnings as i64, errors as i64, millis as i64],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
     }
 }
 

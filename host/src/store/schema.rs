@@ -46,6 +46,28 @@ const MIGRATIONS: &[&str] = &[
         errors INTEGER NOT NULL,
         duration_ms INTEGER NOT NULL
     );",
+    // 2: what each render run's macros did, for `host stats`.
+    "ALTER TABLE render_runs ADD COLUMN macro_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE render_runs ADD COLUMN sandbox_runs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE render_runs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE render_run_macros (
+        run_id INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('builtin', 'python', 'transform')),
+        name TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        sandbox_runs INTEGER NOT NULL,
+        fail_timeout INTEGER NOT NULL,
+        fail_fuel INTEGER NOT NULL,
+        fail_memory INTEGER NOT NULL,
+        fail_error INTEGER NOT NULL,
+        fail_abi INTEGER NOT NULL,
+        fail_other INTEGER NOT NULL,
+        p50_us INTEGER NOT NULL,
+        p95_us INTEGER NOT NULL,
+        max_us INTEGER NOT NULL,
+        PRIMARY KEY (run_id, kind, name)
+    );",
 ];
 
 /// Bring the database up to the newest schema.

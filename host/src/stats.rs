@@ -1,0 +1,327 @@
+//! Per-macro statistics of one build: calls, cache hits, sandbox runs,
+//! failures by class and latency percentiles, for `host render --stats`,
+//! `--stats-json` and the `render_run_macros` table behind `host stats`.
+//!
+//! Latency is what the page waited for: every call of a built-in, every
+//! sandbox run of a Python macro or transform (queue wait included). Calls
+//! answered from a cache are counted, not timed, so that a warm build does
+//! not hide a slow script behind its hits.
+
+use blogmark_runtime::FailureClass;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What kind of thing a row is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MacroKind {
+    /// A macro built into the host.
+    Builtin,
+    /// A Python macro.
+    Python,
+    /// A Python transform.
+    Transform,
+}
+
+impl MacroKind {
+    /// The name used in tables, JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MacroKind::Builtin => "builtin",
+            MacroKind::Python => "python",
+            MacroKind::Transform => "transform",
+        }
+    }
+
+    /// The kind named `text` (as [`MacroKind::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<Self> {
+        [MacroKind::Builtin, MacroKind::Python, MacroKind::Transform]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// Failed calls by class. A built-in's failure (bad arguments) is an
+/// `error`; `other` holds output over its cap, an unavailable sandbox and
+/// cancelled calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failures {
+    /// Ran past the time limit.
+    pub timeout: u64,
+    /// Ran out of fuel.
+    pub fuel: u64,
+    /// Went past the memory limit.
+    pub memory: u64,
+    /// Raised (Python) or refused its arguments (built-in).
+    pub error: u64,
+    /// Answered something ABI v1 does not allow.
+    pub abi: u64,
+    /// Everything else.
+    pub other: u64,
+}
+
+impl Failures {
+    /// Every failure.
+    pub fn total(&self) -> u64 {
+        self.timeout + self.fuel + self.memory + self.error + self.abi + self.other
+    }
+
+    fn count(&mut self, class: FailureClass) {
+        let slot = match class {
+            FailureClass::Timeout => &mut self.timeout,
+            FailureClass::FuelExhausted => &mut self.fuel,
+            FailureClass::MemoryLimit => &mut self.memory,
+            FailureClass::GuestError => &mut self.error,
+            FailureClass::AbiViolation => &mut self.abi,
+            FailureClass::OutputTooLarge | FailureClass::Unavailable | FailureClass::Cancelled => {
+                &mut self.other
+            }
+        };
+        *slot += 1;
+    }
+}
+
+/// One macro's (or transform's) numbers for one build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacroStats {
+    /// The macro's name (a transform's script name).
+    pub name: String,
+    /// Built-in, Python macro or transform.
+    pub kind: MacroKind,
+    /// Calls in pages (a transform: posts it ran on).
+    pub calls: u64,
+    /// Calls answered by the persistent cache or an identical call earlier
+    /// in the same build.
+    pub cache_hits: u64,
+    /// Calls that ran in a fresh sandbox instance.
+    pub sandbox_runs: u64,
+    /// Calls that failed, by class.
+    pub failures: Failures,
+    /// Median latency, microseconds.
+    pub p50_us: u64,
+    /// 95th percentile latency, microseconds.
+    pub p95_us: u64,
+    /// Slowest, microseconds.
+    pub max_us: u64,
+}
+
+/// How one call ended.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// Answered from a cache.
+    CacheHit,
+    /// Ran (a built-in, or a sandbox run) for `elapsed`.
+    Ran {
+        /// How long the page waited.
+        elapsed: Duration,
+        /// Whether it ran in the sandbox.
+        sandbox: bool,
+    },
+}
+
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    cache_hits: u64,
+    sandbox_runs: u64,
+    failures: Failures,
+    latencies_us: Vec<u64>,
+}
+
+/// Collects the numbers of one build from every render thread.
+#[derive(Default)]
+pub struct Recorder {
+    tallies: Mutex<BTreeMap<(MacroKind, String), Tally>>,
+}
+
+impl Recorder {
+    /// Count one call of `name`: how it ran and, if it failed, why.
+    pub fn record(&self, kind: MacroKind, name: &str, event: Event, failure: Option<FailureClass>) {
+        let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        let tally = match tallies.get_mut(&(kind, name.to_owned())) {
+            Some(tally) => tally,
+            None => tallies.entry((kind, name.to_owned())).or_default(),
+        };
+        tally.calls += 1;
+        match event {
+            Event::CacheHit => tally.cache_hits += 1,
+            Event::Ran { elapsed, sandbox } => {
+                tally.sandbox_runs += u64::from(sandbox);
+                tally
+                    .latencies_us
+                    .push(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+            }
+        }
+        if let Some(class) = failure {
+            tally.failures.count(class);
+        }
+    }
+
+    /// Sandbox runs and cache hits so far, over every Python row.
+    pub fn python_totals(&self) -> (u64, u64) {
+        let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        tallies
+            .iter()
+            .filter(|((kind, _), _)| *kind != MacroKind::Builtin)
+            .fold((0, 0), |(runs, hits), (_, t)| {
+                (runs + t.sandbox_runs, hits + t.cache_hits)
+            })
+    }
+
+    /// The rows, ordered by kind, then name.
+    pub fn snapshot(&self) -> Vec<MacroStats> {
+        let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        tallies
+            .iter()
+            .map(|((kind, name), tally)| {
+                let mut sorted = tally.latencies_us.clone();
+                sorted.sort_unstable();
+                MacroStats {
+                    name: name.clone(),
+                    kind: *kind,
+                    calls: tally.calls,
+                    cache_hits: tally.cache_hits,
+                    sandbox_runs: tally.sandbox_runs,
+                    failures: tally.failures.clone(),
+                    p50_us: percentile(&sorted, 50),
+                    p95_us: percentile(&sorted, 95),
+                    max_us: sorted.last().copied().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The nearest-rank percentile of `sorted` (0 when empty).
+pub fn percentile(sorted: &[u64], pct: u64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (pct * sorted.len() as u64).div_ceil(100).max(1);
+    sorted[usize::try_from(rank - 1).unwrap_or(0).min(sorted.len() - 1)]
+}
+
+/// `rows` as an aligned text table, one line per row under a header.
+pub fn table(rows: &[MacroStats]) -> String {
+    let header = [
+        "name", "kind", "calls", "hits", "runs", "timeout", "fuel", "memory", "error", "abi",
+        "other", "p50 ms", "p95 ms", "max ms",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let f = &r.failures;
+            // Cache hits are not timed: a row of hits only has no latency.
+            let ms = |us: u64| {
+                if r.calls > r.cache_hits {
+                    format!("{:.3}", us as f64 / 1000.0)
+                } else {
+                    "-".to_owned()
+                }
+            };
+            vec![
+                r.name.clone(),
+                r.kind.as_str().to_owned(),
+                r.calls.to_string(),
+                r.cache_hits.to_string(),
+                r.sandbox_runs.to_string(),
+                f.timeout.to_string(),
+                f.fuel.to_string(),
+                f.memory.to_string(),
+                f.error.to_string(),
+                f.abi.to_string(),
+                f.other.to_string(),
+                ms(r.p50_us),
+                ms(r.p95_us),
+                ms(r.max_us),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|row| row[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |row: Vec<&str>| {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, width))| {
+                // Names left, numbers right.
+                if i < 2 {
+                    format!("{cell:<width$}")
+                } else {
+                    format!("{cell:>width$}")
+                }
+            })
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in &cells {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50), 50);
+        assert_eq!(percentile(&values, 95), 95);
+        assert_eq!(percentile(&[7], 95), 7);
+        assert_eq!(percentile(&[], 50), 0);
+        assert_eq!(percentile(&[1, 2], 50), 1);
+    }
+
+    #[test]
+    fn records_become_rows() {
+        let recorder = Recorder::default();
+        let ran = |ms| Event::Ran {
+            elapsed: Duration::from_millis(ms),
+            sandbox: true,
+        };
+        recorder.record(MacroKind::Python, "badge", ran(2), None);
+        recorder.record(MacroKind::Python, "badge", Event::CacheHit, None);
+        recorder.record(
+            MacroKind::Python,
+            "badge",
+            ran(8),
+            Some(FailureClass::Timeout),
+        );
+        recorder.record(
+            MacroKind::Builtin,
+            "note",
+            ran(0),
+            Some(FailureClass::GuestError),
+        );
+        let rows = recorder.snapshot();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].name.as_str(), rows[0].failures.error), ("note", 1));
+        let badge = &rows[1];
+        assert_eq!(
+            (badge.calls, badge.cache_hits, badge.sandbox_runs),
+            (3, 1, 2)
+        );
+        assert_eq!((badge.failures.timeout, badge.failures.total()), (1, 1));
+        assert_eq!((badge.p50_us, badge.max_us), (2000, 8000));
+        assert_eq!(recorder.python_totals(), (2, 1));
+        let table = table(&rows);
+        assert!(table.lines().next().unwrap().starts_with("name  kind"));
+        assert_eq!(table.lines().count(), 3);
+    }
+}
