@@ -1,6 +1,7 @@
-//! `host render` of a generated 1,000-post site with built-in macros only
-//! (three per post and a highlighted code block), cold (empty output) and
-//! warm (nothing changed). Prints the process's peak memory at the end.
+//! `host render` of a generated 1,000-post site, cold (empty output, no
+//! database) and warm (nothing changed): with built-in macros only (three
+//! per post and a highlighted code block), and with three Python macros per
+//! post. Prints the process's peak memory at the end.
 
 use blogmark_e2e::site_gen::{Flavor, generate, peak_resident_bytes};
 use blogmark_host::render::{BuildOptions, build};
@@ -20,10 +21,17 @@ fn options(root: &std::path::Path) -> BuildOptions {
 }
 
 fn render(c: &mut Criterion) {
+    render_flavor(c, Flavor::Blogmark, "render_1000_posts");
+    render_flavor(c, Flavor::Python, "render_1000_posts_python");
+}
+
+/// Cold: no output, no database (so no cached macro results). Warm:
+/// nothing changed since the last build.
+fn render_flavor(c: &mut Criterion, flavor: Flavor, name: &str) {
     let site = tempfile::tempdir().unwrap();
-    generate(site.path(), 1_000, Flavor::Blogmark);
+    generate(site.path(), 1_000, flavor);
     let opts = options(site.path());
-    let mut group = c.benchmark_group("render_1000_posts");
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));

@@ -1,6 +1,8 @@
 //! Support for Blogmark's end-to-end tests and benchmarks: a runtime on the
 //! real guest component, and request builders.
 
+pub mod thresholds;
+
 use blogmark_runtime::abi::{MacroCall, Operation, Request, Script, Site};
 use blogmark_runtime::{Job, Limits, Mode, Runtime, RuntimeConfig};
 use serde_json::{Map, Value};

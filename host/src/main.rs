@@ -33,7 +33,17 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(use_color())
         .without_time()
         .init();
+}
+
+/// Colour on a terminal, or when `CLICOLOR_FORCE` asks for it; never with
+/// `NO_COLOR` (<https://no-color.org>).
+fn use_color() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || std::io::IsTerminal::is_terminal(&std::io::stderr())
 }

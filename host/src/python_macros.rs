@@ -338,6 +338,15 @@ impl PythonMacros {
             },
             None => Event::CacheHit,
         };
+        if let Some(elapsed) = ran {
+            tracing::debug!(
+                script = %script.path,
+                kind = kind.as_str(),
+                elapsed_us = elapsed.as_micros() as u64,
+                failure = ?failure,
+                "sandbox run"
+            );
+        }
         self.stats.record(kind, name, event, failure);
         if ran.is_some()
             && let Ok(html) = result

@@ -201,3 +201,46 @@ fn stats_on_a_site_never_rendered_say_so() {
         "stats created a database"
     );
 }
+
+#[test]
+fn verbosity_and_colour_follow_the_flags_and_no_color() {
+    let site = fixture();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_host"));
+        command.args(args).arg("--site").arg(site.path());
+        command
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .env_remove("BLOGMARK_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        String::from_utf8(command.output().unwrap().stderr).unwrap()
+    };
+    let verbose = run(&["check", "-v"], &[]);
+    assert!(
+        verbose.contains("site loaded") && verbose.contains("pages rendered"),
+        "{verbose}"
+    );
+    assert!(
+        !verbose.contains('\u{1b}'),
+        "no colour when stderr is not a terminal"
+    );
+    let quiet = run(&["check", "-q"], &[]);
+    assert!(
+        !quiet.contains("Checked") && !quiet.contains("site loaded"),
+        "{quiet}"
+    );
+    let debug = run(&["check"], &[("RUST_LOG", "blogmark_host=debug")]);
+    assert!(debug.contains("sandbox run"), "{debug}");
+    let forced = run(&["check", "-v"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.contains('\u{1b}'), "{forced}");
+    let no_color = run(
+        &["check", "-v"],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+    );
+    assert!(
+        !no_color.contains('\u{1b}') && no_color.contains("site loaded"),
+        "{no_color}"
+    );
+}

@@ -21,6 +21,9 @@ pub fn run(site: &Path, last: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A run's p50 and p95 of one macro, in microseconds.
+type Percentiles = (u64, u64);
+
 /// The runs table, then p50/p95 per macro across the runs.
 fn report(runs: &[StoredRun]) -> String {
     let mut out = String::new();
@@ -52,7 +55,7 @@ fn report(runs: &[StoredRun]) -> String {
         );
     }
     // Each macro's p50 and p95 in every run, `-` where it did not run.
-    let mut trend: BTreeMap<(MacroKind, &str), Vec<Option<(u64, u64)>>> = BTreeMap::new();
+    let mut trend: BTreeMap<(MacroKind, &str), Vec<Option<Percentiles>>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
         for m in &run.macros {
             let timed = m.calls > m.cache_hits;

@@ -133,7 +133,21 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         .build()
         .context("cannot start the render threads")?;
 
+    tracing::info!(
+        pages = built.len(),
+        scripts = scripts.len(),
+        threads,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "site loaded"
+    );
     let transformed = pool.install(|| transform_all(root, &python, &built));
+    if !python.transforms().is_empty() {
+        tracing::info!(
+            transforms = python.transforms().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "transforms applied"
+        );
+    }
     let mut pages: Vec<&Page> = Vec::with_capacity(built.len());
     for (page, (new, transform_diagnostics)) in built.iter().zip(&transformed) {
         let page = new.as_ref().unwrap_or(page);
@@ -235,6 +249,11 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             .collect()
     });
     progress.finish_and_clear();
+    tracing::info!(
+        pages = pages.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "pages rendered"
+    );
 
     let mut output = Output::default();
     let mut macro_calls = 0;
