@@ -10,7 +10,23 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    write_in(path, bytes, dir)
+}
+
+/// Like [`write`], with the temporary file in `staging` (made if missing):
+/// a process killed mid-write then leaves its partial file there, never
+/// beside the real ones. When `staging` is on another file system than
+/// `path`, the file is staged beside `path` instead.
+pub fn write_via(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(staging)?;
+    match write_in(path, bytes, staging) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => write(path, bytes),
+        other => other,
+    }
+}
+
+fn write_in(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(staging)?;
     tmp.write_all(bytes)?;
     if let Ok(metadata) = std::fs::metadata(path) {
         tmp.as_file().set_permissions(metadata.permissions())?;

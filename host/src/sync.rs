@@ -44,6 +44,15 @@ pub enum SyncError {
     /// Uncommitted changes in files the pull would change.
     #[error("uncommitted changes in files the pull would change: {}; commit or stash them first. Nothing was changed", .0.join(", "))]
     Dirty(Vec<String>),
+    /// Another `host sync` is running on this repository.
+    #[error("another `host sync` is running on this repository; try again when it is done")]
+    Busy,
+    /// A bare repository has no work tree to sync.
+    #[error("the repository is bare: there is no work tree to update")]
+    Bare,
+    /// Writing a pulled file failed.
+    #[error("cannot write {0}: {1}")]
+    Io(String, std::io::Error),
     /// libgit2 failed.
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -82,6 +91,170 @@ fn callbacks<'a>() -> RemoteCallbacks<'a> {
     callbacks
 }
 
+/// Whether the work tree's `path` already is what the pull makes it (the
+/// file's content, or its absence): a sync killed halfway through its
+/// checkout leaves such files, and they are not local changes.
+fn already_as_pulled(repo: &Repository, target: &git2::Commit<'_>, path: &str) -> bool {
+    let Some(workdir) = repo.workdir() else {
+        return false;
+    };
+    let file = workdir.join(path);
+    let wanted = target
+        .tree()
+        .ok()
+        .and_then(|tree| tree.get_path(Path::new(path)).ok())
+        .map(|entry| entry.id());
+    match (wanted, file.is_file()) {
+        (None, false) => !file.exists(),
+        (Some(id), true) => {
+            git2::Oid::hash_file(git2::ObjectType::Blob, &file).is_ok_and(|h| h == id)
+        }
+        _ => false,
+    }
+}
+
+/// Held for a whole sync: one sync at a time per repository (an advisory
+/// lock the kernel drops when the process dies), and a journal naming the
+/// lock files libgit2 may create. A journal found while the lock is free
+/// was left by a sync that was killed: the lock files it names, older than
+/// this sync, are stale, and are removed so that this sync can finish what
+/// that one started.
+struct SyncGuard {
+    _lock: std::fs::File,
+    journal: std::path::PathBuf,
+}
+
+impl SyncGuard {
+    fn begin(repo: &Repository, remote: &str, branch: &str) -> Result<SyncGuard, SyncError> {
+        let git_dir = repo.path();
+        let io = |e: std::io::Error| SyncError::Io(git_dir.display().to_string(), e);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(git_dir.join("blogmark-sync.lock"))
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(SyncError::Busy),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let started = std::time::SystemTime::now();
+        let journal = git_dir.join("blogmark-sync.journal");
+        if let Ok(text) = std::fs::read_to_string(&journal) {
+            for name in text.lines().filter(|l| !l.is_empty() && !l.contains("..")) {
+                let stale = git_dir.join(name);
+                let older = std::fs::metadata(&stale)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t <= started);
+                if older && std::fs::remove_file(&stale).is_ok() {
+                    tracing::warn!(
+                        "removed {name}, left in the git directory by an interrupted `host sync`"
+                    );
+                }
+            }
+        }
+        let locks = [
+            "index.lock".to_owned(),
+            "HEAD.lock".to_owned(),
+            "FETCH_HEAD.lock".to_owned(),
+            "packed-refs.lock".to_owned(),
+            format!("refs/heads/{branch}.lock"),
+            format!("refs/remotes/{remote}/{branch}.lock"),
+            format!("logs/refs/heads/{branch}.lock"),
+            format!("logs/refs/remotes/{remote}/{branch}.lock"),
+            "logs/HEAD.lock".to_owned(),
+        ];
+        crate::atomic_file::write(&journal, locks.join("\n").as_bytes()).map_err(io)?;
+        Ok(SyncGuard {
+            _lock: lock,
+            journal,
+        })
+    }
+}
+
+impl Drop for SyncGuard {
+    fn drop(&mut self) {
+        // Reached on success and on every error libgit2 returns (it drops
+        // its locks then); a killed process never gets here.
+        let _ = std::fs::remove_file(&self.journal);
+    }
+}
+
+/// Bring the work tree and the index to `target` for the files `changes`
+/// names. Each file is replaced whole (temporary file and rename), then the
+/// index is written (atomically, by libgit2's lock file), so a sync killed
+/// at any moment leaves every file either as it was or as the pull makes
+/// it; the next sync sees the latter as already pulled and finishes.
+/// (libgit2's own checkout writes files in place: a kill there leaves a
+/// partial file that looks like a local change.)
+fn check_out(
+    repo: &Repository,
+    target: &git2::Commit<'_>,
+    changes: &[Change],
+) -> Result<(), SyncError> {
+    let workdir = repo.workdir().ok_or(SyncError::Bare)?.to_path_buf();
+    // Temporary files live in the git directory, so that a kill leaves none
+    // in the work tree; one left by an earlier kill is removed here.
+    let staging = repo.path().join("blogmark-sync");
+    let io = |path: &str| {
+        let path = path.to_owned();
+        move |e: std::io::Error| SyncError::Io(path, e)
+    };
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io("the staging directory"))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io("the staging directory"))?;
+    let tree = target.tree()?;
+    let mut index = repo.index()?;
+    for change in changes {
+        let (remove, add) = match change {
+            Change::Added(p) | Change::Modified(p) => (None, Some(p)),
+            Change::Deleted(p) => (Some(p), None),
+            Change::Renamed(from, to) => (Some(from), Some(to)),
+        };
+        if let Some(path) = add {
+            let entry = tree.get_path(Path::new(path))?;
+            let blob = repo.find_blob(entry.id())?;
+            let file = workdir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap_or(&workdir)).map_err(io(path))?;
+            crate::atomic_file::write_via(&file, blob.content(), &staging).map_err(io(path))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = if entry.filemode() == 0o100755 {
+                    0o755
+                } else {
+                    0o644
+                };
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                    .map_err(io(path))?;
+            }
+            index.add_path(Path::new(path))?;
+        }
+        if let Some(path) = remove {
+            let file = workdir.join(path);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(path)(e)),
+            }
+            index.remove_path(Path::new(path))?;
+            // Directories the pull emptied go, as with git.
+            let mut dir = file.parent();
+            while let Some(d) = dir.filter(|d| *d != workdir) {
+                if std::fs::remove_dir(d).is_err() {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+    }
+    index.write()?;
+    std::fs::remove_dir_all(&staging).map_err(io("the staging directory"))?;
+    Ok(())
+}
+
 /// Fetch `remote` and fast-forward `branch` (default: the current one) of
 /// the repository that holds `site`.
 pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncReport, SyncError> {
@@ -104,6 +277,7 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
     fetch
         .remote_callbacks(callbacks())
         .download_tags(AutotagOption::None);
+    let _guard = SyncGuard::begin(&repo, remote, &branch)?;
     let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
     remote_handle.fetch(&[refspec.as_str()], Some(&mut fetch), None)?;
     let remote_ref = repo
@@ -166,13 +340,12 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
             .filter(|s| s.status() != Status::CURRENT && !s.status().contains(Status::IGNORED))
             .filter_map(|s| s.path().map(str::to_owned))
             .filter(|p| touched.contains(p))
+            .filter(|p| !already_as_pulled(&repo, &target, p))
             .collect();
         if !dirty.is_empty() {
             return Err(SyncError::Dirty(dirty));
         }
-        let mut checkout = git2::build::CheckoutBuilder::new();
-        checkout.safe();
-        repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
+        check_out(&repo, &target, &changes)?;
     }
     repo.find_reference(&local_name)?.set_target(
         target.id(),

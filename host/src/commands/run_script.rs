@@ -95,7 +95,11 @@ pub fn run(args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
                     ));
                     continue;
                 }
-                match blogmark_host::atomic_file::write(&site.join(&target.path), new.as_bytes()) {
+                // Staged under .blogmark/, so a kill leaves no stray file
+                // among the posts.
+                let staging = site.join(".blogmark/tmp");
+                let path = site.join(&target.path);
+                match blogmark_host::atomic_file::write_via(&path, new.as_bytes(), &staging) {
                     Ok(()) => written += 1,
                     Err(e) => failures.push(format!("{}: cannot write: {e}", target.path)),
                 }

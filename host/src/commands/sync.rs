@@ -14,10 +14,6 @@ pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<Ex
             return Ok(ExitCode::from(1));
         }
     };
-    if !report.updated {
-        eprintln!("Already up to date");
-        return Ok(ExitCode::SUCCESS);
-    }
     for change in &report.changes {
         match change {
             Change::Added(p) => println!("added     {p}"),
@@ -26,11 +22,16 @@ pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<Ex
             Change::Renamed(from, to) => println!("renamed   {from} -> {to}"),
         }
     }
+    // Reconciled even when nothing was pulled: a sync killed after moving
+    // the branch but before this point left the database behind.
     let loaded = content::load(site);
     let (found, _) = scripts::load(site);
     let mut db = store::Store::open(site)?;
     db.sync_posts(&loaded.pages)?;
     db.sync_scripts(&scripts::rows(site, &found))?;
+    if !report.updated {
+        eprintln!("Already up to date");
+    }
     if let Some((from, to)) = &report.from_to {
         eprintln!(
             "Fast-forwarded {}..{}: {} file{} changed; posts and scripts reconciled",

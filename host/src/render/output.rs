@@ -38,11 +38,18 @@ impl Output {
     }
 
     /// Write every file under `dir` and delete the files this build does
-    /// not make. Each file is written to a temporary file and renamed, so a
-    /// reader never sees half a page.
+    /// not make. Each file is written to a temporary file in a staging
+    /// directory beside `dir` and renamed into place, so neither a reader
+    /// nor a killed build ever leaves half a page in `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<WriteReport> {
         let mut report = WriteReport::default();
         std::fs::create_dir_all(dir)?;
+        let staging = staging_dir(dir);
+        // A build killed while writing leaves its staging directory behind.
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)?;
+        }
+        std::fs::create_dir_all(&staging)?;
         for (relative, bytes) in &self.files {
             let path = dir.join(relative);
             if std::fs::read(&path).is_ok_and(|existing| existing == *bytes) {
@@ -50,9 +57,10 @@ impl Output {
                 continue;
             }
             std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
-            crate::atomic_file::write(&path, bytes)?;
+            crate::atomic_file::write_via(&path, bytes, &staging)?;
             report.written += 1;
         }
+        std::fs::remove_dir_all(&staging)?;
         report.removed = self.remove_stale(dir)?;
         Ok(report)
     }
@@ -79,6 +87,19 @@ impl Output {
         }
         Ok(removed)
     }
+}
+
+/// `.NAME.writing` beside the output directory `dir`: on the same file
+/// system, so renames out of it are atomic.
+pub fn staging_dir(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    parent.join(format!(".{name}.writing"))
 }
 
 #[cfg(test)]

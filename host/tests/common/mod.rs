@@ -1,0 +1,66 @@
+//! Helpers shared by the end-to-end tests of `host`: the real binary, real
+//! files, real git repositories.
+#![allow(dead_code)]
+
+use git2::{IndexAddOption, Repository, Signature};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Run `host ARGS --site SITE` without colour.
+pub fn host(site: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .arg("--site")
+        .arg(site)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the host binary runs")
+}
+
+/// Write `text` at `path` under `root`, making directories.
+pub fn write(root: &Path, path: &str, text: &str) {
+    let file = root.join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, text).unwrap();
+}
+
+/// Stage every change in `repo`'s work tree and commit it on HEAD.
+pub fn commit_all(repo: &Repository, message: &str) {
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], IndexAddOption::DEFAULT, None).unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = Signature::now("Test", "test@example.org").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<_> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap();
+}
+
+/// Push `main` to `origin`.
+pub fn push(repo: &Repository) {
+    repo.find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+}
+
+/// Every file under `root` with its bytes, by relative path, leaving out
+/// the directories named in `skip`.
+pub fn files(root: &Path, skip: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| !skip.iter().any(|s| e.file_name() == *s))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e.path().strip_prefix(root).unwrap();
+            (
+                relative.to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
