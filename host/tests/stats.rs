@@ -1,19 +1,11 @@
 //! `host render --stats`, `--stats-json` and `host stats` on a fixture site
 //! whose macros fail in every way: the numbers must be what happened.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn host(site: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(args)
-        .arg("--site")
-        .arg(site)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the host binary runs")
-}
+use common::host;
+use serde_json::Value;
+use std::process::Command;
 
 fn script(front: &str, body: &str) -> String {
     format!("\"\"\"\n---\n{front}---\n\"\"\"\ndef render(ctx):\n{body}")

@@ -1,35 +1,17 @@
 //! `host sync` against local bare repositories: fast-forwards that add,
 //! modify, delete and rename; refusals that change nothing.
 
-use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
+mod common;
+
+use common::{commit_all, host, push, write};
+use git2::{Repository, RepositoryInitOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn write(root: &Path, path: &str, text: &str) {
-    let file = root.join(path);
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, text).unwrap();
-}
-
-fn commit_all(repo: &Repository, message: &str) {
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], IndexAddOption::DEFAULT, None).unwrap();
-    index.update_all(["*"], None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = Signature::now("Test", "test@example.org").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<_> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap();
-}
-
-fn push(repo: &Repository) {
-    repo.find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+/// The work tree: fetching updates remote-tracking refs under .git, as
+/// `git pull` would; the work tree and HEAD are what must not change.
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    common::files(root, &[".blogmark", ".git"])
 }
 
 fn script(body: &str) -> String {
@@ -83,36 +65,6 @@ fn setup() -> Setup {
         upstream,
         site,
     }
-}
-
-fn host(site: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(args)
-        .arg("--site")
-        .arg(site)
-        .output()
-        .unwrap()
-}
-
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        // Fetching updates remote-tracking refs under .git, as `git pull`
-        // would; the work tree and HEAD are what must not change.
-        .filter_entry(|e| e.file_name() != ".blogmark" && e.file_name() != ".git")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn head(site: &Path) -> git2::Oid {

@@ -1,18 +1,15 @@
 //! Transforms end to end: `host render` and `host run-script` with the real
 //! binary, the real sandbox and a real git repository.
 
+mod common;
+
+use common::host;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn host(site: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(args)
-        .arg("--site")
-        .arg(site)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the host binary runs")
+/// Every file under `root` but `.git`.
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    common::files(root, &[".git"])
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -52,20 +49,6 @@ fn tagger() -> String {
         "",
         "def transform(post):\n    fm = dict(post['front_matter'])\n    if fm['title'].startswith('bad'):\n        raise ValueError('no bad posts')\n    fm['tags'] = fm.get('tags', []) + ['seen']\n    return {'front_matter': fm, 'body': post['body'] + 'Tagged.\\n'}\n",
     )
-}
-
-/// Every file under `root` (but `.git`) with its bytes.
-fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".git")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let relative = e.path().strip_prefix(root).unwrap().display().to_string();
-            (relative, std::fs::read(e.path()).unwrap())
-        })
-        .collect()
 }
 
 fn commit_all(root: &Path) -> git2::Repository {
