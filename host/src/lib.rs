@@ -5,6 +5,7 @@ pub mod atomic_file;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod input;
 pub mod macros;
 pub mod markdown;
 pub mod python_macros;

@@ -6,6 +6,7 @@ use crate::cli::RunScriptArgs;
 use anyhow::{Context as _, bail};
 use blogmark_host::config::Config;
 use blogmark_host::content::{self, Kind};
+use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped};
 use blogmark_host::python_macros::{PythonMacros, Settings, guest_clock};
 use blogmark_host::scripts::{Script, ScriptKind};
 use blogmark_host::transforms;
@@ -132,7 +133,7 @@ fn resolve(site: &Path, spec: &str) -> anyhow::Result<Script> {
     let script = if is_path {
         let path = PathBuf::from(spec);
         let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            read_capped(&path, MAX_SCRIPT_BYTES).with_context(|| format!("{}", path.display()))?;
         let (script, diagnostics) = blogmark_host::scripts::parse(spec, &bytes);
         for d in &diagnostics {
             eprintln!("{d}");
@@ -220,7 +221,7 @@ fn transform(
     scripts: &[Script],
     target: &Target,
 ) -> PostResult {
-    let text = match std::fs::read(site.join(&target.path)) {
+    let text = match read_capped(&site.join(&target.path), MAX_POST_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -236,7 +237,7 @@ fn transform(
                 ));
             }
         },
-        Err(e) => return PostResult::Failed(format!("{}: cannot read: {e}", target.path)),
+        Err(e) => return PostResult::Failed(format!("{}: {e}", target.path)),
     };
     let applied = transforms::apply(python, scripts, target.kind, &target.path, &text);
     if let Some(d) = applied.diagnostics.first() {

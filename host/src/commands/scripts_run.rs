@@ -2,6 +2,7 @@
 
 use crate::cli::{MacroCallArgs, RunArgs};
 use anyhow::Context as _;
+use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped};
 use blogmark_host::scripts::Script;
 use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Site};
 use blogmark_runtime::{Failure, Job, Mode};
@@ -10,7 +11,8 @@ use std::process::ExitCode;
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let relative = format!("scripts/{}.py", args.name);
     let path = args.site.join(&relative);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes =
+        read_capped(&path, MAX_SCRIPT_BYTES).with_context(|| format!("{}", path.display()))?;
     let (meta, diagnostics) = blogmark_host::scripts::parse(&relative, &bytes);
     for d in &diagnostics {
         eprintln!("{d}");
@@ -89,7 +91,8 @@ fn page_info(
     } else {
         site.join(path)
     };
-    let bytes = std::fs::read(&full).with_context(|| format!("cannot read {}", full.display()))?;
+    let bytes =
+        read_capped(&full, MAX_POST_BYTES).with_context(|| format!("{}", full.display()))?;
     let relative = blogmark_host::content::relative_path(site, &full);
     let kind = if relative.starts_with("content/pages/") {
         blogmark_host::content::Kind::Page

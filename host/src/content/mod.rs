@@ -47,17 +47,16 @@ pub fn load(root: &Path) -> Content {
         files.sort();
         for file in files {
             let relative = relative_path(root, &file);
-            match std::fs::read(&file) {
+            match crate::input::read_capped(&file, crate::input::MAX_POST_BYTES) {
                 Ok(bytes) => match page::parse(kind, &relative, &bytes) {
                     Ok(page) => content.pages.push(page),
                     Err(diagnostic) => content.diagnostics.push(diagnostic),
                 },
-                Err(e) => content.diagnostics.push(Diagnostic::error(
-                    relative,
-                    0,
-                    0,
-                    format!("cannot read: {e}"),
-                )),
+                Err(e) => {
+                    content
+                        .diagnostics
+                        .push(Diagnostic::error(relative, 0, 0, e.to_string()))
+                }
             }
         }
     }

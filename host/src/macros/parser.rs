@@ -11,7 +11,17 @@
 use crate::diagnostics::Diagnostic;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::ops::Range;
+
+/// Most macro calls expanded in one page; past it the text stays as is.
+pub const MAX_MACROS_PER_PAGE: usize = 10_000;
+/// Largest text between `{{<` and `>}}`: the name and arguments.
+pub const MAX_TAG_BYTES: usize = 64 << 10;
+/// Most arguments (named and positional) of one call.
+pub const MAX_ARGS: usize = 256;
+/// Largest body of a paired macro.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Which side a macro name was forced to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,13 +88,15 @@ pub enum Segment {
 /// macros.
 pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
     let code = code_ranges(body);
+    let pairs = Pairs::index(body, &code);
     let locator = Locator::new(body, body_line);
     let mut segments = Vec::new();
     let mut text_start = 0;
     let mut at = 0;
+    let mut calls = 0;
     while let Some(found) = body[at..].find("{{<") {
         let start = at + found;
-        if let Some(range) = code.iter().find(|r| r.contains(&start)) {
+        if let Some(range) = code_range_at(&code, start) {
             at = range.end.max(start + 3);
             continue;
         }
@@ -93,6 +105,18 @@ pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
             source: body[start..start + len].to_owned(),
             diagnostic: Diagnostic::error(file, line, column, message),
         };
+        if calls == MAX_MACROS_PER_PAGE {
+            push_text(&mut segments, &body[text_start..start]);
+            segments.push(error(
+                3,
+                format!(
+                    "more than {MAX_MACROS_PER_PAGE} macros in one page; the rest are left as text"
+                ),
+            ));
+            text_start = start + 3;
+            break;
+        }
+        calls += 1;
         if body[start + 3..].starts_with("/*") {
             let Some(end) = body[start..].find("*/>}}") else {
                 push_text(&mut segments, &body[text_start..start]);
@@ -134,8 +158,21 @@ pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
                 call.column = column;
                 let mut end = tag_end;
                 if let Some((body_range, closing_end)) =
-                    find_closing(body, tag_end, &call.display_name(), &code)
+                    pairs.closing(&call.display_name(), tag_end)
                 {
+                    if body_range.len() > MAX_BODY_BYTES {
+                        segments.push(error(
+                            tag_end - start,
+                            format!(
+                                "the body of `{}` is {} bytes, over the limit of {MAX_BODY_BYTES}",
+                                call.display_name(),
+                                body_range.len()
+                            ),
+                        ));
+                        text_start = closing_end;
+                        at = closing_end;
+                        continue;
+                    }
                     call.body = Some(body[body_range.clone()].to_owned());
                     call.body_line = locator.locate(body_range.start).0;
                     end = closing_end;
@@ -190,6 +227,12 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// The code range holding `offset`, if any (`code` is sorted and disjoint).
+fn code_range_at(code: &[Range<usize>], offset: usize) -> Option<&Range<usize>> {
+    let index = code.partition_point(|r| r.end <= offset);
+    code.get(index).filter(|r| r.contains(&offset))
+}
+
 /// Byte ranges of code spans and code blocks, where macros are text.
 fn code_ranges(body: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
@@ -227,40 +270,74 @@ fn find_tag_end(rest: &str) -> Option<usize> {
     None
 }
 
-/// The body range and end of the closing tag of a paired macro `name`
-/// opened before `from`, counting nested macros of the same name.
-fn find_closing(
-    body: &str,
-    from: usize,
-    name: &str,
-    code: &[Range<usize>],
-) -> Option<(Range<usize>, usize)> {
-    let mut depth = 0usize;
-    let mut at = from;
-    while let Some(found) = body[at..].find("{{<") {
-        let start = at + found;
-        if code.iter().any(|r| r.contains(&start)) || body[start + 3..].starts_with("/*") {
-            at = start + 3;
-            continue;
-        }
-        let Some(close) = find_tag_end(&body[start + 3..]) else {
-            at = start + 3;
-            continue;
-        };
-        let end = start + 3 + close + 3;
-        match parse_tag(&body[start + 3..start + 3 + close]) {
-            Ok(Tag_::Closing(closing)) if closing == name => {
-                if depth == 0 {
-                    return Some((from..start, end));
-                }
-                depth -= 1;
+/// Every opening and closing tag of a body, by macro name, indexed so that
+/// finding the closing tag of a paired macro costs a binary search: a page
+/// of many unclosed tags must not make the parser scan the page once per
+/// tag.
+struct Pairs {
+    by_name: HashMap<String, NameTags>,
+}
+
+/// The tags of one name, in order.
+#[derive(Default)]
+struct NameTags {
+    /// (start, end) of each tag.
+    spans: Vec<(usize, usize)>,
+    /// `level[i]`: closing minus opening tags among the first `i` tags.
+    level: Vec<i64>,
+    /// Per level, the tags (indexes) after which the count reaches it.
+    reached: HashMap<i64, Vec<usize>>,
+}
+
+impl Pairs {
+    fn index(body: &str, code: &[Range<usize>]) -> Pairs {
+        let mut by_name: HashMap<String, NameTags> = HashMap::new();
+        let mut at = 0;
+        while let Some(found) = body[at..].find("{{<") {
+            let start = at + found;
+            if code_range_at(code, start).is_some() || body[start + 3..].starts_with("/*") {
+                at = start + 3;
+                continue;
             }
-            Ok(Tag_::Opening(call)) if call.display_name() == name => depth += 1,
-            _ => {}
+            let Some(close) = find_tag_end(&body[start + 3..]) else {
+                at = start + 3;
+                continue;
+            };
+            let end = start + 3 + close + 3;
+            let (name, step) = match parse_tag(&body[start + 3..start + 3 + close]) {
+                Ok(Tag_::Closing(name)) => (name, 1),
+                Ok(Tag_::Opening(call)) => (call.display_name(), -1),
+                Err(_) => {
+                    at = end;
+                    continue;
+                }
+            };
+            let tags = by_name.entry(name).or_default();
+            if tags.level.is_empty() {
+                tags.level.push(0);
+            }
+            let i = tags.spans.len();
+            let level = tags.level[i] + step;
+            tags.spans.push((start, end));
+            tags.level.push(level);
+            tags.reached.entry(level).or_default().push(i);
+            at = end;
         }
-        at = end;
+        Pairs { by_name }
     }
-    None
+
+    /// The body range and end of the closing tag of a paired macro `name`
+    /// opened before `from`, counting nested macros of the same name.
+    fn closing(&self, name: &str, from: usize) -> Option<(Range<usize>, usize)> {
+        let tags = self.by_name.get(name)?;
+        let first = tags.spans.partition_point(|(start, _)| *start < from);
+        // The first tag from `first` on after which there is one more
+        // closing than opening tags is the matching closing tag.
+        let reached = tags.reached.get(&(tags.level[first] + 1))?;
+        let j = reached[reached.partition_point(|&j| j < first)..].first()?;
+        let (start, end) = tags.spans[*j];
+        Some((from..start, end))
+    }
 }
 
 enum Tag_ {
@@ -269,6 +346,12 @@ enum Tag_ {
 }
 
 fn parse_tag(inner: &str) -> Result<Tag_, String> {
+    if inner.len() > MAX_TAG_BYTES {
+        return Err(format!(
+            "the macro's arguments are {} bytes, over the limit of {MAX_TAG_BYTES}",
+            inner.len()
+        ));
+    }
     let mut lexer = Lexer { rest: inner.trim() };
     if let Some(rest) = lexer.rest.strip_prefix('/') {
         let name = rest.trim();
@@ -326,6 +409,9 @@ fn parse_tag(inner: &str) -> Result<Tag_, String> {
         } else {
             lexer.rest = checkpoint;
             call.positional.push(lexer.value()?);
+        }
+        if call.args.len() + call.positional.len() > MAX_ARGS {
+            return Err(format!("more than {MAX_ARGS} arguments in one macro call"));
         }
     }
     Ok(Tag_::Opening(call))
@@ -468,6 +554,37 @@ mod tests {
         );
         let segments = parse("p.md", body, 1);
         assert_eq!(segments.last(), Some(&Segment::Text(" after".into())));
+    }
+
+    #[test]
+    fn an_unclosed_outer_tag_leaves_the_inner_pair_whole() {
+        let calls = macros("{{< note >}}a {{< note >}}b{{< /note >}} {{< x >}}{{< /y >}}");
+        let bodies: Vec<_> = calls.iter().map(|c| c.body.as_deref()).collect();
+        assert_eq!(bodies, [None, Some("b"), None]);
+    }
+
+    #[test]
+    fn caps_on_calls_arguments_and_bodies() {
+        let many = "{{< x >}}".repeat(MAX_MACROS_PER_PAGE + 5);
+        let segments = parse("p.md", &many, 1);
+        let broken: Vec<_> = segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Broken { diagnostic, .. } => Some(diagnostic.message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(broken.len(), 1);
+        assert!(
+            broken[0].starts_with("more than 10000 macros"),
+            "{broken:?}"
+        );
+        assert_eq!(macros(&many).len(), MAX_MACROS_PER_PAGE);
+        let args: String = (0..=MAX_ARGS).map(|i| format!(" a{i}=1")).collect();
+        let segments = parse("p.md", &format!("{{{{< x{args} >}}}}"), 1);
+        assert!(
+            matches!(&segments[0], Segment::Broken { diagnostic, .. } if diagnostic.message.contains("more than 256 arguments"))
+        );
     }
 
     #[test]

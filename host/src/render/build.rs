@@ -459,12 +459,13 @@ fn transform_all(
         .par_iter()
         .map(|page| {
             // Transforms rewrite the file's text, so they start from it.
-            let text = match std::fs::read_to_string(root.join(&page.path)) {
+            let read =
+                crate::input::read_capped(&root.join(&page.path), crate::input::MAX_POST_BYTES)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()));
+            let text = match read {
                 Ok(text) => text,
-                Err(e) => {
-                    let d = Diagnostic::error(&page.path, 0, 0, format!("cannot read: {e}"));
-                    return (None, vec![d]);
-                }
+                Err(e) => return (None, vec![Diagnostic::error(&page.path, 0, 0, e)]),
             };
             let applied =
                 crate::transforms::apply(python, python.transforms(), page.kind, &page.path, &text);

@@ -27,18 +27,13 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
     files.sort();
     for file in files {
         let relative = crate::content::relative_path(root, &file);
-        match std::fs::read(&file) {
+        match crate::input::read_capped(&file, crate::input::MAX_SCRIPT_BYTES) {
             Ok(bytes) => {
                 let (script, found) = metadata::parse(&relative, &bytes);
                 diagnostics.extend(found);
                 scripts.push(script);
             }
-            Err(e) => diagnostics.push(Diagnostic::error(
-                relative,
-                0,
-                0,
-                format!("cannot read: {e}"),
-            )),
+            Err(e) => diagnostics.push(Diagnostic::error(relative, 0, 0, e.to_string())),
         }
     }
     (scripts, diagnostics)

@@ -1,0 +1,86 @@
+//! Reading files that come from outside (posts, scripts, `site.toml`) with
+//! a size cap, so that a huge or endless file is a clear error, not an
+//! exhausted memory or a hang.
+
+use std::io::Read as _;
+use std::path::Path;
+
+/// Largest post or page.
+pub const MAX_POST_BYTES: u64 = 4 << 20;
+/// Largest script.
+pub const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+/// Largest `site.toml`.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Why a capped read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is larger than the cap.
+    #[error("larger than the limit of {}; it is skipped", size(*.limit))]
+    TooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+}
+
+/// The bytes of `path`, if there are at most `limit` of them.
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// `bytes` for people: `4 MiB`, `1.5 KiB`, `12 bytes`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_up_to_the_cap_and_refuses_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![b'x'; 1024]).unwrap();
+        assert_eq!(read_capped(&path, 1024).unwrap().len(), 1024);
+        let err = read_capped(&path, 1023).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("larger than the limit of 1023 bytes"),
+            "{err}"
+        );
+        assert!(matches!(
+            read_capped(&dir.path().join("none"), 1),
+            Err(ReadError::Io(_))
+        ));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_file_stops_at_the_cap() {
+        let err = read_capped(Path::new("/dev/zero"), MAX_POST_BYTES).unwrap_err();
+        assert!(err.to_string().contains("4 MiB"), "{err}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(4 << 20), "4 MiB");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(7), "7 bytes");
+    }
+}
