@@ -114,6 +114,16 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
             if raw.trim().is_empty() {
                 Value::Object(Map::new())
             } else {
+                if let Err(line) = yaml_flow_depth_ok(raw) {
+                    return Err(Diagnostic::error(
+                        file,
+                        line + 1,
+                        1,
+                        format!(
+                            "invalid YAML front matter: nested deeper than {MAX_YAML_DEPTH} levels"
+                        ),
+                    ));
+                }
                 serde_yaml_ng::from_str::<Value>(raw).map_err(|e| {
                     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
                     let message = e.to_string();
@@ -172,6 +182,56 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// Deepest `[`/`{` nesting YAML front matter may have. The YAML parser
+/// refuses deeper documents anyway, but only after a time that grows with
+/// the square of the depth (seconds for a few kilobytes of `[`).
+pub const MAX_YAML_DEPTH: usize = 128;
+
+/// `Err(line)` (1-based, within `raw`) where flow collections in the YAML
+/// text `raw` nest deeper than [`MAX_YAML_DEPTH`]. Quoted strings and
+/// comments are skipped.
+pub fn yaml_flow_depth_ok(raw: &str) -> Result<(), usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    let mut chars = raw.chars().peekable();
+    let mut previous = '\n';
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '#' if previous.is_whitespace() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                while let Some(q) = chars.next() {
+                    match q {
+                        '\n' => line += 1,
+                        '\\' if c == '"' => {
+                            chars.next();
+                        }
+                        q if q == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_YAML_DEPTH {
+                    return Err(line);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    Ok(())
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -218,6 +278,17 @@ mod tests {
         assert!(error.message.contains("never closed"), "{error}");
         let error = split("d.md", "---\n- a\n- b\n---\n").unwrap_err();
         assert!(error.message.contains("a list"), "{error}");
+    }
+
+    #[test]
+    fn deep_yaml_nesting_is_refused_before_parsing() {
+        let deep = format!("title: A\nx: {}\n", "[".repeat(MAX_YAML_DEPTH + 1));
+        assert_eq!(yaml_flow_depth_ok(&deep), Err(2));
+        let quoted = format!("title: \"{0}\"\nt: '{0}' # {0}\n", "[".repeat(500));
+        assert_eq!(yaml_flow_depth_ok(&quoted), Ok(()));
+        let error = split("a.md", &format!("---\n{deep}---\n")).unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        assert!(error.message.contains("nested deeper than 128"), "{error}");
     }
 
     #[test]

@@ -97,7 +97,14 @@ fn edit_toml(raw: &str, fields: &Map<String, Value>) -> Result<String, String> {
             .is_some_and(|v| v.is_datetime());
         let item = toml_item(value, was_datetime, table.get(key))?;
         match table.get_mut(key) {
-            Some(slot) => *slot = item,
+            // Same shape: in place, keeping the key's decor.
+            Some(slot) if slot.is_table() == item.is_table() => *slot = item,
+            // A table becomes a value or the other way: the key's decor
+            // belongs to the old shape (`[b]` has none around `=`).
+            Some(_) => {
+                table.remove(key);
+                table.insert(key, item);
+            }
             None => {
                 table.insert(key, item);
             }
@@ -328,6 +335,16 @@ mod tests {
             out,
             "+++\ntitle = \"A\"\n[extra]\nmood = \"great\"\nn = 2\n+++\n"
         );
+    }
+
+    #[test]
+    fn a_toml_table_that_becomes_a_value_is_written_as_one() {
+        let text = "+++\ntitle = \"A\"\n\n[extra]\nx = 1\n+++\n";
+        let f = with(text, |f| {
+            f.insert("extra".into(), json!(false));
+        });
+        let out = rewrite("p.md", text, &f, "").unwrap();
+        assert_eq!(out, "+++\ntitle = \"A\"\nextra = false\n+++\n");
     }
 
     #[test]

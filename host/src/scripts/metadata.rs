@@ -190,6 +190,20 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         return (script, diagnostics);
     };
     let yaml_line = doc_line + doc[..yaml_start].matches('\n').count();
+    if let Err(line) = crate::content::front_matter::yaml_flow_depth_ok(&doc[yaml_start..yaml_end])
+    {
+        script.valid = false;
+        diagnostics.push(Diagnostic::error(
+            path,
+            yaml_line + line - 1,
+            1,
+            format!(
+                "invalid YAML front matter (nested deeper than {} levels); the script will not run",
+                crate::content::front_matter::MAX_YAML_DEPTH
+            ),
+        ));
+        return (script, diagnostics);
+    }
     let fields: Map<String, Value> =
         match serde_yaml_ng::from_str::<Value>(&doc[yaml_start..yaml_end]) {
             Ok(Value::Object(map)) => map,
