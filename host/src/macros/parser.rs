@@ -118,7 +118,9 @@ pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
         }
         calls += 1;
         if body[start + 3..].starts_with("/*") {
-            let Some(end) = body[start..].find("*/>}}") else {
+            // The closing `*/>}}` starts after the opening `{{</*` (in
+            // `{{</*/>}}` the two overlap).
+            let Some(end) = body[start + 5..].find("*/>}}").map(|i| i + 5) else {
                 push_text(&mut segments, &body[text_start..start]);
                 segments.push(error(
                     3,
@@ -584,6 +586,20 @@ mod tests {
         let segments = parse("p.md", &format!("{{{{< x{args} >}}}}"), 1);
         assert!(
             matches!(&segments[0], Segment::Broken { diagnostic, .. } if diagnostic.message.contains("more than 256 arguments"))
+        );
+    }
+
+    #[test]
+    fn an_escape_whose_ends_overlap_is_not_closed() {
+        // Found by fuzzing: this used to slice backwards and panic.
+        let segments = parse("p.md", "*/>}}{{</*/>}}", 1);
+        assert!(
+            matches!(&segments[1], Segment::Broken { diagnostic, .. } if diagnostic.message.contains("never closed")),
+            "{segments:?}"
+        );
+        assert_eq!(
+            parse("p.md", "{{</**/>}}", 1),
+            [Segment::Literal("{{<>}}".into())]
         );
     }
 
