@@ -77,13 +77,16 @@ fn the_bench_check_binary_exits_1_on_a_regression() {
     std::fs::write(&file, THRESHOLDS).unwrap();
     criterion_result(dir.path(), "macro_call/fresh", 2.0);
     criterion_result(dir.path(), "render/cold", 800.0);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench-check"))
-        .args(["--no-run", "--thresholds"])
-        .arg(&file)
-        .arg("--criterion-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let bench_check = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bench-check"))
+            .args(["--no-run", "--thresholds"])
+            .arg(&file)
+            .arg("--criterion-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = bench_check();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -91,13 +94,7 @@ fn the_bench_check_binary_exits_1_on_a_regression() {
         "{stdout}"
     );
     criterion_result(dir.path(), "render/cold", 410.0);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench-check"))
-        .args(["--no-run", "--thresholds"])
-        .arg(&file)
-        .arg("--criterion-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = bench_check();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{commit_all, files, host, push, write};
-use git2::{Repository, RepositoryInitOptions};
+use git2::Repository;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -175,25 +175,13 @@ fn render_killed_at_random_moments_leaves_nothing_partial() {
 #[test]
 fn sync_killed_at_random_moments_recovers_on_the_next_sync() {
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("remote.git");
-    let mut options = RepositoryInitOptions::new();
-    options.initial_head("main");
-    Repository::init_opts(&bare, options.bare(true)).unwrap();
-    let up_path = dir.path().join("upstream");
-    let mut options = RepositoryInitOptions::new();
-    options.initial_head("main");
-    let upstream = Repository::init_opts(&up_path, &options).unwrap();
-    write(
-        &up_path,
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
-    );
+    let (bare, upstream) = common::remote_and_upstream(dir.path());
+    let up_path = upstream.workdir().unwrap().to_path_buf();
     write(&up_path, "scripts/stamp.py", STAMP);
     for i in 0..300 {
         write(&up_path, &format!("content/posts/p{i:03}.md"), &post(i, 0));
     }
     commit_all(&upstream, "initial");
-    upstream.remote("origin", bare.to_str().unwrap()).unwrap();
     push(&upstream);
     let site = dir.path().join("site");
     Repository::clone(bare.to_str().unwrap(), &site).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{commit_all, host, push, write};
-use git2::{Repository, RepositoryInitOptions};
+use git2::Repository;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -26,19 +26,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("remote.git");
-    let mut options = RepositoryInitOptions::new();
-    options.initial_head("main");
-    Repository::init_opts(&bare, options.bare(true)).unwrap();
-    let up_path = dir.path().join("upstream");
-    let mut options = RepositoryInitOptions::new();
-    options.initial_head("main");
-    let upstream = Repository::init_opts(&up_path, &options).unwrap();
-    write(
-        &up_path,
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
-    );
+    let (bare, upstream) = common::remote_and_upstream(dir.path());
+    let up_path = upstream.workdir().unwrap().to_path_buf();
     write(
         &up_path,
         "content/posts/a.md",
@@ -56,7 +45,6 @@ fn setup() -> Setup {
         &script("a script that will move to a new name, with enough text to be similar"),
     );
     commit_all(&upstream, "initial");
-    upstream.remote("origin", bare.to_str().unwrap()).unwrap();
     push(&upstream);
     let site = dir.path().join("site");
     Repository::clone(bare.to_str().unwrap(), &site).unwrap();

@@ -2,7 +2,7 @@
 //! files, real git repositories.
 #![allow(dead_code)]
 
-use git2::{IndexAddOption, Repository, Signature};
+use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -63,4 +63,24 @@ pub fn files(root: &Path, skip: &[&str]) -> BTreeMap<String, Vec<u8>> {
             )
         })
         .collect()
+}
+
+/// A bare `remote.git` in `dir` and an `upstream` work tree on `main` whose
+/// `origin` is it, with a minimal `site.toml` written (not committed).
+pub fn remote_and_upstream(dir: &Path) -> (std::path::PathBuf, Repository) {
+    let bare = dir.join("remote.git");
+    let mut options = RepositoryInitOptions::new();
+    options.initial_head("main");
+    Repository::init_opts(&bare, options.bare(true)).unwrap();
+    let up_path = dir.join("upstream");
+    let mut options = RepositoryInitOptions::new();
+    options.initial_head("main");
+    let upstream = Repository::init_opts(&up_path, &options).unwrap();
+    upstream.remote("origin", bare.to_str().unwrap()).unwrap();
+    write(
+        &up_path,
+        "site.toml",
+        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
+    );
+    (bare, upstream)
 }
