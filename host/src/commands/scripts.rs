@@ -78,13 +78,16 @@ name: {name}
 description: What this transform does, in one line.
 enabled: true
 version: 1
+order: 0         # transforms run by order (lowest first), then by name
 ---
 """
 
 
 def transform(post):
     # post["path"], post["front_matter"] (a dict), post["body"] (Markdown).
-    # Return the changed fields, or None to leave the post as it is.
+    # Return the changed fields, e.g. {"body": post["body"] + "..."}, or
+    # None to leave the post as it is. `host run-script {name} --all` shows
+    # the diff; `host render` applies it in memory only.
     return None
 "#;
 
