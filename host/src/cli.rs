@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "host", version, about, propagate_version = true)]
 pub struct Cli {
-    /// More output (-v: info, -vv: debug). `BLOGMARK_LOG` overrides.
+    /// More output (-v: info, -vv: debug). `BLOGMARK_LOG` or `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Only errors.
@@ -222,7 +222,7 @@ pub struct RunScriptArgs {
     #[arg(long, default_value = ".")]
     pub site: PathBuf,
     /// For a macro script: the context of the call.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "For a macro script")]
     pub call: MacroCallArgs,
 }
 
