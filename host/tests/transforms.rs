@@ -342,3 +342,27 @@ fn a_transform_that_times_out_or_returns_garbage_leaves_the_post_as_it_was() {
     let strict = host(dir.path(), &["render", "--strict"]);
     assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
 }
+
+#[test]
+fn run_script_on_a_macro_prints_its_html() {
+    let dir = site(
+        &[("hello.md", TOML_POST)],
+        &[(
+            "shout.py",
+            "def render(ctx):\n    return '<b>' + ctx.args['t'].upper() + str(ctx.page['title'] if ctx.page else '') + '</b>'\n",
+        )],
+    );
+    let out = host(
+        dir.path(),
+        &[
+            "run-script",
+            "shout",
+            "--arg",
+            "t=hey",
+            "--page",
+            "content/posts/hello.md",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "<b>HEYHello</b>\n");
+}
