@@ -1,17 +1,10 @@
 //! `host scripts list|show|check|enable|disable` on real files and the real
 //! sandbox.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn host(site: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(args)
-        .arg("--site")
-        .arg(site)
-        .output()
-        .unwrap()
-}
+use common::host;
+use std::path::Path;
 
 fn site() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -1,17 +1,14 @@
 //! `host scripts run` end to end: the real binary, the real sandbox.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+/// `host scripts run ARGS --site SITE`.
 fn host(site: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(["scripts", "run"])
-        .args(args)
-        .arg("--site")
-        .arg(site)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the host binary runs")
+    let all: Vec<&str> = ["scripts", "run"].iter().chain(args).copied().collect();
+    common::host(site, &all)
 }
 
 fn site_with(script: &str, source: &str) -> tempfile::TempDir {
