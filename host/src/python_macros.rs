@@ -454,13 +454,24 @@ pub fn page_info(page: &Page) -> abi::Page {
 
 fn cache_key(script: &Script, settings: &Settings, limits: &Limits, document: &str) -> String {
     let mut hasher = Sha256::new();
+    // A result that needed more than a tighter limit allows must not be
+    // reused under that limit.
+    let limits: Vec<u8> = [
+        u64::try_from(limits.timeout.as_micros()).unwrap_or(u64::MAX),
+        limits.fuel,
+        limits.memory_bytes as u64,
+        limits.output_bytes as u64,
+        limits.stdout_bytes as u64,
+        limits.input_bytes as u64,
+    ]
+    .iter()
+    .flat_map(|n| n.to_le_bytes())
+    .collect();
     for part in [
         script.content_hash.as_bytes(),
         settings.build_id.as_bytes(),
         &settings.clock.as_secs().to_le_bytes(),
-        // A result that needed more than a tighter limit allows must not be
-        // reused under that limit.
-        format!("{limits:?}").as_bytes(),
+        &limits,
         document.as_bytes(),
     ] {
         hasher.update((part.len() as u64).to_le_bytes());
