@@ -97,22 +97,21 @@ impl Config {
     /// Read `site.toml` in `root`.
     pub fn load(root: &Path) -> Result<Config, Diagnostic> {
         let path = root.join(FILE);
-        let bytes =
-            crate::input::read_capped(&path, crate::input::MAX_CONFIG_BYTES).map_err(|e| {
-                let hint = match e {
-                    crate::input::ReadError::Io(_) => " (is this a site? `host init` makes one)",
-                    crate::input::ReadError::TooLarge { .. } => "",
-                };
-                Diagnostic::error(FILE, 0, 0, format!("{}: {e}{hint}", path.display()))
-            })?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let (line, column) = crate::content::front_matter::line_col(
-                std::str::from_utf8(valid).unwrap_or_default(),
-                valid.len(),
-            );
-            Diagnostic::error(FILE, line, column, "not valid UTF-8")
-        })?;
+        let text =
+            crate::input::read_text(&path, crate::input::MAX_CONFIG_BYTES).map_err(
+                |e| match e {
+                    crate::input::ReadError::Io(_) => Diagnostic::error(
+                        FILE,
+                        0,
+                        0,
+                        format!(
+                            "{}: {e} (is this a site? `host init` makes one)",
+                            path.display()
+                        ),
+                    ),
+                    other => other.to_diagnostic(FILE),
+                },
+            )?;
         Self::parse(&text)
     }
 

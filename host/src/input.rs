@@ -2,6 +2,7 @@
 //! a size cap, so that a huge or endless file is a clear error, not an
 //! exhausted memory or a hang.
 
+use crate::diagnostics::Diagnostic;
 use std::io::Read as _;
 use std::path::Path;
 
@@ -24,6 +25,59 @@ pub enum ReadError {
         /// The cap, in bytes.
         limit: u64,
     },
+    /// The file is not text.
+    #[error(transparent)]
+    NotUtf8(#[from] NotUtf8),
+}
+
+impl ReadError {
+    /// This error as a diagnostic of `file` (located for invalid UTF-8).
+    pub fn to_diagnostic(&self, file: &str) -> Diagnostic {
+        match self {
+            ReadError::NotUtf8(e) => e.to_diagnostic(file),
+            other => Diagnostic::error(file, 0, 0, other.to_string()),
+        }
+    }
+}
+
+/// Where bytes stop being UTF-8.
+#[derive(Debug, thiserror::Error)]
+#[error("not valid UTF-8 (byte {offset})")]
+pub struct NotUtf8 {
+    /// 1-based line of the first invalid byte.
+    pub line: usize,
+    /// 1-based column (in characters) of the first invalid byte.
+    pub column: usize,
+    /// Its byte offset.
+    pub offset: usize,
+}
+
+impl NotUtf8 {
+    /// This error as a diagnostic of `file` at the invalid byte.
+    pub fn to_diagnostic(&self, file: &str) -> Diagnostic {
+        Diagnostic::error(file, self.line, self.column, self.to_string())
+    }
+}
+
+/// `bytes` as text, or where they stop being UTF-8.
+pub fn utf8(bytes: &[u8]) -> Result<&str, NotUtf8> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let (line, column) = crate::content::front_matter::line_col(valid, offset);
+        NotUtf8 {
+            line,
+            column,
+            offset,
+        }
+    })
+}
+
+/// The text of `path`, if it is UTF-8 of at most `limit` bytes.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let bytes = read_capped(path, limit)?;
+    utf8(&bytes)?;
+    Ok(String::from_utf8(bytes).expect("checked just above"))
 }
 
 /// The bytes of `path`, if there are at most `limit` of them.
@@ -75,6 +129,17 @@ mod tests {
     fn an_endless_file_stops_at_the_cap() {
         let err = read_capped(Path::new("/dev/zero"), MAX_POST_BYTES).unwrap_err();
         assert!(err.to_string().contains("4 MiB"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let err = utf8(b"ab\ncd\xffe").unwrap_err();
+        assert_eq!((err.line, err.column, err.offset), (2, 3, 5));
+        assert_eq!(
+            err.to_diagnostic("f").to_string(),
+            "f:2:3: error: not valid UTF-8 (byte 5)"
+        );
+        assert_eq!(utf8(b"ok").unwrap(), "ok");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::cli::RunScriptArgs;
 use anyhow::{Context as _, bail};
 use blogmark_host::config::Config;
 use blogmark_host::content::{self, Kind};
-use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped};
+use blogmark_host::diagnostics::Diagnostic;
+use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped, read_text};
 use blogmark_host::python_macros::{PythonMacros, Settings, guest_clock};
 use blogmark_host::scripts::{Script, ScriptKind};
 use blogmark_host::transforms;
@@ -163,21 +164,12 @@ fn select(
         .canonicalize()
         .with_context(|| format!("cannot open the site {}", site.display()))?;
     for path in &args.post {
-        let full = if path.is_absolute() || path.exists() {
-            path.clone()
-        } else {
-            site.join(path)
-        };
-        let Ok(full) = full.canonicalize() else {
+        let Ok(full) = content::user_path(site, path).canonicalize() else {
             failures.push(format!("{}: no such file", path.display()));
             continue;
         };
         let relative = content::relative_path(&root, &full);
-        let kind = if relative.starts_with("content/posts/") {
-            Kind::Post
-        } else if relative.starts_with("content/pages/") {
-            Kind::Page
-        } else {
+        let Some(kind) = Kind::of_path(&relative) else {
             failures.push(format!(
                 "{}: not a post or page of the site (content/posts/ or content/pages/)",
                 path.display()
@@ -221,27 +213,14 @@ fn transform(
     scripts: &[Script],
     target: &Target,
 ) -> PostResult {
-    let text = match read_capped(&site.join(&target.path), MAX_POST_BYTES) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                let (line, _) = content::front_matter::line_col(
-                    std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()])
-                        .unwrap_or_default(),
-                    e.utf8_error().valid_up_to(),
-                );
-                return PostResult::Failed(format!(
-                    "{}:{line}: not valid UTF-8 (byte {})",
-                    target.path,
-                    e.utf8_error().valid_up_to()
-                ));
-            }
-        },
-        Err(e) => return PostResult::Failed(format!("{}: {e}", target.path)),
+    let failed = |d: Diagnostic| PostResult::Failed(format!("{}: {}", d.place(), d.message));
+    let text = match read_text(&site.join(&target.path), MAX_POST_BYTES) {
+        Ok(text) => text,
+        Err(e) => return failed(e.to_diagnostic(&target.path)),
     };
     let applied = transforms::apply(python, scripts, target.kind, &target.path, &text);
-    if let Some(d) = applied.diagnostics.first() {
-        return PostResult::Failed(format!("{}: {}", target.path, d.message));
+    if let Some(d) = applied.diagnostics.into_iter().next() {
+        return failed(d);
     }
     if applied.changed_by.is_empty() {
         PostResult::Unchanged

@@ -86,19 +86,13 @@ fn page_info(
     site: &std::path::Path,
     path: &std::path::Path,
 ) -> anyhow::Result<blogmark_runtime::abi::Page> {
-    let full = if path.is_absolute() || path.exists() {
-        path.to_path_buf()
-    } else {
-        site.join(path)
-    };
+    let full = blogmark_host::content::user_path(site, path);
     let bytes =
         read_capped(&full, MAX_POST_BYTES).with_context(|| format!("{}", full.display()))?;
     let relative = blogmark_host::content::relative_path(site, &full);
-    let kind = if relative.starts_with("content/pages/") {
-        blogmark_host::content::Kind::Page
-    } else {
-        blogmark_host::content::Kind::Post
-    };
+    // Any other file is read as a post.
+    let kind = blogmark_host::content::Kind::of_path(&relative)
+        .unwrap_or(blogmark_host::content::Kind::Post);
     let page = blogmark_host::content::page::parse(kind, &relative, &bytes)
         .map_err(|d| anyhow::anyhow!("{d}"))?;
     Ok(blogmark_host::python_macros::page_info(&page))

@@ -64,6 +64,17 @@ pub fn load(root: &Path) -> Content {
     content
 }
 
+/// A path the user typed for a file of the site at `site`: as given when
+/// it exists (relative to the working directory, or absolute), else
+/// relative to the site.
+pub fn user_path(site: &Path, path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() || path.exists() {
+        path.to_path_buf()
+    } else {
+        site.join(path)
+    }
+}
+
 /// `path` relative to `root`, with `/` separators.
 pub fn relative_path(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);

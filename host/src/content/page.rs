@@ -47,6 +47,20 @@ pub struct Page {
     pub content_hash: String,
 }
 
+impl Kind {
+    /// The kind of the content file at `relative` (a path in the site):
+    /// `content/posts/...` or `content/pages/...`.
+    pub fn of_path(relative: &str) -> Option<Kind> {
+        if relative.starts_with("content/posts/") {
+            Some(Kind::Post)
+        } else if relative.starts_with("content/pages/") {
+            Some(Kind::Page)
+        } else {
+            None
+        }
+    }
+}
+
 impl Page {
     /// The page's URL path, e.g. `/posts/hello/`.
     pub fn url_path(&self) -> String {
@@ -59,19 +73,7 @@ impl Page {
 
 /// Parse `bytes`, the contents of the file at `path`.
 pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let offset = e.valid_up_to();
-        let (line, column) = front_matter::line_col(
-            std::str::from_utf8(&bytes[..offset]).unwrap_or_default(),
-            offset,
-        );
-        Diagnostic::error(
-            path,
-            line,
-            column,
-            format!("not valid UTF-8 (byte {offset})"),
-        )
-    })?;
+    let text = crate::input::utf8(bytes).map_err(|e| e.to_diagnostic(path))?;
     let split = front_matter::split(path, text)?;
     let fields = split.fields;
     let field_line = |name: &str| field_line(text, name);

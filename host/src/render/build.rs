@@ -460,12 +460,10 @@ fn transform_all(
         .map(|page| {
             // Transforms rewrite the file's text, so they start from it.
             let read =
-                crate::input::read_capped(&root.join(&page.path), crate::input::MAX_POST_BYTES)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()));
+                crate::input::read_text(&root.join(&page.path), crate::input::MAX_POST_BYTES);
             let text = match read {
                 Ok(text) => text,
-                Err(e) => return (None, vec![Diagnostic::error(&page.path, 0, 0, e)]),
+                Err(e) => return (None, vec![e.to_diagnostic(&page.path)]),
             };
             let applied =
                 crate::transforms::apply(python, python.transforms(), page.kind, &page.path, &text);

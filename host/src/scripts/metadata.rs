@@ -139,18 +139,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         source: String::new(),
         content_hash,
     };
-    let source = match std::str::from_utf8(bytes) {
+    let source = match crate::input::utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
             script.valid = false;
-            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
-            let (line, column) = crate::content::front_matter::line_col(valid, valid.len());
-            diagnostics.push(Diagnostic::error(
-                path,
-                line,
-                column,
-                format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-            ));
+            diagnostics.push(e.to_diagnostic(path));
             return (script, diagnostics);
         }
     };
