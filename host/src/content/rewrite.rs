@@ -26,7 +26,7 @@ pub fn rewrite(
         Some(front) => {
             let raw = &text[front.raw.clone()];
             let edited = match front.format {
-                Format::Toml => edit_toml(raw, fields),
+                Format::Toml => edit_toml(raw, &split.fields, fields),
                 Format::Yaml => edit_yaml(raw, &split.fields, fields)
                     .filter(|edited| reads_as(edited, Format::Yaml, fields))
                     .map_or_else(|| whole_yaml(fields, line_ending(raw)), Ok),
@@ -42,7 +42,7 @@ pub fn rewrite(
         // A file without front matter gets TOML, as `host init` writes.
         None => format!(
             "+++\n{}+++\n",
-            edit_toml("", fields).map_err(|message| cannot(path, message))?
+            edit_toml("", &Map::new(), fields).map_err(|message| cannot(path, message))?
         ),
     };
     let rewritten = format!("{head}{body}");
@@ -75,7 +75,12 @@ fn line_ending(raw: &str) -> &'static str {
 
 /// TOML through `toml_edit`, which keeps the decor (comments, spacing,
 /// order) of every item it is not asked to change.
-fn edit_toml(raw: &str, fields: &Map<String, Value>) -> Result<String, String> {
+/// `old` is what `raw` reads as.
+fn edit_toml(
+    raw: &str,
+    old: &Map<String, Value>,
+    fields: &Map<String, Value>,
+) -> Result<String, String> {
     let mut doc: toml_edit::DocumentMut = raw.parse().map_err(|e| format!("{e}"))?;
     let table = doc.as_table_mut();
     let stale: Vec<String> = table
@@ -86,7 +91,6 @@ fn edit_toml(raw: &str, fields: &Map<String, Value>) -> Result<String, String> {
     for key in stale {
         table.remove(&key);
     }
-    let old = front_matter::parse("", raw, Format::Toml).unwrap_or_default();
     for (key, value) in fields {
         if old.get(key) == Some(value) {
             continue;
