@@ -426,7 +426,7 @@ pub fn failure_reason(script: &Script, failure: &Failure) -> String {
 /// What the guest's clock reads: `SOURCE_DATE_EPOCH` when set (as for
 /// reproducible builds), else the newest post's date, so that results, and
 /// the cache, do not depend on when the build runs.
-pub fn guest_clock(pages: &[&Page]) -> Duration {
+pub fn guest_clock<'a>(pages: impl IntoIterator<Item = &'a Page>) -> Duration {
     if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
@@ -434,7 +434,7 @@ pub fn guest_clock(pages: &[&Page]) -> Duration {
         return Duration::from_secs(secs);
     }
     pages
-        .iter()
+        .into_iter()
         .filter_map(|p| p.date)
         .max()
         .and_then(|d| u64::try_from(d.timestamp()).ok())

@@ -63,8 +63,7 @@ pub fn run(args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
 
     let loaded = content::load(site);
     let (targets, mut failures) = select(site, args, &loaded)?;
-    let dated: Vec<&content::Page> = loaded.pages.iter().collect();
-    let settings = Settings::for_site(&config, guest_clock(&dated), false);
+    let settings = Settings::for_site(&config, guest_clock(&loaded.pages), false);
     let (python, _) = PythonMacros::new(&[], settings, Default::default());
     let scripts = [script];
 

@@ -112,7 +112,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     };
     let settings = crate::python_macros::Settings::for_site(
         &config,
-        crate::python_macros::guest_clock(&built),
+        crate::python_macros::guest_clock(built.iter().copied()),
         options.use_cache,
     );
     let (python, python_diagnostics) =
