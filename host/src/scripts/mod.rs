@@ -79,7 +79,7 @@ pub fn rows(root: &Path, scripts: &[Script]) -> Vec<crate::store::ScriptRow> {
 /// are picked up here, before any command works with scripts.
 pub fn load_and_reconcile(
     root: &Path,
-) -> Result<(Vec<Script>, Vec<Diagnostic>, crate::store::ScriptChanges), crate::store::StoreError> {
+) -> Result<(Vec<Script>, Vec<Diagnostic>, crate::store::Changes), crate::store::StoreError> {
     let (scripts, diagnostics) = load(root);
     let changes = crate::store::Store::open(root)?.sync_scripts(&rows(root, &scripts))?;
     Ok((scripts, diagnostics, changes))

@@ -1,13 +1,16 @@
 //! `.blogmark/site.db`: SQLite with derived data only. Deleting it is always
 //! safe; `host rebuild` recreates it from the files.
 
+mod mirror;
 mod runs;
 mod schema;
 
+pub use mirror::Changes;
 pub use runs::{RunRecord, StoredRun};
 
 use crate::content::Page;
 use rusqlite::{Connection, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Where the database lives in a site.
@@ -99,14 +102,10 @@ impl Store {
     pub fn sync_posts(&mut self, pages: &[Page]) -> Result<usize, StoreError> {
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
-        let mut changed = 0;
-        {
-            let mut current = tx
+        let changes = {
+            let known: HashMap<String, String> = tx
                 .prepare("SELECT path, content_hash FROM posts")
-                .map_err(&err)?;
-            let known: std::collections::HashMap<String, String> = current
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .and_then(|rows| rows.collect())
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
                 .map_err(&err)?;
             let mut upsert = tx
                 .prepare(
@@ -116,36 +115,34 @@ impl Store {
                        draft = ?6, content_hash = ?7, front_matter = ?8",
                 )
                 .map_err(&err)?;
-            for page in pages {
-                if known.get(&page.path) == Some(&page.content_hash) {
-                    continue;
-                }
-                upsert
-                    .execute(params![
-                        page.path,
-                        kind_name(page),
-                        page.slug,
-                        page.title,
-                        page.date.map(|d| d.to_rfc3339()),
-                        page.draft,
-                        page.content_hash,
-                        serde_json::Value::Object(page.front_matter.clone()).to_string(),
-                    ])
-                    .map_err(&err)?;
-                changed += 1;
-            }
-            let present: std::collections::HashSet<&str> =
-                pages.iter().map(|p| p.path.as_str()).collect();
             let mut delete = tx
                 .prepare("DELETE FROM posts WHERE path = ?1")
                 .map_err(&err)?;
-            for path in known.keys().filter(|p| !present.contains(p.as_str())) {
-                delete.execute([path]).map_err(&err)?;
-                changed += 1;
-            }
-        }
+            mirror::mirror(
+                &known,
+                pages,
+                |page| &page.path,
+                |hash, page| *hash == page.content_hash,
+                |page| {
+                    upsert
+                        .execute(params![
+                            page.path,
+                            kind_name(page),
+                            page.slug,
+                            page.title,
+                            page.date.map(|d| d.to_rfc3339()),
+                            page.draft,
+                            page.content_hash,
+                            serde_json::Value::Object(page.front_matter.clone()).to_string(),
+                        ])
+                        .map(drop)
+                },
+                |path| delete.execute([path]).map(drop),
+            )
+            .map_err(&err)?
+        };
         tx.commit().map_err(&err)?;
-        Ok(changed)
+        Ok(changes.len())
     }
 
     /// Every row of `posts`, sorted by path.
@@ -279,29 +276,17 @@ pub struct ScriptRow {
     pub mtime: i64,
 }
 
-/// How the `scripts` table changed when it was brought in line with the files.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ScriptChanges {
-    /// Slugs of new scripts.
-    pub added: Vec<String>,
-    /// Slugs of changed scripts.
-    pub modified: Vec<String>,
-    /// Slugs of scripts whose file is gone.
-    pub removed: Vec<String>,
-}
-
 impl Store {
     /// Make the `scripts` table mirror `rows` (the files are the truth).
-    pub fn sync_scripts(&mut self, rows: &[ScriptRow]) -> Result<ScriptChanges, StoreError> {
-        let known: std::collections::BTreeMap<String, ScriptRow> = self
+    pub fn sync_scripts(&mut self, rows: &[ScriptRow]) -> Result<Changes, StoreError> {
+        let known: HashMap<String, ScriptRow> = self
             .scripts()?
             .into_iter()
             .map(|r| (r.slug.clone(), r))
             .collect();
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
-        let mut changes = ScriptChanges::default();
-        {
+        let changes = {
             let mut upsert = tx
                 .prepare(
                     "INSERT INTO scripts (slug, path, kind, name, entrypoint, enabled, version, description, limits, content_hash, mtime)
@@ -310,36 +295,35 @@ impl Store {
                        version = ?7, description = ?8, limits = ?9, content_hash = ?10, mtime = ?11",
                 )
                 .map_err(&err)?;
-            for row in rows {
-                match known.get(&row.slug) {
-                    Some(old) if old == row => continue,
-                    Some(_) => changes.modified.push(row.slug.clone()),
-                    None => changes.added.push(row.slug.clone()),
-                }
-                upsert
-                    .execute(params![
-                        row.slug,
-                        row.path,
-                        row.kind,
-                        row.name,
-                        row.entrypoint,
-                        row.enabled,
-                        row.version,
-                        row.description,
-                        row.limits,
-                        row.content_hash,
-                        row.mtime
-                    ])
-                    .map_err(&err)?;
-            }
-            let present: std::collections::HashSet<&str> =
-                rows.iter().map(|r| r.slug.as_str()).collect();
-            for slug in known.keys().filter(|s| !present.contains(s.as_str())) {
-                tx.execute("DELETE FROM scripts WHERE slug = ?1", [slug])
-                    .map_err(&err)?;
-                changes.removed.push(slug.clone());
-            }
-        }
+            let mut delete = tx
+                .prepare("DELETE FROM scripts WHERE slug = ?1")
+                .map_err(&err)?;
+            mirror::mirror(
+                &known,
+                rows,
+                |row| &row.slug,
+                |old, row| old == row,
+                |row| {
+                    upsert
+                        .execute(params![
+                            row.slug,
+                            row.path,
+                            row.kind,
+                            row.name,
+                            row.entrypoint,
+                            row.enabled,
+                            row.version,
+                            row.description,
+                            row.limits,
+                            row.content_hash,
+                            row.mtime
+                        ])
+                        .map(drop)
+                },
+                |slug| delete.execute([slug]).map(drop),
+            )
+            .map_err(&err)?
+        };
         tx.commit().map_err(&err)?;
         Ok(changes)
     }
