@@ -465,6 +465,19 @@ fn transform_all(
                 Ok(text) => text,
                 Err(e) => return (None, vec![e.to_diagnostic(&page.path)]),
             };
+            // The rest of the render uses the page as it was loaded: a file
+            // edited since then would be transformed from other text.
+            let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+            if hash != page.content_hash {
+                let changed = Diagnostic::warning(
+                    &page.path,
+                    0,
+                    0,
+                    "changed while the site was rendering: transforms skipped; render again"
+                        .to_string(),
+                );
+                return (None, vec![changed]);
+            }
             let applied =
                 crate::transforms::apply(python, python.transforms(), page.kind, &page.path, &text);
             let page = applied.page.map(|mut new| {
@@ -538,4 +551,52 @@ fn syntax_css() -> String {
             .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::page;
+    use std::time::Duration;
+
+    #[test]
+    fn a_post_edited_during_the_render_is_not_transformed_from_its_new_text() {
+        let site = tempfile::tempdir().unwrap();
+        let post = "content/posts/a.md";
+        let loaded = "+++\ntitle = \"A\"\n+++\nAs loaded.\n";
+        std::fs::create_dir_all(site.path().join("content/posts")).unwrap();
+        std::fs::write(site.path().join(post), loaded).unwrap();
+        let page = page::parse(Kind::Post, post, loaded.as_bytes()).unwrap();
+        std::fs::write(
+            site.path().join(post),
+            loaded.replace("As loaded", "Edited"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(site.path().join("scripts")).unwrap();
+        std::fs::write(
+            site.path().join("scripts/same.py"),
+            "\"\"\"\n---\nkind: transform\n---\n\"\"\"\ndef transform(ctx):\n    return ctx.post\n",
+        )
+        .unwrap();
+        let (scripts, problems) = crate::scripts::load(site.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        let config =
+            crate::config::Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n")
+                .unwrap();
+        let settings = crate::python_macros::Settings::for_site(&config, Duration::ZERO, false);
+        let (python, problems) =
+            crate::python_macros::PythonMacros::new(&scripts, settings, Default::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(python.transforms().len(), 1);
+
+        let out = transform_all(site.path(), &python, &[&page]);
+
+        assert!(out[0].0.is_none(), "the page stays as loaded");
+        let message = out[0].1.iter().map(|d| d.to_string()).collect::<String>();
+        assert!(message.contains(post), "{message}");
+        assert!(
+            message.contains("changed while the site was rendering"),
+            "{message}"
+        );
+    }
 }
