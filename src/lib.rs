@@ -45,9 +45,6 @@ pub fn macro_request(slug: &str, source: &str, args: &[(&str, Value)]) -> Reques
     let call = MacroCall {
         name: slug.into(),
         args,
-        file: "content/posts/test.md".into(),
-        line: 3,
-        column: 1,
         ..MacroCall::default()
     };
     Request::new(

@@ -5,7 +5,7 @@ use blogmark_e2e::{
     RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_request, script, shared_runtime,
 };
 use blogmark_runtime::abi::{Operation, Post, Reply, Request, Site};
-use blogmark_runtime::{Failure, FailureClass, Job};
+use blogmark_runtime::{CallSite, Failure, FailureClass, Job};
 use serde_json::json;
 use std::time::Duration;
 
@@ -40,6 +40,11 @@ def render(ctx):
         call.positional = vec![json!(1), json!("two")];
         call.body = Some("inner".into());
     }
+    job.call_site = Some(std::sync::Arc::new(CallSite::new(
+        "content/posts/test.md",
+        3,
+        1,
+    )));
     assert_eq!(
         html(shared_runtime().run(job)),
         "x|(1, 'two')|inner|content/posts/test.md|3|None|Test blog"
@@ -324,4 +329,30 @@ fn forged_or_foreign_compiled_code_is_recompiled_not_trusted() {
     let mut job = macro_job("mine", "def render(ctx):\n    return 'mine'\n", &[]);
     job.request.script.code = Some("not base64 marshal!".into());
     assert_eq!(html(shared_runtime().run(job)), "mine");
+}
+
+#[test]
+fn the_call_position_reaches_the_guest_only_when_asked_and_the_host_knows() {
+    let with_site = |source: &str| {
+        let site = std::sync::Arc::new(CallSite::new("content/posts/a.md", 12, 5));
+        let job = Job {
+            call_site: Some(site.clone()),
+            ..macro_job("pos", source, &[("k", json!(1))])
+        };
+        (html(shared_runtime().run(job)), site.was_read())
+    };
+    let reads =
+        "def render(ctx):\n    return f'{ctx.call.file}:{ctx.call[\"line\"]}:{ctx.call.column}'\n";
+    assert_eq!(with_site(reads), ("content/posts/a.md:12:5".into(), true));
+    let name_only = "def render(ctx):\n    return ctx.call.name + str(sorted(ctx.call)) + str('line' in ctx.call)\n";
+    assert_eq!(
+        with_site(name_only),
+        ("pos['column', 'file', 'line', 'name']True".into(), false)
+    );
+    let whole = "def render(ctx):\n    return str(dict(ctx.call) == {'name': 'pos', 'file': 'content/posts/a.md', 'line': 12, 'column': 5})\n";
+    assert_eq!(with_site(whole), ("True".into(), true));
+    // Without a call site (a transform, a check, or a caller that has none)
+    // the position reads as empty.
+    let none = html(shared_runtime().run(macro_job("pos", reads, &[])));
+    assert_eq!(none, ":0:0");
 }

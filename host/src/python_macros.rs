@@ -5,15 +5,16 @@
 //! Caching is sound because a call is deterministic: its result depends
 //! only on the script's source, the guest build and the request document
 //! (the guest's clock reads the build timestamp, its randomness is seeded
-//! from the request, it has no files or network). The key hashes exactly
-//! those.
+//! from the request, it has no files or network), plus the call's position
+//! when the guest asked for it (the position reaches the guest by no other
+//! way, and the host records the asking). The key hashes exactly those.
 
 use crate::content::Page;
 use crate::macros::parser::{Call, Namespace};
 use crate::scripts::Script;
 use crate::stats::{Event, MacroKind, Recorder};
 use blogmark_runtime::abi::{self, MacroCall, Operation, Reply, Request};
-use blogmark_runtime::{Failure, Job, Limits, Mode, Runtime, RuntimeConfig};
+use blogmark_runtime::{CallSite, Failure, Job, Limits, Mode, Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -67,7 +68,12 @@ impl Settings {
     }
 }
 
-type Memo = Arc<OnceLock<Result<String, Failure>>>;
+/// A result computed in this build.
+struct Memo {
+    result: Result<String, Failure>,
+    /// Set when the run read its call's position: the key of that position.
+    placed_key: Option<String>,
+}
 
 /// A new result to store in the persistent cache.
 pub struct NewResult {
@@ -88,7 +94,7 @@ pub struct PythonMacros {
     settings: Settings,
     runtime: OnceLock<Result<Runtime, Failure>>,
     stored: HashMap<String, String>,
-    memo: Mutex<HashMap<String, Memo>>,
+    memo: Mutex<HashMap<String, Arc<OnceLock<Memo>>>>,
     fresh: Mutex<Vec<NewResult>>,
     stats: Recorder,
 }
@@ -207,38 +213,27 @@ impl PythonMacros {
         let request = Request::new(
             script.to_abi(),
             Operation::Macro {
-                // The position is sent only to scripts that ask for it, so
-                // that equal calls on different lines are one request.
                 call: MacroCall {
                     name: call.name.clone(),
                     args: call.args.clone(),
                     positional: call.positional.clone(),
                     body: call.body.clone(),
-                    file: if script.uses_call {
-                        file.to_owned()
-                    } else {
-                        String::new()
-                    },
-                    line: if script.uses_call {
-                        u32::try_from(call.line).unwrap_or(u32::MAX)
-                    } else {
-                        0
-                    },
-                    column: if script.uses_call {
-                        u32::try_from(call.column).unwrap_or(u32::MAX)
-                    } else {
-                        0
-                    },
                 },
                 page: page.filter(|_| script.uses_page).map(page_info),
                 site: self.settings.site.clone(),
             },
+        );
+        let site = CallSite::new(
+            file,
+            u32::try_from(call.line).unwrap_or(u32::MAX),
+            u32::try_from(call.column).unwrap_or(u32::MAX),
         );
         self.run_cached(
             script,
             MacroKind::Python,
             &call.name,
             request,
+            Some(site),
             |reply| match reply {
                 Reply::Html(html) => Ok(html),
                 other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
@@ -266,6 +261,7 @@ impl PythonMacros {
             MacroKind::Transform,
             &script.name,
             request,
+            None,
             |reply| {
                 let new = match reply {
                     Reply::Post(new) if new.path == path => Some(new),
@@ -293,43 +289,69 @@ impl PythonMacros {
     /// Run `request` for `script` once per build and not at all when an
     /// earlier build stored its result; `decode` turns the reply into what
     /// is stored.
+    ///
+    /// A macro call's position (`site`) is not in the request. A result is
+    /// keyed by the request alone when the guest never asked for the
+    /// position, and by the request and the position when it did; the first
+    /// run of a request tells which.
     fn run_cached(
         &self,
         script: &Script,
         kind: MacroKind,
         name: &str,
         request: Request,
-        decode: impl FnOnce(Reply) -> Result<String, Failure>,
+        site: Option<CallSite>,
+        decode: impl Fn(Reply) -> Result<String, Failure>,
     ) -> Result<String, Failure> {
         let document = request.to_json();
         let limits = self.limits(script);
-        let key = cache_key(script, &self.settings, &limits, &document);
-        if let Some(html) = self.stored.get(&key) {
+        let key = cache_key(script, &self.settings, &limits, &document, None);
+        let placed_key = site
+            .as_ref()
+            .map(|site| cache_key(script, &self.settings, &limits, &document, Some(site)));
+        let stored = self
+            .stored
+            .get(&key)
+            .or_else(|| placed_key.as_ref().and_then(|k| self.stored.get(k)));
+        if let Some(html) = stored {
             self.stats.record(kind, name, Event::CacheHit, None);
             return Ok(html.clone());
         }
-        let memo = self
-            .memo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let site = site.map(Arc::new);
         let mut ran = None;
-        let result = memo.get_or_init(|| {
+        let mut run = || {
             let started = Instant::now();
             let job = Job {
-                request,
-                limits,
+                request: request.clone(),
+                limits: limits.clone(),
                 clock: self.settings.clock,
+                call_site: site.clone(),
             };
             let result = self
                 .runtime()
                 .and_then(|runtime| runtime.run(job))
                 .and_then(|outcome| decode(outcome.reply));
             ran = Some(started.elapsed());
-            result
-        });
+            let read_position = site.as_ref().is_some_and(|s| s.was_read());
+            Memo {
+                result,
+                placed_key: placed_key.clone().filter(|_| read_position),
+            }
+        };
+        let first = self.memo_slot(&key);
+        let first = first.get_or_init(&mut run);
+        let (result, key) = match &first.placed_key {
+            None => (first.result.clone(), key),
+            Some(theirs) if Some(theirs) == placed_key.as_ref() => {
+                (first.result.clone(), theirs.clone())
+            }
+            // The first run read its position, which is not ours.
+            Some(_) => {
+                let own = placed_key.clone().expect("a run read a position it had");
+                let memo = self.memo_slot(&own);
+                (memo.get_or_init(&mut run).result.clone(), own)
+            }
+        };
         let failure = result.as_ref().err().map(Failure::class);
         let event = match ran {
             Some(elapsed) => Event::Ran {
@@ -349,7 +371,7 @@ impl PythonMacros {
         }
         self.stats.record(kind, name, event, failure);
         if ran.is_some()
-            && let Ok(html) = result
+            && let Ok(html) = &result
         {
             self.fresh
                 .lock()
@@ -361,7 +383,17 @@ impl PythonMacros {
                     html: html.clone(),
                 });
         }
-        result.clone()
+        result
+    }
+
+    /// The build's one slot for the result under `key`.
+    fn memo_slot(&self, key: &str) -> Arc<OnceLock<Memo>> {
+        self.memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Sandbox runs made and calls answered from a cache.
@@ -452,7 +484,13 @@ pub fn page_info(page: &Page) -> abi::Page {
     }
 }
 
-fn cache_key(script: &Script, settings: &Settings, limits: &Limits, document: &str) -> String {
+fn cache_key(
+    script: &Script,
+    settings: &Settings,
+    limits: &Limits,
+    document: &str,
+    site: Option<&CallSite>,
+) -> String {
     let mut hasher = Sha256::new();
     // A result that needed more than a tighter limit allows must not be
     // reused under that limit.
@@ -476,6 +514,16 @@ fn cache_key(script: &Script, settings: &Settings, limits: &Limits, document: &s
     ] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
+    }
+    if let Some(site) = site {
+        for part in [
+            site.file.as_bytes(),
+            &site.line.to_le_bytes(),
+            &site.column.to_le_bytes(),
+        ] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
     }
     hex::encode(hasher.finalize())
 }

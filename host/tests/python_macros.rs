@@ -345,7 +345,7 @@ fn page_metadata_only_for_scripts_that_ask_and_markdown_output_on_request() {
     .script("blind", "", "def render(ctx):\n    return repr(ctx.page)\n")
     .script(
         "where",
-        "uses_call: true",
+        "",
         "def render(ctx):\n    return f\"{ctx.call['file']}:{ctx.call['line']}\"\n",
     )
     .script(
@@ -368,5 +368,75 @@ fn page_metadata_only_for_scripts_that_ask_and_markdown_output_on_request() {
     assert!(
         page.contains("**not bold** content/posts/p.md:10"),
         "{page}"
+    );
+}
+
+#[test]
+fn a_call_position_is_keyed_only_for_scripts_that_read_it() {
+    let site = Site::new();
+    site.script("blind", "", "def render(ctx):\n    return ctx.args['t'].upper() + ctx.call.name\n")
+        .script(
+            "where",
+            "",
+            "def render(ctx):\n    return f'{ctx.call.file}:{ctx.call.line}:{ctx.call.column}'\n",
+        )
+        .script(
+            "sometimes",
+            "",
+            "def render(ctx):\n    if ctx.args['look']:\n        return str(ctx.call['line'])\n    return 'file' in ctx.call and 'no look' or '?'\n",
+        )
+        .script(
+            "dice",
+            "",
+            "import random\n\ndef render(ctx):\n    return f'dice:{random.random()}'\n",
+        )
+        .post(
+            "one",
+            "{{< blind t=\"x\" >}} {{< where >}}\n\n{{< where >}} {{< sometimes look=true >}} {{< sometimes look=false >}}\n\n{{< dice >}} {{< blind t=\"x\" >}}\n",
+        )
+        .post(
+            "two",
+            "{{< blind t=\"x\" >}} {{< where >}}\n\n{{< sometimes look=true >}} {{< sometimes look=false >}} {{< dice >}}\n",
+        );
+    let first = site.build();
+    assert!(warnings(&first).is_empty(), "{:?}", first.diagnostics);
+    // blind 1 run for 3 calls, where 3 runs (3 places), sometimes 2 runs
+    // that looked plus 1 that did not, dice 1 run for 2 calls.
+    // 12 calls. blind: 1 run for 3 calls; where: 3 runs (3 places);
+    // sometimes: 2 runs that looked, 1 that did not for 2 calls; dice: 1
+    // run for 2 calls.
+    assert_eq!((first.python_calls, first.python_cache_hits), (8, 4));
+    let one = site.page("one");
+    let two = site.page("two");
+    assert!(one.contains("Xblind content/posts/one.md:6:21"), "{one}");
+    assert!(one.contains("content/posts/one.md:8:1 8 no look"), "{one}");
+    assert!(two.contains("Xblind content/posts/two.md:6:21"), "{two}");
+    assert!(two.contains("<p>8 no look dice:"), "{two}");
+    let dice = |page: &str| {
+        let at = page.find("dice:").expect("a dice roll");
+        page[at..].split(['<', ' ']).next().unwrap().to_owned()
+    };
+    assert_eq!(
+        dice(&one),
+        dice(&two),
+        "random numbers do not depend on the position"
+    );
+
+    let second = site.build();
+    assert_eq!((second.python_calls, second.python_cache_hits), (0, 12));
+    assert_eq!(site.page("one"), one);
+    assert_eq!(site.page("two"), two);
+
+    // A line added at the top of one page moves its calls: only the calls
+    // that read their position run again.
+    site.post(
+        "one",
+        "Moved.\n\n{{< blind t=\"x\" >}} {{< where >}}\n\n{{< where >}} {{< sometimes look=true >}} {{< sometimes look=false >}}\n\n{{< dice >}} {{< blind t=\"x\" >}}\n",
+    );
+    let third = site.build();
+    assert_eq!((third.python_calls, third.python_cache_hits), (3, 9));
+    assert!(
+        site.page("one")
+            .contains("Xblind content/posts/one.md:8:21")
     );
 }

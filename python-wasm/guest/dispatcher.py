@@ -11,6 +11,7 @@ monkey-patched builtins, a seeded `random`) can leak into the next one.
 
 import ast
 import base64
+import collections.abc
 import gc
 import json
 import linecache
@@ -106,6 +107,54 @@ def _freeze(value):
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+class CallInfo(collections.abc.Mapping):
+    """`ctx.call`: the macro's `name`, and its `file`, `line` and `column`.
+
+    The position is fetched from the host the first time a script reads it,
+    and the host notes that it did: a result that never looked at the
+    position is reused for the same call anywhere in the site."""
+
+    __slots__ = ("_name", "_position")
+    _KEYS = ("name", "file", "line", "column")
+
+    def __init__(self, name):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_position", None)
+
+    def __getitem__(self, key):
+        if key == "name":
+            return self._name
+        if key not in self._KEYS:
+            raise KeyError(key)
+        if self._position is None:
+            place = host.call_position()
+            position = {"file": place.file, "line": place.line, "column": place.column} \
+                if place is not None else {"file": "", "line": 0, "column": 0}
+            object.__setattr__(self, "_position", position)
+        return self._position[key]
+
+    def __contains__(self, key):
+        return key in self._KEYS
+
+    def __iter__(self):
+        return iter(self._KEYS)
+
+    def __len__(self):
+        return len(self._KEYS)
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"ctx.call has no field {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ctx.call is read-only")
+
+    def __repr__(self):
+        return f"CallInfo({dict(self)!r})"
 
 
 class Context:
@@ -234,7 +283,7 @@ def _macro(request):
         "args": _freeze(call.get("args") or {}),
         "positional": _freeze(call.get("positional") or []),
         "body": call.get("body"),
-        "call": _freeze({k: call.get(k) for k in ("name", "file", "line", "column")}),
+        "call": CallInfo(call.get("name")),
         "page": _freeze(request.get("page")),
         "site": _freeze(request.get("site") or {}),
     })
@@ -337,8 +386,7 @@ def _warm_up():
     script = {"slug": "warm_up", "entrypoint": "render", "path": "<warm-up>",
               "source": "import html, re\n\ndef render(ctx):\n"
                         "    return html.escape(re.sub(r'\\s+', ' ', ctx.args['t']))\n"}
-    call = {"name": "warm_up", "args": {"t": "a  <b>"}, "positional": [], "body": None,
-            "file": "<warm-up>", "line": 1, "column": 1}
+    call = {"name": "warm_up", "args": {"t": "a  <b>"}, "positional": [], "body": None}
     world = WitWorld()
     for kind, extra in (("macro", {"call": call, "page": None, "site": {}}), ("check", {})):
         world.handle(json.dumps({"abi": ABI_VERSION, "kind": kind, "script": script, **extra}))

@@ -45,12 +45,6 @@ pub struct MacroCall {
     pub positional: Vec<Value>,
     /// The raw body of a paired macro.
     pub body: Option<String>,
-    /// The page's source file, relative to the site.
-    pub file: String,
-    /// 1-based line of the macro in that file.
-    pub line: u32,
-    /// 1-based column of the macro in that file.
-    pub column: u32,
 }
 
 /// Page metadata, passed only to scripts that declare `uses_page`.

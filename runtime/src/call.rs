@@ -1,12 +1,14 @@
 //! One request in one fresh instance, and the classification of how it ended.
 
 use crate::abi::{self, Reply, Request};
+use crate::call_site::CallSite;
 use crate::engine::{EPOCH_TICK, PythonGuest, SandboxEngine};
 use crate::failure::{Failure, GuestError, Output};
 use crate::limits::Limits;
 use crate::sandbox_env::{CallEnv, Captured, OutputOverflow, SleptPastDeadline};
 use crate::store_state::SandboxState;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::{Store, Trap};
 
@@ -20,6 +22,9 @@ pub struct Job {
     /// What the guest's wall clock reads, as time since the Unix epoch: the
     /// build's timestamp, so that equal requests give equal results.
     pub clock: Duration,
+    /// Where the macro call sits, handed to the guest only if it asks; the
+    /// caller keeps a reference to learn whether it did.
+    pub call_site: Option<Arc<CallSite>>,
 }
 
 impl Job {
@@ -29,6 +34,7 @@ impl Job {
             request,
             limits: Limits::default(),
             clock: Duration::ZERO,
+            call_site: None,
         }
     }
 
@@ -129,6 +135,7 @@ impl Prepared {
         let seed: [u8; 32] = Sha256::digest(document.as_bytes()).into();
         let env = self.store.data().env.clone();
         env.arm(job.clock, seed, limits.timeout, limits.stdout_bytes);
+        self.store.data_mut().call_site = job.call_site.clone();
         self.store.data_mut().memory_limit = limits.memory_bytes;
         self.store.data_mut().memory_denied = false;
         self.store

@@ -47,6 +47,7 @@ impl SandboxEngine {
             None => {
                 let check = Job {
                     request: Request::new(script.clone(), Operation::Check),
+                    call_site: None,
                     ..job.clone()
                 };
                 let code = match self.prepare().and_then(|instance| {

@@ -30,6 +30,7 @@
 pub mod abi;
 mod artifact_cache;
 mod call;
+mod call_site;
 mod compiled_scripts;
 mod counters;
 mod engine;
@@ -40,6 +41,7 @@ mod sandbox_env;
 mod store_state;
 
 pub use call::{Job, Outcome, ReusedInstance};
+pub use call_site::CallSite;
 pub use counters::{Counters, ScriptStats};
 pub use engine::{EngineSettings, LoadReport, SandboxEngine, default_cache_dir};
 pub use failure::{Failure, FailureClass, GuestError, Output};

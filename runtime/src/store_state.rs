@@ -1,8 +1,10 @@
 //! The data of one `Store`: WASI context, resource table, memory limiter and
 //! the request environment, plus the linker that exposes them to the guest.
 
+use crate::call_site::CallSite;
 use crate::engine::wit_host;
 use crate::sandbox_env::CallEnv;
+use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
@@ -18,6 +20,8 @@ pub(crate) struct SandboxState {
     pub(crate) memory_limit: usize,
     /// Set when a grow past `memory_limit` was refused.
     pub(crate) memory_denied: bool,
+    /// The macro call being answered, if any (see [`CallSite`]).
+    pub(crate) call_site: Option<Arc<CallSite>>,
 }
 
 impl SandboxState {
@@ -43,6 +47,7 @@ impl SandboxState {
             env,
             memory_limit: usize::MAX,
             memory_denied: false,
+            call_site: None,
         }
     }
 }
@@ -89,6 +94,15 @@ impl wit_host::Host for SandboxState {
             wit_host::Level::Error => "error",
         };
         self.env.log(level, message);
+    }
+
+    fn call_position(&mut self) -> Option<wit_host::Position> {
+        let (file, line, column) = self.call_site.as_deref()?.read();
+        Some(wit_host::Position {
+            file: file.to_owned(),
+            line,
+            column,
+        })
     }
 }
 

@@ -216,7 +216,6 @@ pub fn show(site: &Path, name: &str) -> anyhow::Result<ExitCode> {
     println!("version:     {}", s.version);
     println!("description: {}", s.description);
     println!("uses_page:   {}", s.uses_page);
-    println!("uses_call:   {}", s.uses_call);
     println!("markdown:    {}", s.markdown);
     println!(
         "overrides:   {}",

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped};
 use blogmark_host::scripts::Script;
 use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Site};
-use blogmark_runtime::{Failure, Job, Mode};
+use blogmark_runtime::{CallSite, Failure, Job, Mode};
 use std::process::ExitCode;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -41,9 +41,6 @@ pub fn run_macro(
         name: name.to_owned(),
         args: args.args.iter().cloned().collect(),
         body: args.body.clone(),
-        file: "<command line>".into(),
-        line: 1,
-        column: 1,
         ..MacroCall::default()
     };
     let mut script = meta.to_abi();
@@ -56,7 +53,10 @@ pub fn run_macro(
         site: Site::default(),
     };
     let runtime = crate::sandbox::start(Mode::Inline)?;
-    let outcome = runtime.run(Job::new(Request::new(script, operation)));
+    let outcome = runtime.run(Job {
+        call_site: Some(std::sync::Arc::new(CallSite::new("<command line>", 1, 1))),
+        ..Job::new(Request::new(script, operation))
+    });
     match outcome {
         Ok(outcome) => {
             for line in &outcome.captured.logs {

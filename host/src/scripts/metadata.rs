@@ -34,8 +34,6 @@ pub struct Script {
     pub description: String,
     /// Pass page metadata in the context.
     pub uses_page: bool,
-    /// Pass the call's file, line and column in the context.
-    pub uses_call: bool,
     /// Win over a built-in macro of the same name.
     pub overrides_builtin: bool,
     /// Render the returned HTML as Markdown.
@@ -127,7 +125,6 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         version: 1,
         description: String::new(),
         uses_page: false,
-        uses_call: false,
         overrides_builtin: false,
         markdown: false,
         order: 0,
@@ -268,7 +265,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
                 Some(b) => match key.as_str() {
                     "enabled" => script.enabled = b,
                     "uses_page" => script.uses_page = b,
-                    "uses_call" => script.uses_call = b,
+                    // Once needed for `ctx.call`'s position, which every
+                    // script now gets on demand; still accepted so that
+                    // older scripts check clean.
+                    "uses_call" => {}
                     _ => script.markdown = b,
                 },
                 None => warn(
