@@ -40,11 +40,11 @@ def render(ctx):
         call.positional = vec![json!(1), json!("two")];
         call.body = Some("inner".into());
     }
-    job.call_site = Some(std::sync::Arc::new(CallSite::new(
-        "content/posts/test.md",
-        3,
-        1,
-    )));
+    job.call_site = Some(CallSite {
+        file: "content/posts/test.md".into(),
+        line: 3,
+        column: 1,
+    });
     assert_eq!(
         html(shared_runtime().run(job)),
         "x|(1, 'two')|inner|content/posts/test.md|3|None|Test blog"
@@ -334,12 +334,18 @@ fn forged_or_foreign_compiled_code_is_recompiled_not_trusted() {
 #[test]
 fn the_call_position_reaches_the_guest_only_when_asked_and_the_host_knows() {
     let with_site = |source: &str| {
-        let site = std::sync::Arc::new(CallSite::new("content/posts/a.md", 12, 5));
         let job = Job {
-            call_site: Some(site.clone()),
+            call_site: Some(CallSite {
+                file: "content/posts/a.md".into(),
+                line: 12,
+                column: 5,
+            }),
             ..macro_job("pos", source, &[("k", json!(1))])
         };
-        (html(shared_runtime().run(job)), site.was_read())
+        let observed = job.observed.clone();
+        let html = html(shared_runtime().run(job));
+        assert!(!observed.wall_clock(), "{source}");
+        (html, observed.position())
     };
     let reads =
         "def render(ctx):\n    return f'{ctx.call.file}:{ctx.call[\"line\"]}:{ctx.call.column}'\n";
@@ -355,4 +361,29 @@ fn the_call_position_reaches_the_guest_only_when_asked_and_the_host_knows() {
     // the position reads as empty.
     let none = html(shared_runtime().run(macro_job("pos", reads, &[])));
     assert_eq!(none, ":0:0");
+}
+
+#[test]
+fn the_host_records_reads_of_the_wall_clock_whatever_the_outcome() {
+    let run = |source: &str| {
+        let job = macro_job("clock", source, &[]);
+        let observed = job.observed.clone();
+        let result = shared_runtime().run(job);
+        (result.is_ok(), observed.wall_clock())
+    };
+    let plain = "import re, html, json\n\ndef render(ctx):\n    return html.escape(json.dumps(re.findall('a', 'banana')))\n";
+    assert_eq!(run(plain), (true, false));
+    assert_eq!(
+        run("import time\n\ndef render(ctx):\n    return str(time.time())\n"),
+        (true, true)
+    );
+    let today = "import datetime\n\ndef render(ctx):\n    return str(datetime.date.today())\n";
+    assert_eq!(run(today), (true, true));
+    let then_fails =
+        "import time\n\ndef render(ctx):\n    time.time()\n    raise ValueError('late')\n";
+    assert_eq!(run(then_fails), (false, true));
+    // The monotonic clock starts at zero in every call: it tells nothing of
+    // the build's clock.
+    let monotonic = "import time\n\ndef render(ctx):\n    return str(time.monotonic() < 1)\n";
+    assert_eq!(run(monotonic), (true, false));
 }

@@ -6,8 +6,9 @@
 //! only on the script's source, the guest build and the request document
 //! (the guest's clock reads the build timestamp, its randomness is seeded
 //! from the request, it has no files or network), plus the call's position
-//! when the guest asked for it (the position reaches the guest by no other
-//! way, and the host records the asking). The key hashes exactly those.
+//! and the build clock when the guest asked for them (they reach the guest
+//! by no other way, and the host records the asking). The key hashes
+//! exactly those.
 
 use crate::content::Page;
 use crate::macros::parser::{Call, Namespace};
@@ -69,10 +70,15 @@ impl Settings {
 }
 
 /// A result computed in this build.
+#[derive(Clone)]
 struct Memo {
     result: Result<String, Failure>,
-    /// Set when the run read its call's position: the key of that position.
-    placed_key: Option<String>,
+    /// Whether the run read its call's position.
+    read_position: bool,
+    /// The call site it ran for.
+    site: Option<CallSite>,
+    /// Its key in the persistent cache: the request and what the run read.
+    key: String,
 }
 
 /// A new result to store in the persistent cache.
@@ -223,11 +229,11 @@ impl PythonMacros {
                 site: self.settings.site.clone(),
             },
         );
-        let site = CallSite::new(
-            file,
-            u32::try_from(call.line).unwrap_or(u32::MAX),
-            u32::try_from(call.column).unwrap_or(u32::MAX),
-        );
+        let site = CallSite {
+            file: file.to_owned(),
+            line: u32::try_from(call.line).unwrap_or(u32::MAX),
+            column: u32::try_from(call.column).unwrap_or(u32::MAX),
+        };
         self.run_cached(
             script,
             MacroKind::Python,
@@ -290,10 +296,11 @@ impl PythonMacros {
     /// earlier build stored its result; `decode` turns the reply into what
     /// is stored.
     ///
-    /// A macro call's position (`site`) is not in the request. A result is
-    /// keyed by the request alone when the guest never asked for the
-    /// position, and by the request and the position when it did; the first
-    /// run of a request tells which.
+    /// Two inputs are not in the request: the call's position (`site`) and
+    /// the build clock. The guest asks the host for them when a script
+    /// reads them, and the host notes it ([`blogmark_runtime::Observed`]);
+    /// a result is keyed by the request and by the inputs its run asked
+    /// for, no more.
     fn run_cached(
         &self,
         script: &Script,
@@ -303,21 +310,12 @@ impl PythonMacros {
         site: Option<CallSite>,
         decode: impl Fn(Reply) -> Result<String, Failure>,
     ) -> Result<String, Failure> {
-        let document = request.to_json();
         let limits = self.limits(script);
-        let key = cache_key(script, &self.settings, &limits, &document, None);
-        let placed_key = site
-            .as_ref()
-            .map(|site| cache_key(script, &self.settings, &limits, &document, Some(site)));
-        let stored = self
-            .stored
-            .get(&key)
-            .or_else(|| placed_key.as_ref().and_then(|k| self.stored.get(k)));
-        if let Some(html) = stored {
+        let keys = CacheKeys::new(script, &self.settings, &limits, &request, site.as_ref());
+        if let Some(html) = keys.all().find_map(|key| self.stored.get(&key)) {
             self.stats.record(kind, name, Event::CacheHit, None);
             return Ok(html.clone());
         }
-        let site = site.map(Arc::new);
         let mut ran = None;
         let mut run = || {
             let started = Instant::now();
@@ -326,32 +324,34 @@ impl PythonMacros {
                 limits: limits.clone(),
                 clock: self.settings.clock,
                 call_site: site.clone(),
+                observed: Arc::default(),
             };
+            let observed = job.observed.clone();
             let result = self
                 .runtime()
                 .and_then(|runtime| runtime.run(job))
                 .and_then(|outcome| decode(outcome.reply));
             ran = Some(started.elapsed());
-            let read_position = site.as_ref().is_some_and(|s| s.was_read());
             Memo {
                 result,
-                placed_key: placed_key.clone().filter(|_| read_position),
+                read_position: observed.position(),
+                site: site.clone(),
+                key: keys.key(observed.position(), observed.wall_clock()),
             }
         };
-        let first = self.memo_slot(&key);
+        // Within one build the clock is the same for every call: results are
+        // shared by request, and by position for runs that read it.
+        let first = self.memo_slot(&keys.key(false, false));
         let first = first.get_or_init(&mut run);
-        let (result, key) = match &first.placed_key {
-            None => (first.result.clone(), key),
-            Some(theirs) if Some(theirs) == placed_key.as_ref() => {
-                (first.result.clone(), theirs.clone())
-            }
+        let done = if first.read_position && first.site != site {
             // The first run read its position, which is not ours.
-            Some(_) => {
-                let own = placed_key.clone().expect("a run read a position it had");
-                let memo = self.memo_slot(&own);
-                (memo.get_or_init(&mut run).result.clone(), own)
-            }
+            self.memo_slot(&keys.key(true, false))
+                .get_or_init(&mut run)
+                .clone()
+        } else {
+            first.clone()
         };
+        let Memo { result, key, .. } = done;
         let failure = result.as_ref().err().map(Failure::class);
         let event = match ran {
             Some(elapsed) => Event::Ran {
@@ -484,46 +484,90 @@ pub fn page_info(page: &Page) -> abi::Page {
     }
 }
 
-fn cache_key(
-    script: &Script,
-    settings: &Settings,
-    limits: &Limits,
-    document: &str,
-    site: Option<&CallSite>,
-) -> String {
-    let mut hasher = Sha256::new();
-    // A result that needed more than a tighter limit allows must not be
-    // reused under that limit.
-    let limits: Vec<u8> = [
-        u64::try_from(limits.timeout.as_micros()).unwrap_or(u64::MAX),
-        limits.fuel,
-        limits.memory_bytes as u64,
-        limits.output_bytes as u64,
-        limits.stdout_bytes as u64,
-        limits.input_bytes as u64,
-    ]
-    .iter()
-    .flat_map(|n| n.to_le_bytes())
-    .collect();
-    for part in [
-        script.content_hash.as_bytes(),
-        settings.build_id.as_bytes(),
-        &settings.clock.as_secs().to_le_bytes(),
-        &limits,
-        document.as_bytes(),
-    ] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    if let Some(site) = site {
+/// The keys a request's result may be stored under: the request alone, or
+/// with the call's position, the build clock, or both, whichever the run
+/// asked for. Each hashes the script's content, the guest build, the limits
+/// and the request document, then the inputs.
+struct CacheKeys<'a> {
+    request: Sha256,
+    site: Option<&'a CallSite>,
+    clock: u64,
+}
+
+impl<'a> CacheKeys<'a> {
+    fn new(
+        script: &Script,
+        settings: &Settings,
+        limits: &Limits,
+        request: &Request,
+        site: Option<&'a CallSite>,
+    ) -> Self {
+        // A result that needed more than a tighter limit allows must not be
+        // reused under that limit.
+        let limits: Vec<u8> = [
+            u64::try_from(limits.timeout.as_micros()).unwrap_or(u64::MAX),
+            limits.fuel,
+            limits.memory_bytes as u64,
+            limits.output_bytes as u64,
+            limits.stdout_bytes as u64,
+            limits.input_bytes as u64,
+        ]
+        .iter()
+        .flat_map(|n| n.to_le_bytes())
+        .collect();
+        let mut hasher = Sha256::new();
         for part in [
-            site.file.as_bytes(),
-            &site.line.to_le_bytes(),
-            &site.column.to_le_bytes(),
+            script.content_hash.as_bytes(),
+            settings.build_id.as_bytes(),
+            &limits,
+            request.to_json().as_bytes(),
         ] {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
+            update(&mut hasher, part);
+        }
+        CacheKeys {
+            request: hasher,
+            site,
+            clock: settings.clock.as_secs(),
         }
     }
-    hex::encode(hasher.finalize())
+
+    /// The key for a run that read the position (if there is one) and the
+    /// clock as said.
+    fn key(&self, position: bool, clock: bool) -> String {
+        let mut hasher = self.request.clone();
+        match self.site.filter(|_| position) {
+            Some(site) => {
+                update(&mut hasher, b"position");
+                update(&mut hasher, site.file.as_bytes());
+                update(&mut hasher, &site.line.to_le_bytes());
+                update(&mut hasher, &site.column.to_le_bytes());
+            }
+            None => update(&mut hasher, b"-"),
+        }
+        if clock {
+            update(&mut hasher, b"clock");
+            update(&mut hasher, &self.clock.to_le_bytes());
+        } else {
+            update(&mut hasher, b"-");
+        }
+        hex::encode(hasher.finalize())
+    }
+
+    /// Every key a stored result for this request may have.
+    fn all(&self) -> impl Iterator<Item = String> + '_ {
+        let positions: &[bool] = if self.site.is_some() {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        positions
+            .iter()
+            .flat_map(move |&p| [(p, false), (p, true)])
+            .map(|(p, c)| self.key(p, c))
+    }
+}
+
+fn update(hasher: &mut Sha256, part: &[u8]) {
+    hasher.update((part.len() as u64).to_le_bytes());
+    hasher.update(part);
 }

@@ -440,3 +440,28 @@ fn a_call_position_is_keyed_only_for_scripts_that_read_it() {
             .contains("Xblind content/posts/one.md:8:21")
     );
 }
+
+#[test]
+fn a_newer_post_reruns_only_the_macros_that_read_the_clock() {
+    let site = Site::new();
+    site.script("plain", "", "def render(ctx):\n    return 'plain'\n")
+        .script(
+            "today",
+            "",
+            "import datetime\n\ndef render(ctx):\n    return 'on ' + str(datetime.date.today())\n",
+        )
+        .post("p", "{{< plain >}} {{< today >}}\n");
+    let first = site.build();
+    assert_eq!((first.python_calls, first.python_cache_hits), (2, 0));
+    assert!(site.page("p").contains("plain on 2024-01-01"));
+
+    // The guest's clock is the newest post's date: a newer post moves it.
+    std::fs::write(
+        site.root().join("content/posts/newer.md"),
+        "---\ntitle: newer\ndate: 2024-06-01\n---\nNo macros.\n",
+    )
+    .unwrap();
+    let second = site.build();
+    assert_eq!((second.python_calls, second.python_cache_hits), (1, 1));
+    assert!(site.page("p").contains("plain on 2024-06-01"));
+}

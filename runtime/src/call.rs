@@ -1,10 +1,10 @@
 //! One request in one fresh instance, and the classification of how it ended.
 
 use crate::abi::{self, Reply, Request};
-use crate::call_site::CallSite;
 use crate::engine::{EPOCH_TICK, PythonGuest, SandboxEngine};
 use crate::failure::{Failure, GuestError, Output};
 use crate::limits::Limits;
+use crate::observed::{CallSite, Observed};
 use crate::sandbox_env::{CallEnv, Captured, OutputOverflow, SleptPastDeadline};
 use crate::store_state::SandboxState;
 use sha2::{Digest, Sha256};
@@ -22,9 +22,11 @@ pub struct Job {
     /// What the guest's wall clock reads, as time since the Unix epoch: the
     /// build's timestamp, so that equal requests give equal results.
     pub clock: Duration,
-    /// Where the macro call sits, handed to the guest only if it asks; the
-    /// caller keeps a reference to learn whether it did.
-    pub call_site: Option<Arc<CallSite>>,
+    /// Where the macro call sits, handed to the guest only if it asks.
+    pub call_site: Option<CallSite>,
+    /// Filled in as the guest asks for the call site or the wall clock; the
+    /// caller keeps a reference to learn what the result depends on.
+    pub observed: Arc<Observed>,
 }
 
 impl Job {
@@ -35,6 +37,7 @@ impl Job {
             limits: Limits::default(),
             clock: Duration::ZERO,
             call_site: None,
+            observed: Arc::default(),
         }
     }
 
@@ -134,8 +137,15 @@ impl Prepared {
         }
         let seed: [u8; 32] = Sha256::digest(document.as_bytes()).into();
         let env = self.store.data().env.clone();
-        env.arm(job.clock, seed, limits.timeout, limits.stdout_bytes);
+        env.arm(
+            job.clock,
+            job.observed.clone(),
+            seed,
+            limits.timeout,
+            limits.stdout_bytes,
+        );
         self.store.data_mut().call_site = job.call_site.clone();
+        self.store.data_mut().observed = job.observed.clone();
         self.store.data_mut().memory_limit = limits.memory_bytes;
         self.store.data_mut().memory_denied = false;
         self.store

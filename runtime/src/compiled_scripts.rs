@@ -48,6 +48,7 @@ impl SandboxEngine {
                 let check = Job {
                     request: Request::new(script.clone(), Operation::Check),
                     call_site: None,
+                    observed: Arc::default(),
                     ..job.clone()
                 };
                 let code = match self.prepare().and_then(|instance| {

@@ -30,21 +30,21 @@
 pub mod abi;
 mod artifact_cache;
 mod call;
-mod call_site;
 mod compiled_scripts;
 mod counters;
 mod engine;
 mod failure;
 mod limits;
+mod observed;
 mod queue;
 mod sandbox_env;
 mod store_state;
 
 pub use call::{Job, Outcome, ReusedInstance};
-pub use call_site::CallSite;
 pub use counters::{Counters, ScriptStats};
 pub use engine::{EngineSettings, LoadReport, SandboxEngine, default_cache_dir};
 pub use failure::{Failure, FailureClass, GuestError, Output};
 pub use limits::Limits;
+pub use observed::{CallSite, Observed};
 pub use queue::{Handle, Mode, Runtime, RuntimeConfig};
 pub use sandbox_env::{Captured, LogLine};

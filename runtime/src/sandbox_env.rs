@@ -6,6 +6,7 @@
 //! [`CallEnv`] that is armed just before the call.
 
 use crate::failure::Output;
+use crate::observed::Observed;
 use bytes::Bytes;
 use rand::{SeedableRng, TryRng, rngs::SmallRng};
 use std::convert::Infallible;
@@ -38,6 +39,7 @@ pub(crate) struct OutputOverflow;
 #[derive(Default)]
 struct CallState {
     wall_base: Duration,
+    observed: Arc<Observed>,
     virtual_ns: u64,
     sleep_budget_ns: u64,
     slept_past_deadline: bool,
@@ -76,11 +78,13 @@ impl CallEnv {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Prepare for one request: clocks at `wall_clock`, randomness from
-    /// `seed`, sleeping allowed up to `timeout`, output capped at `output_cap`.
+    /// Prepare for one request: clocks at `wall_clock` (reads recorded in
+    /// `observed`), randomness from `seed`, sleeping allowed up to
+    /// `timeout`, output capped at `output_cap`.
     pub(crate) fn arm(
         &self,
         wall_clock: Duration,
+        observed: Arc<Observed>,
         seed: [u8; 32],
         timeout: Duration,
         output_cap: usize,
@@ -88,6 +92,7 @@ impl CallEnv {
         let mut state = self.lock();
         *state = CallState {
             wall_base: wall_clock,
+            observed,
             sleep_budget_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
             rng: Some(SmallRng::from_seed(seed)),
             output_cap,
@@ -196,6 +201,7 @@ impl HostWallClock for VirtualWallClock {
 
     fn now(&self) -> Duration {
         let state = self.0.lock();
+        state.observed.saw_wall_clock();
         state.wall_base + Duration::from_nanos(state.virtual_ns)
     }
 }

@@ -1,8 +1,8 @@
 //! The data of one `Store`: WASI context, resource table, memory limiter and
 //! the request environment, plus the linker that exposes them to the guest.
 
-use crate::call_site::CallSite;
 use crate::engine::wit_host;
+use crate::observed::{CallSite, Observed};
 use crate::sandbox_env::CallEnv;
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
@@ -20,8 +20,10 @@ pub(crate) struct SandboxState {
     pub(crate) memory_limit: usize,
     /// Set when a grow past `memory_limit` was refused.
     pub(crate) memory_denied: bool,
-    /// The macro call being answered, if any (see [`CallSite`]).
-    pub(crate) call_site: Option<Arc<CallSite>>,
+    /// The macro call being answered, if any.
+    pub(crate) call_site: Option<CallSite>,
+    /// What the current call asked for.
+    pub(crate) observed: Arc<Observed>,
 }
 
 impl SandboxState {
@@ -48,6 +50,7 @@ impl SandboxState {
             memory_limit: usize::MAX,
             memory_denied: false,
             call_site: None,
+            observed: Arc::default(),
         }
     }
 }
@@ -97,11 +100,12 @@ impl wit_host::Host for SandboxState {
     }
 
     fn call_position(&mut self) -> Option<wit_host::Position> {
-        let (file, line, column) = self.call_site.as_deref()?.read();
+        let site = self.call_site.as_ref()?;
+        self.observed.saw_position();
         Some(wit_host::Position {
-            file: file.to_owned(),
-            line,
-            column,
+            file: site.file.clone(),
+            line: site.line,
+            column: site.column,
         })
     }
 }

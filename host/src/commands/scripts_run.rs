@@ -54,7 +54,11 @@ pub fn run_macro(
     };
     let runtime = crate::sandbox::start(Mode::Inline)?;
     let outcome = runtime.run(Job {
-        call_site: Some(std::sync::Arc::new(CallSite::new("<command line>", 1, 1))),
+        call_site: Some(CallSite {
+            file: "<command line>".into(),
+            line: 1,
+            column: 1,
+        }),
         ..Job::new(Request::new(script, operation))
     });
     match outcome {

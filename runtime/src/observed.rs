@@ -1,0 +1,64 @@
+//! Inputs a guest gets only by asking, and the record of its asking.
+//!
+//! A macro call's position and the wall clock are not in the request
+//! document: the guest asks the host for them (the `call-position` import,
+//! WASI's wall clock) and the host notes that it did. The sandbox is
+//! deterministic and these values reach the guest by no other way, so a call
+//! that never asked for one ran exactly as it would have with any other
+//! value of it, and its result may be reused wherever the rest agrees.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A macro call's place in its source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSite {
+    /// The source file, relative to the site.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// What one call asked for beyond its request document. The caller keeps a
+/// reference and reads it after the call, whatever its outcome.
+#[derive(Debug, Default)]
+pub struct Observed {
+    position: AtomicBool,
+    wall_clock: AtomicBool,
+}
+
+impl Observed {
+    /// Whether the guest asked for the call's position.
+    pub fn position(&self) -> bool {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// Whether the guest read the wall clock.
+    pub fn wall_clock(&self) -> bool {
+        self.wall_clock.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn saw_position(&self) {
+        self.position.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn saw_wall_clock(&self) {
+        self.wall_clock.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_input_is_recorded_on_its_own() {
+        let observed = Observed::default();
+        assert!(!observed.position() && !observed.wall_clock());
+        observed.saw_wall_clock();
+        assert!(!observed.position() && observed.wall_clock());
+        observed.saw_position();
+        assert!(observed.position() && observed.wall_clock());
+    }
+}
