@@ -7,6 +7,7 @@ pub mod rewrite;
 pub use page::{Kind, Page};
 
 use crate::diagnostics::Diagnostic;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -45,18 +46,21 @@ pub fn load(root: &Path) -> Content {
             .map(|e| e.into_path())
             .collect();
         files.sort();
-        for file in files {
-            let relative = relative_path(root, &file);
-            match crate::input::read_capped(&file, crate::input::MAX_POST_BYTES) {
-                Ok(bytes) => match page::parse(kind, &relative, &bytes) {
-                    Ok(page) => content.pages.push(page),
-                    Err(diagnostic) => content.diagnostics.push(diagnostic),
-                },
-                Err(e) => {
-                    content
-                        .diagnostics
-                        .push(Diagnostic::error(relative, 0, 0, e.to_string()))
+        // Read and parsed in parallel, kept in path order.
+        let parsed: Vec<Result<Page, Diagnostic>> = files
+            .par_iter()
+            .map(|file| {
+                let relative = relative_path(root, file);
+                match crate::input::read_capped(file, crate::input::MAX_POST_BYTES) {
+                    Ok(bytes) => page::parse(kind, &relative, &bytes),
+                    Err(e) => Err(Diagnostic::error(relative, 0, 0, e.to_string())),
                 }
+            })
+            .collect();
+        for result in parsed {
+            match result {
+                Ok(page) => content.pages.push(page),
+                Err(diagnostic) => content.diagnostics.push(diagnostic),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Writing the output directory: atomically, leaving unchanged files alone,
 //! removing files the build no longer makes.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -50,12 +51,16 @@ impl Output {
             std::fs::remove_dir_all(&staging)?;
         }
         std::fs::create_dir_all(&staging)?;
-        for (relative, bytes) in &self.files {
-            let path = dir.join(relative);
-            if std::fs::read(&path).is_ok_and(|existing| existing == *bytes) {
-                report.unchanged += 1;
-                continue;
-            }
+        // Comparing is reading every old file: in parallel. Writing stays in
+        // order, one file at a time.
+        let changed: Vec<(PathBuf, &Vec<u8>)> = self
+            .files
+            .par_iter()
+            .map(|(relative, bytes)| (dir.join(relative), bytes))
+            .filter(|(path, bytes)| !std::fs::read(path).is_ok_and(|old| old == **bytes))
+            .collect();
+        report.unchanged = self.files.len() - changed.len();
+        for (path, bytes) in changed {
             std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
             crate::atomic_file::write_via(&path, bytes, &staging)?;
             report.written += 1;
@@ -67,12 +72,17 @@ impl Output {
 
     fn remove_stale(&self, dir: &Path) -> std::io::Result<usize> {
         let keep: HashSet<PathBuf> = self.files.keys().map(|k| dir.join(k)).collect();
+        // A directory holding a file of this build is not empty: only the
+        // others need a look after the stale files are gone.
+        let occupied: HashSet<&Path> = keep.iter().flat_map(|p| p.ancestors().skip(1)).collect();
         let mut removed = 0;
         let mut dirs = Vec::new();
         for entry in walkdir::WalkDir::new(dir).min_depth(1) {
             let entry = entry.map_err(std::io::Error::other)?;
             if entry.file_type().is_dir() {
-                dirs.push(entry.into_path());
+                if !occupied.contains(entry.path()) {
+                    dirs.push(entry.into_path());
+                }
             } else if !keep.contains(entry.path()) {
                 std::fs::remove_file(entry.path())?;
                 removed += 1;
