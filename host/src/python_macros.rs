@@ -419,6 +419,11 @@ impl PythonMacros {
         std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// The guest build every result of this build comes from.
+    pub fn guest_build(&self) -> &str {
+        &self.settings.build_id
+    }
+
     /// The content hashes of the scripts that take part, by slug: stored
     /// results of any other script or version are stale.
     pub fn live_scripts(&self) -> Vec<(String, String)> {

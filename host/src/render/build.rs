@@ -427,7 +427,11 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         store.sync_posts(&all_pages)?;
         store.sync_scripts(&crate::scripts::rows(root, &scripts))?;
         if options.use_cache {
-            store.update_macro_results(&python.take_new_results(), &python.live_scripts())?;
+            store.update_macro_results(
+                &python.take_new_results(),
+                &python.live_scripts(),
+                python.guest_build(),
+            )?;
         }
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let run = crate::store::RunRecord {

@@ -195,25 +195,33 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Store new macro results and drop those of scripts that are gone or
-    /// changed (`live`: slug and content hash of every current script).
+    /// Store new macro results of the guest build `guest_build` and drop
+    /// those of scripts that are gone or changed (`live`: slug and content
+    /// hash of every current script) and of any other guest build.
     pub fn update_macro_results(
         &mut self,
         new: &[crate::python_macros::NewResult],
         live: &[(String, String)],
+        guest_build: &str,
     ) -> Result<(), StoreError> {
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         {
             let mut insert = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO macro_results (key, script_slug, script_hash, html, created_at)
-                     VALUES (?1, ?2, ?3, ?4, datetime('now'))",
+                    "INSERT OR REPLACE INTO macro_results (key, script_slug, script_hash, html, created_at, guest_build)
+                     VALUES (?1, ?2, ?3, ?4, datetime('now'), ?5)",
                 )
                 .map_err(&err)?;
             for r in new {
                 insert
-                    .execute(params![r.key, r.script_slug, r.script_hash, r.html])
+                    .execute(params![
+                        r.key,
+                        r.script_slug,
+                        r.script_hash,
+                        r.html,
+                        guest_build
+                    ])
                     .map_err(&err)?;
             }
             tx.execute(
@@ -229,9 +237,9 @@ impl Store {
                 live_insert.execute(params![slug, hash]).map_err(&err)?;
             }
             tx.execute(
-                "DELETE FROM macro_results WHERE NOT EXISTS (SELECT 1 FROM live_scripts l
+                "DELETE FROM macro_results WHERE guest_build != ?1 OR NOT EXISTS (SELECT 1 FROM live_scripts l
                    WHERE l.slug = macro_results.script_slug AND l.hash = macro_results.script_hash)",
-                [],
+                [guest_build],
             )
             .map_err(&err)?;
         }
@@ -380,4 +388,55 @@ pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
     let mut store = Store::open(root)?;
     store.sync_posts(pages)?;
     Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python_macros::NewResult;
+
+    fn result(key: &str, slug: &str, hash: &str) -> NewResult {
+        NewResult {
+            key: key.into(),
+            script_slug: slug.into(),
+            script_hash: hash.into(),
+            html: format!("<{key}>"),
+        }
+    }
+
+    #[test]
+    fn results_of_another_guest_build_or_a_changed_script_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let live = [
+            ("a".to_string(), "h1".to_string()),
+            ("b".into(), "h2".into()),
+        ];
+        let first = [result("k1", "a", "h1"), result("k2", "b", "h2")];
+        store
+            .update_macro_results(&first, &live, "guest-1")
+            .unwrap();
+        assert_eq!(store.macro_result_count().unwrap(), 2);
+
+        // Same guest, script b edited: only its result goes.
+        let edited = [
+            ("a".to_string(), "h1".to_string()),
+            ("b".into(), "h3".into()),
+        ];
+        store.update_macro_results(&[], &edited, "guest-1").unwrap();
+        assert_eq!(
+            store.macro_results().unwrap().keys().collect::<Vec<_>>(),
+            ["k1"]
+        );
+
+        // A new guest: results of the old one can never be hit again.
+        let fresh = [result("k3", "a", "h1")];
+        store
+            .update_macro_results(&fresh, &edited, "guest-2")
+            .unwrap();
+        assert_eq!(
+            store.macro_results().unwrap().keys().collect::<Vec<_>>(),
+            ["k3"]
+        );
+    }
 }

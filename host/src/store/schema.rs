@@ -68,6 +68,9 @@ const MIGRATIONS: &[&str] = &[
         max_us INTEGER NOT NULL,
         PRIMARY KEY (run_id, kind, name)
     );",
+    // 3: the guest build each cached result came from, so that results of
+    // an older guest are pruned rather than kept forever.
+    "ALTER TABLE macro_results ADD COLUMN guest_build TEXT NOT NULL DEFAULT '';",
 ];
 
 /// Bring the database up to the newest schema.
