@@ -20,8 +20,18 @@ fn target_dir(out_dir: &Path) -> PathBuf {
 }
 
 fn main() {
-    for input in ["build.py", "requirements.txt", "wit", "guest"] {
+    for input in ["build.py", "requirements.txt", "wit"] {
         println!("cargo::rerun-if-changed={input}");
+    }
+    // The guest's sources one by one: building the component imports them,
+    // which writes `guest/__pycache__`, and watching the whole directory
+    // would rebuild on every later cargo command.
+    let guest = std::fs::read_dir("guest").expect("python-wasm/guest exists");
+    for entry in guest.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "py") {
+            println!("cargo::rerun-if-changed={}", path.display());
+        }
     }
     println!("cargo::rerun-if-env-changed=BLOGMARK_PYTHON");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
