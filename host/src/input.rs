@@ -91,6 +91,12 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// The SHA-256 of a file's bytes, in hex: how posts and scripts are told
+/// apart from their earlier versions.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
 /// `bytes` for people: `4 MiB`, `1.5 KiB`, `12 bytes`.
 pub fn size(bytes: u64) -> String {
     match bytes {

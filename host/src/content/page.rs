@@ -177,7 +177,7 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
         extra,
         body: split.body.to_owned(),
         body_line: split.body_line,
-        content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        content_hash: crate::input::content_hash(bytes),
         front_matter: fields,
     })
 }

@@ -471,8 +471,7 @@ fn transform_all(
             };
             // The rest of the render uses the page as it was loaded: a file
             // edited since then would be transformed from other text.
-            let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
-            if hash != page.content_hash {
+            if crate::input::content_hash(text.as_bytes()) != page.content_hash {
                 let changed = Diagnostic::warning(
                     &page.path,
                     0,

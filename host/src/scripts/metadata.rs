@@ -114,7 +114,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         .trim_end_matches(".py")
         .to_owned();
     let mut diagnostics = Vec::new();
-    let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let content_hash = crate::input::content_hash(bytes);
     let mut script = Script {
         slug: slug.clone(),
         path: path.to_owned(),
