@@ -73,10 +73,8 @@ impl Settings {
 #[derive(Clone)]
 struct Memo {
     result: Result<String, Failure>,
-    /// Whether the run read its call's position.
-    read_position: bool,
-    /// The call site it ran for.
-    site: Option<CallSite>,
+    /// The call site the run was for, when it read it.
+    read_site: Option<CallSite>,
     /// Its key in the persistent cache: the request and what the run read.
     key: String,
 }
@@ -334,8 +332,7 @@ impl PythonMacros {
             ran = Some(started.elapsed());
             Memo {
                 result,
-                read_position: observed.position(),
-                site: site.clone(),
+                read_site: site.clone().filter(|_| observed.position()),
                 key: keys.key(observed.position(), observed.wall_clock()),
             }
         };
@@ -343,7 +340,7 @@ impl PythonMacros {
         // shared by request, and by position for runs that read it.
         let first = self.memo_slot(&keys.key(false, false));
         let first = first.get_or_init(&mut run);
-        let done = if first.read_position && first.site != site {
+        let done = if first.read_site.is_some() && first.read_site != site {
             // The first run read its position, which is not ours.
             self.memo_slot(&keys.key(true, false))
                 .get_or_init(&mut run)
