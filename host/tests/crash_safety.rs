@@ -98,11 +98,7 @@ const SKIP: [&str; 4] = [".git", ".blogmark", "public", ".public.writing"];
 fn render_killed_at_random_moments_leaves_nothing_partial() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
-    write(
-        &site,
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
-    );
+    write(&site, "site.toml", &common::site_toml(""));
     write(&site, "scripts/stamp.py", STAMP);
     for i in 0..300 {
         write(&site, &format!("content/posts/p{i:03}.md"), &post(i, 0));

@@ -20,12 +20,7 @@ fn examples() -> Vec<PathBuf> {
 
 /// A site holding a copy of every example script and `post` as its one post.
 fn site_with_examples(post: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
-    );
+    let dir = common::site("");
     write(dir.path(), "content/posts/p.md", post);
     for script in examples() {
         let name = script.file_name().unwrap().to_str().unwrap();

@@ -7,13 +7,8 @@ use common::{host, write};
 
 #[test]
 fn oversized_inputs_are_clear_errors_and_the_rest_renders() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::site("");
     let site = dir.path();
-    write(
-        site,
-        "site.toml",
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n",
-    );
     write(
         site,
         "content/posts/fine.md",

@@ -1,6 +1,8 @@
 //! Python macros in `host render`: precedence, failures, caching, with the
 //! real sandbox, real files and a real SQLite database.
 
+mod common;
+
 use blogmark_host::diagnostics::{Diagnostic, Severity};
 use blogmark_host::render::{BuildOptions, BuildReport, build};
 use std::path::Path;
@@ -10,15 +12,9 @@ struct Site(tempfile::TempDir);
 
 impl Site {
     fn new() -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("site.toml"),
-            "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 2000\nmax_output_kb = 64\n",
-        )
-        .unwrap();
-        std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
-        std::fs::create_dir_all(dir.path().join("content/posts")).unwrap();
-        Site(dir)
+        Site(common::site(
+            "[python]\ntimeout_ms = 2000\nmax_output_kb = 64\n",
+        ))
     }
 
     fn root(&self) -> &Path {

@@ -12,15 +12,8 @@ fn script(front: &str, body: &str) -> String {
 }
 
 fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::site("[python]\ntimeout_ms = 2000\n");
     let root = dir.path();
-    std::fs::write(
-        root.join("site.toml"),
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 2000\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(root.join("content/posts")).unwrap();
-    std::fs::create_dir_all(root.join("scripts")).unwrap();
     let scripts = [
         ("ok.py", script("", "    return 'ok'\n")),
         (

@@ -21,15 +21,8 @@ const YAML_POST: &str = "---\ntitle: 'World'    # quoted\ndate: 2024-02-03\ntags
 const BAD_POST: &str = "---\ntitle: bad one\n---\nExplode here.\n";
 
 fn site(posts: &[(&str, &str)], scripts: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::site("[python]\ntimeout_ms = 1000\n");
     let root = dir.path();
-    std::fs::write(
-        root.join("site.toml"),
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 1000\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(root.join("content/posts")).unwrap();
-    std::fs::create_dir_all(root.join("scripts")).unwrap();
     for (name, body) in posts {
         std::fs::write(root.join("content/posts").join(name), body).unwrap();
     }
@@ -311,11 +304,11 @@ fn a_transform_that_times_out_or_returns_garbage_leaves_the_post_as_it_was() {
             ),
         ],
     );
-    std::fs::write(
-        dir.path().join("site.toml"),
-        "title = \"T\"\nbase_url = \"https://example.org/\"\n[python]\ntimeout_ms = 300\n",
-    )
-    .unwrap();
+    common::write(
+        dir.path(),
+        "site.toml",
+        &common::site_toml("[python]\ntimeout_ms = 300\n"),
+    );
     let out = host(dir.path(), &["render"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);

@@ -18,6 +18,22 @@ pub fn host(site: &Path, args: &[&str]) -> Output {
         .expect("the host binary runs")
 }
 
+/// A `site.toml` with a title and a base URL, then `extra` (a `[python]`
+/// table, say).
+pub fn site_toml(extra: &str) -> String {
+    format!("title = \"T\"\nbase_url = \"https://example.org/\"\n{extra}")
+}
+
+/// A new site in a temporary directory: `site.toml` from [`site_toml`] and
+/// empty `content/posts` and `scripts` directories.
+pub fn site(extra_toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "site.toml", &site_toml(extra_toml));
+    std::fs::create_dir_all(dir.path().join("content/posts")).unwrap();
+    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
+    dir
+}
+
 /// Write `text` at `path` under `root`, making directories.
 pub fn write(root: &Path, path: &str, text: &str) {
     let file = root.join(path);
