@@ -137,15 +137,7 @@ impl Prepared {
         }
         let seed: [u8; 32] = Sha256::digest(document.as_bytes()).into();
         let env = self.store.data().env.clone();
-        env.arm(
-            job.clock,
-            job.observed.clone(),
-            seed,
-            limits.timeout,
-            limits.stdout_bytes,
-        );
-        self.store.data_mut().call_site = job.call_site.clone();
-        self.store.data_mut().observed = job.observed.clone();
+        env.arm(job, seed);
         self.store.data_mut().memory_limit = limits.memory_bytes;
         self.store.data_mut().memory_denied = false;
         self.store

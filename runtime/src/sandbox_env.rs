@@ -5,8 +5,9 @@
 //! the next instance ready), so everything request-specific lives in one
 //! [`CallEnv`] that is armed just before the call.
 
+use crate::call::Job;
 use crate::failure::Output;
-use crate::observed::Observed;
+use crate::observed::{CallSite, Observed};
 use bytes::Bytes;
 use rand::{SeedableRng, TryRng, rngs::SmallRng};
 use std::convert::Infallible;
@@ -39,6 +40,7 @@ pub(crate) struct OutputOverflow;
 #[derive(Default)]
 struct CallState {
     wall_base: Duration,
+    call_site: Option<CallSite>,
     observed: Arc<Observed>,
     virtual_ns: u64,
     sleep_budget_ns: u64,
@@ -78,26 +80,29 @@ impl CallEnv {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Prepare for one request: clocks at `wall_clock` (reads recorded in
-    /// `observed`), randomness from `seed`, sleeping allowed up to
-    /// `timeout`, output capped at `output_cap`.
-    pub(crate) fn arm(
-        &self,
-        wall_clock: Duration,
-        observed: Arc<Observed>,
-        seed: [u8; 32],
-        timeout: Duration,
-        output_cap: usize,
-    ) {
+    /// Prepare for `job`: clocks at its timestamp, its call site, sleeping
+    /// allowed up to its timeout, output capped at its stdout limit, what
+    /// it asks for recorded in its `observed`, randomness from `seed`.
+    pub(crate) fn arm(&self, job: &Job, seed: [u8; 32]) {
         let mut state = self.lock();
         *state = CallState {
-            wall_base: wall_clock,
-            observed,
-            sleep_budget_ns: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+            wall_base: job.clock,
+            call_site: job.call_site.clone(),
+            observed: job.observed.clone(),
+            sleep_budget_ns: u64::try_from(job.limits.timeout.as_nanos()).unwrap_or(u64::MAX),
             rng: Some(SmallRng::from_seed(seed)),
-            output_cap,
+            output_cap: job.limits.stdout_bytes,
             ..CallState::default()
         };
+    }
+
+    /// The call site, for a guest that asks: from then on the result
+    /// depends on it.
+    pub(crate) fn call_position(&self) -> Option<CallSite> {
+        let state = self.lock();
+        let site = state.call_site.clone()?;
+        state.observed.saw_position();
+        Some(site)
     }
 
     pub(crate) fn slept_past_deadline(&self) -> bool {

@@ -2,9 +2,7 @@
 //! the request environment, plus the linker that exposes them to the guest.
 
 use crate::engine::wit_host;
-use crate::observed::{CallSite, Observed};
 use crate::sandbox_env::CallEnv;
-use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
@@ -20,10 +18,6 @@ pub(crate) struct SandboxState {
     pub(crate) memory_limit: usize,
     /// Set when a grow past `memory_limit` was refused.
     pub(crate) memory_denied: bool,
-    /// The macro call being answered, if any.
-    pub(crate) call_site: Option<CallSite>,
-    /// What the current call asked for.
-    pub(crate) observed: Arc<Observed>,
 }
 
 impl SandboxState {
@@ -49,8 +43,6 @@ impl SandboxState {
             env,
             memory_limit: usize::MAX,
             memory_denied: false,
-            call_site: None,
-            observed: Arc::default(),
         }
     }
 }
@@ -100,10 +92,9 @@ impl wit_host::Host for SandboxState {
     }
 
     fn call_position(&mut self) -> Option<wit_host::Position> {
-        let site = self.call_site.as_ref()?;
-        self.observed.saw_position();
+        let site = self.env.call_position()?;
         Some(wit_host::Position {
-            file: site.file.clone(),
+            file: site.file,
             line: site.line,
             column: site.column,
         })
