@@ -177,6 +177,9 @@ fn returning_the_wrong_shape_is_a_type_error() {
 
 #[test]
 fn a_script_that_forges_the_result_document_breaks_the_abi() {
+    // Patching `json` no longer reaches the dispatcher (it keeps private
+    // references); reaching into the dispatcher itself still can forge, and
+    // the host's validation catches every forgery.
     let forgeries = [
         "'[1, 2]'",
         "'{\"abi\": 1, \"ok\": true, \"html\": 5}'",
@@ -186,7 +189,7 @@ fn a_script_that_forges_the_result_document_breaks_the_abi() {
     ];
     for forged in forgeries {
         let source = format!(
-            "import json\njson.dumps = lambda *a, **k: {forged}\n\ndef render(ctx):\n    return 'x'\n"
+            "import dispatcher\ndispatcher._to_json = lambda *a, **k: {forged}\n\ndef render(ctx):\n    return 'x'\n"
         );
         let (failure, _) = hostile(&source, limits(2_000));
         assert_eq!(
@@ -195,6 +198,12 @@ fn a_script_that_forges_the_result_document_breaks_the_abi() {
             "{forged}: {failure:?}"
         );
     }
+    let patched =
+        "import json\njson.dumps = lambda *a, **k: '[1, 2]'\n\ndef render(ctx):\n    return 'x'\n";
+    let reply = shared_runtime()
+        .run(macro_job("patched", patched, &[]))
+        .expect("a patched json.dumps does not reach the dispatcher");
+    assert_eq!(reply.reply, Reply::Html("x".into()));
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub struct Python {
     pub runtime_mode: RuntimeMode,
     /// Workers in `worker` mode; 0 means one per core.
     pub workers: usize,
+    /// How each call gets a state identical to a fresh instance: `auto`,
+    /// `reset` or `instance` (`$BLOGMARK_ISOLATION` overrides).
+    pub isolation: blogmark_runtime::Isolation,
     /// Most wall time per call, in milliseconds.
     pub timeout_ms: u64,
     /// Most fuel per call.
@@ -72,6 +75,7 @@ impl Default for Python {
         Python {
             runtime_mode: RuntimeMode::Worker,
             workers: 0,
+            isolation: blogmark_runtime::Isolation::Auto,
             timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
             fuel: limits.fuel,
             memory_mb: limits.memory_bytes >> 20,
@@ -81,6 +85,12 @@ impl Default for Python {
 }
 
 impl Python {
+    /// The isolation to use: `$BLOGMARK_ISOLATION` when set, else this
+    /// file's.
+    pub fn isolation(&self) -> blogmark_runtime::Isolation {
+        blogmark_runtime::Isolation::from_env().unwrap_or(self.isolation)
+    }
+
     /// The ceiling every script's own limits are capped by.
     pub fn limits(&self) -> blogmark_runtime::Limits {
         blogmark_runtime::Limits {

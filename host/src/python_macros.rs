@@ -15,7 +15,10 @@ use crate::macros::parser::{Call, Namespace};
 use crate::scripts::Script;
 use crate::stats::{Event, MacroKind, Recorder};
 use blogmark_runtime::abi::{self, MacroCall, Operation, Reply, Request};
-use blogmark_runtime::{CallSite, Failure, Job, Limits, Mode, Runtime, RuntimeConfig};
+use blogmark_runtime::{
+    CallSite, Failure, Isolation, IsolationStats, Job, Limits, Mode, ResolvedIsolation, Runtime,
+    RuntimeConfig,
+};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +38,8 @@ pub enum Resolution<'a> {
 pub struct Settings {
     /// Worker or inline, and how many workers.
     pub mode: Mode,
+    /// How each call gets a fresh state.
+    pub isolation: Isolation,
     /// The site's ceiling on every script's limits.
     pub ceiling: Limits,
     /// Site metadata for every request.
@@ -57,6 +62,7 @@ impl Settings {
                 },
                 crate::config::RuntimeMode::Inline => Mode::Inline,
             },
+            isolation: config.python.isolation(),
             ceiling: config.python.limits(),
             site: abi::Site {
                 title: config.title.clone(),
@@ -200,7 +206,7 @@ impl PythonMacros {
     fn runtime(&self) -> Result<&Runtime, Failure> {
         let started = self
             .runtime
-            .get_or_init(|| start_runtime(self.settings.mode));
+            .get_or_init(|| start_runtime(self.settings.mode, self.settings.isolation));
         started.as_ref().map_err(Clone::clone)
     }
 
@@ -393,6 +399,15 @@ impl PythonMacros {
             .clone()
     }
 
+    /// The isolation used and what it did, when the sandbox was started.
+    pub fn sandbox_report(&self) -> Option<SandboxReport> {
+        let runtime = self.runtime.get()?.as_ref().ok()?;
+        Some(SandboxReport {
+            isolation: runtime.isolation().clone(),
+            counters: runtime.engine().isolation_counters().snapshot(),
+        })
+    }
+
     /// Sandbox runs made and calls answered from a cache.
     pub fn counts(&self) -> (usize, usize) {
         let (runs, hits) = self.stats.python_totals();
@@ -434,9 +449,10 @@ impl PythonMacros {
 
 /// A runtime on the guest component this build made (or
 /// `$BLOGMARK_GUEST_WASM`).
-pub fn start_runtime(mode: Mode) -> Result<Runtime, Failure> {
+pub fn start_runtime(mode: Mode, isolation: Isolation) -> Result<Runtime, Failure> {
     let mut config = RuntimeConfig::new(blogmark_guest::component_path());
     config.mode = mode;
+    config.engine.isolation = isolation;
     let runtime = Runtime::new(config)?;
     let load = runtime.engine().load_report();
     tracing::info!(
@@ -444,7 +460,45 @@ pub fn start_runtime(mode: Mode) -> Result<Runtime, Failure> {
         elapsed_ms = load.elapsed.as_millis() as u64,
         "Python sandbox ready"
     );
+    tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
     Ok(runtime)
+}
+
+/// The sandbox's isolation and its counters, for `--stats`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SandboxReport {
+    /// What was asked for, what runs, and why.
+    pub isolation: ResolvedIsolation,
+    /// Resets, pages restored, instances replaced, full checks.
+    pub counters: IsolationStats,
+}
+
+impl std::fmt::Display for SandboxReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.counters;
+        write!(f, "sandbox isolation: {}", self.isolation)?;
+        if c.resets > 0 || c.instances_created > 0 {
+            let per_reset = if c.resets > 0 {
+                c.pages_restored as f64 / c.resets as f64
+            } else {
+                0.0
+            };
+            write!(
+                f,
+                "; {} resets ({per_reset:.0} pages each), {} instances made, {} full checks, {} mismatches",
+                c.resets, c.instances_created, c.full_checks, c.mismatches
+            )?;
+            if !c.discarded.is_empty() {
+                let reasons: Vec<String> = c
+                    .discarded
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                write!(f, "; replaced: {}", reasons.join(", "))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where `script` failed and why, for a diagnostic: `(scripts/x.py:7)

@@ -4,7 +4,12 @@ use anyhow::Context as _;
 use blogmark_runtime::{Mode, Runtime};
 
 /// A runtime on the guest component this binary was built with (or
-/// `$BLOGMARK_GUEST_WASM`).
-pub fn start(mode: Mode) -> anyhow::Result<Runtime> {
-    blogmark_host::python_macros::start_runtime(mode).context("cannot start the Python sandbox")
+/// `$BLOGMARK_GUEST_WASM`), with the isolation `site`'s configuration asks
+/// for (the default when it has none that parses).
+pub fn start(mode: Mode, site: &std::path::Path) -> anyhow::Result<Runtime> {
+    let isolation = blogmark_host::config::Config::load(site)
+        .map(|config| config.python.isolation())
+        .unwrap_or_else(|_| blogmark_runtime::Isolation::from_env().unwrap_or_default());
+    blogmark_host::python_macros::start_runtime(mode, isolation)
+        .context("cannot start the Python sandbox")
 }

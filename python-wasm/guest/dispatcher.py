@@ -5,12 +5,17 @@ so everything imported here lives in the snapshot and costs nothing per call.
 Scripts can import only what is in that snapshot: the sandbox has no file
 system, so `PRELOADED` below is the standard library a script sees.
 
-Every request runs in a fresh instance, so nothing a script does (globals,
+Every request starts from the state this module leaves in the snapshot (a
+fresh instance, or one reset in place), so nothing a script does (globals,
 monkey-patched builtins, a seeded `random`) can leak into the next one.
+Within its own request, though, a script may patch any shared module; the
+dispatcher therefore works only through private references fixed at snapshot
+time (`_pinned` below), so a patch cannot corrupt how its answer is encoded.
 """
 
 import ast
 import base64
+import builtins
 import collections.abc
 import gc
 import json
@@ -42,6 +47,56 @@ for _name in PRELOADED:
     __import__(_name)
 
 import random  # noqa: E402  (already loaded above; bound here for seeding)
+import json.decoder  # noqa: E402
+import json.encoder  # noqa: E402
+import json.scanner  # noqa: E402
+
+
+def _unserializable(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder and scanner objects keep their settings inside: patching
+# `json.JSONEncoder`, `json.dumps` or `json.encoder.*` afterwards changes
+# nothing about these.
+_ENCODE = json.encoder.c_make_encoder(
+    None, _unserializable, json.encoder.c_encode_basestring, None,
+    ": ", ", ", False, False, True)
+_ENCODE_ASCII = json.encoder.c_make_encoder(
+    None, _unserializable, json.encoder.c_encode_basestring_ascii, None,
+    ": ", ", ", False, False, True)
+_SCAN = json.scanner.c_make_scanner(json.decoder.JSONDecoder())
+_MappingProxy = types.MappingProxyType
+_ModuleType = types.ModuleType
+_CodeType = types.CodeType
+_FunctionType = types.FunctionType
+_marshal_loads = marshal.loads
+_marshal_dumps = marshal.dumps
+_b64decode = base64.b64decode
+_b64encode = base64.b64encode
+_extract_tb = traceback.extract_tb
+_format_exception = traceback.format_exception
+_linecache = linecache.cache
+_ast_parse = ast.parse
+_AST_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_urandom = os.urandom
+_close = os.close
+_seed = random.seed
+_STREAMS = (sys.stdout, sys.stderr)
+
+
+def _to_json(value, ascii_only=False):
+    return "".join((_ENCODE_ASCII if ascii_only else _ENCODE)(value, 0))
+
+
+def _from_json(text):
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if end != len(text):
+        raise ValueError(f"extra data after the JSON document at {end}")
+    return value
 
 ABI_VERSION = 1
 
@@ -103,7 +158,7 @@ _lock_down()
 def _freeze(value):
     """A read-only deep copy: dicts become mappingproxies, lists tuples."""
     if isinstance(value, dict):
-        return types.MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return _MappingProxy({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
@@ -195,7 +250,7 @@ def _error(exc, filename):
     line = None
     if isinstance(exc, SyntaxError) and exc.filename == filename:
         line = exc.lineno
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = _extract_tb(exc.__traceback__)
     for frame in frames:
         if frame.filename == filename:
             line = frame.lineno
@@ -204,7 +259,7 @@ def _error(exc, filename):
     tb = exc.__traceback__
     for _ in range(first):
         tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
+    text = "".join(_format_exception(type(exc), exc, tb))
     if isinstance(exc, SystemExit):
         message = f"the script called sys.exit({exc.code!r})"
     elif isinstance(exc, KeyboardInterrupt):
@@ -235,10 +290,10 @@ def _precompiled(script, filename):
     if not blob:
         return None
     try:
-        code = marshal.loads(base64.b64decode(blob))
+        code = _marshal_loads(_b64decode(blob))
     except (ValueError, TypeError, EOFError):
         return None
-    if isinstance(code, types.CodeType) and code.co_filename == filename:
+    if isinstance(code, _CodeType) and code.co_filename == filename:
         return code
     return None
 
@@ -248,11 +303,11 @@ def _load(script):
     filename = _script_filename(script)
     source = script["source"]
     lines = source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
+    _linecache[filename] = (len(source), None, lines, filename)
     code = _precompiled(script, filename)
     if code is None:
         code = compile(source, filename, "exec", dont_inherit=True)
-    module = types.ModuleType(script["slug"])
+    module = _ModuleType(script["slug"])
     module.__file__ = filename
     exec(code, module.__dict__)
     return module
@@ -264,7 +319,7 @@ def _entrypoint(module, script):
     if callable(fn):
         return fn, None
     found = sorted(k for k, v in vars(module).items()
-                   if isinstance(v, types.FunctionType) and not k.startswith("_"))
+                   if isinstance(v, _FunctionType) and not k.startswith("_"))
     listed = ", ".join(found) if found else "none"
     return None, _failure(
         "EntrypointMissing",
@@ -327,22 +382,23 @@ def _check(request):
     """Syntax check and entrypoint discovery, without running the script."""
     script = request["script"]
     filename = _script_filename(script)
-    tree = ast.parse(script["source"], filename)
+    tree = _ast_parse(script["source"], filename)
     functions = [node.name for node in tree.body
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                 if isinstance(node, _AST_FUNCTIONS)]
     code = compile(tree, filename, "exec", dont_inherit=True)
     return {"abi": ABI_VERSION, "ok": True, "functions": functions,
             "has_entrypoint": script["entrypoint"] in functions,
-            "code": base64.b64encode(marshal.dumps(code)).decode("ascii")}
+            "code": _b64encode(_marshal_dumps(code)).decode("ascii")}
 
 
 _HANDLERS = {"macro": _macro, "transform": _transform, "check": _check}
+_WARMING_UP = True
 
 
 def _seed_from_host():
     # The host seeds WASI's random source from the request, so this makes
     # `random` deterministic per request without trusting the guest.
-    random.seed(int.from_bytes(os.urandom(16), "little"))
+    _seed(int.from_bytes(_urandom(16), "little"))
 
 
 class WitWorld(wit_world.WitWorld):
@@ -350,7 +406,7 @@ class WitWorld(wit_world.WitWorld):
 
     def handle(self, request: str) -> str:
         try:
-            doc = json.loads(request)
+            doc = _from_json(request)
             if doc.get("abi") != ABI_VERSION:
                 raise ValueError(f"unsupported ABI version {doc.get('abi')!r}")
             handler = _HANDLERS[doc["kind"]]
@@ -363,19 +419,38 @@ class WitWorld(wit_world.WitWorld):
         except BaseException as exc:  # noqa: B036 - scripts may raise anything
             result = _error(exc, filename)
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except BaseException:  # noqa: B036 - a closed stream is not ours to fix
-                    pass
-        text = json.dumps(result, ensure_ascii=False)
+            _release_streams()
+        try:
+            text = _to_json(result)
+        except BaseException as exc:  # noqa: B036 - e.g. a front-matter value JSON cannot hold
+            text = _to_json(_error(exc, filename))
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             # A lone surrogate cannot cross the string boundary: escape it so
             # the host sees (and rejects) it as an ABI violation.
-            text = json.dumps(result, ensure_ascii=True)
+            text = _to_json(result, ascii_only=True)
         return text
+
+
+def _release_streams():
+    """Flush stdout and stderr, then close them, so that the WASI streams
+    libc opened for them do not outlive the request in the host's table
+    (an instance reset in place must end every request with none left).
+    Closing stderr first hands the handles back in the order they were
+    taken, so the next request is given the same ones."""
+    for stream in _STREAMS:
+        try:
+            stream.flush()
+        except BaseException:  # noqa: B036 - a closed stream is not ours to fix
+            pass
+    if _WARMING_UP:
+        return
+    for fd in (2, 1):
+        try:
+            _close(fd)
+        except OSError:
+            pass
 
 
 
@@ -389,12 +464,24 @@ def _warm_up():
     call = {"name": "warm_up", "args": {"t": "a  <b>"}, "positional": [], "body": None}
     world = WitWorld()
     for kind, extra in (("macro", {"call": call, "page": None, "site": {}}), ("check", {})):
-        world.handle(json.dumps({"abi": ABI_VERSION, "kind": kind, "script": script, **extra}))
-    linecache.cache.pop("<warm-up>", None)
+        world.handle(_to_json({"abi": ABI_VERSION, "kind": kind, "script": script, **extra}))
+    _linecache.pop("<warm-up>", None)
     # Objects of the snapshot never become garbage: keep the collector from
     # walking (and so dirtying) their pages on every call.
     gc.collect()
     gc.freeze()
 
 
+def _pin_builtins():
+    """Name lookups in this module find its globals before the builtins, so
+    binding every builtin here now keeps a script's `builtins.isinstance =
+    ...` from reaching the dispatcher."""
+    namespace = globals()
+    for name, value in vars(builtins).items():
+        if not name.startswith("_") and name not in namespace:
+            namespace[name] = value
+
+
+_pin_builtins()
 _warm_up()
+_WARMING_UP = False

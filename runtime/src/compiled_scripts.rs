@@ -7,8 +7,9 @@
 //! time, never correctness.
 
 use crate::abi::{Operation, Reply, Request};
-use crate::call::Job;
+use crate::call::{Job, Outcome};
 use crate::engine::SandboxEngine;
+use crate::failure::Failure;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -23,9 +24,13 @@ const CAPACITY: usize = 4096;
 pub(crate) struct CompiledScripts(Mutex<HashMap<[u8; 32], Option<Arc<str>>>>);
 
 impl SandboxEngine {
-    /// `job` with its script's compiled code attached, compiling it in a
-    /// separate instance the first time this source is seen.
-    pub(crate) fn with_compiled_code<'j>(&self, job: &'j Job) -> Cow<'j, Job> {
+    /// `job` with its script's compiled code attached, compiling it the
+    /// first time this source is seen with a `check` request given to `run`.
+    pub(crate) fn with_compiled_code<'j>(
+        &self,
+        job: &'j Job,
+        run: impl FnOnce(&Job) -> Result<Outcome, Failure>,
+    ) -> Cow<'j, Job> {
         let script = &job.request.script;
         if script.code.is_some() || matches!(job.request.operation, Operation::Check) {
             return Cow::Borrowed(job);
@@ -51,10 +56,7 @@ impl SandboxEngine {
                     observed: Arc::default(),
                     ..job.clone()
                 };
-                let code = match self.prepare().and_then(|instance| {
-                    let mut instance = instance;
-                    instance.call_in_place(&check)
-                }) {
+                let code = match run(&check) {
                     Ok(outcome) => match outcome.reply {
                         Reply::Checked { code, .. } => code.map(Arc::from),
                         _ => None,

@@ -1,10 +1,13 @@
-//! Per-script counters: calls, cache hits, failures by class, latency.
+//! Per-script counters (calls, cache hits, failures by class, latency) and
+//! the isolation's own (resets, pages restored, instances replaced, checks).
 
 use crate::failure::FailureClass;
+use crate::reset::Discard;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Default)]
@@ -19,6 +22,77 @@ struct ScriptCounter {
 #[derive(Default)]
 pub struct Counters {
     scripts: Mutex<HashMap<String, ScriptCounter>>,
+}
+
+/// What the isolation did: instances made, resets, pages copied back,
+/// instances discarded and why, full comparisons and their mismatches.
+#[derive(Default)]
+pub struct IsolationCounters {
+    instances: AtomicU64,
+    resets: AtomicU64,
+    pages: AtomicU64,
+    verified: AtomicU64,
+    discarded: [AtomicU64; Discard::ALL.len()],
+}
+
+/// A point-in-time copy of [`IsolationCounters`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IsolationStats {
+    /// Instances created for reset in place (the first of each worker, its
+    /// spare, and every replacement).
+    pub instances_created: u64,
+    /// Requests after which an instance was reset in place.
+    pub resets: u64,
+    /// Pages copied back from the image, in all.
+    pub pages_restored: u64,
+    /// Full comparisons of memory with the image.
+    pub full_checks: u64,
+    /// Full comparisons that found a difference (each discarded its instance).
+    pub mismatches: u64,
+    /// Instances discarded instead of reset, by reason.
+    pub discarded: BTreeMap<&'static str, u64>,
+}
+
+impl IsolationCounters {
+    pub(crate) fn instance_created(&self) {
+        self.instances.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reset(&self, pages: usize) {
+        self.resets.fetch_add(1, Ordering::Relaxed);
+        self.pages.fetch_add(pages as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn verified(&self) {
+        self.verified.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn discarded(&self, reason: Discard) {
+        let i = Discard::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or_default();
+        self.discarded[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A copy of the counts now.
+    pub fn snapshot(&self) -> IsolationStats {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let discarded: BTreeMap<_, _> = Discard::ALL
+            .iter()
+            .zip(&self.discarded)
+            .map(|(reason, n)| (reason.name(), load(n)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        IsolationStats {
+            instances_created: load(&self.instances),
+            resets: load(&self.resets),
+            pages_restored: load(&self.pages),
+            full_checks: load(&self.verified),
+            mismatches: discarded.get("image_mismatch").copied().unwrap_or(0),
+            discarded,
+        }
+    }
 }
 
 /// A point-in-time copy of one script's counters.

@@ -2,10 +2,12 @@
 //! disk), the linker and the `InstancePre` every request instantiates from.
 
 use crate::artifact_cache::ArtifactCache;
+use crate::counters::IsolationCounters;
 use crate::failure::Failure;
+use crate::isolation::{Isolation, IsolationMode, ResolvedIsolation};
 use crate::store_state::{self, SandboxState};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -36,7 +38,19 @@ pub struct EngineSettings {
     /// a call dirties are reset in place instead of being unmapped, so the
     /// next instance does not fault them in again.
     pub keep_resident_bytes: usize,
+    /// How each request gets a fresh state (defaults to
+    /// `$BLOGMARK_ISOLATION`, else `auto`).
+    pub isolation: Isolation,
+    /// With reset in place, compare the whole memory with its image after
+    /// every this many resets (0: never). A comparison costs about as much
+    /// as copying the memory once (1-2 ms for this guest).
+    pub verify_every: u64,
 }
+
+/// The default of [`EngineSettings::verify_every`]: every reset in debug
+/// builds (the test profile), and in release often enough to catch a
+/// wrong reset quickly while costing under 1% of the time.
+pub const DEFAULT_VERIFY_EVERY: u64 = if cfg!(debug_assertions) { 1 } else { 1024 };
 
 impl EngineSettings {
     /// Defaults for `component`, caching in the user's cache directory.
@@ -47,6 +61,8 @@ impl EngineSettings {
             max_instances: 64,
             max_memory_bytes: 1 << 30,
             keep_resident_bytes: 64 << 20,
+            isolation: Isolation::from_env().unwrap_or_default(),
+            verify_every: DEFAULT_VERIFY_EVERY,
         }
     }
 }
@@ -66,6 +82,12 @@ pub struct SandboxEngine {
     pub(crate) compiled: crate::compiled_scripts::CompiledScripts,
     build_id: String,
     load: LoadReport,
+    isolation: ResolvedIsolation,
+    verify_every: u64,
+    /// Each memory as instantiation leaves it, from the first instance
+    /// reset in place; shared by the engine's instances.
+    pub(crate) images: OnceLock<Vec<Arc<[u8]>>>,
+    isolation_counters: IsolationCounters,
 }
 
 /// How the compiled guest was obtained, for logs and benchmarks.
@@ -77,7 +99,7 @@ pub struct LoadReport {
     pub elapsed: Duration,
 }
 
-fn engine_config(settings: &EngineSettings) -> Config {
+fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     let instances = settings.max_instances.max(1);
     pool.total_component_instances(instances)
@@ -112,6 +134,15 @@ fn engine_config(settings: &EngineSettings) -> Config {
         // of the request, rather than lazily during the call.
         .table_lazy_init(false)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if mode == IsolationMode::Reset {
+        // Instances are made once per worker, not per request, so the pool
+        // and copy-on-write bring nothing, and reset in place needs memories
+        // it maps itself (wasmtime 48 does not combine them with CoW).
+        config
+            .memory_init_cow(false)
+            .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+            .with_host_memory(Arc::new(crate::reset::host_memory::HostMemoryCreator));
+    }
     config
 }
 
@@ -126,7 +157,8 @@ impl SandboxEngine {
                 REBUILD_HINT
             ))
         };
-        let engine = Engine::new(&engine_config(settings))
+        let isolation = settings.isolation.resolve().map_err(Failure::Unavailable)?;
+        let engine = Engine::new(&engine_config(settings, isolation.mode))
             .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))?;
         let bytes = std::fs::read(&settings.component).map_err(|e| {
             unavailable(format!(
@@ -150,13 +182,17 @@ impl SandboxEngine {
             from_cache,
             elapsed: started.elapsed(),
         };
-        tracing::debug!(?load, "python sandbox ready");
+        tracing::debug!(?load, %isolation, "python sandbox ready");
         Ok(Arc::new(SandboxEngine {
             engine,
             pre,
             compiled: Default::default(),
             build_id: cache.key().to_string(),
             load,
+            isolation,
+            verify_every: settings.verify_every,
+            images: OnceLock::new(),
+            isolation_counters: IsolationCounters::default(),
         }))
     }
 
@@ -169,6 +205,20 @@ impl SandboxEngine {
     /// How the compiled guest was obtained.
     pub fn load_report(&self) -> &LoadReport {
         &self.load
+    }
+
+    /// The isolation in use and why.
+    pub fn isolation(&self) -> &ResolvedIsolation {
+        &self.isolation
+    }
+
+    /// What the isolation did so far.
+    pub fn isolation_counters(&self) -> &IsolationCounters {
+        &self.isolation_counters
+    }
+
+    pub(crate) fn verify_every(&self) -> u64 {
+        self.verify_every
     }
 
     /// The wasmtime engine (for the epoch ticker).

@@ -34,16 +34,22 @@ mod compiled_scripts;
 mod counters;
 mod engine;
 mod failure;
+mod instances;
+mod isolation;
 mod limits;
 mod observed;
 mod queue;
+mod reset;
 mod sandbox_env;
 mod store_state;
 
 pub use call::{Job, Outcome, ReusedInstance};
-pub use counters::{Counters, ScriptStats};
-pub use engine::{EngineSettings, LoadReport, SandboxEngine, default_cache_dir};
+pub use counters::{Counters, IsolationCounters, IsolationStats, ScriptStats};
+pub use engine::{
+    DEFAULT_VERIFY_EVERY, EngineSettings, LoadReport, SandboxEngine, default_cache_dir,
+};
 pub use failure::{Failure, FailureClass, GuestError, Output};
+pub use isolation::{ISOLATION_ENV, Isolation, IsolationMode, ResolvedIsolation};
 pub use limits::Limits;
 pub use observed::{CallSite, Observed};
 pub use queue::{Handle, Mode, Runtime, RuntimeConfig};

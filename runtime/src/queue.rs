@@ -1,10 +1,12 @@
 //! The runtime callers use: a bounded queue in front of N workers, each
-//! running every request in a fresh instance.
+//! running every request in a state identical to a fresh instance.
 
-use crate::call::{Job, Outcome, Prepared};
+use crate::call::{Job, Outcome};
 use crate::counters::Counters;
 use crate::engine::{EPOCH_TICK, EngineSettings, SandboxEngine};
 use crate::failure::Failure;
+use crate::instances::{InlinePool, Instances};
+use crate::isolation::ResolvedIsolation;
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,6 +101,7 @@ pub struct Runtime {
     ticker: Option<JoinHandle<()>>,
     stop_ticker: Arc<AtomicBool>,
     mode: Mode,
+    inline: InlinePool,
 }
 
 impl Runtime {
@@ -157,6 +160,7 @@ impl Runtime {
             ticker: Some(ticker),
             stop_ticker,
             mode: config.mode,
+            inline: InlinePool::default(),
         })
     }
 
@@ -181,7 +185,7 @@ impl Runtime {
                 }
             }
             None => {
-                let (reply, _used) = run_counted(&self.engine, &self.counters, None, &job);
+                let reply = counted(&self.counters, &job, || self.inline.run(&self.engine, &job));
                 let _ = tx.send(reply);
             }
         }
@@ -207,6 +211,11 @@ impl Runtime {
     pub fn mode(&self) -> Mode {
         self.mode
     }
+
+    /// The isolation in use and why.
+    pub fn isolation(&self) -> &ResolvedIsolation {
+        self.engine.isolation()
+    }
 }
 
 impl Drop for Runtime {
@@ -222,37 +231,24 @@ impl Drop for Runtime {
     }
 }
 
-/// Run `job` in `instance` (or a new one) and count it. The instance is
-/// returned so the caller can answer first and tear it down afterwards.
-fn run_counted(
-    engine: &SandboxEngine,
-    counters: &Counters,
-    instance: Option<Prepared>,
-    job: &Job,
-) -> (Reply, Option<Prepared>) {
+/// Run `job` through `run` and count it.
+fn counted(counters: &Counters, job: &Job, run: impl FnOnce() -> Reply) -> Reply {
     let started = Instant::now();
-    let job = &*engine.with_compiled_code(job);
-    let (reply, used) = match instance.map_or_else(|| engine.prepare(), Ok) {
-        Ok(mut instance) => (instance.call_in_place(job), Some(instance)),
-        Err(failure) => (Err(failure), None),
-    };
+    let reply = run();
     let failure = reply.as_ref().err().map(Failure::class);
     counters.record_call(job.script(), started.elapsed(), failure);
-    (reply, used)
+    reply
 }
 
-fn worker(engine: &SandboxEngine, counters: &Counters, queue: &Receiver<Queued>) {
-    // The next instance is made while the worker would otherwise wait, so a
-    // request pays only for its own call.
-    let mut ready = engine.prepare().ok();
+fn worker(engine: &Arc<SandboxEngine>, counters: &Counters, queue: &Receiver<Queued>) {
+    let mut instances = Instances::for_worker(engine);
     while let Ok(queued) = queue.recv() {
         if queued.cancelled.load(Ordering::Relaxed) || queued.reply.is_closed() {
             let _ = queued.reply.send(Err(Failure::Cancelled));
             continue;
         }
-        let (reply, used) = run_counted(engine, counters, ready.take(), &queued.job);
+        let reply = counted(counters, &queued.job, || instances.run(engine, &queued.job));
         let _ = queued.reply.send(reply);
-        drop(used);
-        ready = engine.prepare().ok();
+        instances.after_reply(engine);
     }
 }

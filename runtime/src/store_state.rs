@@ -25,7 +25,31 @@ impl SandboxState {
     /// environment, no arguments, no network, an empty stdin; clocks,
     /// randomness and output all come from `env`.
     pub(crate) fn new(env: CallEnv) -> Self {
-        let wasi = WasiCtxBuilder::new()
+        SandboxState {
+            wasi: Self::wasi(&env),
+            table: ResourceTable::new(),
+            env,
+            memory_limit: usize::MAX,
+            memory_denied: false,
+        }
+    }
+
+    /// Whether no host resource (stream, pollable) is left in the table.
+    pub(crate) fn resources_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The state a new instance has: WASI context and resource table built
+    /// anew, the request environment kept (every call arms it).
+    pub(crate) fn renew(&mut self) {
+        self.wasi = Self::wasi(&self.env);
+        self.table = ResourceTable::new();
+        self.memory_limit = usize::MAX;
+        self.memory_denied = false;
+    }
+
+    fn wasi(env: &CallEnv) -> WasiCtx {
+        WasiCtxBuilder::new()
             .stdout(env.stdout())
             .stderr(env.stderr())
             .wall_clock(env.wall_clock())
@@ -36,14 +60,7 @@ impl SandboxState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .build();
-        SandboxState {
-            wasi,
-            table: ResourceTable::new(),
-            env,
-            memory_limit: usize::MAX,
-            memory_denied: false,
-        }
+            .build()
     }
 }
 

@@ -60,6 +60,9 @@ pub fn run(
     }
     if args.stats {
         print!("{}", blogmark_host::stats::table(&report.macros));
+        if let Some(sandbox) = &report.sandbox {
+            println!("{sandbox}");
+        }
     }
     if let Some(path) = &args.stats_json {
         let json = serde_json::to_string_pretty(&stats_document(&report))?;
@@ -95,5 +98,6 @@ fn stats_document(report: &blogmark_host::render::BuildReport) -> serde_json::Va
         "sandbox_runs": report.python_calls,
         "cache_hits": report.python_cache_hits,
         "macros": report.macros,
+        "sandbox": report.sandbox,
     })
 }

@@ -248,7 +248,7 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         eprintln!("{d}");
         failed |= d.severity == blogmark_host::diagnostics::Severity::Error;
     }
-    let runtime = crate::sandbox::start(Mode::Inline)?;
+    let runtime = crate::sandbox::start(Mode::Inline, site)?;
     let registry = Registry::default();
     for script in selected.iter().filter(|s| s.valid) {
         let request = Request::new(script.to_abi(), Operation::Check);

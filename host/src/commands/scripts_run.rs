@@ -52,7 +52,7 @@ pub fn run_macro(
         page,
         site: Site::default(),
     };
-    let runtime = crate::sandbox::start(Mode::Inline)?;
+    let runtime = crate::sandbox::start(Mode::Inline, site)?;
     let outcome = runtime.run(Job {
         call_site: Some(CallSite {
             file: "<command line>".into(),

@@ -56,6 +56,8 @@ pub struct BuildReport {
     pub python_cache_hits: usize,
     /// What each macro and transform did.
     pub macros: Vec<crate::stats::MacroStats>,
+    /// The sandbox's isolation and counters, when Python ran.
+    pub sandbox: Option<crate::python_macros::SandboxReport>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -416,6 +418,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         python_calls,
         python_cache_hits,
         macros: python.stats().snapshot(),
+        sandbox: python.sandbox_report(),
         ..BuildReport::default()
     };
     if options.write {

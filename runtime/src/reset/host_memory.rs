@@ -1,0 +1,154 @@
+//! Linear memories the runtime maps itself (wasmtime's `MemoryCreator`), so
+//! that it knows where each one lives and can track and restore its pages.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
+
+/// Where one linear memory lives and how large it is now.
+#[derive(Debug)]
+pub(crate) struct Region {
+    base: usize,
+    size: AtomicUsize,
+}
+
+impl Region {
+    /// Address of the first byte.
+    pub(crate) fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Accessible bytes now (grows with `memory.grow`).
+    pub(crate) fn size(&self) -> usize {
+        self.size.load(Ordering::Acquire)
+    }
+}
+
+thread_local! {
+    /// Memories created on this thread since the last `take_created`:
+    /// instantiation is synchronous, so these are the new instance's.
+    static CREATED: RefCell<Vec<Arc<Region>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The memories created on this thread since the last call.
+pub(crate) fn take_created() -> Vec<Arc<Region>> {
+    CREATED.with(|created| std::mem::take(&mut *created.borrow_mut()))
+}
+
+/// Maps every linear memory as a private anonymous reservation.
+pub(crate) struct HostMemoryCreator;
+
+struct HostMemory {
+    region: Arc<Region>,
+    reserved: usize,
+    mapped: usize,
+}
+
+// SAFETY: `new_memory` returns a reservation of `reserved + guard` bytes whose
+// first `minimum` are readable and writable, as the trait requires; the
+// reservation never moves, and `grow_to` stays inside it.
+unsafe impl MemoryCreator for HostMemoryCreator {
+    fn new_memory(
+        &self,
+        _ty: MemoryType,
+        minimum: usize,
+        _maximum: Option<usize>,
+        reserved: Option<usize>,
+        guard: usize,
+    ) -> Result<Box<dyn LinearMemory>, String> {
+        // Without a fixed reservation wasmtime bounds-checks every access
+        // against `byte_capacity`, so any size that holds the minimum works.
+        let reserved = reserved.unwrap_or(4 << 30).max(minimum);
+        let mapped = reserved
+            .checked_add(guard)
+            .ok_or("memory reservation overflows")?;
+        // SAFETY: a new mapping of our own; nothing else refers to it yet.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapped,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(format!(
+                "cannot reserve {mapped} bytes: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let memory = HostMemory {
+            region: Arc::new(Region {
+                base: base as usize,
+                size: AtomicUsize::new(0),
+            }),
+            reserved,
+            mapped,
+        };
+        if minimum > 0 {
+            memory.make_accessible(minimum).map_err(|e| e.to_string())?;
+        }
+        memory.region.size.store(minimum, Ordering::Release);
+        CREATED.with(|created| created.borrow_mut().push(memory.region.clone()));
+        Ok(Box::new(memory))
+    }
+}
+
+impl HostMemory {
+    fn make_accessible(&self, bytes: usize) -> std::io::Result<()> {
+        // SAFETY: inside our reservation (`bytes <= reserved`, checked by callers).
+        let ret = unsafe {
+            libc::mprotect(
+                self.region.base as *mut libc::c_void,
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if ret != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: the memory is only ever accessed through wasmtime, which holds the
+// store that owns it; the raw base is an address, not a shared reference.
+unsafe impl Send for HostMemory {}
+// SAFETY: as above.
+unsafe impl Sync for HostMemory {}
+
+// SAFETY: `as_ptr` is stable for the memory's life and `byte_size` bytes
+// from it are accessible.
+unsafe impl LinearMemory for HostMemory {
+    fn byte_size(&self) -> usize {
+        self.region.size()
+    }
+
+    fn byte_capacity(&self) -> usize {
+        self.reserved
+    }
+
+    fn grow_to(&mut self, new_size: usize) -> wasmtime::Result<()> {
+        if new_size > self.reserved {
+            wasmtime::bail!("{new_size} bytes is past the memory's reservation");
+        }
+        self.make_accessible(new_size)?;
+        self.region.size.store(new_size, Ordering::Release);
+        Ok(())
+    }
+
+    fn as_ptr(&self) -> *mut u8 {
+        self.region.base as *mut u8
+    }
+}
+
+impl Drop for HostMemory {
+    fn drop(&mut self) {
+        // SAFETY: the reservation made in `new_memory`, no longer used by
+        // wasmtime (it drops the memory with its instance).
+        unsafe { libc::munmap(self.region.base as *mut libc::c_void, self.mapped) };
+    }
+}

@@ -1,0 +1,280 @@
+//! One instance that serves request after request, reset in place after
+//! each, and the checks that decide whether it may serve the next one.
+//!
+//! What a request can change, and how each is brought back:
+//! - linear memory: the pages it wrote (tracked by the kernel) and the hot
+//!   set are copied back from the image; periodically, the whole memory is
+//!   compared with the image;
+//! - memory size: a request that grew the memory discards the instance;
+//! - host state (WASI context, resource table): the table must be empty
+//!   (the dispatcher closes what libc opened), then both are rebuilt;
+//! - fuel, epoch deadline, the request environment: set afresh by every
+//!   call, as for a fresh instance;
+//! - globals, the stack, the component's own flags: a call that returns
+//!   leaves them as it found them; a trap may not, so a trap discards.
+
+use super::host_memory::{self, Region};
+use super::hot_set::HotSet;
+use super::kernel::{PAGE, WriteTracker};
+use crate::call::{Job, Outcome, Prepared};
+use crate::counters::IsolationCounters;
+use crate::engine::SandboxEngine;
+use crate::failure::Failure;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Why an instance was not reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Discard {
+    /// The call trapped (timeout, fuel, stack, output cap, exit, crash).
+    Trapped,
+    /// The call grew a linear memory.
+    MemoryGrew,
+    /// A host resource (stream, pollable) outlived the call.
+    ResourceLeft,
+    /// The kernel refused a tracking operation.
+    Tracking,
+    /// The periodic full comparison found memory unlike the image.
+    Mismatch,
+}
+
+impl Discard {
+    /// Every reason, for reports.
+    pub(crate) const ALL: [Discard; 5] = [
+        Discard::Trapped,
+        Discard::MemoryGrew,
+        Discard::ResourceLeft,
+        Discard::Tracking,
+        Discard::Mismatch,
+    ];
+
+    /// A short name for counters and logs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Discard::Trapped => "trapped",
+            Discard::MemoryGrew => "memory_grew",
+            Discard::ResourceLeft => "resource_left",
+            Discard::Tracking => "tracking_failed",
+            Discard::Mismatch => "image_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for Discard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One linear memory, its image and its tracking.
+struct Tracked {
+    region: Arc<Region>,
+    image: Arc<[u8]>,
+    tracker: WriteTracker,
+    hot: HotSet,
+    written: Vec<Range<usize>>,
+}
+
+/// An instance reset in place after every request.
+pub(crate) struct ResetInstance {
+    prepared: Prepared,
+    memories: Vec<Tracked>,
+    resets: u64,
+    verify_every: u64,
+}
+
+impl SandboxEngine {
+    /// A new instance, its memories imaged and write-protected.
+    pub(crate) fn reset_instance(&self) -> Result<ResetInstance, Failure> {
+        let unavailable = |what: String| Failure::Unavailable(what);
+        host_memory::take_created();
+        let prepared = self.prepare()?;
+        let regions = host_memory::take_created();
+        let images = self.images(&regions)?;
+        let mut memories = Vec::with_capacity(regions.len());
+        for (region, image) in regions.into_iter().zip(images) {
+            let pages = image.len() / PAGE;
+            let tracker = WriteTracker::new(region.base()..region.base() + pages * PAGE)
+                .map_err(|e| unavailable(format!("cannot track the guest's memory: {e}")))?;
+            tracker
+                .protect(0..pages, true)
+                .map_err(|e| unavailable(format!("cannot track the guest's memory: {e}")))?;
+            memories.push(Tracked {
+                region,
+                image,
+                tracker,
+                hot: HotSet::new(pages),
+                written: Vec::new(),
+            });
+        }
+        self.isolation_counters().instance_created();
+        Ok(ResetInstance {
+            prepared,
+            memories,
+            resets: 0,
+            verify_every: self.verify_every(),
+        })
+    }
+
+    /// The images of a new instance's memories: the engine's, taken from its
+    /// first instance, after checking that this one starts equal to them.
+    fn images(&self, regions: &[Arc<Region>]) -> Result<Vec<Arc<[u8]>>, Failure> {
+        let current: Vec<&[u8]> = regions.iter().map(|r| memory_of(r)).collect();
+        if current.iter().any(|m| m.len() % PAGE != 0) {
+            return Err(Failure::Unavailable(
+                "a guest memory is not a whole number of pages".into(),
+            ));
+        }
+        let shared = self
+            .images
+            .get_or_init(|| current.iter().map(|m| Arc::from(*m)).collect());
+        let equal =
+            shared.len() == current.len() && shared.iter().zip(&current).all(|(a, b)| **a == **b);
+        if equal {
+            return Ok(shared.clone());
+        }
+        // Instantiation is deterministic, so this is not expected; an
+        // instance then keeps its own image rather than trust another's.
+        tracing::error!("a new instance's memory differs from the engine's image; using its own");
+        Ok(current.iter().map(|m| Arc::from(*m)).collect())
+    }
+}
+
+/// The accessible bytes of `region`.
+fn memory_of(region: &Region) -> &[u8] {
+    // SAFETY: the region is mapped readable for `size()` bytes while its
+    // instance lives, and the guest is not running (we hold its store).
+    unsafe { std::slice::from_raw_parts(region.base() as *const u8, region.size()) }
+}
+
+impl ResetInstance {
+    /// Run `job`, then bring the instance back to its image. The reply is
+    /// the call's; `Err` in the second place says the instance must go.
+    pub(crate) fn serve(
+        &mut self,
+        job: &Job,
+        counters: &IsolationCounters,
+    ) -> (Result<Outcome, Failure>, Result<(), Discard>) {
+        let reply = self.prepared.call_in_place(job);
+        let health = self.reset(counters);
+        if let Err(reason) = health {
+            counters.discarded(reason);
+            if reason == Discard::Mismatch {
+                tracing::error!(
+                    script = job.script(),
+                    "memory after reset differs from the image: instance discarded"
+                );
+            } else {
+                tracing::debug!(script = job.script(), %reason, "instance discarded");
+            }
+        }
+        (reply, health)
+    }
+
+    fn reset(&mut self, counters: &IsolationCounters) -> Result<(), Discard> {
+        if self.prepared.trapped {
+            return Err(Discard::Trapped);
+        }
+        if self
+            .memories
+            .iter()
+            .any(|m| m.region.size() != m.image.len())
+        {
+            return Err(Discard::MemoryGrew);
+        }
+        if !self.prepared.store.data().resources_empty() {
+            return Err(Discard::ResourceLeft);
+        }
+        let mut pages = 0;
+        for memory in &mut self.memories {
+            pages += memory.restore().map_err(|e| {
+                tracing::warn!("write tracking failed: {e}");
+                Discard::Tracking
+            })?;
+        }
+        self.resets += 1;
+        counters.reset(pages);
+        if self.verify_every > 0 && self.resets % self.verify_every == 0 {
+            counters.verified();
+            if !self.memories.iter().all(Tracked::equals_image) {
+                return Err(Discard::Mismatch);
+            }
+        }
+        self.prepared.store.data_mut().renew();
+        Ok(())
+    }
+}
+
+impl Tracked {
+    /// Copy back every page written since the last reset and the hot set;
+    /// returns how many pages were copied.
+    fn restore(&mut self) -> std::io::Result<usize> {
+        self.written.clear();
+        self.tracker.written(&mut self.written)?;
+        let mut copied = 0;
+        let mut cold: Option<Range<usize>> = None;
+        for run in &self.written {
+            for page in run.clone() {
+                if self.hot.contains(page) {
+                    if let Some(done) = cold.take() {
+                        copied += self.copy_and_protect(done)?;
+                    }
+                    continue;
+                }
+                match &mut cold {
+                    Some(open) if open.end == page => open.end += 1,
+                    _ => {
+                        if let Some(done) = cold.replace(page..page + 1) {
+                            copied += self.copy_and_protect(done)?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(done) = cold.take() {
+            copied += self.copy_and_protect(done)?;
+        }
+        // Hot pages are restored whether or not the scan listed them: the
+        // set must never decide what is restored.
+        for run in self.hot.runs().to_vec() {
+            self.copy(run.clone());
+            copied += run.len();
+        }
+        if let Some(change) = self.hot.observe(&self.written) {
+            tracing::trace!(hot_pages = self.hot.len(), "hot set changed");
+            for run in change.protect {
+                self.tracker.protect(run, true)?;
+            }
+            for run in change.unprotect {
+                self.tracker.protect(run, false)?;
+            }
+        }
+        Ok(copied)
+    }
+
+    fn copy(&self, pages: Range<usize>) {
+        let bytes = pages.start * PAGE..pages.end * PAGE;
+        // SAFETY: `bytes` lies inside both the image and the accessible
+        // memory (same length, checked before), which do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.image.as_ptr().add(bytes.start),
+                (self.region.base() + bytes.start) as *mut u8,
+                bytes.len(),
+            );
+        }
+    }
+
+    /// Restore a run of written pages, then protect it again (in that
+    /// order: protecting first would make the copy a write).
+    fn copy_and_protect(&self, pages: Range<usize>) -> std::io::Result<usize> {
+        self.copy(pages.clone());
+        self.tracker.protect(pages.clone(), true)?;
+        Ok(pages.len())
+    }
+
+    fn equals_image(&self) -> bool {
+        memory_of(&self.region) == &*self.image
+    }
+}

@@ -1,0 +1,484 @@
+//! Reset in place is indistinguishable from a fresh instance per request:
+//! random sequences of requests, hostile ones included, give the same
+//! replies, failure classes, output and fuel in both isolations; the memory
+//! equals the image after every reset; `auto` falls back to `instance` where
+//! userfaultfd is refused; and an ordinary user can reset in place.
+
+use blogmark_e2e::{TRIVIAL_MACRO, macro_job, macro_job_with};
+use blogmark_runtime::abi::Reply;
+use blogmark_runtime::{
+    Captured, EngineSettings, Failure, Isolation, IsolationMode, Job, Limits, Mode, Runtime,
+    RuntimeConfig,
+};
+use proptest::prelude::*;
+use serde_json::json;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn settings(isolation: Isolation) -> EngineSettings {
+    let mut engine = EngineSettings::new(blogmark_guest::component_path());
+    engine.isolation = isolation;
+    engine.verify_every = 1;
+    engine
+}
+
+fn runtime_with(isolation: Isolation) -> Runtime {
+    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    config.engine = settings(isolation);
+    config.mode = Mode::Worker { workers: 1 };
+    Runtime::new(config).expect("the guest component loads")
+}
+
+/// Whether this machine can reset in place; the tests that need it say so
+/// and stop where it cannot (a kernel before 6.7).
+fn reset_available() -> bool {
+    let auto = Isolation::Auto.resolve().expect("auto always resolves");
+    if auto.mode != IsolationMode::Reset {
+        eprintln!("reset in place is not available here: {}", auto.reason);
+    }
+    auto.mode == IsolationMode::Reset
+}
+
+/// One runtime per isolation, each with one worker so that the reset one
+/// serves every request of a sequence in the same instance.
+fn pair() -> &'static (Runtime, Runtime) {
+    static PAIR: OnceLock<(Runtime, Runtime)> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        (
+            runtime_with(Isolation::Reset),
+            runtime_with(Isolation::Instance),
+        )
+    })
+}
+
+/// The requests a sequence is made of.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Plain,
+    Printing,
+    Random,
+    Raises,
+    Loop,
+    Timeout,
+    MemoryBomb,
+    Recursion,
+    Flood,
+    Exit,
+    Forged,
+    Sleep,
+    SetsGlobals,
+    PatchesBuiltins,
+    FillsCaches,
+    Observer,
+    PatchesJson,
+}
+
+const KINDS: [Kind; 17] = [
+    Kind::Plain,
+    Kind::Printing,
+    Kind::Random,
+    Kind::Raises,
+    Kind::Loop,
+    Kind::Timeout,
+    Kind::MemoryBomb,
+    Kind::Recursion,
+    Kind::Flood,
+    Kind::Exit,
+    Kind::Forged,
+    Kind::Sleep,
+    Kind::SetsGlobals,
+    Kind::PatchesBuiltins,
+    Kind::FillsCaches,
+    Kind::Observer,
+    Kind::PatchesJson,
+];
+
+/// What every request reads of the state others may have left behind.
+const OBSERVE: &str = r#"
+import builtins, json, re, sys, random, functools
+def observe():
+    return repr((hasattr(builtins, "LEAK"), len("abc"), getattr(json, "LEAK", None),
+                 len(getattr(re, "_cache", ())), sorted(k for k in sys.modules if k.startswith("leak")),
+                 random.random(), json.dumps([1, 2])))
+"#;
+
+fn job(kind: Kind, n: u32) -> Job {
+    let text = format!("v{n}");
+    let limits = Limits {
+        timeout: Duration::from_millis(5_000),
+        ..Limits::default()
+    };
+    let body = match kind {
+        Kind::Plain => return macro_job("bold", TRIVIAL_MACRO, &[("text", json!(text))]),
+        Kind::Printing => format!(
+            "    print('out', {n}, random.random())\n    print('err', file=sys.stderr)\n    return 'p{n}'"
+        ),
+        Kind::Random => "    return str([random.randint(0, 10**9) for _ in range(5)])".into(),
+        Kind::Raises => format!("    raise ValueError('boom {n}')"),
+        Kind::Loop => {
+            let source = format!("def render(ctx):\n    i = 0\n    while True:\n        i += {n}\n");
+            return macro_job_with(
+                "hostile",
+                &source,
+                Limits {
+                    fuel: 20_000_000 + u64::from(n) * 1_000_000,
+                    ..limits
+                },
+            );
+        }
+        Kind::Timeout => {
+            let source = "def render(ctx):\n    while True:\n        pass\n";
+            return macro_job_with(
+                "hostile",
+                source,
+                Limits {
+                    timeout: Duration::from_millis(100),
+                    fuel: u64::MAX / 4,
+                    ..limits
+                },
+            );
+        }
+        Kind::MemoryBomb => {
+            "    xs = []\n    while True:\n        xs.append(bytearray(4_000_000))".into()
+        }
+        Kind::Recursion => {
+            "    sys.setrecursionlimit(10**9)\n    def f(k):\n        return f(k + 1) + 1\n    return str(f(0))"
+                .into()
+        }
+        Kind::Flood => "    while True:\n        print('x' * 100_000)".into(),
+        Kind::Exit => format!("    sys.exit({n})"),
+        Kind::Forged => "    import dispatcher\n    dispatcher._to_json = lambda *a, **k: '[1, 2]'\n    return 'x'".into(),
+        Kind::Sleep => {
+            let ms = if n % 2 == 0 { 10 } else { 60_000 };
+            format!("    import time\n    t = time.monotonic()\n    time.sleep({ms} / 1000)\n    return str(time.monotonic() - t)")
+        }
+        Kind::SetsGlobals => {
+            "    builtins.LEAK = 1\n    json.LEAK = 'set'\n    sys.modules['leak_mod'] = sys\n    random.seed(7)\n    return observe()"
+                .into()
+        }
+        Kind::PatchesBuiltins => {
+            "    builtins.len = lambda x: 42\n    builtins.isinstance = lambda *a: False\n    return observe()".into()
+        }
+        Kind::FillsCaches => format!(
+            "    for i in range(300):\n        re.compile('a{{%d}}b{n}' % i)\n    functools.lru_cache(None)(str)(1)\n    return observe()"
+        ),
+        Kind::Observer => "    return observe()".into(),
+        Kind::PatchesJson => {
+            "    json.JSONEncoder.item_separator = ';'\n    json.dumps = lambda *a, **k: 'forged'\n    json.loads = None\n    return 'still fine'"
+                .into()
+        }
+    };
+    let source = format!("{OBSERVE}\ndef render(ctx):\n{body}\n");
+    macro_job_with(
+        &format!("k{}", kind as u8),
+        &source,
+        Limits {
+            memory_bytes: 48 << 20,
+            ..limits
+        },
+    )
+}
+
+/// What a request's end looks like, comparable across isolations: reply,
+/// output and fuel, or the failure; fuel only where no deadline ended the call.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Ok(Reply, Captured, u64),
+    Failed(Failure),
+}
+
+fn seen(result: Result<blogmark_runtime::Outcome, Failure>) -> Seen {
+    match result {
+        Ok(outcome) => Seen::Ok(outcome.reply, outcome.captured, outcome.fuel_used),
+        Err(failure) => Seen::Failed(failure),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 20, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_end_alike_in_both_isolations(
+        sequence in prop::collection::vec((0..KINDS.len(), 0u32..20), 1..12)
+    ) {
+        if !reset_available() {
+            return Ok(());
+        }
+        let (reset, instance) = pair();
+        for (i, &(kind, n)) in sequence.iter().enumerate() {
+            let job = job(KINDS[kind], n);
+            let in_place = seen(reset.run(job.clone()));
+            let fresh = seen(instance.run(job));
+            prop_assert_eq!(&in_place, &fresh, "request {} ({:?} {})", i, KINDS[kind], n);
+        }
+        let stats = reset.engine().isolation_counters().snapshot();
+        prop_assert_eq!(stats.mismatches, 0);
+        prop_assert_eq!(stats.full_checks, stats.resets, "every reset is checked in tests");
+    }
+}
+
+#[test]
+fn every_hostile_kind_is_survived_and_what_each_leaves_is_invisible() {
+    if !reset_available() {
+        return;
+    }
+    let runtime = runtime_with(Isolation::Reset);
+    let baseline = seen(runtime.run(job(Kind::Observer, 0)));
+    for kind in KINDS {
+        let _ = runtime.run(job(kind, 3));
+        assert_eq!(
+            seen(runtime.run(job(Kind::Observer, 0))),
+            baseline,
+            "after {kind:?}"
+        );
+    }
+    let stats = runtime.engine().isolation_counters().snapshot();
+    assert_eq!(stats.mismatches, 0, "{stats:?}");
+    assert!(stats.resets >= 20, "{stats:?}");
+    assert_eq!(stats.full_checks, stats.resets, "{stats:?}");
+    // Traps (loop, timeout, recursion, flood, exit, sleep past the
+    // deadline) and growth (the memory bomb) replace the instance.
+    assert!(stats.discarded["trapped"] >= 5, "{stats:?}");
+    assert!(stats.discarded["memory_grew"] >= 1, "{stats:?}");
+    assert!(stats.instances_created >= 7, "{stats:?}");
+}
+
+#[test]
+fn patching_json_does_not_reach_the_dispatcher() {
+    let runtime = runtime_with(Isolation::Auto);
+    let source = "import json\njson.JSONEncoder.item_separator = ';'\njson.encoder.c_make_encoder = None\n\ndef render(ctx):\n    return ', '.join(['a', 'b'])\n";
+    let outcome = runtime
+        .run(macro_job("patch", source, &[]))
+        .expect("a patched json module does not break the reply");
+    assert_eq!(outcome.reply, Reply::Html("a, b".into()));
+}
+
+#[test]
+fn requests_in_place_match_fresh_instances_including_fuel() {
+    if !reset_available() {
+        return;
+    }
+    let (reset, instance) = pair();
+    for n in 0..30 {
+        let kind = [Kind::Plain, Kind::Printing, Kind::Random, Kind::Raises][n % 4];
+        let job = job(kind, n as u32);
+        assert_eq!(seen(reset.run(job.clone())), seen(instance.run(job)), "{n}");
+    }
+    assert_eq!(reset.isolation().mode, IsolationMode::Reset);
+    assert_eq!(instance.isolation().mode, IsolationMode::Instance);
+}
+
+// The tests below run this same test binary again as a child process,
+// changed as each needs (an environment switch, a seccomp filter, another
+// user), with `child_reports_its_isolation` as the only test.
+
+const CHILD: &str = "child_reports_its_isolation";
+const CHILD_ISOLATION: &str = "BLOGMARK_TEST_CHILD_ISOLATION";
+
+/// Run only as a child: start a runtime with the isolation asked for in
+/// `$BLOGMARK_TEST_CHILD_ISOLATION`, run a request and print the mode.
+#[test]
+#[ignore = "run by the fallback tests in a child process"]
+fn child_reports_its_isolation() {
+    let isolation: Isolation = std::env::var(CHILD_ISOLATION)
+        .expect("set by the parent")
+        .parse()
+        .unwrap();
+    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    config.engine = settings(isolation);
+    config.mode = Mode::Worker { workers: 1 };
+    match Runtime::new(config) {
+        Ok(runtime) => {
+            for n in 0..5 {
+                let out = runtime
+                    .run(macro_job(
+                        "bold",
+                        TRIVIAL_MACRO,
+                        &[("text", json!(n.to_string()))],
+                    ))
+                    .expect("the request runs");
+                assert_eq!(out.reply, Reply::Html(format!("<b>{n}</b>")));
+            }
+            let stats = runtime.engine().isolation_counters().snapshot();
+            println!(
+                "CHILD-MODE={} resets={} mismatches={}",
+                runtime.isolation().mode,
+                stats.resets,
+                stats.mismatches
+            );
+        }
+        Err(failure) => println!("CHILD-ERROR={failure}"),
+    }
+}
+
+fn child(isolation: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--ignored",
+            "--exact",
+            CHILD,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ISOLATION, isolation)
+        .env_remove("BLOGMARK_NO_USERFAULTFD");
+    command
+}
+
+fn report(mut command: Command) -> String {
+    let output = command.output().expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.find("CHILD-").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("no report in {stdout}"));
+    line.to_owned()
+}
+
+#[test]
+fn auto_falls_back_to_instance_when_userfaultfd_is_masked() {
+    let mut command = child("auto");
+    command.env("BLOGMARK_NO_USERFAULTFD", "1");
+    assert_eq!(report(command), "CHILD-MODE=instance resets=0 mismatches=0");
+    let mut command = child("reset");
+    command.env("BLOGMARK_NO_USERFAULTFD", "1");
+    let line = report(command);
+    assert!(
+        line.starts_with("CHILD-ERROR=") && line.contains("userfaultfd"),
+        "{line}"
+    );
+}
+
+/// A seccomp filter that fails `userfaultfd(2)` with EPERM and allows the rest.
+fn deny_userfaultfd() -> std::io::Result<()> {
+    let filter = [
+        // Load the system call number.
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_userfaultfd as u32,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        },
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: prctl with a filter program that outlives the call.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &program as *const libc::sock_fprog,
+            ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn auto_falls_back_to_instance_under_a_seccomp_filter() {
+    use std::os::unix::process::CommandExt;
+    let mut command = child("auto");
+    // SAFETY: only async-signal-safe calls (prctl) between fork and exec.
+    unsafe { command.pre_exec(deny_userfaultfd) };
+    assert_eq!(report(command), "CHILD-MODE=instance resets=0 mismatches=0");
+}
+
+#[test]
+fn an_unprivileged_user_resets_in_place() {
+    if !reset_available() {
+        return;
+    }
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        // Already unprivileged: this process's own runtime is the proof.
+        let runtime = runtime_with(Isolation::Reset);
+        runtime
+            .run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!(1))]))
+            .unwrap();
+        assert_eq!(runtime.isolation().mode, IsolationMode::Reset);
+        return;
+    }
+    let Some(setpriv) = which("setpriv") else {
+        panic!("running as root, so setpriv (util-linux) is needed to drop privileges");
+    };
+    // The child, as `nobody` with no capabilities, needs the compiled guest
+    // in a cache it can read.
+    let cache = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(own) = blogmark_runtime::default_cache_dir() {
+        for entry in std::fs::read_dir(own).into_iter().flatten().flatten() {
+            let copy = cache.path().join(entry.file_name());
+            if std::fs::copy(entry.path(), &copy).is_ok() {
+                let readable = std::fs::Permissions::from_mode(0o644);
+                std::fs::set_permissions(&copy, readable).unwrap();
+            }
+        }
+    }
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut command = Command::new(setpriv);
+    command
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ])
+        .arg(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            CHILD,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ISOLATION, "reset")
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .env("BLOGMARK_GUEST_WASM", blogmark_guest::component_path())
+        .env_remove("BLOGMARK_NO_USERFAULTFD");
+    let line = report(command);
+    assert!(
+        line.starts_with("CHILD-MODE=reset ") && line.ends_with(" mismatches=0"),
+        "{line}"
+    );
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
