@@ -1,12 +1,14 @@
-//! Sandbox benchmarks: a fresh-instance macro call (trivial, and one using
-//! `re` and `html`), a reused-instance call for comparison, and throughput
-//! with one and two workers.
+//! Sandbox benchmarks, in both isolations: a macro call reset in place and
+//! in a fresh instance (trivial, and one using `re` and `html`), a reused
+//! instance never reset for comparison, throughput with one and two
+//! workers, and the first request after a timeout.
 //!
 //! `cargo bench --bench runtime` runs them with criterion, then prints
 //! p50/p95 latencies and requests per second measured over fixed counts.
+//! With a kernel that cannot reset in place, the `reset` rows are skipped.
 
-use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, runtime};
-use blogmark_runtime::{Job, Runtime};
+use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_job_with, runtime_in};
+use blogmark_runtime::{Isolation, IsolationMode, Job, Limits, Runtime};
 use criterion::{Criterion, criterion_group};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -28,36 +30,85 @@ fn re_html(i: usize) -> Job {
     )
 }
 
+fn endless_loop() -> Job {
+    macro_job_with(
+        "spin",
+        "def render(ctx):\n    while True:\n        pass\n",
+        Limits {
+            timeout: Duration::from_millis(20),
+            fuel: u64::MAX / 4,
+            ..Limits::default()
+        },
+    )
+}
+
+/// Benchmark names of one isolation: trivial inline, trivial on a worker,
+/// re+html on a worker.
+type Names = [&'static str; 3];
+
+/// The isolations this machine can run, with their benchmark names.
+fn isolations() -> Vec<(&'static str, Isolation, Names)> {
+    let mut all = vec![(
+        "instance",
+        Isolation::Instance,
+        [
+            "instance/trivial/inline",
+            "instance/trivial/worker",
+            "instance/re_html/worker",
+        ],
+    )];
+    match Isolation::Auto.resolve() {
+        Ok(auto) if auto.mode == IsolationMode::Reset => all.insert(
+            0,
+            (
+                "reset",
+                Isolation::Reset,
+                [
+                    "reset/trivial/inline",
+                    "reset/trivial/worker",
+                    "reset/re_html/worker",
+                ],
+            ),
+        ),
+        other => eprintln!("reset in place skipped: {other:?}"),
+    }
+    all
+}
+
 fn calls(c: &mut Criterion) {
-    let inline = runtime(0);
-    let one = runtime(1);
     let mut group = c.benchmark_group("macro_call");
     let mut i = 0;
-    group.bench_function("fresh_instance/trivial/inline", |b| {
-        b.iter(|| {
-            i += 1;
-            inline.run(trivial(i)).unwrap()
-        })
-    });
-    group.bench_function("fresh_instance/trivial/worker", |b| {
-        b.iter(|| {
-            i += 1;
-            one.run(trivial(i)).unwrap()
-        })
-    });
-    group.bench_function("fresh_instance/re_html/worker", |b| {
-        b.iter(|| {
-            i += 1;
-            one.run(re_html(i)).unwrap()
-        })
-    });
-    let mut reused = inline.engine().reused_instance().unwrap();
-    group.bench_function("reused_instance/trivial", |b| {
-        b.iter(|| {
-            i += 1;
-            reused.run(&trivial(i)).unwrap()
-        })
-    });
+    for (_, isolation, [inline_trivial, worker_trivial, worker_re_html]) in isolations() {
+        let inline = runtime_in(0, isolation);
+        let one = runtime_in(1, isolation);
+        group.bench_function(inline_trivial, |b| {
+            b.iter(|| {
+                i += 1;
+                inline.run(trivial(i)).unwrap()
+            })
+        });
+        group.bench_function(worker_trivial, |b| {
+            b.iter(|| {
+                i += 1;
+                one.run(trivial(i)).unwrap()
+            })
+        });
+        group.bench_function(worker_re_html, |b| {
+            b.iter(|| {
+                i += 1;
+                one.run(re_html(i)).unwrap()
+            })
+        });
+        if isolation == Isolation::Instance {
+            let mut reused = inline.engine().reused_instance().unwrap();
+            group.bench_function("reused_instance/trivial", |b| {
+                b.iter(|| {
+                    i += 1;
+                    reused.run(&trivial(i)).unwrap()
+                })
+            });
+        }
+    }
     group.finish();
 }
 
@@ -72,7 +123,7 @@ fn percentiles(label: &str, n: usize, pause: Duration, mut f: impl FnMut(usize))
         std::thread::sleep(pause);
     }
     println!(
-        "{label:<40} p50 {:>7.3} ms   p95 {:>7.3} ms   max {:>7.3} ms   (n={n})",
+        "{label:<44} p50 {:>7.3} ms   p95 {:>7.3} ms   max {:>7.3} ms   (n={n})",
         histogram.value_at_quantile(0.5) as f64 / 1000.0,
         histogram.value_at_quantile(0.95) as f64 / 1000.0,
         histogram.max() as f64 / 1000.0,
@@ -89,50 +140,71 @@ fn throughput(runtime: &Runtime, n: usize) -> f64 {
 }
 
 fn report() {
-    let n = 1_000;
-    let inline = runtime(0);
-    let one = runtime(1);
-    // A worker makes its next instance while idle: a request that finds it
-    // ready pays for its call only. Back to back, each request also pays
-    // for instantiating and tearing down an instance.
-    let idle = Duration::from_millis(8);
-    let busy = Duration::ZERO;
-    println!("\nlatency of one call, submit to validated result:");
-    percentiles("fresh, trivial, worker idle", n, idle, |i| {
-        drop(one.run(trivial(i)).unwrap())
-    });
-    percentiles("fresh, re+html, worker idle", n, idle, |i| {
-        drop(one.run(re_html(i)).unwrap())
-    });
-    percentiles("fresh, trivial, back to back", n, busy, |i| {
-        drop(one.run(trivial(i)).unwrap())
-    });
-    percentiles("fresh, re+html, back to back", n, busy, |i| {
-        drop(one.run(re_html(i)).unwrap())
-    });
-    percentiles("fresh, trivial, inline", n, busy, |i| {
-        drop(inline.run(trivial(i)).unwrap())
-    });
-    let mut reused = inline.engine().reused_instance().unwrap();
-    percentiles("reused instance, trivial (comparison)", n, busy, |i| {
-        drop(reused.run(&trivial(i)).unwrap())
-    });
-    let mut phases = [Duration::ZERO; 3];
-    for i in 0..500 {
-        let p = inline.engine().phase_times(&trivial(i)).unwrap();
-        phases.iter_mut().zip(p).for_each(|(t, p)| *t += p);
+    let n = 2_000;
+    for (name, isolation, _) in isolations() {
+        let inline = runtime_in(0, isolation);
+        let one = runtime_in(1, isolation);
+        println!("\n{name}: latency of one call, submit to validated result");
+        // A fresh-instance worker makes its next instance while idle; back
+        // to back, each request also pays for instantiating and tearing down.
+        let idle = Duration::from_millis(8);
+        let busy = Duration::ZERO;
+        if isolation == Isolation::Instance {
+            percentiles("trivial, worker idle", n / 2, idle, |i| {
+                drop(one.run(trivial(i)).unwrap())
+            });
+        }
+        percentiles("trivial, back to back", n, busy, |i| {
+            drop(one.run(trivial(i)).unwrap())
+        });
+        percentiles("re+html, back to back", n, busy, |i| {
+            drop(one.run(re_html(i)).unwrap())
+        });
+        percentiles("trivial, inline", n, busy, |i| {
+            drop(inline.run(trivial(i)).unwrap())
+        });
+        // The request right after a timeout, which discards the instance in
+        // reset mode (the spare takes over) and costs nothing extra otherwise.
+        let mut after = Histogram::<u64>::new(3).unwrap();
+        for i in 0..40 {
+            let _ = one.run(endless_loop());
+            let started = Instant::now();
+            one.run(trivial(i)).unwrap();
+            after.record(started.elapsed().as_micros() as u64).unwrap();
+            // Let the worker make its next spare, as an idle render would.
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        println!(
+            "{:<44} p50 {:>7.3} ms   max {:>7.3} ms   (n=40)",
+            "trivial, right after a timeout",
+            after.value_at_quantile(0.5) as f64 / 1000.0,
+            after.max() as f64 / 1000.0,
+        );
+        let two = runtime_in(2, isolation);
+        throughput(&one, 200);
+        throughput(&two, 200);
+        let r1 = throughput(&one, 6_000);
+        let r2 = throughput(&two, 6_000);
+        println!(
+            "throughput, trivial macro: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
+            r2 / r1
+        );
+        println!(
+            "counters: {:?}",
+            one.engine().isolation_counters().snapshot()
+        );
+        if isolation == Isolation::Instance {
+            let mut phases = [Duration::ZERO; 3];
+            for i in 0..500 {
+                let p = inline.engine().phase_times(&trivial(i)).unwrap();
+                phases.iter_mut().zip(p).for_each(|(t, p)| *t += p);
+            }
+            let [a, b, c] = phases.map(|t| t / 500);
+            println!(
+                "fresh-instance phases (mean of 500): instantiate {a:?}, call {b:?}, teardown {c:?}"
+            );
+        }
     }
-    let [a, b, c] = phases.map(|t| t / 500);
-    println!("fresh-instance phases (mean of 500): instantiate {a:?}, call {b:?}, teardown {c:?}");
-    let two = runtime(2);
-    throughput(&one, 200);
-    throughput(&two, 200);
-    let r1 = throughput(&one, 4_000);
-    let r2 = throughput(&two, 4_000);
-    println!(
-        "\nthroughput, trivial macro: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
-        r2 / r1
-    );
 }
 
 criterion_group! {

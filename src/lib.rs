@@ -4,13 +4,21 @@
 pub mod thresholds;
 
 use blogmark_runtime::abi::{MacroCall, Operation, Request, Script, Site};
-use blogmark_runtime::{Job, Limits, Mode, Runtime, RuntimeConfig};
+use blogmark_runtime::{Isolation, Job, Limits, Mode, Runtime, RuntimeConfig};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
-/// A runtime on the real component, with `workers` workers (0: inline).
+/// A runtime on the real component, with `workers` workers (0: inline),
+/// in the default isolation (`$BLOGMARK_ISOLATION`, else `auto`).
 pub fn runtime(workers: usize) -> Runtime {
+    runtime_in(workers, Isolation::from_env().unwrap_or_default())
+}
+
+/// A runtime on the real component, with `workers` workers (0: inline),
+/// in `isolation`.
+pub fn runtime_in(workers: usize, isolation: Isolation) -> Runtime {
     let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    config.engine.isolation = isolation;
     config.mode = if workers == 0 {
         Mode::Inline
     } else {

@@ -177,7 +177,7 @@ fn every_failure_class_falls_back_and_leaves_built_ins_alone() {
         (
             "forges",
             "",
-            "import json\njson.dumps = lambda *a, **k: '[1]'\ndef render(ctx):\n    return 'x'\n",
+            "import dispatcher\ndispatcher._to_json = lambda *a, **k: '[1]'\ndef render(ctx):\n    return 'x'\n",
             "AbiViolation",
             "scripts/forges.py",
         ),

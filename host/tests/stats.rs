@@ -124,7 +124,7 @@ fn stats_count_what_happened_and_the_json_matches_the_table() {
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(header[..5], ["name", "kind", "calls", "hits", "runs"]);
     let mut seen = 0;
-    for line in lines {
+    for line in lines.by_ref().take_while(|l| !l.is_empty()) {
         let cells: Vec<&str> = line.split_whitespace().collect();
         let row = &rows[cells[0]];
         assert_eq!(cells[1], row["kind"]);
@@ -141,6 +141,24 @@ fn stats_count_what_happened_and_the_json_matches_the_table() {
         seen += 1;
     }
     assert_eq!(seen, rows.len());
+
+    // After the table, the sandbox's isolation and what it did, as in the JSON.
+    let sandbox = &json["sandbox"];
+    let mode = sandbox["isolation"]["mode"].as_str().unwrap();
+    assert!(["reset", "instance"].contains(&mode), "{sandbox}");
+    let line = lines.next().expect("a line about the sandbox");
+    assert!(
+        line.starts_with(&format!("sandbox isolation: {mode} (")),
+        "{line}"
+    );
+    if mode == "reset" {
+        // The slow, hungry and big scripts trap or grow memory: each
+        // replaces its instance; the others are reset in place.
+        let counters = &sandbox["counters"];
+        assert!(counters["resets"].as_u64().unwrap() >= 3, "{counters}");
+        assert_eq!(counters["mismatches"], 0, "{counters}");
+        assert!(line.contains(" resets ("), "{line}");
+    }
 
     // A second render: the good results come from the stored cache, the
     // failures run again.

@@ -61,7 +61,7 @@ pub fn run(
     if args.stats {
         print!("{}", blogmark_host::stats::table(&report.macros));
         if let Some(sandbox) = &report.sandbox {
-            println!("{sandbox}");
+            println!("\n{sandbox}");
         }
     }
     if let Some(path) = &args.stats_json {
