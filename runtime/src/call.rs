@@ -82,6 +82,15 @@ pub(crate) struct Prepared {
 impl SandboxEngine {
     /// A fresh instance, not yet bound to a request.
     pub(crate) fn prepare(&self) -> Result<Prepared, Failure> {
+        Ok(self.instantiate()?.0)
+    }
+
+    /// A fresh instance and the memories the runtime mapped for it (none
+    /// with the pooling allocator).
+    pub(crate) fn instantiate(
+        &self,
+    ) -> Result<(Prepared, Vec<std::sync::Arc<crate::reset::host_memory::Region>>), Failure> {
+        crate::reset::host_memory::take_created();
         let mut store = Store::new(&self.engine, SandboxState::new(CallEnv::default()));
         store.limiter(|state| state);
         // Instantiation runs no Python (the interpreter is a snapshot), but
@@ -94,11 +103,13 @@ impl SandboxEngine {
             .pre
             .instantiate(&mut store)
             .map_err(|e| Failure::Unavailable(format!("cannot instantiate the guest: {e:#}")))?;
-        Ok(Prepared {
+        let regions = crate::reset::host_memory::take_created();
+        let prepared = Prepared {
             store,
             guest,
             trapped: false,
-        })
+        };
+        Ok((prepared, regions))
     }
 
     /// An instance that serves several requests, for benchmarks only: it

@@ -43,10 +43,12 @@ pub(crate) enum Instances {
         ready: Option<Prepared>,
         used: Option<Prepared>,
     },
-    /// One instance reset in place, and a spare made ahead so that a
-    /// request after a discarded instance does not wait for a new one.
+    /// One instance reset in place (after the answer is sent: `used`
+    /// holds it until then), and a spare made ahead so that a request after
+    /// a discarded instance does not wait for a new one.
     Reset {
         current: Option<ResetInstance>,
+        used: Option<ResetInstance>,
         spare: Option<Spare>,
     },
 }
@@ -61,6 +63,7 @@ impl Instances {
             },
             IsolationMode::Reset => Instances::Reset {
                 current: engine.reset_instance().ok(),
+                used: None,
                 spare: Spare::start(engine),
             },
         }
@@ -79,29 +82,42 @@ impl Instances {
                 *used = Some(instance);
                 reply
             }
-            Instances::Reset { current, spare } => {
-                let mut serve = |job: &Job| -> Result<Outcome, Failure> {
-                    let mut instance = match current.take() {
-                        Some(instance) => instance,
-                        None => match spare.take() {
-                            Some(spare) => spare.take()?,
-                            None => engine.reset_instance()?,
-                        },
-                    };
-                    let (reply, health) = instance.serve(job, engine.isolation_counters());
+            Instances::Reset {
+                current,
+                used,
+                spare,
+            } => {
+                let counters = engine.isolation_counters();
+                if let Some(mut instance) = used.take()
+                    && instance.reset_after(counters).is_ok()
+                {
+                    *current = Some(instance);
+                }
+                let mut next = |current: &mut Option<ResetInstance>| match current.take() {
+                    Some(instance) => Ok(instance),
+                    None => match spare.take() {
+                        Some(spare) => spare.take(),
+                        None => engine.reset_instance(),
+                    },
+                };
+                let job = engine.with_compiled_code(job, |check| {
+                    let mut instance = next(current)?;
+                    let (reply, health) = instance.serve(check, counters);
                     if health.is_ok() {
                         *current = Some(instance);
                     }
                     reply
-                };
-                let job = engine.with_compiled_code(job, &mut serve);
-                serve(&job)
+                });
+                let mut instance = next(current)?;
+                let reply = instance.call(&job);
+                *used = Some(instance);
+                reply
             }
         }
     }
 
-    /// Work done after the answer is sent: tear down and prepare, or make
-    /// the spare that replaced a discarded instance anew.
+    /// Work done after the answer is sent: tear down and prepare; or reset,
+    /// and make the spare anew when it replaced a discarded instance.
     pub(crate) fn after_reply(&mut self, engine: &Arc<SandboxEngine>) {
         match self {
             Instances::Fresh { ready, used } => {
@@ -110,7 +126,16 @@ impl Instances {
                     *ready = engine.prepare().ok();
                 }
             }
-            Instances::Reset { current, spare } => {
+            Instances::Reset {
+                current,
+                used,
+                spare,
+            } => {
+                if let Some(mut instance) = used.take()
+                    && instance.reset_after(engine.isolation_counters()).is_ok()
+                {
+                    *current = Some(instance);
+                }
                 if current.is_none() {
                     *current = match spare.take() {
                         Some(spare) => spare.take().ok(),

@@ -1,10 +1,12 @@
 //! The Python sandbox of Blogmark host.
 //!
 //! CPython 3.14 compiled to WASI and pre-initialized with Blogmark's
-//! dispatcher runs inside wasmtime. Every request gets a fresh instance with
-//! no capabilities (no files, no environment, no network), virtual clocks,
-//! randomness seeded from the request, and host-enforced limits on time,
-//! fuel, memory and output. Requests and results are ABI v1 JSON documents
+//! dispatcher runs inside wasmtime. Every request starts from a state
+//! identical to a fresh instance ([`Isolation`]: one instance per worker
+//! reset in place, or a fresh instance each time) with no capabilities (no
+//! files, no environment, no network), virtual clocks, randomness seeded
+//! from the request, and host-enforced limits on time, fuel, memory and
+//! output. Requests and results are ABI v1 JSON documents
 //! ([`abi`]); failures are classified ([`Failure`]).
 //!
 //! This crate knows nothing of blogs.

@@ -4,14 +4,18 @@
 //!
 //! It is learned per instance, and aged: for a short window every page is
 //! protected and the writes are counted; pages written by most requests of
-//! the window become hot. After a long stretch the window runs again, so
-//! pages that stopped being written leave the set and new ones join it.
+//! the window become hot. While the set is in use, pages outside it that
+//! most requests of a window write join it (the workload changed: another
+//! script, another module). After a long stretch the learning window runs
+//! again, with every page protected, so pages that stopped being written
+//! leave the set.
 //! Whatever the set holds, every written page is restored: the set changes
 //! only what a reset costs, never what it restores.
 
 use std::ops::Range;
 
-/// Requests observed, every page protected, to learn the set.
+/// Requests observed, every page protected, to learn the set; also the
+/// window over which pages outside the set are counted to join it.
 const WINDOW: u32 = 16;
 /// A page written by at least this many requests of a window is hot.
 const HOT_AT: u16 = 12;
@@ -97,14 +101,39 @@ impl HotSet {
             }
             Phase::Steady { served } => {
                 *served += 1;
-                if *served < RELEARN_AFTER {
+                if *served >= RELEARN_AFTER {
+                    self.counts.fill(0);
+                    self.hot.fill(false);
+                    self.phase = Phase::Learning { seen: 0 };
+                    return Some(Change {
+                        protect: std::mem::take(&mut self.runs),
+                        unprotect: Vec::new(),
+                    });
+                }
+                for run in written {
+                    for page in run.clone() {
+                        if !self.hot.get(page).copied().unwrap_or(true) {
+                            self.counts[page] = self.counts[page].saturating_add(1);
+                        }
+                    }
+                }
+                if *served % WINDOW != 0 {
                     return None;
                 }
-                self.hot.fill(false);
-                self.phase = Phase::Learning { seen: 0 };
+                let joining = runs_of(self.counts.iter().map(|&c| c >= HOT_AT));
+                self.counts.fill(0);
+                if joining.is_empty() {
+                    return None;
+                }
+                for run in &joining {
+                    for page in run.clone() {
+                        self.hot[page] = true;
+                    }
+                }
+                self.runs = runs_of(self.hot.iter().copied());
                 Some(Change {
-                    protect: std::mem::take(&mut self.runs),
-                    unprotect: Vec::new(),
+                    protect: Vec::new(),
+                    unprotect: joining,
                 })
             }
         }
@@ -174,6 +203,30 @@ mod tests {
         assert_eq!(change.unprotect, [10..12]);
         assert_eq!(set.runs(), [10..12]);
         assert!(!set.contains(1));
+    }
+
+    #[test]
+    fn pages_most_requests_write_join_the_set_without_waiting_to_relearn() {
+        let mut set = HotSet::new(64);
+        learn(&mut set, &|_| vec![1..3]);
+        // The workload changes: pages 20-22 are written from now on, and
+        // hot pages still show as written (they are never protected).
+        let mut joined = None;
+        for _ in 0..WINDOW {
+            if let Some(change) = set.observe(&[1..3, 20..23]) {
+                joined = Some(change);
+            }
+        }
+        let change = joined.expect("the new pages join at the window's end");
+        assert_eq!(change.unprotect, [20..23]);
+        assert!(change.protect.is_empty());
+        assert_eq!(set.runs(), [1..3, 20..23]);
+        // Pages written now and then do not join.
+        for i in 0..WINDOW {
+            let w: &[Range<usize>] = if i % 3 == 0 { &[40..41] } else { &[] };
+            assert_eq!(set.observe(w), None);
+        }
+        assert!(!set.contains(40));
     }
 
     #[test]

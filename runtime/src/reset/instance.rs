@@ -13,7 +13,7 @@
 //! - globals, the stack, the component's own flags: a call that returns
 //!   leaves them as it found them; a trap may not, so a trap discards.
 
-use super::host_memory::{self, Region};
+use super::host_memory::Region;
 use super::hot_set::HotSet;
 use super::kernel::{PAGE, WriteTracker};
 use crate::call::{Job, Outcome, Prepared};
@@ -88,9 +88,7 @@ impl SandboxEngine {
     /// A new instance, its memories imaged and write-protected.
     pub(crate) fn reset_instance(&self) -> Result<ResetInstance, Failure> {
         let unavailable = |what: String| Failure::Unavailable(what);
-        host_memory::take_created();
-        let prepared = self.prepare()?;
-        let regions = host_memory::take_created();
+        let (prepared, regions) = self.instantiate()?;
         let images = self.images(&regions)?;
         let mut memories = Vec::with_capacity(regions.len());
         for (region, image) in regions.into_iter().zip(images) {
@@ -156,20 +154,29 @@ impl ResetInstance {
         job: &Job,
         counters: &IsolationCounters,
     ) -> (Result<Outcome, Failure>, Result<(), Discard>) {
-        let reply = self.prepared.call_in_place(job);
+        let reply = self.call(job);
+        (reply, self.reset_after(counters))
+    }
+
+    /// Run `job`; [`ResetInstance::reset_after`] must follow before the
+    /// next call (a worker answers first, then resets).
+    pub(crate) fn call(&mut self, job: &Job) -> Result<Outcome, Failure> {
+        self.prepared.call_in_place(job)
+    }
+
+    /// Bring the instance back to its image after a call; `Err` says the
+    /// instance must go, and why.
+    pub(crate) fn reset_after(&mut self, counters: &IsolationCounters) -> Result<(), Discard> {
         let health = self.reset(counters);
         if let Err(reason) = health {
             counters.discarded(reason);
             if reason == Discard::Mismatch {
-                tracing::error!(
-                    script = job.script(),
-                    "memory after reset differs from the image: instance discarded"
-                );
+                tracing::error!("memory after reset differs from the image: instance discarded");
             } else {
-                tracing::debug!(script = job.script(), %reason, "instance discarded");
+                tracing::debug!(%reason, "instance discarded");
             }
         }
-        (reply, health)
+        health
     }
 
     fn reset(&mut self, counters: &IsolationCounters) -> Result<(), Discard> {
@@ -237,7 +244,7 @@ impl Tracked {
         }
         // Hot pages are restored whether or not the scan listed them: the
         // set must never decide what is restored.
-        for run in self.hot.runs().to_vec() {
+        for run in self.hot.runs() {
             self.copy(run.clone());
             copied += run.len();
         }
