@@ -11,6 +11,7 @@ use crate::observed::{CallSite, Observed};
 use bytes::Bytes;
 use rand::{SeedableRng, TryRng, rngs::SmallRng};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -45,7 +46,7 @@ struct CallState {
     virtual_ns: u64,
     sleep_budget_ns: u64,
     slept_past_deadline: bool,
-    rng: Option<SmallRng>,
+    seed: [u8; 32],
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     output_cap: usize,
@@ -57,7 +58,7 @@ struct CallState {
 /// Everything request-specific about one instance, shared by its clocks,
 /// random source and pipes.
 #[derive(Clone, Default)]
-pub struct CallEnv(Arc<Mutex<CallState>>);
+pub struct CallEnv(Arc<Mutex<CallState>>, Arc<AtomicU64>);
 
 /// The largest total of log messages kept per call.
 const LOG_CAP: usize = 64 << 10;
@@ -90,10 +91,11 @@ impl CallEnv {
             call_site: job.call_site.clone(),
             observed: job.observed.clone(),
             sleep_budget_ns: u64::try_from(job.limits.timeout.as_nanos()).unwrap_or(u64::MAX),
-            rng: Some(SmallRng::from_seed(seed)),
+            seed,
             output_cap: job.limits.stdout_bytes,
             ..CallState::default()
         };
+        self.1.fetch_add(1, Ordering::Release);
     }
 
     /// The call site, for a guest that asks: from then on the result
@@ -181,9 +183,14 @@ impl CallEnv {
         VirtualMonotonicClock(self.clone())
     }
 
-    /// The guest's random source (secure and insecure alike).
+    /// A random source for the guest, seeded from the request's seed at
+    /// its first use in each request.
     pub(crate) fn rng(&self) -> SeededRng {
-        SeededRng(self.clone())
+        SeededRng {
+            env: self.clone(),
+            armed: u64::MAX,
+            rng: SmallRng::from_seed([0; 32]),
+        }
     }
 
     /// The guest's stdout.
@@ -224,15 +231,25 @@ impl HostMonotonicClock for VirtualMonotonicClock {
 }
 
 /// Randomness seeded from the request, so equal requests see equal numbers.
-pub(crate) struct SeededRng(CallEnv);
+///
+/// The generator is the source's own, reseeded when the environment was
+/// armed for a new request: wasmtime draws random bytes one at a time, and
+/// the guest asks for about 2,500 per call, so a lock per draw would cost
+/// tens of microseconds a call.
+pub(crate) struct SeededRng {
+    env: CallEnv,
+    armed: u64,
+    rng: SmallRng,
+}
 
 impl SeededRng {
-    fn with<R>(&mut self, f: impl FnOnce(&mut SmallRng) -> R) -> R {
-        let mut state = self.0.lock();
-        let rng = state
-            .rng
-            .get_or_insert_with(|| SmallRng::from_seed([0; 32]));
-        f(rng)
+    fn current(&mut self) -> &mut SmallRng {
+        let armed = self.env.1.load(Ordering::Acquire);
+        if armed != self.armed {
+            self.rng = SmallRng::from_seed(self.env.lock().seed);
+            self.armed = armed;
+        }
+        &mut self.rng
     }
 }
 
@@ -240,15 +257,15 @@ impl TryRng for SeededRng {
     type Error = Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        self.with(|rng| rng.try_next_u32())
+        self.current().try_next_u32()
     }
 
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        self.with(|rng| rng.try_next_u64())
+        self.current().try_next_u64()
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
-        self.with(|rng| rng.try_fill_bytes(dest))
+        self.current().try_fill_bytes(dest)
     }
 }
 
