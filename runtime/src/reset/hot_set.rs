@@ -62,6 +62,11 @@ impl HotSet {
         self.hot.get(page).copied().unwrap_or(false)
     }
 
+    /// Whether any page of `pages` is in the set.
+    pub(crate) fn any_in(&self, pages: Range<usize>) -> bool {
+        self.hot.get(pages).is_some_and(|hot| hot.contains(&true))
+    }
+
     /// The set, as runs of pages.
     pub(crate) fn runs(&self) -> &[Range<usize>] {
         &self.runs

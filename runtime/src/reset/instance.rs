@@ -216,37 +216,50 @@ impl ResetInstance {
 impl Tracked {
     /// Copy back every page written since the last reset and the hot set;
     /// returns how many pages were copied.
+    ///
+    /// Written pages outside the hot set are protected again after the
+    /// copy, in as few calls as the hot set allows: each call costs a TLB
+    /// flush on every core running this process (an interprocessor
+    /// interrupt, dear in a virtual machine), and protecting a clean page
+    /// again changes nothing, so runs are joined across clean gaps.
     fn restore(&mut self) -> std::io::Result<usize> {
         self.written.clear();
         self.tracker.written(&mut self.written)?;
         let mut copied = 0;
-        let mut cold: Option<Range<usize>> = None;
         for run in &self.written {
-            for page in run.clone() {
-                if self.hot.contains(page) {
-                    if let Some(done) = cold.take() {
-                        copied += self.copy_and_protect(done)?;
-                    }
-                    continue;
-                }
-                match &mut cold {
-                    Some(open) if open.end == page => open.end += 1,
-                    _ => {
-                        if let Some(done) = cold.replace(page..page + 1) {
-                            copied += self.copy_and_protect(done)?;
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(done) = cold.take() {
-            copied += self.copy_and_protect(done)?;
+            self.copy(run.clone());
+            copied += run.len();
         }
         // Hot pages are restored whether or not the scan listed them: the
         // set must never decide what is restored.
         for run in self.hot.runs() {
-            self.copy(run.clone());
-            copied += run.len();
+            if !self
+                .written
+                .iter()
+                .any(|w| w.start <= run.start && run.end <= w.end)
+            {
+                self.copy(run.clone());
+                copied += run.len();
+            }
+        }
+        let mut pending: Option<Range<usize>> = None;
+        for run in &self.written {
+            for page in run.clone() {
+                if self.hot.contains(page) {
+                    continue;
+                }
+                pending = match pending.take() {
+                    Some(open) if !self.hot.any_in(open.end..page) => Some(open.start..page + 1),
+                    Some(done) => {
+                        self.tracker.protect(done, true)?;
+                        Some(page..page + 1)
+                    }
+                    None => Some(page..page + 1),
+                };
+            }
+        }
+        if let Some(done) = pending {
+            self.tracker.protect(done, true)?;
         }
         if let Some(change) = self.hot.observe(&self.written) {
             tracing::trace!(hot_pages = self.hot.len(), "hot set changed");
@@ -271,14 +284,6 @@ impl Tracked {
                 bytes.len(),
             );
         }
-    }
-
-    /// Restore a run of written pages, then protect it again (in that
-    /// order: protecting first would make the copy a write).
-    fn copy_and_protect(&self, pages: Range<usize>) -> std::io::Result<usize> {
-        self.copy(pages.clone());
-        self.tracker.protect(pages.clone(), true)?;
-        Ok(pages.len())
     }
 
     fn equals_image(&self) -> bool {

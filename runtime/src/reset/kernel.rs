@@ -188,12 +188,16 @@ impl WriteTracker {
     /// Append to `out` the runs of pages (counted from the range's start)
     /// written since they were last protected, or never protected.
     pub(crate) fn written(&mut self, out: &mut Vec<Range<usize>>) -> io::Result<()> {
+        self.scan(PM_SCAN_CHECK_WPASYNC, out)
+    }
+
+    fn scan(&mut self, flags: u64, out: &mut Vec<Range<usize>>) -> io::Result<()> {
         let end = self.range.end as u64;
         let mut start = self.range.start as u64;
         while start < end {
             let mut arg = PmScanArg {
                 size: std::mem::size_of::<PmScanArg>() as u64,
-                flags: PM_SCAN_CHECK_WPASYNC,
+                flags,
                 start,
                 end,
                 vec: self.regions.as_mut_ptr() as u64,
