@@ -45,7 +45,9 @@ pub(crate) enum Instances {
     },
     /// One instance reset in place (after the answer is sent: `used`
     /// holds it until then), and a spare made ahead so that a request after
-    /// a discarded instance does not wait for a new one.
+    /// a discarded instance does not wait for a new one. The spare is made
+    /// when the worker is first idle, or at once after a discard: a busy
+    /// start (a cold render) does not pay for instances it may never use.
     Reset {
         current: Option<ResetInstance>,
         used: Option<ResetInstance>,
@@ -64,7 +66,7 @@ impl Instances {
             IsolationMode::Reset => Instances::Reset {
                 current: engine.reset_instance().ok(),
                 used: None,
-                spare: Spare::start(engine),
+                spare: None,
             },
         }
     }
@@ -141,11 +143,22 @@ impl Instances {
                         Some(spare) => spare.take().ok(),
                         None => engine.reset_instance().ok(),
                     };
-                }
-                if spare.is_none() {
-                    *spare = Spare::start(engine);
+                    // Discards come in runs (a hostile script is called
+                    // again): have the next replacement ready.
+                    if spare.is_none() {
+                        *spare = Spare::start(engine);
+                    }
                 }
             }
+        }
+    }
+
+    /// The worker has nothing queued: make the spare if there is none.
+    pub(crate) fn when_idle(&mut self, engine: &Arc<SandboxEngine>) {
+        if let Instances::Reset { spare, .. } = self
+            && spare.is_none()
+        {
+            *spare = Spare::start(engine);
         }
     }
 }

@@ -250,5 +250,8 @@ fn worker(engine: &Arc<SandboxEngine>, counters: &Counters, queue: &Receiver<Que
         let reply = counted(counters, &queued.job, || instances.run(engine, &queued.job));
         let _ = queued.reply.send(reply);
         instances.after_reply(engine);
+        if queue.is_empty() {
+            instances.when_idle(engine);
+        }
     }
 }
