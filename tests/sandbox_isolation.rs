@@ -150,7 +150,7 @@ fn job(kind: Kind, n: u32) -> Job {
         Kind::Exit => format!("    sys.exit({n})"),
         Kind::Forged => "    import dispatcher\n    dispatcher._to_json = lambda *a, **k: '[1, 2]'\n    return 'x'".into(),
         Kind::Sleep => {
-            let ms = if n % 2 == 0 { 10 } else { 60_000 };
+            let ms = if n.is_multiple_of(2) { 10 } else { 60_000 };
             format!("    import time\n    t = time.monotonic()\n    time.sleep({ms} / 1000)\n    return str(time.monotonic() - t)")
         }
         Kind::SetsGlobals => {

@@ -122,7 +122,7 @@ impl HotSet {
                         }
                     }
                 }
-                if *served % WINDOW != 0 {
+                if !served.is_multiple_of(WINDOW) {
                     return None;
                 }
                 let joining = runs_of(self.counts.iter().map(|&c| c >= HOT_AT));
@@ -161,6 +161,10 @@ fn runs_of(flags: impl Iterator<Item = bool>) -> Vec<Range<usize>> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::single_range_in_vec_init,
+    reason = "lists of page runs that hold one run"
+)]
 mod tests {
     use super::*;
 
@@ -228,7 +232,7 @@ mod tests {
         assert_eq!(set.runs(), [1..3, 20..23]);
         // Pages written now and then do not join.
         for i in 0..WINDOW {
-            let w: &[Range<usize>] = if i % 3 == 0 { &[40..41] } else { &[] };
+            let w: &[Range<usize>] = if i.is_multiple_of(3) { &[40..41] } else { &[] };
             assert_eq!(set.observe(w), None);
         }
         assert!(!set.contains(40));

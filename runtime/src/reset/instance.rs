@@ -119,7 +119,7 @@ impl SandboxEngine {
     /// first instance, after checking that this one starts equal to them.
     fn images(&self, regions: &[Arc<Region>]) -> Result<Vec<Arc<[u8]>>, Failure> {
         let current: Vec<&[u8]> = regions.iter().map(|r| memory_of(r)).collect();
-        if current.iter().any(|m| m.len() % PAGE != 0) {
+        if current.iter().any(|m| !m.len().is_multiple_of(PAGE)) {
             return Err(Failure::Unavailable(
                 "a guest memory is not a whole number of pages".into(),
             ));
@@ -202,7 +202,7 @@ impl ResetInstance {
         }
         self.resets += 1;
         counters.reset(pages);
-        if self.verify_every > 0 && self.resets % self.verify_every == 0 {
+        if self.verify_every > 0 && self.resets.is_multiple_of(self.verify_every) {
             counters.verified();
             if !self.memories.iter().all(Tracked::equals_image) {
                 return Err(Discard::Mismatch);
