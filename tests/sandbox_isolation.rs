@@ -482,3 +482,23 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .map(|dir| dir.join(name))
         .find(|path| path.is_file())
 }
+
+#[test]
+fn a_host_resource_left_behind_replaces_the_instance() {
+    if !reset_available() {
+        return;
+    }
+    let runtime = runtime_with(Isolation::Reset);
+    let source = "import sys\n\ndef render(ctx):\n    return repr(sys.stdin.read())\n";
+    let out = runtime.run(macro_job("stdin", source, &[])).unwrap();
+    assert_eq!(out.reply, Reply::Html("''".into()));
+    let next = runtime
+        .run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("after"))]))
+        .unwrap();
+    assert_eq!(next.reply, Reply::Html("<b>after</b>".into()));
+    // Reading stdin makes libc open a stream that nothing closes: the
+    // instance cannot be reset exactly, so it is replaced.
+    let stats = runtime.engine().isolation_counters().snapshot();
+    assert_eq!(stats.discarded.get("resource_left"), Some(&1), "{stats:?}");
+    assert_eq!(stats.mismatches, 0, "{stats:?}");
+}
