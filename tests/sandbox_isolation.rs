@@ -493,7 +493,11 @@ fn a_host_resource_left_behind_replaces_the_instance() {
     let out = runtime.run(macro_job("stdin", source, &[])).unwrap();
     assert_eq!(out.reply, Reply::Html("''".into()));
     let next = runtime
-        .run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("after"))]))
+        .run(macro_job(
+            "bold",
+            TRIVIAL_MACRO,
+            &[("text", json!("after"))],
+        ))
         .unwrap();
     assert_eq!(next.reply, Reply::Html("<b>after</b>".into()));
     // Reading stdin makes libc open a stream that nothing closes: the

@@ -4,7 +4,10 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Write `bytes` to `path` through a temporary file in the same directory
-/// and a rename. An existing file keeps its permissions.
+/// and a rename. A new file gets the mode a plain write gives under the
+/// process's umask (0644 with umask 022), as Hugo's and Zola's files do; an
+/// existing file keeps its permissions (a mode set on purpose survives a
+/// render).
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -26,7 +29,15 @@ pub fn write_via(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<(
 }
 
 fn write_in(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
-    let mut tmp = tempfile::NamedTempFile::new_in(staging)?;
+    let mut builder = tempfile::Builder::new();
+    // A temporary file is private (0600) by default; asking for 0666 lets
+    // the kernel apply the umask, as `open(2)` does for any new file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(staging)?;
     tmp.write_all(bytes)?;
     if let Ok(metadata) = std::fs::metadata(path) {
         tmp.as_file().set_permissions(metadata.permissions())?;
@@ -56,5 +67,22 @@ mod tests {
             assert_eq!(mode & 0o777, 0o640);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_not_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.html");
+        super::write(&path, b"x").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .expect("Linux reports the umask");
+        assert_eq!(mode, 0o666 & !umask, "{mode:o} under umask {umask:o}");
     }
 }

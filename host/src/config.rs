@@ -107,6 +107,14 @@ impl Config {
     /// Read `site.toml` in `root`.
     pub fn load(root: &Path) -> Result<Config, Diagnostic> {
         let path = root.join(FILE);
+        if crate::symlinks::is_link(&path) {
+            return Err(Diagnostic::error(
+                FILE,
+                0,
+                0,
+                "is a symbolic link; links are not followed (make it a file)",
+            ));
+        }
         let text =
             crate::input::read_text(&path, crate::input::MAX_CONFIG_BYTES).map_err(
                 |e| match e {

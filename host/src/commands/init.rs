@@ -40,6 +40,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../demo/static/robots.txt"),
     ),
     (
+        "static/images/office-cat.svg",
+        include_str!("../../../demo/static/images/office-cat.svg"),
+    ),
+    (
         "templates/README.md",
         include_str!("../../../demo/templates/README.md"),
     ),

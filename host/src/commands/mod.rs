@@ -12,8 +12,37 @@ mod sync;
 use crate::cli::{Cli, Command, ScriptsCommand};
 use std::process::ExitCode;
 
+/// The site a command writes (output, database or sources), if any: such
+/// commands take turns on the site's lock.
+fn written_site(command: &Command) -> Option<&std::path::Path> {
+    match command {
+        Command::Render(args) => Some(&args.build.site),
+        Command::Check(args) => Some(&args.build.site),
+        Command::Rebuild { site } | Command::Sync { site, .. } => Some(site),
+        Command::RunScript(args) if args.write => Some(&args.site),
+        Command::Scripts(
+            ScriptsCommand::New { site, .. } | ScriptsCommand::Delete { site, .. },
+        ) => Some(site),
+        Command::Scripts(ScriptsCommand::Rebuild(args)) => Some(&args.site),
+        Command::Scripts(ScriptsCommand::Enable(args) | ScriptsCommand::Disable(args)) => {
+            Some(&args.site)
+        }
+        _ => None,
+    }
+}
+
 /// Run the command `cli` names.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let _lock = match written_site(&cli.command) {
+        // A site that does not exist yet has nothing to race on; the
+        // command itself says what is wrong with it.
+        Some(site) if site.join(blogmark_host::config::FILE).exists() => Some(
+            blogmark_host::site_lock::SiteLock::acquire(site).map_err(|e| {
+                anyhow::anyhow!("cannot lock {}: {e}", site.join(".blogmark/lock").display())
+            })?,
+        ),
+        _ => None,
+    };
     match &cli.command {
         Command::Init { dir } => init::run(dir),
         Command::Render(args) => build::run(&args.build, args.out.clone(), true, cli.quiet),

@@ -28,7 +28,9 @@ pub fn load(root: &Path) -> Content {
         if !base.is_dir() {
             continue;
         }
+        // Links are skipped (reported by `crate::symlinks`), the folder's own too.
         let mut files: Vec<_> = walkdir::WalkDir::new(&base)
+            .follow_root_links(false)
             .into_iter()
             .filter_map(|entry| match entry {
                 Ok(entry) => Some(entry),

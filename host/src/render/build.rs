@@ -94,6 +94,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let base = config.base_url();
     let loaded = content::load(root);
     let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(crate::symlinks::report(root));
     // Every page goes into the database; drafts are rendered only on request.
     let all_pages = loaded.pages;
     let built: Vec<&Page> = all_pages
@@ -517,7 +518,10 @@ fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Ve
     if !dir.is_dir() {
         return;
     }
-    for entry in walkdir::WalkDir::new(&dir).min_depth(1) {
+    for entry in walkdir::WalkDir::new(&dir)
+        .min_depth(1)
+        .follow_root_links(false)
+    {
         match entry {
             Ok(entry) if entry.file_type().is_file() => {
                 let relative = content::relative_path(&dir, entry.path());

@@ -16,13 +16,18 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
     let mut scripts = Vec::new();
     let mut diagnostics = Vec::new();
     let dir = root.join("scripts");
+    // Links are skipped (reported by `crate::symlinks`), the folder's own too.
+    if crate::symlinks::is_link(&dir) {
+        return (scripts, diagnostics);
+    }
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return (scripts, diagnostics);
     };
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "py"))
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
         .collect();
     files.sort();
     for file in files {

@@ -1,0 +1,257 @@
+//! What `host render` writes: modes a web server can serve, no file behind
+//! a symbolic link, and two renders of one site taking turns.
+
+mod common;
+
+use common::{site, write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn render_with_umask(site: &Path, umask: libc::mode_t) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host"));
+    command
+        .args(["render", "--site"])
+        .arg(site)
+        .env("NO_COLOR", "1");
+    // SAFETY: umask is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(move || {
+            libc::umask(umask);
+            Ok(())
+        });
+    }
+    command.output().expect("the host binary runs")
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn written_files_and_folders_get_the_modes_the_umask_allows() {
+    for (umask, file_mode, dir_mode) in [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)] {
+        let site = site("");
+        write(
+            site.path(),
+            "content/posts/hello.md",
+            "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+        );
+        write(site.path(), "static/img/a.txt", "a");
+        let out = render_with_umask(site.path(), umask);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let public = site.path().join("public");
+        for file in [
+            "index.html",
+            "posts/hello/index.html",
+            "img/a.txt",
+            "atom.xml",
+        ] {
+            assert_eq!(
+                mode(&public.join(file)),
+                file_mode,
+                "{file} under umask {umask:o}"
+            );
+        }
+        for dir in ["", "posts", "posts/hello", "img"] {
+            assert_eq!(
+                mode(&public.join(dir)),
+                dir_mode,
+                "{dir}/ under umask {umask:o}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_mode_set_on_purpose_survives_a_render_that_changes_the_file() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/hello.md",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+    );
+    assert!(render_with_umask(site.path(), 0o022).status.success());
+    let page = site.path().join("public/posts/hello/index.html");
+    std::fs::set_permissions(&page, std::fs::Permissions::from_mode(0o640)).unwrap();
+    write(
+        site.path(),
+        "content/posts/hello.md",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi again.\n",
+    );
+    assert!(render_with_umask(site.path(), 0o022).status.success());
+    assert!(
+        std::fs::read_to_string(&page)
+            .unwrap()
+            .contains("Hi again.")
+    );
+    assert_eq!(mode(&page), 0o640);
+}
+
+#[test]
+fn symbolic_links_are_reported_and_never_followed() {
+    let site = site("");
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.txt", "private key");
+    write(
+        outside.path(),
+        "stolen.md",
+        "---\ntitle: Stolen\ndate: 2024-01-01\n---\nNot mine.\n",
+    );
+    write(
+        site.path(),
+        "content/posts/hello.md",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+    );
+    write(site.path(), "static/real.txt", "real");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        site.path().join("static/key.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("stolen.md"),
+        site.path().join("content/posts/stolen.md"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        site.path().join("scripts/leak.py"),
+    )
+    .unwrap();
+    let out = render_with_umask(site.path(), 0o022);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for link in [
+        "static/key.txt",
+        "content/posts/stolen.md",
+        "scripts/leak.py",
+    ] {
+        let reports: Vec<&str> = stderr.lines().filter(|l| l.contains(link)).collect();
+        assert_eq!(reports.len(), 1, "{link} reported once: {stderr}");
+        assert!(reports[0].contains("symbolic link"), "{}", reports[0]);
+        assert!(reports[0].contains("outside the site"), "{}", reports[0]);
+        assert!(
+            reports[0].contains(&outside.path().display().to_string()),
+            "{}",
+            reports[0]
+        );
+    }
+    let public = site.path().join("public");
+    assert!(public.join("real.txt").exists());
+    assert!(
+        !public.join("key.txt").exists(),
+        "a linked static file is not copied"
+    );
+    assert!(
+        !public.join("posts/stolen").exists(),
+        "a linked post is not rendered"
+    );
+    let all = walk(&public);
+    assert!(
+        !all.contains("private key"),
+        "nothing behind a link reaches the output"
+    );
+}
+
+fn walk(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if entry.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(
+                &std::fs::read(entry.path()).unwrap(),
+            ));
+        }
+    }
+    text
+}
+
+/// Every file under `dir`, by relative path, with its bytes.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e.path().strip_prefix(dir).unwrap().display().to_string();
+            (relative, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn two_renders_of_one_site_take_turns_and_both_succeed() {
+    let site = site("");
+    for i in 0..1000 {
+        write(
+            site.path(),
+            &format!("content/posts/post-{i:04}.md"),
+            &format!(
+                "---\ntitle: Post {i}\ndate: 2024-01-{:02}\ntags: [t{}]\n---\nBody {i} with **Markdown** and `code`.\n",
+                i % 28 + 1,
+                i % 7
+            ),
+        );
+    }
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["render", "--site"])
+            .arg(site.path())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let both = snapshot(&site.path().join("public"));
+    std::fs::remove_dir_all(site.path().join("public")).unwrap();
+    std::fs::remove_dir_all(site.path().join(".blogmark")).unwrap();
+    let one = common::host(site.path(), &["render"]);
+    assert!(one.status.success());
+    let alone = snapshot(&site.path().join("public"));
+    assert_eq!(both.len(), alone.len());
+    assert!(
+        both == alone,
+        "two renders in turn leave what one render writes"
+    );
+}
+
+#[test]
+fn a_waiting_render_says_why() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/hello.md",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+    );
+    let lock = blogmark_host::site_lock::SiteLock::acquire(site.path()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "--site"])
+        .arg(site.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(blogmark_host::site_lock::WAITING),
+        "{stderr}"
+    );
+}
