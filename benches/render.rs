@@ -17,6 +17,8 @@ fn options(root: &std::path::Path) -> BuildOptions {
         write: true,
         progress: false,
         use_cache: true,
+        check_links: false,
+        external_links: None,
     }
 }
 

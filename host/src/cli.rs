@@ -86,6 +86,13 @@ pub struct RenderArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub build: BuildArgs,
+    /// Also check external links (HEAD, then GET; 8 at a time, 2 per host;
+    /// links that answered well are remembered for a day).
+    #[arg(long)]
+    pub external: bool,
+    /// Longest an external link may take to answer, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "external")]
+    pub link_timeout: u64,
 }
 
 /// Options shared by `render` and `check`.

@@ -6,6 +6,7 @@ pub mod config;
 pub mod content;
 pub mod diagnostics;
 pub mod input;
+pub mod links;
 pub mod macros;
 pub mod markdown;
 pub mod python_macros;

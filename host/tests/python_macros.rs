@@ -42,6 +42,8 @@ impl Site {
             write: true,
             progress: false,
             use_cache,
+            check_links: false,
+            external_links: None,
         })
         .unwrap()
     }

@@ -42,6 +42,8 @@ fn options(root: &Path) -> BuildOptions {
         write: true,
         progress: false,
         use_cache: true,
+        check_links: false,
+        external_links: None,
     }
 }
 

@@ -8,11 +8,21 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What `host check` checks beyond a render.
+#[derive(Default)]
+pub struct Checks {
+    /// Internal links and anchors.
+    pub links: bool,
+    /// External links too, with these options.
+    pub external: Option<blogmark_host::links::external::Options>,
+}
+
 pub fn run(
     args: &BuildArgs,
     out: Option<PathBuf>,
     write: bool,
     quiet: bool,
+    checks: Checks,
 ) -> anyhow::Result<ExitCode> {
     let options = BuildOptions {
         root: args.site.clone(),
@@ -22,6 +32,8 @@ pub fn run(
         write,
         progress: !quiet && std::io::stderr().is_terminal(),
         use_cache: !args.no_cache,
+        check_links: checks.links,
+        external_links: checks.external,
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {

@@ -45,8 +45,27 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     match &cli.command {
         Command::Init { dir } => init::run(dir),
-        Command::Render(args) => build::run(&args.build, args.out.clone(), true, cli.quiet),
-        Command::Check(args) => build::run(&args.build, None, false, cli.quiet),
+        Command::Render(args) => build::run(
+            &args.build,
+            args.out.clone(),
+            true,
+            cli.quiet,
+            build::Checks::default(),
+        ),
+        Command::Check(args) => build::run(
+            &args.build,
+            None,
+            false,
+            cli.quiet,
+            build::Checks {
+                links: true,
+                external: args
+                    .external
+                    .then(|| blogmark_host::links::external::Options {
+                        timeout: std::time::Duration::from_secs(args.link_timeout),
+                    }),
+            },
+        ),
         Command::Rebuild { site } => rebuild::run(site),
         Command::Stats { last, site } => stats::run(site, *last as usize),
         Command::Sync {

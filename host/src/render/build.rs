@@ -35,6 +35,10 @@ pub struct BuildOptions {
     pub progress: bool,
     /// Use and fill the persistent macro result cache.
     pub use_cache: bool,
+    /// Check internal links and anchors (`host check`).
+    pub check_links: bool,
+    /// Also check external links, with these options (`--external`).
+    pub external_links: Option<crate::links::external::Options>,
 }
 
 /// What a build did.
@@ -261,13 +265,22 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut output = Output::default();
     let mut macro_calls = 0;
     let mut contents = Vec::with_capacity(pages.len());
+    let mut sources = std::collections::HashMap::new();
     for (page, (content_html, html, page_diagnostics, calls)) in pages.iter().zip(rendered) {
         diagnostics.extend(page_diagnostics);
         macro_calls += calls;
-        output.add(
-            format!("{}index.html", page.url_path().trim_start_matches('/')),
-            html,
-        );
+        let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
+        if options.check_links {
+            sources.insert(
+                path.clone(),
+                crate::links::PageSource {
+                    file: page.path.clone(),
+                    body: page.body.clone(),
+                    body_line: page.body_line,
+                },
+            );
+        }
+        output.add(path, html);
         contents.push(content_html);
     }
 
@@ -408,6 +421,25 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     output.add("style.css", STYLE_CSS);
     output.add("syntax.css", syntax_css());
     copy_static(root, &mut output, &mut diagnostics);
+    if options.check_links {
+        let templates = site_templates(root);
+        let base_url = config.base_url();
+        let site = crate::links::Site {
+            files: output.files(),
+            sources: &sources,
+            templates: &templates,
+            base_url: &base_url,
+        };
+        let (broken, external) = crate::links::check(&site);
+        diagnostics.extend(broken);
+        if let Some(external_options) = &options.external_links {
+            diagnostics.extend(crate::links::external::check(
+                root,
+                &external,
+                external_options,
+            ));
+        }
+    }
 
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let (python_calls, python_cache_hits) = python.counts();
@@ -544,6 +576,23 @@ fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Ve
             )),
         }
     }
+}
+
+/// The site's own templates, by their path in the site, to find links in
+/// (links are not followed, as everywhere).
+fn site_templates(root: &std::path::Path) -> Vec<(String, String)> {
+    let dir = root.join("templates");
+    walkdir::WalkDir::new(&dir)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((content::relative_path(root, e.path()), text))
+        })
+        .collect()
 }
 
 fn syntax_css() -> String {

@@ -28,6 +28,11 @@ impl Output {
         self.files.insert(path.into(), bytes.into());
     }
 
+    /// Every file, by its path under the output folder.
+    pub fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.files
+    }
+
     /// How many files the build makes.
     pub fn len(&self) -> usize {
         self.files.len()

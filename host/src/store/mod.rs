@@ -440,3 +440,57 @@ mod tests {
         );
     }
 }
+
+/// What checking an external link found, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkResult {
+    /// Whether the link answered with a success (after redirects).
+    pub ok: bool,
+    /// The status or error, for the message.
+    pub detail: String,
+}
+
+impl Store {
+    /// Results of external links checked at or after `since` (Unix seconds).
+    pub fn external_links(
+        &self,
+        since: i64,
+    ) -> Result<std::collections::HashMap<String, LinkResult>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT url, ok, detail FROM external_links WHERE checked_at >= ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                LinkResult {
+                    ok: r.get::<_, i64>(1)? != 0,
+                    detail: r.get(2)?,
+                },
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Record what checking each link found, at `now` (Unix seconds).
+    pub fn record_external_links(
+        &mut self,
+        results: &[(String, LinkResult)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite_error(&self.path)(e))?;
+        for (url, result) in results {
+            tx.execute(
+                "INSERT INTO external_links (url, ok, detail, checked_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(url) DO UPDATE SET ok = ?2, detail = ?3, checked_at = ?4",
+                rusqlite::params![url, i64::from(result.ok), result.detail, now],
+            )
+            .map_err(|e| sqlite_error(&self.path)(e))?;
+        }
+        tx.commit().map_err(|e| sqlite_error(&self.path)(e))
+    }
+}

@@ -71,6 +71,13 @@ const MIGRATIONS: &[&str] = &[
     // 3: the guest build each cached result came from, so that results of
     // an older guest are pruned rather than kept forever.
     "ALTER TABLE macro_results ADD COLUMN guest_build TEXT NOT NULL DEFAULT '';",
+    // 4: what `host check --external` found of each external link, kept a day.
+    "CREATE TABLE external_links (
+        url TEXT PRIMARY KEY,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        checked_at INTEGER NOT NULL
+    );",
 ];
 
 /// Bring the database up to the newest schema.

@@ -1,0 +1,235 @@
+//! `host check` checks links: internal ones against what the render
+//! writes, anchors against ids, external ones (with `--external`) against a
+//! real HTTP server on 127.0.0.1; each broken one named at its source.
+
+mod common;
+
+use common::{host, site, write};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn broken_internal_links_anchors_and_images_are_errors_at_their_place() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/first.md",
+        "---\ntitle: First\ndate: 2024-01-01\n---\n## Setup\n\nText.\n",
+    );
+    write(
+        site.path(),
+        "content/posts/second.md",
+        "---\ntitle: Second\ndate: 2024-01-02\n---\nGood: [first](/posts/first/) and [setup](/posts/first/#setup)\nand [relative](../first/) and ![logo](/img/logo.png).\n\nBad: [gone](/posts/gone/), [anchor](/posts/first/#nowhere),\n![missing](/img/missing.png) and [self](#nope).\n",
+    );
+    write(site.path(), "static/img/logo.png", "png");
+    let out = host(site.path(), &["check"]);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("broken link"))
+        .collect();
+    assert_eq!(errors.len(), 4, "{stderr}");
+    for (needle, place) in [
+        ("`/posts/gone/`", "content/posts/second.md:8:13:"),
+        ("`/posts/first/#nowhere`", "content/posts/second.md:8:37:"),
+        ("`/img/missing.png`", "content/posts/second.md:9:12:"),
+        ("`#nope`", "content/posts/second.md:9:41:"),
+    ] {
+        let line = errors
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not reported: {stderr}"));
+        assert!(line.contains(place), "{needle} at {place}: {line}");
+    }
+    // `host render` does not check links: it renders.
+    assert!(host(site.path(), &["render"]).status.success());
+}
+
+#[test]
+fn the_demo_site_has_no_broken_link() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
+    let copy = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(&demo).into_iter().flatten() {
+        let relative = entry.path().strip_prefix(&demo).unwrap();
+        if relative.starts_with("public") || relative.starts_with(".blogmark") {
+            continue;
+        }
+        let target = copy.path().join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let out = host(copy.path(), &["check", "--strict"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// A small HTTP server on a free port of 127.0.0.1: `/ok` 200, `/missing`
+/// 404, `/moved` 301 to `/ok`, `/slow` 200 after 3 s, `/no-head` 405 to
+/// HEAD and 200 to GET. It records the paths asked for, and stops by itself
+/// after a minute or when dropped.
+struct Server {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !stop2.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let seen = seen2.clone();
+                        std::thread::spawn(move || serve(stream, port, &seen));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Server { port, seen, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(stream: std::net::TcpStream, port: u16, seen: &Mutex<Vec<String>>) {
+    stream.set_nonblocking(false).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+    }
+    let mut parts = request.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    seen.lock().unwrap().push(format!("{method} {path}"));
+    let (status, extra) = match (method.as_str(), path.as_str()) {
+        (_, "/ok") => ("200 OK", String::new()),
+        (_, "/moved") => (
+            "301 Moved Permanently",
+            format!("Location: http://127.0.0.1:{port}/ok\r\n"),
+        ),
+        (_, "/slow") => {
+            std::thread::sleep(Duration::from_secs(3));
+            ("200 OK", String::new())
+        }
+        ("HEAD", "/no-head") => ("405 Method Not Allowed", String::new()),
+        ("GET", "/no-head") => ("200 OK", String::new()),
+        _ => ("404 Not Found", String::new()),
+    };
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn external_links_are_checked_against_a_real_server() {
+    let server = Server::start();
+    let site = site("");
+    let body = format!(
+        "---\ntitle: Out\ndate: 2024-01-01\n---\n[ok]({}) [missing]({})\n[moved]({}) [slow]({}) [no-head]({})\n",
+        server.url("/ok"),
+        server.url("/missing"),
+        server.url("/moved"),
+        server.url("/slow"),
+        server.url("/no-head"),
+    );
+    write(site.path(), "content/posts/out.md", &body);
+    // Without --external, external links are not fetched.
+    assert!(host(site.path(), &["check"]).status.success());
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+
+    let out = host(site.path(), &["check", "--external", "--link-timeout", "1"]);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("broken external link"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors.iter().any(|l| l.contains("/missing")
+            && l.contains("HTTP 404")
+            && l.contains("content/posts/out.md:5:")),
+        "{stderr}"
+    );
+    assert!(
+        errors.iter().any(|l| l.contains("/slow")
+            && l.contains("timed out")
+            && l.contains("content/posts/out.md:6:")),
+        "{stderr}"
+    );
+    let seen = server.seen();
+    assert!(seen.contains(&"HEAD /ok".to_owned()), "{seen:?}");
+    assert!(
+        seen.contains(&"GET /no-head".to_owned()),
+        "HEAD refused, then GET: {seen:?}"
+    );
+
+    // Good results are remembered for a day: the next check asks only again
+    // for what failed.
+    server.seen.lock().unwrap().clear();
+    let again = host(site.path(), &["check", "--external", "--link-timeout", "1"]);
+    assert_eq!(again.status.code(), Some(1));
+    let seen = server.seen();
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.ends_with(" /ok") || s.ends_with(" /no-head")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|s| s.ends_with(" /missing")), "{seen:?}");
+}
+
+#[test]
+fn without_network_external_links_are_not_failed_one_by_one() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/out.md",
+        "---\ntitle: Out\ndate: 2024-01-01\n---\n[a](http://blogmark-test.invalid/a) [b](https://another.invalid/b)\n",
+    );
+    let out = host(site.path(), &["check", "--external", "--link-timeout", "2"]);
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "a warning, not an error: {stderr}");
+    assert!(!stderr.contains("broken external link"), "{stderr}");
+    assert!(stderr.contains("no network"), "{stderr}");
+    assert!(stderr.contains("2 links"), "{stderr}");
+}
