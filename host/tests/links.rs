@@ -49,6 +49,19 @@ fn broken_internal_links_anchors_and_images_are_errors_at_their_place() {
             .unwrap_or_else(|| panic!("{needle} not reported: {stderr}"));
         assert!(line.contains(place), "{needle} at {place}: {line}");
     }
+    // A link a template of the site writes is named in the template.
+    write(
+        site.path(),
+        "templates/404.html",
+        "{% extends \"base.html\" %}\n{% block content %}\n<p>Lost? Try the <a href=\"/archive/\">archive</a>.</p>\n{% endblock %}\n",
+    );
+    let out = host(site.path(), &["check"]);
+    let stderr = stderr_of(&out);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("`/archive/`"))
+        .unwrap_or_else(|| panic!("the template's link is checked: {stderr}"));
+    assert!(line.starts_with("templates/404.html:3:"), "{line}");
     // `host render` does not check links: it renders.
     assert!(host(site.path(), &["render"]).status.success());
 }
