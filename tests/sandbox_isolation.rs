@@ -274,6 +274,14 @@ fn requests_in_place_match_fresh_instances_including_fuel() {
 // user), with `child_reports_its_isolation` as the only test.
 
 const CHILD: &str = "child_reports_its_isolation";
+/// The test binary's arguments that run `CHILD` alone, showing its output.
+const CHILD_ARGS: [&str; 5] = [
+    "--ignored",
+    "--exact",
+    CHILD,
+    "--nocapture",
+    "--test-threads=1",
+];
 const CHILD_ISOLATION: &str = "BLOGMARK_TEST_CHILD_ISOLATION";
 
 /// Run only as a child: start a runtime with the isolation asked for in
@@ -315,13 +323,7 @@ fn child_reports_its_isolation() {
 fn child(isolation: &str) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args([
-            "--ignored",
-            "--exact",
-            CHILD,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(CHILD_ARGS)
         .env(CHILD_ISOLATION, isolation)
         .env_remove("BLOGMARK_NO_USERFAULTFD");
     command
@@ -457,13 +459,7 @@ fn an_unprivileged_user_resets_in_place() {
             "--",
         ])
         .arg(exe)
-        .args([
-            "--ignored",
-            "--exact",
-            CHILD,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(CHILD_ARGS)
         .env(CHILD_ISOLATION, "reset")
         .env("BLOGMARK_CACHE_DIR", cache.path())
         .env("BLOGMARK_GUEST_WASM", blogmark_guest::component_path())

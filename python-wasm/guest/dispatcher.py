@@ -59,12 +59,13 @@ def _unserializable(value):
 # The C encoder and scanner objects keep their settings inside: patching
 # `json.JSONEncoder`, `json.dumps` or `json.encoder.*` afterwards changes
 # nothing about these.
-_ENCODE = json.encoder.c_make_encoder(
-    None, _unserializable, json.encoder.c_encode_basestring, None,
-    ": ", ", ", False, False, True)
-_ENCODE_ASCII = json.encoder.c_make_encoder(
-    None, _unserializable, json.encoder.c_encode_basestring_ascii, None,
-    ": ", ", ", False, False, True)
+def _encoder(escape):
+    return json.encoder.c_make_encoder(
+        None, _unserializable, escape, None, ": ", ", ", False, False, True)
+
+
+_ENCODE = _encoder(json.encoder.c_encode_basestring)
+_ENCODE_ASCII = _encoder(json.encoder.c_encode_basestring_ascii)
 _SCAN = json.scanner.c_make_scanner(json.decoder.JSONDecoder())
 _MappingProxy = types.MappingProxyType
 _ModuleType = types.ModuleType

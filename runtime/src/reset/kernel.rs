@@ -226,43 +226,69 @@ impl WriteTracker {
     }
 }
 
+/// A private anonymous mapping of some pages, unmapped when dropped.
+struct Pages {
+    base: usize,
+    len: usize,
+}
+
+impl Pages {
+    fn map(count: usize) -> io::Result<Pages> {
+        let len = count * PAGE;
+        // SAFETY: a new private anonymous mapping, owned by the value.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Pages {
+            base: base as usize,
+            len,
+        })
+    }
+
+    fn range(&self) -> Range<usize> {
+        self.base..self.base + self.len
+    }
+
+    fn write(&self, page: usize, offset: usize) {
+        assert!(page * PAGE + offset < self.len);
+        // SAFETY: inside the mapping, checked above.
+        unsafe { *((self.base + page * PAGE + offset) as *mut u8) = 1 };
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, no longer used.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
+    }
+}
+
 /// Whether this process may track writes as the reset isolation needs:
 /// `Ok` or the reason it may not.
 pub(crate) fn probe() -> Result<(), String> {
     const PAGES: usize = 4;
-    // SAFETY: a private anonymous mapping owned and unmapped here.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            PAGES * PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(format!("mmap: {}", io::Error::last_os_error()));
+    let pages = Pages::map(PAGES).map_err(|e| format!("mmap: {e}"))?;
+    let mut tracker = WriteTracker::new(pages.range()).map_err(|e| e.to_string())?;
+    tracker.protect(0..PAGES, true).map_err(|e| e.to_string())?;
+    pages.write(2, 7);
+    let mut written = Vec::new();
+    tracker.written(&mut written).map_err(|e| e.to_string())?;
+    if written.len() != 1 || written[0] != (2..3) {
+        return Err(format!(
+            "PAGEMAP_SCAN reported pages {written:?} after a write to page 2"
+        ));
     }
-    let result = (|| {
-        let start = base as usize;
-        let mut tracker =
-            WriteTracker::new(start..start + PAGES * PAGE).map_err(|e| e.to_string())?;
-        tracker.protect(0..PAGES, true).map_err(|e| e.to_string())?;
-        // SAFETY: inside the mapping made above.
-        unsafe { *(start as *mut u8).add(2 * PAGE + 7) = 1 };
-        let mut written = Vec::new();
-        tracker.written(&mut written).map_err(|e| e.to_string())?;
-        if written.len() != 1 || written[0] != (2..3) {
-            return Err(format!(
-                "PAGEMAP_SCAN reported pages {written:?} after a write to page 2"
-            ));
-        }
-        Ok(())
-    })();
-    // SAFETY: the mapping made above, no longer used.
-    unsafe { libc::munmap(base, PAGES * PAGE) };
-    result
+    Ok(())
 }
 
 #[cfg(test)]
@@ -280,27 +306,14 @@ mod tests {
             return;
         }
         const PAGES: usize = 8;
-        // SAFETY: a private anonymous mapping, unmapped at the end.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                PAGES * PAGE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
-        let start = base as usize;
-        let mut tracker = WriteTracker::new(start..start + PAGES * PAGE).unwrap();
+        let pages = Pages::map(PAGES).unwrap();
+        let mut tracker = WriteTracker::new(pages.range()).unwrap();
         tracker.protect(0..PAGES, true).unwrap();
         let mut written = Vec::new();
         tracker.written(&mut written).unwrap();
         assert!(written.is_empty(), "{written:?}");
         for page in [1, 5, 6] {
-            // SAFETY: inside the mapping.
-            unsafe { *(start as *mut u8).add(page * PAGE + 100) = 9 };
+            pages.write(page, 100);
         }
         tracker.written(&mut written).unwrap();
         assert_eq!(written, [1..2, 5..7]);
@@ -312,8 +325,5 @@ mod tests {
         written.clear();
         tracker.written(&mut written).unwrap();
         assert_eq!(written, [0..PAGES], "unprotected pages count as written");
-        drop(tracker);
-        // SAFETY: the mapping made above.
-        unsafe { libc::munmap(base, PAGES * PAGE) };
     }
 }
