@@ -433,21 +433,32 @@ fn an_unprivileged_user_resets_in_place() {
     let Some(setpriv) = which("setpriv") else {
         panic!("running as root, so setpriv (util-linux) is needed to drop privileges");
     };
-    // The child, as `nobody` with no capabilities, needs the compiled guest
-    // in a cache it can read.
-    let cache = tempfile::tempdir().unwrap();
+    // The child runs as `nobody` with no capabilities, so everything it
+    // reads is copied where it may: this test binary, the guest and its
+    // compiled code (the clone itself may sit under a private home).
     use std::os::unix::fs::PermissionsExt;
+    let place = tempfile::tempdir().unwrap();
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let exe = place.path().join("child");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    mode(&exe, 0o755);
+    let guest = place.path().join("guest.wasm");
+    std::fs::copy(blogmark_guest::component_path(), &guest).unwrap();
+    mode(&guest, 0o644);
+    let cache = place.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
     if let Some(own) = blogmark_runtime::default_cache_dir() {
         for entry in std::fs::read_dir(own).into_iter().flatten().flatten() {
-            let copy = cache.path().join(entry.file_name());
+            let copy = cache.join(entry.file_name());
             if std::fs::copy(entry.path(), &copy).is_ok() {
-                let readable = std::fs::Permissions::from_mode(0o644);
-                std::fs::set_permissions(&copy, readable).unwrap();
+                mode(&copy, 0o644);
             }
         }
     }
-    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let exe = std::env::current_exe().unwrap();
+    mode(&cache, 0o777);
+    mode(place.path(), 0o755);
     let mut command = Command::new(setpriv);
     command
         .args([
@@ -458,11 +469,12 @@ fn an_unprivileged_user_resets_in_place() {
             "--bounding-set=-all",
             "--",
         ])
-        .arg(exe)
+        .arg(&exe)
         .args(CHILD_ARGS)
+        .current_dir(place.path())
         .env(CHILD_ISOLATION, "reset")
-        .env("BLOGMARK_CACHE_DIR", cache.path())
-        .env("BLOGMARK_GUEST_WASM", blogmark_guest::component_path())
+        .env("BLOGMARK_CACHE_DIR", &cache)
+        .env("BLOGMARK_GUEST_WASM", &guest)
         .env_remove("BLOGMARK_NO_USERFAULTFD");
     let line = report(command);
     assert!(
