@@ -1,6 +1,8 @@
 //! Blogmark host: the site (content, macros, Markdown, templates, storage)
 //! and the build that turns it into `public/`.
 
+#![deny(missing_docs)]
+
 pub mod atomic_file;
 pub mod config;
 pub mod content;

@@ -89,13 +89,7 @@ impl SandboxEngine {
     /// with the pooling allocator).
     pub(crate) fn instantiate(
         &self,
-    ) -> Result<
-        (
-            Prepared,
-            Vec<std::sync::Arc<crate::reset::host_memory::Region>>,
-        ),
-        Failure,
-    > {
+    ) -> Result<(Prepared, Vec<Arc<crate::reset::host_memory::Region>>), Failure> {
         crate::reset::host_memory::take_created();
         let mut store = Store::new(&self.engine, SandboxState::new(CallEnv::default()));
         store.limiter(|state| state);

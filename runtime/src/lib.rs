@@ -29,6 +29,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod abi;
 mod artifact_cache;
 mod call;

@@ -322,7 +322,7 @@ pub fn set_enabled(site: &Path, name: &str, enabled: bool) -> anyhow::Result<Exi
     let path = site.join(&script.path);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let updated = blogmark_host::scripts::edit::set_enabled(&text, enabled)
+    let updated = scripts::edit::set_enabled(&text, enabled)
         .with_context(|| format!("{}: no docstring front matter to edit", script.path))?;
     if updated != text {
         blogmark_host::atomic_file::write(&path, updated.as_bytes())

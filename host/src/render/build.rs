@@ -639,9 +639,7 @@ mod tests {
         .unwrap();
         let (scripts, problems) = crate::scripts::load(site.path());
         assert!(problems.is_empty(), "{problems:?}");
-        let config =
-            crate::config::Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n")
-                .unwrap();
+        let config = Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n").unwrap();
         let settings = crate::python_macros::Settings::for_site(&config, Duration::ZERO, false);
         let (python, problems) =
             crate::python_macros::PythonMacros::new(&scripts, settings, Default::default());

@@ -34,7 +34,7 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
         let relative = crate::content::relative_path(root, &file);
         match crate::input::read_capped(&file, crate::input::MAX_SCRIPT_BYTES) {
             Ok(bytes) => {
-                let (script, found) = metadata::parse(&relative, &bytes);
+                let (script, found) = parse(&relative, &bytes);
                 diagnostics.extend(found);
                 scripts.push(script);
             }

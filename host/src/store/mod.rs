@@ -185,7 +185,7 @@ fn kind_name(page: &Page) -> &'static str {
 
 impl Store {
     /// Every stored macro result, by key.
-    pub fn macro_results(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    pub fn macro_results(&self) -> Result<HashMap<String, String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT key, html FROM macro_results")
@@ -452,10 +452,7 @@ pub struct LinkResult {
 
 impl Store {
     /// Results of external links checked at or after `since` (Unix seconds).
-    pub fn external_links(
-        &self,
-        since: i64,
-    ) -> Result<std::collections::HashMap<String, LinkResult>, StoreError> {
+    pub fn external_links(&self, since: i64) -> Result<HashMap<String, LinkResult>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT url, ok, detail FROM external_links WHERE checked_at >= ?1")

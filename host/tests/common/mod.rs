@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests of `host`: the real binary, real
 //! files, real git repositories.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses only some of these helpers")]
 
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
 use std::collections::BTreeMap;

@@ -196,7 +196,7 @@ impl WriteTracker {
         let mut start = self.range.start as u64;
         while start < end {
             let mut arg = PmScanArg {
-                size: std::mem::size_of::<PmScanArg>() as u64,
+                size: size_of::<PmScanArg>() as u64,
                 flags,
                 start,
                 end,
