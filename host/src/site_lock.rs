@@ -1,10 +1,12 @@
-//! One command writing a site at a time: a lock on `.blogmark/lock`.
+//! One command writing a site at a time: a lock on the site's folder.
 //!
 //! Two renders of one site (a `host render` while another runs, two jobs of
 //! a CI matrix) would otherwise race on the output's staging folder. The
 //! second takes its turn and says so, as cargo does for its build folder.
+//! The lock is taken on the folder itself (`flock(2)` on its descriptor),
+//! so a command that ends up changing nothing leaves no lock file behind.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
 use std::path::Path;
 
@@ -22,14 +24,7 @@ impl SiteLock {
     /// Take the lock of the site at `root`, waiting for it (and saying so
     /// on stderr) when another command holds it.
     pub fn acquire(root: &Path) -> io::Result<SiteLock> {
-        let dir = root.join(".blogmark");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
+        let file = File::open(root)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -37,9 +37,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         // A site that does not exist yet has nothing to race on; the
         // command itself says what is wrong with it.
         Some(site) if site.join(blogmark_host::config::FILE).exists() => Some(
-            blogmark_host::site_lock::SiteLock::acquire(site).map_err(|e| {
-                anyhow::anyhow!("cannot lock {}: {e}", site.join(".blogmark/lock").display())
-            })?,
+            blogmark_host::site_lock::SiteLock::acquire(site)
+                .map_err(|e| anyhow::anyhow!("cannot lock {}: {e}", site.display()))?,
         ),
         _ => None,
     };
