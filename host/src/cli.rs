@@ -14,6 +14,10 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// The site's directory (default: the current one); accepted before or
+    /// after the command's name.
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub site: PathBuf,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -37,22 +41,18 @@ pub enum Command {
         /// How many runs to show.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=200))]
         last: u32,
-        /// The site's directory.
-        #[arg(long, default_value = ".")]
-        site: PathBuf,
     },
     /// Delete the site's database and rebuild it from the files.
-    Rebuild {
-        /// The site's directory.
-        #[arg(long, default_value = ".")]
-        site: PathBuf,
-    },
+    Rebuild,
     /// Work with the site's Python scripts.
     #[command(subcommand)]
     Scripts(ScriptsCommand),
-    /// Run one transform over posts: print a diff per changed post (the
-    /// default, a dry run), or write the changes with --write. A macro
-    /// script prints its HTML, as `host scripts run` does.
+    /// Run a transform over the site's posts (a diff, or --write); to try a
+    /// macro on sample arguments, see `host scripts run`.
+    ///
+    /// Prints a diff per changed post (the default, a dry run), or writes
+    /// the changes with --write. Given a macro script, it prints its HTML,
+    /// as `host scripts run` does.
     #[command(name = "run-script")]
     RunScript(RunScriptArgs),
     /// Fetch and fast-forward the site's git repository, then reconcile
@@ -65,9 +65,6 @@ pub enum Command {
         /// The branch (default: the current one).
         #[arg(long)]
         branch: Option<String>,
-        /// The site's directory.
-        #[arg(long, default_value = ".")]
-        site: PathBuf,
     },
 }
 
@@ -98,9 +95,6 @@ pub struct CheckArgs {
 /// Options shared by `render` and `check`.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
     /// Include drafts.
     #[arg(long)]
     pub drafts: bool,
@@ -126,7 +120,7 @@ pub struct BuildArgs {
 #[derive(Subcommand, Debug)]
 pub enum ScriptsCommand {
     /// List the site's scripts: name, kind, enabled, version, status.
-    List(SiteArg),
+    List,
     /// Show one script's settings.
     Show(NameArgs),
     /// Check scripts in the sandbox: syntax, entrypoint, shadowing built-ins.
@@ -142,9 +136,6 @@ pub enum ScriptsCommand {
         /// Macro (default) or transform.
         #[arg(long, value_enum, default_value = "macro")]
         kind: NewKind,
-        /// The site's directory.
-        #[arg(long, default_value = ".")]
-        site: PathBuf,
     },
     /// Delete a script (asks first, unless --yes).
     Delete {
@@ -153,14 +144,14 @@ pub enum ScriptsCommand {
         /// Do not ask.
         #[arg(long, short = 'y')]
         yes: bool,
-        /// The site's directory.
-        #[arg(long, default_value = ".")]
-        site: PathBuf,
     },
     /// Rebuild the scripts table from `scripts/*.py`.
-    Rebuild(SiteArg),
-    /// Run one macro script in the sandbox with a sample context and print
-    /// its HTML (its stdout and log lines go to stderr).
+    Rebuild,
+    /// Try one macro on arguments you give and print its HTML; to run a
+    /// transform over posts, see `host run-script`.
+    ///
+    /// Runs in the sandbox with a sample context; the script's stdout and
+    /// log lines go to stderr.
     Run(RunArgs),
 }
 
@@ -173,22 +164,11 @@ pub enum NewKind {
     Transform,
 }
 
-/// `--site DIR`.
-#[derive(Args, Debug)]
-pub struct SiteArg {
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
-}
-
-/// A script name and `--site DIR`.
+/// A script name.
 #[derive(Args, Debug)]
 pub struct NameArgs {
     /// The script's name (its macro name or file stem).
     pub name: String,
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
 }
 
 /// Arguments of `host scripts check`.
@@ -196,9 +176,6 @@ pub struct NameArgs {
 pub struct CheckScriptArgs {
     /// Only this script (default: all).
     pub name: Option<String>,
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
 }
 
 /// Arguments of `host run-script`.
@@ -225,9 +202,6 @@ pub struct RunScriptArgs {
     /// Write files that have uncommitted changes, or outside a git repository.
     #[arg(long, requires = "write")]
     pub force: bool,
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
     /// For a macro script: the context of the call.
     #[command(flatten, next_help_heading = "For a macro script")]
     pub call: MacroCallArgs,
@@ -255,9 +229,6 @@ pub struct MacroCallArgs {
 pub struct RunArgs {
     /// The script's name: `scripts/NAME.py` in the site.
     pub name: String,
-    /// The site's directory.
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
     /// The context of the call.
     #[command(flatten)]
     pub call: MacroCallArgs,

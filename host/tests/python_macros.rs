@@ -290,7 +290,7 @@ fn results_are_cached_across_renders_and_invalidated_by_script_edits() {
     .post("q", "{{< one n=1 >}}\n");
     let first = site.build();
     assert_eq!(
-        (first.python_calls, first.python_cache_hits),
+        (first.sandbox_runs, first.cache_hits),
         (3, 2),
         "identical requests run once"
     );
@@ -302,7 +302,7 @@ fn results_are_cached_across_renders_and_invalidated_by_script_edits() {
     };
     let before = mtime("posts/p/index.html");
     let second = site.build();
-    assert_eq!((second.python_calls, second.python_cache_hits), (0, 5));
+    assert_eq!((second.sandbox_runs, second.cache_hits), (0, 5));
     assert_eq!(
         second.written.written, 0,
         "a second render rewrites no file"
@@ -315,7 +315,7 @@ fn results_are_cached_across_renders_and_invalidated_by_script_edits() {
     );
     let third = site.build();
     assert_eq!(
-        (third.python_calls, third.python_cache_hits),
+        (third.sandbox_runs, third.cache_hits),
         (2, 3),
         "only the edited script reruns"
     );
@@ -329,7 +329,7 @@ fn results_are_cached_across_renders_and_invalidated_by_script_edits() {
         "results of deleted or edited scripts are pruned"
     );
     let uncached = site.build_with(false);
-    assert_eq!((uncached.python_calls, uncached.python_cache_hits), (2, 2));
+    assert_eq!((uncached.sandbox_runs, uncached.cache_hits), (2, 2));
 }
 
 #[test]
@@ -403,7 +403,7 @@ fn a_call_position_is_keyed_only_for_scripts_that_read_it() {
     // 12 calls. blind: 1 run for 3 calls; where: 3 runs (3 places);
     // sometimes: 2 runs that looked, 1 that did not for 2 calls; dice: 1
     // run for 2 calls.
-    assert_eq!((first.python_calls, first.python_cache_hits), (8, 4));
+    assert_eq!((first.sandbox_runs, first.cache_hits), (8, 4));
     let one = site.page("one");
     let two = site.page("two");
     assert!(one.contains("Xblind content/posts/one.md:6:21"), "{one}");
@@ -421,7 +421,7 @@ fn a_call_position_is_keyed_only_for_scripts_that_read_it() {
     );
 
     let second = site.build();
-    assert_eq!((second.python_calls, second.python_cache_hits), (0, 12));
+    assert_eq!((second.sandbox_runs, second.cache_hits), (0, 12));
     assert_eq!(site.page("one"), one);
     assert_eq!(site.page("two"), two);
 
@@ -432,7 +432,7 @@ fn a_call_position_is_keyed_only_for_scripts_that_read_it() {
         "Moved.\n\n{{< blind t=\"x\" >}} {{< where >}}\n\n{{< where >}} {{< sometimes look=true >}} {{< sometimes look=false >}}\n\n{{< dice >}} {{< blind t=\"x\" >}}\n",
     );
     let third = site.build();
-    assert_eq!((third.python_calls, third.python_cache_hits), (3, 9));
+    assert_eq!((third.sandbox_runs, third.cache_hits), (3, 9));
     assert!(
         site.page("one")
             .contains("Xblind content/posts/one.md:8:21")
@@ -450,7 +450,7 @@ fn a_newer_post_reruns_only_the_macros_that_read_the_clock() {
         )
         .post("p", "{{< plain >}} {{< today >}}\n");
     let first = site.build();
-    assert_eq!((first.python_calls, first.python_cache_hits), (2, 0));
+    assert_eq!((first.sandbox_runs, first.cache_hits), (2, 0));
     assert!(site.page("p").contains("plain on 2024-01-01"));
 
     // The guest's clock is the newest post's date: a newer post moves it.
@@ -460,6 +460,6 @@ fn a_newer_post_reruns_only_the_macros_that_read_the_clock() {
     )
     .unwrap();
     let second = site.build();
-    assert_eq!((second.python_calls, second.python_cache_hits), (1, 1));
+    assert_eq!((second.sandbox_runs, second.cache_hits), (1, 1));
     assert!(site.page("p").contains("plain on 2024-06-01"));
 }

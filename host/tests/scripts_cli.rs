@@ -228,3 +228,27 @@ fn changes_made_outside_the_tool_are_picked_up_by_the_next_command() {
     let out = host(site.path(), &["scripts", "list"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("since the last command"));
 }
+
+#[test]
+fn the_site_option_goes_before_or_after_the_command() {
+    let site = common::site("");
+    common::write(
+        site.path(),
+        "scripts/hello.py",
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return 'hi'\n",
+    );
+    let after = common::host(site.path(), &["scripts", "list"]);
+    let before = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .arg("--site")
+        .arg(site.path())
+        .args(["scripts", "list"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(after.status.success() && before.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout),
+        String::from_utf8_lossy(&before.stdout)
+    );
+    assert!(String::from_utf8_lossy(&before.stdout).contains("hello"));
+}

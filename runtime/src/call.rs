@@ -6,7 +6,7 @@ use crate::failure::{Failure, GuestError, Output};
 use crate::limits::Limits;
 use crate::observed::{CallSite, Observed};
 use crate::sandbox_env::{CallEnv, Captured, OutputOverflow, SleptPastDeadline};
-use crate::store_state::SandboxState;
+use crate::sandbox_state::SandboxState;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@ use crate::artifact_cache::ArtifactCache;
 use crate::counters::IsolationCounters;
 use crate::failure::Failure;
 use crate::isolation::{Isolation, IsolationMode, ResolvedIsolation};
-use crate::store_state::{self, SandboxState};
+use crate::sandbox_state::{self, SandboxState};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -172,7 +172,7 @@ impl SandboxEngine {
             .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
         drop(bytes);
         let mut linker = Linker::new(&engine);
-        store_state::link(&mut linker)
+        sandbox_state::link(&mut linker)
             .map_err(|e| Failure::Unavailable(format!("cannot link the guest: {e:#}")))?;
         let pre = linker
             .instantiate_pre(&component)

@@ -18,6 +18,7 @@ pub struct Checks {
 }
 
 pub fn run(
+    site: &std::path::Path,
     args: &BuildArgs,
     out: Option<PathBuf>,
     write: bool,
@@ -25,7 +26,7 @@ pub fn run(
     checks: Checks,
 ) -> anyhow::Result<ExitCode> {
     let options = BuildOptions {
-        root: args.site.clone(),
+        root: site.to_path_buf(),
         out,
         drafts: args.drafts,
         jobs: args.jobs,
@@ -53,10 +54,10 @@ pub fn run(
         } else {
             format!("{} files checked, none written", report.files)
         };
-        let python = if report.python_calls + report.python_cache_hits > 0 {
+        let python = if report.sandbox_runs + report.cache_hits > 0 {
             format!(
                 "; Python: {} sandbox runs, {} from cache",
-                report.python_calls, report.python_cache_hits
+                report.sandbox_runs, report.cache_hits
             )
         } else {
             String::new()
@@ -107,8 +108,8 @@ fn stats_document(report: &blogmark_host::render::BuildReport) -> serde_json::Va
         "warnings": report.count(Severity::Warning),
         "errors": report.count(Severity::Error),
         "macro_calls": report.macro_calls,
-        "sandbox_runs": report.python_calls,
-        "cache_hits": report.python_cache_hits,
+        "sandbox_runs": report.sandbox_runs,
+        "cache_hits": report.cache_hits,
         "macros": report.macros,
         "sandbox": report.sandbox,
     })

@@ -12,39 +12,41 @@ mod sync;
 use crate::cli::{Cli, Command, ScriptsCommand};
 use std::process::ExitCode;
 
-/// The site a command writes (output, database or sources), if any: such
+/// Whether a command writes the site (output, database or sources): such
 /// commands take turns on the site's lock.
-fn written_site(command: &Command) -> Option<&std::path::Path> {
+fn writes_site(command: &Command) -> bool {
     match command {
-        Command::Render(args) => Some(&args.build.site),
-        Command::Check(args) => Some(&args.build.site),
-        Command::Rebuild { site } | Command::Sync { site, .. } => Some(site),
-        Command::RunScript(args) if args.write => Some(&args.site),
-        Command::Scripts(
-            ScriptsCommand::New { site, .. } | ScriptsCommand::Delete { site, .. },
-        ) => Some(site),
-        Command::Scripts(ScriptsCommand::Rebuild(args)) => Some(&args.site),
-        Command::Scripts(ScriptsCommand::Enable(args) | ScriptsCommand::Disable(args)) => {
-            Some(&args.site)
-        }
-        _ => None,
+        Command::Render(_) | Command::Check(_) | Command::Rebuild | Command::Sync { .. } => true,
+        Command::RunScript(args) => args.write,
+        Command::Scripts(command) => matches!(
+            command,
+            ScriptsCommand::New { .. }
+                | ScriptsCommand::Delete { .. }
+                | ScriptsCommand::Rebuild
+                | ScriptsCommand::Enable(_)
+                | ScriptsCommand::Disable(_)
+        ),
+        Command::Init { .. } | Command::Stats { .. } => false,
     }
 }
 
 /// Run the command `cli` names.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let _lock = match written_site(&cli.command) {
-        // A site that does not exist yet has nothing to race on; the
-        // command itself says what is wrong with it.
-        Some(site) if site.join(blogmark_host::config::FILE).exists() => Some(
+    let site = cli.site.as_path();
+    // A site that does not exist yet has nothing to race on; the command
+    // itself says what is wrong with it.
+    let _lock = if writes_site(&cli.command) && site.join(blogmark_host::config::FILE).exists() {
+        Some(
             blogmark_host::site_lock::SiteLock::acquire(site)
                 .map_err(|e| anyhow::anyhow!("cannot lock {}: {e}", site.display()))?,
-        ),
-        _ => None,
+        )
+    } else {
+        None
     };
     match &cli.command {
         Command::Init { dir } => init::run(dir),
         Command::Render(args) => build::run(
+            site,
             &args.build,
             args.out.clone(),
             true,
@@ -52,6 +54,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             build::Checks::default(),
         ),
         Command::Check(args) => build::run(
+            site,
             &args.build,
             None,
             false,
@@ -65,32 +68,24 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                     }),
             },
         ),
-        Command::Rebuild { site } => rebuild::run(site),
-        Command::Stats { last, site } => stats::run(site, *last as usize),
-        Command::Sync {
-            remote,
-            branch,
-            site,
-        } => sync::run(site, remote, branch.as_deref()),
-        Command::RunScript(args) => run_script::run(args),
-        Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(args),
-        Command::Scripts(ScriptsCommand::New { name, kind, site }) => {
+        Command::Rebuild => rebuild::run(site),
+        Command::Stats { last } => stats::run(site, *last as usize),
+        Command::Sync { remote, branch } => sync::run(site, remote, branch.as_deref()),
+        Command::RunScript(args) => run_script::run(site, args),
+        Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(site, args),
+        Command::Scripts(ScriptsCommand::New { name, kind }) => {
             scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))
         }
-        Command::Scripts(ScriptsCommand::Delete { name, yes, site }) => {
-            scripts::delete(site, name, *yes)
-        }
-        Command::Scripts(ScriptsCommand::Rebuild(args)) => scripts::rebuild(&args.site),
-        Command::Scripts(ScriptsCommand::List(args)) => scripts::list(&args.site),
-        Command::Scripts(ScriptsCommand::Show(args)) => scripts::show(&args.site, &args.name),
-        Command::Scripts(ScriptsCommand::Check(args)) => {
-            scripts::check(&args.site, args.name.as_deref())
-        }
+        Command::Scripts(ScriptsCommand::Delete { name, yes }) => scripts::delete(site, name, *yes),
+        Command::Scripts(ScriptsCommand::Rebuild) => scripts::rebuild(site),
+        Command::Scripts(ScriptsCommand::List) => scripts::list(site),
+        Command::Scripts(ScriptsCommand::Show(args)) => scripts::show(site, &args.name),
+        Command::Scripts(ScriptsCommand::Check(args)) => scripts::check(site, args.name.as_deref()),
         Command::Scripts(ScriptsCommand::Enable(args)) => {
-            scripts::set_enabled(&args.site, &args.name, true)
+            scripts::set_enabled(site, &args.name, true)
         }
         Command::Scripts(ScriptsCommand::Disable(args)) => {
-            scripts::set_enabled(&args.site, &args.name, false)
+            scripts::set_enabled(site, &args.name, false)
         }
     }
 }

@@ -29,8 +29,7 @@ enum PostResult {
     Failed(String),
 }
 
-pub fn run(args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
-    let site = &args.site;
+pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
     let script = resolve(site, &args.script)?;
     if script.kind == ScriptKind::Macro {
         return super::scripts_run::run_macro(site, &script, &script.name, &args.call);

@@ -8,16 +8,16 @@ use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Site};
 use blogmark_runtime::{CallSite, Failure, Job, Mode};
 use std::process::ExitCode;
 
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(site: &std::path::Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let relative = format!("scripts/{}.py", args.name);
-    let path = args.site.join(&relative);
+    let path = site.join(&relative);
     let bytes =
         read_capped(&path, MAX_SCRIPT_BYTES).with_context(|| format!("{}", path.display()))?;
     let (meta, diagnostics) = blogmark_host::scripts::parse(&relative, &bytes);
     for d in &diagnostics {
         eprintln!("{d}");
     }
-    run_macro(&args.site, &meta, &args.name, &args.call)
+    run_macro(site, &meta, &args.name, &args.call)
 }
 
 /// Call the macro script `meta` once, as `name`, with the context `call`

@@ -55,9 +55,9 @@ pub struct BuildReport {
     /// Macro calls expanded (built-in and Python).
     pub macro_calls: usize,
     /// Python macro calls that ran in the sandbox.
-    pub python_calls: usize,
+    pub sandbox_runs: usize,
     /// Python macro calls answered from a cache.
-    pub python_cache_hits: usize,
+    pub cache_hits: usize,
     /// What each macro and transform did.
     pub macros: Vec<crate::stats::MacroStats>,
     /// The sandbox's isolation and counters, when Python ran.
@@ -442,14 +442,14 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
 
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    let (python_calls, python_cache_hits) = python.counts();
+    let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
         pages: pages.len(),
         files: output.len(),
         diagnostics,
         macro_calls,
-        python_calls,
-        python_cache_hits,
+        sandbox_runs,
+        cache_hits,
         macros: python.stats().snapshot(),
         sandbox: python.sandbox_report(),
         ..BuildReport::default()
@@ -476,8 +476,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             errors: count(report.count(Severity::Error)),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             macro_calls: count(report.macro_calls),
-            sandbox_runs: count(report.python_calls),
-            cache_hits: count(report.python_cache_hits),
+            sandbox_runs: count(report.sandbox_runs),
+            cache_hits: count(report.cache_hits),
         };
         store.record_run(&run, &report.macros)?;
     }

@@ -276,6 +276,13 @@ impl Drop for Pages {
 /// Whether this process may track writes as the reset isolation needs:
 /// `Ok` or the reason it may not.
 pub(crate) fn probe() -> Result<(), String> {
+    // SAFETY: sysconf has no preconditions.
+    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if page_size != PAGE as libc::c_long {
+        return Err(format!(
+            "the tracker works in 4 KiB pages and this kernel's are {page_size} bytes"
+        ));
+    }
     const PAGES: usize = 4;
     let pages = Pages::map(PAGES).map_err(|e| format!("mmap: {e}"))?;
     let mut tracker = WriteTracker::new(pages.range()).map_err(|e| e.to_string())?;
