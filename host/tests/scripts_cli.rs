@@ -237,7 +237,7 @@ fn the_site_option_goes_before_or_after_the_command() {
         "scripts/hello.py",
         "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return 'hi'\n",
     );
-    let after = common::host(site.path(), &["scripts", "list"]);
+    let after = host(site.path(), &["scripts", "list"]);
     let before = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
         .arg("--site")
         .arg(site.path())
