@@ -307,7 +307,6 @@ fn counters_record_calls_and_failures() {
     let stats = &runtime.counters().snapshot()["bold"];
     assert_eq!(stats.calls, 6);
     assert_eq!(stats.failures[&FailureClass::GuestError], 1);
-    assert!(stats.p50_us > 0 && stats.p95_us >= stats.p50_us && stats.max_us >= stats.p95_us);
     let _ = macro_request;
 }
 
