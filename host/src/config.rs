@@ -138,7 +138,7 @@ impl Config {
         let config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
-                .map(|s| crate::content::front_matter::line_col(text, s.start))
+                .map(|s| crate::diagnostics::line_col(text, s.start))
                 .unwrap_or((0, 0));
             Diagnostic::error(FILE, line, column, e.message().to_owned())
         })?;

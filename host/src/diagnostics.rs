@@ -79,3 +79,11 @@ impl fmt::Display for Diagnostic {
         write!(f, "{}: {severity}: {}", self.place(), self.message)
     }
 }
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -64,7 +64,7 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, NotUtf8> {
     std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
         let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
-        let (line, column) = crate::content::front_matter::line_col(valid, offset);
+        let (line, column) = crate::diagnostics::line_col(valid, offset);
         NotUtf8 {
             line,
             column,
@@ -106,6 +106,16 @@ pub fn size(bytes: u64) -> String {
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} bytes"),
     }
+}
+
+/// Whether `s` is a macro or argument name: a letter or `_`, then letters,
+/// digits, `_` and `-`.
+pub fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]

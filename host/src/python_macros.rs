@@ -14,6 +14,7 @@ use crate::content::Page;
 use crate::macros::parser::{Call, Namespace};
 use crate::scripts::Script;
 use crate::stats::{Event, MacroKind, Recorder};
+use crate::store::NewResult;
 use blogmark_runtime::abi::{self, MacroCall, Operation, Reply, Request};
 use blogmark_runtime::{
     CallSite, Failure, Isolation, IsolationStats, Job, Limits, Mode, ResolvedIsolation, Runtime,
@@ -83,18 +84,6 @@ struct Memo {
     read_site: Option<CallSite>,
     /// Its key in the persistent cache: the request and what the run read.
     key: String,
-}
-
-/// A new result to store in the persistent cache.
-pub struct NewResult {
-    /// Cache key.
-    pub key: String,
-    /// The script's slug.
-    pub script_slug: String,
-    /// The script's content hash.
-    pub script_hash: String,
-    /// The HTML.
-    pub html: String,
 }
 
 /// The Python macros of one build.

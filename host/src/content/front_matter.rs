@@ -2,6 +2,7 @@
 //! front matter (TOML between `+++` lines or YAML between `---` lines).
 
 use crate::diagnostics::Diagnostic;
+use crate::diagnostics::line_col;
 use serde_json::{Map, Value};
 
 /// A file split at its front matter.
@@ -230,14 +231,6 @@ pub fn yaml_flow_depth_ok(raw: &str) -> Result<(), usize> {
         previous = c;
     }
     Ok(())
-}
-
-/// 1-based line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

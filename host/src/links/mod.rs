@@ -294,10 +294,7 @@ fn place_of(site: &Site<'_>, page: &str, url: &str) -> (String, usize, usize) {
 fn find(text: &str, needle: &str) -> Option<(usize, usize)> {
     let escaped = needle.replace('&', "&amp;");
     let at = text.find(needle).or_else(|| text.find(&escaped))?;
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some((line, column))
+    Some(crate::diagnostics::line_col(text, at))
 }
 
 #[cfg(test)]

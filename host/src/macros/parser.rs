@@ -9,6 +9,7 @@
 //! Every call knows its file, line and column.
 
 use crate::diagnostics::Diagnostic;
+use crate::input::is_name;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -417,16 +418,6 @@ fn parse_tag(inner: &str) -> Result<Tag_, String> {
         }
     }
     Ok(Tag_::Opening(call))
-}
-
-/// Whether `s` is a macro or argument name: a letter or `_`, then letters,
-/// digits, `_` and `-`.
-pub(crate) fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 struct Lexer<'a> {

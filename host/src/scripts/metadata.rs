@@ -1,7 +1,7 @@
 //! A script's docstring front matter.
 
 use crate::diagnostics::Diagnostic;
-use crate::macros::parser::is_name;
+use crate::input::is_name;
 use serde_json::{Map, Value};
 
 /// Macro or transform.

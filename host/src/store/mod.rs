@@ -64,6 +64,18 @@ pub struct PostRow {
     pub front_matter: String,
 }
 
+/// A new result to store in the persistent cache.
+pub struct NewResult {
+    /// Cache key.
+    pub key: String,
+    /// The script's slug.
+    pub script_slug: String,
+    /// The script's content hash.
+    pub script_hash: String,
+    /// The HTML.
+    pub html: String,
+}
+
 impl Store {
     /// Open (creating and migrating as needed) the database of the site at `root`.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
@@ -200,7 +212,7 @@ impl Store {
     /// hash of every current script) and of any other guest build.
     pub fn update_macro_results(
         &mut self,
-        new: &[crate::python_macros::NewResult],
+        new: &[NewResult],
         live: &[(String, String)],
         guest_build: &str,
     ) -> Result<(), StoreError> {
@@ -393,7 +405,6 @@ pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python_macros::NewResult;
 
     fn result(key: &str, slug: &str, hash: &str) -> NewResult {
         NewResult {
