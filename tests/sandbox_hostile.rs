@@ -349,13 +349,7 @@ fn a_request_larger_than_the_input_cap_is_refused_before_running() {
         call.args.insert("text".into(), json!("x".repeat(5_000)));
     }
     let failure = shared_runtime().run(job).unwrap_err();
-    assert_eq!(
-        failure,
-        Failure::OutputTooLarge {
-            what: Output::Request,
-            limit_bytes: 1_000
-        }
-    );
+    assert_eq!(failure, Failure::InputTooLarge { limit_bytes: 1_000 });
 }
 
 #[test]

@@ -75,9 +75,10 @@ impl Failures {
             FailureClass::MemoryLimit => &mut self.memory,
             FailureClass::GuestError => &mut self.error,
             FailureClass::AbiViolation => &mut self.abi,
-            FailureClass::OutputTooLarge | FailureClass::Unavailable | FailureClass::Cancelled => {
-                &mut self.other
-            }
+            FailureClass::OutputTooLarge
+            | FailureClass::InputTooLarge
+            | FailureClass::Unavailable
+            | FailureClass::Cancelled => &mut self.other,
         };
         *slot += 1;
     }

@@ -153,8 +153,7 @@ impl Prepared {
         let limits = &job.limits;
         let document = job.request.to_json();
         if document.len() > limits.input_bytes {
-            return Err(Failure::OutputTooLarge {
-                what: Output::Request,
+            return Err(Failure::InputTooLarge {
                 limit_bytes: limits.input_bytes,
             });
         }

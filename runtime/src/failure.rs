@@ -36,8 +36,6 @@ pub enum Output {
     Result,
     /// stdout and stderr together.
     Stdout,
-    /// The request document (rejected before the guest ran).
-    Request,
 }
 
 impl fmt::Display for Output {
@@ -45,7 +43,6 @@ impl fmt::Display for Output {
         f.write_str(match self {
             Output::Result => "a result",
             Output::Stdout => "stdout/stderr output",
-            Output::Request => "a request",
         })
     }
 }
@@ -85,6 +82,13 @@ pub enum Failure {
         /// The cap.
         limit_bytes: usize,
     },
+    /// The request document was larger than the input cap; the guest never
+    /// saw it.
+    #[error("a request larger than the limit of {limit_bytes} bytes")]
+    InputTooLarge {
+        /// The cap.
+        limit_bytes: usize,
+    },
     /// The sandbox could not run at all (component missing or corrupt, ...).
     #[error("the Python sandbox is unavailable: {0}")]
     Unavailable(String),
@@ -108,6 +112,8 @@ pub enum FailureClass {
     AbiViolation,
     /// See [`Failure::OutputTooLarge`].
     OutputTooLarge,
+    /// See [`Failure::InputTooLarge`].
+    InputTooLarge,
     /// See [`Failure::Unavailable`].
     Unavailable,
     /// See [`Failure::Cancelled`].
@@ -116,13 +122,14 @@ pub enum FailureClass {
 
 impl FailureClass {
     /// Every class, in a stable order.
-    pub const ALL: [FailureClass; 8] = [
+    pub const ALL: [FailureClass; 9] = [
         FailureClass::Timeout,
         FailureClass::FuelExhausted,
         FailureClass::MemoryLimit,
         FailureClass::GuestError,
         FailureClass::AbiViolation,
         FailureClass::OutputTooLarge,
+        FailureClass::InputTooLarge,
         FailureClass::Unavailable,
         FailureClass::Cancelled,
     ];
@@ -144,6 +151,7 @@ impl Failure {
             Failure::GuestError(_) => FailureClass::GuestError,
             Failure::AbiViolation(_) => FailureClass::AbiViolation,
             Failure::OutputTooLarge { .. } => FailureClass::OutputTooLarge,
+            Failure::InputTooLarge { .. } => FailureClass::InputTooLarge,
             Failure::Unavailable(_) => FailureClass::Unavailable,
             Failure::Cancelled => FailureClass::Cancelled,
         }
