@@ -11,7 +11,7 @@
 //! exactly those.
 
 use crate::content::Page;
-use crate::macros::parser::{Call, Namespace};
+use crate::macros::parser::Call;
 use crate::scripts::Script;
 use crate::stats::{Event, MacroKind, Recorder};
 use crate::store::NewResult;
@@ -158,24 +158,20 @@ impl PythonMacros {
         &self.transforms
     }
 
-    /// Resolve `call` (see `docs/macros.md`): a built-in wins unless an
-    /// enabled script of that name declares `overrides: builtin`;
-    /// `builtin:` and `py:` force a side.
+    /// Resolve `call` by the one rule ([`crate::macros::resolve`]).
     pub fn resolve(&self, call: &Call, builtin_exists: bool) -> Resolution<'_> {
+        use crate::macros::resolve::{PythonMacro, Resolved, resolve};
         let script = self.by_name.get(&call.name);
-        match (call.namespace, builtin_exists, script) {
-            (Some(Namespace::Builtin), true, _) => Resolution::Builtin,
-            (Some(Namespace::Builtin), false, _) => {
-                Resolution::Unknown(format!("no built-in macro `{}`", call.name))
-            }
-            (Some(Namespace::Python), _, Some(script)) => Resolution::Python(script),
-            (Some(Namespace::Python), _, None) => {
-                Resolution::Unknown(format!("no enabled Python macro `{}`", call.name))
-            }
-            (None, true, Some(script)) if script.overrides_builtin => Resolution::Python(script),
-            (None, true, _) => Resolution::Builtin,
-            (None, false, Some(script)) => Resolution::Python(script),
-            (None, false, None) => Resolution::Unknown(format!("unknown macro `{}`", call.name)),
+        let python = script.map(|s| PythonMacro {
+            overrides_builtin: s.overrides_builtin,
+        });
+        match (resolve(call.namespace, builtin_exists, python), script) {
+            (Resolved::Builtin, _) => Resolution::Builtin,
+            (Resolved::Python, Some(script)) => Resolution::Python(script),
+            (Resolved::Python, None) => Resolution::Unknown(
+                crate::macros::resolve::Unresolved::NoPython.message(&call.name),
+            ),
+            (Resolved::Unresolved(why), _) => Resolution::Unknown(why.message(&call.name)),
         }
     }
 

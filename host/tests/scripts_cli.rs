@@ -54,7 +54,7 @@ fn list_shows_kind_version_and_status() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("note") && l.contains("shadowed by built-in `note`")),
+            .any(|l| l.starts_with("note") && l.contains("shadowed by the built-in macro `note`")),
         "{stdout}"
     );
     assert!(
@@ -79,7 +79,12 @@ fn check_reports_syntax_errors_missing_entrypoints_and_shadowing() {
         stderr.contains("scripts/noentry.py: error: no function `render` (functions found: other)"),
         "{stderr}"
     );
-    assert!(stderr.contains("scripts/note.py: warning: the built-in macro `note` shadows this script; call it as py:note"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "scripts/note.py: warning: shadowed by the built-in macro `note`: call it as `py:note`"
+        ),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("scripts/bad_yaml.py:4:1: error: invalid YAML front matter"),
         "{stderr}"

@@ -3,6 +3,7 @@
 use anyhow::{Context as _, bail};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::macros::builtins::Registry;
+use blogmark_host::macros::resolve::{PythonMacro, is_shadowed, shadowed_message};
 use blogmark_host::scripts::{self, Script, ScriptKind};
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{Failure, Job, Mode};
@@ -165,17 +166,22 @@ fn kind(script: &Script) -> &'static str {
     }
 }
 
+/// Whether a plain call of `script`'s name runs a built-in instead.
+fn shadowed(script: &Script, registry: &Registry) -> bool {
+    script.kind == ScriptKind::Macro
+        && is_shadowed(
+            registry.get(&script.name).is_some(),
+            PythonMacro {
+                overrides_builtin: script.overrides_builtin,
+            },
+        )
+}
+
 fn status(script: &Script, registry: &Registry) -> String {
     if !script.valid {
         "invalid (front matter unreadable)".into()
-    } else if script.kind == ScriptKind::Macro
-        && registry.get(&script.name).is_some()
-        && !script.overrides_builtin
-    {
-        format!(
-            "shadowed by built-in `{}` (use py:{0} or overrides: builtin)",
-            script.name
-        )
+    } else if shadowed(script, registry) {
+        shadowed_message(&script.name)
     } else {
         "ok".into()
     }
@@ -287,14 +293,11 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
                 eprintln!("{}: error: {} ({other})", script.path, other.class());
             }
         }
-        if script.kind == ScriptKind::Macro
-            && registry.get(&script.name).is_some()
-            && !script.overrides_builtin
-        {
+        if shadowed(script, &registry) {
             eprintln!(
-                "{}: warning: the built-in macro `{name}` shadows this script; call it as py:{name} or declare `overrides: builtin`",
+                "{}: warning: {}",
                 script.path,
-                name = script.name
+                shadowed_message(&script.name)
             );
         }
     }

@@ -3,6 +3,7 @@
 pub mod builtins;
 pub mod expand;
 pub mod parser;
+pub mod resolve;
 
 pub use expand::{Expanded, Expander, SiteIndex};
 pub use parser::{Call, Namespace, Segment};
