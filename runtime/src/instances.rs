@@ -1,39 +1,13 @@
 //! The instances a worker (or an inline caller) runs requests in: a fresh
-//! one per request, or one reset in place with a spare ready for when it
-//! has to be discarded.
+//! one per request, or instances reset in place.
 
 use crate::call::{Job, Outcome, Prepared};
 use crate::engine::SandboxEngine;
 use crate::failure::Failure;
 use crate::isolation::IsolationMode;
 use crate::reset::ResetInstance;
-use std::sync::mpsc;
+use crate::reset::worker::ResetWorker;
 use std::sync::{Arc, Mutex};
-
-/// A reset instance being made on another thread.
-pub(crate) struct Spare(mpsc::Receiver<Result<ResetInstance, Failure>>);
-
-impl Spare {
-    fn start(engine: &Arc<SandboxEngine>) -> Option<Spare> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let engine = engine.clone();
-        std::thread::Builder::new()
-            .name("blogmark-spare".into())
-            .spawn(move || {
-                let _ = tx.send(engine.reset_instance());
-            })
-            .ok()
-            .map(|_| Spare(rx))
-    }
-
-    fn take(self) -> Result<ResetInstance, Failure> {
-        self.0.recv().unwrap_or_else(|_| {
-            Err(Failure::Unavailable(
-                "the spare instance was not made".into(),
-            ))
-        })
-    }
-}
 
 /// One worker's instances.
 pub(crate) enum Instances {
@@ -43,16 +17,8 @@ pub(crate) enum Instances {
         ready: Option<Prepared>,
         used: Option<Prepared>,
     },
-    /// One instance reset in place (after the answer is sent: `used`
-    /// holds it until then), and a spare made ahead so that a request after
-    /// a discarded instance does not wait for a new one. The spare is made
-    /// when the worker is first idle, or at once after a discard: a busy
-    /// start (a cold render) does not pay for instances it may never use.
-    Reset {
-        current: Option<ResetInstance>,
-        used: Option<ResetInstance>,
-        spare: Option<Spare>,
-    },
+    /// Instances reset in place (see [`ResetWorker`]).
+    Reset(ResetWorker),
 }
 
 impl Instances {
@@ -63,11 +29,7 @@ impl Instances {
                 ready: engine.prepare().ok(),
                 used: None,
             },
-            IsolationMode::Reset => Instances::Reset {
-                current: engine.reset_instance().ok(),
-                used: None,
-                spare: None,
-            },
+            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine)),
         }
     }
 
@@ -84,37 +46,7 @@ impl Instances {
                 *used = Some(instance);
                 reply
             }
-            Instances::Reset {
-                current,
-                used,
-                spare,
-            } => {
-                let counters = engine.isolation_counters();
-                if let Some(mut instance) = used.take()
-                    && instance.reset_after(counters).is_ok()
-                {
-                    *current = Some(instance);
-                }
-                let mut next = |current: &mut Option<ResetInstance>| match current.take() {
-                    Some(instance) => Ok(instance),
-                    None => match spare.take() {
-                        Some(spare) => spare.take(),
-                        None => engine.reset_instance(),
-                    },
-                };
-                let job = engine.with_compiled_code(job, |check| {
-                    let mut instance = next(current)?;
-                    let (reply, health) = instance.serve(check, counters);
-                    if health.is_ok() {
-                        *current = Some(instance);
-                    }
-                    reply
-                });
-                let mut instance = next(current)?;
-                let reply = instance.call(&job);
-                *used = Some(instance);
-                reply
-            }
+            Instances::Reset(worker) => worker.run(job),
         }
     }
 
@@ -128,37 +60,14 @@ impl Instances {
                     *ready = engine.prepare().ok();
                 }
             }
-            Instances::Reset {
-                current,
-                used,
-                spare,
-            } => {
-                if let Some(mut instance) = used.take()
-                    && instance.reset_after(engine.isolation_counters()).is_ok()
-                {
-                    *current = Some(instance);
-                }
-                if current.is_none() {
-                    *current = match spare.take() {
-                        Some(spare) => spare.take().ok(),
-                        None => engine.reset_instance().ok(),
-                    };
-                    // Discards come in runs (a hostile script is called
-                    // again): have the next replacement ready.
-                    if spare.is_none() {
-                        *spare = Spare::start(engine);
-                    }
-                }
-            }
+            Instances::Reset(worker) => worker.after_reply(),
         }
     }
 
-    /// The worker has nothing queued: make the spare if there is none.
-    pub(crate) fn when_idle(&mut self, engine: &Arc<SandboxEngine>) {
-        if let Instances::Reset { spare, .. } = self
-            && spare.is_none()
-        {
-            *spare = Spare::start(engine);
+    /// The worker has nothing queued: prepare what an idle moment allows.
+    pub(crate) fn when_idle(&mut self) {
+        if let Instances::Reset(worker) = self {
+            worker.when_idle();
         }
     }
 }

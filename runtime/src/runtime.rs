@@ -249,7 +249,7 @@ fn worker(engine: &Arc<SandboxEngine>, counters: &Counters, queue: &Receiver<Que
         let _ = queued.reply.send(reply);
         instances.after_reply(engine);
         if queue.is_empty() {
-            instances.when_idle(engine);
+            instances.when_idle();
         }
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod host_memory;
 pub(crate) mod hot_set;
 pub(crate) mod instance;
 pub(crate) mod kernel;
+pub(crate) mod worker;
 
 pub(crate) use instance::{Discard, ResetInstance};
 pub(crate) use kernel::probe;

@@ -1,0 +1,231 @@
+//! A worker's reset instances: while a request runs in one, the one before
+//! it is reset on a helper thread, so back-to-back requests do not wait for
+//! the reset of the request before.
+//!
+//! The worker starts with one instance. A second (the spare) is made on a
+//! helper thread when the worker is first idle, or at once after a discard
+//! (discards come in runs: a hostile script is called again); a busy start
+//! such as a cold render does not pay for an instance it may not need.
+//! With two, each request finds one reset and ready, and a discarded
+//! instance leaves the other to serve at once.
+
+use super::{Discard, ResetInstance};
+use crate::call::{Job, Outcome};
+use crate::engine::SandboxEngine;
+use crate::failure::Failure;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+/// A reset instance being made on another thread.
+struct Spare(Receiver<Result<ResetInstance, Failure>>);
+
+impl Spare {
+    fn start(engine: &Arc<SandboxEngine>) -> Option<Spare> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("blogmark-spare".into())
+            .spawn(move || {
+                let _ = tx.send(engine.reset_instance());
+            })
+            .ok()
+            .map(|_| Spare(rx))
+    }
+}
+
+/// The helper thread that resets used instances.
+struct Resetter {
+    used: Sender<ResetInstance>,
+    reset: Receiver<Result<ResetInstance, Discard>>,
+}
+
+impl Resetter {
+    fn start(engine: &Arc<SandboxEngine>) -> Option<Resetter> {
+        let (used_tx, used_rx) = mpsc::channel::<ResetInstance>();
+        let (reset_tx, reset_rx) = mpsc::channel();
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("blogmark-reset".into())
+            .spawn(move || {
+                for mut instance in used_rx {
+                    let health = instance
+                        .reset_after(engine.isolation_counters())
+                        .map(|()| instance);
+                    if reset_tx.send(health).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Resetter {
+            used: used_tx,
+            reset: reset_rx,
+        })
+    }
+}
+
+/// One worker's reset instances.
+pub(crate) struct ResetWorker {
+    engine: Arc<SandboxEngine>,
+    /// Reset and ready to serve.
+    ready: Vec<ResetInstance>,
+    /// The instance that served the last request, until `after_reply`.
+    used: Option<ResetInstance>,
+    /// Instances with the resetter, not back yet.
+    resetting: usize,
+    resetter: Option<Resetter>,
+    spare: Option<Spare>,
+}
+
+impl ResetWorker {
+    /// A worker with its first instance (made now, on this thread).
+    pub(crate) fn new(engine: &Arc<SandboxEngine>) -> ResetWorker {
+        ResetWorker {
+            engine: engine.clone(),
+            ready: engine.reset_instance().into_iter().collect(),
+            used: None,
+            resetting: 0,
+            resetter: Resetter::start(engine),
+            spare: None,
+        }
+    }
+
+    /// Run `job` (after compiling its script once per source).
+    pub(crate) fn run(&mut self, job: &Job) -> Result<Outcome, Failure> {
+        let engine = self.engine.clone();
+        let counters = engine.isolation_counters();
+        let job = engine.with_compiled_code(job, |check| {
+            let mut instance = self.take()?;
+            let (reply, health) = instance.serve(check, counters);
+            if health.is_ok() {
+                self.ready.push(instance);
+            }
+            reply
+        });
+        let mut instance = self.take()?;
+        let reply = instance.call(&job);
+        self.used = Some(instance);
+        reply
+    }
+
+    /// After the answer is sent: hand the used instance to the resetter
+    /// (or reset it here when there is none), and after a discard have the
+    /// next replacement made.
+    pub(crate) fn after_reply(&mut self) {
+        let Some(mut used) = self.used.take() else {
+            return;
+        };
+        match &self.resetter {
+            Some(resetter) => match resetter.used.send(used) {
+                Ok(()) => self.resetting += 1,
+                Err(back) => {
+                    self.resetter = None;
+                    self.reset_here(back.0);
+                }
+            },
+            None => {
+                if used.reset_after(self.engine.isolation_counters()).is_ok() {
+                    self.ready.push(used);
+                } else {
+                    self.replace_soon();
+                }
+            }
+        }
+    }
+
+    /// The worker has nothing queued: make the spare if it has only one
+    /// instance.
+    pub(crate) fn when_idle(&mut self) {
+        self.collect(false);
+        if self.ready.len() + self.resetting < 2 && self.spare.is_none() {
+            self.spare = Spare::start(&self.engine);
+        }
+    }
+
+    fn reset_here(&mut self, mut instance: ResetInstance) {
+        if instance
+            .reset_after(self.engine.isolation_counters())
+            .is_ok()
+        {
+            self.ready.push(instance);
+        } else {
+            self.replace_soon();
+        }
+    }
+
+    fn replace_soon(&mut self) {
+        if self.spare.is_none() {
+            self.spare = Spare::start(&self.engine);
+        }
+    }
+
+    /// Take back what the resetter finished; with `wait`, at least one.
+    fn collect(&mut self, wait: bool) {
+        let mut wait = wait && self.resetting > 0;
+        while self.resetting > 0 {
+            let Some(resetter) = &self.resetter else {
+                return;
+            };
+            let next = if wait {
+                resetter
+                    .reset
+                    .recv()
+                    .map_err(|_| TryRecvError::Disconnected)
+            } else {
+                resetter.reset.try_recv()
+            };
+            match next {
+                Ok(Ok(instance)) => {
+                    self.resetting -= 1;
+                    self.ready.push(instance);
+                }
+                Ok(Err(_discarded)) => {
+                    self.resetting -= 1;
+                    self.replace_soon();
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.resetting = 0;
+                    self.resetter = None;
+                    break;
+                }
+            }
+            wait = false;
+        }
+    }
+
+    /// A reset instance: a ready one, else a finished spare, else the next
+    /// one back from the resetter, else the spare or a new one.
+    fn take(&mut self) -> Result<ResetInstance, Failure> {
+        self.collect(false);
+        if let Some(instance) = self.ready.pop() {
+            return Ok(instance);
+        }
+        if let Some(spare) = self.spare.take() {
+            match spare.0.try_recv() {
+                Ok(made) => return made,
+                Err(TryRecvError::Empty) if self.resetting == 0 => {
+                    return spare
+                        .0
+                        .recv()
+                        .unwrap_or_else(|_| self.engine.reset_instance());
+                }
+                Err(TryRecvError::Empty) => self.spare = Some(spare),
+                Err(TryRecvError::Disconnected) => {}
+            }
+        }
+        if self.resetting > 0 {
+            self.collect(true);
+            if let Some(instance) = self.ready.pop() {
+                return Ok(instance);
+            }
+        }
+        match self.spare.take() {
+            Some(spare) => spare
+                .0
+                .recv()
+                .unwrap_or_else(|_| self.engine.reset_instance()),
+            None => self.engine.reset_instance(),
+        }
+    }
+}
