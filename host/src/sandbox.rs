@@ -8,8 +8,9 @@ use blogmark_runtime::{Mode, Runtime};
 /// for (the default when it has none that parses).
 pub fn start(mode: Mode, site: &std::path::Path) -> anyhow::Result<Runtime> {
     let isolation = blogmark_host::config::Config::load(site)
-        .map(|config| config.python.isolation())
-        .unwrap_or_else(|_| blogmark_runtime::Isolation::from_env().unwrap_or_default());
+        .map(|config| config.python)
+        .unwrap_or_default()
+        .isolation();
     blogmark_host::python_macros::start_runtime(mode, isolation)
         .context("cannot start the Python sandbox")
 }

@@ -39,14 +39,17 @@ pub fn is_link(path: &Path) -> bool {
 
 fn warning(root: &Path, link: &Path) -> Diagnostic {
     let relative = crate::content::relative_path(root, link);
-    let target = std::fs::read_link(link)
-        .map(|t| t.display().to_string())
-        .unwrap_or_else(|e| format!("an unreadable target ({e})"));
-    let inside = link
-        .parent()
-        .and_then(|dir| dir.join(std::fs::read_link(link).ok()?).canonicalize().ok())
+    let read = std::fs::read_link(link);
+    let inside = read
+        .as_ref()
+        .ok()
+        .zip(link.parent())
+        .and_then(|(target, dir)| dir.join(target).canonicalize().ok())
         .zip(root.canonicalize().ok())
         .is_some_and(|(target, root)| target.starts_with(root));
+    let target = read
+        .map(|t| t.display().to_string())
+        .unwrap_or_else(|e| format!("an unreadable target ({e})"));
     let place = if inside { "" } else { ", outside the site," };
     Diagnostic::warning(
         relative,

@@ -15,6 +15,11 @@ fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The lines of `text` that hold `marker`.
+fn lines_with<'t>(text: &'t str, marker: &str) -> Vec<&'t str> {
+    text.lines().filter(|l| l.contains(marker)).collect()
+}
+
 #[test]
 fn broken_internal_links_anchors_and_images_are_errors_at_their_place() {
     let site = site("");
@@ -32,10 +37,7 @@ fn broken_internal_links_anchors_and_images_are_errors_at_their_place() {
     let out = host(site.path(), &["check"]);
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("broken link"))
-        .collect();
+    let errors = lines_with(&stderr, "broken link");
     assert_eq!(errors.len(), 4, "{stderr}");
     for (needle, place) in [
         ("`/posts/gone/`", "content/posts/second.md:8:13:"),
@@ -192,10 +194,7 @@ fn external_links_are_checked_against_a_real_server() {
     let out = host(site.path(), &["check", "--external", "--link-timeout", "1"]);
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("broken external link"))
-        .collect();
+    let errors = lines_with(&stderr, "broken external link");
     assert_eq!(errors.len(), 2, "{stderr}");
     assert!(
         errors.iter().any(|l| l.contains("/missing")

@@ -50,8 +50,8 @@ impl Instances {
         }
     }
 
-    /// Work done after the answer is sent: tear down and prepare; or reset,
-    /// and make the spare anew when it replaced a discarded instance.
+    /// Work done after the answer is sent: tear down the used instance and
+    /// prepare the next, or hand the used one to be reset.
     pub(crate) fn after_reply(&mut self, engine: &Arc<SandboxEngine>) {
         match self {
             Instances::Fresh { ready, used } => {
@@ -80,8 +80,7 @@ impl InlinePool {
     /// Run `job` on the caller's thread.
     pub(crate) fn run(&self, engine: &SandboxEngine, job: &Job) -> Result<Outcome, Failure> {
         if engine.isolation().mode == IsolationMode::Instance {
-            let job = engine.with_compiled_code(job, |check| engine.run_fresh(check));
-            return engine.run_fresh(&job);
+            return engine.run_inline(job);
         }
         let taken = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut instance = Some(match taken {
