@@ -47,7 +47,7 @@ pub struct Python {
     pub workers: usize,
     /// How each call gets a state identical to a fresh instance: `auto`,
     /// `reset` or `instance` (`$BLOGMARK_ISOLATION` overrides).
-    pub isolation: blogmark_runtime::Isolation,
+    pub isolation: Isolation,
     /// Most wall time per call, in milliseconds.
     pub timeout_ms: u64,
     /// Most fuel per call.
@@ -69,36 +69,31 @@ pub enum RuntimeMode {
     Inline,
 }
 
+/// See [`Python::isolation`].
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// `reset` where the kernel offers what it needs, else `instance`.
+    #[default]
+    Auto,
+    /// One instance per worker, reset in place after each call.
+    Reset,
+    /// A fresh instance per call.
+    Instance,
+}
+
+// The sandbox's own defaults (its `Limits::default()`); a unit test of
+// `python::settings` holds the two equal.
 impl Default for Python {
     fn default() -> Self {
-        let limits = blogmark_runtime::Limits::default();
         Python {
             runtime_mode: RuntimeMode::Worker,
             workers: 0,
-            isolation: blogmark_runtime::Isolation::Auto,
-            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
-            fuel: limits.fuel,
-            memory_mb: limits.memory_bytes >> 20,
-            max_output_kb: limits.output_bytes >> 10,
-        }
-    }
-}
-
-impl Python {
-    /// The isolation to use: `$BLOGMARK_ISOLATION` when set, else this
-    /// file's.
-    pub fn isolation(&self) -> blogmark_runtime::Isolation {
-        blogmark_runtime::Isolation::from_env().unwrap_or(self.isolation)
-    }
-
-    /// The ceiling every script's own limits are capped by.
-    pub fn limits(&self) -> blogmark_runtime::Limits {
-        blogmark_runtime::Limits {
-            timeout: std::time::Duration::from_millis(self.timeout_ms),
-            fuel: self.fuel,
-            memory_bytes: self.memory_mb << 20,
-            output_bytes: self.max_output_kb << 10,
-            ..blogmark_runtime::Limits::default()
+            isolation: Isolation::Auto,
+            timeout_ms: 1_000,
+            fuel: 5_000_000_000,
+            memory_mb: 256,
+            max_output_kb: 4 << 10,
         }
     }
 }
@@ -107,7 +102,7 @@ impl Config {
     /// Read `site.toml` in `root`.
     pub fn load(root: &Path) -> Result<Config, Diagnostic> {
         let path = root.join(FILE);
-        if crate::symlinks::is_link(&path) {
+        if crate::input::is_link(&path) {
             return Err(Diagnostic::error(
                 FILE,
                 0,
@@ -217,7 +212,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.paginate, 10);
-        assert_eq!(config.python.limits().timeout.as_millis(), 200);
+        assert_eq!(config.python.timeout_ms, 200);
         assert_eq!(config.base_url(), "https://x.org/");
     }
 

@@ -11,7 +11,7 @@ pub mod input;
 pub mod links;
 pub mod macros;
 pub mod markdown;
-pub mod python_macros;
+pub mod python;
 pub mod render;
 pub mod scripts;
 pub mod site_lock;

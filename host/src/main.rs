@@ -3,7 +3,6 @@
 
 mod cli;
 mod commands;
-mod sandbox;
 
 use clap::Parser;
 use std::process::ExitCode;

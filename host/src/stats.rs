@@ -7,16 +7,15 @@
 //! answered from a cache are counted, not timed, so that a warm build does
 //! not hide a slow script behind its hits.
 
-use blogmark_runtime::FailureClass;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// What kind of thing a row is about.
+/// What was called: a built-in macro, a Python macro or a transform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MacroKind {
+pub enum CallKind {
     /// A macro built into the host.
     Builtin,
     /// A Python macro.
@@ -25,19 +24,19 @@ pub enum MacroKind {
     Transform,
 }
 
-impl MacroKind {
+impl CallKind {
     /// The name used in tables, JSON and the database.
     pub fn as_str(self) -> &'static str {
         match self {
-            MacroKind::Builtin => "builtin",
-            MacroKind::Python => "python",
-            MacroKind::Transform => "transform",
+            CallKind::Builtin => "builtin",
+            CallKind::Python => "python",
+            CallKind::Transform => "transform",
         }
     }
 
-    /// The kind named `text` (as [`MacroKind::as_str`] writes it).
+    /// The kind named `text` (as [`CallKind::as_str`] writes it).
     pub fn parse(text: &str) -> Option<Self> {
-        [MacroKind::Builtin, MacroKind::Python, MacroKind::Transform]
+        [CallKind::Builtin, CallKind::Python, CallKind::Transform]
             .into_iter()
             .find(|k| k.as_str() == text)
     }
@@ -68,29 +67,43 @@ impl Failures {
         self.timeout + self.fuel + self.memory + self.error + self.abi + self.other
     }
 
-    fn count(&mut self, class: FailureClass) {
-        let slot = match class {
-            FailureClass::Timeout => &mut self.timeout,
-            FailureClass::FuelExhausted => &mut self.fuel,
-            FailureClass::MemoryLimit => &mut self.memory,
-            FailureClass::GuestError => &mut self.error,
-            FailureClass::AbiViolation => &mut self.abi,
-            FailureClass::OutputTooLarge
-            | FailureClass::InputTooLarge
-            | FailureClass::Unavailable
-            | FailureClass::Cancelled => &mut self.other,
+    fn count(&mut self, failed: Failed) {
+        let slot = match failed {
+            Failed::Timeout => &mut self.timeout,
+            Failed::Fuel => &mut self.fuel,
+            Failed::Memory => &mut self.memory,
+            Failed::Error => &mut self.error,
+            Failed::Abi => &mut self.abi,
+            Failed::Other => &mut self.other,
         };
         *slot += 1;
     }
 }
 
-/// One macro's (or transform's) numbers for one build.
+/// How one call failed, as [`Failures`] counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failed {
+    /// Ran past the time limit.
+    Timeout,
+    /// Ran out of fuel.
+    Fuel,
+    /// Went past the memory limit.
+    Memory,
+    /// Raised (Python) or refused its arguments (built-in).
+    Error,
+    /// Answered something ABI v1 does not allow.
+    Abi,
+    /// Anything else.
+    Other,
+}
+
+/// The numbers of one macro (built-in or Python) or transform for one build.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MacroStats {
+pub struct CallStats {
     /// The macro's name (a transform's script name).
     pub name: String,
     /// Built-in, Python macro or transform.
-    pub kind: MacroKind,
+    pub kind: CallKind,
     /// Calls in pages (a transform: posts it ran on).
     pub calls: u64,
     /// Calls answered by the persistent cache or an identical call earlier
@@ -134,12 +147,12 @@ struct Tally {
 /// Collects the numbers of one build from every render thread.
 #[derive(Default)]
 pub struct Recorder {
-    tallies: Mutex<BTreeMap<(MacroKind, String), Tally>>,
+    tallies: Mutex<BTreeMap<(CallKind, String), Tally>>,
 }
 
 impl Recorder {
     /// Count one call of `name`: how it ran and, if it failed, why.
-    pub fn record(&self, kind: MacroKind, name: &str, event: Event, failure: Option<FailureClass>) {
+    pub fn record(&self, kind: CallKind, name: &str, event: Event, failure: Option<Failed>) {
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         let tally = match tallies.get_mut(&(kind, name.to_owned())) {
             Some(tally) => tally,
@@ -165,21 +178,21 @@ impl Recorder {
         let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         tallies
             .iter()
-            .filter(|((kind, _), _)| *kind != MacroKind::Builtin)
+            .filter(|((kind, _), _)| *kind != CallKind::Builtin)
             .fold((0, 0), |(runs, hits), (_, t)| {
                 (runs + t.sandbox_runs, hits + t.cache_hits)
             })
     }
 
     /// The rows, ordered by kind, then name.
-    pub fn snapshot(&self) -> Vec<MacroStats> {
+    pub fn snapshot(&self) -> Vec<CallStats> {
         let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         tallies
             .iter()
             .map(|((kind, name), tally)| {
                 let mut sorted = tally.latencies_us.clone();
                 sorted.sort_unstable();
-                MacroStats {
+                CallStats {
                     name: name.clone(),
                     kind: *kind,
                     calls: tally.calls,
@@ -205,7 +218,7 @@ pub fn percentile(sorted: &[u64], pct: u64) -> u64 {
 }
 
 /// `rows` as an aligned text table, one line per row under a header.
-pub fn table(rows: &[MacroStats]) -> String {
+pub fn table(rows: &[CallStats]) -> String {
     let header = [
         "name", "kind", "calls", "hits", "runs", "timeout", "fuel", "memory", "error", "abi",
         "other", "p50 ms", "p95 ms", "max ms",
@@ -296,20 +309,10 @@ mod tests {
             elapsed: Duration::from_millis(ms),
             sandbox: true,
         };
-        recorder.record(MacroKind::Python, "badge", ran(2), None);
-        recorder.record(MacroKind::Python, "badge", Event::CacheHit, None);
-        recorder.record(
-            MacroKind::Python,
-            "badge",
-            ran(8),
-            Some(FailureClass::Timeout),
-        );
-        recorder.record(
-            MacroKind::Builtin,
-            "note",
-            ran(0),
-            Some(FailureClass::GuestError),
-        );
+        recorder.record(CallKind::Python, "badge", ran(2), None);
+        recorder.record(CallKind::Python, "badge", Event::CacheHit, None);
+        recorder.record(CallKind::Python, "badge", ran(8), Some(Failed::Timeout));
+        recorder.record(CallKind::Builtin, "note", ran(0), Some(Failed::Error));
         let rows = recorder.snapshot();
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].name.as_str(), rows[0].failures.error), ("note", 1));

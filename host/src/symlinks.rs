@@ -15,7 +15,7 @@ const SOURCES: [&str; 4] = ["content", "static", "templates", "scripts"];
 /// `site.toml` if it is one).
 pub fn report(root: &Path) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    if is_link(&root.join(crate::config::FILE)) {
+    if crate::input::is_link(&root.join(crate::config::FILE)) {
         found.push(warning(root, &root.join(crate::config::FILE)));
     }
     for dir in SOURCES {
@@ -30,11 +30,6 @@ pub fn report(root: &Path) -> Vec<Diagnostic> {
         }
     }
     found
-}
-
-/// Whether `path` is itself a symbolic link (not followed).
-pub fn is_link(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn warning(root: &Path, link: &Path) -> Diagnostic {

@@ -9,9 +9,8 @@
 
 use crate::content::{Kind, Page, front_matter, page, rewrite};
 use crate::diagnostics::Diagnostic;
-use crate::python_macros::{PythonMacros, failure_reason};
+use crate::python::{Post, Session, failure_reason};
 use crate::scripts::Script;
-use blogmark_runtime::abi;
 
 /// What the transforms made of one file.
 #[derive(Debug)]
@@ -35,13 +34,7 @@ impl Applied {
 
 /// Run `scripts`, in the order given, over the file at `path` (relative to
 /// the site) whose contents are `text`.
-pub fn apply(
-    python: &PythonMacros,
-    scripts: &[Script],
-    kind: Kind,
-    path: &str,
-    text: &str,
-) -> Applied {
+pub fn apply(python: &Session, scripts: &[Script], kind: Kind, path: &str, text: &str) -> Applied {
     let mut applied = Applied {
         text: text.to_owned(),
         page: None,
@@ -50,7 +43,7 @@ pub fn apply(
     };
     for script in scripts {
         let post = match front_matter::split(path, &applied.text) {
-            Ok(split) => abi::Post {
+            Ok(split) => Post {
                 path: path.to_owned(),
                 front_matter: split.fields,
                 body: split.body.to_owned(),

@@ -41,7 +41,7 @@ fn a_failing_macro_names_the_script_and_line_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("scripts/bad.py:3: ZeroDivisionError"),
+        stderr.contains("scripts/bad.py:3: error: ZeroDivisionError"),
         "{stderr}"
     );
 }

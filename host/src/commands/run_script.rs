@@ -8,7 +8,7 @@ use blogmark_host::config::Config;
 use blogmark_host::content::{self, Kind};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped, read_text};
-use blogmark_host::python_macros::{PythonMacros, Settings, guest_clock};
+use blogmark_host::python::{Session, Settings, guest_clock};
 use blogmark_host::scripts::{Script, ScriptKind};
 use blogmark_host::transforms;
 use rayon::prelude::*;
@@ -63,7 +63,7 @@ pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
     let loaded = content::load(site);
     let (targets, mut failures) = select(site, args, &loaded)?;
     let settings = Settings::for_site(&config, guest_clock(&loaded.pages), false);
-    let (python, _) = PythonMacros::new(&[], settings, Default::default());
+    let python = Session::for_command(settings);
     let scripts = [script];
 
     let results: Vec<(&Target, PostResult)> = targets
@@ -205,12 +205,7 @@ fn select(
     Ok((targets.into_values().collect(), failures))
 }
 
-fn transform(
-    site: &Path,
-    python: &PythonMacros,
-    scripts: &[Script],
-    target: &Target,
-) -> PostResult {
+fn transform(site: &Path, python: &Session, scripts: &[Script], target: &Target) -> PostResult {
     let failed = |d: Diagnostic| PostResult::Failed(format!("{}: {}", d.place(), d.message));
     let text = match read_text(&site.join(&target.path), MAX_POST_BYTES) {
         Ok(text) => text,

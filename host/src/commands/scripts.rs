@@ -4,9 +4,8 @@ use anyhow::{Context as _, bail};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::macros::builtins::Registry;
 use blogmark_host::macros::resolve::{PythonMacro, is_shadowed, shadowed_message};
+use blogmark_host::python::{self, Session, Settings};
 use blogmark_host::scripts::{self, Script, ScriptKind};
-use blogmark_runtime::abi::{Operation, Reply, Request};
-use blogmark_runtime::{Failure, Job, Mode};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -254,44 +253,22 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         eprintln!("{d}");
         failed |= d.severity == blogmark_host::diagnostics::Severity::Error;
     }
-    let runtime = crate::sandbox::start(Mode::Inline, site)?;
+    let session = Session::for_command(Settings::for_command(site));
     let registry = Registry::default();
     for script in selected.iter().filter(|s| s.valid) {
-        let request = Request::new(script.to_abi(), Operation::Check);
-        match runtime.run(Job::new(request)) {
-            Ok(outcome) => {
-                if let Reply::Checked {
-                    functions,
-                    has_entrypoint,
-                    ..
-                } = outcome.reply
-                    && !has_entrypoint
-                {
-                    failed = true;
-                    let found = if functions.is_empty() {
-                        "none".into()
-                    } else {
-                        functions.join(", ")
-                    };
-                    eprintln!(
-                        "{}: error: no function `{}` (functions found: {found})",
-                        script.path, script.entrypoint
-                    );
-                }
-            }
-            Err(Failure::GuestError(e)) => {
-                failed = true;
-                let place = match (e.line, e.column) {
-                    (Some(l), Some(c)) => format!("{}:{l}:{c}", script.path),
-                    (Some(l), None) => format!("{}:{l}", script.path),
-                    _ => script.path.clone(),
-                };
-                eprintln!("{place}: error: {}: {}", e.type_name, e.message);
-            }
-            Err(other) => {
-                failed = true;
-                eprintln!("{}: error: {} ({other})", script.path, other.class());
-            }
+        let problem = match session.check(script) {
+            Ok(checked) => checked
+                .problem(script)
+                .map(|problem| format!("{}: error: {problem}", script.path)),
+            // The first line: a check's traceback says nothing more.
+            Err(failure) => python::failure_report(script, &failure)
+                .lines()
+                .next()
+                .map(str::to_owned),
+        };
+        if let Some(problem) = problem {
+            failed = true;
+            eprintln!("{problem}");
         }
         if shadowed(script, &registry) {
             eprintln!(

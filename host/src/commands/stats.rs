@@ -1,6 +1,6 @@
 //! `host stats`: recent render runs and the trend of each macro's latency.
 
-use blogmark_host::stats::MacroKind;
+use blogmark_host::stats::CallKind;
 use blogmark_host::store::{DB_PATH, Store, StoredRun};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -55,7 +55,7 @@ fn report(runs: &[StoredRun]) -> String {
         );
     }
     // Each macro's p50 and p95 in every run, `-` where it did not run.
-    let mut trend: BTreeMap<(MacroKind, &str), Vec<Option<Percentiles>>> = BTreeMap::new();
+    let mut trend: BTreeMap<(CallKind, &str), Vec<Option<Percentiles>>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
         for m in &run.macros {
             let timed = m.calls > m.cache_hits;

@@ -9,10 +9,11 @@
 
 use crate::content::Page;
 use crate::diagnostics::Diagnostic;
-use crate::macros::builtins::{Body, Registry};
-use crate::macros::parser::{self, Call, Namespace, Segment};
+use crate::macros::builtins::{Body, Builtin, Registry};
+use crate::macros::parser::{self, Call, Segment};
+use crate::macros::resolve::{PythonMacro, Resolved, Unresolved, resolve};
 use crate::markdown::{self, Heading, escape};
-use crate::python_macros::{PythonMacros, Resolution};
+use crate::python::{self, Session};
 use crate::scripts::Script;
 
 /// Stands in for the table of contents until the headings are known.
@@ -71,7 +72,7 @@ pub struct Expanded {
 pub struct Expander<'a> {
     registry: &'a Registry,
     site: &'a SiteIndex,
-    python: Option<&'a PythonMacros>,
+    python: Option<&'a Session>,
     stats: Option<&'a crate::stats::Recorder>,
     page: Option<&'a Page>,
     file: &'a str,
@@ -108,14 +109,14 @@ impl<'a> Expander<'a> {
     }
 
     /// Resolve macros against `python` too; `page` is the page expanded.
-    pub fn with_python(mut self, python: &'a PythonMacros, page: &'a Page) -> Self {
+    pub fn with_python(mut self, python: &'a Session, page: &'a Page) -> Self {
         self.python = Some(python);
         self.page = Some(page);
         self
     }
 
     /// Record every built-in call in `stats` (Python calls are recorded by
-    /// the [`PythonMacros`] that runs them).
+    /// the [`Session`] that runs them).
     pub fn with_stats(mut self, stats: &'a crate::stats::Recorder) -> Self {
         self.stats = Some(stats);
         self
@@ -203,38 +204,35 @@ impl<'a> Expander<'a> {
 
     fn expand_call(&mut self, call: &Call) -> String {
         let registered = self.registry.get(&call.name);
-        if let Some(python) = self.python {
-            match python.resolve(call, registered.is_some()) {
-                Resolution::Python(script) => return self.expand_python(python, script, call),
-                Resolution::Unknown(reason) => {
-                    self.diagnostics.push(Diagnostic::warning(
-                        self.file,
-                        call.line,
-                        call.column,
-                        reason.clone(),
-                    ));
-                    return marker(&call.source, &reason);
-                }
-                Resolution::Builtin => {}
+        let script = self.python.and_then(|p| p.macro_named(&call.name));
+        let python = script.map(|s| PythonMacro {
+            overrides_builtin: s.overrides_builtin,
+        });
+        let resolved = resolve(call.namespace, registered.is_some(), python);
+        match (resolved, script, self.python, registered) {
+            (Resolved::Python, Some(script), Some(session), _) => {
+                self.expand_python(session, script, call)
             }
+            (Resolved::Builtin, _, _, Some(builtin)) => self.expand_builtin(builtin, call),
+            (Resolved::Unresolved(why), ..) => self.unresolved(call, why),
+            // `resolve` names a side only when it has the macro.
+            (Resolved::Python, ..) => self.unresolved(call, Unresolved::NoPython),
+            (Resolved::Builtin, ..) => self.unresolved(call, Unresolved::NoBuiltin),
         }
-        let builtin = match call.namespace {
-            Some(Namespace::Python) => None,
-            _ => registered,
-        };
-        let Some(builtin) = builtin else {
-            let reason = match call.namespace {
-                Some(Namespace::Python) => format!("no Python macro `{}` is enabled", call.name),
-                _ => format!("unknown macro `{}`", call.display_name()),
-            };
-            self.diagnostics.push(Diagnostic::warning(
-                self.file,
-                call.line,
-                call.column,
-                reason.clone(),
-            ));
-            return marker(&call.source, &reason);
-        };
+    }
+
+    fn unresolved(&mut self, call: &Call, why: Unresolved) -> String {
+        let reason = why.message(&call.name);
+        self.diagnostics.push(Diagnostic::warning(
+            self.file,
+            call.line,
+            call.column,
+            reason.clone(),
+        ));
+        marker(&call.source, &reason)
+    }
+
+    fn expand_builtin(&mut self, builtin: &dyn Builtin, call: &Call) -> String {
         let problem = match (builtin.body(), call.body.is_some()) {
             (Body::Required, false) => Some(format!(
                 "`{0}` needs a body: {{{{< {0} >}}}}...{{{{< /{0} >}}}}",
@@ -254,10 +252,8 @@ impl<'a> Expander<'a> {
                 sandbox: false,
             };
             // A built-in that refuses its arguments counts as an error.
-            let failure = result
-                .is_err()
-                .then_some(blogmark_runtime::FailureClass::GuestError);
-            stats.record(crate::stats::MacroKind::Builtin, &call.name, event, failure);
+            let failure = result.is_err().then_some(crate::stats::Failed::Error);
+            stats.record(crate::stats::CallKind::Builtin, &call.name, event, failure);
         }
         self.calls += 1;
         match result {
@@ -276,16 +272,25 @@ impl<'a> Expander<'a> {
 }
 
 impl Expander<'_> {
-    fn expand_python(&mut self, python: &PythonMacros, script: &Script, call: &Call) -> String {
+    fn expand_python(&mut self, python: &Session, script: &Script, call: &Call) -> String {
         self.calls += 1;
-        match python.run(script, call, self.file, self.page) {
-            Ok(html) if script.markdown => self.render_fragment(&html, call.line),
-            Ok(html) => html,
+        let sandbox_call = python::MacroCall {
+            name: call.name.clone(),
+            args: call.args.clone(),
+            positional: call.positional.clone(),
+            body: call.body.clone(),
+            file: self.file.to_owned(),
+            line: call.line,
+            column: call.column,
+        };
+        match python.call_macro(script, &sandbox_call, self.page) {
+            Ok(answer) if script.markdown => self.render_fragment(&answer.value, call.line),
+            Ok(answer) => answer.value,
             Err(failure) => {
                 let reason = format!(
                     "macro `{}` {}",
                     call.name,
-                    crate::python_macros::failure_reason(script, &failure)
+                    python::failure_reason(script, &failure)
                 );
                 self.diagnostics.push(Diagnostic::warning(
                     self.file,

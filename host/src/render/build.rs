@@ -59,9 +59,9 @@ pub struct BuildReport {
     /// Python macro calls answered from a cache.
     pub cache_hits: usize,
     /// What each macro and transform did.
-    pub macros: Vec<crate::stats::MacroStats>,
+    pub macros: Vec<crate::stats::CallStats>,
     /// The sandbox's isolation and counters, when Python ran.
-    pub sandbox: Option<crate::python_macros::SandboxReport>,
+    pub sandbox: Option<crate::python::SandboxReport>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -117,19 +117,18 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         Some(store) if options.use_cache => store.macro_results()?,
         _ => Default::default(),
     };
-    let settings = crate::python_macros::Settings::for_site(
+    let settings = crate::python::Settings::for_site(
         &config,
-        crate::python_macros::guest_clock(built.iter().copied()),
+        crate::python::guest_clock(built.iter().copied()),
         options.use_cache,
     );
-    let (python, python_diagnostics) =
-        crate::python_macros::PythonMacros::new(&scripts, settings, stored);
+    let (python, python_diagnostics) = crate::python::Session::new(&scripts, settings, stored);
     diagnostics.extend(python_diagnostics);
     // Pages wait on Python macros while the sandbox's workers run them:
     // more render threads than cores keep the workers busy.
     let threads = options.jobs.unwrap_or_else(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        if python.is_empty() && python.transforms().is_empty() {
+        if !python.has_macros() && python.transforms().is_empty() {
             cores
         } else {
             cores * 4
@@ -208,7 +207,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             .map(|page| {
                 let expander =
                     Expander::new(&registry, &index, &page.path).with_stats(python.stats());
-                let expander = if python.is_empty() {
+                let expander = if !python.has_macros() {
                     expander
                 } else {
                     expander.with_python(&python, page)
@@ -489,7 +488,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 /// changed page (if a transform changed it) and the transforms' diagnostics.
 fn transform_all(
     root: &std::path::Path,
-    python: &crate::python_macros::PythonMacros,
+    python: &crate::python::Session,
     pages: &[&Page],
 ) -> Vec<(Option<Page>, Vec<Diagnostic>)> {
     if python.transforms().is_empty() {
@@ -640,9 +639,9 @@ mod tests {
         let (scripts, problems) = crate::scripts::load(site.path());
         assert!(problems.is_empty(), "{problems:?}");
         let config = Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n").unwrap();
-        let settings = crate::python_macros::Settings::for_site(&config, Duration::ZERO, false);
+        let settings = crate::python::Settings::for_site(&config, Duration::ZERO, false);
         let (python, problems) =
-            crate::python_macros::PythonMacros::new(&scripts, settings, Default::default());
+            crate::python::Session::new(&scripts, settings, Default::default());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(python.transforms().len(), 1);
 

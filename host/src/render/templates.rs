@@ -35,11 +35,11 @@ impl Templates {
             let file = override_dir.join(name);
             // A link is never followed (`crate::symlinks` reports it): the
             // theme's template serves instead.
-            let linked = crate::symlinks::is_link(&override_dir)
+            let linked = crate::input::is_link(&override_dir)
                 || Path::new(name)
                     .ancestors()
                     .filter(|a| !a.as_os_str().is_empty())
-                    .any(|a| crate::symlinks::is_link(&override_dir.join(a)));
+                    .any(|a| crate::input::is_link(&override_dir.join(a)));
             match std::fs::read_to_string(&file) {
                 Ok(_) if linked => {}
                 Ok(text) => return Ok(Some(text)),

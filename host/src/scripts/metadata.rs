@@ -58,17 +58,6 @@ pub struct Script {
 }
 
 impl Script {
-    /// The script as an ABI v1 request carries it.
-    pub fn to_abi(&self) -> blogmark_runtime::abi::Script {
-        blogmark_runtime::abi::Script {
-            slug: self.slug.clone(),
-            entrypoint: self.entrypoint.clone(),
-            path: self.path.clone(),
-            source: self.source.clone(),
-            code: None,
-        }
-    }
-
     /// Whether this script may run as a macro.
     pub fn is_runnable_macro(&self) -> bool {
         self.valid && self.enabled && self.kind == ScriptKind::Macro

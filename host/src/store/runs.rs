@@ -2,7 +2,7 @@
 //! render`, read by `host stats`. Only the newest [`KEPT_RUNS`] are kept.
 
 use super::{Store, StoreError};
-use crate::stats::{Failures, MacroKind, MacroStats};
+use crate::stats::{CallKind, CallStats, Failures};
 use rusqlite::params;
 
 /// How many runs the database keeps.
@@ -37,7 +37,7 @@ pub struct StoredRun {
     /// Its totals.
     pub record: RunRecord,
     /// Its rows, by kind then name.
-    pub macros: Vec<MacroStats>,
+    pub macros: Vec<CallStats>,
 }
 
 fn int(value: u64) -> i64 {
@@ -50,11 +50,7 @@ fn uint(value: i64) -> u64 {
 
 impl Store {
     /// Store one render run and its per-macro rows; returns the run's id.
-    pub fn record_run(
-        &mut self,
-        run: &RunRecord,
-        macros: &[MacroStats],
-    ) -> Result<i64, StoreError> {
+    pub fn record_run(&mut self, run: &RunRecord, macros: &[CallStats]) -> Result<i64, StoreError> {
         let path = self.path.clone();
         let err = super::sqlite_error(&path);
         let tx = self.conn.transaction().map_err(err)?;
@@ -160,8 +156,8 @@ impl Store {
             run.macros = stmt
                 .query_map([run.id], |r| {
                     let kind: String = r.get(0)?;
-                    Ok(MacroStats {
-                        kind: MacroKind::parse(&kind).unwrap_or(MacroKind::Builtin),
+                    Ok(CallStats {
+                        kind: CallKind::parse(&kind).unwrap_or(CallKind::Builtin),
                         name: r.get(1)?,
                         calls: uint(r.get(2)?),
                         cache_hits: uint(r.get(3)?),

@@ -1,0 +1,34 @@
+//! The host's one door into the Python sandbox: the only module that
+//! names `blogmark_runtime`.
+//!
+//! A [`Session`] owns the runtime of one command (started on first use,
+//! with the site's isolation and limits), turns the site's types into ABI
+//! v1 requests and answers back, keeps results within the session and
+//! across builds, and words failures. It has three entry points:
+//! [`Session::call_macro`], [`Session::transform`] and
+//! [`Session::check`]. `host render`, `host scripts run`, `host scripts
+//! check` and `host run-script` all go through them.
+//!
+//! A Python macro call goes down and never back up: the expander
+//! (`macros::expand`) resolves the name (`macros::resolve`), hands a
+//! [`MacroCall`] to [`Session::call_macro`], which builds the request
+//! (`abi_map`), looks up its keys (`cache_keys`) in this session's and
+//! earlier builds' results (`build_results`), runs it in the sandbox when
+//! none answers, records it (`crate::stats`) and returns the HTML or a
+//! [`Failure`] that `failure_text` words.
+
+mod abi_map;
+mod build_results;
+mod cache_keys;
+mod failure_text;
+mod report;
+mod session;
+mod settings;
+
+pub use abi_map::MacroCall;
+pub use blogmark_runtime::abi::Post;
+pub use blogmark_runtime::{Failure, Limits};
+pub use failure_text::{failure_reason, failure_report};
+pub use report::SandboxReport;
+pub use session::{Answer, Checked, RunOutput, Session};
+pub use settings::{Settings, guest_clock};

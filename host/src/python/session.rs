@@ -1,0 +1,427 @@
+//! A session: the sandbox runtime of one command, started on first use,
+//! and its three entry points (a macro call, a transform, a check).
+
+use super::abi_map::{self, MacroCall};
+use super::build_results::{BuildResults, Memo};
+use super::cache_keys::{CacheKeys, KeyParts};
+use super::failure_text::counted_as;
+use super::report::SandboxReport;
+use super::settings::Settings;
+use super::{Failure, Post};
+use crate::content::Page;
+use crate::diagnostics::Diagnostic;
+use crate::scripts::Script;
+use crate::stats::{CallKind, Event, Recorder};
+use crate::store::NewResult;
+use blogmark_runtime::abi::{Operation, Reply, Request};
+use blogmark_runtime::{CallSite, Job, Runtime, RuntimeConfig};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// What the guest printed and logged in one run, and what the run cost.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutput {
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+    /// Its `ctx.log` lines: level and message.
+    pub logs: Vec<(String, String)>,
+    /// Fuel it burned.
+    pub fuel_used: u64,
+    /// Wall time from asking to the answer (queue included).
+    pub elapsed: Duration,
+}
+
+/// An answer, and the run it came from when this call ran the script
+/// (`None` when a cache answered).
+#[derive(Clone, Debug)]
+pub struct Answer<T> {
+    /// The answer.
+    pub value: T,
+    /// The run, when there was one for this call.
+    pub run: Option<Arc<RunOutput>>,
+}
+
+/// What a check found in a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Its top-level functions, in source order.
+    pub functions: Vec<String>,
+    /// Whether its entrypoint is among them.
+    pub has_entrypoint: bool,
+}
+
+impl Checked {
+    /// What is wrong with `script`, if anything: a missing entrypoint.
+    pub fn problem(&self, script: &Script) -> Option<String> {
+        if self.has_entrypoint {
+            return None;
+        }
+        let found = if self.functions.is_empty() {
+            "none".to_owned()
+        } else {
+            self.functions.join(", ")
+        };
+        Some(format!(
+            "no function `{}` (functions found: {found})",
+            script.entrypoint
+        ))
+    }
+}
+
+/// The Python side of one command: the enabled macros by name, the
+/// transforms in order, the sandbox (started when first needed), the
+/// results of this and earlier builds, and the statistics.
+pub struct Session {
+    macros: HashMap<String, Script>,
+    transforms: Vec<Script>,
+    settings: Settings,
+    runtime: OnceLock<Result<Runtime, Failure>>,
+    results: BuildResults,
+    stats: Recorder,
+}
+
+impl Session {
+    /// A session for `scripts` (only valid, enabled scripts take part; of
+    /// two macros with one name, the first by path wins), answering from
+    /// `stored` results of earlier builds when `settings` use the cache.
+    pub fn new(
+        scripts: &[Script],
+        settings: Settings,
+        stored: HashMap<String, String>,
+    ) -> (Self, Vec<Diagnostic>) {
+        let mut macros: HashMap<String, Script> = HashMap::new();
+        let mut diagnostics = Vec::new();
+        for script in scripts.iter().filter(|s| s.is_runnable_macro()) {
+            if let Some(first) = macros.get(&script.name) {
+                diagnostics.push(Diagnostic::warning(
+                    &script.path,
+                    1,
+                    1,
+                    format!(
+                        "macro `{}` is also defined by {}, which wins (first by path)",
+                        script.name, first.path
+                    ),
+                ));
+            } else {
+                macros.insert(script.name.clone(), script.clone());
+            }
+        }
+        let mut transforms: Vec<Script> = scripts
+            .iter()
+            .filter(|s| s.is_runnable_transform())
+            .cloned()
+            .collect();
+        transforms.sort_by(|a, b| (a.order, &a.name, &a.path).cmp(&(b.order, &b.name, &b.path)));
+        let results = BuildResults::new(stored, settings.use_cache);
+        let session = Session {
+            macros,
+            transforms,
+            settings,
+            runtime: OnceLock::new(),
+            results,
+            stats: Recorder::default(),
+        };
+        (session, diagnostics)
+    }
+
+    /// A session for one-off commands on scripts given to each call.
+    pub fn for_command(settings: Settings) -> Self {
+        Session::new(&[], settings, HashMap::new()).0
+    }
+
+    /// The enabled Python macro called `name`.
+    pub fn macro_named(&self, name: &str) -> Option<&Script> {
+        self.macros.get(name)
+    }
+
+    /// Whether any Python macro is enabled.
+    pub fn has_macros(&self) -> bool {
+        !self.macros.is_empty()
+    }
+
+    /// The enabled transforms, in the order they run: by `order`, then name.
+    pub fn transforms(&self) -> &[Script] {
+        &self.transforms
+    }
+
+    /// Run the macro `script` for `call`, on `page` when the script
+    /// declares `uses_page`. Identical requests run once per session, and
+    /// not at all when an earlier build stored their result.
+    pub fn call_macro(
+        &self,
+        script: &Script,
+        call: &MacroCall,
+        page: Option<&Page>,
+    ) -> Result<Answer<String>, Failure> {
+        let request = Request::new(
+            abi_map::script(script),
+            Operation::Macro {
+                call: call.to_abi(),
+                page: page.filter(|_| script.uses_page).map(abi_map::page),
+                site: self.settings.site.clone(),
+            },
+        );
+        self.run_cached(
+            script,
+            CallKind::Python,
+            &call.name,
+            request,
+            Some(call.call_site()),
+            |reply| match reply {
+                Reply::Html(html) => Ok(html),
+                other => Err(Failure::AbiViolation(format!("a macro answered {other:?}"))),
+            },
+        )
+    }
+
+    /// Run the transform `script` on `post`: the new post, or `None` when
+    /// the transform left it unchanged. Cached like macro calls.
+    pub fn transform(&self, script: &Script, post: Post) -> Result<Option<Post>, Failure> {
+        let path = post.path.clone();
+        let request = Request::new(
+            abi_map::script(script),
+            Operation::Transform {
+                post,
+                site: self.settings.site.clone(),
+            },
+        );
+        let stored = self.run_cached(
+            script,
+            CallKind::Transform,
+            &script.name,
+            request,
+            None,
+            |reply| {
+                let new = match reply {
+                    Reply::Post(new) if new.path == path => Some(new),
+                    Reply::Post(new) => {
+                        return Err(Failure::AbiViolation(format!(
+                            "a transform of {path} answered a post at {}",
+                            new.path
+                        )));
+                    }
+                    Reply::Unchanged => None,
+                    other => {
+                        return Err(Failure::AbiViolation(format!(
+                            "a transform answered {other:?}"
+                        )));
+                    }
+                };
+                Ok(serde_json::to_string(&new).expect("a post always serializes"))
+            },
+        )?;
+        serde_json::from_str(&stored.value).map_err(|e| {
+            Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
+        })
+    }
+
+    /// Compile `script` in the sandbox and list its functions, without
+    /// running it.
+    pub fn check(&self, script: &Script) -> Result<Checked, Failure> {
+        let job = Job {
+            limits: self.settings.limits(script),
+            clock: self.settings.clock,
+            ..Job::new(Request::new(abi_map::script(script), Operation::Check))
+        };
+        match self.runtime()?.run(job)?.reply {
+            Reply::Checked {
+                functions,
+                has_entrypoint,
+                ..
+            } => Ok(Checked {
+                functions,
+                has_entrypoint,
+            }),
+            other => Err(Failure::AbiViolation(format!("a check answered {other:?}"))),
+        }
+    }
+
+    fn runtime(&self) -> Result<&Runtime, Failure> {
+        let started = self.runtime.get_or_init(|| self.start());
+        started.as_ref().map_err(Clone::clone)
+    }
+
+    /// A runtime on the guest component this binary was built with (or
+    /// `$BLOGMARK_GUEST_WASM`).
+    fn start(&self) -> Result<Runtime, Failure> {
+        let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+        config.mode = self.settings.mode;
+        config.engine.isolation = self.settings.isolation;
+        let runtime = Runtime::new(config)?;
+        let load = runtime.engine().load_report();
+        tracing::info!(
+            from_cache = load.from_cache,
+            elapsed_ms = load.elapsed.as_millis() as u64,
+            "Python sandbox ready"
+        );
+        tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
+        Ok(runtime)
+    }
+
+    /// Run `request` for `script` once per session and not at all when an
+    /// earlier build stored its result; `decode` turns the reply into what
+    /// is stored.
+    ///
+    /// Two inputs are not in the request: the call's position (`site`) and
+    /// the build clock. The guest asks the host for them when a script
+    /// reads them, and the runtime notes it; a result is keyed by the
+    /// request and by the inputs its run asked for, no more.
+    fn run_cached(
+        &self,
+        script: &Script,
+        kind: CallKind,
+        name: &str,
+        request: Request,
+        site: Option<CallSite>,
+        decode: impl Fn(Reply) -> Result<String, Failure>,
+    ) -> Result<Answer<String>, Failure> {
+        let limits = self.settings.limits(script);
+        let request_json = request.to_json();
+        let keys = CacheKeys::new(
+            &KeyParts {
+                script_hash: &script.content_hash,
+                build_id: &self.settings.build_id,
+                limits: &limits,
+                request_json: &request_json,
+                clock_secs: self.settings.clock.as_secs(),
+            },
+            site.as_ref(),
+        );
+        if let Some(stored) = self.results.stored(keys.all()) {
+            self.stats.record(kind, name, Event::CacheHit, None);
+            return Ok(Answer {
+                value: stored.clone(),
+                run: None,
+            });
+        }
+        let mut ran = false;
+        let mut run = || {
+            ran = true;
+            let job = Job {
+                request: request.clone(),
+                limits: limits.clone(),
+                clock: self.settings.clock,
+                call_site: site.clone(),
+                observed: Arc::default(),
+            };
+            let observed = job.observed.clone();
+            let started = Instant::now();
+            let mut output = RunOutput::default();
+            let result = self
+                .runtime()
+                .and_then(|runtime| runtime.run(job))
+                .and_then(|outcome| {
+                    output = RunOutput {
+                        stdout: outcome.captured.stdout,
+                        stderr: outcome.captured.stderr,
+                        logs: outcome
+                            .captured
+                            .logs
+                            .into_iter()
+                            .map(|l| (l.level.to_owned(), l.message))
+                            .collect(),
+                        fuel_used: outcome.fuel_used,
+                        elapsed: outcome.elapsed,
+                    };
+                    decode(outcome.reply)
+                });
+            output.elapsed = started.elapsed();
+            Memo {
+                result,
+                output: Arc::new(output),
+                read_site: site.clone().filter(|_| observed.position()),
+                key: keys.key(observed.position(), observed.wall_clock()),
+            }
+        };
+        // Within one session the clock is the same for every call: results
+        // are shared by request, and by position for runs that read it.
+        let first = self.results.slot(&keys.key(false, false));
+        let first = first.get_or_init(&mut run);
+        let done = if first.read_site.is_some() && first.read_site != site {
+            // The first run read its position, which is not ours.
+            self.results
+                .slot(&keys.key(true, false))
+                .get_or_init(&mut run)
+                .clone()
+        } else {
+            first.clone()
+        };
+        let failure = done.result.as_ref().err().map(counted_as);
+        let event = if ran {
+            tracing::debug!(
+                script = %script.path,
+                kind = kind.as_str(),
+                elapsed_us = done.output.elapsed.as_micros() as u64,
+                failure = ?failure,
+                "sandbox run"
+            );
+            Event::Ran {
+                elapsed: done.output.elapsed,
+                sandbox: true,
+            }
+        } else {
+            Event::CacheHit
+        };
+        self.stats.record(kind, name, event, failure);
+        let value = done.result?;
+        if ran {
+            self.results.keep(NewResult {
+                key: done.key,
+                script_slug: script.slug.clone(),
+                script_hash: script.content_hash.clone(),
+                html: value.clone(),
+            });
+        }
+        Ok(Answer {
+            value,
+            run: ran.then_some(done.output),
+        })
+    }
+
+    /// The isolation used and what it did, when the sandbox was started.
+    pub fn sandbox_report(&self) -> Option<SandboxReport> {
+        let runtime = self.runtime.get()?.as_ref().ok()?;
+        Some(SandboxReport {
+            isolation: runtime.isolation().clone(),
+            counters: runtime.engine().isolation_counters().snapshot(),
+        })
+    }
+
+    /// Sandbox runs made and calls answered from a cache.
+    pub fn counts(&self) -> (usize, usize) {
+        let (runs, hits) = self.stats.python_totals();
+        (
+            usize::try_from(runs).unwrap_or(usize::MAX),
+            usize::try_from(hits).unwrap_or(usize::MAX),
+        )
+    }
+
+    /// The session's statistics, built-in macros included (the expander
+    /// records those here too).
+    pub fn stats(&self) -> &Recorder {
+        &self.stats
+    }
+
+    /// Results computed in this session, to store (empty without the cache).
+    pub fn take_new_results(&self) -> Vec<NewResult> {
+        self.results.take()
+    }
+
+    /// The guest build every result of this session comes from.
+    pub fn guest_build(&self) -> &str {
+        &self.settings.build_id
+    }
+
+    /// The content hashes of the scripts that take part, by slug: stored
+    /// results of any other script or version are stale.
+    pub fn live_scripts(&self) -> Vec<(String, String)> {
+        self.macros
+            .values()
+            .chain(&self.transforms)
+            .map(|s| (s.slug.clone(), s.content_hash.clone()))
+            .collect()
+    }
+}
