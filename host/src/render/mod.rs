@@ -1,7 +1,20 @@
-//! The build: from a site's files to `public/`.
+//! The build: from a site's files to `public/`. [`build`] runs the steps,
+//! each in its own module, in this order: load and `apply_transforms`,
+//! `pages`, `listings` (index with pagination, taxonomies, 404), `feeds`
+//! (Atom and sitemap), `static_files`, `link_check` (`host check`), and
+//! `persist` (output folder and database).
 
+mod apply_transforms;
 mod build;
+mod feeds;
+mod link_check;
+mod listings;
 mod output;
+mod pages;
+mod persist;
+mod progress;
+mod site_context;
+mod static_files;
 mod templates;
 
 pub use build::{BuildOptions, BuildReport, build};

@@ -1,0 +1,126 @@
+//! Every post and page, in parallel: macros expanded, Markdown rendered,
+//! the page template applied.
+
+use super::site_context::{SiteContext, iso_date};
+use crate::content::{self, Page};
+use crate::diagnostics::Diagnostic;
+use crate::macros::builtins::Registry;
+use crate::macros::expand::{Expander, IndexEntry, SiteIndex};
+use crate::markdown;
+use crate::python::Session;
+use minijinja::context;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// One page, rendered.
+pub(super) struct RenderedPage {
+    /// The body's HTML (for the feed).
+    pub content: String,
+    /// The whole page.
+    pub html: String,
+    /// What went wrong, located.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Macro calls expanded.
+    pub macro_calls: usize,
+}
+
+#[derive(Serialize)]
+struct TagRef {
+    name: String,
+    slug: String,
+}
+
+/// What macros may know of the other pages: every page, newest first.
+pub(super) fn site_index(context: &SiteContext, pages: &[&Page]) -> SiteIndex {
+    SiteIndex {
+        entries: pages
+            .iter()
+            .map(|p| IndexEntry {
+                path: p.path.clone(),
+                slug: p.slug.clone(),
+                title: p.title.clone(),
+                url: context.url(p),
+                date: p.date.map(iso_date),
+                is_post: p.kind == content::Kind::Post,
+            })
+            .collect(),
+    }
+}
+
+/// Render `pages` on the current thread pool, in order.
+pub(super) fn render_pages(
+    context: &SiteContext,
+    python: &Session,
+    pages: &[&Page],
+    progress: &indicatif::ProgressBar,
+) -> Vec<RenderedPage> {
+    let registry = Registry::default();
+    let index = site_index(context, pages);
+    pages
+        .par_iter()
+        .map(|page| {
+            let rendered = render_page(context, python, &registry, &index, page);
+            progress.inc(1);
+            rendered
+        })
+        .collect()
+}
+
+fn render_page(
+    context: &SiteContext,
+    python: &Session,
+    registry: &Registry,
+    index: &SiteIndex,
+    page: &Page,
+) -> RenderedPage {
+    let expander = Expander::new(registry, index, &page.path).with_stats(python.stats());
+    let expander = if python.has_macros() {
+        expander.with_python(python, page)
+    } else {
+        expander
+    };
+    let expanded = expander.expand_page(&page.body, page.body_line);
+    let mut diagnostics = expanded.diagnostics;
+    let tags: Vec<TagRef> = page
+        .tags
+        .iter()
+        .map(|t| TagRef {
+            name: t.clone(),
+            slug: content::page::slugify(t),
+        })
+        .collect();
+    let template = match page.kind {
+        content::Kind::Post => "post.html",
+        content::Kind::Page => "page.html",
+    };
+    let html = context
+        .templates
+        .render(
+            template,
+            context! {
+                site => context.site.clone(),
+                nav => &context.nav,
+                page => context! {
+                    title => &page.title,
+                    date => page.date.map(iso_date),
+                    tags => tags,
+                    summary => &page.summary,
+                    extra => &page.extra,
+                    url => context.url(page),
+                    content => &expanded.html,
+                    toc => markdown::toc_html(&expanded.headings),
+                    headings => &expanded.headings,
+                },
+            },
+        )
+        .unwrap_or_else(|d| {
+            diagnostics.push(d);
+            String::new()
+        });
+    RenderedPage {
+        content: expanded.html,
+        html,
+        diagnostics,
+        macro_calls: expanded.macro_calls,
+    }
+}

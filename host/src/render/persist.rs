@@ -1,0 +1,51 @@
+//! The last step of a build that writes: the output folder, then the
+//! database (posts, scripts, new macro results, the run's record).
+
+use super::build::{BuildOptions, BuildReport};
+use super::output::Output;
+use crate::content::Page;
+use crate::diagnostics::Severity;
+use crate::python::Session;
+use crate::scripts::Script;
+use crate::store::{RunRecord, Store};
+use anyhow::Context as _;
+use std::time::Duration;
+
+/// Write `output` and bring `store` in line with this build, which took
+/// `elapsed` so far.
+pub(super) fn persist(
+    options: &BuildOptions,
+    output: &Output,
+    store: &mut Store,
+    (pages, scripts): (&[Page], &[Script]),
+    python: &Session,
+    report: &mut BuildReport,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
+    let root = &options.root;
+    let out = options.out.clone().unwrap_or_else(|| root.join("public"));
+    report.written = output
+        .write(&out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    store.sync_posts(pages)?;
+    store.sync_scripts(&crate::scripts::rows(root, scripts))?;
+    if options.use_cache {
+        store.update_macro_results(
+            &python.take_new_results(),
+            &python.live_scripts(),
+            python.guest_build(),
+        )?;
+    }
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let run = RunRecord {
+        pages: count(report.pages),
+        warnings: count(report.count(Severity::Warning)),
+        errors: count(report.count(Severity::Error)),
+        duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        macro_calls: count(report.macro_calls),
+        sandbox_runs: count(report.sandbox_runs),
+        cache_hits: count(report.cache_hits),
+    };
+    store.record_run(&run, &report.macros)?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! What every template of a build shares: the site's table, the
+//! navigation, URLs and dates in one format, and rendering into the output.
+
+use super::output::Output;
+use super::templates::Templates;
+use crate::config::Config;
+use crate::content::{Kind, Page};
+use crate::diagnostics::Diagnostic;
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use serde::Serialize;
+
+/// A page as listings, the navigation and the feed show it.
+#[derive(Serialize)]
+pub(super) struct Listed {
+    pub title: String,
+    pub url: String,
+    pub date: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// The shared part of every template context of one build.
+pub(super) struct SiteContext {
+    /// The site's `base_url`, with one trailing slash.
+    pub base: String,
+    /// `site` in every template.
+    pub site: minijinja::Value,
+    /// `nav` in every template: the pages (not posts), in build order.
+    pub nav: Vec<Listed>,
+    pub templates: Templates,
+}
+
+impl SiteContext {
+    /// The context of `config`'s site at `root`, whose pages are `pages`.
+    pub fn new(root: &std::path::Path, config: &Config, pages: &[&Page]) -> Self {
+        let base = config.base_url();
+        let site = context! {
+            title => config.title.clone(),
+            base_url => base.clone(),
+            description => config.description.clone(),
+            author => config.author.clone(),
+        };
+        let mut context = SiteContext {
+            base,
+            site,
+            nav: Vec::new(),
+            templates: Templates::new(root),
+        };
+        context.nav = pages
+            .iter()
+            .filter(|p| p.kind == Kind::Page)
+            .map(|p| Listed {
+                date: None,
+                summary: None,
+                ..context.listed(p)
+            })
+            .collect();
+        context
+    }
+
+    /// The page's full URL.
+    pub fn url(&self, page: &Page) -> String {
+        format!("{}{}", self.base, page.url_path().trim_start_matches('/'))
+    }
+
+    /// `page` as a listing shows it.
+    pub fn listed(&self, page: &Page) -> Listed {
+        Listed {
+            title: page.title.clone(),
+            url: self.url(page),
+            date: page.date.map(iso_date),
+            summary: page.summary.clone(),
+        }
+    }
+
+    /// Render `template` with `ctx` into `output` at `path`; a template
+    /// error becomes a diagnostic.
+    pub fn render_into(
+        &self,
+        output: &mut Output,
+        diagnostics: &mut Vec<Diagnostic>,
+        path: impl Into<String>,
+        template: &str,
+        ctx: minijinja::Value,
+    ) {
+        match self.templates.render(template, ctx) {
+            Ok(text) => output.add(path, text),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+}
+
+/// A date as pages, listings and the sitemap show it: `2024-05-01`.
+pub(crate) fn iso_date(date: DateTime<Utc>) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
