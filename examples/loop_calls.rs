@@ -5,7 +5,7 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(2000);
-    let mut config = blogmark_runtime::RuntimeConfig::new(blogmark_guest::component_path());
+    let mut config = blogmark_runtime::RuntimeConfig::new(blogmark_e2e::guest());
     config.mode = blogmark_runtime::Mode::Inline;
     if let Some(keep) = std::env::var("KEEP_RESIDENT")
         .ok()

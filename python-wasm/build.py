@@ -6,12 +6,14 @@ Usage: build.py OUT_DIR
 Installs the pinned componentize-py (requirements.txt, hash-checked) into a
 private virtual environment under OUT_DIR, then builds the component into
 OUT_DIR/<inputs-hash>/guest.wasm. The hash covers every input, so a second
-build with nothing changed costs one directory lookup. Prints the path of the
-component on its last line.
+build with nothing changed costs one directory lookup. Prints, one per line:
+the inputs hash, the component's SHA-256, the CPython version it bundles, and
+the path of the component last.
 """
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -69,7 +71,17 @@ def main():
                  if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")},
         )
         partial.replace(target)
+    data = target.read_bytes()
+    print(target.parent.name)
+    print(hashlib.sha256(data).hexdigest())
+    print(cpython_version(data))
     print(target)
+
+
+def cpython_version(component):
+    """The version in CPython's `sys.version` string, as the component holds it."""
+    found = re.search(rb"(3\.\d+\.\d+(?:[abrc]+\d+)?) \(main, ", component)
+    return found.group(1).decode() if found else "unknown"
 
 
 if __name__ == "__main__":

@@ -4,9 +4,21 @@
 pub mod thresholds;
 
 use blogmark_runtime::abi::{MacroCall, Operation, Request, Script, Site};
-use blogmark_runtime::{Isolation, Job, Limits, Mode, Runtime, RuntimeConfig};
+use blogmark_runtime::{GuestComponent, Isolation, Job, Limits, Mode, Runtime, RuntimeConfig};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
+
+/// The guest component the binaries embed, or the file
+/// `$BLOGMARK_GUEST_WASM` names.
+pub fn guest() -> GuestComponent {
+    match blogmark_guest::override_path() {
+        Some(path) => GuestComponent::File(path),
+        None => GuestComponent::Known {
+            sha256: blogmark_guest::EMBEDDED_SHA256.to_owned(),
+            bytes: blogmark_guest::embedded_component,
+        },
+    }
+}
 
 /// A runtime on the real component, with `workers` workers (0: inline),
 /// in the default isolation (`$BLOGMARK_ISOLATION`, else `auto`).
@@ -17,7 +29,7 @@ pub fn runtime(workers: usize) -> Runtime {
 /// A runtime on the real component, with `workers` workers (0: inline),
 /// in `isolation`.
 pub fn runtime_in(workers: usize, isolation: Isolation) -> Runtime {
-    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    let mut config = RuntimeConfig::new(guest());
     config.engine.isolation = isolation;
     config.mode = if workers == 0 {
         Mode::Inline

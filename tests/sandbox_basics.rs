@@ -274,7 +274,8 @@ async fn requests_can_be_awaited() {
 
 #[test]
 fn a_missing_component_is_unavailable_with_the_rebuild_command() {
-    let config = blogmark_runtime::RuntimeConfig::new("/nonexistent/guest.wasm");
+    let config =
+        blogmark_runtime::RuntimeConfig::new(std::path::Path::new("/nonexistent/guest.wasm"));
     let failure = blogmark_runtime::Runtime::new(config)
         .err()
         .expect("no component, no runtime");

@@ -4,7 +4,7 @@
 use blogmark_runtime::{Runtime, RuntimeConfig};
 
 fn runtime(cache: &std::path::Path) -> Runtime {
-    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
     config.engine.cache_dir = Some(cache.to_path_buf());
     config.mode = blogmark_runtime::Mode::Inline;
     Runtime::new(config).expect("the runtime starts")

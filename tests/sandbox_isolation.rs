@@ -17,14 +17,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 fn settings(isolation: Isolation) -> EngineSettings {
-    let mut engine = EngineSettings::new(blogmark_guest::component_path());
+    let mut engine = EngineSettings::new(blogmark_e2e::guest());
     engine.isolation = isolation;
     engine.verify_every = 1;
     engine
 }
 
 fn runtime_with(isolation: Isolation) -> Runtime {
-    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
     config.engine = settings(isolation);
     config.mode = Mode::Worker { workers: 1 };
     Runtime::new(config).expect("the guest component loads")
@@ -293,7 +293,7 @@ fn child_reports_its_isolation() {
         .expect("set by the parent")
         .parse()
         .unwrap();
-    let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
     config.engine = settings(isolation);
     config.mode = Mode::Worker { workers: 1 };
     match Runtime::new(config) {
@@ -434,8 +434,9 @@ fn an_unprivileged_user_resets_in_place() {
         panic!("running as root, so setpriv (util-linux) is needed to drop privileges");
     };
     // The child runs as `nobody` with no capabilities, so everything it
-    // reads is copied where it may: this test binary, the guest and its
-    // compiled code (the clone itself may sit under a private home).
+    // reads is copied where it may: this test binary (which embeds the
+    // guest) and the compiled guest (the clone itself may sit under a
+    // private home).
     use std::os::unix::fs::PermissionsExt;
     let place = tempfile::tempdir().unwrap();
     let mode = |path: &std::path::Path, mode: u32| {
@@ -444,9 +445,6 @@ fn an_unprivileged_user_resets_in_place() {
     let exe = place.path().join("child");
     std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     mode(&exe, 0o755);
-    let guest = place.path().join("guest.wasm");
-    std::fs::copy(blogmark_guest::component_path(), &guest).unwrap();
-    mode(&guest, 0o644);
     let cache = place.path().join("cache");
     std::fs::create_dir(&cache).unwrap();
     if let Some(own) = blogmark_runtime::default_cache_dir() {
@@ -474,7 +472,7 @@ fn an_unprivileged_user_resets_in_place() {
         .current_dir(place.path())
         .env(CHILD_ISOLATION, "reset")
         .env("BLOGMARK_CACHE_DIR", &cache)
-        .env("BLOGMARK_GUEST_WASM", &guest)
+        .env_remove("BLOGMARK_GUEST_WASM")
         .env_remove("BLOGMARK_NO_USERFAULTFD");
     let line = report(command);
     assert!(

@@ -6,7 +6,13 @@ use std::path::PathBuf;
 /// Blogmark host: a static blog engine whose macros are Python scripts run in
 /// a WebAssembly sandbox.
 #[derive(Parser, Debug)]
-#[command(name = "host", version, about, propagate_version = true)]
+#[command(
+    name = "host",
+    version,
+    long_version = long_version(),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// More output (-v: info, -vv: debug). `BLOGMARK_LOG` or `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -21,6 +27,26 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `host --version`: the host, and which sandbox it runs (what a bug
+/// report needs).
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let sandbox = blogmark_host::python::sandbox_versions();
+        let guest = if sandbox.guest_overridden {
+            format!("{} (from $BLOGMARK_GUEST_WASM)", sandbox.guest_build)
+        } else {
+            sandbox.guest_build
+        };
+        format!(
+            "{}\nguest build {guest}\nCPython {}\nwasmtime {}",
+            env!("CARGO_PKG_VERSION"),
+            sandbox.cpython,
+            sandbox.wasmtime
+        )
+    })
 }
 
 /// Top-level commands.
@@ -55,6 +81,16 @@ pub enum Command {
     /// as `host scripts run` does.
     #[command(name = "run-script")]
     RunScript(RunScriptArgs),
+    /// Print a shell's completion script for `host` (bash, zsh, fish,
+    /// elvish, powershell).
+    ///
+    /// For example: `host completions bash > ~/.local/share/bash-completion/completions/host`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page of `host` (roff), e.g. `host man | man -l -`.
+    Man,
     /// Fetch and fast-forward the site's git repository, then reconcile
     /// posts and scripts. Refuses (changing nothing) a pull that is not a
     /// fast-forward or would touch files with local changes.

@@ -1,38 +1,79 @@
-//! The guest side of Blogmark host: CPython 3.14 on WASI, pre-initialized
-//! with the ABI v1 dispatcher (`guest/dispatcher.py`) by componentize-py.
+//! The guest side of Blogmark host: CPython on WASI, pre-initialized with
+//! the ABI v1 dispatcher (`guest/dispatcher.py`) by componentize-py.
 //!
 //! The build script builds the component (pinned tool, hash-checked, cached
-//! by the hash of its inputs); this crate only tells where it is.
+//! by the hash of its inputs) and this crate embeds it, zstd-compressed, so
+//! a binary that links it carries its sandbox wherever it is copied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Environment variable that points the host at another component file.
+/// Environment variable that points the host at another component file
+/// (for guest development).
 pub const COMPONENT_ENV: &str = "BLOGMARK_GUEST_WASM";
 
-/// The component this crate's build produced.
-pub fn built_component() -> &'static Path {
-    Path::new(env!("BLOGMARK_GUEST_WASM"))
+/// The embedded component, zstd-compressed.
+static COMPRESSED: &[u8] = include_bytes!(env!("BLOGMARK_GUEST_ZST"));
+
+/// SHA-256 of the embedded component (uncompressed), in hex.
+pub const EMBEDDED_SHA256: &str = env!("BLOGMARK_GUEST_SHA256");
+
+/// The embedded guest's build: the hash of its inputs.
+pub const EMBEDDED_BUILD_ID: &str = env!("BLOGMARK_GUEST_BUILD_ID");
+
+/// The CPython version the component bundles, e.g. `3.14.0`.
+pub const CPYTHON_VERSION: &str = env!("BLOGMARK_CPYTHON_VERSION");
+
+/// The embedded component's bytes, unpacked (a few tens of milliseconds:
+/// needed only when the compiled sandbox is not cached yet).
+pub fn embedded_component() -> std::io::Result<Vec<u8>> {
+    zstd::stream::decode_all(COMPRESSED)
 }
 
-/// The component to load: `$BLOGMARK_GUEST_WASM` when set, else the built one.
-pub fn component_path() -> PathBuf {
+/// Size of the embedded component as stored in the binary, in bytes.
+pub fn embedded_size() -> usize {
+    COMPRESSED.len()
+}
+
+/// The component file `$BLOGMARK_GUEST_WASM` names, when set.
+pub fn override_path() -> Option<PathBuf> {
     std::env::var_os(COMPONENT_ENV)
+        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| built_component().to_path_buf())
 }
 
 /// Identifies the guest build: the hash of its inputs (sources, WIT, pinned
-/// tool), or of the component file when `$BLOGMARK_GUEST_WASM` names one.
-/// Part of every result cache key.
+/// tool), or of the component file's size and time when
+/// `$BLOGMARK_GUEST_WASM` names one. Part of every result cache key.
 pub fn build_id() -> String {
-    match std::env::var_os(COMPONENT_ENV) {
+    match override_path() {
         Some(path) => std::fs::metadata(&path)
             .map(|m| format!("file-{}-{:?}", m.len(), m.modified().ok()))
             .unwrap_or_else(|_| "missing".into()),
-        None => built_component()
-            .parent()
-            .and_then(|dir| dir.file_name())
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        None => EMBEDDED_BUILD_ID.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+
+    #[test]
+    fn the_embedded_component_unpacks_to_a_wasm_component() {
+        let mut head = [0u8; 8];
+        zstd::stream::read::Decoder::new(COMPRESSED)
+            .unwrap()
+            .read_exact(&mut head)
+            .unwrap();
+        // `\0asm`, then a component's version and layer (0x0d, 0x01).
+        assert_eq!(&head[..4], b"\0asm");
+        assert_eq!(&head[4..], &[0x0d, 0x00, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn the_versions_are_known() {
+        assert!(CPYTHON_VERSION.starts_with("3."), "{CPYTHON_VERSION}");
+        assert_eq!(EMBEDDED_SHA256.len(), 64);
+        assert!(!EMBEDDED_BUILD_ID.is_empty());
     }
 }

@@ -32,11 +32,12 @@ impl Hasher for ShaHasher {
 }
 
 impl ArtifactCache {
-    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, component: &[u8]) -> Self {
+    /// The cache in `dir` for the component whose SHA-256 is `sha256` (hex).
+    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, sha256: &str) -> Self {
         let mut hasher = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_hash = hex::encode(&hasher.0.finalize()[..8]);
-        let component_hash = hex::encode(&Sha256::digest(component)[..12]);
+        let component_hash = &sha256[..sha256.len().min(24)];
         ArtifactCache {
             dir,
             key: format!("{component_hash}-{engine_hash}"),
@@ -57,7 +58,7 @@ impl ArtifactCache {
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
-        bytes: &[u8],
+        compile: impl FnOnce() -> wasmtime::Result<Component>,
     ) -> wasmtime::Result<(Component, bool)> {
         if let Some(path) = self.path().filter(|p| p.exists()) {
             // SAFETY: the file was written by `Component::serialize` of this
@@ -73,7 +74,7 @@ impl ArtifactCache {
             }
         }
         tracing::info!("compiling the Python guest (once per guest build)");
-        let component = Component::new(engine, bytes)?;
+        let component = compile()?;
         if let Some(path) = self.path()
             && let Err(e) = self.store(&component, &path)
         {

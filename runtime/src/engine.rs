@@ -4,12 +4,13 @@
 use crate::artifact_cache::ArtifactCache;
 use crate::counters::IsolationCounters;
 use crate::failure::Failure;
+use crate::guest_component::{CompileObserver, CompileStage, GuestComponent};
 use crate::isolation::{Isolation, IsolationMode, ResolvedIsolation};
 use crate::sandbox_state::{self, SandboxState};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 wasmtime::component::bindgen!({
@@ -25,8 +26,10 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Settings of the engine that are fixed for the life of the process.
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
-    /// The guest component (`blogmark_guest::component_path()`).
-    pub component: PathBuf,
+    /// The guest component.
+    pub component: GuestComponent,
+    /// Told when the guest is compiled (not when it loads from cache).
+    pub on_compile: Option<CompileObserver>,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
     /// How many instances may exist at once (workers, inline callers and the
@@ -54,9 +57,10 @@ pub const DEFAULT_VERIFY_EVERY: u64 = if cfg!(debug_assertions) { 1 } else { 102
 
 impl EngineSettings {
     /// Defaults for `component`, caching in the user's cache directory.
-    pub fn new(component: impl Into<PathBuf>) -> Self {
+    pub fn new(component: impl Into<GuestComponent>) -> Self {
         EngineSettings {
             component: component.into(),
+            on_compile: None,
             cache_dir: default_cache_dir(),
             max_instances: 64,
             max_memory_bytes: 1 << 30,
@@ -160,17 +164,34 @@ impl SandboxEngine {
         let isolation = settings.isolation.resolve().map_err(Failure::Unavailable)?;
         let engine = Engine::new(&engine_config(settings, isolation.mode))
             .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))?;
-        let bytes = std::fs::read(&settings.component).map_err(|e| {
+        let cannot_read = |e: std::io::Error| {
             unavailable(format!(
                 "cannot read the guest component {}: {e}",
-                settings.component.display()
+                settings.component
             ))
-        })?;
-        let cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &bytes);
+        };
+        let (sha256, read) = settings.component.identify().map_err(cannot_read)?;
+        let cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
         let (component, from_cache) = cache
-            .load_or_compile(&engine, &bytes)
+            .load_or_compile(&engine, || {
+                if let Some(observer) = &settings.on_compile {
+                    (observer.0)(CompileStage::Started);
+                }
+                let compiled = match &read {
+                    Some(bytes) => Component::new(&engine, bytes),
+                    None => settings
+                        .component
+                        .bytes()
+                        .map_err(wasmtime::Error::from)
+                        .and_then(|bytes| Component::new(&engine, bytes)),
+                };
+                if let Some(observer) = &settings.on_compile {
+                    (observer.0)(CompileStage::Finished);
+                }
+                compiled
+            })
             .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
-        drop(bytes);
+        drop(read);
         let mut linker = Linker::new(&engine);
         sandbox_state::link(&mut linker)
             .map_err(|e| Failure::Unavailable(format!("cannot link the guest: {e:#}")))?;

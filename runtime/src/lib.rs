@@ -38,6 +38,7 @@ mod compiled_scripts;
 mod counters;
 mod engine;
 mod failure;
+mod guest_component;
 mod instances;
 mod isolation;
 mod limits;
@@ -53,8 +54,12 @@ pub use engine::{
     DEFAULT_VERIFY_EVERY, EngineSettings, LoadReport, SandboxEngine, default_cache_dir,
 };
 pub use failure::{Failure, FailureClass, GuestError, Output};
+pub use guest_component::{CompileObserver, CompileStage, GuestComponent};
 pub use isolation::{ISOLATION_ENV, Isolation, IsolationMode, ResolvedIsolation};
 pub use limits::Limits;
 pub use observed::{CallSite, Observed};
 pub use runtime::{Handle, Mode, Runtime, RuntimeConfig};
 pub use sandbox_env::{Captured, LogLine};
+
+/// The wasmtime version the sandbox runs on.
+pub const WASMTIME_VERSION: &str = wasmtime_environ::VERSION;

@@ -44,7 +44,7 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     /// Defaults for the given component.
-    pub fn new(component: impl Into<std::path::PathBuf>) -> Self {
+    pub fn new(component: impl Into<crate::GuestComponent>) -> Self {
         RuntimeConfig {
             engine: EngineSettings::new(component),
             mode: Mode::default(),

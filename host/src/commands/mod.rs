@@ -6,6 +6,7 @@ mod rebuild;
 mod run_script;
 mod scripts;
 mod scripts_run;
+mod shell_files;
 mod stats;
 mod sync;
 
@@ -26,7 +27,10 @@ fn writes_site(command: &Command) -> bool {
                 | ScriptsCommand::Enable(_)
                 | ScriptsCommand::Disable(_)
         ),
-        Command::Init { .. } | Command::Stats { .. } => false,
+        Command::Init { .. }
+        | Command::Stats { .. }
+        | Command::Completions { .. }
+        | Command::Man => false,
     }
 }
 
@@ -45,6 +49,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     match &cli.command {
         Command::Init { dir } => init::run(dir),
+        Command::Completions { shell } => shell_files::completions(*shell),
+        Command::Man => shell_files::man(),
         Command::Render(args) => build::run(
             site,
             &args.build,

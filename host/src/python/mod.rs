@@ -20,10 +20,12 @@
 mod abi_map;
 mod build_results;
 mod cache_keys;
+mod compile_notice;
 mod failure_text;
 mod report;
 mod session;
 mod settings;
+mod versions;
 
 pub use abi_map::MacroCall;
 pub use blogmark_runtime::abi::Post;
@@ -32,3 +34,4 @@ pub use failure_text::{failure_reason, failure_report};
 pub use report::SandboxReport;
 pub use session::{Answer, Checked, RunOutput, Session};
 pub use settings::{Settings, guest_clock};
+pub use versions::{SandboxVersions, sandbox_versions};

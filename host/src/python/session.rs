@@ -14,7 +14,7 @@ use crate::scripts::Script;
 use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
-use blogmark_runtime::{CallSite, Job, Runtime, RuntimeConfig};
+use blogmark_runtime::{CallSite, GuestComponent, Job, Runtime, RuntimeConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -244,10 +244,18 @@ impl Session {
         started.as_ref().map_err(Clone::clone)
     }
 
-    /// A runtime on the guest component this binary was built with (or
-    /// `$BLOGMARK_GUEST_WASM`).
+    /// A runtime on the guest component this binary embeds (or the file
+    /// `$BLOGMARK_GUEST_WASM` names).
     fn start(&self) -> Result<Runtime, Failure> {
-        let mut config = RuntimeConfig::new(blogmark_guest::component_path());
+        let component = match blogmark_guest::override_path() {
+            Some(path) => GuestComponent::File(path),
+            None => GuestComponent::Known {
+                sha256: blogmark_guest::EMBEDDED_SHA256.to_owned(),
+                bytes: blogmark_guest::embedded_component,
+            },
+        };
+        let mut config = RuntimeConfig::new(component);
+        config.engine.on_compile = super::compile_notice::on_terminal();
         config.mode = self.settings.mode;
         config.engine.isolation = self.settings.isolation;
         let runtime = Runtime::new(config)?;
