@@ -71,6 +71,12 @@ impl From<PathBuf> for GuestComponent {
     }
 }
 
+impl From<&str> for GuestComponent {
+    fn from(path: &str) -> Self {
+        GuestComponent::File(PathBuf::from(path))
+    }
+}
+
 impl From<&Path> for GuestComponent {
     fn from(path: &Path) -> Self {
         GuestComponent::File(path.to_path_buf())
