@@ -13,6 +13,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         root: root.to_path_buf(),
         out: None,
         drafts: false,
+        future: false,
         jobs: None,
         write: true,
         progress: false,

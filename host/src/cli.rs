@@ -134,6 +134,9 @@ pub struct BuildArgs {
     /// Include drafts.
     #[arg(long)]
     pub drafts: bool,
+    /// Include pages dated in the future (after `SOURCE_DATE_EPOCH`, or now).
+    #[arg(long)]
+    pub future: bool,
     /// Fail (exit 1) on any warning, not only on errors.
     #[arg(long)]
     pub strict: bool,

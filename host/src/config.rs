@@ -27,6 +27,61 @@ pub struct Config {
     /// The Python sandbox.
     #[serde(default)]
     pub python: Python,
+    /// URL patterns per kind of page.
+    #[serde(default)]
+    pub permalinks: Permalinks,
+    /// The taxonomies posts are classified by, each with an index page and
+    /// a page per term (default: `["tags"]`).
+    #[serde(default = "default_taxonomies")]
+    pub taxonomies: Vec<String>,
+}
+
+fn default_taxonomies() -> Vec<String> {
+    vec!["tags".into()]
+}
+
+/// `[permalinks]`: where each kind of page is published, e.g.
+/// `posts = "/:year/:month/:slug/"`. Without one, a page's URL follows its
+/// folders under `content/`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permalinks {
+    /// The pattern for posts.
+    pub posts: Option<String>,
+    /// The pattern for pages.
+    pub pages: Option<String>,
+}
+
+/// The tokens a `[permalinks]` pattern may use.
+pub const PERMALINK_TOKENS: [&str; 5] = [":year", ":month", ":day", ":slug", ":section"];
+
+/// Why `pattern` is not a permalink pattern, if it is not one.
+pub fn check_permalink(pattern: &str) -> Result<(), String> {
+    if !pattern.starts_with('/') {
+        return Err(format!("`{pattern}` must start with `/`"));
+    }
+    let mut rest = pattern;
+    while let Some(at) = rest.find(':') {
+        let token: String = rest[at..]
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| (*i == 0 && *c == ':') || c.is_ascii_alphabetic())
+            .map(|(_, c)| c)
+            .collect();
+        if !PERMALINK_TOKENS.contains(&token.as_str()) {
+            return Err(format!(
+                "`{token}` in `{pattern}` is not one of {}",
+                PERMALINK_TOKENS.join(", ")
+            ));
+        }
+        rest = &rest[at + token.len()..];
+    }
+    if !pattern.contains(":slug") {
+        return Err(format!(
+            "`{pattern}` has no `:slug`, so all its pages would share one URL"
+        ));
+    }
+    Ok(())
 }
 
 fn default_paginate() -> usize {
@@ -143,6 +198,53 @@ impl Config {
 
     /// Values that parse but cannot work, named with their line in `text`.
     fn validate(&self, text: &str) -> Result<(), Diagnostic> {
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| {
+                    l.trim_start()
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.trim_start().starts_with('='))
+                })
+                .map_or(0, |i| i + 1)
+        };
+        for (key, pattern) in [
+            ("posts", &self.permalinks.posts),
+            ("pages", &self.permalinks.pages),
+        ] {
+            if let Some(Err(why)) = pattern.as_deref().map(check_permalink) {
+                return Err(Diagnostic::error(
+                    FILE,
+                    line_of(key),
+                    1,
+                    format!("[permalinks] {key}: {why}"),
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for name in &self.taxonomies {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            let reserved = ["posts", "page", "atom.xml", "sitemap.xml", "404.html"];
+            let problem = if !valid {
+                Some("use lowercase letters, digits, `_` and `-`")
+            } else if reserved.contains(&name.as_str()) {
+                Some("that name is a path the site already uses")
+            } else if !seen.insert(name) {
+                Some("it is listed twice")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(Diagnostic::error(
+                    FILE,
+                    line_of("taxonomies"),
+                    1,
+                    format!("taxonomy `{name}`: {problem}"),
+                ));
+            }
+        }
         let p = &self.python;
         let checks: [(&str, u64, u64, u64, &str); 6] = [
             ("paginate", self.paginate as u64, 1, 100_000, ""),

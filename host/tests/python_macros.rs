@@ -38,6 +38,7 @@ impl Site {
             root: self.root().to_path_buf(),
             out: None,
             drafts: false,
+            future: false,
             jobs: None,
             write: true,
             progress: false,

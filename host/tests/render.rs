@@ -38,6 +38,7 @@ fn options(root: &Path) -> BuildOptions {
         root: root.to_path_buf(),
         out: None,
         drafts: false,
+        future: false,
         jobs: Some(2),
         write: true,
         progress: false,
@@ -148,7 +149,7 @@ fn broken_posts_are_reported_and_the_others_still_render() {
     let shown: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
     let expect = [
         "content/posts/broken.md:3:1: error: cannot read the date",
-        "content/posts/zz-dupe.md:1:1: error: duplicate slug `hello-world`",
+        "content/posts/zz-dupe.md:1:1: error: duplicate URL `/posts/hello-world/`: content/posts/hello-world.md is published there too",
         "content/posts/latin1.md:4:4: error: not valid UTF-8 (byte 20)",
         "content/posts/macros.md:5:1: warning: unknown macro `nosuch`",
         "content/posts/macros.md:7:1: error: `bad id!` is not a YouTube video id",

@@ -61,6 +61,10 @@ pub struct Page {
     pub tags: Vec<String>,
     /// The free `extra` table of its front matter.
     pub extra: Map<String, Value>,
+    /// The files beside it, for a page that is a bundle (absent otherwise,
+    /// so a request without them reads as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Value>,
 }
 
 /// Site metadata every request carries.

@@ -29,6 +29,7 @@ pub fn run(
         root: site.to_path_buf(),
         out,
         drafts: args.drafts,
+        future: args.future,
         jobs: args.jobs,
         write,
         progress: !quiet && std::io::stderr().is_terminal(),

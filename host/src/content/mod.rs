@@ -2,13 +2,17 @@
 
 pub mod front_matter;
 pub mod page;
+pub mod resources;
 pub mod rewrite;
+pub mod urls;
 
 pub use page::{Kind, Page};
+pub use resources::Resource;
 
+use crate::config::Permalinks;
 use crate::diagnostics::Diagnostic;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Everything loaded from `content/`, and what could not be.
@@ -20,9 +24,22 @@ pub struct Content {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Load `content/posts/*.md` and `content/pages/*.md` of the site at `root`.
+/// Load the posts and pages of the site at `root`, published where its
+/// site.toml's `[permalinks]` say (where their files sit when it has none
+/// or does not load).
 pub fn load(root: &Path) -> Content {
+    let permalinks = crate::config::Config::load(root)
+        .map(|config| config.permalinks)
+        .unwrap_or_default();
+    load_with(root, &permalinks)
+}
+
+/// Load `content/posts/**.md` and `content/pages/**.md` of the site at
+/// `root`: a folder with an `index.md` is one page (a bundle) whose other
+/// files are its resources.
+pub fn load_with(root: &Path, permalinks: &Permalinks) -> Content {
     let mut content = Content::default();
+    let mut resources: BTreeMap<String, Vec<Resource>> = BTreeMap::new();
     for (dir, kind) in [("content/posts", Kind::Post), ("content/pages", Kind::Page)] {
         let base = root.join(dir);
         if !base.is_dir() {
@@ -44,10 +61,45 @@ pub fn load(root: &Path) -> Content {
                     None
                 }
             })
-            .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md"))
+            .filter(|e| e.file_type().is_file())
             .map(|e| e.into_path())
             .collect();
         files.sort();
+        let bundles: std::collections::HashSet<std::path::PathBuf> = files
+            .iter()
+            .filter(|f| f.file_name().is_some_and(|n| n == "index.md"))
+            .filter_map(|f| f.parent())
+            .filter(|dir| *dir != base)
+            .map(Path::to_path_buf)
+            .collect();
+        // A file inside a bundle (at any depth) belongs to the nearest one.
+        let bundle_of = |file: &Path| {
+            file.ancestors()
+                .skip(1)
+                .take_while(|dir| *dir != base)
+                .find(|dir| bundles.contains(*dir))
+                .map(Path::to_path_buf)
+        };
+        let mut pages = Vec::new();
+        for file in files {
+            let is_index = file.file_name().is_some_and(|n| n == "index.md");
+            match bundle_of(&file) {
+                Some(bundle) if !(is_index && file.parent() == Some(bundle.as_path())) => {
+                    let size = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
+                    resources
+                        .entry(relative_path(root, &bundle))
+                        .or_default()
+                        .push(Resource {
+                            name: relative_path(&bundle, &file),
+                            file: relative_path(root, &file),
+                            size,
+                        });
+                }
+                _ if file.extension().is_some_and(|x| x == "md") => pages.push(file),
+                _ => {}
+            }
+        }
+        let files = pages;
         // Read and parsed in parallel, kept in path order.
         let parsed: Vec<Result<Page, Diagnostic>> = files
             .par_iter()
@@ -66,7 +118,15 @@ pub fn load(root: &Path) -> Content {
             }
         }
     }
-    reject_duplicate_slugs(&mut content);
+    for page in &mut content.pages {
+        if let Some(bundle) = &page.bundle {
+            page.resources = resources.remove(bundle).unwrap_or_default();
+        }
+        if let Err(diagnostic) = urls::apply_permalinks(page, permalinks) {
+            content.diagnostics.push(diagnostic);
+        }
+    }
+    reject_duplicate_urls(&mut content);
     content
 }
 
@@ -91,20 +151,24 @@ pub fn relative_path(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn reject_duplicate_slugs(content: &mut Content) {
-    let mut first: HashMap<(Kind, String), String> = HashMap::new();
+/// Two pages at one URL: the second (by path) is left out, with an error
+/// naming both files.
+fn reject_duplicate_urls(content: &mut Content) {
+    let mut first: HashMap<String, String> = HashMap::new();
     let mut keep = Vec::with_capacity(content.pages.len());
     for page in std::mem::take(&mut content.pages) {
-        let key = (page.kind, page.slug.clone());
-        if let Some(owner) = first.get(&key) {
+        if let Some(owner) = first.get(&page.url) {
             content.diagnostics.push(Diagnostic::error(
                 &page.path,
                 1,
                 1,
-                format!("duplicate slug `{}`: {} already uses it", page.slug, owner),
+                format!(
+                    "duplicate URL `{}`: {owner} is published there too; give one of them a `slug` or `url`",
+                    page.url
+                ),
             ));
         } else {
-            first.insert(key, page.path.clone());
+            first.insert(page.url.clone(), page.path.clone());
             keep.push(page);
         }
     }

@@ -23,8 +23,23 @@ pub struct Page {
     pub kind: Kind,
     /// Path relative to the site, with `/` separators.
     pub path: String,
-    /// URL slug.
+    /// URL slug: the front matter's `slug`, else the file's name (a
+    /// bundle's: its folder's).
     pub slug: String,
+    /// Where it is published, a URL path such as `/posts/2024/trip/`.
+    pub url: String,
+    /// The folders between its section (`content/posts`, `content/pages`)
+    /// and the file or bundle, e.g. `2024`; empty for flat files.
+    pub folders: String,
+    /// The bundle folder (relative to the site), when the page is a
+    /// bundle's `index.md`.
+    pub bundle: Option<String>,
+    /// The bundle's other files.
+    pub resources: Vec<super::resources::Resource>,
+    /// Old URL paths that redirect here.
+    pub aliases: Vec<String>,
+    /// When it last changed (`lastmod` or `updated`), for the sitemap.
+    pub lastmod: Option<DateTime<Utc>>,
     /// Title.
     pub title: String,
     /// Publication date, if any (posts without one sort last).
@@ -63,12 +78,52 @@ impl Kind {
 
 impl Page {
     /// The page's URL path, e.g. `/posts/hello/`.
-    pub fn url_path(&self) -> String {
-        match self.kind {
-            Kind::Post => format!("/posts/{}/", self.slug),
-            Kind::Page => format!("/{}/", self.slug),
+    pub fn url_path(&self) -> &str {
+        &self.url
+    }
+
+    /// The terms of `taxonomy` this page lists: the front matter's
+    /// `<taxonomy> = [...]`, or `[taxonomies] <taxonomy> = [...]` as Zola
+    /// writes them (`tags` are also [`Page::tags`]).
+    pub fn terms(&self, taxonomy: &str) -> Vec<String> {
+        if taxonomy == "tags" {
+            return self.tags.clone();
+        }
+        let listed = self.front_matter.get(taxonomy).or_else(|| {
+            self.front_matter
+                .get("taxonomies")
+                .and_then(|t| t.get(taxonomy))
+        });
+        match listed {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
         }
     }
+}
+
+/// Where the file at `path` sits: its folders under its section, and its
+/// bundle folder when it is a bundle's `index.md`.
+fn place(path: &str) -> (String, Option<String>) {
+    let inside = path
+        .strip_prefix("content/posts/")
+        .or_else(|| path.strip_prefix("content/pages/"))
+        .unwrap_or(path);
+    let parts: Vec<&str> = inside.split('/').collect();
+    let (folders, bundle) = match parts.as_slice() {
+        [dirs @ .., _, "index.md"] => (dirs, Some(path.trim_end_matches("/index.md"))),
+        [dirs @ .., _] => (dirs, None),
+        [] => (&[][..], None),
+    };
+    let folders = folders
+        .iter()
+        .map(|f| slugify(f))
+        .collect::<Vec<_>>()
+        .join("/");
+    (folders, bundle.map(str::to_owned))
 }
 
 /// Parse `bytes`, the contents of the file at `path`.
@@ -103,6 +158,7 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
             )
         })?),
     };
+    let (folders, bundle) = place(path);
     let slug = match string("slug")? {
         Some(slug) => {
             let cleaned = slugify(&slug);
@@ -116,31 +172,49 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
             }
             cleaned
         }
-        None => slugify(file_stem(path)),
+        None => slugify(bundle.as_deref().map_or(file_stem(path), file_stem)),
     };
-    let tags = match fields.get("tags") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|t| match t {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Diagnostic::error(
-                    path,
-                    field_line("tags"),
-                    1,
-                    format!("a tag must be a string, found {other}"),
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(Diagnostic::error(
+    let url = match string("url")? {
+        Some(own) => super::urls::normalize(&own).ok_or_else(|| {
+            Diagnostic::error(
                 path,
-                field_line("tags"),
+                field_line("url"),
                 1,
-                format!("`tags` must be a list, found {other}"),
-            ));
-        }
+                format!("`url` {own:?} is not a URL path (no `.` or `..` segments)"),
+            )
+        })?,
+        None => super::urls::folder_url(kind, &folders, &slug),
     };
+    let aliases = string_list(&fields, "aliases", path, &field_line)?
+        .into_iter()
+        .map(|alias| {
+            super::urls::normalize(&alias).ok_or_else(|| {
+                Diagnostic::error(
+                    path,
+                    field_line("aliases"),
+                    1,
+                    format!("the alias {alias:?} is not a URL path"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let lastmod = match fields.get("lastmod").or_else(|| fields.get("updated")) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(parse_date(value).ok_or_else(|| {
+            let name = if fields.contains_key("lastmod") {
+                "lastmod"
+            } else {
+                "updated"
+            };
+            Diagnostic::error(
+                path,
+                field_line(name),
+                1,
+                format!("cannot read the date {value} of `{name}`"),
+            )
+        })?),
+    };
+    let tags = string_list(&fields, "tags", path, &field_line)?;
     let draft = match fields.get("draft") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -169,6 +243,12 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
         kind,
         path: path.to_owned(),
         slug,
+        url,
+        folders,
+        bundle,
+        resources: Vec::new(),
+        aliases,
+        lastmod,
         title,
         date,
         tags,
@@ -180,6 +260,36 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
         content_hash: crate::input::content_hash(bytes),
         front_matter: fields,
     })
+}
+
+/// The front matter's list of strings `name` (none when absent).
+fn string_list(
+    fields: &Map<String, Value>,
+    name: &str,
+    path: &str,
+    field_line: &dyn Fn(&str) -> usize,
+) -> Result<Vec<String>, Diagnostic> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| match t {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(Diagnostic::error(
+                    path,
+                    field_line(name),
+                    1,
+                    format!("each of `{name}` must be a string, found {other}"),
+                )),
+            })
+            .collect(),
+        Some(other) => Err(Diagnostic::error(
+            path,
+            field_line(name),
+            1,
+            format!("`{name}` must be a list, found {other}"),
+        )),
+    }
 }
 
 /// The line of the front matter on which `name` is set (1 if not found).

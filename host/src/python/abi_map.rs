@@ -5,6 +5,7 @@ use crate::scripts::Script;
 use blogmark_runtime::CallSite;
 use blogmark_runtime::abi;
 use serde_json::{Map, Value};
+use std::path::Path;
 
 /// One macro call as the sandbox sees it: what is in the request, and
 /// where the call sits (handed to the guest only if it asks).
@@ -57,13 +58,20 @@ pub(super) fn script(script: &Script) -> abi::Script {
     }
 }
 
-/// A page's metadata as `ctx.page` shows it.
-pub(super) fn page(page: &Page) -> abi::Page {
+/// A page's metadata as `ctx.page` shows it; a bundle's files are read
+/// from the site at `root` (their hashes key the call's result).
+pub(super) fn page(page: &Page, root: &Path) -> abi::Page {
     abi::Page {
         slug: page.slug.clone(),
         title: page.title.clone(),
         date: page.date.map(|d| d.to_rfc3339()),
         tags: page.tags.clone(),
         extra: page.extra.clone(),
+        resources: page
+            .resources
+            .iter()
+            .filter_map(|r| r.info(root))
+            .filter_map(|info| serde_json::to_value(info).ok())
+            .collect(),
     }
 }

@@ -160,7 +160,9 @@ impl Session {
             abi_map::script(script),
             Operation::Macro {
                 call: call.to_abi(),
-                page: page.filter(|_| script.uses_page).map(abi_map::page),
+                page: page
+                    .filter(|_| script.uses_page)
+                    .map(|p| abi_map::page(p, &self.settings.root)),
                 site: self.settings.site.clone(),
             },
         );

@@ -27,12 +27,14 @@ pub struct Settings {
     pub(super) build_id: String,
     /// Use and fill the persistent cache.
     pub(super) use_cache: bool,
+    /// The site's folder, where a bundle's files are read for `ctx.page`.
+    pub(super) root: std::path::PathBuf,
 }
 
 impl Settings {
-    /// The settings `config` asks for a render, with the guest clock at
-    /// `clock` (see [`guest_clock`]).
-    pub fn for_site(config: &Config, clock: Duration, use_cache: bool) -> Self {
+    /// The settings `config` (of the site at `root`) asks for a render,
+    /// with the guest clock at `clock` (see [`guest_clock`]).
+    pub fn for_site(root: &Path, config: &Config, clock: Duration, use_cache: bool) -> Self {
         Settings {
             mode: match config.python.runtime_mode {
                 config::RuntimeMode::Worker => Mode::Worker {
@@ -49,6 +51,7 @@ impl Settings {
             clock,
             build_id: blogmark_guest::build_id(),
             use_cache,
+            root: root.to_path_buf(),
         }
     }
 
@@ -75,6 +78,7 @@ impl Settings {
             clock: Duration::ZERO,
             build_id: blogmark_guest::build_id(),
             use_cache: false,
+            root: root.to_path_buf(),
         }
     }
 

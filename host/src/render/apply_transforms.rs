@@ -81,7 +81,8 @@ mod tests {
         let (scripts, problems) = crate::scripts::load(site.path());
         assert!(problems.is_empty(), "{problems:?}");
         let config = Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n").unwrap();
-        let settings = crate::python::Settings::for_site(&config, Duration::ZERO, false);
+        let settings =
+            crate::python::Settings::for_site(site.path(), &config, Duration::ZERO, false);
         let (python, problems) = Session::new(&scripts, settings, Default::default());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(python.transforms().len(), 1);

@@ -3,10 +3,10 @@
 //! static files, link check, persist.
 
 use super::apply_transforms::transform_all;
-use super::listings::{render_404, render_index, render_taxonomies, tags};
+use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
 use super::site_context::SiteContext;
-use super::{feeds, link_check, pages, persist, progress, static_files};
+use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub out: Option<PathBuf>,
     /// Include drafts.
     pub drafts: bool,
+    /// Include pages dated after the build clock.
+    pub future: bool,
     /// Threads to render with (default: one per core).
     pub jobs: Option<usize>,
     /// Write the output (false: `host check`).
@@ -127,6 +129,7 @@ fn python_session(
         _ => HashMap::new(),
     };
     let settings = python::Settings::for_site(
+        &options.root,
         &loaded.config,
         python::guest_clock(built.iter().copied()),
         options.use_cache,
@@ -151,16 +154,29 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
         .context("cannot start the render threads")
 }
 
+/// What "now" is for a build: `SOURCE_DATE_EPOCH` when set (reproducible
+/// builds, as the sandbox's clock), else the system's time. Pages dated
+/// after it are left out unless `--future`.
+fn build_clock() -> chrono::DateTime<chrono::Utc> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(chrono::Utc::now)
+}
+
 /// Build the site described by `options`.
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
     let mut loaded = load(root)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let now = build_clock();
     let built: Vec<&Page> = loaded
         .pages
         .iter()
         .filter(|p| options.drafts || !p.draft)
+        .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
         .collect();
     let mut store = open_store(options)?;
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), &built)?;
@@ -195,7 +211,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     // depends on the file system.
     pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
 
-    let context = SiteContext::new(root, &loaded.config, &pages);
+    let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
     let rendered = pool.install(|| pages::render_pages(&context, &python, &pages, &progress));
     progress.finish_and_clear();
@@ -211,6 +227,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut posts = Vec::new();
     let mut contents = Vec::new();
     for (page, rendered) in pages.iter().zip(&rendered) {
+        if let Some(summary) = &rendered.summary {
+            context.summaries.insert(page.path.clone(), summary.clone());
+        }
         diagnostics.extend(rendered.diagnostics.iter().cloned());
         macro_calls += rendered.macro_calls;
         let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
@@ -224,6 +243,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
                 },
             );
         }
+        context.published.insert(path.clone(), page.path.clone());
         output.add(path, rendered.html.as_str());
         if page.kind == Kind::Post {
             posts.push(*page);
@@ -233,12 +253,20 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 
     let paginate = loaded.config.paginate;
     render_index(&context, &posts, paginate, &mut output, &mut diagnostics);
-    let tags = tags(&posts);
-    render_taxonomies(&context, &tags, &mut output, &mut diagnostics);
+    let taxonomies: Vec<(&str, _)> = context
+        .taxonomies
+        .iter()
+        .map(|name| (name.as_str(), terms(&posts, name)))
+        .collect();
+    for (taxonomy, terms) in &taxonomies {
+        render_taxonomy(&context, taxonomy, terms, &mut output, &mut diagnostics);
+    }
     render_404(&context, &mut output, &mut diagnostics);
     feeds::render_feed(&context, &posts, &contents, &mut output, &mut diagnostics);
-    feeds::render_sitemap(&context, &pages, &tags, &mut output, &mut diagnostics);
+    feeds::render_sitemap(&context, &pages, &taxonomies, &mut output, &mut diagnostics);
+    bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);
     static_files::add_static_files(root, &mut output, &mut diagnostics);
+    aliases::add_aliases(&context, &pages, &mut output, &mut diagnostics);
     if options.check_links {
         diagnostics.extend(link_check::check_links(
             root,

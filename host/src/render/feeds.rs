@@ -1,6 +1,6 @@
 //! The Atom feed and the sitemap.
 
-use super::listings::Tags;
+use super::listings::Terms;
 use super::output::Output;
 use super::site_context::{SiteContext, iso_date};
 use crate::content::Page;
@@ -47,25 +47,27 @@ pub(super) fn render_feed(
     );
 }
 
-/// `sitemap.xml`: the index, every page and every tag page.
+/// `sitemap.xml`: the index, every page and every term page (aliases
+/// are not pages).
 pub(super) fn render_sitemap(
     context: &SiteContext,
     pages: &[&Page],
-    tags: &Tags<'_>,
+    taxonomies: &[(&str, Terms<'_>)],
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let base = &context.base;
     let mut urls = vec![context! { loc => base.clone() }];
-    urls.extend(
-        pages
-            .iter()
-            .map(|p| context! { loc => context.url(p), lastmod => p.date.map(iso_date) }),
-    );
-    urls.extend(
-        tags.keys()
-            .map(|slug| context! { loc => format!("{base}tags/{slug}/") }),
-    );
+    urls.extend(pages.iter().map(
+        |p| context! { loc => context.url(p), lastmod => p.lastmod.or(p.date).map(iso_date) },
+    ));
+    for (taxonomy, terms) in taxonomies {
+        urls.extend(
+            terms
+                .keys()
+                .map(|slug| context! { loc => format!("{base}{taxonomy}/{slug}/") }),
+        );
+    }
     context.render_into(
         output,
         diagnostics,

@@ -8,9 +8,9 @@ use crate::diagnostics::Diagnostic;
 use minijinja::context;
 use std::collections::BTreeMap;
 
-/// Posts by tag slug: the tag as first written, and its posts in build
-/// order.
-pub(super) type Tags<'a> = BTreeMap<String, (String, Vec<&'a Page>)>;
+/// A taxonomy's terms by slug: the term as first written, and its posts
+/// in build order.
+pub(super) type Terms<'a> = BTreeMap<String, (String, Vec<&'a Page>)>;
 
 /// `index.html`, then `page/N/index.html`: `config.paginate` posts each.
 pub(super) fn render_index(
@@ -56,50 +56,76 @@ pub(super) fn render_index(
     }
 }
 
-/// The posts of each tag.
-pub(super) fn tags<'a>(posts: &[&'a Page]) -> Tags<'a> {
-    let mut tags = Tags::new();
+/// The posts of each term of `taxonomy`.
+pub(super) fn terms<'a>(posts: &[&'a Page], taxonomy: &str) -> Terms<'a> {
+    let mut terms = Terms::new();
     for post in posts {
-        for tag in &post.tags {
-            tags.entry(content::page::slugify(tag))
-                .or_insert_with(|| (tag.clone(), Vec::new()))
+        for term in post.terms(taxonomy) {
+            terms
+                .entry(content::page::slugify(&term))
+                .or_insert_with(|| (term, Vec::new()))
                 .1
                 .push(post);
         }
     }
-    tags
+    terms
 }
 
-/// `tags/index.html` and `tags/<slug>/index.html` for each tag.
-pub(super) fn render_taxonomies(
+/// `<taxonomy>/index.html` and `<taxonomy>/<slug>/index.html` for each
+/// term: with `tags.html` and `tag.html` for tags (as before taxonomies),
+/// `taxonomy.html` and `term.html` for the others.
+pub(super) fn render_taxonomy(
     context: &SiteContext,
-    tags: &Tags<'_>,
+    taxonomy: &str,
+    terms: &Terms<'_>,
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let tag_list: Vec<_> = tags
+    let (list_template, term_template) = if taxonomy == "tags" {
+        ("tags.html", "tag.html")
+    } else {
+        ("taxonomy.html", "term.html")
+    };
+    let term_list: Vec<_> = terms
         .iter()
-        .map(|(slug, (name, posts))| context! { name => name, slug => slug, count => posts.len() })
+        .map(|(slug, (name, posts))| {
+            context! {
+                name => name,
+                slug => slug,
+                url => context.term_url(taxonomy, name),
+                count => posts.len(),
+            }
+        })
         .collect();
+    let about = context! { name => taxonomy, url => format!("{}{taxonomy}/", context.base) };
     context.render_into(
         output,
         diagnostics,
-        "tags/index.html",
-        "tags.html",
-        context! { site => context.site.clone(), nav => &context.nav, tags => tag_list },
+        format!("{taxonomy}/index.html"),
+        list_template,
+        context! {
+            site => context.site.clone(),
+            nav => &context.nav,
+            taxonomy => about.clone(),
+            terms => term_list.clone(),
+            tags => term_list,
+        },
     );
-    for (slug, (name, tagged)) in tags {
+    for (slug, (name, tagged)) in terms {
+        let term = context! { name => name, slug => slug };
         let ctx = context! {
             site => context.site.clone(),
             nav => &context.nav,
-            tag => context! { name => name, slug => slug },
+            taxonomy => about.clone(),
+            term => term.clone(),
+            tag => term,
             posts => tagged.iter().map(|p| context.listed(p)).collect::<Vec<_>>(),
         };
         context.render_into(
             output,
             diagnostics,
-            format!("tags/{slug}/index.html"),
-            "tag.html",
+            format!("{taxonomy}/{slug}/index.html"),
+            term_template,
             ctx,
         );
     }

@@ -1,11 +1,14 @@
 //! The build: from a site's files to `public/`. [`build`] runs the steps,
 //! each in its own module, in this order: load and `apply_transforms`,
 //! `pages`, `listings` (index with pagination, taxonomies, 404), `feeds`
-//! (Atom and sitemap), `static_files`, `link_check` (`host check`), and
-//! `persist` (output folder and database).
+//! (Atom and sitemap), `bundles` (a bundle's files beside its page),
+//! `static_files`, `aliases` (redirects at old URLs), `link_check` (`host
+//! check`), and `persist` (output folder and database).
 
+mod aliases;
 mod apply_transforms;
 mod build;
+mod bundles;
 mod feeds;
 mod link_check;
 mod listings;

@@ -12,6 +12,9 @@ use minijinja::context;
 use rayon::prelude::*;
 use serde::Serialize;
 
+/// Where a body's summary ends.
+const MORE: &str = "<!--more-->";
+
 /// One page, rendered.
 pub(super) struct RenderedPage {
     /// The body's HTML (for the feed).
@@ -22,12 +25,16 @@ pub(super) struct RenderedPage {
     pub diagnostics: Vec<Diagnostic>,
     /// Macro calls expanded.
     pub macro_calls: usize,
+    /// The body's HTML before `<!--more-->`, when it has the marker.
+    pub summary: Option<String>,
 }
 
+/// A term as a page shows it.
 #[derive(Serialize)]
-struct TagRef {
+struct TermRef {
     name: String,
     slug: String,
+    url: String,
 }
 
 /// What macros may know of the other pages: every page, newest first.
@@ -81,13 +88,20 @@ fn render_page(
     };
     let expanded = expander.expand_page(&page.body, page.body_line);
     let mut diagnostics = expanded.diagnostics;
-    let tags: Vec<TagRef> = page
-        .tags
+    let terms = |taxonomy: &str| -> Vec<TermRef> {
+        page.terms(taxonomy)
+            .into_iter()
+            .map(|t| TermRef {
+                slug: content::page::slugify(&t),
+                url: context.term_url(taxonomy, &t),
+                name: t,
+            })
+            .collect()
+    };
+    let taxonomies: std::collections::BTreeMap<&str, Vec<TermRef>> = context
+        .taxonomies
         .iter()
-        .map(|t| TagRef {
-            name: t.clone(),
-            slug: content::page::slugify(t),
-        })
+        .map(|name| (name.as_str(), terms(name)))
         .collect();
     let template = match page.kind {
         content::Kind::Post => "post.html",
@@ -103,7 +117,9 @@ fn render_page(
                 page => context! {
                     title => &page.title,
                     date => page.date.map(iso_date),
-                    tags => tags,
+                    lastmod => page.lastmod.map(iso_date),
+                    tags => terms("tags"),
+                    taxonomies => taxonomies,
                     summary => &page.summary,
                     extra => &page.extra,
                     url => context.url(page),
@@ -117,7 +133,12 @@ fn render_page(
             diagnostics.push(d);
             String::new()
         });
+    let summary = expanded
+        .html
+        .split_once(MORE)
+        .map(|(before, _)| before.trim_end().to_owned());
     RenderedPage {
+        summary,
         content: expanded.html,
         html,
         diagnostics,

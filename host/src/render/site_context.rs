@@ -17,6 +17,9 @@ pub(super) struct Listed {
     pub url: String,
     pub date: Option<String>,
     pub summary: Option<String>,
+    /// The body before `<!--more-->`, rendered, when the front matter has
+    /// no `summary`.
+    pub summary_html: Option<String>,
 }
 
 /// The shared part of every template context of one build.
@@ -28,6 +31,12 @@ pub(super) struct SiteContext {
     /// `nav` in every template: the pages (not posts), in build order.
     pub nav: Vec<Listed>,
     pub templates: Templates,
+    /// The site's taxonomies, as site.toml lists them.
+    pub taxonomies: Vec<String>,
+    /// Each page's body before `<!--more-->`, by path, once rendered.
+    pub summaries: std::collections::HashMap<String, String>,
+    /// The file of the page written at each output path.
+    pub published: std::collections::HashMap<String, String>,
 }
 
 impl SiteContext {
@@ -45,6 +54,9 @@ impl SiteContext {
             site,
             nav: Vec::new(),
             templates: Templates::new(root),
+            taxonomies: config.taxonomies.clone(),
+            summaries: Default::default(),
+            published: Default::default(),
         };
         context.nav = pages
             .iter()
@@ -52,6 +64,7 @@ impl SiteContext {
             .map(|p| Listed {
                 date: None,
                 summary: None,
+                summary_html: None,
                 ..context.listed(p)
             })
             .collect();
@@ -70,7 +83,21 @@ impl SiteContext {
             url: self.url(page),
             date: page.date.map(iso_date),
             summary: page.summary.clone(),
+            summary_html: page
+                .summary
+                .is_none()
+                .then(|| self.summaries.get(&page.path).cloned())
+                .flatten(),
         }
+    }
+
+    /// The URL of `term` in `taxonomy`.
+    pub fn term_url(&self, taxonomy: &str, term: &str) -> String {
+        format!(
+            "{}{taxonomy}/{}/",
+            self.base,
+            crate::content::page::slugify(term)
+        )
     }
 
     /// Render `template` with `ctx` into `output` at `path`; a template
@@ -83,6 +110,17 @@ impl SiteContext {
         template: &str,
         ctx: minijinja::Value,
     ) {
+        let path = path.into();
+        if let Some(file) = self.published.get(&path) {
+            // The page keeps its URL; the clash fails the build.
+            diagnostics.push(Diagnostic::error(
+                file,
+                1,
+                1,
+                format!("published at `/{path}`, where the site writes its `{template}` page; give it another `slug` or `url`"),
+            ));
+            return;
+        }
         match self.templates.render(template, ctx) {
             Ok(text) => output.add(path, text),
             Err(d) => diagnostics.push(d),

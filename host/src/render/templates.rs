@@ -11,6 +11,8 @@ const THEME: &[(&str, &str)] = &[
     ("page.html", include_str!("../../theme/page.html")),
     ("tags.html", include_str!("../../theme/tags.html")),
     ("tag.html", include_str!("../../theme/tag.html")),
+    ("taxonomy.html", include_str!("../../theme/taxonomy.html")),
+    ("term.html", include_str!("../../theme/term.html")),
     ("404.html", include_str!("../../theme/404.html")),
     ("atom.xml", include_str!("../../theme/atom.xml")),
     ("sitemap.xml", include_str!("../../theme/sitemap.xml")),

@@ -1,0 +1,134 @@
+//! The files of a page bundle: everything beside a folder's `index.md`
+//! (images, data, attachments), copied beside the page's HTML so that
+//! relative links work, and shown to macros as `ctx.page.resources`.
+
+use serde::Serialize;
+use std::path::Path;
+
+/// One file of a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// Its path inside the bundle, with `/`: `cover.png`, `img/a.jpg`;
+    /// also its URL relative to the page.
+    pub name: String,
+    /// Its path relative to the site.
+    pub file: String,
+    /// Its size in bytes, when the bundle was loaded.
+    pub size: u64,
+}
+
+/// What a macro learns of a resource (`ctx.page.resources`): read from the
+/// file when a macro that uses the page runs, hashed so that a changed
+/// file re-runs exactly the calls that saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceInfo {
+    /// Path inside the bundle.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type guessed from the extension, e.g. `image/png`.
+    pub media_type: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Pixel width, for images whose header says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Pixel height, for images whose header says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl Resource {
+    /// What a macro learns of this resource in the site at `root`; `None`
+    /// when the file cannot be read any more.
+    pub fn info(&self, root: &Path) -> Option<ResourceInfo> {
+        let bytes = std::fs::read(root.join(&self.file)).ok()?;
+        let (width, height) = match imagesize::blob_size(&bytes) {
+            Ok(size) => (
+                u32::try_from(size.width).ok(),
+                u32::try_from(size.height).ok(),
+            ),
+            Err(_) => (None, None),
+        };
+        Some(ResourceInfo {
+            name: self.name.clone(),
+            size: bytes.len() as u64,
+            media_type: media_type(&self.name).to_owned(),
+            sha256: crate::input::content_hash(&bytes),
+            width,
+            height,
+        })
+    }
+}
+
+/// The media type of a file named `name`, from its extension.
+pub fn media_type(name: &str) -> &'static str {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, x)| x.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "wav" => "audio/wav",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "json" => "application/json",
+        "csv" => "text/csv",
+        "txt" => "text/plain",
+        "md" => "text/markdown",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        "xml" => "application/xml",
+        "toml" => "application/toml",
+        "yaml" | "yml" => "application/yaml",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_gets_its_size_type_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"></svg>"#;
+        std::fs::create_dir_all(dir.path().join("content/posts/trip")).unwrap();
+        std::fs::write(dir.path().join("content/posts/trip/map.svg"), svg).unwrap();
+        // A 1x1 PNG header: width and height at bytes 16-24.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0]);
+        std::fs::write(dir.path().join("content/posts/trip/dot.png"), &png).unwrap();
+        let resource = |name: &str| Resource {
+            name: name.into(),
+            file: format!("content/posts/trip/{name}"),
+            size: 0,
+        };
+        let png_info = resource("dot.png").info(dir.path()).unwrap();
+        assert_eq!(png_info.media_type, "image/png");
+        assert_eq!((png_info.width, png_info.height), (Some(3), Some(2)));
+        assert_eq!(png_info.sha256, crate::input::content_hash(&png));
+        let svg_info = resource("map.svg").info(dir.path()).unwrap();
+        assert_eq!(svg_info.media_type, "image/svg+xml");
+        assert!(resource("gone.png").info(dir.path()).is_none());
+    }
+
+    #[test]
+    fn media_types_by_extension() {
+        assert_eq!(media_type("a.JPG"), "image/jpeg");
+        assert_eq!(media_type("notes"), "application/octet-stream");
+    }
+}
