@@ -1,6 +1,7 @@
-//! `cargo run --example gen_site -- DIR POSTS [blogmark|hugo|python|hugo-python]`: write a
-//! benchmark site (see `benches/compare-hugo.sh`).
-use blogmark_e2e::site_gen::{Flavor, generate};
+//! `cargo run --example gen_site -- DIR POSTS [blogmark|hugo|python|hugo-python] [bundles]`:
+//! write a benchmark site (see `benches/compare-hugo.sh`); `bundles` turns
+//! every fifth post into a page bundle with three images.
+use blogmark_e2e::site_gen::{Flavor, generate, make_bundles};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -14,5 +15,9 @@ fn main() {
         Some("hugo-python") => Flavor::HugoPython,
         _ => Flavor::Blogmark,
     };
-    generate(std::path::Path::new(&dir), posts, flavor);
+    let dir = std::path::Path::new(&dir);
+    generate(dir, posts, flavor);
+    if args.next().as_deref() == Some("bundles") {
+        make_bundles(dir, 5, 3);
+    }
 }

@@ -130,3 +130,44 @@ fn generate_python(dir: &Path, posts: usize, flavor: Flavor) {
         write(&dir.join(format!("content/posts/post-{i:04}.md")), &text);
     }
 }
+
+/// Turn every `every`-th post of a generated site into a page bundle
+/// (`post-NNNN/index.md`) with `images` images of 24 KiB beside it, each
+/// shown in the post; the layout is the same for Hugo and Blogmark host.
+pub fn make_bundles(dir: &Path, every: usize, images: usize) {
+    let posts = dir.join("content/posts");
+    let mut names: Vec<_> = std::fs::read_dir(&posts)
+        .expect("a generated site has posts")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    names.sort();
+    for (i, post) in names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every.max(1) == 0)
+    {
+        let stem = post.file_stem().expect("a post has a name").to_owned();
+        let bundle = posts.join(&stem);
+        let mut text = std::fs::read_to_string(post).expect("the post was just written");
+        std::fs::create_dir_all(&bundle).expect("the site is writable");
+        for n in 0..images {
+            // A PNG header with its size, then bytes that differ per image.
+            let mut png =
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x80\0\0\x01\xe0\x08\x06\0\0\0".to_vec();
+            let mut state = (i * 31 + n) as u64 + 1;
+            png.extend((0..24 * 1024).map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 56) as u8
+            }));
+            std::fs::write(bundle.join(format!("img-{n}.png")), png)
+                .expect("the bundle is writable");
+            text.push_str(&format!("\n![Image {n}](img-{n}.png)\n"));
+        }
+        write(&bundle.join("index.md"), &text);
+        std::fs::remove_file(post).expect("the flat post is replaced by its bundle");
+    }
+}
