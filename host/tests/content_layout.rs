@@ -122,6 +122,11 @@ fn bundles_folders_aliases_summaries_and_taxonomies_render() {
         "{index}"
     );
     assert!(!index.contains("The rest of the story"), "{index}");
+    let feed = read(root, "atom.xml");
+    assert!(
+        feed.contains("<summary type=\"html\">&lt;p&gt;We went far.&lt;/p&gt;</summary>"),
+        "{feed}"
+    );
 
     // Two taxonomies, each with an index and a page per term.
     assert!(read(root, "tags/travel/index.html").contains("My trip"));

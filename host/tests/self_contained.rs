@@ -169,3 +169,47 @@ fn completions_and_the_manual_are_generated() {
     assert!(page.contains(".TH host 1"), "{page}");
     assert!(page.contains("run\\-script"), "{page}");
 }
+
+#[test]
+fn on_a_terminal_the_one_time_compile_says_so_and_a_cached_sandbox_says_nothing() {
+    let Some(script) = ["/usr/bin/script", "/bin/script"]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    else {
+        panic!("`script` (util-linux) runs a command on a terminal; install bsdutils");
+    };
+    let place = tempfile::tempdir().unwrap();
+    let site = common::site("");
+    common::write(
+        site.path(),
+        "scripts/shout.py",
+        "def render(ctx):\n    return ctx.args['text'].upper()\n",
+    );
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\n+++\n{{< shout text=\"x\" >}}\n",
+    );
+    let cache = place.path().join("cache");
+    let on_terminal = || {
+        let command = format!(
+            "'{}' render --site '{}'",
+            exe().display(),
+            site.path().display()
+        );
+        let out = Command::new(script)
+            .args(["-qec", &command, "/dev/null"])
+            .env("BLOGMARK_CACHE_DIR", &cache)
+            .env_remove("BLOGMARK_GUEST_WASM")
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{shown}");
+        shown
+    };
+    let first = on_terminal();
+    assert!(first.contains("Prepared the Python sandbox in"), "{first}");
+    let again = on_terminal();
+    assert!(!again.contains("Prepar"), "{again}");
+}

@@ -215,3 +215,48 @@ fn no_repository_or_no_remote_is_a_clear_refusal() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no remote `upstream`"));
 }
+
+#[test]
+fn a_bundle_file_changed_upstream_is_copied_by_the_next_render() {
+    let setup = setup();
+    let up_path = setup.upstream.workdir().unwrap().to_path_buf();
+    write(
+        &up_path,
+        "content/posts/trip/index.md",
+        "---\ntitle: Trip\n---\n![photo](photo.png)\n",
+    );
+    write(&up_path, "content/posts/trip/photo.png", "first photo");
+    commit_all(&setup.upstream, "a bundle");
+    push(&setup.upstream);
+    let pull = host(&setup.site, &["sync"]);
+    assert!(
+        pull.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    let render = host(&setup.site, &["render"]);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    let copied = setup.site.join("public/posts/trip/photo.png");
+    assert_eq!(std::fs::read_to_string(&copied).unwrap(), "first photo");
+
+    write(&up_path, "content/posts/trip/photo.png", "second photo");
+    commit_all(&setup.upstream, "a new photo");
+    push(&setup.upstream);
+    let pull = host(&setup.site, &["sync"]);
+    assert!(
+        pull.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    let render = host(&setup.site, &["render"]);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&copied).unwrap(), "second photo");
+}

@@ -30,8 +30,13 @@ pub(super) fn render_feed(
         .zip(contents)
         .take(FEED_POSTS)
         .map(|(p, html)| {
+            let listed = context.listed(p);
+            let summary = listed
+                .summary_html
+                .or_else(|| listed.summary.map(|text| crate::markdown::escape(&text)));
             context! {
                 title => &p.title,
+                summary => summary,
                 permalink => context.url(p),
                 updated => p.date.map(|d| d.to_rfc3339()).unwrap_or_else(|| updated.clone()),
                 content => html,
