@@ -220,6 +220,16 @@ fn no_repository_or_no_remote_is_a_clear_refusal() {
 fn a_bundle_file_changed_upstream_is_copied_by_the_next_render() {
     let setup = setup();
     let up_path = setup.upstream.workdir().unwrap().to_path_buf();
+    let sync_and_render = || {
+        for command in ["sync", "render"] {
+            let out = host(&setup.site, &[command]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
     write(
         &up_path,
         "content/posts/trip/index.md",
@@ -228,35 +238,13 @@ fn a_bundle_file_changed_upstream_is_copied_by_the_next_render() {
     write(&up_path, "content/posts/trip/photo.png", "first photo");
     commit_all(&setup.upstream, "a bundle");
     push(&setup.upstream);
-    let pull = host(&setup.site, &["sync"]);
-    assert!(
-        pull.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pull.stderr)
-    );
-    let render = host(&setup.site, &["render"]);
-    assert!(
-        render.status.success(),
-        "{}",
-        String::from_utf8_lossy(&render.stderr)
-    );
+    sync_and_render();
     let copied = setup.site.join("public/posts/trip/photo.png");
     assert_eq!(std::fs::read_to_string(&copied).unwrap(), "first photo");
 
     write(&up_path, "content/posts/trip/photo.png", "second photo");
     commit_all(&setup.upstream, "a new photo");
     push(&setup.upstream);
-    let pull = host(&setup.site, &["sync"]);
-    assert!(
-        pull.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pull.stderr)
-    );
-    let render = host(&setup.site, &["render"]);
-    assert!(
-        render.status.success(),
-        "{}",
-        String::from_utf8_lossy(&render.stderr)
-    );
+    sync_and_render();
     assert_eq!(std::fs::read_to_string(&copied).unwrap(), "second photo");
 }
