@@ -323,3 +323,24 @@ fn a_changed_bundle_file_reruns_only_the_calls_that_saw_it() {
         bigger
     );
 }
+
+#[test]
+fn scripts_run_on_a_bundle_page_sees_its_resources() {
+    let site = fixture();
+    let out = host(
+        site.path(),
+        &[
+            "scripts",
+            "run",
+            "gallery",
+            "--page",
+            "content/posts/my-trip/index.md",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains(r#"<img src="cover.png" width="3" height="2""#),
+        "{stdout}"
+    );
+}

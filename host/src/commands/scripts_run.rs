@@ -84,5 +84,8 @@ fn read_page(site: &std::path::Path, path: &std::path::Path) -> anyhow::Result<P
     let relative = content::relative_path(site, &full);
     // Any other file is read as a post.
     let kind = content::Kind::of_path(&relative).unwrap_or(content::Kind::Post);
-    content::page::parse(kind, &relative, &bytes).map_err(|d| anyhow::anyhow!("{d}"))
+    let mut page =
+        content::page::parse(kind, &relative, &bytes).map_err(|d| anyhow::anyhow!("{d}"))?;
+    page.resources = content::bundle_resources(site, &page);
+    Ok(page)
 }

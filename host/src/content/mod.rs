@@ -130,6 +130,30 @@ pub fn load_with(root: &Path, permalinks: &Permalinks) -> Content {
     content
 }
 
+/// The files of the bundle whose page is `page` (none for other pages),
+/// for a page read on its own rather than through [`load`].
+pub fn bundle_resources(root: &Path, page: &Page) -> Vec<Resource> {
+    let Some(bundle) = &page.bundle else {
+        return Vec::new();
+    };
+    let dir = root.join(bundle);
+    let mut found: Vec<Resource> = walkdir::WalkDir::new(&dir)
+        .min_depth(1)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.path() != dir.join("index.md"))
+        .map(|e| Resource {
+            name: relative_path(&dir, e.path()),
+            file: relative_path(root, e.path()),
+            size: e.metadata().map_or(0, |m| m.len()),
+        })
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
 /// A path the user typed for a file of the site at `site`: as given when
 /// it exists (relative to the working directory, or absolute), else
 /// relative to the site.
