@@ -20,6 +20,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         use_cache: true,
         check_links: false,
         external_links: None,
+        base_url: None,
     }
 }
 

@@ -60,6 +60,9 @@ pub enum Command {
     },
     /// Build the site into its output directory.
     Render(RenderArgs),
+    /// Render the site and serve it with live reload: every open page
+    /// reloads when a source changes and shows the render's problems.
+    Serve(ServeArgs),
     /// Do everything `render` does, but write nothing.
     Check(CheckArgs),
     /// Show recent render runs and the trend of each macro's latency.
@@ -102,6 +105,29 @@ pub enum Command {
         #[arg(long)]
         branch: Option<String>,
     },
+}
+
+/// Arguments of `host serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The port to listen on (0: any free one).
+    #[arg(long, short = 'p', default_value_t = 1111)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Open the site in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Include drafts.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Include pages dated in the future.
+    #[arg(long)]
+    pub future: bool,
+    /// Render threads.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// Arguments of `host render`.

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod python;
 pub mod render;
 pub mod scripts;
+pub mod serve;
 pub mod site_lock;
 pub mod stats;
 pub mod store;

@@ -45,6 +45,7 @@ impl Site {
             use_cache,
             check_links: false,
             external_links: None,
+            base_url: None,
         })
         .unwrap()
     }

@@ -45,6 +45,7 @@ fn options(root: &Path) -> BuildOptions {
         use_cache: true,
         check_links: false,
         external_links: None,
+        base_url: None,
     }
 }
 

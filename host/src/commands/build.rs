@@ -36,6 +36,7 @@ pub fn run(
         use_cache: !args.no_cache,
         check_links: checks.links,
         external_links: checks.external,
+        base_url: None,
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {

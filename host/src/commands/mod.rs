@@ -6,6 +6,7 @@ mod rebuild;
 mod run_script;
 mod scripts;
 mod scripts_run;
+mod serve;
 mod shell_files;
 mod stats;
 mod sync;
@@ -27,7 +28,9 @@ fn writes_site(command: &Command) -> bool {
                 | ScriptsCommand::Enable(_)
                 | ScriptsCommand::Disable(_)
         ),
+        // `serve` takes the lock for each render, not for its lifetime.
         Command::Init { .. }
+        | Command::Serve(_)
         | Command::Stats { .. }
         | Command::Completions { .. }
         | Command::Man => false,
@@ -49,6 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     match &cli.command {
         Command::Init { dir } => init::run(dir),
+        Command::Serve(args) => serve::run(site, args),
         Command::Completions { shell } => shell_files::completions(*shell),
         Command::Man => shell_files::man(),
         Command::Render(args) => build::run(

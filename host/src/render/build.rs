@@ -41,6 +41,8 @@ pub struct BuildOptions {
     pub check_links: bool,
     /// Also check external links, with these options (`--external`).
     pub external_links: Option<crate::links::external::Options>,
+    /// Publish under this base URL instead of site.toml's (`host serve`).
+    pub base_url: Option<String>,
 }
 
 /// What a build did.
@@ -170,6 +172,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
     let mut loaded = load(root)?;
+    if let Some(base_url) = &options.base_url {
+        loaded.config.base_url = base_url.clone();
+    }
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let now = build_clock();
     let built: Vec<&Page> = loaded

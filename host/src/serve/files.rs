@@ -1,0 +1,105 @@
+//! Answering a request from the rendered folder, as a static server would,
+//! with the reload script in every HTML page.
+
+use super::reload::inject;
+use std::path::{Path, PathBuf};
+
+/// What to send for a request.
+pub enum Reply {
+    /// A file: its media type and bytes.
+    File(&'static str, Vec<u8>),
+    /// A folder asked for without its `/`.
+    Redirect(String),
+    /// Nothing there: the site's 404 page, if it has one.
+    NotFound(Option<Vec<u8>>),
+}
+
+/// The reply for the URL path `path` (percent-encoded) from the folder `root`.
+pub fn reply(root: &Path, path: &str) -> Reply {
+    let Some(file) = local_path(root, path) else {
+        return not_found(root);
+    };
+    let file = if path.ends_with('/') {
+        file.join("index.html")
+    } else if file.is_dir() {
+        return Reply::Redirect(format!("{path}/"));
+    } else {
+        file
+    };
+    match std::fs::read(&file) {
+        Ok(bytes) => {
+            let name = file.to_string_lossy();
+            let media_type = crate::content::resources::media_type(&name);
+            if media_type == "text/html" {
+                let page = inject(&String::from_utf8_lossy(&bytes));
+                Reply::File("text/html; charset=utf-8", page.into_bytes())
+            } else {
+                Reply::File(media_type, bytes)
+            }
+        }
+        Err(_) => not_found(root),
+    }
+}
+
+fn not_found(root: &Path) -> Reply {
+    Reply::NotFound(
+        std::fs::read_to_string(root.join("404.html"))
+            .ok()
+            .map(|page| inject(&page).into_bytes()),
+    )
+}
+
+/// The file under `root` that `path` names; `None` for a path that leaves
+/// it or is not valid UTF-8 once decoded.
+fn local_path(root: &Path, path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    let mut file = root.to_path_buf();
+    for part in decoded.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." || part.contains('\\') {
+            return None;
+        }
+        file.push(part);
+    }
+    Some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_folders_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("posts/a b")).unwrap();
+        std::fs::write(dir.path().join("posts/a b/index.html"), "<body></body>").unwrap();
+        std::fs::write(dir.path().join("style.css"), "p{}").unwrap();
+        std::fs::write(dir.path().join("404.html"), "<body>gone</body>").unwrap();
+        match reply(dir.path(), "/posts/a%20b/") {
+            Reply::File(kind, bytes) => {
+                assert_eq!(kind, "text/html; charset=utf-8");
+                assert!(
+                    String::from_utf8(bytes)
+                        .unwrap()
+                        .contains("data-blogmark-serve")
+                );
+            }
+            _ => panic!("the page"),
+        }
+        assert!(
+            matches!(reply(dir.path(), "/posts/a%20b"), Reply::Redirect(to) if to == "/posts/a%20b/")
+        );
+        assert!(
+            matches!(reply(dir.path(), "/style.css"), Reply::File("text/css", b) if b == b"p{}")
+        );
+        assert!(matches!(
+            reply(dir.path(), "/../secret"),
+            Reply::NotFound(Some(_))
+        ));
+        assert!(matches!(
+            reply(dir.path(), "/nothing"),
+            Reply::NotFound(Some(_))
+        ));
+    }
+}

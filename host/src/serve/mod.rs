@@ -1,0 +1,247 @@
+//! `host serve`: the site rendered into `.blogmark/serve/`, served over
+//! HTTP, rendered again when its sources change, and every open page told
+//! to reload (server-sent events), with the render's problems shown over
+//! the page until they are fixed.
+
+mod files;
+mod reload;
+mod watch;
+
+pub use reload::{EVENTS_PATH, Problem, inject};
+
+use crate::diagnostics::Severity;
+use crate::render::{BuildOptions, build};
+use axum::body::Body;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt as _;
+
+/// What `host serve` was asked for.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The site's folder.
+    pub root: PathBuf,
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Include drafts.
+    pub drafts: bool,
+    /// Include pages dated in the future.
+    pub future: bool,
+    /// Render threads.
+    pub jobs: Option<usize>,
+}
+
+/// What the server tells open pages.
+#[derive(Clone, Debug)]
+enum Notice {
+    /// A render finished: reload.
+    Reload,
+    /// The server is stopping: close the stream.
+    Stop,
+}
+
+struct State {
+    out: PathBuf,
+    problems: RwLock<Vec<Problem>>,
+    notices: broadcast::Sender<Notice>,
+}
+
+/// The folder `host serve` renders the site at `root` into.
+pub fn serve_dir(root: &Path) -> PathBuf {
+    root.join(".blogmark/serve")
+}
+
+/// Serve the site until Ctrl-C (or `stop` resolves); `listening` is told
+/// the address once the first render is done and the server accepts.
+pub fn serve(
+    options: &ServeOptions,
+    listening: impl FnOnce(SocketAddr),
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(options.clone(), listening, stop))
+}
+
+async fn run(
+    options: ServeOptions,
+    listening: impl FnOnce(SocketAddr),
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}/");
+    let (notices, _) = broadcast::channel(16);
+    let state = Arc::new(State {
+        out: serve_dir(&options.root),
+        problems: RwLock::new(Vec::new()),
+        notices,
+    });
+    render(&options, &base_url, &state).await;
+    let (_watcher, changes) = watch::watch(&options.root)?;
+    let rebuilds = tokio::spawn(rebuild_on_change(
+        options.clone(),
+        base_url,
+        state.clone(),
+        changes,
+    ));
+    let app = axum::Router::new()
+        .route(EVENTS_PATH, axum::routing::get(events))
+        .fallback(file)
+        .with_state(state.clone());
+    listening(addr);
+    let stopping = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop.await;
+            // Open pages hold their event streams: end them, or the
+            // server would wait on them forever.
+            let _ = stopping.notices.send(Notice::Stop);
+        })
+        .await?;
+    rebuilds.abort();
+    Ok(())
+}
+
+/// Render the site into the serve folder and keep its problems.
+async fn render(options: &ServeOptions, base_url: &str, state: &State) {
+    let build_options = BuildOptions {
+        root: options.root.clone(),
+        out: Some(state.out.clone()),
+        drafts: options.drafts,
+        future: options.future,
+        jobs: options.jobs,
+        write: true,
+        progress: false,
+        use_cache: true,
+        check_links: false,
+        external_links: None,
+        base_url: Some(base_url.to_owned()),
+    };
+    let root = options.root.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _lock = crate::site_lock::SiteLock::acquire(&root)?;
+        build(&build_options)
+    })
+    .await;
+    let problems = match rendered {
+        Ok(Ok(report)) => {
+            for d in &report.diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "Rendered {} pages in {:.0} ms",
+                report.pages,
+                report.elapsed.as_secs_f64() * 1000.0
+            );
+            report
+                .diagnostics
+                .iter()
+                .map(|d| Problem {
+                    file: d.file.clone(),
+                    line: d.line,
+                    column: d.column,
+                    severity: match d.severity {
+                        Severity::Error => "error".into(),
+                        Severity::Warning => "warning".into(),
+                    },
+                    message: d.message.clone(),
+                })
+                .collect()
+        }
+        Ok(Err(error)) => {
+            eprintln!("error: {error:#}");
+            vec![whole_site_problem(&format!("{error:#}"))]
+        }
+        Err(panicked) => vec![whole_site_problem(&format!(
+            "the render stopped: {panicked}"
+        ))],
+    };
+    *state.problems.write().unwrap_or_else(|e| e.into_inner()) = problems;
+}
+
+/// A render that did not happen at all (site.toml unreadable, ...): its
+/// message names the file and line when it has them.
+fn whole_site_problem(message: &str) -> Problem {
+    let (place, reason) = message
+        .split_once(": error: ")
+        .unwrap_or(("site.toml", message));
+    let mut parts = place.splitn(3, ':');
+    let file = parts.next().unwrap_or("site.toml").to_owned();
+    let number = |p: Option<&str>| p.and_then(|n| n.parse().ok()).unwrap_or(0);
+    Problem {
+        file,
+        line: number(parts.next()),
+        column: number(parts.next()),
+        severity: "error".into(),
+        message: reason.to_owned(),
+    }
+}
+
+async fn rebuild_on_change(
+    options: ServeOptions,
+    base_url: String,
+    state: Arc<State>,
+    mut changes: tokio::sync::mpsc::Receiver<Vec<PathBuf>>,
+) {
+    while let Some(changed) = changes.recv().await {
+        for path in &changed {
+            tracing::info!(path = %path.display(), "changed");
+        }
+        render(&options, &base_url, &state).await;
+        let _ = state.notices.send(Notice::Reload);
+    }
+}
+
+/// The event stream of one open page: the last render's problems at once,
+/// then `reload` after each render.
+async fn events(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let problems = state
+        .problems
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let first = Event::default()
+        .event("problems")
+        .data(serde_json::to_string(&problems).unwrap_or_else(|_| "[]".into()));
+    let later = tokio_stream::wrappers::BroadcastStream::new(state.notices.subscribe())
+        .take_while(|notice| !matches!(notice, Ok(Notice::Stop)))
+        .map(|_| Ok(Event::default().event("reload").data("")));
+    Sse::new(tokio_stream::once(Ok(first)).chain(later)).keep_alive(KeepAlive::default())
+}
+
+/// Any other path: a file of the rendered site.
+async fn file(axum::extract::State(state): axum::extract::State<Arc<State>>, uri: Uri) -> Response {
+    let out = state.out.clone();
+    let path = uri.path().to_owned();
+    let reply = tokio::task::spawn_blocking(move || files::reply(&out, &path)).await;
+    match reply {
+        Ok(files::Reply::File(media_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Ok(files::Reply::Redirect(to)) => {
+            (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+        }
+        Ok(files::Reply::NotFound(Some(page))) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            Body::from(page),
+        )
+            .into_response(),
+        Ok(files::Reply::NotFound(None)) | Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}

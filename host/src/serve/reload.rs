@@ -1,0 +1,79 @@
+//! What a served page learns from the server: reload after a render, and
+//! the render's problems as an overlay. Only served pages get this script;
+//! the files a render writes never hold it.
+
+use serde::Serialize;
+
+/// The URL of the server's event stream.
+pub const EVENTS_PATH: &str = "/_blogmark/events";
+
+/// One problem of the last render, as the overlay shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file, relative to the site.
+    pub file: String,
+    /// Its line (0 when the problem is the whole file).
+    pub line: usize,
+    /// Its column.
+    pub column: usize,
+    /// `error` or `warning`.
+    pub severity: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The script that listens to the event stream: `reload` reloads the page,
+/// `problems` shows or hides the overlay.
+const SCRIPT: &str = r#"<script data-blogmark-serve>
+(() => {
+  const events = new EventSource("/_blogmark/events");
+  events.addEventListener("reload", () => location.reload());
+  events.addEventListener("problems", (event) => {
+    const problems = JSON.parse(event.data);
+    let overlay = document.getElementById("blogmark-overlay");
+    if (problems.length === 0) {
+      if (overlay) overlay.remove();
+      return;
+    }
+    if (!overlay) {
+      overlay = document.createElement("div");
+      overlay.id = "blogmark-overlay";
+      overlay.setAttribute("role", "alert");
+      overlay.style.cssText = "position:fixed;inset:auto 0 0 0;max-height:50vh;overflow:auto;" +
+        "margin:0;padding:1rem;background:#2b0b0b;color:#ffd7d7;font:14px/1.4 monospace;z-index:2147483647";
+      document.body.appendChild(overlay);
+    }
+    overlay.replaceChildren(...problems.map((p) => {
+      const line = document.createElement("div");
+      line.className = "blogmark-problem";
+      line.textContent = `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.message}`;
+      return line;
+    }));
+  });
+})();
+</script>
+"#;
+
+/// `html` with the listening script before its `</body>` (at its end when
+/// it has none).
+pub fn inject(html: &str) -> String {
+    let at = html.rfind("</body>").unwrap_or(html.len());
+    let mut out = String::with_capacity(html.len() + SCRIPT.len());
+    out.push_str(&html[..at]);
+    out.push_str(SCRIPT);
+    out.push_str(&html[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_goes_before_the_body_ends() {
+        let page = inject("<html><body><p>x</p></body></html>");
+        assert!(page.starts_with("<html><body><p>x</p><script data-blogmark-serve>"));
+        assert!(page.ends_with("</script>\n</body></html>"));
+        assert!(inject("<p>bare</p>").starts_with("<p>bare</p><script"));
+    }
+}

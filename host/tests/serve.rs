@@ -1,0 +1,209 @@
+//! `host serve` through the real binary: a real HTTP server on a free
+//! port, its event stream, real edits of the site's files, Ctrl-C.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long anything may take before the test fails (a render, a reload).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running `host serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(site: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["serve", "--port", "0", "--site"])
+            .arg(site)
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (lines, found) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let base = loop {
+            let line = found
+                .recv_timeout(PATIENCE)
+                .expect("host serve says where it serves");
+            if let Some(url) = line.split(" at ").nth(1).and_then(|r| r.split(' ').next()) {
+                break url.to_owned();
+            }
+        };
+        Server { child, base }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut response = agent
+            .get(format!("{}{}", self.base, path.trim_start_matches('/')))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// The event stream's events (`name`, `data`), as they come.
+    fn events(&self) -> mpsc::Receiver<(String, String)> {
+        let url = format!("{}_blogmark/events", self.base);
+        let (sender, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            let response = ureq::get(&url).call().unwrap();
+            let reader = BufReader::new(response.into_body().into_reader());
+            // An event ends at a blank line; a field may be missing.
+            let (mut name, mut data) = (String::new(), String::new());
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data = d.trim().to_owned();
+                } else if line.is_empty() && !name.is_empty() {
+                    let event = (std::mem::take(&mut name), std::mem::take(&mut data));
+                    if sender.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        events
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn next(events: &mpsc::Receiver<(String, String)>) -> (String, String) {
+    events.recv_timeout(PATIENCE).expect("an event comes")
+}
+
+fn site() -> tempfile::TempDir {
+    let site = common::site("");
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nFirst words.\n",
+    );
+    site
+}
+
+#[test]
+fn pages_are_served_with_the_reload_script_and_the_files_keep_none() {
+    let site = site();
+    let server = Server::start(site.path());
+    let (status, page) = server.get("/posts/hello/");
+    assert_eq!(status, 200);
+    assert!(page.contains("First words."), "{page}");
+    assert!(
+        page.contains("new EventSource(\"/_blogmark/events\")"),
+        "{page}"
+    );
+    // Links point at the server, not at the published site.
+    assert!(
+        page.contains(&format!("href=\"{}style.css\"", server.base)),
+        "{page}"
+    );
+    let on_disk =
+        std::fs::read_to_string(site.path().join(".blogmark/serve/posts/hello/index.html"))
+            .unwrap();
+    assert!(!on_disk.contains("EventSource"), "{on_disk}");
+    assert!(
+        !site.path().join("public").exists(),
+        "serve leaves public/ alone"
+    );
+    let (status, _) = server.get("/posts/hello");
+    assert_eq!(status, 301);
+    let (status, missing) = server.get("/no/such/page/");
+    assert_eq!(status, 404);
+    assert!(missing.contains("EventSource"), "the 404 page reloads too");
+}
+
+#[test]
+fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
+    let site = site();
+    let server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events), ("problems".into(), "[]".into()));
+
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nSecond words.\n",
+    );
+    assert_eq!(next(&events).0, "reload");
+    assert!(server.get("/posts/hello/").1.contains("Second words."));
+
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = \"someday\"\n+++\nx\n",
+    );
+    assert_eq!(next(&events).0, "reload");
+    let (name, data) = next(&server.events());
+    assert_eq!(name, "problems");
+    let problems: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(problems[0]["file"], "content/posts/hello.md", "{data}");
+    assert_eq!(problems[0]["line"], 3, "{data}");
+    assert_eq!(problems[0]["severity"], "error", "{data}");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read the date"),
+        "{data}"
+    );
+
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nFixed.\n",
+    );
+    assert_eq!(next(&events).0, "reload");
+    assert_eq!(next(&server.events()), ("problems".into(), "[]".into()));
+}
+
+#[test]
+fn ctrl_c_stops_the_server_cleanly_even_with_pages_open() {
+    let site = site();
+    let mut server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    let pid = i32::try_from(server.child.id()).unwrap();
+    // SAFETY: signalling a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "host serve did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
