@@ -207,3 +207,67 @@ fn ctrl_c_stops_the_server_cleanly_even_with_pages_open() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// The page at `url` as a real browser leaves it after 4 s of running its
+/// scripts (headless Chromium; `.ci/run` installs it when missing).
+fn browser_dom(url: &str) -> String {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths)
+                .any(|dir| dir.join(name).is_file())
+        })
+        .expect("a Chromium browser on PATH (apt-get install chromium); .ci/run installs it");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--timeout=4000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
+    let site = site();
+    common::write(
+        site.path(),
+        "content/posts/broken.md",
+        "+++\ntitle = \"Broken\"\ndate = \"someday\"\n+++\nx\n",
+    );
+    let server = Server::start(site.path());
+    let page = format!("{}posts/hello/", server.base);
+    let dom = browser_dom(&page);
+    assert!(dom.contains("First words."), "{dom}");
+    assert!(
+        dom.contains(r#"<div id="blogmark-overlay" role="alert""#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"<div class="blogmark-problem">content/posts/broken.md:3:1: error: cannot read the date"#),
+        "{dom}"
+    );
+
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    std::fs::remove_file(site.path().join("content/posts/broken.md")).unwrap();
+    assert_eq!(next(&events).0, "reload");
+    let dom = browser_dom(&page);
+    assert!(dom.contains("First words."), "{dom}");
+    assert!(!dom.contains(r#"<div id="blogmark-overlay""#), "{dom}");
+}
