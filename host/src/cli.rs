@@ -163,6 +163,10 @@ pub struct BuildArgs {
     /// Include pages dated in the future (after `SOURCE_DATE_EPOCH`, or now).
     #[arg(long)]
     pub future: bool,
+    /// Publish under this base URL instead of site.toml's `base_url` (a
+    /// staging copy, a preview).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Fail (exit 1) on any warning, not only on errors.
     #[arg(long)]
     pub strict: bool,

@@ -271,3 +271,60 @@ fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
     assert!(dom.contains("First words."), "{dom}");
     assert!(!dom.contains(r#"<div id="blogmark-overlay""#), "{dom}");
 }
+
+#[test]
+fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
+    let site = site();
+    let server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    let edits: [(&str, Option<&str>); 4] = [
+        (
+            "content/posts/two.md",
+            Some("+++\ntitle = \"Two\"\ndate = 2024-02-01\ntags = [\"b\"]\n+++\nTwo.\n"),
+        ),
+        (
+            "content/posts/hello.md",
+            Some("+++\ntitle = \"Hello again\"\ndate = 2024-01-01\ntags = [\"a\"]\n+++\nNew.\n"),
+        ),
+        (
+            "content/pages/about.md",
+            Some("+++\ntitle = \"About\"\n+++\nMe.\n"),
+        ),
+        ("content/posts/two.md", None),
+    ];
+    for (path, text) in edits {
+        match text {
+            Some(text) => common::write(site.path(), path, text),
+            None => std::fs::remove_file(site.path().join(path)).unwrap(),
+        }
+        assert_eq!(next(&events).0, "reload", "after {path}");
+    }
+    // An editor's write may come as two batches: wait for the last render.
+    while events.recv_timeout(Duration::from_millis(500)).is_ok() {}
+    let clean = tempfile::tempdir().unwrap();
+    let out = common::host(
+        site.path(),
+        &[
+            "render",
+            "--base-url",
+            &server.base,
+            "--out",
+            clean.path().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = common::files(&site.path().join(".blogmark/serve"), &[]);
+    let rendered = common::files(clean.path(), &[]);
+    assert_eq!(
+        served.keys().collect::<Vec<_>>(),
+        rendered.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &rendered {
+        assert!(served[path] == *bytes, "{path} differs");
+    }
+}

@@ -36,7 +36,7 @@ pub fn run(
         use_cache: !args.no_cache,
         check_links: checks.links,
         external_links: checks.external,
-        base_url: None,
+        base_url: args.base_url.clone(),
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {

@@ -1,7 +1,7 @@
 //! Answering a request from the rendered folder, as a static server would,
 //! with the reload script in every HTML page.
 
-use super::reload::inject;
+use super::reload::{Problem, inject};
 use std::path::{Path, PathBuf};
 
 /// What to send for a request.
@@ -14,10 +14,11 @@ pub enum Reply {
     NotFound(Option<Vec<u8>>),
 }
 
-/// The reply for the URL path `path` (percent-encoded) from the folder `root`.
-pub fn reply(root: &Path, path: &str) -> Reply {
+/// The reply for the URL path `path` (percent-encoded) from the folder
+/// `root`; HTML pages show `problems`.
+pub fn reply(root: &Path, path: &str, problems: &[Problem]) -> Reply {
     let Some(file) = local_path(root, path) else {
-        return not_found(root);
+        return not_found(root, problems);
     };
     let file = if path.ends_with('/') {
         file.join("index.html")
@@ -31,21 +32,21 @@ pub fn reply(root: &Path, path: &str) -> Reply {
             let name = file.to_string_lossy();
             let media_type = crate::content::resources::media_type(&name);
             if media_type == "text/html" {
-                let page = inject(&String::from_utf8_lossy(&bytes));
+                let page = inject(&String::from_utf8_lossy(&bytes), problems);
                 Reply::File("text/html; charset=utf-8", page.into_bytes())
             } else {
                 Reply::File(media_type, bytes)
             }
         }
-        Err(_) => not_found(root),
+        Err(_) => not_found(root, problems),
     }
 }
 
-fn not_found(root: &Path) -> Reply {
+fn not_found(root: &Path, problems: &[Problem]) -> Reply {
     Reply::NotFound(
         std::fs::read_to_string(root.join("404.html"))
             .ok()
-            .map(|page| inject(&page).into_bytes()),
+            .map(|page| inject(&page, problems).into_bytes()),
     )
 }
 
@@ -76,7 +77,7 @@ mod tests {
         std::fs::write(dir.path().join("posts/a b/index.html"), "<body></body>").unwrap();
         std::fs::write(dir.path().join("style.css"), "p{}").unwrap();
         std::fs::write(dir.path().join("404.html"), "<body>gone</body>").unwrap();
-        match reply(dir.path(), "/posts/a%20b/") {
+        match reply(dir.path(), "/posts/a%20b/", &[]) {
             Reply::File(kind, bytes) => {
                 assert_eq!(kind, "text/html; charset=utf-8");
                 assert!(
@@ -88,17 +89,17 @@ mod tests {
             _ => panic!("the page"),
         }
         assert!(
-            matches!(reply(dir.path(), "/posts/a%20b"), Reply::Redirect(to) if to == "/posts/a%20b/")
+            matches!(reply(dir.path(), "/posts/a%20b", &[]), Reply::Redirect(to) if to == "/posts/a%20b/")
         );
         assert!(
-            matches!(reply(dir.path(), "/style.css"), Reply::File("text/css", b) if b == b"p{}")
+            matches!(reply(dir.path(), "/style.css", &[]), Reply::File("text/css", b) if b == b"p{}")
         );
         assert!(matches!(
-            reply(dir.path(), "/../secret"),
+            reply(dir.path(), "/../secret", &[]),
             Reply::NotFound(Some(_))
         ));
         assert!(matches!(
-            reply(dir.path(), "/nothing"),
+            reply(dir.path(), "/nothing", &[]),
             Reply::NotFound(Some(_))
         ));
     }

@@ -223,7 +223,12 @@ async fn events(
 async fn file(axum::extract::State(state): axum::extract::State<Arc<State>>, uri: Uri) -> Response {
     let out = state.out.clone();
     let path = uri.path().to_owned();
-    let reply = tokio::task::spawn_blocking(move || files::reply(&out, &path)).await;
+    let problems = state
+        .problems
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let reply = tokio::task::spawn_blocking(move || files::reply(&out, &path, &problems)).await;
     match reply {
         Ok(files::Reply::File(media_type, bytes)) => (
             [

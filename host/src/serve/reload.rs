@@ -22,14 +22,12 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The script that listens to the event stream: `reload` reloads the page,
-/// `problems` shows or hides the overlay.
+/// The script that shows the problems the page was served with at once,
+/// then listens to the event stream: `reload` reloads the page, `problems`
+/// shows or hides the overlay. `PROBLEMS` stands for the JSON list.
 const SCRIPT: &str = r#"<script data-blogmark-serve>
 (() => {
-  const events = new EventSource("/_blogmark/events");
-  events.addEventListener("reload", () => location.reload());
-  events.addEventListener("problems", (event) => {
-    const problems = JSON.parse(event.data);
+  const show = (problems) => {
     let overlay = document.getElementById("blogmark-overlay");
     if (problems.length === 0) {
       if (overlay) overlay.remove();
@@ -49,18 +47,27 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
       line.textContent = `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.message}`;
       return line;
     }));
-  });
+  };
+  show(PROBLEMS);
+  const events = new EventSource("/_blogmark/events");
+  events.addEventListener("reload", () => location.reload());
+  events.addEventListener("problems", (event) => show(JSON.parse(event.data)));
 })();
 </script>
 "#;
 
-/// `html` with the listening script before its `</body>` (at its end when
-/// it has none).
-pub fn inject(html: &str) -> String {
+/// `html` with the script before its `</body>` (at its end when it has
+/// none), showing `problems` from the start.
+pub fn inject(html: &str, problems: &[Problem]) -> String {
+    // Inside a script element, `</` could end it early.
+    let problems = serde_json::to_string(problems)
+        .unwrap_or_else(|_| "[]".into())
+        .replace("</", "<\\/");
+    let script = SCRIPT.replace("PROBLEMS", &problems);
     let at = html.rfind("</body>").unwrap_or(html.len());
-    let mut out = String::with_capacity(html.len() + SCRIPT.len());
+    let mut out = String::with_capacity(html.len() + script.len());
     out.push_str(&html[..at]);
-    out.push_str(SCRIPT);
+    out.push_str(&script);
     out.push_str(&html[at..]);
     out
 }
@@ -71,9 +78,20 @@ mod tests {
 
     #[test]
     fn the_script_goes_before_the_body_ends() {
-        let page = inject("<html><body><p>x</p></body></html>");
+        let page = inject("<html><body><p>x</p></body></html>", &[]);
         assert!(page.starts_with("<html><body><p>x</p><script data-blogmark-serve>"));
         assert!(page.ends_with("</script>\n</body></html>"));
-        assert!(inject("<p>bare</p>").starts_with("<p>bare</p><script"));
+        assert!(page.contains("show([]);"), "{page}");
+        assert!(inject("<p>bare</p>", &[]).starts_with("<p>bare</p><script"));
+        let tricky = Problem {
+            file: "a.md".into(),
+            line: 1,
+            column: 1,
+            severity: "error".into(),
+            message: "</script><b>".into(),
+        };
+        let page = inject("<body></body>", &[tricky]);
+        assert!(page.contains(r#""message":"<\/script><b>""#), "{page}");
+        assert_eq!(page.matches("</script>").count(), 1, "{page}");
     }
 }
