@@ -21,6 +21,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         check_links: false,
         external_links: None,
         base_url: None,
+        page_cache: None,
     }
 }
 

@@ -46,6 +46,7 @@ impl Site {
             check_links: false,
             external_links: None,
             base_url: None,
+            page_cache: None,
         })
         .unwrap()
     }

@@ -46,6 +46,7 @@ fn options(root: &Path) -> BuildOptions {
         check_links: false,
         external_links: None,
         base_url: None,
+        page_cache: None,
     }
 }
 

@@ -16,6 +16,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 struct Server {
     child: Child,
     base: String,
+    /// What it prints, line by line.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -43,7 +45,24 @@ impl Server {
                 break url.to_owned();
             }
         };
-        Server { child, base }
+        Server {
+            child,
+            base,
+            lines: found,
+        }
+    }
+
+    /// The next line it prints that holds `text`.
+    fn next_line_containing(&mut self, text: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(PATIENCE)
+                .unwrap_or_else(|_| panic!("host serve printed no line with {text:?}"));
+            if line.contains(text) {
+                return line;
+            }
+        }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -275,10 +294,28 @@ fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
 #[test]
 fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     let site = site();
-    let server = Server::start(site.path());
+    let root = site.path();
+    // Pages that read other pages and scripts, so that edits elsewhere
+    // must reach them.
+    common::write(
+        root,
+        "content/pages/latest.md",
+        "+++\ntitle = \"Latest\"\n+++\n{{< recent_posts >}}\n",
+    );
+    common::write(
+        root,
+        "scripts/shout.py",
+        "def render(ctx):\n    return ctx.args['text'].upper()\n",
+    );
+    common::write(
+        root,
+        "content/posts/loud.md",
+        "+++\ntitle = \"Loud\"\ndate = 2023-01-01\n+++\n{{< shout text=\"hey\" >}}\n",
+    );
+    let server = Server::start(root);
     let events = server.events();
     assert_eq!(next(&events).0, "problems");
-    let edits: [(&str, Option<&str>); 4] = [
+    let edits: [(&str, Option<&str>); 7] = [
         (
             "content/posts/two.md",
             Some("+++\ntitle = \"Two\"\ndate = 2024-02-01\ntags = [\"b\"]\n+++\nTwo.\n"),
@@ -288,6 +325,20 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
             Some("+++\ntitle = \"Hello again\"\ndate = 2024-01-01\ntags = [\"a\"]\n+++\nNew.\n"),
         ),
         (
+            "content/posts/hello.md",
+            Some(
+                "+++\ntitle = \"Hello again\"\ndate = 2024-01-01\ntags = [\"a\"]\n+++\nBody only.\n",
+            ),
+        ),
+        (
+            "scripts/shout.py",
+            Some("def render(ctx):\n    return ctx.args['text'].upper() + '!'\n"),
+        ),
+        (
+            "templates/page.html",
+            Some("<html><body>{{ page.title }}: {{ page.content | safe }}</body></html>"),
+        ),
+        (
             "content/pages/about.md",
             Some("+++\ntitle = \"About\"\n+++\nMe.\n"),
         ),
@@ -295,8 +346,8 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     ];
     for (path, text) in edits {
         match text {
-            Some(text) => common::write(site.path(), path, text),
-            None => std::fs::remove_file(site.path().join(path)).unwrap(),
+            Some(text) => common::write(root, path, text),
+            None => std::fs::remove_file(root.join(path)).unwrap(),
         }
         assert_eq!(next(&events).0, "reload", "after {path}");
     }
@@ -304,7 +355,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     while events.recv_timeout(Duration::from_millis(500)).is_ok() {}
     let clean = tempfile::tempdir().unwrap();
     let out = common::host(
-        site.path(),
+        root,
         &[
             "render",
             "--base-url",
@@ -318,7 +369,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let served = common::files(&site.path().join(".blogmark/serve"), &[]);
+    let served = common::files(&root.join(".blogmark/serve"), &[]);
     let rendered = common::files(clean.path(), &[]);
     assert_eq!(
         served.keys().collect::<Vec<_>>(),
@@ -327,4 +378,33 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     for (path, bytes) in &rendered {
         assert!(served[path] == *bytes, "{path} differs");
     }
+    let latest = String::from_utf8_lossy(&served["latest/index.html"]).into_owned();
+    assert!(latest.starts_with("<html><body>Latest: "), "{latest}");
+    assert!(latest.contains("Hello again"), "{latest}");
+    assert!(String::from_utf8_lossy(&served["posts/loud/index.html"]).contains("HEY!"));
+}
+
+#[test]
+fn a_body_edit_renders_that_page_again_and_reuses_the_others() {
+    let site = site();
+    common::write(
+        site.path(),
+        "content/posts/other.md",
+        "+++\ntitle = \"Other\"\ndate = 2023-01-01\n+++\nOther.\n",
+    );
+    let mut server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nEdited body.\n",
+    );
+    assert_eq!(next(&events).0, "reload");
+    let line = server.next_line_containing("Rendered");
+    assert!(
+        line.starts_with("Rendered 2 pages (1 unchanged, reused)"),
+        "{line}"
+    );
+    assert!(server.get("/posts/hello/").1.contains("Edited body."));
 }

@@ -37,6 +37,7 @@ pub fn run(
         check_links: checks.links,
         external_links: checks.external,
         base_url: args.base_url.clone(),
+        page_cache: None,
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {

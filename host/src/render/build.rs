@@ -5,6 +5,7 @@
 use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
+use super::page_cache::{PageCache, page_key, site_key};
 use super::site_context::SiteContext;
 use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
 use crate::config::Config;
@@ -14,6 +15,7 @@ use crate::python::{self, Session};
 use crate::scripts::Script;
 use crate::store::Store;
 use anyhow::Context as _;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +45,9 @@ pub struct BuildOptions {
     pub external_links: Option<crate::links::external::Options>,
     /// Publish under this base URL instead of site.toml's (`host serve`).
     pub base_url: Option<String>,
+    /// Pages of an earlier build to reuse where nothing they depend on
+    /// changed (`host serve`).
+    pub page_cache: Option<std::sync::Arc<PageCache>>,
 }
 
 /// What a build did.
@@ -50,6 +55,9 @@ pub struct BuildOptions {
 pub struct BuildReport {
     /// Posts and pages rendered.
     pub pages: usize,
+    /// Of those, pages an earlier build rendered under the same inputs
+    /// (`host serve`).
+    pub pages_reused: usize,
     /// Files in the output.
     pub files: usize,
     /// What writing did (nothing for `check`).
@@ -156,6 +164,25 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
         .context("cannot start the render threads")
 }
 
+/// What every page may read of the others and of the site's scripts, for
+/// the page cache's key.
+fn site_inputs(
+    context: &SiteContext,
+    python: &Session,
+    pages: &[&Page],
+    clock: Duration,
+) -> Vec<u8> {
+    let index = pages::site_index(context, pages);
+    let entries: Vec<_> = index
+        .entries
+        .iter()
+        .map(|e| (&e.path, &e.slug, &e.title, &e.url, &e.date, e.is_post))
+        .collect();
+    let mut scripts = python.live_scripts();
+    scripts.sort();
+    serde_json::to_vec(&(entries, scripts, clock.as_secs(), &context.base)).unwrap_or_default()
+}
+
 /// What "now" is for a build: `SOURCE_DATE_EPOCH` when set (reproducible
 /// builds, as the sandbox's clock), else the system's time. Pages dated
 /// after it are left out unless `--future`.
@@ -218,7 +245,30 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
-    let rendered = pool.install(|| pages::render_pages(&context, &python, &pages, &progress));
+    let clock = python::guest_clock(built.iter().copied());
+    let keys: Option<Vec<String>> = options.page_cache.as_ref().map(|_| {
+        let site = site_key(root, &site_inputs(&context, &python, &pages, clock));
+        pool.install(|| pages.par_iter().map(|p| page_key(&site, root, p)).collect())
+    });
+    let reused = std::sync::atomic::AtomicUsize::new(0);
+    let reuse = |i: usize| {
+        let cache = options.page_cache.as_ref()?;
+        let page = cache.get(&pages[i].path, &keys.as_ref()?[i])?;
+        reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(page)
+    };
+    let rendered =
+        pool.install(|| pages::render_pages(&context, &python, &pages, &progress, &reuse));
+    if let (Some(cache), Some(keys)) = (&options.page_cache, keys) {
+        cache.replace(
+            pages
+                .iter()
+                .zip(keys)
+                .zip(&rendered)
+                .map(|((page, key), rendered)| (page.path.clone(), (key, rendered.clone())))
+                .collect(),
+        );
+    }
     progress.finish_and_clear();
     tracing::info!(
         pages = pages.len(),
@@ -286,6 +336,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
         pages: pages.len(),
+        pages_reused: reused.into_inner(),
         files: output.len(),
         diagnostics,
         macro_calls,

@@ -13,6 +13,7 @@ mod feeds;
 mod link_check;
 mod listings;
 mod output;
+mod page_cache;
 mod pages;
 mod persist;
 mod progress;
@@ -22,4 +23,5 @@ mod templates;
 
 pub use build::{BuildOptions, BuildReport, build};
 pub use output::{Output, WriteReport};
+pub use page_cache::PageCache;
 pub use templates::Templates;

@@ -16,6 +16,7 @@ use serde::Serialize;
 const MORE: &str = "<!--more-->";
 
 /// One page, rendered.
+#[derive(Clone)]
 pub(super) struct RenderedPage {
     /// The body's HTML (for the feed).
     pub content: String,
@@ -54,19 +55,23 @@ pub(super) fn site_index(context: &SiteContext, pages: &[&Page]) -> SiteIndex {
     }
 }
 
-/// Render `pages` on the current thread pool, in order.
+/// Render `pages` on the current thread pool, in order; `reuse` gives the
+/// ones an earlier build rendered under the same inputs.
 pub(super) fn render_pages(
     context: &SiteContext,
     python: &Session,
     pages: &[&Page],
     progress: &indicatif::ProgressBar,
+    reuse: &(dyn Fn(usize) -> Option<RenderedPage> + Sync),
 ) -> Vec<RenderedPage> {
     let registry = Registry::default();
     let index = site_index(context, pages);
     pages
         .par_iter()
-        .map(|page| {
-            let rendered = render_page(context, python, &registry, &index, page);
+        .enumerate()
+        .map(|(i, page)| {
+            let rendered =
+                reuse(i).unwrap_or_else(|| render_page(context, python, &registry, &index, page));
             progress.inc(1);
             rendered
         })

@@ -10,7 +10,7 @@ mod watch;
 pub use reload::{EVENTS_PATH, Problem, inject};
 
 use crate::diagnostics::Severity;
-use crate::render::{BuildOptions, build};
+use crate::render::{BuildOptions, PageCache, build};
 use axum::body::Body;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -48,6 +48,9 @@ enum Notice {
 
 struct State {
     out: PathBuf,
+    /// The last render's pages, reused by the next where nothing they
+    /// depend on changed.
+    pages: Arc<PageCache>,
     problems: RwLock<Vec<Problem>>,
     notices: broadcast::Sender<Notice>,
 }
@@ -81,6 +84,7 @@ async fn run(
     let (notices, _) = broadcast::channel(16);
     let state = Arc::new(State {
         out: serve_dir(&options.root),
+        pages: Arc::default(),
         problems: RwLock::new(Vec::new()),
         notices,
     });
@@ -124,6 +128,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
         check_links: false,
         external_links: None,
         base_url: Some(base_url.to_owned()),
+        page_cache: Some(state.pages.clone()),
     };
     let root = options.root.clone();
     let rendered = tokio::task::spawn_blocking(move || {
@@ -137,8 +142,9 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
                 eprintln!("{d}");
             }
             eprintln!(
-                "Rendered {} pages in {:.0} ms",
+                "Rendered {} pages ({} unchanged, reused) in {:.0} ms",
                 report.pages,
+                report.pages_reused,
                 report.elapsed.as_secs_f64() * 1000.0
             );
             report

@@ -1,0 +1,101 @@
+//! Pages rendered by an earlier build of the same process (`host serve`),
+//! reused when nothing they depend on changed.
+//!
+//! A page's HTML depends on the page itself (after transforms, with its
+//! bundle's files), and on the site: site.toml, the templates, the scripts,
+//! the guest, the build clock, and what macros and templates may read of
+//! the other pages (the site index and the navigation). A page is reused
+//! only when the hash of all of these is the one it was rendered under, so
+//! a changed title re-renders every page (a `recent_posts` list may show
+//! it) and a changed body only its own page.
+
+use super::pages::RenderedPage;
+use crate::content::Page;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// The pages of the last build, by path, with the key each was rendered
+/// under.
+#[derive(Default)]
+pub struct PageCache(Mutex<HashMap<String, (String, RenderedPage)>>);
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageCache")
+    }
+}
+
+impl PageCache {
+    /// The page at `path`, if it was rendered under `key`.
+    pub(super) fn get(&self, path: &str, key: &str) -> Option<RenderedPage> {
+        let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pages
+            .get(path)
+            .filter(|(k, _)| k == key)
+            .map(|(_, page)| page.clone())
+    }
+
+    /// Keep exactly these pages (the others are gone from the site).
+    pub(super) fn replace(&self, pages: HashMap<String, (String, RenderedPage)>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = pages;
+    }
+}
+
+/// Length-prefixed parts, so that no two sequences hash alike.
+#[derive(Clone)]
+pub(super) struct KeyHasher(Sha256);
+
+impl KeyHasher {
+    pub(super) fn new() -> Self {
+        KeyHasher(Sha256::new())
+    }
+
+    pub(super) fn part(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    pub(super) fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// What every page of a build depends on besides itself: `inputs` (the
+/// site index, navigation, scripts, clock and options, serialized by the
+/// caller), site.toml and the site's templates.
+pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
+    let mut hasher = KeyHasher::new();
+    hasher
+        .part(env!("CARGO_PKG_VERSION").as_bytes())
+        .part(inputs);
+    hasher.part(&std::fs::read(root.join(crate::config::FILE)).unwrap_or_default());
+    let templates = root.join("templates");
+    for entry in walkdir::WalkDir::new(&templates)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
+        hasher.part(crate::content::relative_path(&templates, entry.path()).as_bytes());
+        hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
+    }
+    hasher
+}
+
+/// The key of `page` in a build whose site key is `site`.
+pub(super) fn page_key(site: &KeyHasher, root: &Path, page: &Page) -> String {
+    let mut hasher = site.clone();
+    hasher.part(&serde_json::to_vec(page).unwrap_or_default());
+    for resource in &page.resources {
+        // A macro may read a resource's bytes: its size and time stand in.
+        let stamp = std::fs::metadata(root.join(&resource.file))
+            .map(|m| format!("{}-{:?}", m.len(), m.modified().ok()))
+            .unwrap_or_default();
+        hasher.part(resource.file.as_bytes()).part(stamp.as_bytes());
+    }
+    hasher.finish()
+}
