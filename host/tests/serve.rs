@@ -408,3 +408,18 @@ fn a_body_edit_renders_that_page_again_and_reuses_the_others() {
     );
     assert!(server.get("/posts/hello/").1.contains("Edited body."));
 }
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let site = site();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = common::host(site.path(), &["serve", "--port", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}"))
+            && stderr.contains("--port 0"),
+        "{stderr}"
+    );
+}

@@ -78,7 +78,16 @@ async fn run(
     listening: impl FnOnce(SocketAddr),
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                "; another server uses it: pass --port N, or --port 0 for any free port"
+            } else {
+                ""
+            };
+            anyhow::anyhow!("cannot listen on {}: {e}{hint}", options.addr)
+        })?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}/");
     let (notices, _) = broadcast::channel(16);
