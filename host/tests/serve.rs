@@ -456,3 +456,27 @@ fn a_port_in_use_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_page_with_a_problem_is_rendered_again_every_time() {
+    let site = site();
+    common::write(
+        site.path(),
+        "content/posts/odd.md",
+        "+++\ntitle = \"Odd\"\ndate = 2023-01-01\n+++\n{{< nosuch >}}\n",
+    );
+    let mut server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    common::write(
+        site.path(),
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nEdited body.\n",
+    );
+    assert_eq!(next(&events).0, "reload");
+    let line = server.next_line_containing("Rendered");
+    assert!(
+        line.starts_with("Rendered 2 pages (0 unchanged, reused)"),
+        "{line}"
+    );
+}

@@ -265,6 +265,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
                 .iter()
                 .zip(keys)
                 .zip(&rendered)
+                // A page with problems (a macro that timed out, ...) is
+                // rendered again next time: the problem may be gone.
+                .filter(|(_, rendered)| rendered.diagnostics.is_empty())
                 .map(|((page, key), rendered)| (page.path.clone(), (key, rendered.clone())))
                 .collect(),
         );
