@@ -11,6 +11,7 @@ use super::{aliases, bundles, feeds, link_check, pages, persist, progress, stati
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::macros::expand::SiteIndex;
 use crate::python::{self, Session};
 use crate::scripts::Script;
 use crate::store::Store;
@@ -132,18 +133,14 @@ fn python_session(
     options: &BuildOptions,
     loaded: &Loaded,
     store: Option<&Store>,
-    built: &[&Page],
+    clock: Duration,
 ) -> anyhow::Result<(Session, Vec<Diagnostic>)> {
     let stored = match store {
         Some(store) if options.use_cache => store.macro_results()?,
         _ => HashMap::new(),
     };
-    let settings = python::Settings::for_site(
-        &options.root,
-        &loaded.config,
-        python::guest_clock(built.iter().copied()),
-        options.use_cache,
-    );
+    let settings =
+        python::Settings::for_site(&options.root, &loaded.config, clock, options.use_cache);
     Ok(Session::new(&loaded.scripts, settings, stored))
 }
 
@@ -169,10 +166,9 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
 fn site_inputs(
     context: &SiteContext,
     python: &Session,
-    pages: &[&Page],
+    index: &SiteIndex,
     clock: Duration,
 ) -> Vec<u8> {
-    let index = pages::site_index(context, pages);
     let entries: Vec<_> = index
         .entries
         .iter()
@@ -211,7 +207,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
         .collect();
     let mut store = open_store(options)?;
-    let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), &built)?;
+    let clock = python::guest_clock(built.iter().copied());
+    let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
     diagnostics.extend(python_diagnostics);
     let pool = render_threads(options, &python)?;
     tracing::info!(
@@ -245,9 +242,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
 
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
-    let clock = python::guest_clock(built.iter().copied());
+    let index = pages::site_index(&context, &pages);
     let keys: Option<Vec<String>> = options.page_cache.as_ref().map(|_| {
-        let site = site_key(root, &site_inputs(&context, &python, &pages, clock));
+        let site = site_key(root, &site_inputs(&context, &python, &index, clock));
         pool.install(|| pages.par_iter().map(|p| page_key(&site, root, p)).collect())
     });
     let reused = std::sync::atomic::AtomicUsize::new(0);
@@ -258,7 +255,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         Some(page)
     };
     let rendered =
-        pool.install(|| pages::render_pages(&context, &python, &pages, &progress, &reuse));
+        pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
     if let (Some(cache), Some(keys)) = (&options.page_cache, keys) {
         cache.replace(
             pages

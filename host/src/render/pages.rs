@@ -60,18 +60,18 @@ pub(super) fn site_index(context: &SiteContext, pages: &[&Page]) -> SiteIndex {
 pub(super) fn render_pages(
     context: &SiteContext,
     python: &Session,
+    index: &SiteIndex,
     pages: &[&Page],
     progress: &indicatif::ProgressBar,
     reuse: &(dyn Fn(usize) -> Option<RenderedPage> + Sync),
 ) -> Vec<RenderedPage> {
     let registry = Registry::default();
-    let index = site_index(context, pages);
     pages
         .par_iter()
         .enumerate()
         .map(|(i, page)| {
             let rendered =
-                reuse(i).unwrap_or_else(|| render_page(context, python, &registry, &index, page));
+                reuse(i).unwrap_or_else(|| render_page(context, python, &registry, index, page));
             progress.inc(1);
             rendered
         })
