@@ -122,10 +122,7 @@ fn ceiling(python: &config::Python) -> Limits {
 /// reproducible builds), else the newest post's date, so that results, and
 /// the cache, do not depend on when the build runs.
 pub fn guest_clock<'a>(pages: impl IntoIterator<Item = &'a Page>) -> Duration {
-    if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-    {
+    if let Some(secs) = crate::input::source_date_epoch() {
         return Duration::from_secs(secs);
     }
     pages

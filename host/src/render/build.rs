@@ -183,9 +183,8 @@ fn site_inputs(
 /// builds, as the sandbox's clock), else the system's time. Pages dated
 /// after it are left out unless `--future`.
 fn build_clock() -> chrono::DateTime<chrono::Utc> {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
+    crate::input::source_date_epoch()
+        .and_then(|secs| i64::try_from(secs).ok())
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
         .unwrap_or_else(chrono::Utc::now)
 }
