@@ -80,6 +80,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A diagnostic that stops a whole command (site.toml that does not load):
+/// callers that show problems get it back whole with `downcast_ref`.
+impl std::error::Error for Diagnostic {}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];

@@ -480,3 +480,29 @@ fn a_page_with_a_problem_is_rendered_again_every_time() {
         "{line}"
     );
 }
+
+#[test]
+fn a_site_toml_that_does_not_load_is_a_problem_at_its_line() {
+    let site = site();
+    let server = Server::start(site.path());
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    common::write(
+        site.path(),
+        "site.toml",
+        &common::site_toml("paginate = 0\n"),
+    );
+    assert_eq!(next(&events).0, "reload");
+    let (name, data) = next(&server.events());
+    assert_eq!(name, "problems");
+    let problems: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(problems[0]["file"], "site.toml", "{data}");
+    assert_eq!(problems[0]["line"], 3, "{data}");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`paginate`"),
+        "{data}"
+    );
+}

@@ -100,7 +100,7 @@ struct Loaded {
 
 /// Read `root`'s site.toml, content and scripts.
 fn load(root: &std::path::Path) -> anyhow::Result<Loaded> {
-    let config = Config::load(root).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let config = Config::load(root)?;
     let content = content::load(root);
     let mut diagnostics = content.diagnostics;
     diagnostics.extend(crate::symlinks::report(root));

@@ -1,7 +1,8 @@
 //! Answering a request from the rendered folder, as a static server would,
 //! with the reload script in every HTML page.
 
-use super::reload::{Problem, inject};
+use super::reload::inject;
+use crate::diagnostics::Diagnostic;
 use std::path::{Path, PathBuf};
 
 /// What to send for a request.
@@ -16,7 +17,7 @@ pub enum Reply {
 
 /// The reply for the URL path `path` (percent-encoded) from the folder
 /// `root`; HTML pages show `problems`.
-pub fn reply(root: &Path, path: &str, problems: &[Problem]) -> Reply {
+pub fn reply(root: &Path, path: &str, problems: &[Diagnostic]) -> Reply {
     let Some(file) = local_path(root, path) else {
         return not_found(root, problems);
     };
@@ -42,7 +43,7 @@ pub fn reply(root: &Path, path: &str, problems: &[Problem]) -> Reply {
     }
 }
 
-fn not_found(root: &Path, problems: &[Problem]) -> Reply {
+fn not_found(root: &Path, problems: &[Diagnostic]) -> Reply {
     Reply::NotFound(
         std::fs::read_to_string(root.join("404.html"))
             .ok()

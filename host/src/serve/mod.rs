@@ -7,9 +7,9 @@ mod files;
 mod reload;
 mod watch;
 
-pub use reload::{EVENTS_PATH, Problem, inject};
+pub use reload::{EVENTS_PATH, inject};
 
-use crate::diagnostics::Severity;
+use crate::diagnostics::Diagnostic;
 use crate::render::{BuildOptions, PageCache, build};
 use axum::body::Body;
 use axum::http::{StatusCode, Uri, header};
@@ -51,7 +51,7 @@ struct State {
     /// The last render's pages, reused by the next where nothing they
     /// depend on changed.
     pages: Arc<PageCache>,
-    problems: RwLock<Vec<Problem>>,
+    problems: RwLock<Vec<Diagnostic>>,
     notices: broadcast::Sender<Notice>,
 }
 
@@ -156,48 +156,25 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
                 report.pages_reused,
                 report.elapsed.as_secs_f64() * 1000.0
             );
-            report
-                .diagnostics
-                .iter()
-                .map(|d| Problem {
-                    file: d.file.clone(),
-                    line: d.line,
-                    column: d.column,
-                    severity: match d.severity {
-                        Severity::Error => "error".into(),
-                        Severity::Warning => "warning".into(),
-                    },
-                    message: d.message.clone(),
-                })
-                .collect()
+            report.diagnostics
         }
         Ok(Err(error)) => {
             eprintln!("error: {error:#}");
-            vec![whole_site_problem(&format!("{error:#}"))]
+            // site.toml that does not load comes back located; anything
+            // else (the database, the output folder) is the site's.
+            vec![match error.downcast_ref::<Diagnostic>() {
+                Some(located) => located.clone(),
+                None => Diagnostic::error(crate::config::FILE, 0, 0, format!("{error:#}")),
+            }]
         }
-        Err(panicked) => vec![whole_site_problem(&format!(
-            "the render stopped: {panicked}"
-        ))],
+        Err(panicked) => vec![Diagnostic::error(
+            crate::config::FILE,
+            0,
+            0,
+            format!("the render stopped: {panicked}"),
+        )],
     };
     *state.problems.write().unwrap_or_else(|e| e.into_inner()) = problems;
-}
-
-/// A render that did not happen at all (site.toml unreadable, ...): its
-/// message names the file and line when it has them.
-fn whole_site_problem(message: &str) -> Problem {
-    let (place, reason) = message
-        .split_once(": error: ")
-        .unwrap_or(("site.toml", message));
-    let mut parts = place.splitn(3, ':');
-    let file = parts.next().unwrap_or("site.toml").to_owned();
-    let number = |p: Option<&str>| p.and_then(|n| n.parse().ok()).unwrap_or(0);
-    Problem {
-        file,
-        line: number(parts.next()),
-        column: number(parts.next()),
-        severity: "error".into(),
-        message: reason.to_owned(),
-    }
 }
 
 async fn rebuild_on_change(

@@ -2,25 +2,10 @@
 //! the render's problems as an overlay. Only served pages get this script;
 //! the files a render writes never hold it.
 
-use serde::Serialize;
+use crate::diagnostics::Diagnostic;
 
 /// The URL of the server's event stream.
 pub const EVENTS_PATH: &str = "/_blogmark/events";
-
-/// One problem of the last render, as the overlay shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// The file, relative to the site.
-    pub file: String,
-    /// Its line (0 when the problem is the whole file).
-    pub line: usize,
-    /// Its column.
-    pub column: usize,
-    /// `error` or `warning`.
-    pub severity: String,
-    /// What is wrong.
-    pub message: String,
-}
 
 /// The script that shows the problems the page was served with at once,
 /// then listens to the event stream: `reload` reloads the page, `problems`
@@ -58,7 +43,7 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
 
 /// `html` with the script before its `</body>` (at its end when it has
 /// none), showing `problems` from the start.
-pub fn inject(html: &str, problems: &[Problem]) -> String {
+pub fn inject(html: &str, problems: &[Diagnostic]) -> String {
     // Inside a script element, `</` could end it early.
     let problems = serde_json::to_string(problems)
         .unwrap_or_else(|_| "[]".into())
@@ -83,13 +68,7 @@ mod tests {
         assert!(page.ends_with("</script>\n</body></html>"));
         assert!(page.contains("show([]);"), "{page}");
         assert!(inject("<p>bare</p>", &[]).starts_with("<p>bare</p><script"));
-        let tricky = Problem {
-            file: "a.md".into(),
-            line: 1,
-            column: 1,
-            severity: "error".into(),
-            message: "</script><b>".into(),
-        };
+        let tricky = Diagnostic::error("a.md", 1, 1, "</script><b>");
         let page = inject("<body></body>", &[tricky]);
         assert!(page.contains(r#""message":"<\/script><b>""#), "{page}");
         assert_eq!(page.matches("</script>").count(), 1, "{page}");
