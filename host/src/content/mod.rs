@@ -142,6 +142,8 @@ pub fn bundle_resources(root: &Path, page: &Page) -> Vec<Resource> {
         .follow_root_links(false)
         .sort_by_file_name()
         .into_iter()
+        // A folder with its own index.md is a bundle of its own, as in `load`.
+        .filter_entry(|e| !(e.file_type().is_dir() && e.path().join("index.md").is_file()))
         .flatten()
         .filter(|e| e.file_type().is_file() && e.path() != dir.join("index.md"))
         .map(|e| Resource {
@@ -197,4 +199,50 @@ fn reject_duplicate_urls(content: &mut Content) {
         }
     }
     content.pages = keep;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_read_alone_has_the_files_load_gives_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |path: &str, text: &str| {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        };
+        write(
+            "content/posts/trip/index.md",
+            "+++\ntitle = \"Trip\"\n+++\n",
+        );
+        write("content/posts/trip/map.png", "png");
+        write("content/posts/trip/notes/day1.txt", "walked");
+        write(
+            "content/posts/trip/side/index.md",
+            "+++\ntitle = \"Side\"\n+++\n",
+        );
+        write("content/posts/trip/side/photo.jpg", "jpg");
+        let loaded = load(root);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        for page in &loaded.pages {
+            assert_eq!(
+                bundle_resources(root, page),
+                page.resources,
+                "{}",
+                page.path
+            );
+        }
+        let names = |path: &str| -> Vec<String> {
+            let page = loaded.pages.iter().find(|p| p.path == path).unwrap();
+            page.resources.iter().map(|r| r.name.clone()).collect()
+        };
+        assert_eq!(
+            names("content/posts/trip/index.md"),
+            ["map.png", "notes/day1.txt"]
+        );
+        assert_eq!(names("content/posts/trip/side/index.md"), ["photo.jpg"]);
+    }
 }
