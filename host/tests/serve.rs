@@ -417,14 +417,12 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     assert!(String::from_utf8_lossy(&served["posts/loud/index.html"]).contains("HEY!"));
 }
 
-#[test]
-fn a_body_edit_renders_that_page_again_and_reuses_the_others() {
+/// Serve the test site with `other` as a second post, edit the first
+/// post's body, and return what the server says of the render that
+/// follows (the server, the line, and the site, in the order they end).
+fn render_after_a_body_edit(other: &str) -> (Server, String, tempfile::TempDir) {
     let site = site();
-    common::write(
-        site.path(),
-        "content/posts/other.md",
-        "+++\ntitle = \"Other\"\ndate = 2023-01-01\n+++\nOther.\n",
-    );
+    common::write(site.path(), "content/posts/other.md", other);
     let mut server = Server::start(site.path());
     let events = server.events();
     assert_eq!(next(&events).0, "problems");
@@ -435,6 +433,13 @@ fn a_body_edit_renders_that_page_again_and_reuses_the_others() {
     );
     assert_eq!(next(&events).0, "reload");
     let line = server.next_line_containing("Rendered");
+    (server, line, site)
+}
+
+#[test]
+fn a_body_edit_renders_that_page_again_and_reuses_the_others() {
+    let (server, line, _site) =
+        render_after_a_body_edit("+++\ntitle = \"Other\"\ndate = 2023-01-01\n+++\nOther.\n");
     assert!(
         line.starts_with("Rendered 2 pages (1 unchanged, reused)"),
         "{line}"
@@ -459,22 +464,8 @@ fn a_port_in_use_is_a_clear_error() {
 
 #[test]
 fn a_page_with_a_problem_is_rendered_again_every_time() {
-    let site = site();
-    common::write(
-        site.path(),
-        "content/posts/odd.md",
-        "+++\ntitle = \"Odd\"\ndate = 2023-01-01\n+++\n{{< nosuch >}}\n",
-    );
-    let mut server = Server::start(site.path());
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
-    common::write(
-        site.path(),
-        "content/posts/hello.md",
-        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nEdited body.\n",
-    );
-    assert_eq!(next(&events).0, "reload");
-    let line = server.next_line_containing("Rendered");
+    let (_server, line, _site) =
+        render_after_a_body_edit("+++\ntitle = \"Odd\"\ndate = 2023-01-01\n+++\n{{< nosuch >}}\n");
     assert!(
         line.starts_with("Rendered 2 pages (0 unchanged, reused)"),
         "{line}"
