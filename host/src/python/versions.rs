@@ -1,7 +1,5 @@
 //! Which sandbox this binary runs, for `host --version` and bug reports.
 
-use blogmark_runtime::Isolation;
-
 /// The versions of everything that runs a script.
 pub struct SandboxVersions {
     /// The guest build: the hash of its inputs, or of the file
@@ -13,8 +11,6 @@ pub struct SandboxVersions {
     pub cpython: &'static str,
     /// The wasmtime version.
     pub wasmtime: &'static str,
-    /// The isolation `auto` picks on this machine, and why.
-    pub isolation: String,
 }
 
 /// The versions of this binary's sandbox, on this machine.
@@ -24,9 +20,5 @@ pub fn sandbox_versions() -> SandboxVersions {
         guest_overridden: blogmark_guest::override_path().is_some(),
         cpython: blogmark_guest::CPYTHON_VERSION,
         wasmtime: blogmark_runtime::WASMTIME_VERSION,
-        isolation: match Isolation::from_env().unwrap_or_default().resolve() {
-            Ok(resolved) => resolved.to_string(),
-            Err(why) => why,
-        },
     }
 }
