@@ -22,6 +22,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         external_links: None,
         base_url: None,
         page_cache: None,
+        sandbox: None,
     }
 }
 

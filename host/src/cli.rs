@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// Render threads.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Let the scripts workbench change files although --bind is beyond
+    /// this machine (anyone who can reach the port could then edit scripts).
+    #[arg(long)]
+    pub allow_remote_edits: bool,
 }
 
 /// Arguments of `host render`.
@@ -310,16 +314,7 @@ fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {
     if key.is_empty() {
         return Err(format!("`{text}` has an empty key"));
     }
-    let value = match value {
-        "true" => serde_json::Value::Bool(true),
-        "false" => serde_json::Value::Bool(false),
-        _ => value
-            .parse::<i64>()
-            .map(Into::into)
-            .or_else(|_| value.parse::<f64>().map(Into::into))
-            .unwrap_or_else(|_| value.into()),
-    };
-    Ok((key.to_owned(), value))
+    Ok((key.to_owned(), blogmark_host::python::typed_argument(value)))
 }
 
 #[cfg(test)]

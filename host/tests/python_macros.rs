@@ -47,6 +47,7 @@ impl Site {
             external_links: None,
             base_url: None,
             page_cache: None,
+            sandbox: None,
         })
         .unwrap()
     }

@@ -47,6 +47,7 @@ fn options(root: &Path) -> BuildOptions {
         external_links: None,
         base_url: None,
         page_cache: None,
+        sandbox: None,
     }
 }
 

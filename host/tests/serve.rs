@@ -3,117 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use common::browser::browser;
+use common::server::{PATIENCE, Server};
+
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// How long anything may take before the test fails (a render, a reload).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A running `host serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    /// What it prints, line by line.
-    lines: mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(site: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
-            .args(["serve", "--port", "0", "--site"])
-            .arg(site)
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (lines, found) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let base = loop {
-            let line = found
-                .recv_timeout(PATIENCE)
-                .expect("host serve says where it serves");
-            if let Some(url) = line.split(" at ").nth(1).and_then(|r| r.split(' ').next()) {
-                break url.to_owned();
-            }
-        };
-        Server {
-            child,
-            base,
-            lines: found,
-        }
-    }
-
-    /// The next line it prints that holds `text`.
-    fn next_line_containing(&mut self, text: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("host serve printed no line with {text:?}"));
-            if line.contains(text) {
-                return line;
-            }
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut response = agent
-            .get(format!("{}{}", self.base, path.trim_start_matches('/')))
-            .call()
-            .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.body_mut().read_to_string().unwrap_or_default(),
-        )
-    }
-
-    /// The event stream's events (`name`, `data`), as they come.
-    fn events(&self) -> mpsc::Receiver<(String, String)> {
-        let url = format!("{}_blogmark/events", self.base);
-        let (sender, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            let response = ureq::get(&url).call().unwrap();
-            let reader = BufReader::new(response.into_body().into_reader());
-            // An event ends at a blank line; a field may be missing.
-            let (mut name, mut data) = (String::new(), String::new());
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data = d.trim().to_owned();
-                } else if line.is_empty() && !name.is_empty() {
-                    let event = (std::mem::take(&mut name), std::mem::take(&mut data));
-                    if sender.send(event).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        events
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn next(events: &mpsc::Receiver<(String, String)>) -> (String, String) {
     events.recv_timeout(PATIENCE).expect("an event comes")
@@ -225,47 +120,6 @@ fn ctrl_c_stops_the_server_cleanly_even_with_pages_open() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
-}
-
-/// A Chromium on PATH.
-fn find_browser() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            std::env::var_os("PATH")
-                .iter()
-                .flat_map(std::env::split_paths)
-                .any(|dir| dir.join(name).is_file())
-        })
-}
-
-/// Chromium, installed from the distribution (apt-get, as root or through
-/// sudo) when the machine has none, as the README's test command promises.
-fn browser() -> &'static str {
-    static FOUND: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
-    let found = FOUND.get_or_init(|| {
-        find_browser().or_else(|| {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            let root = unsafe { libc::geteuid() } == 0;
-            let apt = |args: &[&str]| {
-                let mut command = if root {
-                    Command::new("apt-get")
-                } else {
-                    let mut sudo = Command::new("sudo");
-                    sudo.args(["-n", "apt-get"]);
-                    sudo
-                };
-                command
-                    .args(args)
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            let _ = apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium"]);
-            find_browser()
-        })
-    });
-    found.expect("a Chromium browser: `apt-get install chromium` failed or is not allowed here")
 }
 
 /// The page at `url` as a real browser leaves it after loading it and

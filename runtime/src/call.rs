@@ -200,7 +200,9 @@ impl Prepared {
                 limit_bytes: limits.stdout_bytes,
             });
         }
-        let reply = classified?;
+        let reply = classified.inspect_err(|_| {
+            job.observed.keep_failed_output(env.take_captured());
+        })?;
         Ok(Outcome {
             reply,
             captured: env.take_captured(),

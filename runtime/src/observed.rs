@@ -7,6 +7,8 @@
 //! that never asked for one ran exactly as it would have with any other
 //! value of it, and its result may be reused wherever the rest agrees.
 
+use crate::sandbox_env::Captured;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A macro call's place in its source file.
@@ -26,6 +28,7 @@ pub struct CallSite {
 pub struct Observed {
     position: AtomicBool,
     wall_clock: AtomicBool,
+    failed_output: Mutex<Option<Captured>>,
 }
 
 impl Observed {
@@ -37,6 +40,19 @@ impl Observed {
     /// Whether the guest read the wall clock.
     pub fn wall_clock(&self) -> bool {
         self.wall_clock.load(Ordering::Acquire)
+    }
+
+    /// What the guest printed and logged before its call failed (a
+    /// successful call's output is in its `Outcome`).
+    pub fn failed_output(&self) -> Option<Captured> {
+        self.failed_output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn keep_failed_output(&self, captured: Captured) {
+        *self.failed_output.lock().unwrap_or_else(|e| e.into_inner()) = Some(captured);
     }
 
     pub(crate) fn saw_position(&self) {

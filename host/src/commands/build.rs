@@ -38,6 +38,7 @@ pub fn run(
         external_links: checks.external,
         base_url: args.base_url.clone(),
         page_cache: None,
+        sandbox: None,
     };
     let report = build(&options)?;
     for diagnostic in &report.diagnostics {

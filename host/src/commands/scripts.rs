@@ -3,7 +3,7 @@
 use anyhow::{Context as _, bail};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::macros::builtins::Registry;
-use blogmark_host::macros::resolve::{PythonMacro, is_shadowed, shadowed_message};
+use blogmark_host::macros::resolve::{script_is_shadowed, shadowed_message};
 use blogmark_host::python::{self, Session, Settings};
 use blogmark_host::scripts::{self, Script, ScriptKind};
 use std::path::Path;
@@ -50,63 +50,13 @@ pub fn rebuild(site: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const MACRO_TEMPLATE: &str = r#""""
----
-kind: macro
-name: {name}
-description: What this macro does, in one line.
-enabled: true
-version: 1
-# uses_page: true      # ctx.page: the page's slug, title, date, tags, extra
-# fallback: "<span>?</span>"   # shown if the macro fails
----
-"""
-import html
-
-
-def render(ctx):
-    # ctx.args: named arguments; ctx.positional: the others; ctx.body: the
-    # body of a paired macro. Return HTML.
-    text = str(ctx.args.get("text", "{name}"))
-    return f'<span class="{name}">{html.escape(text)}</span>'
-"#;
-
-const TRANSFORM_TEMPLATE: &str = r#""""
----
-kind: transform
-name: {name}
-description: What this transform does, in one line.
-enabled: true
-version: 1
-order: 0         # transforms run by order (lowest first), then by name
----
-"""
-
-
-def transform(post):
-    # post["path"], post["front_matter"] (a dict), post["body"] (Markdown).
-    # Return the changed fields, e.g. {"body": post["body"] + "..."}, or
-    # None to leave the post as it is. `host run-script {name} --all` shows
-    # the diff; `host render` applies it in memory only.
-    return None
-"#;
-
 pub fn new(site: &Path, name: &str, transform: bool) -> anyhow::Result<ExitCode> {
-    if !blogmark_host::content::page::slugify(name).eq(name) || name.contains('-') {
-        bail!("`{name}` is not a script name: use lowercase letters, digits and `_`");
-    }
-    let path = site.join("scripts").join(format!("{name}.py"));
-    if path.exists() {
-        bail!("{} exists; nothing was changed", path.display());
-    }
-    std::fs::create_dir_all(site.join("scripts"))?;
-    let template = if transform {
-        TRANSFORM_TEMPLATE
+    let kind = if transform {
+        ScriptKind::Transform
     } else {
-        MACRO_TEMPLATE
+        ScriptKind::Macro
     };
-    std::fs::write(&path, template.replace("{name}", name))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    scripts::templates::create(site, name, kind)?;
     eprintln!("Created scripts/{name}.py; try `host scripts check {name}`");
     Ok(ExitCode::SUCCESS)
 }
@@ -165,21 +115,10 @@ fn kind(script: &Script) -> &'static str {
     }
 }
 
-/// Whether a plain call of `script`'s name runs a built-in instead.
-fn shadowed(script: &Script, registry: &Registry) -> bool {
-    script.kind == ScriptKind::Macro
-        && is_shadowed(
-            registry.get(&script.name).is_some(),
-            PythonMacro {
-                overrides_builtin: script.overrides_builtin,
-            },
-        )
-}
-
 fn status(script: &Script, registry: &Registry) -> String {
     if !script.valid {
         "invalid (front matter unreadable)".into()
-    } else if shadowed(script, registry) {
+    } else if script_is_shadowed(script, registry) {
         shadowed_message(&script.name)
     } else {
         "ok".into()
@@ -270,7 +209,7 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
             failed = true;
             eprintln!("{problem}");
         }
-        if shadowed(script, &registry) {
+        if script_is_shadowed(script, &registry) {
             eprintln!(
                 "{}: warning: {}",
                 script.path,

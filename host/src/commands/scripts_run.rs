@@ -3,7 +3,7 @@
 use crate::cli::{MacroCallArgs, RunArgs};
 use anyhow::Context as _;
 use blogmark_host::content::{self, Page};
-use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped};
+use blogmark_host::input::{MAX_SCRIPT_BYTES, read_capped};
 use blogmark_host::python::{self, MacroCall, Session, Settings};
 use blogmark_host::scripts::Script;
 use std::process::ExitCode;
@@ -78,14 +78,5 @@ pub fn run_macro(
 
 /// The post or page at `path` (relative to the site, or as given).
 fn read_page(site: &std::path::Path, path: &std::path::Path) -> anyhow::Result<Page> {
-    let full = content::user_path(site, path);
-    let bytes =
-        read_capped(&full, MAX_POST_BYTES).with_context(|| format!("{}", full.display()))?;
-    let relative = content::relative_path(site, &full);
-    // Any other file is read as a post.
-    let kind = content::Kind::of_path(&relative).unwrap_or(content::Kind::Post);
-    let mut page =
-        content::page::parse(kind, &relative, &bytes).map_err(|d| anyhow::anyhow!("{d}"))?;
-    page.resources = content::bundle_resources(site, &page);
-    Ok(page)
+    content::read_one(site, &content::user_path(site, path)).map_err(anyhow::Error::msg)
 }

@@ -18,13 +18,24 @@ pub fn run(site: &std::path::Path, args: &ServeArgs) -> anyhow::Result<ExitCode>
         drafts: args.drafts,
         future: args.future,
         jobs: args.jobs,
+        allow_remote_edits: args.allow_remote_edits,
     };
     let open = args.open;
+    let allow_remote_edits = args.allow_remote_edits;
     serve(
         &options,
         |addr| {
             let url = format!("http://{addr}/");
             eprintln!("Serving {} at {url} (Ctrl-C stops)", site.display());
+            if addr.ip().is_loopback() || allow_remote_edits {
+                eprintln!("Scripts workbench: {url}_blogmark/scripts");
+            } else {
+                eprintln!(
+                    "Scripts workbench (read-only: {} is beyond this machine; \
+                     --allow-remote-edits allows edits): {url}_blogmark/scripts",
+                    addr.ip()
+                );
+            }
             if open {
                 open_browser(&url);
             }

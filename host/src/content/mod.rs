@@ -156,6 +156,19 @@ pub fn bundle_resources(root: &Path, page: &Page) -> Vec<Resource> {
     found
 }
 
+/// The post or page at `full` (a file of the site at `site`) read on its
+/// own, with its bundle's files; any file outside `content/pages/` is read
+/// as a post. The error names the file.
+pub fn read_one(site: &Path, full: &Path) -> Result<Page, String> {
+    let bytes = crate::input::read_capped(full, crate::input::MAX_POST_BYTES)
+        .map_err(|e| format!("{}: {e}", full.display()))?;
+    let relative = relative_path(site, full);
+    let kind = Kind::of_path(&relative).unwrap_or(Kind::Post);
+    let mut page = page::parse(kind, &relative, &bytes).map_err(|d| d.to_string())?;
+    page.resources = bundle_resources(site, &page);
+    Ok(page)
+}
+
 /// A path the user typed for a file of the site at `site`: as given when
 /// it exists (relative to the working directory, or absolute), else
 /// relative to the site.

@@ -69,6 +69,21 @@ pub fn is_shadowed(builtin_exists: bool, python: PythonMacro) -> bool {
     resolve(None, builtin_exists, Some(python)) == Resolved::Builtin
 }
 
+/// Whether a plain call of `script`'s name runs a built-in of `registry`
+/// instead of it.
+pub fn script_is_shadowed(
+    script: &crate::scripts::Script,
+    registry: &super::builtins::Registry,
+) -> bool {
+    script.kind == crate::scripts::ScriptKind::Macro
+        && is_shadowed(
+            registry.get(&script.name).is_some(),
+            PythonMacro {
+                overrides_builtin: script.overrides_builtin,
+            },
+        )
+}
+
 /// What `scripts list`, `scripts show` and `scripts check` say of a
 /// shadowed script named `name`.
 pub fn shadowed_message(name: &str) -> String {

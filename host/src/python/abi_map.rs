@@ -75,3 +75,17 @@ pub(super) fn page(page: &Page, root: &Path) -> abi::Page {
             .collect(),
     }
 }
+
+/// An argument typed on a command line or in the workbench, as a macro
+/// sees it: `true`/`false`, an integer, a number, else the text.
+pub fn typed_argument(value: &str) -> Value {
+    match value {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => value
+            .parse::<i64>()
+            .map(Into::into)
+            .or_else(|_| value.parse::<f64>().map(Into::into))
+            .unwrap_or_else(|_| value.into()),
+    }
+}

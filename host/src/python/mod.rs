@@ -27,11 +27,11 @@ mod session;
 mod settings;
 mod versions;
 
-pub use abi_map::MacroCall;
+pub use abi_map::{MacroCall, typed_argument};
 pub use blogmark_runtime::abi::Post;
 pub use blogmark_runtime::{Failure, Limits};
 pub use failure_text::{failure_reason, failure_report};
 pub use report::SandboxReport;
-pub use session::{Answer, Checked, RunOutput, Session};
+pub use session::{Answer, Checked, RunOutput, Session, SharedSandbox};
 pub use settings::{Settings, guest_clock};
 pub use versions::{SandboxVersions, sandbox_versions};

@@ -14,9 +14,11 @@ use crate::scripts::Script;
 use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
-use blogmark_runtime::{CallSite, GuestComponent, Job, Runtime, RuntimeConfig};
+use blogmark_runtime::{
+    CallSite, Captured, GuestComponent, Isolation, Job, Mode, Runtime, RuntimeConfig,
+};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What the guest printed and logged in one run, and what the run cost.
@@ -32,6 +34,22 @@ pub struct RunOutput {
     pub fuel_used: u64,
     /// Wall time from asking to the answer (queue included).
     pub elapsed: Duration,
+}
+
+impl RunOutput {
+    /// What the guest printed and logged, at no cost yet.
+    fn printed(captured: Captured) -> RunOutput {
+        RunOutput {
+            stdout: captured.stdout,
+            stderr: captured.stderr,
+            logs: captured
+                .logs
+                .into_iter()
+                .map(|l| (l.level.to_owned(), l.message))
+                .collect(),
+            ..RunOutput::default()
+        }
+    }
 }
 
 /// An answer, and the run it came from when this call ran the script
@@ -71,6 +89,38 @@ impl Checked {
     }
 }
 
+/// A sandbox runtime that outlives one session (`host serve` keeps one
+/// across renders and workbench runs, so no render pays for starting it).
+/// It is started by the first session that needs it, and started again
+/// when a session asks for another mode or isolation (site.toml changed).
+#[derive(Default)]
+pub struct SharedSandbox(Mutex<Option<(Mode, Isolation, Arc<Runtime>)>>);
+
+impl std::fmt::Debug for SharedSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedSandbox")
+    }
+}
+
+impl SharedSandbox {
+    fn get_or_start(
+        &self,
+        settings: &Settings,
+        start: impl FnOnce() -> Result<Runtime, Failure>,
+    ) -> Result<Arc<Runtime>, Failure> {
+        let mut started = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((mode, isolation, runtime)) = started.as_ref()
+            && *mode == settings.mode
+            && *isolation == settings.isolation
+        {
+            return Ok(runtime.clone());
+        }
+        let runtime = Arc::new(start()?);
+        *started = Some((settings.mode, settings.isolation, runtime.clone()));
+        Ok(runtime)
+    }
+}
+
 /// The Python side of one command: the enabled macros by name, the
 /// transforms in order, the sandbox (started when first needed), the
 /// results of this and earlier builds, and the statistics.
@@ -78,7 +128,8 @@ pub struct Session {
     macros: HashMap<String, Script>,
     transforms: Vec<Script>,
     settings: Settings,
-    runtime: OnceLock<Result<Runtime, Failure>>,
+    runtime: OnceLock<Result<Arc<Runtime>, Failure>>,
+    shared: Option<Arc<SharedSandbox>>,
     results: BuildResults,
     stats: Recorder,
 }
@@ -121,6 +172,7 @@ impl Session {
             transforms,
             settings,
             runtime: OnceLock::new(),
+            shared: None,
             results,
             stats: Recorder::default(),
         };
@@ -130,6 +182,12 @@ impl Session {
     /// A session for one-off commands on scripts given to each call.
     pub fn for_command(settings: Settings) -> Self {
         Session::new(&[], settings, HashMap::new()).0
+    }
+
+    /// This session with its runtime taken from (or started into) `shared`.
+    pub fn sharing(mut self, shared: Arc<SharedSandbox>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// The enabled Python macro called `name`.
@@ -156,6 +214,18 @@ impl Session {
         call: &MacroCall,
         page: Option<&Page>,
     ) -> Result<Answer<String>, Failure> {
+        let (result, run) = self.try_macro(script, call, page);
+        result.map(|value| Answer { value, run })
+    }
+
+    /// [`Session::call_macro`], with what the run printed and cost even
+    /// when it failed (the workbench shows both).
+    pub fn try_macro(
+        &self,
+        script: &Script,
+        call: &MacroCall,
+        page: Option<&Page>,
+    ) -> (Result<String, Failure>, Option<Arc<RunOutput>>) {
         let request = Request::new(
             abi_map::script(script),
             Operation::Macro {
@@ -166,7 +236,7 @@ impl Session {
                 site: self.settings.site.clone(),
             },
         );
-        self.run_cached(
+        self.run_traced(
             script,
             CallKind::Python,
             &call.name,
@@ -242,8 +312,11 @@ impl Session {
     }
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
-        let started = self.runtime.get_or_init(|| self.start());
-        started.as_ref().map_err(Clone::clone)
+        let started = self.runtime.get_or_init(|| match &self.shared {
+            Some(shared) => shared.get_or_start(&self.settings, || self.start()),
+            None => self.start().map(Arc::new),
+        });
+        started.as_deref().map_err(Clone::clone)
     }
 
     /// A runtime on the guest component this binary embeds (or the file
@@ -288,6 +361,21 @@ impl Session {
         site: Option<CallSite>,
         decode: impl Fn(Reply) -> Result<String, Failure>,
     ) -> Result<Answer<String>, Failure> {
+        let (result, run) = self.run_traced(script, kind, name, request, site, decode);
+        result.map(|value| Answer { value, run })
+    }
+
+    /// [`Session::run_cached`], with the run's output whether it
+    /// succeeded or failed.
+    fn run_traced(
+        &self,
+        script: &Script,
+        kind: CallKind,
+        name: &str,
+        request: Request,
+        site: Option<CallSite>,
+        decode: impl Fn(Reply) -> Result<String, Failure>,
+    ) -> (Result<String, Failure>, Option<Arc<RunOutput>>) {
         let limits = self.settings.limits(script);
         let request_json = request.to_json();
         let keys = CacheKeys::new(
@@ -302,10 +390,7 @@ impl Session {
         );
         if let Some(stored) = self.results.stored(keys.all()) {
             self.stats.record(kind, name, Event::CacheHit, None);
-            return Ok(Answer {
-                value: stored.clone(),
-                run: None,
-            });
+            return (Ok(stored.clone()), None);
         }
         let mut ran = false;
         let mut run = || {
@@ -325,18 +410,16 @@ impl Session {
                 .and_then(|runtime| runtime.run(job))
                 .and_then(|outcome| {
                     output = RunOutput {
-                        stdout: outcome.captured.stdout,
-                        stderr: outcome.captured.stderr,
-                        logs: outcome
-                            .captured
-                            .logs
-                            .into_iter()
-                            .map(|l| (l.level.to_owned(), l.message))
-                            .collect(),
                         fuel_used: outcome.fuel_used,
                         elapsed: outcome.elapsed,
+                        ..RunOutput::printed(outcome.captured)
                     };
                     decode(outcome.reply)
+                })
+                .inspect_err(|_| {
+                    if let Some(captured) = observed.failed_output() {
+                        output = RunOutput::printed(captured);
+                    }
                 });
             output.elapsed = started.elapsed();
             Memo {
@@ -376,8 +459,8 @@ impl Session {
             Event::CacheHit
         };
         self.stats.record(kind, name, event, failure);
-        let value = done.result?;
-        if ran {
+        let output = ran.then(|| done.output.clone());
+        if let (true, Ok(value)) = (ran, &done.result) {
             self.results.keep(NewResult {
                 key: done.key,
                 script_slug: script.slug.clone(),
@@ -385,10 +468,7 @@ impl Session {
                 html: value.clone(),
             });
         }
-        Ok(Answer {
-            value,
-            run: ran.then_some(done.output),
-        })
+        (done.result, output)
     }
 
     /// The isolation used and what it did, when the sandbox was started.

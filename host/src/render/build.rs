@@ -49,6 +49,9 @@ pub struct BuildOptions {
     /// Pages of an earlier build to reuse where nothing they depend on
     /// changed (`host serve`).
     pub page_cache: Option<std::sync::Arc<PageCache>>,
+    /// A sandbox kept from build to build (`host serve`), so a build that
+    /// runs a few calls does not start one.
+    pub sandbox: Option<std::sync::Arc<python::SharedSandbox>>,
 }
 
 /// What a build did.
@@ -141,7 +144,11 @@ fn python_session(
     };
     let settings =
         python::Settings::for_site(&options.root, &loaded.config, clock, options.use_cache);
-    Ok(Session::new(&loaded.scripts, settings, stored))
+    let (session, diagnostics) = Session::new(&loaded.scripts, settings, stored);
+    Ok(match &options.sandbox {
+        Some(shared) => (session.sharing(shared.clone()), diagnostics),
+        None => (session, diagnostics),
+    })
 }
 
 /// Render threads: pages wait on Python macros while the sandbox's workers

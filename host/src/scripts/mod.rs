@@ -4,6 +4,7 @@
 
 pub mod edit;
 mod metadata;
+pub mod templates;
 
 pub use metadata::{Script, ScriptKind, parse};
 

@@ -6,6 +6,7 @@
 mod files;
 mod reload;
 mod watch;
+pub mod workbench;
 
 pub use reload::{EVENTS_PATH, inject};
 
@@ -35,6 +36,9 @@ pub struct ServeOptions {
     pub future: bool,
     /// Render threads.
     pub jobs: Option<usize>,
+    /// Let the workbench change scripts even when `addr` is beyond
+    /// loopback.
+    pub allow_remote_edits: bool,
 }
 
 /// What the server tells open pages.
@@ -51,6 +55,8 @@ struct State {
     /// The last render's pages, reused by the next where nothing they
     /// depend on changed.
     pages: Arc<PageCache>,
+    /// The renders' sandbox, started once.
+    sandbox: Arc<crate::python::SharedSandbox>,
     problems: RwLock<Vec<Diagnostic>>,
     notices: broadcast::Sender<Notice>,
 }
@@ -94,6 +100,7 @@ async fn run(
     let state = Arc::new(State {
         out: serve_dir(&options.root),
         pages: Arc::default(),
+        sandbox: Arc::default(),
         problems: RwLock::new(Vec::new()),
         notices,
     });
@@ -105,10 +112,14 @@ async fn run(
         state.clone(),
         changes,
     ));
+    let access = workbench::Access::new(addr, options.allow_remote_edits)
+        .map_err(|e| anyhow::anyhow!("cannot make the workbench's token: {e}"))?;
+    let workbench = Arc::new(workbench::Workbench::new(&options.root, access));
     let app = axum::Router::new()
         .route(EVENTS_PATH, axum::routing::get(events))
         .fallback(file)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(workbench::routes(workbench));
     listening(addr);
     let stopping = state.clone();
     axum::serve(listener, app)
@@ -138,6 +149,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
         external_links: None,
         base_url: Some(base_url.to_owned()),
         page_cache: Some(state.pages.clone()),
+        sandbox: Some(state.sandbox.clone()),
     };
     let root = options.root.clone();
     let rendered = tokio::task::spawn_blocking(move || {

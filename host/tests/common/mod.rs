@@ -2,6 +2,9 @@
 //! files, real git repositories.
 #![allow(dead_code, reason = "each test binary uses only some of these helpers")]
 
+pub mod browser;
+pub mod server;
+
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
 use std::collections::BTreeMap;
 use std::path::Path;

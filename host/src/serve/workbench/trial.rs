@@ -1,0 +1,287 @@
+//! Trying a script as it stands in the editor, saved or not: its check
+//! (front matter, syntax, entrypoint, shadowing), one macro call, one
+//! transform on a post, all through the sandbox.
+
+use crate::content::{self, Kind};
+use crate::diagnostics::Diagnostic;
+use crate::macros::builtins::Registry;
+use crate::macros::resolve::{script_is_shadowed, shadowed_message};
+use crate::python::{Failure, MacroCall, RunOutput, Session};
+use crate::scripts::{self, Script, ScriptKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A script's text, parsed as if it were `scripts/SLUG.py`.
+pub fn parse(slug: &str, text: &str) -> (Script, Vec<Diagnostic>) {
+    scripts::parse(&format!("scripts/{slug}.py"), text.as_bytes())
+}
+
+/// What the editor shows of a script as typed.
+#[derive(Debug, Serialize)]
+pub struct CheckResult {
+    /// Macro or transform, from its front matter.
+    pub kind: &'static str,
+    /// The name it is called by.
+    pub name: String,
+    /// Its entrypoint.
+    pub entrypoint: String,
+    /// Its top-level functions (empty when it does not compile).
+    pub functions: Vec<String>,
+    /// Problems, each at its line (1-based; 0 for the whole file).
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Check `text` as the script `slug`.
+pub fn check(session: &Session, slug: &str, text: &str) -> CheckResult {
+    let (script, mut problems) = parse(slug, text);
+    let mut functions = Vec::new();
+    if script.valid {
+        match session.check(&script) {
+            Ok(checked) => {
+                if let Some(problem) = checked.problem(&script) {
+                    problems.push(Diagnostic::error(&script.path, 1, 1, problem));
+                }
+                functions = checked.functions;
+            }
+            Err(failure) => problems.push(failure_at(&script, &failure)),
+        }
+        if script_is_shadowed(&script, &Registry::default()) {
+            problems.push(Diagnostic::warning(
+                &script.path,
+                1,
+                1,
+                shadowed_message(&script.name),
+            ));
+        }
+    }
+    CheckResult {
+        kind: kind_name(script.kind),
+        name: script.name,
+        entrypoint: script.entrypoint,
+        functions,
+        problems,
+    }
+}
+
+/// `macro` or `transform`.
+pub fn kind_name(kind: ScriptKind) -> &'static str {
+    match kind {
+        ScriptKind::Macro => "macro",
+        ScriptKind::Transform => "transform",
+    }
+}
+
+/// A failure as a diagnostic at the script's line when it has one.
+fn failure_at(script: &Script, failure: &Failure) -> Diagnostic {
+    match failure.guest_error() {
+        Some(error) => Diagnostic::error(
+            &script.path,
+            error.line.map_or(0, |l| l as usize),
+            error.column.map_or(0, |c| c as usize),
+            format!("{}: {}", error.type_name, error.message),
+        ),
+        None => Diagnostic::error(
+            &script.path,
+            0,
+            0,
+            format!("{} ({failure})", failure.class()),
+        ),
+    }
+}
+
+/// How a run failed.
+#[derive(Debug, Serialize)]
+pub struct RunFailure {
+    /// The class: Timeout, FuelExhausted, GuestError, ...
+    pub class: String,
+    /// The failure in full, traceback included.
+    pub message: String,
+    /// The script's line, when known.
+    pub line: Option<u32>,
+}
+
+/// What one run showed.
+#[derive(Debug, Default, Serialize)]
+pub struct RunResult {
+    /// The macro's HTML, when it succeeded.
+    pub html: Option<String>,
+    /// For a transform: the unified diff of the post (empty: unchanged).
+    pub diff: Option<String>,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+    /// Its `ctx.log` lines: level and message.
+    pub logs: Vec<(String, String)>,
+    /// Why it failed.
+    pub failure: Option<RunFailure>,
+    /// Problems that stopped it before it ran, or that it caused.
+    pub problems: Vec<Diagnostic>,
+    /// Wall time of the run, microseconds.
+    pub elapsed_us: u64,
+    /// Fuel it burned.
+    pub fuel: u64,
+}
+
+impl RunResult {
+    fn output(&mut self, run: &RunOutput) {
+        self.stdout.clone_from(&run.stdout);
+        self.stderr.clone_from(&run.stderr);
+        self.logs.clone_from(&run.logs);
+        self.elapsed_us = u64::try_from(run.elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.fuel = run.fuel_used;
+    }
+
+    fn failed(&mut self, script: &Script, failure: &Failure) {
+        self.failure = Some(RunFailure {
+            class: failure.class().to_string(),
+            message: crate::python::failure_report(script, failure),
+            line: failure.guest_error().and_then(|e| e.line),
+        });
+    }
+
+    fn stopped(problems: Vec<Diagnostic>) -> RunResult {
+        RunResult {
+            problems,
+            ..RunResult::default()
+        }
+    }
+}
+
+/// A sample call of a macro, as the run panel sends it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Sample {
+    /// Named arguments.
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    /// The body, for a paired call.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The page the call is on (a path under `content/`), if any.
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+/// A page of the site at `root` named by the run panel: only a Markdown
+/// file under `content/`.
+fn site_page(root: &Path, relative: &str) -> Result<content::Page, Diagnostic> {
+    let bad = |message: String| Diagnostic::error(relative, 0, 0, message);
+    let safe = relative.starts_with("content/")
+        && relative.ends_with(".md")
+        && !relative
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == ".." || part.contains('\\'));
+    if !safe {
+        return Err(bad(
+            "not a page of the site (a .md file under content/)".into()
+        ));
+    }
+    content::read_one(root, &root.join(relative)).map_err(bad)
+}
+
+/// Run `text`, as the macro script `slug`, on `sample`.
+pub fn run_macro(
+    session: &Session,
+    root: &Path,
+    slug: &str,
+    text: &str,
+    sample: &Sample,
+) -> RunResult {
+    let (mut script, problems) = parse(slug, text);
+    if !script.valid {
+        return RunResult::stopped(problems);
+    }
+    if script.kind != ScriptKind::Macro {
+        let problem = Diagnostic::error(&script.path, 1, 1, "a transform: run it on a post");
+        return RunResult::stopped(vec![problem]);
+    }
+    let page = match sample.page.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some(path) => match site_page(root, path) {
+            Ok(page) => Some(page),
+            Err(problem) => return RunResult::stopped(vec![problem]),
+        },
+    };
+    // A page picked in the panel is the page the call sees.
+    script.uses_page |= page.is_some();
+    let call = MacroCall {
+        name: script.name.clone(),
+        args: sample
+            .args
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::python::typed_argument(v)))
+            .collect(),
+        body: sample.body.clone(),
+        file: "<workbench>".into(),
+        line: 1,
+        column: 1,
+        ..MacroCall::default()
+    };
+    let mut result = RunResult::default();
+    let (answer, run) = session.try_macro(&script, &call, page.as_ref());
+    if let Some(run) = &run {
+        result.output(run);
+    }
+    match answer {
+        Ok(html) => result.html = Some(html),
+        Err(failure) => result.failed(&script, &failure),
+    }
+    result
+}
+
+/// Run `text`, as the transform script `slug`, on the post at `post`, and
+/// diff what it makes of it.
+pub fn run_transform(
+    session: &Session,
+    root: &Path,
+    slug: &str,
+    text: &str,
+    post: &str,
+) -> RunResult {
+    let (script, problems) = parse(slug, text);
+    if !script.valid {
+        return RunResult::stopped(problems);
+    }
+    if script.kind != ScriptKind::Transform {
+        let problem = Diagnostic::error(&script.path, 1, 1, "a macro: run it with arguments");
+        return RunResult::stopped(vec![problem]);
+    }
+    let page = match site_page(root, post) {
+        Ok(page) => page,
+        Err(problem) => return RunResult::stopped(vec![problem]),
+    };
+    let old = match crate::input::read_capped(&root.join(post), crate::input::MAX_POST_BYTES) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return RunResult::stopped(vec![Diagnostic::error(post, 0, 0, e.to_string())]),
+    };
+    let kind = Kind::of_path(&page.path).unwrap_or(Kind::Post);
+    let started = std::time::Instant::now();
+    let applied =
+        crate::transforms::apply(session, std::slice::from_ref(&script), kind, post, &old);
+    let mut result = RunResult {
+        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        ..RunResult::default()
+    };
+    if applied.failed() {
+        result.problems = applied.diagnostics;
+        if let Some(problem) = result.problems.first() {
+            result.failure = Some(RunFailure {
+                class: "Failed".into(),
+                message: problem.message.clone(),
+                line: None,
+            });
+        }
+        return result;
+    }
+    result.diff = Some(if applied.text == old {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&old, &applied.text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{post}"), &format!("b/{post}"))
+            .to_string()
+    });
+    result
+}
