@@ -14,6 +14,20 @@ fn next(events: &mpsc::Receiver<(String, String)>) -> (String, String) {
     events.recv_timeout(PATIENCE).expect("an event comes")
 }
 
+/// The two events of one render: its problems, then the files it changed
+/// (`changed` of the `reload` event).
+fn rendered(events: &mpsc::Receiver<(String, String)>) -> (serde_json::Value, serde_json::Value) {
+    let (name, problems) = next(events);
+    assert_eq!(name, "problems", "{problems}");
+    let (name, changed) = next(events);
+    assert_eq!(name, "reload", "{changed}");
+    let changed: serde_json::Value = serde_json::from_str(&changed).unwrap();
+    (
+        serde_json::from_str(&problems).unwrap(),
+        changed["changed"].clone(),
+    )
+}
+
 fn site() -> tempfile::TempDir {
     let site = common::site("");
     common::write(
@@ -67,7 +81,20 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nSecond words.\n",
     );
-    assert_eq!(next(&events).0, "reload");
+    let (problems, changed) = rendered(&events);
+    assert_eq!(problems, serde_json::json!([]));
+    // Only the pages that show the body reload: the post and the feed.
+    let changed: Vec<&str> = changed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(changed.contains(&"posts/hello/index.html"), "{changed:?}");
+    assert!(
+        !changed.contains(&"index.html"),
+        "the listing shows no body: {changed:?}"
+    );
     assert!(server.get("/posts/hello/").1.contains("Second words."));
 
     common::write(
@@ -75,7 +102,7 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = \"someday\"\n+++\nx\n",
     );
-    assert_eq!(next(&events).0, "reload");
+    rendered(&events);
     let (name, data) = next(&server.events());
     assert_eq!(name, "problems");
     let problems: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -95,7 +122,7 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nFixed.\n",
     );
-    assert_eq!(next(&events).0, "reload");
+    rendered(&events);
     assert_eq!(next(&server.events()), ("problems".into(), "[]".into()));
 }
 
@@ -172,7 +199,7 @@ fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
     let events = server.events();
     assert_eq!(next(&events).0, "problems");
     std::fs::remove_file(site.path().join("content/posts/broken.md")).unwrap();
-    assert_eq!(next(&events).0, "reload");
+    rendered(&events);
     let dom = browser_dom(&page);
     assert!(dom.contains("First words."), "{dom}");
     assert!(!dom.contains(r#"<div id="blogmark-overlay""#), "{dom}");
@@ -236,7 +263,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
             Some(text) => common::write(root, path, text),
             None => std::fs::remove_file(root.join(path)).unwrap(),
         }
-        assert_eq!(next(&events).0, "reload", "after {path}");
+        rendered(&events);
     }
     // An editor's write may come as two batches: wait for the last render.
     while events.recv_timeout(Duration::from_millis(500)).is_ok() {}
@@ -285,7 +312,7 @@ fn render_after_a_body_edit(other: &str) -> (Server, String, tempfile::TempDir) 
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nEdited body.\n",
     );
-    assert_eq!(next(&events).0, "reload");
+    rendered(&events);
     let line = server.next_line_containing("Rendered");
     (server, line, site)
 }
@@ -337,7 +364,7 @@ fn a_site_toml_that_does_not_load_is_a_problem_at_its_line() {
         "site.toml",
         &common::site_toml("paginate = 0\n"),
     );
-    assert_eq!(next(&events).0, "reload");
+    rendered(&events);
     let (name, data) = next(&server.events());
     assert_eq!(name, "problems");
     let problems: serde_json::Value = serde_json::from_str(&data).unwrap();

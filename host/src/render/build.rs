@@ -66,6 +66,9 @@ pub struct BuildReport {
     pub files: usize,
     /// What writing did (nothing for `check`).
     pub written: WriteReport,
+    /// The files writing created, changed or removed, relative to the
+    /// output folder (`host serve` reloads the pages among them).
+    pub changed: Vec<String>,
     /// Every warning and error, in file order.
     pub diagnostics: Vec<Diagnostic>,
     /// Macro calls expanded (built-in and Python).

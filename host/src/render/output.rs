@@ -48,6 +48,12 @@ impl Output {
     /// directory beside `dir` and renamed into place, so neither a reader
     /// nor a killed build ever leaves half a page in `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<WriteReport> {
+        self.write_listing(dir).map(|(report, _)| report)
+    }
+
+    /// [`Output::write`], with the paths (under `dir`, `/`-separated) of
+    /// the files it wrote or removed: what a reader of `dir` sees change.
+    pub fn write_listing(&self, dir: &Path) -> std::io::Result<(WriteReport, Vec<String>)> {
         let mut report = WriteReport::default();
         std::fs::create_dir_all(dir)?;
         let staging = staging_dir(dir);
@@ -58,29 +64,38 @@ impl Output {
         std::fs::create_dir_all(&staging)?;
         // Comparing is reading every old file: in parallel. Writing stays in
         // order, one file at a time.
-        let changed: Vec<(PathBuf, &Vec<u8>)> = self
+        let changed: Vec<(&String, PathBuf, &Vec<u8>)> = self
             .files
             .par_iter()
-            .map(|(relative, bytes)| (dir.join(relative), bytes))
-            .filter(|(path, bytes)| !std::fs::read(path).is_ok_and(|old| old == **bytes))
+            .map(|(relative, bytes)| (relative, dir.join(relative), bytes))
+            .filter(|(_, path, bytes)| !std::fs::read(path).is_ok_and(|old| old == **bytes))
             .collect();
         report.unchanged = self.files.len() - changed.len();
-        for (path, bytes) in changed {
+        let mut listing = Vec::with_capacity(changed.len());
+        for (relative, path, bytes) in changed {
             std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
             crate::atomic_file::write_via(&path, bytes, &staging)?;
             report.written += 1;
+            listing.push(relative.clone());
         }
         std::fs::remove_dir_all(&staging)?;
-        report.removed = self.remove_stale(dir)?;
-        Ok(report)
+        let removed = self.remove_stale(dir)?;
+        report.removed = removed.len();
+        listing.extend(
+            removed
+                .iter()
+                .map(|path| crate::content::relative_path(dir, path)),
+        );
+        Ok((report, listing))
     }
 
-    fn remove_stale(&self, dir: &Path) -> std::io::Result<usize> {
+    /// Delete what this build does not make; returns the files deleted.
+    fn remove_stale(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         let keep: HashSet<PathBuf> = self.files.keys().map(|k| dir.join(k)).collect();
         // A directory holding a file of this build is not empty: only the
         // others need a look after the stale files are gone.
         let occupied: HashSet<&Path> = keep.iter().flat_map(|p| p.ancestors().skip(1)).collect();
-        let mut removed = 0;
+        let mut removed = Vec::new();
         let mut dirs = Vec::new();
         for entry in walkdir::WalkDir::new(dir).min_depth(1) {
             let entry = entry.map_err(std::io::Error::other)?;
@@ -90,7 +105,7 @@ impl Output {
                 }
             } else if !keep.contains(entry.path()) {
                 std::fs::remove_file(entry.path())?;
-                removed += 1;
+                removed.push(entry.into_path());
             }
         }
         // Deepest first, so emptied parents go too.

@@ -24,8 +24,8 @@ pub(super) fn persist(
 ) -> anyhow::Result<()> {
     let root = &options.root;
     let out = options.out.clone().unwrap_or_else(|| root.join("public"));
-    report.written = output
-        .write(&out)
+    (report.written, report.changed) = output
+        .write_listing(&out)
         .with_context(|| format!("cannot write {}", out.display()))?;
     store.sync_posts(pages)?;
     store.sync_scripts(&crate::scripts::rows(root, scripts))?;

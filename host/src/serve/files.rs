@@ -33,7 +33,8 @@ pub fn reply(root: &Path, path: &str, problems: &[Diagnostic]) -> Reply {
             let name = file.to_string_lossy();
             let media_type = crate::content::resources::media_type(&name);
             if media_type == "text/html" {
-                let page = inject(&String::from_utf8_lossy(&bytes), problems);
+                let relative = crate::content::relative_path(root, &file);
+                let page = inject(&String::from_utf8_lossy(&bytes), problems, Some(&relative));
                 Reply::File("text/html; charset=utf-8", page.into_bytes())
             } else {
                 Reply::File(media_type, bytes)
@@ -47,7 +48,7 @@ fn not_found(root: &Path, problems: &[Diagnostic]) -> Reply {
     Reply::NotFound(
         std::fs::read_to_string(root.join("404.html"))
             .ok()
-            .map(|page| inject(&page, problems).into_bytes()),
+            .map(|page| inject(&page, problems, None).into_bytes()),
     )
 }
 

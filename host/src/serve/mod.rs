@@ -44,8 +44,11 @@ pub struct ServeOptions {
 /// What the server tells open pages.
 #[derive(Clone, Debug)]
 enum Notice {
-    /// A render finished: reload.
-    Reload,
+    /// A render finished with these problems (JSON): show them.
+    Problems(Arc<String>),
+    /// A render finished and changed these files (JSON `{"changed":
+    /// [...]}`): a page among them reloads.
+    Reload(Arc<String>),
     /// The server is stopping: close the stream.
     Stop,
 }
@@ -104,7 +107,7 @@ async fn run(
         problems: RwLock::new(Vec::new()),
         notices,
     });
-    render(&options, &base_url, &state).await;
+    let _ = render(&options, &base_url, &state).await;
     let (_watcher, changes) = watch::watch(&options.root)?;
     let rebuilds = tokio::spawn(rebuild_on_change(
         options.clone(),
@@ -134,8 +137,9 @@ async fn run(
     Ok(())
 }
 
-/// Render the site into the serve folder and keep its problems.
-async fn render(options: &ServeOptions, base_url: &str, state: &State) {
+/// Render the site into the serve folder and keep its problems; returns
+/// the files that changed (`None`: unknown, the render failed).
+async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option<Vec<String>> {
     let build_options = BuildOptions {
         root: options.root.clone(),
         out: Some(state.out.clone()),
@@ -157,6 +161,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
         build(&build_options)
     })
     .await;
+    let mut changed = None;
     let problems = match rendered {
         Ok(Ok(report)) => {
             for d in &report.diagnostics {
@@ -168,6 +173,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
                 report.pages_reused,
                 report.elapsed.as_secs_f64() * 1000.0
             );
+            changed = Some(report.changed);
             report.diagnostics
         }
         Ok(Err(error)) => {
@@ -187,6 +193,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) {
         )],
     };
     *state.problems.write().unwrap_or_else(|e| e.into_inner()) = problems;
+    changed
 }
 
 async fn rebuild_on_change(
@@ -199,27 +206,42 @@ async fn rebuild_on_change(
         for path in &changed {
             tracing::info!(path = %path.display(), "changed");
         }
-        render(&options, &base_url, &state).await;
-        let _ = state.notices.send(Notice::Reload);
+        let changed = render(&options, &base_url, &state).await;
+        let problems = problems_json(&state);
+        // A failed render changed nothing a page shows but its problems.
+        let changed = serde_json::json!({ "changed": changed.unwrap_or_default() }).to_string();
+        let _ = state.notices.send(Notice::Problems(Arc::new(problems)));
+        let _ = state.notices.send(Notice::Reload(Arc::new(changed)));
     }
 }
 
+/// The last render's problems, as JSON.
+fn problems_json(state: &State) -> String {
+    let problems = state.problems.read().unwrap_or_else(|e| e.into_inner());
+    serde_json::to_string(&*problems).unwrap_or_else(|_| "[]".into())
+}
+
 /// The event stream of one open page: the last render's problems at once,
-/// then `reload` after each render.
+/// then after each render its problems and the files it changed. (An
+/// event's data is never empty: browsers drop such events.)
 async fn events(
     axum::extract::State(state): axum::extract::State<Arc<State>>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let problems = state
-        .problems
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
     let first = Event::default()
         .event("problems")
-        .data(serde_json::to_string(&problems).unwrap_or_else(|_| "[]".into()));
+        .data(problems_json(&state));
     let later = tokio_stream::wrappers::BroadcastStream::new(state.notices.subscribe())
         .take_while(|notice| !matches!(notice, Ok(Notice::Stop)))
-        .map(|_| Ok(Event::default().event("reload").data("")));
+        .map(|notice| {
+            Ok(match notice {
+                Ok(Notice::Problems(json)) => Event::default().event("problems").data(&*json),
+                Ok(Notice::Reload(json)) => Event::default().event("reload").data(&*json),
+                // Missed notices (a slow page): whatever changed, reload.
+                Ok(Notice::Stop) | Err(_) => {
+                    Event::default().event("reload").data(r#"{"changed":null}"#)
+                }
+            })
+        });
     Sse::new(tokio_stream::once(Ok(first)).chain(later)).keep_alive(KeepAlive::default())
 }
 

@@ -8,8 +8,12 @@ use crate::diagnostics::Diagnostic;
 pub const EVENTS_PATH: &str = "/_blogmark/events";
 
 /// The script that shows the problems the page was served with at once,
-/// then listens to the event stream: `reload` reloads the page, `problems`
-/// shows or hides the overlay. `PROBLEMS` stands for the JSON list.
+/// then listens to the event stream: `problems` shows or hides the
+/// overlay; `reload` reloads the page when the render changed its file or
+/// something it may load (a style sheet, a script, an image, a font), or
+/// always for a page served in place of a missing one. `PROBLEMS` stands
+/// for the JSON list, `SELF` for the page's file (JSON, `null` for the
+/// 404 page).
 const SCRIPT: &str = r#"<script data-blogmark-serve>
 (() => {
   const show = (problems) => {
@@ -35,20 +39,30 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
   };
   show(PROBLEMS);
   const events = new EventSource("/_blogmark/events");
-  events.addEventListener("reload", () => location.reload());
+  const self = SELF;
+  const asset = /\.(css|js|mjs|png|jpe?g|gif|svg|webp|avif|ico|woff2?|ttf|otf)$/i;
+  events.addEventListener("reload", (event) => {
+    let changed = null;
+    try { changed = JSON.parse(event.data).changed; } catch (_) { /* reload */ }
+    if (!Array.isArray(changed) || self === null || changed.includes(self) ||
+        changed.some((path) => asset.test(path))) {
+      location.reload();
+    }
+  });
   events.addEventListener("problems", (event) => show(JSON.parse(event.data)));
 })();
 </script>
 "#;
 
-/// `html` with the script before its `</body>` (at its end when it has
-/// none), showing `problems` from the start.
-pub fn inject(html: &str, problems: &[Diagnostic]) -> String {
+/// `html`, the page served from the file `file` (relative to the output
+/// folder; `None` for the 404 page), with the script before its `</body>`
+/// (at its end when it has none), showing `problems` from the start.
+pub fn inject(html: &str, problems: &[Diagnostic], file: Option<&str>) -> String {
     // Inside a script element, `</` could end it early.
-    let problems = serde_json::to_string(problems)
-        .unwrap_or_else(|_| "[]".into())
-        .replace("</", "<\\/");
-    let script = SCRIPT.replace("PROBLEMS", &problems);
+    let json = |value: String| value.replace("</", "<\\/");
+    let problems = json(serde_json::to_string(problems).unwrap_or_else(|_| "[]".into()));
+    let file = json(serde_json::to_string(&file).unwrap_or_else(|_| "null".into()));
+    let script = SCRIPT.replace("PROBLEMS", &problems).replace("SELF", &file);
     let at = html.rfind("</body>").unwrap_or(html.len());
     let mut out = String::with_capacity(html.len() + script.len());
     out.push_str(&html[..at]);
@@ -63,14 +77,21 @@ mod tests {
 
     #[test]
     fn the_script_goes_before_the_body_ends() {
-        let page = inject("<html><body><p>x</p></body></html>", &[]);
+        let page = inject(
+            "<html><body><p>x</p></body></html>",
+            &[],
+            Some("index.html"),
+        );
         assert!(page.starts_with("<html><body><p>x</p><script data-blogmark-serve>"));
         assert!(page.ends_with("</script>\n</body></html>"));
         assert!(page.contains("show([]);"), "{page}");
-        assert!(inject("<p>bare</p>", &[]).starts_with("<p>bare</p><script"));
+        assert!(page.contains(r#"const self = "index.html";"#), "{page}");
+        assert!(inject("<p>bare</p>", &[], None).starts_with("<p>bare</p><script"));
+        assert!(inject("<p>bare</p>", &[], None).contains("const self = null;"));
         let tricky = Diagnostic::error("a.md", 1, 1, "</script><b>");
-        let page = inject("<body></body>", &[tricky]);
+        let page = inject("<body></body>", &[tricky], Some("a</script>.html"));
         assert!(page.contains(r#""message":"<\/script><b>""#), "{page}");
         assert_eq!(page.matches("</script>").count(), 1, "{page}");
+        assert!(page.contains(r#""a<\/script>.html""#), "{page}");
     }
 }
