@@ -66,6 +66,9 @@ pub struct Expanded {
     pub diagnostics: Vec<Diagnostic>,
     /// Macro calls expanded (built-in).
     pub macro_calls: usize,
+    /// The names of the macros the page called, built-in or Python: what
+    /// the page's HTML depends on besides its text.
+    pub called: std::collections::BTreeSet<String>,
 }
 
 /// Expands the macros of one page.
@@ -78,6 +81,7 @@ pub struct Expander<'a> {
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
     calls: usize,
+    called: std::collections::BTreeSet<String>,
     depth: usize,
 }
 
@@ -104,6 +108,7 @@ impl<'a> Expander<'a> {
             file,
             diagnostics: Vec::new(),
             calls: 0,
+            called: std::collections::BTreeSet::new(),
             depth: 0,
         }
     }
@@ -149,6 +154,7 @@ impl<'a> Expander<'a> {
             headings: rendered.headings,
             diagnostics: self.diagnostics,
             macro_calls: self.calls,
+            called: self.called,
         }
     }
 
@@ -203,6 +209,9 @@ impl<'a> Expander<'a> {
     }
 
     fn expand_call(&mut self, call: &Call) -> String {
+        if !self.called.contains(&call.name) {
+            self.called.insert(call.name.clone());
+        }
         let registered = self.registry.get(&call.name);
         let script = self.python.and_then(|p| p.macro_named(&call.name));
         let python = script.map(|s| PythonMacro {

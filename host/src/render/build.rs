@@ -5,7 +5,7 @@
 use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
-use super::page_cache::{PageCache, page_key, site_key};
+use super::page_cache::{PageCache, PageHasher, page_hasher, page_key, site_key};
 use super::site_context::SiteContext;
 use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
 use crate::config::Config;
@@ -171,8 +171,8 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
         .context("cannot start the render threads")
 }
 
-/// What every page may read of the others and of the site's scripts, for
-/// the page cache's key.
+/// What every page may read of the others, and the transforms, for the
+/// page cache's key.
 fn site_inputs(
     context: &SiteContext,
     python: &Session,
@@ -184,7 +184,13 @@ fn site_inputs(
         .iter()
         .map(|e| (&e.path, &e.slug, &e.title, &e.url, &e.date, e.is_post))
         .collect();
-    let mut scripts = python.live_scripts();
+    // Macros' scripts are in each page's key, as the page calls them;
+    // transforms change every page they run on.
+    let mut scripts: Vec<(&str, &str)> = python
+        .transforms()
+        .iter()
+        .map(|s| (s.path.as_str(), s.content_hash.as_str()))
+        .collect();
     scripts.sort();
     serde_json::to_vec(&(entries, scripts, clock.as_secs(), &context.base)).unwrap_or_default()
 }
@@ -252,29 +258,47 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
     let index = pages::site_index(&context, &pages);
-    let keys: Option<Vec<String>> = options.page_cache.as_ref().map(|_| {
+    let hashers: Option<Vec<PageHasher>> = options.page_cache.as_ref().map(|_| {
         let site = site_key(root, &site_inputs(&context, &python, &index, clock));
-        pool.install(|| pages.par_iter().map(|p| page_key(&site, root, p)).collect())
+        pool.install(|| {
+            pages
+                .par_iter()
+                .map(|p| page_hasher(&site, root, p))
+                .collect()
+        })
     });
+    // What a macro name resolves to, for the keys.
+    let resolve = |name: &str| {
+        python
+            .macro_named(name)
+            .map_or_else(String::new, |s| format!("{}\0{}", s.path, s.content_hash))
+    };
+    let key_of =
+        |i: usize, called: &[String]| hashers.as_ref().map(|h| page_key(&h[i], called, resolve));
     let reused = std::sync::atomic::AtomicUsize::new(0);
     let reuse = |i: usize| {
         let cache = options.page_cache.as_ref()?;
-        let page = cache.get(&pages[i].path, &keys.as_ref()?[i])?;
+        let page = cache.get(&pages[i].path, |called| {
+            key_of(i, called).unwrap_or_default()
+        })?;
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(page)
     };
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
-    if let (Some(cache), Some(keys)) = (&options.page_cache, keys) {
+    if let Some(cache) = &options.page_cache {
         cache.replace(
             pages
                 .iter()
-                .zip(keys)
+                .enumerate()
                 .zip(&rendered)
                 // A page with problems (a macro that timed out, ...) is
                 // rendered again next time: the problem may be gone.
                 .filter(|(_, rendered)| rendered.diagnostics.is_empty())
-                .map(|((page, key), rendered)| (page.path.clone(), (key, rendered.clone())))
+                .filter_map(|((i, page), rendered)| {
+                    let key = key_of(i, &rendered.called)?;
+                    Some((page.path.clone(), (key, rendered.clone())))
+                })
                 .collect(),
         );
     }

@@ -2,12 +2,14 @@
 //! reused when nothing they depend on changed.
 //!
 //! A page's HTML depends on the page itself (after transforms, with its
-//! bundle's files), and on the site: site.toml, the templates, the scripts,
-//! the guest, the build clock, and what macros and templates may read of
-//! the other pages (the site index and the navigation). A page is reused
-//! only when the hash of all of these is the one it was rendered under, so
-//! a changed title re-renders every page (a `recent_posts` list may show
-//! it) and a changed body only its own page.
+//! bundle's files), on what each macro it calls resolves to (a built-in, or
+//! a Python script at one version), and on the site: site.toml, the
+//! templates, the transforms, the guest, the build clock, and what macros
+//! and templates may read of the other pages (the site index and the
+//! navigation). A page is reused only when the hash of all of these is the
+//! one it was rendered under, so a changed title re-renders every page (a
+//! `recent_posts` list may show it), a changed body only its own page, and
+//! a changed script only the pages that call it.
 
 use super::pages::RenderedPage;
 use crate::content::Page;
@@ -21,6 +23,9 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct PageCache(Mutex<HashMap<String, (String, RenderedPage)>>);
 
+/// What one page's key is made of before its macros are known.
+pub(super) type PageHasher = KeyHasher;
+
 impl std::fmt::Debug for PageCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PageCache")
@@ -28,13 +33,16 @@ impl std::fmt::Debug for PageCache {
 }
 
 impl PageCache {
-    /// The page at `path`, if it was rendered under `key`.
-    pub(super) fn get(&self, path: &str, key: &str) -> Option<RenderedPage> {
+    /// The page at `path`, if it was rendered under the key `key_of` gives
+    /// for the macros it called then.
+    pub(super) fn get(
+        &self,
+        path: &str,
+        key_of: impl FnOnce(&[String]) -> String,
+    ) -> Option<RenderedPage> {
         let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pages
-            .get(path)
-            .filter(|(k, _)| k == key)
-            .map(|(_, page)| page.clone())
+        let (key, page) = pages.get(path)?;
+        (*key == key_of(&page.called)).then(|| page.clone())
     }
 
     /// Keep exactly these pages (the others are gone from the site).
@@ -86,8 +94,23 @@ pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
     hasher
 }
 
-/// The key of `page` in a build whose site key is `site`.
-pub(super) fn page_key(site: &KeyHasher, root: &Path, page: &Page) -> String {
+/// The key of a page whose hasher is `page` and that called the macros
+/// `called`, each resolved by `resolve` (to a script's path and version,
+/// or to nothing for a built-in).
+pub(super) fn page_key(
+    page: &PageHasher,
+    called: &[String],
+    resolve: impl Fn(&str) -> String,
+) -> String {
+    let mut hasher = page.clone();
+    for name in called {
+        hasher.part(name.as_bytes()).part(resolve(name).as_bytes());
+    }
+    hasher.finish()
+}
+
+/// The hasher of `page` in a build whose site key is `site`.
+pub(super) fn page_hasher(site: &KeyHasher, root: &Path, page: &Page) -> PageHasher {
     let mut hasher = site.clone();
     hasher.part(&serde_json::to_vec(page).unwrap_or_default());
     for resource in &page.resources {
@@ -97,5 +120,5 @@ pub(super) fn page_key(site: &KeyHasher, root: &Path, page: &Page) -> String {
             .unwrap_or_default();
         hasher.part(resource.file.as_bytes()).part(stamp.as_bytes());
     }
-    hasher.finish()
+    hasher
 }

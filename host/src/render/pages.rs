@@ -28,6 +28,9 @@ pub(super) struct RenderedPage {
     pub macro_calls: usize,
     /// The body's HTML before `<!--more-->`, when it has the marker.
     pub summary: Option<String>,
+    /// The names of the macros it called (the page cache's key holds what
+    /// each resolves to).
+    pub called: Vec<String>,
 }
 
 /// A term as a page shows it.
@@ -148,5 +151,6 @@ fn render_page(
         html,
         diagnostics,
         macro_calls: expanded.macro_calls,
+        called: expanded.called.into_iter().collect(),
     }
 }

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long the files must be still before a render: an editor's save is
-/// often several writes.
-const SETTLE: Duration = Duration::from_millis(150);
+/// often several writes, made within a few milliseconds. A render that
+/// still catches one half-saved is followed at once by another, since the
+/// later writes are changes of their own.
+const SETTLE: Duration = Duration::from_millis(10);
 
 /// Watches the site while it lives.
 pub(super) type Watcher = notify::RecommendedWatcher;
