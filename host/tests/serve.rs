@@ -265,33 +265,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
         }
         rendered(&events);
     }
-    // An editor's write may come as two batches: wait for the last render.
-    while events.recv_timeout(Duration::from_millis(500)).is_ok() {}
-    let clean = tempfile::tempdir().unwrap();
-    let out = common::host(
-        root,
-        &[
-            "render",
-            "--base-url",
-            &server.base,
-            "--out",
-            clean.path().to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let served = common::files(&root.join(".blogmark/serve"), &[]);
-    let rendered = common::files(clean.path(), &[]);
-    assert_eq!(
-        served.keys().collect::<Vec<_>>(),
-        rendered.keys().collect::<Vec<_>>()
-    );
-    for (path, bytes) in &rendered {
-        assert!(served[path] == *bytes, "{path} differs");
-    }
+    let served = served_equals_a_clean_render(root, &server, &events);
     let latest = String::from_utf8_lossy(&served["latest/index.html"]).into_owned();
     assert!(latest.starts_with("<html><body>Latest: "), "{latest}");
     assert!(latest.contains("Hello again"), "{latest}");
@@ -377,4 +351,174 @@ fn a_site_toml_that_does_not_load_is_a_problem_at_its_line() {
             .contains("`paginate`"),
         "{data}"
     );
+}
+
+/// Wait for the last render, then check that the served folder equals,
+/// file for file and byte for byte, a clean `host render` of the same
+/// sources; returns the served files.
+fn served_equals_a_clean_render(
+    root: &std::path::Path,
+    server: &Server,
+    events: &mpsc::Receiver<(String, String)>,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    // An editor's write may come as two batches: wait for the last render.
+    while events.recv_timeout(Duration::from_millis(500)).is_ok() {}
+    let clean = tempfile::tempdir().unwrap();
+    let out = common::host(
+        root,
+        &[
+            "render",
+            "--base-url",
+            &server.base,
+            "--out",
+            clean.path().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = common::files(&root.join(".blogmark/serve"), &[]);
+    let rendered = common::files(clean.path(), &[]);
+    assert_eq!(
+        served.keys().collect::<Vec<_>>(),
+        rendered.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &rendered {
+        assert!(
+            served[path] == *bytes,
+            "{path} differs:\nserved: {}\nclean: {}",
+            String::from_utf8_lossy(&served[path]),
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    served
+}
+
+/// A small deterministic generator (xorshift64*), so that a failing
+/// sequence can be replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+#[test]
+fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_clean_render() {
+    let seed = std::env::var("BLOGMARK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("seed {seed} (BLOGMARK_SEED={seed} replays this sequence)");
+    let mut rng = Rng(seed);
+    let site = site();
+    let root = site.path();
+    let script = |suffix: &str| {
+        format!(
+            "\"\"\"\n---\nkind: macro\nname: shout\n---\n\"\"\"\ndef render(ctx):\n    return str(ctx.args.get('text', '')).upper() + '{suffix}'\n"
+        )
+    };
+    common::write(root, "scripts/shout.py", &script(""));
+    common::write(
+        root,
+        "content/pages/latest.md",
+        "+++\ntitle = \"Latest\"\n+++\n{{< recent_posts >}}\n",
+    );
+    let server = Server::start(root);
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    let mut posts: Vec<String> = vec!["content/posts/hello.md".into()];
+    let templates = [
+        "<html><body><h1>{{ page.title }}</h1>{{ page.content | safe }}</body></html>",
+        "<html><body><article>{{ page.content | safe }}</article><p>{{ page.date }}</p></body></html>",
+    ];
+    for step in 0..24 {
+        let n = rng.below(1000);
+        let post_text = |title: usize, body: usize| {
+            format!(
+                "+++\ntitle = \"Post {title}\"\ndate = 2024-01-{:02}\ntags = [\"t{}\"]\n+++\nBody {body} {{{{< shout text=\"w{body}\" >}}}}\n",
+                title % 28 + 1,
+                title % 3
+            )
+        };
+        let what = match rng.below(8) {
+            0 => {
+                let path = format!("content/posts/new-{step}.md");
+                common::write(root, &path, &post_text(n, n));
+                posts.push(path.clone());
+                format!("add {path}")
+            }
+            1 | 2 if !posts.is_empty() => {
+                let path = posts[rng.below(posts.len())].clone();
+                common::write(root, &path, &post_text(step, n));
+                format!("edit {path}")
+            }
+            3 if posts.len() > 1 => {
+                let from = posts.remove(rng.below(posts.len()));
+                let to = format!("content/posts/moved-{step}.md");
+                std::fs::rename(root.join(&from), root.join(&to)).unwrap();
+                posts.push(to.clone());
+                format!("rename {from} to {to}")
+            }
+            4 if posts.len() > 1 => {
+                let path = posts.remove(rng.below(posts.len()));
+                std::fs::remove_file(root.join(&path)).unwrap();
+                format!("delete {path}")
+            }
+            5 => {
+                common::write(root, "scripts/shout.py", &script(&"!".repeat(n % 4)));
+                "edit scripts/shout.py".to_owned()
+            }
+            6 => {
+                // Renamed away (its calls fail) or back.
+                let (from, to) = if root.join("scripts/shout.py").exists() {
+                    ("scripts/shout.py", "scripts/loud.py")
+                } else {
+                    ("scripts/loud.py", "scripts/shout.py")
+                };
+                let text = std::fs::read_to_string(root.join(from)).unwrap();
+                std::fs::remove_file(root.join(from)).unwrap();
+                let name = if to.ends_with("loud.py") {
+                    "loud"
+                } else {
+                    "shout"
+                };
+                common::write(
+                    root,
+                    to,
+                    &text
+                        .replace("name: shout", &format!("name: {name}"))
+                        .replace("name: loud", &format!("name: {name}")),
+                );
+                format!("rename {from} to {to}")
+            }
+            _ => {
+                let path = root.join("templates/post.html");
+                if path.exists() && n % 2 == 0 {
+                    std::fs::remove_file(&path).unwrap();
+                    "delete templates/post.html".to_owned()
+                } else {
+                    common::write(root, "templates/post.html", templates[n % 2]);
+                    "edit templates/post.html".to_owned()
+                }
+            }
+        };
+        eprintln!("step {step}: {what}");
+        rendered(&events);
+        if step % 8 == 7 {
+            served_equals_a_clean_render(root, &server, &events);
+        }
+    }
 }
