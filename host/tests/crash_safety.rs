@@ -19,18 +19,7 @@ struct Moments(u64);
 
 impl Moments {
     fn new() -> Self {
-        let seed = std::env::var("BLOGMARK_CRASH_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
-            });
-        eprintln!("crash moments seed: {seed} (BLOGMARK_CRASH_SEED replays it)");
-        Moments(seed)
+        Moments(common::seed("BLOGMARK_CRASH_SEED"))
     }
 
     /// A moment in `0..=max`.

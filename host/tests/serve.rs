@@ -411,18 +411,7 @@ impl Rng {
 
 #[test]
 fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_clean_render() {
-    let seed = std::env::var("BLOGMARK_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("seed {seed} (BLOGMARK_SEED={seed} replays this sequence)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng(common::seed("BLOGMARK_SEED"));
     let site = site();
     let root = site.path();
     let script = |suffix: &str| {
@@ -506,7 +495,7 @@ fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_cl
             }
             _ => {
                 let path = root.join("templates/post.html");
-                if path.exists() && n % 2 == 0 {
+                if path.exists() && n.is_multiple_of(2) {
                     std::fs::remove_file(&path).unwrap();
                     "delete templates/post.html".to_owned()
                 } else {

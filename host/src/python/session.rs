@@ -260,7 +260,7 @@ impl Session {
                 site: self.settings.site.clone(),
             },
         );
-        let stored = self.run_cached(
+        let (stored, _) = self.run_traced(
             script,
             CallKind::Transform,
             &script.name,
@@ -284,8 +284,8 @@ impl Session {
                 };
                 Ok(serde_json::to_string(&new).expect("a post always serializes"))
             },
-        )?;
-        serde_json::from_str(&stored.value).map_err(|e| {
+        );
+        serde_json::from_str(&stored?).map_err(|e| {
             Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
         })
     }
@@ -352,21 +352,9 @@ impl Session {
     /// the build clock. The guest asks the host for them when a script
     /// reads them, and the runtime notes it; a result is keyed by the
     /// request and by the inputs its run asked for, no more.
-    fn run_cached(
-        &self,
-        script: &Script,
-        kind: CallKind,
-        name: &str,
-        request: Request,
-        site: Option<CallSite>,
-        decode: impl Fn(Reply) -> Result<String, Failure>,
-    ) -> Result<Answer<String>, Failure> {
-        let (result, run) = self.run_traced(script, kind, name, request, site, decode);
-        result.map(|value| Answer { value, run })
-    }
-
-    /// [`Session::run_cached`], with the run's output whether it
-    /// succeeded or failed.
+    ///
+    /// Returns what the run printed and cost, whether it succeeded or
+    /// failed (`None` when a cache answered).
     fn run_traced(
         &self,
         script: &Script,

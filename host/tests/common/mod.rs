@@ -103,3 +103,20 @@ pub fn remote_and_upstream(dir: &Path) -> (std::path::PathBuf, Repository) {
     );
     (bare, upstream)
 }
+
+/// A seed for a randomized test: `$VAR` when set (to replay a failure),
+/// else a new one; said on stderr either way.
+pub fn seed(var: &str) -> u64 {
+    let seed = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("seed {seed} ({var}={seed} replays this run)");
+    seed
+}
