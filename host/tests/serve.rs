@@ -97,6 +97,32 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
     );
     assert!(server.get("/posts/hello/").1.contains("Second words."));
 
+    // A style sheet: every page may use it, so the event names it and the
+    // pages' script reloads on it.
+    common::write(site.path(), "static/extra.css", "p { color: red }");
+    let (_, changed) = rendered(&events);
+    assert_eq!(changed, serde_json::json!(["extra.css"]));
+    // A template: every page that uses it.
+    common::write(
+        site.path(),
+        "templates/post.html",
+        "<html><body><main>{{ page.content | safe }}</main></body></html>",
+    );
+    let (_, changed) = rendered(&events);
+    assert!(
+        changed
+            .as_array()
+            .unwrap()
+            .contains(&"posts/hello/index.html".into()),
+        "{changed}"
+    );
+    assert!(
+        server
+            .get("/posts/hello/")
+            .1
+            .starts_with("<html><body><main>")
+    );
+
     common::write(
         site.path(),
         "content/posts/hello.md",
