@@ -108,6 +108,15 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// The segments of the `/`-separated path `path`, empty ones left out;
+/// `None` when one could leave the folder it is read under (`.`, `..`) or
+/// names another folder on Windows (a `\`).
+pub fn plain_segments(path: &str) -> Option<Vec<&str>> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let escapes = |p: &&str| *p == "." || *p == ".." || p.contains('\\');
+    (!parts.iter().any(escapes)).then_some(parts)
+}
+
 /// Whether `s` is a macro or argument name: a letter or `_`, then letters,
 /// digits, `_` and `-`.
 pub fn is_name(s: &str) -> bool {
@@ -134,6 +143,15 @@ pub fn is_link(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_segments_refuse_what_leaves_the_folder() {
+        assert_eq!(plain_segments("/a//b/"), Some(vec!["a", "b"]));
+        assert_eq!(plain_segments(""), Some(vec![]));
+        for bad in ["../x", "a/./b", "a/..", "a\\b"] {
+            assert_eq!(plain_segments(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn reads_up_to_the_cap_and_refuses_past_it() {

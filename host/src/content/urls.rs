@@ -26,13 +26,7 @@ pub fn folder_url(kind: Kind, folders: &str, slug: &str) -> String {
 /// `url` as a URL path: one leading and one trailing `/`, no empty,
 /// `.` or `..` segment.
 pub fn normalize(url: &str) -> Option<String> {
-    let parts: Vec<&str> = url.split('/').filter(|p| !p.is_empty()).collect();
-    if parts
-        .iter()
-        .any(|p| *p == "." || *p == ".." || p.contains('\\'))
-    {
-        return None;
-    }
+    let parts = crate::input::plain_segments(url)?;
     if parts.is_empty() {
         return Some("/".into());
     }

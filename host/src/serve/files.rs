@@ -2,7 +2,6 @@
 //! with the reload script in every HTML page.
 
 use super::reload::inject;
-use crate::diagnostics::Diagnostic;
 use std::path::{Path, PathBuf};
 
 /// What to send for a request.
@@ -16,8 +15,8 @@ pub enum Reply {
 }
 
 /// The reply for the URL path `path` (percent-encoded) from the folder
-/// `root`; HTML pages show `problems`.
-pub fn reply(root: &Path, path: &str, problems: &[Diagnostic]) -> Reply {
+/// `root`; HTML pages show `problems` (JSON).
+pub fn reply(root: &Path, path: &str, problems: &str) -> Reply {
     let Some(file) = local_path(root, path) else {
         return not_found(root, problems);
     };
@@ -44,7 +43,7 @@ pub fn reply(root: &Path, path: &str, problems: &[Diagnostic]) -> Reply {
     }
 }
 
-fn not_found(root: &Path, problems: &[Diagnostic]) -> Reply {
+fn not_found(root: &Path, problems: &str) -> Reply {
     Reply::NotFound(
         std::fs::read_to_string(root.join("404.html"))
             .ok()
@@ -59,10 +58,7 @@ fn local_path(root: &Path, path: &str) -> Option<PathBuf> {
         .decode_utf8()
         .ok()?;
     let mut file = root.to_path_buf();
-    for part in decoded.split('/').filter(|p| !p.is_empty()) {
-        if part == "." || part == ".." || part.contains('\\') {
-            return None;
-        }
+    for part in crate::input::plain_segments(&decoded)? {
         file.push(part);
     }
     Some(file)
@@ -79,7 +75,7 @@ mod tests {
         std::fs::write(dir.path().join("posts/a b/index.html"), "<body></body>").unwrap();
         std::fs::write(dir.path().join("style.css"), "p{}").unwrap();
         std::fs::write(dir.path().join("404.html"), "<body>gone</body>").unwrap();
-        match reply(dir.path(), "/posts/a%20b/", &[]) {
+        match reply(dir.path(), "/posts/a%20b/", "[]") {
             Reply::File(kind, bytes) => {
                 assert_eq!(kind, "text/html; charset=utf-8");
                 assert!(
@@ -91,17 +87,17 @@ mod tests {
             _ => panic!("the page"),
         }
         assert!(
-            matches!(reply(dir.path(), "/posts/a%20b", &[]), Reply::Redirect(to) if to == "/posts/a%20b/")
+            matches!(reply(dir.path(), "/posts/a%20b", "[]"), Reply::Redirect(to) if to == "/posts/a%20b/")
         );
         assert!(
-            matches!(reply(dir.path(), "/style.css", &[]), Reply::File("text/css", b) if b == b"p{}")
+            matches!(reply(dir.path(), "/style.css", "[]"), Reply::File("text/css", b) if b == b"p{}")
         );
         assert!(matches!(
-            reply(dir.path(), "/../secret", &[]),
+            reply(dir.path(), "/../secret", "[]"),
             Reply::NotFound(Some(_))
         ));
         assert!(matches!(
-            reply(dir.path(), "/nothing", &[]),
+            reply(dir.path(), "/nothing", "[]"),
             Reply::NotFound(Some(_))
         ));
     }

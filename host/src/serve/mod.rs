@@ -60,7 +60,8 @@ struct State {
     pages: Arc<PageCache>,
     /// The renders' sandbox, started once.
     sandbox: Arc<crate::python::SharedSandbox>,
-    problems: RwLock<Vec<Diagnostic>>,
+    /// The last render's problems, as the JSON pages are served with.
+    problems: RwLock<Arc<String>>,
     notices: broadcast::Sender<Notice>,
 }
 
@@ -104,7 +105,7 @@ async fn run(
         out: serve_dir(&options.root),
         pages: Arc::default(),
         sandbox: Arc::default(),
-        problems: RwLock::new(Vec::new()),
+        problems: RwLock::new(Arc::new("[]".into())),
         notices,
     });
     let _ = render(&options, &base_url, &state).await;
@@ -192,7 +193,8 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option
             format!("the render stopped: {panicked}"),
         )],
     };
-    *state.problems.write().unwrap_or_else(|e| e.into_inner()) = problems;
+    *state.problems.write().unwrap_or_else(|e| e.into_inner()) =
+        Arc::new(reload::problems_json(&problems));
     changed
 }
 
@@ -207,18 +209,20 @@ async fn rebuild_on_change(
             tracing::info!(path = %path.display(), "changed");
         }
         let changed = render(&options, &base_url, &state).await;
-        let problems = problems_json(&state);
         // A failed render changed nothing a page shows but its problems.
         let changed = serde_json::json!({ "changed": changed.unwrap_or_default() }).to_string();
-        let _ = state.notices.send(Notice::Problems(Arc::new(problems)));
+        let _ = state.notices.send(Notice::Problems(problems(&state)));
         let _ = state.notices.send(Notice::Reload(Arc::new(changed)));
     }
 }
 
 /// The last render's problems, as JSON.
-fn problems_json(state: &State) -> String {
-    let problems = state.problems.read().unwrap_or_else(|e| e.into_inner());
-    serde_json::to_string(&*problems).unwrap_or_else(|_| "[]".into())
+fn problems(state: &State) -> Arc<String> {
+    state
+        .problems
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// The event stream of one open page: the last render's problems at once,
@@ -227,9 +231,7 @@ fn problems_json(state: &State) -> String {
 async fn events(
     axum::extract::State(state): axum::extract::State<Arc<State>>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let first = Event::default()
-        .event("problems")
-        .data(problems_json(&state));
+    let first = Event::default().event("problems").data(&*problems(&state));
     let later = tokio_stream::wrappers::BroadcastStream::new(state.notices.subscribe())
         .take_while(|notice| !matches!(notice, Ok(Notice::Stop)))
         .map(|notice| {
@@ -249,11 +251,7 @@ async fn events(
 async fn file(axum::extract::State(state): axum::extract::State<Arc<State>>, uri: Uri) -> Response {
     let out = state.out.clone();
     let path = uri.path().to_owned();
-    let problems = state
-        .problems
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let problems = problems(&state);
     let reply = tokio::task::spawn_blocking(move || files::reply(&out, &path, &problems)).await;
     match reply {
         Ok(files::Reply::File(media_type, bytes)) => (

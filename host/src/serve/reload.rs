@@ -4,6 +4,11 @@
 
 use crate::diagnostics::Diagnostic;
 
+/// `problems` as the JSON list that pages and the event stream show.
+pub fn problems_json(problems: &[Diagnostic]) -> String {
+    serde_json::to_string(problems).unwrap_or_else(|_| "[]".into())
+}
+
 /// The URL of the server's event stream.
 pub const EVENTS_PATH: &str = "/_blogmark/events";
 
@@ -56,11 +61,12 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
 
 /// `html`, the page served from the file `file` (relative to the output
 /// folder; `None` for the 404 page), with the script before its `</body>`
-/// (at its end when it has none), showing `problems` from the start.
-pub fn inject(html: &str, problems: &[Diagnostic], file: Option<&str>) -> String {
+/// (at its end when it has none), showing `problems` (a JSON list of
+/// diagnostics, see [`problems_json`]) from the start.
+pub fn inject(html: &str, problems: &str, file: Option<&str>) -> String {
     // Inside a script element, `</` could end it early.
     let json = |value: String| value.replace("</", "<\\/");
-    let problems = json(serde_json::to_string(problems).unwrap_or_else(|_| "[]".into()));
+    let problems = json(problems.to_owned());
     let file = json(serde_json::to_string(&file).unwrap_or_else(|_| "null".into()));
     let script = SCRIPT.replace("PROBLEMS", &problems).replace("SELF", &file);
     let at = html.rfind("</body>").unwrap_or(html.len());
@@ -79,17 +85,21 @@ mod tests {
     fn the_script_goes_before_the_body_ends() {
         let page = inject(
             "<html><body><p>x</p></body></html>",
-            &[],
+            "[]",
             Some("index.html"),
         );
         assert!(page.starts_with("<html><body><p>x</p><script data-blogmark-serve>"));
         assert!(page.ends_with("</script>\n</body></html>"));
         assert!(page.contains("show([]);"), "{page}");
         assert!(page.contains(r#"const self = "index.html";"#), "{page}");
-        assert!(inject("<p>bare</p>", &[], None).starts_with("<p>bare</p><script"));
-        assert!(inject("<p>bare</p>", &[], None).contains("const self = null;"));
+        assert!(inject("<p>bare</p>", "[]", None).starts_with("<p>bare</p><script"));
+        assert!(inject("<p>bare</p>", "[]", None).contains("const self = null;"));
         let tricky = Diagnostic::error("a.md", 1, 1, "</script><b>");
-        let page = inject("<body></body>", &[tricky], Some("a</script>.html"));
+        let page = inject(
+            "<body></body>",
+            &problems_json(&[tricky]),
+            Some("a</script>.html"),
+        );
         assert!(page.contains(r#""message":"<\/script><b>""#), "{page}");
         assert_eq!(page.matches("</script>").count(), 1, "{page}");
         assert!(page.contains(r#""a<\/script>.html""#), "{page}");

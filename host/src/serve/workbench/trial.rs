@@ -163,21 +163,23 @@ pub struct Sample {
     pub page: Option<String>,
 }
 
-/// A page of the site at `root` named by the run panel: only a Markdown
-/// file under `content/`.
-fn site_page(root: &Path, relative: &str) -> Result<content::Page, Diagnostic> {
-    let bad = |message: String| Diagnostic::error(relative, 0, 0, message);
+/// The file of a page named by the run panel: only a Markdown file under
+/// `content/`.
+fn page_file(root: &Path, relative: &str) -> Result<std::path::PathBuf, Diagnostic> {
+    // Every segment plain, and none empty.
     let safe = relative.starts_with("content/")
         && relative.ends_with(".md")
-        && !relative
-            .split('/')
-            .any(|part| part.is_empty() || part == "." || part == ".." || part.contains('\\'));
-    if !safe {
-        return Err(bad(
-            "not a page of the site (a .md file under content/)".into()
-        ));
+        && crate::input::plain_segments(relative).is_some_and(|parts| parts.join("/") == relative);
+    if safe {
+        Ok(root.join(relative))
+    } else {
+        Err(Diagnostic::error(
+            relative,
+            0,
+            0,
+            "not a page of the site (a .md file under content/)",
+        ))
     }
-    content::read_one(root, &root.join(relative)).map_err(bad)
 }
 
 /// Run `text`, as the macro script `slug`, on `sample`.
@@ -198,7 +200,9 @@ pub fn run_macro(
     }
     let page = match sample.page.as_deref().filter(|p| !p.is_empty()) {
         None => None,
-        Some(path) => match site_page(root, path) {
+        Some(path) => match page_file(root, path).and_then(|file| {
+            content::read_one(root, &file).map_err(|e| Diagnostic::error(path, 0, 0, e))
+        }) {
             Ok(page) => Some(page),
             Err(problem) => return RunResult::stopped(vec![problem]),
         },
@@ -247,15 +251,15 @@ pub fn run_transform(
         let problem = Diagnostic::error(&script.path, 1, 1, "a macro: run it with arguments");
         return RunResult::stopped(vec![problem]);
     }
-    let page = match site_page(root, post) {
-        Ok(page) => page,
+    let old = page_file(root, post).and_then(|file| {
+        crate::input::read_text(&file, crate::input::MAX_POST_BYTES)
+            .map_err(|e| e.to_diagnostic(post))
+    });
+    let old = match old {
+        Ok(text) => text,
         Err(problem) => return RunResult::stopped(vec![problem]),
     };
-    let old = match crate::input::read_capped(&root.join(post), crate::input::MAX_POST_BYTES) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => return RunResult::stopped(vec![Diagnostic::error(post, 0, 0, e.to_string())]),
-    };
-    let kind = Kind::of_path(&page.path).unwrap_or(Kind::Post);
+    let kind = Kind::of_path(post).unwrap_or(Kind::Post);
     let started = std::time::Instant::now();
     let applied =
         crate::transforms::apply(session, std::slice::from_ref(&script), kind, post, &old);
