@@ -3,7 +3,7 @@
 
 use super::Workbench;
 use super::access::Refused;
-use super::script_files::FileError;
+use super::script_files::{FileError, check_draft};
 use super::trial::{self, Sample};
 use crate::scripts::ScriptKind;
 use crate::scripts::templates::{self, CreateError};
@@ -53,30 +53,45 @@ pub async fn guard(
     }
 }
 
-fn file_error(e: FileError) -> Response {
-    let status = match &e {
-        FileError::BadName(_) => StatusCode::BAD_REQUEST,
-        FileError::Missing(_) => StatusCode::NOT_FOUND,
-        FileError::Link(_) => StatusCode::FORBIDDEN,
-        FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        FileError::NotText(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        FileError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        FileError::Conflict { current, .. } => {
-            return (
-                StatusCode::CONFLICT,
-                Json(json!({ "error": e.to_string(), "current": current })),
-            )
-                .into_response();
-        }
-    };
-    error(status, e)
+impl IntoResponse for FileError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            FileError::BadName(_) => StatusCode::BAD_REQUEST,
+            FileError::Missing(_) => StatusCode::NOT_FOUND,
+            FileError::Link(_) => StatusCode::FORBIDDEN,
+            FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FileError::NotText(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FileError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            FileError::Conflict { current, .. } => {
+                return (
+                    StatusCode::CONFLICT,
+                    Json(json!({ "error": self.to_string(), "current": current })),
+                )
+                    .into_response();
+            }
+        };
+        error(status, self)
+    }
 }
 
-/// Run `work` off the server's thread (it reads files or runs the sandbox).
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Response> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
+impl IntoResponse for CreateError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            CreateError::BadName(_) => StatusCode::BAD_REQUEST,
+            CreateError::Exists(_) => StatusCode::CONFLICT,
+            CreateError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        error(status, self)
+    }
+}
+
+/// The answer of `work`, run off the server's thread (it reads files or
+/// runs the sandbox).
+async fn blocking<T: IntoResponse>(work: impl FnOnce() -> T + Send + 'static) -> Response {
+    // The response is built on the blocking thread, so `T` need not be
+    // `Send`.
+    let answer = tokio::task::spawn_blocking(move || work().into_response()).await;
+    answer.unwrap_or_else(|e| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the request stopped: {e}"),
@@ -86,45 +101,30 @@ async fn blocking<T: Send + 'static>(
 
 /// `GET /_blogmark/api/scripts`: the list.
 pub async fn list(State(wb): Shared) -> Response {
-    match blocking(move || {
-        let session = wb.session();
-        let entries = super::overview::list(&wb.root, &session, &wb.checks);
-        (entries, wb.access.writable())
+    blocking(move || {
+        let entries = super::overview::list(&wb.root, &wb.session(), &wb.checks);
+        Json(json!({ "scripts": entries, "writable": wb.access.writable() }))
     })
     .await
-    {
-        Ok((entries, writable)) => {
-            Json(json!({ "scripts": entries, "writable": writable })).into_response()
-        }
-        Err(response) => response,
-    }
 }
 
 /// `GET /_blogmark/api/pages`: the posts and pages a run may use.
 pub async fn pages(State(wb): Shared) -> Response {
-    match blocking(move || {
+    blocking(move || {
         let mut paths: Vec<String> = crate::content::load(&wb.root)
             .pages
             .into_iter()
             .map(|p| p.path)
             .collect();
         paths.sort();
-        paths
+        Json(json!({ "pages": paths }))
     })
     .await
-    {
-        Ok(paths) => Json(json!({ "pages": paths })).into_response(),
-        Err(response) => response,
-    }
 }
 
 /// `GET /_blogmark/api/scripts/{slug}`: a script's text and version.
 pub async fn open(State(wb): Shared, Path(slug): Path<String>) -> Response {
-    match blocking(move || wb.files.open(&slug)).await {
-        Ok(Ok(opened)) => Json(opened).into_response(),
-        Ok(Err(e)) => file_error(e),
-        Err(response) => response,
-    }
+    blocking(move || wb.files.open(&slug).map(Json)).await
 }
 
 /// A save: the new text and the version it replaces.
@@ -134,14 +134,20 @@ pub struct Save {
     version: Option<String>,
 }
 
+/// The version a write left on disk.
+fn saved(version: String) -> Json<serde_json::Value> {
+    Json(json!({ "version": version }))
+}
+
 /// `PUT /_blogmark/api/scripts/{slug}`: save (atomic; a file changed since
 /// `version` is a conflict).
 pub async fn save(State(wb): Shared, Path(slug): Path<String>, Json(save): Json<Save>) -> Response {
-    match blocking(move || wb.files.save(&slug, &save.text, save.version.as_deref())).await {
-        Ok(Ok(version)) => Json(json!({ "version": version })).into_response(),
-        Ok(Err(e)) => file_error(e),
-        Err(response) => response,
-    }
+    blocking(move || {
+        wb.files
+            .save(&slug, &save.text, save.version.as_deref())
+            .map(saved)
+    })
+    .await
 }
 
 /// A deletion, or an enable/disable: the version it applies to.
@@ -158,11 +164,12 @@ pub async fn delete(
     Path(slug): Path<String>,
     Json(change): Json<Change>,
 ) -> Response {
-    match blocking(move || wb.files.delete(&slug, &change.version)).await {
-        Ok(Ok(())) => Json(json!({ "deleted": true })).into_response(),
-        Ok(Err(e)) => file_error(e),
-        Err(response) => response,
-    }
+    blocking(move || {
+        wb.files
+            .delete(&slug, &change.version)
+            .map(|()| Json(json!({ "deleted": true })))
+    })
+    .await
 }
 
 /// `POST /_blogmark/api/scripts/{slug}/enabled`: set `enabled:` in the
@@ -175,23 +182,24 @@ pub async fn set_enabled(
     let Some(enabled) = change.enabled else {
         return error(StatusCode::BAD_REQUEST, "say `enabled`: true or false");
     };
-    let result = blocking(move || {
-        let opened = wb.files.open(&slug)?;
-        let Some(text) = crate::scripts::edit::set_enabled(&opened.text, enabled) else {
-            return Ok(Err(format!(
-                "{}: no front matter in its docstring to edit",
-                opened.path
-            )));
+    blocking(move || {
+        let opened = match wb.files.open(&slug) {
+            Ok(opened) => opened,
+            Err(e) => return e.into_response(),
         };
-        wb.files.save(&slug, &text, Some(&change.version)).map(Ok)
+        match crate::scripts::edit::set_enabled(&opened.text, enabled) {
+            Some(text) => wb
+                .files
+                .save(&slug, &text, Some(&change.version))
+                .map(saved)
+                .into_response(),
+            None => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{}: no front matter in its docstring to edit", opened.path),
+            ),
+        }
     })
-    .await;
-    match result {
-        Ok(Ok(Ok(version))) => Json(json!({ "version": version })).into_response(),
-        Ok(Ok(Err(message))) => error(StatusCode::UNPROCESSABLE_ENTITY, message),
-        Ok(Err(e)) => file_error(e),
-        Err(response) => response,
-    }
+    .await
 }
 
 /// A new script: its name and kind.
@@ -213,21 +221,15 @@ pub async fn create(State(wb): Shared, Json(new): Json<Create>) -> Response {
             );
         }
     };
-    match blocking(move || {
-        templates::create(&wb.root, &new.name, kind).map(|path| (new.name, path))
+    blocking(move || {
+        templates::create(&wb.root, &new.name, kind).map(|path| {
+            (
+                StatusCode::CREATED,
+                Json(json!({ "slug": new.name, "path": path })),
+            )
+        })
     })
     .await
-    {
-        Ok(Ok((slug, path))) => (
-            StatusCode::CREATED,
-            Json(json!({ "slug": slug, "path": path })),
-        )
-            .into_response(),
-        Ok(Err(e @ CreateError::BadName(_))) => error(StatusCode::BAD_REQUEST, e),
-        Ok(Err(e @ CreateError::Exists(_))) => error(StatusCode::CONFLICT, e),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(response) => response,
-    }
 }
 
 /// The editor's text, as the script `slug`.
@@ -242,41 +244,26 @@ pub struct Draft {
     post: Option<String>,
 }
 
-fn draft_problem(draft: &Draft) -> Option<Response> {
-    if let Some(problem) = templates::name_problem(&draft.slug) {
-        return Some(error(StatusCode::BAD_REQUEST, problem));
-    }
-    (draft.text.len() as u64 > crate::input::MAX_SCRIPT_BYTES)
-        .then(|| file_error(FileError::TooLarge(draft.text.len())))
-}
-
 /// `POST /_blogmark/api/check`: check the editor's text in the sandbox.
 pub async fn check(State(wb): Shared, Json(draft): Json<Draft>) -> Response {
-    if let Some(problem) = draft_problem(&draft) {
-        return problem;
+    if let Err(e) = check_draft(&draft.slug, &draft.text) {
+        return e.into_response();
     }
-    match blocking(move || trial::check(&wb.session(), &draft.slug, &draft.text)).await {
-        Ok(result) => Json(result).into_response(),
-        Err(response) => response,
-    }
+    blocking(move || Json(trial::check(&wb.session(), &draft.slug, &draft.text))).await
 }
 
 /// `POST /_blogmark/api/run`: run the editor's text once: a macro on the
 /// sample, a transform on the post.
 pub async fn run(State(wb): Shared, Json(draft): Json<Draft>) -> Response {
-    if let Some(problem) = draft_problem(&draft) {
-        return problem;
+    if let Err(e) = check_draft(&draft.slug, &draft.text) {
+        return e.into_response();
     }
-    let result = blocking(move || {
+    blocking(move || {
         let session = wb.session();
-        match &draft.post {
+        Json(match &draft.post {
             Some(post) => trial::run_transform(&session, &wb.root, &draft.slug, &draft.text, post),
             None => trial::run_macro(&session, &wb.root, &draft.slug, &draft.text, &draft.sample),
-        }
+        })
     })
-    .await;
-    match result {
-        Ok(result) => Json(result).into_response(),
-        Err(response) => response,
-    }
+    .await
 }

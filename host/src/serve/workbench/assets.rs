@@ -13,9 +13,14 @@ const STYLE: &str = include_str!("assets/app.css");
 
 /// `GET /_blogmark/scripts`: the page, carrying this server's token.
 pub async fn page(State(wb): State<Arc<Workbench>>) -> Response {
-    let page = PAGE
-        .replace("{{token}}", wb.access.token())
-        .replace("{{writable}}", if wb.writable() { "true" } else { "false" });
+    let page = PAGE.replace("{{token}}", wb.access.token()).replace(
+        "{{writable}}",
+        if wb.access.writable() {
+            "true"
+        } else {
+            "false"
+        },
+    );
     ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
 }
 

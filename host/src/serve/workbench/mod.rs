@@ -49,11 +49,6 @@ impl Workbench {
         }
     }
 
-    /// Whether it may change files.
-    pub fn writable(&self) -> bool {
-        self.access.writable()
-    }
-
     /// A session for one request: no results kept from earlier ones (each
     /// run shows its own output and time), under the site's current limits.
     fn session(&self) -> Session {

@@ -30,8 +30,8 @@ pub enum FileError {
     /// A link: the site's scripts are plain files.
     #[error("scripts/{0}.py is a symbolic link; the workbench edits only plain files")]
     Link(String),
-    /// Larger than a script may be.
-    #[error("a script may have at most {MAX_SCRIPT_BYTES} bytes; this one has {0}")]
+    /// Larger than a script may be: at least this many bytes.
+    #[error("a script may have at most {MAX_SCRIPT_BYTES} bytes; this one has {0} or more")]
     TooLarge(usize),
     /// Not UTF-8.
     #[error("scripts/{0}.py is not UTF-8 text")]
@@ -59,6 +59,28 @@ pub fn version_of(bytes: &[u8]) -> String {
     crate::input::content_hash(bytes)
 }
 
+fn check_name(slug: &str) -> Result<(), FileError> {
+    match name_problem(slug) {
+        Some(problem) => Err(FileError::BadName(problem)),
+        None => Ok(()),
+    }
+}
+
+/// Refuse `text` as the script `slug` unless the name is a script's name
+/// and the text is within a script's size: what a save checks, and what a
+/// check or run of unsaved text checks too.
+pub fn check_draft(slug: &str, text: &str) -> Result<(), FileError> {
+    check_name(slug)?;
+    check_size(text)
+}
+
+fn check_size(text: &str) -> Result<(), FileError> {
+    if text.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(FileError::TooLarge(text.len()));
+    }
+    Ok(())
+}
+
 /// The site's scripts folder, one writer at a time.
 pub struct ScriptFiles {
     root: PathBuf,
@@ -75,9 +97,7 @@ impl ScriptFiles {
     }
 
     fn path(&self, slug: &str) -> Result<PathBuf, FileError> {
-        if let Some(problem) = name_problem(slug) {
-            return Err(FileError::BadName(problem));
-        }
+        check_name(slug)?;
         let path = self.root.join("scripts").join(format!("{slug}.py"));
         if crate::input::is_link(&path) || crate::input::is_link(&self.root.join("scripts")) {
             return Err(FileError::Link(slug.to_owned()));
@@ -88,24 +108,23 @@ impl ScriptFiles {
     /// The script `slug` as it is on disk.
     pub fn open(&self, slug: &str) -> Result<Opened, FileError> {
         let path = self.path(slug)?;
-        let bytes = match crate::input::read_capped(&path, MAX_SCRIPT_BYTES) {
-            Ok(bytes) => bytes,
+        let text = match crate::input::read_text(&path, MAX_SCRIPT_BYTES) {
+            Ok(text) => text,
             Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(FileError::Missing(slug.to_owned()));
             }
             Err(ReadError::TooLarge { limit }) => {
                 return Err(FileError::TooLarge(limit as usize + 1));
             }
+            Err(ReadError::NotUtf8(_)) => return Err(FileError::NotText(slug.to_owned())),
             Err(ReadError::Io(source)) => {
                 return Err(FileError::Io {
                     slug: slug.to_owned(),
                     source,
                 });
             }
-            Err(ReadError::NotUtf8(_)) => return Err(FileError::NotText(slug.to_owned())),
         };
-        let version = version_of(&bytes);
-        let text = String::from_utf8(bytes).map_err(|_| FileError::NotText(slug.to_owned()))?;
+        let version = version_of(text.as_bytes());
         Ok(Opened {
             path: format!("scripts/{slug}.py"),
             text,
@@ -143,10 +162,8 @@ impl ScriptFiles {
         text: &str,
         expected: Option<&str>,
     ) -> Result<String, FileError> {
-        if text.len() as u64 > MAX_SCRIPT_BYTES {
-            return Err(FileError::TooLarge(text.len()));
-        }
         let path = self.path(slug)?;
+        check_size(text)?;
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         self.expect(slug, expected)?;
         let io = |source| FileError::Io {
