@@ -258,46 +258,47 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
     let index = pages::site_index(&context, &pages);
-    let hashers: Option<Vec<PageHasher>> = options.page_cache.as_ref().map(|_| {
-        let site = site_key(root, &site_inputs(&context, &python, &index, clock));
-        pool.install(|| {
-            pages
-                .par_iter()
-                .map(|p| page_hasher(&site, root, p))
-                .collect()
+    // With a page cache: each page's hasher, made before its macros are
+    // known; its key adds what each macro it called resolves to.
+    let caching: Option<(&PageCache, Vec<PageHasher>)> =
+        options.page_cache.as_deref().map(|cache| {
+            let site = site_key(root, &site_inputs(&context, &python, &index, clock));
+            let hashers = pool.install(|| {
+                pages
+                    .par_iter()
+                    .map(|p| page_hasher(&site, root, p))
+                    .collect()
+            });
+            (cache, hashers)
+        });
+    let key = |hasher: &PageHasher, called: &[String]| {
+        page_key(hasher, called, |name| {
+            python
+                .macro_named(name)
+                .map_or_else(String::new, |s| format!("{}\0{}", s.path, s.content_hash))
         })
-    });
-    // What a macro name resolves to, for the keys.
-    let resolve = |name: &str| {
-        python
-            .macro_named(name)
-            .map_or_else(String::new, |s| format!("{}\0{}", s.path, s.content_hash))
     };
-    let key_of =
-        |i: usize, called: &[String]| hashers.as_ref().map(|h| page_key(&h[i], called, resolve));
     let reused = std::sync::atomic::AtomicUsize::new(0);
     let reuse = |i: usize| {
-        let cache = options.page_cache.as_ref()?;
-        let page = cache.get(&pages[i].path, |called| {
-            key_of(i, called).unwrap_or_default()
-        })?;
+        let (cache, hashers) = caching.as_ref()?;
+        let page = cache.get(&pages[i].path, |called| key(&hashers[i], called))?;
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(page)
     };
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
-    if let Some(cache) = &options.page_cache {
+    if let Some((cache, hashers)) = &caching {
         cache.replace(
             pages
                 .iter()
-                .enumerate()
+                .zip(hashers)
                 .zip(&rendered)
                 // A page with problems (a macro that timed out, ...) is
                 // rendered again next time: the problem may be gone.
                 .filter(|(_, rendered)| rendered.diagnostics.is_empty())
-                .filter_map(|((i, page), rendered)| {
-                    let key = key_of(i, &rendered.called)?;
-                    Some((page.path.clone(), (key, rendered.clone())))
+                .map(|((page, hasher), rendered)| {
+                    let key = key(hasher, &rendered.called);
+                    (page.path.clone(), (key, rendered.clone()))
                 })
                 .collect(),
         );
