@@ -14,6 +14,13 @@ fn next(events: &mpsc::Receiver<(String, String)>) -> (String, String) {
     events.recv_timeout(PATIENCE).expect("an event comes")
 }
 
+/// The server's event stream, past the problems it starts with.
+fn listen(server: &Server) -> mpsc::Receiver<(String, String)> {
+    let events = server.events();
+    assert_eq!(next(&events).0, "problems");
+    events
+}
+
 /// The two events of one render: its problems, then the files it changed
 /// (`changed` of the `reload` event).
 fn rendered(events: &mpsc::Receiver<(String, String)>) -> (serde_json::Value, serde_json::Value) {
@@ -156,8 +163,8 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
 fn ctrl_c_stops_the_server_cleanly_even_with_pages_open() {
     let site = site();
     let mut server = Server::start(site.path());
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    // An open page's stream, held while the server stops.
+    let _open_page = listen(&server);
     let pid = i32::try_from(server.child.id()).unwrap();
     // SAFETY: signalling a child process this test started and still owns.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
@@ -222,8 +229,7 @@ fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
         "{dom}"
     );
 
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    let events = listen(&server);
     std::fs::remove_file(site.path().join("content/posts/broken.md")).unwrap();
     rendered(&events);
     let dom = browser_dom(&page);
@@ -253,8 +259,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
         "+++\ntitle = \"Loud\"\ndate = 2023-01-01\n+++\n{{< shout text=\"hey\" >}}\n",
     );
     let server = Server::start(root);
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    let events = listen(&server);
     let edits: [(&str, Option<&str>); 7] = [
         (
             "content/posts/two.md",
@@ -305,8 +310,7 @@ fn render_after_a_body_edit(other: &str) -> (Server, String, tempfile::TempDir) 
     let site = site();
     common::write(site.path(), "content/posts/other.md", other);
     let mut server = Server::start(site.path());
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    let events = listen(&server);
     common::write(
         site.path(),
         "content/posts/hello.md",
@@ -357,8 +361,7 @@ fn a_page_with_a_problem_is_rendered_again_every_time() {
 fn a_site_toml_that_does_not_load_is_a_problem_at_its_line() {
     let site = site();
     let server = Server::start(site.path());
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    let events = listen(&server);
     common::write(
         site.path(),
         "site.toml",
@@ -452,8 +455,7 @@ fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_cl
         "+++\ntitle = \"Latest\"\n+++\n{{< recent_posts >}}\n",
     );
     let server = Server::start(root);
-    let events = server.events();
-    assert_eq!(next(&events).0, "problems");
+    let events = listen(&server);
     let mut posts: Vec<String> = vec!["content/posts/hello.md".into()];
     let templates = [
         "<html><body><h1>{{ page.title }}</h1>{{ page.content | safe }}</body></html>",
