@@ -177,7 +177,8 @@ pub struct BuildArgs {
     /// Render threads (default: one per core, four per core with Python macros).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Run every Python macro, ignoring (and not filling) the result cache.
+    /// Render every page and run every Python macro, ignoring (and not
+    /// filling) the kept pages and the result cache.
     #[arg(long)]
     pub no_cache: bool,
     /// Print a table per macro and transform: calls, cache hits, sandbox

@@ -15,6 +15,7 @@ use crate::macros::resolve::{PythonMacro, Resolved, Unresolved, resolve};
 use crate::markdown::{self, Heading, escape};
 use crate::python::{self, Session};
 use crate::scripts::Script;
+use crate::stats::CallKind;
 
 /// Stands in for the table of contents until the headings are known.
 pub const TOC_MARKER: &str = "<!--blogmark:toc-->";
@@ -64,11 +65,10 @@ pub struct Expanded {
     pub headings: Vec<Heading>,
     /// What went wrong, located.
     pub diagnostics: Vec<Diagnostic>,
-    /// Macro calls expanded (built-in).
-    pub macro_calls: usize,
-    /// The names of the macros the page called, built-in or Python: what
-    /// the page's HTML depends on besides its text.
-    pub called: std::collections::BTreeSet<String>,
+    /// Each macro call the page made, built-in or Python, in order: what
+    /// its HTML depends on besides its text, and what a reuse of the page
+    /// counts as answered from a cache.
+    pub calls: Vec<(CallKind, String)>,
 }
 
 /// Expands the macros of one page.
@@ -80,8 +80,7 @@ pub struct Expander<'a> {
     page: Option<&'a Page>,
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
-    calls: usize,
-    called: std::collections::BTreeSet<String>,
+    made: Vec<(CallKind, String)>,
     depth: usize,
 }
 
@@ -107,8 +106,7 @@ impl<'a> Expander<'a> {
             page: None,
             file,
             diagnostics: Vec::new(),
-            calls: 0,
-            called: std::collections::BTreeSet::new(),
+            made: Vec::new(),
             depth: 0,
         }
     }
@@ -153,8 +151,7 @@ impl<'a> Expander<'a> {
             html,
             headings: rendered.headings,
             diagnostics: self.diagnostics,
-            macro_calls: self.calls,
-            called: self.called,
+            calls: self.made,
         }
     }
 
@@ -209,9 +206,6 @@ impl<'a> Expander<'a> {
     }
 
     fn expand_call(&mut self, call: &Call) -> String {
-        if !self.called.contains(&call.name) {
-            self.called.insert(call.name.clone());
-        }
         let registered = self.registry.get(&call.name);
         let script = self.python.and_then(|p| p.macro_named(&call.name));
         let python = script.map(|s| PythonMacro {
@@ -220,9 +214,13 @@ impl<'a> Expander<'a> {
         let resolved = resolve(call.namespace, registered.is_some(), python);
         match (resolved, script, self.python, registered) {
             (Resolved::Python, Some(script), Some(session), _) => {
+                self.made.push((CallKind::Python, call.name.clone()));
                 self.expand_python(session, script, call)
             }
-            (Resolved::Builtin, _, _, Some(builtin)) => self.expand_builtin(builtin, call),
+            (Resolved::Builtin, _, _, Some(builtin)) => {
+                self.made.push((CallKind::Builtin, call.name.clone()));
+                self.expand_builtin(builtin, call)
+            }
             (Resolved::Unresolved(why), ..) => self.unresolved(call, why),
             // `resolve` names a side only when it has the macro.
             (Resolved::Python, ..) => self.unresolved(call, Unresolved::NoPython),
@@ -262,9 +260,8 @@ impl<'a> Expander<'a> {
             };
             // A built-in that refuses its arguments counts as an error.
             let failure = result.is_err().then_some(crate::stats::Failed::Error);
-            stats.record(crate::stats::CallKind::Builtin, &call.name, event, failure);
+            stats.record(CallKind::Builtin, &call.name, event, failure);
         }
-        self.calls += 1;
         match result {
             Ok(html) => html,
             Err(reason) => {
@@ -282,7 +279,6 @@ impl<'a> Expander<'a> {
 
 impl Expander<'_> {
     fn expand_python(&mut self, python: &Session, script: &Script, call: &Call) -> String {
-        self.calls += 1;
         let sandbox_call = python::MacroCall {
             name: call.name.clone(),
             args: call.args.clone(),

@@ -14,6 +14,7 @@ use crate::diagnostics::{Diagnostic, Severity};
 use crate::macros::expand::SiteIndex;
 use crate::python::{self, Session};
 use crate::scripts::Script;
+use crate::stats::{CallKind, Event};
 use crate::store::Store;
 use anyhow::Context as _;
 use rayon::prelude::*;
@@ -47,7 +48,7 @@ pub struct BuildOptions {
     /// Publish under this base URL instead of site.toml's (`host serve`).
     pub base_url: Option<String>,
     /// Pages of an earlier build to reuse where nothing they depend on
-    /// changed (`host serve`).
+    /// changed (`host serve` keeps them in memory, `host render` on disk).
     pub page_cache: Option<std::sync::Arc<PageCache>>,
     /// A sandbox kept from build to build (`host serve`), so a build that
     /// runs a few calls does not start one.
@@ -59,9 +60,11 @@ pub struct BuildOptions {
 pub struct BuildReport {
     /// Posts and pages rendered.
     pub pages: usize,
-    /// Of those, pages an earlier build rendered under the same inputs
-    /// (`host serve`).
+    /// Of those, pages an earlier build rendered under the same inputs.
     pub pages_reused: usize,
+    /// Whether the page cache now holds other pages than before (so it is
+    /// worth saving).
+    pub kept_pages_changed: bool,
     /// Files in the output.
     pub files: usize,
     /// What writing did (nothing for `check`).
@@ -192,7 +195,14 @@ fn site_inputs(
         .map(|s| (s.path.as_str(), s.content_hash.as_str()))
         .collect();
     scripts.sort();
-    serde_json::to_vec(&(entries, scripts, clock.as_secs(), &context.base)).unwrap_or_default()
+    serde_json::to_vec(&(
+        entries,
+        scripts,
+        clock.as_secs(),
+        &context.base,
+        python.guest_build(),
+    ))
+    .unwrap_or_default()
 }
 
 /// What "now" is for a build: `SOURCE_DATE_EPOCH` when set (reproducible
@@ -271,8 +281,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             });
             (cache, hashers)
         });
-    let key = |hasher: &PageHasher, called: &[String]| {
-        page_key(hasher, called, |name| {
+    let key = |hasher: &PageHasher, calls: &[(CallKind, String)]| {
+        page_key(hasher, calls, |name| {
             python
                 .macro_named(name)
                 .map_or_else(String::new, |s| format!("{}\0{}", s.path, s.content_hash))
@@ -281,14 +291,18 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let reused = std::sync::atomic::AtomicUsize::new(0);
     let reuse = |i: usize| {
         let (cache, hashers) = caching.as_ref()?;
-        let page = cache.get(&pages[i].path, |called| key(&hashers[i], called))?;
+        let page = cache.get(&pages[i].path, |calls| key(&hashers[i], calls))?;
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for (kind, name) in &page.calls {
+            python.stats().record(*kind, name, Event::CacheHit, None);
+        }
         Some(page)
     };
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
+    let mut kept_pages_changed = false;
     if let Some((cache, hashers)) = &caching {
-        cache.replace(
+        kept_pages_changed = cache.replace(
             pages
                 .iter()
                 .zip(hashers)
@@ -297,7 +311,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
                 // rendered again next time: the problem may be gone.
                 .filter(|(_, rendered)| rendered.diagnostics.is_empty())
                 .map(|((page, hasher), rendered)| {
-                    let key = key(hasher, &rendered.called);
+                    let key = key(hasher, &rendered.calls);
                     (page.path.clone(), (key, rendered.clone()))
                 })
                 .collect(),
@@ -320,7 +334,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             context.summaries.insert(page.path.clone(), summary.clone());
         }
         diagnostics.extend(rendered.diagnostics.iter().cloned());
-        macro_calls += rendered.macro_calls;
+        macro_calls += rendered.calls.len();
         let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
         if options.check_links {
             sources.insert(
@@ -371,6 +385,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let mut report = BuildReport {
         pages: pages.len(),
         pages_reused: reused.into_inner(),
+        kept_pages_changed,
         files: output.len(),
         diagnostics,
         macro_calls,

@@ -1,5 +1,6 @@
-//! Pages rendered by an earlier build of the same process (`host serve`),
-//! reused when nothing they depend on changed.
+//! Pages rendered by an earlier build, reused when nothing they depend on
+//! changed: kept in memory by `host serve`, in `.blogmark/` by `host
+//! render`.
 //!
 //! A page's HTML depends on the page itself (after transforms, with its
 //! bundle's files), on what each macro it calls resolves to (a built-in, or
@@ -9,19 +10,36 @@
 //! navigation). A page is reused only when the hash of all of these is the
 //! one it was rendered under, so a changed title re-renders every page (a
 //! `recent_posts` list may show it), a changed body only its own page, and
-//! a changed script only the pages that call it.
+//! a changed script only the pages that call it. A reused page's macro
+//! calls count as answered from a cache.
 
 use super::pages::RenderedPage;
 use crate::content::Page;
+use crate::stats::CallKind;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// Where `host render` keeps its pages, under the site's folder.
+pub const FILE: &str = ".blogmark/pages.json";
+
+/// The pages of a build, by path, with the key each was rendered under.
+type Pages = HashMap<String, (String, RenderedPage)>;
 
 /// The pages of the last build, by path, with the key each was rendered
 /// under.
 #[derive(Default)]
-pub struct PageCache(Mutex<HashMap<String, (String, RenderedPage)>>);
+pub struct PageCache(Mutex<Pages>);
+
+/// The file's layout; another version of it is read as empty.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    format: u32,
+    pages: Pages,
+}
+
+const FORMAT: u32 = 1;
 
 /// What one page's key is made of before its macros are known.
 pub(super) type PageHasher = KeyHasher;
@@ -33,21 +51,56 @@ impl std::fmt::Debug for PageCache {
 }
 
 impl PageCache {
+    /// The pages `host render` kept for the site at `root`; none when
+    /// there is no file, or one this version cannot read.
+    pub fn load(root: &Path) -> PageCache {
+        let pages = std::fs::read(root.join(FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
+            .filter(|stored| stored.format == FORMAT)
+            .map(|stored| stored.pages)
+            .unwrap_or_default();
+        PageCache(Mutex::new(pages))
+    }
+
+    /// Keep the pages for the next `host render` of the site at `root`.
+    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+        let pages = self.lock();
+        let stored = Stored {
+            format: FORMAT,
+            pages: pages.clone(),
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
+        let file: PathBuf = root.join(FILE);
+        crate::atomic_file::write(&file, &bytes)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pages> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The page at `path`, if it was rendered under the key `key_of` gives
-    /// for the macros it called then.
+    /// for the macro calls it made then.
     pub(super) fn get(
         &self,
         path: &str,
-        key_of: impl FnOnce(&[String]) -> String,
+        key_of: impl FnOnce(&[(CallKind, String)]) -> String,
     ) -> Option<RenderedPage> {
-        let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let pages = self.lock();
         let (key, page) = pages.get(path)?;
-        (*key == key_of(&page.called)).then(|| page.clone())
+        (*key == key_of(&page.calls)).then(|| page.clone())
     }
 
-    /// Keep exactly these pages (the others are gone from the site).
-    pub(super) fn replace(&self, pages: HashMap<String, (String, RenderedPage)>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = pages;
+    /// Keep exactly these pages (the others are gone from the site);
+    /// returns whether that changed anything.
+    pub(super) fn replace(&self, pages: Pages) -> bool {
+        let mut kept = self.lock();
+        let same = kept.len() == pages.len()
+            && pages
+                .iter()
+                .all(|(path, (key, _))| kept.get(path).is_some_and(|(k, _)| k == key));
+        *kept = pages;
+        !same
     }
 }
 
@@ -78,6 +131,7 @@ pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
     let mut hasher = KeyHasher::new();
     hasher
         .part(env!("CARGO_PKG_VERSION").as_bytes())
+        .part(binary_stamp().as_bytes())
         .part(inputs);
     hasher.part(&std::fs::read(root.join(crate::config::FILE)).unwrap_or_default());
     let templates = root.join("templates");
@@ -94,19 +148,29 @@ pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
     hasher
 }
 
-/// The key of a page whose hasher is `page` and that called the macros
-/// `called`, each resolved by `resolve` (to a script's path and version,
-/// or to nothing for a built-in).
+/// The key of a page whose hasher is `page` and that made the macro
+/// `calls`, each name resolved by `resolve` (to a script's path and
+/// version, or to nothing for a built-in).
 pub(super) fn page_key(
     page: &PageHasher,
-    called: &[String],
+    calls: &[(CallKind, String)],
     resolve: impl Fn(&str) -> String,
 ) -> String {
     let mut hasher = page.clone();
-    for name in called {
+    let names: BTreeSet<&str> = calls.iter().map(|(_, name)| name.as_str()).collect();
+    for name in names {
         hasher.part(name.as_bytes()).part(resolve(name).as_bytes());
     }
     hasher.finish()
+}
+
+/// The size and time of the running binary: pages kept on disk by another
+/// build of `host` (same version, other code) are not reused.
+fn binary_stamp() -> String {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| format!("{}-{:?}", m.len(), m.modified().ok()))
+        .unwrap_or_default()
 }
 
 /// The hasher of `page` in a build whose site key is `site`.

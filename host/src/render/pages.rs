@@ -8,6 +8,7 @@ use crate::macros::builtins::Registry;
 use crate::macros::expand::{Expander, IndexEntry, SiteIndex};
 use crate::markdown;
 use crate::python::Session;
+use crate::stats::CallKind;
 use minijinja::context;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -16,21 +17,20 @@ use serde::Serialize;
 const MORE: &str = "<!--more-->";
 
 /// One page, rendered.
-#[derive(Clone)]
+#[derive(Clone, Serialize, serde::Deserialize)]
 pub(super) struct RenderedPage {
     /// The body's HTML (for the feed).
     pub content: String,
     /// The whole page.
     pub html: String,
-    /// What went wrong, located.
+    /// What went wrong, located. (A page with problems is never kept.)
+    #[serde(skip)]
     pub diagnostics: Vec<Diagnostic>,
-    /// Macro calls expanded.
-    pub macro_calls: usize,
     /// The body's HTML before `<!--more-->`, when it has the marker.
     pub summary: Option<String>,
-    /// The names of the macros it called (the page cache's key holds what
-    /// each resolves to).
-    pub called: Vec<String>,
+    /// Each macro call it made (the page cache's key holds what each name
+    /// resolves to).
+    pub calls: Vec<(CallKind, String)>,
 }
 
 /// A term as a page shows it.
@@ -150,7 +150,6 @@ fn render_page(
         content: expanded.html,
         html,
         diagnostics,
-        macro_calls: expanded.macro_calls,
-        called: expanded.called.into_iter().collect(),
+        calls: expanded.calls,
     }
 }
