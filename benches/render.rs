@@ -1,10 +1,12 @@
 //! `host render` of a generated 1,000-post site, cold (empty output, no
-//! database) and warm (nothing changed): with built-in macros only (three
-//! per post and a highlighted code block), and with three Python macros per
-//! post. Prints the process's peak memory at the end.
+//! database), warm (nothing changed, every page rendered again) and warm
+//! with the pages kept by the last render (as `host render` does): with
+//! built-in macros only (three per post and a highlighted code block), and
+//! with three Python macros per post. Prints the process's peak memory at
+//! the end.
 
 use blogmark_e2e::site_gen::{Flavor, generate, peak_resident_bytes};
-use blogmark_host::render::{BuildOptions, build};
+use blogmark_host::render::{BuildOptions, build, build_keeping_pages};
 use criterion::{Criterion, criterion_group};
 use std::time::Duration;
 
@@ -32,7 +34,8 @@ fn render(c: &mut Criterion) {
 }
 
 /// Cold: no output, no database (so no cached macro results). Warm:
-/// nothing changed since the last build.
+/// nothing changed since the last build. Warm with kept pages: also the
+/// pages of the last build, from the site's folder.
 fn render_flavor(c: &mut Criterion, flavor: Flavor, name: &str) {
     let site = tempfile::tempdir().unwrap();
     generate(site.path(), 1_000, flavor);
@@ -49,6 +52,10 @@ fn render_flavor(c: &mut Criterion, flavor: Flavor, name: &str) {
         })
     });
     group.bench_function("warm", |b| b.iter(|| build(&opts).unwrap()));
+    group.bench_function("warm_kept_pages", |b| {
+        build_keeping_pages(&opts).unwrap();
+        b.iter(|| build_keeping_pages(&opts).unwrap())
+    });
     group.finish();
 }
 

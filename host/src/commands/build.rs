@@ -3,7 +3,7 @@
 use crate::cli::BuildArgs;
 use anyhow::Context as _;
 use blogmark_host::diagnostics::Severity;
-use blogmark_host::render::{BuildOptions, PageCache, build};
+use blogmark_host::render::{BuildOptions, build_keeping_pages};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,9 +25,6 @@ pub fn run(
     quiet: bool,
     checks: Checks,
 ) -> anyhow::Result<ExitCode> {
-    // Pages of the last render, reused where nothing they depend on
-    // changed; `--no-cache` renders every page.
-    let pages = (!args.no_cache).then(|| std::sync::Arc::new(PageCache::load(site)));
     let options = BuildOptions {
         root: site.to_path_buf(),
         out,
@@ -40,16 +37,10 @@ pub fn run(
         check_links: checks.links,
         external_links: checks.external,
         base_url: args.base_url.clone(),
-        page_cache: pages.clone(),
+        page_cache: None,
         sandbox: None,
     };
-    let report = build(&options)?;
-    if let Some(pages) = pages.filter(|_| write && report.kept_pages_changed) {
-        // Only a cache: a render that cannot keep it still succeeded.
-        if let Err(e) = pages.save(site) {
-            eprintln!("warning: cannot keep the rendered pages for the next render: {e}");
-        }
-    }
+    let report = build_keeping_pages(&options)?;
     for diagnostic in &report.diagnostics {
         eprintln!("{diagnostic}");
     }

@@ -215,6 +215,26 @@ fn build_clock() -> chrono::DateTime<chrono::Utc> {
         .unwrap_or_else(chrono::Utc::now)
 }
 
+/// Build as `host render` does: reusing the pages the last build kept in
+/// the site's folder ([`PageCache::load`]) unless `options` turn the cache
+/// off, and keeping them again when they changed (a build that writes).
+pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport> {
+    let pages = options
+        .use_cache
+        .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
+    let report = build(&BuildOptions {
+        page_cache: pages.clone(),
+        ..options.clone()
+    })?;
+    if let Some(pages) = pages.filter(|_| options.write && report.kept_pages_changed) {
+        // Only a cache: a build that cannot keep it still succeeded.
+        if let Err(e) = pages.save(&options.root) {
+            tracing::warn!("cannot keep the rendered pages for the next render: {e}");
+        }
+    }
+    Ok(report)
+}
+
 /// Build the site described by `options`.
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
