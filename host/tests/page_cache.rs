@@ -30,6 +30,11 @@ fn site() -> tempfile::TempDir {
         "content/posts/c.md",
         "+++\ntitle = \"C\"\ndate = 2024-01-03\n+++\nGamma {{< note >}}n{{< /note >}}\n",
     );
+    write(
+        root,
+        "content/pages/about.md",
+        "+++\ntitle = \"About\"\n+++\nMe.\n",
+    );
     site
 }
 
@@ -88,7 +93,7 @@ fn a_render_with_nothing_changed_reuses_every_page() {
     assert_eq!(reused(&first), 0, "{first}");
     assert!(root.join(".blogmark/pages.json").is_file());
     let second = render(root, &[]);
-    assert_eq!(reused(&second), 3, "{second}");
+    assert_eq!(reused(&second), 4, "{second}");
     // The reused page's Python call counts as answered from a cache.
     assert!(
         second.contains("Python: 0 sandbox runs, 1 from cache"),
@@ -110,7 +115,7 @@ fn each_kind_of_edit_renders_again_exactly_what_it_touches() {
         "+++\ntitle = \"B\"\ndate = 2024-01-02\n+++\nBeta, again.\n",
     );
     let summary = render(root, &[]);
-    assert_eq!(reused(&summary), 2, "{summary}");
+    assert_eq!(reused(&summary), 3, "{summary}");
     equals_a_fresh_render(root);
     // A script: the pages that call it.
     write(
@@ -119,7 +124,7 @@ fn each_kind_of_edit_renders_again_exactly_what_it_touches() {
         "def render(ctx):\n    return str(ctx.args['text']).upper() + '!'\n",
     );
     let summary = render(root, &[]);
-    assert_eq!(reused(&summary), 2, "{summary}");
+    assert_eq!(reused(&summary), 3, "{summary}");
     assert!(
         std::fs::read_to_string(root.join("public/posts/a/index.html"))
             .unwrap()
@@ -135,14 +140,55 @@ fn each_kind_of_edit_renders_again_exactly_what_it_touches() {
     let summary = render(root, &[]);
     assert_eq!(reused(&summary), 0, "{summary}");
     equals_a_fresh_render(root);
-    // A template: every page that uses it.
+    // A template: the pages rendered with it, and those with a template
+    // that extends it.
     write(
         root,
         "templates/post.html",
+        "{% extends \"base.html\" %}{% block content %}<main>{{ page.content | safe }}</main>{% endblock %}",
+    );
+    let summary = render(root, &[]);
+    assert_eq!(
+        reused(&summary),
+        1,
+        "only the page, not the posts: {summary}"
+    );
+    equals_a_fresh_render(root);
+    write(
+        root,
+        "templates/page.html",
         "<html><body>{{ page.content | safe }}</body></html>",
     );
     let summary = render(root, &[]);
-    assert_eq!(reused(&summary), 0, "{summary}");
+    assert_eq!(
+        reused(&summary),
+        3,
+        "only the posts, not the page: {summary}"
+    );
+    equals_a_fresh_render(root);
+    write(
+        root,
+        "templates/base.html",
+        "<html><body>{% block content %}{% endblock %}</body></html>",
+    );
+    let summary = render(root, &[]);
+    assert_eq!(
+        reused(&summary),
+        1,
+        "the posts extend base.html, the page no more: {summary}"
+    );
+    equals_a_fresh_render(root);
+    // A template named by a variable: what it loads is unknown, so any
+    // template's change renders its pages again.
+    write(
+        root,
+        "templates/post.html",
+        "{% extends layout or \"base.html\" %}{% block content %}{{ page.content | safe }}{% endblock %}",
+    );
+    render(root, &[]);
+    write(root, "templates/unrelated.html", "x");
+    let summary = render(root, &[]);
+    assert_eq!(reused(&summary), 1, "{summary}");
     equals_a_fresh_render(root);
     // site.toml, and a draft brought in by --drafts, change what every
     // page may read.
@@ -155,7 +201,7 @@ fn each_kind_of_edit_renders_again_exactly_what_it_touches() {
         "content/posts/d.md",
         "+++\ntitle = \"D\"\ndate = 2024-01-04\ndraft = true\n+++\nDraft.\n",
     );
-    assert_eq!(reused(&render(root, &[])), 3);
+    assert_eq!(reused(&render(root, &[])), 4);
     let summary = render(root, &["--drafts"]);
     assert_eq!(reused(&summary), 0, "{summary}");
     equals_a_fresh_render_with(root, &["--drafts"]);
@@ -173,5 +219,5 @@ fn a_damaged_cache_file_is_ignored_and_written_again() {
     assert_eq!(reused(&summary), 0, "{summary}");
     equals_a_fresh_render(root);
     let summary = render(root, &[]);
-    assert_eq!(reused(&summary), 3, "{summary}");
+    assert_eq!(reused(&summary), 4, "{summary}");
 }

@@ -5,7 +5,7 @@
 use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
-use super::page_cache::{PageCache, PageHasher, page_hasher, page_key, site_key};
+use super::page_cache::{PageCache, PageHasher, page_hasher, page_key, site_key, templates_part};
 use super::site_context::SiteContext;
 use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
 use crate::config::Config;
@@ -293,10 +293,17 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let caching: Option<(&PageCache, Vec<PageHasher>)> =
         options.page_cache.as_deref().map(|cache| {
             let site = site_key(root, &site_inputs(&context, &python, &index, clock));
+            let templates: HashMap<Kind, String> = [Kind::Post, Kind::Page]
+                .into_iter()
+                .map(|kind| {
+                    let name = pages::template_of(kind);
+                    (kind, templates_part(&context.templates, root, name))
+                })
+                .collect();
             let hashers = pool.install(|| {
                 pages
                     .par_iter()
-                    .map(|p| page_hasher(&site, root, p))
+                    .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
                     .collect()
             });
             (cache, hashers)

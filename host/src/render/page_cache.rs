@@ -4,16 +4,17 @@
 //!
 //! A page's HTML depends on the page itself (after transforms, with its
 //! bundle's files), on what each macro it calls resolves to (a built-in, or
-//! a Python script at one version), and on the site: site.toml, the
-//! templates, the transforms, the guest, the build clock, and what macros
-//! and templates may read of the other pages (the site index and the
-//! navigation). A page is reused only when the hash of all of these is the
+//! a Python script at one version), on the templates its own may load, and
+//! on the site: site.toml, the transforms, the guest, the build clock, and
+//! what macros and templates may read of the other pages (the site index
+//! and the navigation). A page is reused only when the hash of all of these is the
 //! one it was rendered under, so a changed title re-renders every page (a
 //! `recent_posts` list may show it), a changed body only its own page, and
 //! a changed script only the pages that call it. A reused page's macro
 //! calls count as answered from a cache.
 
 use super::pages::RenderedPage;
+use super::templates::Templates;
 use crate::content::Page;
 use crate::stats::CallKind;
 use sha2::{Digest, Sha256};
@@ -124,9 +125,9 @@ impl KeyHasher {
     }
 }
 
-/// What every page of a build depends on besides itself: `inputs` (the
-/// site index, navigation, scripts, clock and options, serialized by the
-/// caller), site.toml and the site's templates.
+/// What every page of a build depends on besides itself and its
+/// templates: `inputs` (the site index, navigation, transforms, guest,
+/// clock and options, serialized by the caller) and site.toml.
 pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
     let mut hasher = KeyHasher::new();
     hasher
@@ -134,18 +135,36 @@ pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
         .part(binary_stamp().as_bytes())
         .part(inputs);
     hasher.part(&std::fs::read(root.join(crate::config::FILE)).unwrap_or_default());
-    let templates = root.join("templates");
-    for entry in walkdir::WalkDir::new(&templates)
-        .follow_root_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-    {
-        hasher.part(crate::content::relative_path(&templates, entry.path()).as_bytes());
-        hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
-    }
     hasher
+}
+
+/// What a page rendered with the template `name` depends on of the
+/// templates: the text of each it may load; every file of `templates/`
+/// when that is not known.
+pub(super) fn templates_part(templates: &Templates, root: &Path, name: &str) -> String {
+    let mut hasher = KeyHasher::new();
+    match templates.loaded_by(name) {
+        Some(loaded) => {
+            for (name, text) in loaded {
+                hasher.part(name.as_bytes()).part(text.as_bytes());
+            }
+        }
+        None => {
+            hasher.part(b"every template");
+            let dir = root.join("templates");
+            for entry in walkdir::WalkDir::new(&dir)
+                .follow_root_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+            {
+                hasher.part(crate::content::relative_path(&dir, entry.path()).as_bytes());
+                hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
+    }
+    hasher.finish()
 }
 
 /// The key of a page whose hasher is `page` and that made the macro
@@ -173,9 +192,17 @@ fn binary_stamp() -> String {
         .unwrap_or_default()
 }
 
-/// The hasher of `page` in a build whose site key is `site`.
-pub(super) fn page_hasher(site: &KeyHasher, root: &Path, page: &Page) -> PageHasher {
+/// The hasher of `page`, rendered with templates whose part is
+/// `templates` (see [`templates_part`]), in a build whose site key is
+/// `site`.
+pub(super) fn page_hasher(
+    site: &KeyHasher,
+    templates: &str,
+    root: &Path,
+    page: &Page,
+) -> PageHasher {
     let mut hasher = site.clone();
+    hasher.part(templates.as_bytes());
     hasher.part(&serde_json::to_vec(page).unwrap_or_default());
     for resource in &page.resources {
         // A macro may read a resource's bytes: its size and time stand in.

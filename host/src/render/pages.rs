@@ -16,6 +16,14 @@ use serde::Serialize;
 /// Where a body's summary ends.
 const MORE: &str = "<!--more-->";
 
+/// The template a page of `kind` is rendered with.
+pub(super) fn template_of(kind: content::Kind) -> &'static str {
+    match kind {
+        content::Kind::Post => "post.html",
+        content::Kind::Page => "page.html",
+    }
+}
+
 /// One page, rendered.
 #[derive(Clone, Serialize, serde::Deserialize)]
 pub(super) struct RenderedPage {
@@ -111,10 +119,7 @@ fn render_page(
         .iter()
         .map(|name| (name.as_str(), terms(name)))
         .collect();
-    let template = match page.kind {
-        content::Kind::Post => "post.html",
-        content::Kind::Page => "page.html",
-    };
+    let template = template_of(page.kind);
     let html = context
         .templates
         .render(

@@ -21,6 +21,60 @@ const THEME: &[(&str, &str)] = &[
 /// The theme's stylesheet.
 pub const STYLE_CSS: &str = include_str!("../../theme/style.css");
 
+/// The text of the template `name`: the site's `dir/NAME`, else the
+/// theme's; `None` when neither has it.
+fn source(dir: &Path, name: &str) -> Result<Option<String>, minijinja::Error> {
+    let file = dir.join(name);
+    // A link is never followed (`crate::symlinks` reports it): the theme's
+    // template serves instead.
+    let linked = crate::input::is_link(dir)
+        || Path::new(name)
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .any(|a| crate::input::is_link(&dir.join(a)));
+    match std::fs::read_to_string(&file) {
+        Ok(_) if linked => {}
+        Ok(text) => return Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("cannot read templates/{name}: {e}"),
+            ));
+        }
+    }
+    Ok(THEME
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| (*t).to_owned()))
+}
+
+/// The templates `text` names in `extends`, `include`, `import` and `from`
+/// tags; `None` when one names it by anything but a string literal (a
+/// variable, a list, `ignore missing`), so that what it loads is unknown.
+fn named_templates(text: &str) -> Option<Vec<&str>> {
+    let mut names = Vec::new();
+    for tag in text.split("{%").skip(1) {
+        let tag = tag.split("%}").next().unwrap_or_default();
+        let tag = tag.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+        let (word, rest) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+        if !matches!(word, "extends" | "include" | "import" | "from") {
+            continue;
+        }
+        let rest = rest.trim_start();
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let (name, after) = rest[1..].split_once(quote)?;
+        let after = after.trim_start();
+        // `import "x" as y` and `from "x" import a` load "x" and no more.
+        let plain = after.is_empty() || after.starts_with("as ") || after.starts_with("import ");
+        if !plain || word == "include" && !after.is_empty() {
+            return None;
+        }
+        names.push(name);
+    }
+    Some(names)
+}
+
 /// Templates: a file in the site's `templates/` wins over the theme's.
 pub struct Templates {
     env: Environment<'static>,
@@ -33,31 +87,7 @@ impl Templates {
         let dir = root.join("templates");
         let mut env = Environment::new();
         let override_dir = dir.clone();
-        env.set_loader(move |name| {
-            let file = override_dir.join(name);
-            // A link is never followed (`crate::symlinks` reports it): the
-            // theme's template serves instead.
-            let linked = crate::input::is_link(&override_dir)
-                || Path::new(name)
-                    .ancestors()
-                    .filter(|a| !a.as_os_str().is_empty())
-                    .any(|a| crate::input::is_link(&override_dir.join(a)));
-            match std::fs::read_to_string(&file) {
-                Ok(_) if linked => {}
-                Ok(text) => return Ok(Some(text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(minijinja::Error::new(
-                        minijinja::ErrorKind::InvalidOperation,
-                        format!("cannot read templates/{name}: {e}"),
-                    ));
-                }
-            }
-            Ok(THEME
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, t)| (*t).to_owned()))
-        });
+        env.set_loader(move |name| source(&override_dir, name));
         // minijinja's own HTML escaping also escapes `/`, which turns every
         // URL into `https:&#x2f;&#x2f;...`; escape what HTML needs, no more.
         env.set_formatter(|out, state, value| {
@@ -72,6 +102,23 @@ impl Templates {
             }
         });
         Templates { env, dir }
+    }
+
+    /// Every template rendering `name` may load, itself included, with its
+    /// text, by name; `None` when that is not known from their text alone
+    /// (a template named by a variable) or one cannot be read.
+    pub fn loaded_by(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        let mut found = std::collections::BTreeMap::new();
+        let mut next = vec![name.to_owned()];
+        while let Some(name) = next.pop() {
+            if found.contains_key(&name) {
+                continue;
+            }
+            let text = source(&self.dir, &name).ok()??;
+            next.extend(named_templates(&text)?.into_iter().map(str::to_owned));
+            found.insert(name, text);
+        }
+        Some(found)
     }
 
     /// Render template `name` with `context`; errors name the template file and line.
@@ -90,5 +137,54 @@ impl Templates {
             }
             Diagnostic::error(shown, e.line().unwrap_or(0), 0, message)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_templates_are_literal_or_unknown() {
+        assert_eq!(
+            named_templates(
+                "{% extends \"base.html\" %}{%- include 'nav.html' -%}{% import \"m.html\" as m %}\
+                 {% from 'f.html' import a %}{% block x %}{% endblock %}"
+            ),
+            Some(vec!["base.html", "nav.html", "m.html", "f.html"])
+        );
+        for dynamic in [
+            "{% extends layout %}",
+            "{% include [\"a.html\", \"b.html\"] %}",
+            "{% include \"a.html\" ignore missing %}",
+            "{% include 'a' ~ name %}",
+        ] {
+            assert_eq!(named_templates(dynamic), None, "{dynamic}");
+        }
+    }
+
+    #[test]
+    fn a_post_loads_its_template_and_what_that_extends() {
+        let site = tempfile::tempdir().unwrap();
+        let templates = Templates::new(site.path());
+        let loaded = templates.loaded_by("post.html").unwrap();
+        assert_eq!(
+            loaded.keys().collect::<Vec<_>>(),
+            ["base.html", "post.html"]
+        );
+        std::fs::create_dir_all(site.path().join("templates")).unwrap();
+        std::fs::write(
+            site.path().join("templates/post.html"),
+            "{% extends \"base.html\" %}{% include \"nav.html\" %}",
+        )
+        .unwrap();
+        std::fs::write(site.path().join("templates/nav.html"), "nav").unwrap();
+        let loaded = templates.loaded_by("post.html").unwrap();
+        assert_eq!(
+            loaded.keys().collect::<Vec<_>>(),
+            ["base.html", "nav.html", "post.html"]
+        );
+        std::fs::remove_file(site.path().join("templates/nav.html")).unwrap();
+        assert_eq!(templates.loaded_by("post.html"), None, "a missing include");
     }
 }
