@@ -94,6 +94,10 @@ fn a_render_with_nothing_changed_reuses_every_page() {
     assert!(root.join(".blogmark/pages.json").is_file());
     let second = render(root, &[]);
     assert_eq!(reused(&second), 4, "{second}");
+    // Nor are the listings, feed and sitemap made again.
+    let verbose = host(root, &["render", "-v"]);
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(log.contains("listings reused=true"), "{log}");
     // The reused page's Python call counts as answered from a cache.
     assert!(
         second.contains("Python: 0 sandbox runs, 1 from cache"),
@@ -114,8 +118,13 @@ fn each_kind_of_edit_renders_again_exactly_what_it_touches() {
         "content/posts/b.md",
         "+++\ntitle = \"B\"\ndate = 2024-01-02\n+++\nBeta, again.\n",
     );
-    let summary = render(root, &[]);
-    assert_eq!(reused(&summary), 3, "{summary}");
+    let verbose = host(root, &["render", "-v"]);
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(log.contains("3 unchanged, reused"), "{log}");
+    assert!(
+        log.contains("listings reused=false"),
+        "the feed shows the body: {log}"
+    );
     equals_a_fresh_render(root);
     // A script: the pages that call it.
     write(

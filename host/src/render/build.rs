@@ -5,7 +5,9 @@
 use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
-use super::page_cache::{PageCache, PageHasher, page_hasher, page_key, site_key, templates_part};
+use super::page_cache::{
+    KeyHasher, PageCache, PageHasher, listings_key, page_hasher, page_key, site_key, templates_part,
+};
 use super::site_context::SiteContext;
 use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
 use crate::config::Config;
@@ -62,8 +64,8 @@ pub struct BuildReport {
     pub pages: usize,
     /// Of those, pages an earlier build rendered under the same inputs.
     pub pages_reused: usize,
-    /// Whether the page cache now holds other pages than before (so it is
-    /// worth saving).
+    /// Whether the page cache now holds other pages or listings than
+    /// before (so it is worth saving).
     pub kept_pages_changed: bool,
     /// Files in the output.
     pub files: usize,
@@ -235,6 +237,43 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     Ok(report)
 }
 
+/// The files made from every page: the index and its pages, taxonomies,
+/// the 404 page, the feed and the sitemap, and what went wrong making them.
+fn listing_files(
+    context: &SiteContext,
+    posts: &[&Page],
+    contents: &[&String],
+    pages: &[&Page],
+    config: &Config,
+) -> (Vec<(String, String)>, Vec<Diagnostic>) {
+    let mut output = Output::default();
+    let mut diagnostics = Vec::new();
+    render_index(
+        context,
+        posts,
+        config.paginate,
+        &mut output,
+        &mut diagnostics,
+    );
+    let taxonomies: Vec<(&str, _)> = context
+        .taxonomies
+        .iter()
+        .map(|name| (name.as_str(), terms(posts, name)))
+        .collect();
+    for (taxonomy, terms) in &taxonomies {
+        render_taxonomy(context, taxonomy, terms, &mut output, &mut diagnostics);
+    }
+    render_404(context, &mut output, &mut diagnostics);
+    feeds::render_feed(context, posts, contents, &mut output, &mut diagnostics);
+    feeds::render_sitemap(context, pages, &taxonomies, &mut output, &mut diagnostics);
+    let files = output
+        .into_files()
+        .into_iter()
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
+        .collect();
+    (files, diagnostics)
+}
+
 /// Build the site described by `options`.
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
@@ -290,7 +329,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let index = pages::site_index(&context, &pages);
     // With a page cache: each page's hasher, made before its macros are
     // known; its key adds what each macro it called resolves to.
-    let caching: Option<(&PageCache, Vec<PageHasher>)> =
+    let caching: Option<(&PageCache, KeyHasher, Vec<PageHasher>)> =
         options.page_cache.as_deref().map(|cache| {
             let site = site_key(root, &site_inputs(&context, &python, &index, clock));
             let templates: HashMap<Kind, String> = [Kind::Post, Kind::Page]
@@ -306,7 +345,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
                     .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
                     .collect()
             });
-            (cache, hashers)
+            (cache, site, hashers)
         });
     let key = |hasher: &PageHasher, calls: &[(CallKind, String)]| {
         page_key(hasher, calls, |name| {
@@ -317,7 +356,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     };
     let reused = std::sync::atomic::AtomicUsize::new(0);
     let reuse = |i: usize| {
-        let (cache, hashers) = caching.as_ref()?;
+        let (cache, _, hashers) = caching.as_ref()?;
         let page = cache.get(&pages[i].path, |calls| key(&hashers[i], calls))?;
         reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for (kind, name) in &page.calls {
@@ -327,19 +366,29 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     };
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
+    // Each page's key; none for a page with problems (a macro that timed
+    // out, ...): it is rendered again next time, the problem may be gone.
+    let keys: Option<Vec<Option<String>>> = caching.as_ref().map(|(_, _, hashers)| {
+        hashers
+            .iter()
+            .zip(&rendered)
+            .map(|(hasher, rendered)| {
+                rendered
+                    .diagnostics
+                    .is_empty()
+                    .then(|| key(hasher, &rendered.calls))
+            })
+            .collect()
+    });
     let mut kept_pages_changed = false;
-    if let Some((cache, hashers)) = &caching {
+    if let (Some((cache, _, _)), Some(keys)) = (&caching, &keys) {
         kept_pages_changed = cache.replace(
             pages
                 .iter()
-                .zip(hashers)
+                .zip(keys)
                 .zip(&rendered)
-                // A page with problems (a macro that timed out, ...) is
-                // rendered again next time: the problem may be gone.
-                .filter(|(_, rendered)| rendered.diagnostics.is_empty())
-                .map(|((page, hasher), rendered)| {
-                    let key = key(hasher, &rendered.calls);
-                    (page.path.clone(), (key, rendered.clone()))
+                .filter_map(|((page, key), rendered)| {
+                    Some((page.path.clone(), (key.clone()?, rendered.clone())))
                 })
                 .collect(),
         );
@@ -381,19 +430,42 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         }
     }
 
-    let paginate = loaded.config.paginate;
-    render_index(&context, &posts, paginate, &mut output, &mut diagnostics);
-    let taxonomies: Vec<(&str, _)> = context
-        .taxonomies
-        .iter()
-        .map(|name| (name.as_str(), terms(&posts, name)))
-        .collect();
-    for (taxonomy, terms) in &taxonomies {
-        render_taxonomy(&context, taxonomy, terms, &mut output, &mut diagnostics);
+    // The listings are made from every page: when no page changed, nor
+    // anything else they read, the kept ones serve.
+    let listings_key = match (&caching, &keys) {
+        (Some((_, site, _)), Some(keys)) => keys
+            .iter()
+            .zip(&pages)
+            .map(|(key, page)| Some((page.path.as_str(), key.as_deref()?)))
+            .collect::<Option<Vec<_>>>()
+            .map(|keyed| listings_key(site, root, keyed.into_iter())),
+        _ => None,
+    };
+    let kept_listings = caching
+        .as_ref()
+        .zip(listings_key.as_deref())
+        .and_then(|((cache, _, _), key)| cache.listings(key));
+    tracing::info!(reused = kept_listings.is_some(), "listings");
+    match kept_listings {
+        Some(files) => {
+            for (path, text) in files {
+                output.add(path, text);
+            }
+        }
+        None => {
+            let (files, problems) =
+                listing_files(&context, &posts, &contents, &pages, &loaded.config);
+            if let (Some((cache, _, _)), Some(key), true) =
+                (&caching, listings_key, problems.is_empty())
+            {
+                kept_pages_changed |= cache.keep_listings(key, files.clone());
+            }
+            for (path, text) in files {
+                output.add(path, text);
+            }
+            diagnostics.extend(problems);
+        }
     }
-    render_404(&context, &mut output, &mut diagnostics);
-    feeds::render_feed(&context, &posts, &contents, &mut output, &mut diagnostics);
-    feeds::render_sitemap(&context, &pages, &taxonomies, &mut output, &mut diagnostics);
     bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);
     static_files::add_static_files(root, &mut output, &mut diagnostics);
     aliases::add_aliases(&context, &pages, &mut output, &mut diagnostics);

@@ -28,19 +28,31 @@ pub const FILE: &str = ".blogmark/pages.json";
 /// The pages of a build, by path, with the key each was rendered under.
 type Pages = HashMap<String, (String, RenderedPage)>;
 
+/// The files made from all pages (listings, taxonomies, feed, sitemap,
+/// 404) by path, with the key they were made under.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct Listings {
+    key: String,
+    files: Vec<(String, String)>,
+}
+
 /// The pages of the last build, by path, with the key each was rendered
-/// under.
+/// under, and the listings made from them.
 #[derive(Default)]
-pub struct PageCache(Mutex<Pages>);
+pub struct PageCache {
+    pages: Mutex<Pages>,
+    listings: Mutex<Option<Listings>>,
+}
 
 /// The file's layout; another version of it is read as empty.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored {
     format: u32,
     pages: Pages,
+    listings: Option<Listings>,
 }
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What one page's key is made of before its macros are known.
 pub(super) type PageHasher = KeyHasher;
@@ -55,29 +67,46 @@ impl PageCache {
     /// The pages `host render` kept for the site at `root`; none when
     /// there is no file, or one this version cannot read.
     pub fn load(root: &Path) -> PageCache {
-        let pages = std::fs::read(root.join(FILE))
+        let stored = std::fs::read(root.join(FILE))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
-            .filter(|stored| stored.format == FORMAT)
-            .map(|stored| stored.pages)
-            .unwrap_or_default();
-        PageCache(Mutex::new(pages))
+            .filter(|stored| stored.format == FORMAT);
+        match stored {
+            Some(stored) => PageCache {
+                pages: Mutex::new(stored.pages),
+                listings: Mutex::new(stored.listings),
+            },
+            None => PageCache::default(),
+        }
     }
 
     /// Keep the pages for the next `host render` of the site at `root`.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
-        let pages = self.lock();
         let stored = Stored {
             format: FORMAT,
-            pages: pages.clone(),
+            pages: lock(&self.pages).clone(),
+            listings: lock(&self.listings).clone(),
         };
         let bytes = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
         let file: PathBuf = root.join(FILE);
         crate::atomic_file::write(&file, &bytes)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pages> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// The listings, if they were made under `key`.
+    pub(super) fn listings(&self, key: &str) -> Option<Vec<(String, String)>> {
+        let listings = lock(&self.listings);
+        let kept = listings.as_ref().filter(|l| l.key == key)?;
+        Some(kept.files.clone())
+    }
+
+    /// Keep `files` as the listings made under `key`; returns whether that
+    /// changed anything.
+    pub(super) fn keep_listings(&self, key: String, files: Vec<(String, String)>) -> bool {
+        let new = Some(Listings { key, files });
+        let mut kept = lock(&self.listings);
+        let changed = *kept != new;
+        *kept = new;
+        changed
     }
 
     /// The page at `path`, if it was rendered under the key `key_of` gives
@@ -87,7 +116,7 @@ impl PageCache {
         path: &str,
         key_of: impl FnOnce(&[(CallKind, String)]) -> String,
     ) -> Option<RenderedPage> {
-        let pages = self.lock();
+        let pages = lock(&self.pages);
         let (key, page) = pages.get(path)?;
         (*key == key_of(&page.calls)).then(|| page.clone())
     }
@@ -95,7 +124,7 @@ impl PageCache {
     /// Keep exactly these pages (the others are gone from the site);
     /// returns whether that changed anything.
     pub(super) fn replace(&self, pages: Pages) -> bool {
-        let mut kept = self.lock();
+        let mut kept = lock(&self.pages);
         let same = kept.len() == pages.len()
             && pages
                 .iter()
@@ -103,6 +132,12 @@ impl PageCache {
         *kept = pages;
         !same
     }
+}
+
+/// A panic elsewhere while a lock was held leaves these whole: they are
+/// only ever replaced.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Length-prefixed parts, so that no two sequences hash alike.
@@ -149,20 +184,39 @@ pub(super) fn templates_part(templates: &Templates, root: &Path, name: &str) -> 
                 hasher.part(name.as_bytes()).part(text.as_bytes());
             }
         }
-        None => {
-            hasher.part(b"every template");
-            let dir = root.join("templates");
-            for entry in walkdir::WalkDir::new(&dir)
-                .follow_root_links(false)
-                .sort_by_file_name()
-                .into_iter()
-                .flatten()
-                .filter(|e| e.file_type().is_file())
-            {
-                hasher.part(crate::content::relative_path(&dir, entry.path()).as_bytes());
-                hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
-            }
-        }
+        None => every_template(&mut hasher, root),
+    }
+    hasher.finish()
+}
+
+/// Every file of the site's `templates/` (the theme's are in the binary).
+fn every_template(hasher: &mut KeyHasher, root: &Path) {
+    hasher.part(b"every template");
+    let dir = root.join("templates");
+    for entry in walkdir::WalkDir::new(&dir)
+        .follow_root_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
+        hasher.part(crate::content::relative_path(&dir, entry.path()).as_bytes());
+        hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
+    }
+}
+
+/// The key of the listings of a build whose site key is `site` and whose
+/// pages, in order, have the keys `pages` (path and key): any template may
+/// make a listing.
+pub(super) fn listings_key<'a>(
+    site: &KeyHasher,
+    root: &Path,
+    pages: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut hasher = site.clone();
+    every_template(&mut hasher, root);
+    for (path, key) in pages {
+        hasher.part(path.as_bytes()).part(key.as_bytes());
     }
     hasher.finish()
 }
