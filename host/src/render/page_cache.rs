@@ -18,6 +18,7 @@ use super::templates::Templates;
 use crate::content::Page;
 use crate::stats::CallKind;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -44,12 +45,13 @@ pub struct PageCache {
     listings: Mutex<Option<Listings>>,
 }
 
-/// The file's layout; another version of it is read as empty.
+/// The file's layout (borrowed when written, owned when read); another
+/// version of it is read as empty.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Stored {
+struct Stored<'a> {
     format: u32,
-    pages: Pages,
-    listings: Option<Listings>,
+    pages: Cow<'a, Pages>,
+    listings: Cow<'a, Option<Listings>>,
 }
 
 const FORMAT: u32 = 2;
@@ -73,8 +75,8 @@ impl PageCache {
             .filter(|stored| stored.format == FORMAT);
         match stored {
             Some(stored) => PageCache {
-                pages: Mutex::new(stored.pages),
-                listings: Mutex::new(stored.listings),
+                pages: Mutex::new(stored.pages.into_owned()),
+                listings: Mutex::new(stored.listings.into_owned()),
             },
             None => PageCache::default(),
         }
@@ -82,10 +84,12 @@ impl PageCache {
 
     /// Keep the pages for the next `host render` of the site at `root`.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
+        let pages = lock(&self.pages);
+        let listings = lock(&self.listings);
         let stored = Stored {
             format: FORMAT,
-            pages: lock(&self.pages).clone(),
-            listings: lock(&self.listings).clone(),
+            pages: Cow::Borrowed(&pages),
+            listings: Cow::Borrowed(&listings),
         };
         let bytes = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
         let file: PathBuf = root.join(FILE);
