@@ -32,6 +32,16 @@ impl Applied {
     }
 }
 
+/// The file at `path` (relative to the site) whose contents are `text`,
+/// as a transform sees it.
+pub fn post_of(path: &str, text: &str) -> Result<Post, Diagnostic> {
+    front_matter::split(path, text).map(|split| Post {
+        path: path.to_owned(),
+        front_matter: split.fields,
+        body: split.body.to_owned(),
+    })
+}
+
 /// Run `scripts`, in the order given, over the file at `path` (relative to
 /// the site) whose contents are `text`.
 pub fn apply(python: &Session, scripts: &[Script], kind: Kind, path: &str, text: &str) -> Applied {
@@ -42,12 +52,8 @@ pub fn apply(python: &Session, scripts: &[Script], kind: Kind, path: &str, text:
         diagnostics: Vec::new(),
     };
     for script in scripts {
-        let post = match front_matter::split(path, &applied.text) {
-            Ok(split) => Post {
-                path: path.to_owned(),
-                front_matter: split.fields,
-                body: split.body.to_owned(),
-            },
+        let post = match post_of(path, &applied.text) {
+            Ok(post) => post,
             Err(diagnostic) => {
                 applied.diagnostics.push(diagnostic);
                 break;

@@ -289,6 +289,23 @@ fn run_shows_html_output_failure_class_and_time_and_a_transforms_diff() {
         diff.contains("+{{< shout text=\"hi\" >}} Quiet Words"),
         "{ran}"
     );
+    // A transform that fails: its class, line and output, and no diff.
+    let raising = TITLE_CASE.replace(
+        "    return {",
+        "    print('looking at', post['path'])\n    raise KeyError('title')\n    return {",
+    );
+    let (_, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "title_case", "text": raising, "post": "content/posts/hello.md" }),
+    );
+    assert_eq!(ran["failure"]["class"], "GuestError", "{ran}");
+    assert_eq!(ran["failure"]["line"], 9, "{ran}");
+    assert_eq!(
+        ran["stdout"], "looking at content/posts/hello.md\n",
+        "{ran}"
+    );
+    assert!(ran["diff"].is_null(), "{ran}");
     let (status, ran) = client.call(
         "POST",
         "/_blogmark/api/run",

@@ -252,6 +252,16 @@ impl Session {
     /// Run the transform `script` on `post`: the new post, or `None` when
     /// the transform left it unchanged. Cached like macro calls.
     pub fn transform(&self, script: &Script, post: Post) -> Result<Option<Post>, Failure> {
+        self.try_transform(script, post).0
+    }
+
+    /// [`Session::transform`], with what the run printed and cost even
+    /// when it failed (the workbench shows both).
+    pub fn try_transform(
+        &self,
+        script: &Script,
+        post: Post,
+    ) -> (Result<Option<Post>, Failure>, Option<Arc<RunOutput>>) {
         let path = post.path.clone();
         let request = Request::new(
             abi_map::script(script),
@@ -260,7 +270,7 @@ impl Session {
                 site: self.settings.site.clone(),
             },
         );
-        let (stored, _) = self.run_traced(
+        let (stored, run) = self.run_traced(
             script,
             CallKind::Transform,
             &script.name,
@@ -285,9 +295,12 @@ impl Session {
                 Ok(serde_json::to_string(&new).expect("a post always serializes"))
             },
         );
-        serde_json::from_str(&stored?).map_err(|e| {
-            Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
-        })
+        let post = stored.and_then(|stored| {
+            serde_json::from_str(&stored).map_err(|e| {
+                Failure::AbiViolation(format!("a stored transform result is unreadable: {e}"))
+            })
+        });
+        (post, run)
     }
 
     /// Compile `script` in the sandbox and list its functions, without

@@ -260,22 +260,26 @@ pub fn run_transform(
         Err(problem) => return RunResult::stopped(vec![problem]),
     };
     let kind = Kind::of_path(post).unwrap_or(Kind::Post);
-    let started = std::time::Instant::now();
+    // The run first, for its output and failure class; `apply` then finds
+    // its answer in the session and writes the post from it.
+    let input = match crate::transforms::post_of(post, &old) {
+        Ok(input) => input,
+        Err(problem) => return RunResult::stopped(vec![problem]),
+    };
+    let mut result = RunResult::default();
+    let (answer, run) = session.try_transform(&script, input);
+    if let Some(run) = &run {
+        result.output(run);
+    }
+    if let Err(failure) = answer {
+        result.failed(&script, &failure);
+        return result;
+    }
     let applied =
         crate::transforms::apply(session, std::slice::from_ref(&script), kind, post, &old);
-    let mut result = RunResult {
-        elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        ..RunResult::default()
-    };
     if applied.failed() {
+        // The answer cannot be written as a post: its diagnostics say why.
         result.problems = applied.diagnostics;
-        if let Some(problem) = result.problems.first() {
-            result.failure = Some(RunFailure {
-                class: "Failed".into(),
-                message: problem.message.clone(),
-                line: None,
-            });
-        }
         return result;
     }
     result.diff = Some(if applied.text == old {
