@@ -6,7 +6,7 @@ use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
 use super::page_cache::{
-    KeyHasher, PageCache, PageHasher, listings_key, page_hasher, page_key, site_key, templates_part,
+    KeptListings, KeyHasher, PageCache, PageHasher, page_hasher, page_key, site_key, templates_part,
 };
 use super::site_context::SiteContext;
 use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
@@ -237,43 +237,6 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     Ok(report)
 }
 
-/// The files made from every page: the index and its pages, taxonomies,
-/// the 404 page, the feed and the sitemap, and what went wrong making them.
-fn listing_files(
-    context: &SiteContext,
-    posts: &[&Page],
-    contents: &[&String],
-    pages: &[&Page],
-    config: &Config,
-) -> (Vec<(String, String)>, Vec<Diagnostic>) {
-    let mut output = Output::default();
-    let mut diagnostics = Vec::new();
-    render_index(
-        context,
-        posts,
-        config.paginate,
-        &mut output,
-        &mut diagnostics,
-    );
-    let taxonomies: Vec<(&str, _)> = context
-        .taxonomies
-        .iter()
-        .map(|name| (name.as_str(), terms(posts, name)))
-        .collect();
-    for (taxonomy, terms) in &taxonomies {
-        render_taxonomy(context, taxonomy, terms, &mut output, &mut diagnostics);
-    }
-    render_404(context, &mut output, &mut diagnostics);
-    feeds::render_feed(context, posts, contents, &mut output, &mut diagnostics);
-    feeds::render_sitemap(context, pages, &taxonomies, &mut output, &mut diagnostics);
-    let files = output
-        .into_files()
-        .into_iter()
-        .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
-        .collect();
-    (files, diagnostics)
-}
-
 /// Build the site described by `options`.
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
@@ -347,6 +310,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             });
             (cache, site, hashers)
         });
+    if let (Some(cache), Some((_, site, _))) = (&options.page_cache, &caching) {
+        context.kept = Some(KeptListings::new(cache.clone(), site, root));
+    }
     let key = |hasher: &PageHasher, calls: &[(CallKind, String)]| {
         page_key(hasher, calls, |name| {
             python
@@ -430,41 +396,23 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         }
     }
 
-    // The listings are made from every page: when no page changed, nor
-    // anything else they read, the kept ones serve.
-    let listings_key = match (&caching, &keys) {
-        (Some((_, site, _)), Some(keys)) => keys
-            .iter()
-            .zip(&pages)
-            .map(|(key, page)| Some((page.path.as_str(), key.as_deref()?)))
-            .collect::<Option<Vec<_>>>()
-            .map(|keyed| listings_key(site, root, keyed.into_iter())),
-        _ => None,
-    };
-    let kept_listings = caching
-        .as_ref()
-        .zip(listings_key.as_deref())
-        .and_then(|((cache, _, _), key)| cache.listings(key));
-    tracing::info!(reused = kept_listings.is_some(), "listings");
-    match kept_listings {
-        Some(files) => {
-            for (path, text) in files {
-                output.add(path, text);
-            }
-        }
-        None => {
-            let (files, problems) =
-                listing_files(&context, &posts, &contents, &pages, &loaded.config);
-            if let (Some((cache, _, _)), Some(key), true) =
-                (&caching, listings_key, problems.is_empty())
-            {
-                kept_pages_changed |= cache.keep_listings(key, files.clone());
-            }
-            for (path, text) in files {
-                output.add(path, text);
-            }
-            diagnostics.extend(problems);
-        }
+    let paginate = loaded.config.paginate;
+    render_index(&context, &posts, paginate, &mut output, &mut diagnostics);
+    let taxonomies: Vec<(&str, _)> = context
+        .taxonomies
+        .iter()
+        .map(|name| (name.as_str(), terms(&posts, name)))
+        .collect();
+    for (taxonomy, terms) in &taxonomies {
+        render_taxonomy(&context, taxonomy, terms, &mut output, &mut diagnostics);
+    }
+    render_404(&context, &mut output, &mut diagnostics);
+    feeds::render_feed(&context, &posts, &contents, &mut output, &mut diagnostics);
+    feeds::render_sitemap(&context, &pages, &taxonomies, &mut output, &mut diagnostics);
+    if let Some(kept) = context.kept.take() {
+        let (reused, total, changed) = kept.finish();
+        tracing::info!(reused, total, "listings");
+        kept_pages_changed |= changed;
     }
     bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);
     static_files::add_static_files(root, &mut output, &mut diagnostics);

@@ -33,11 +33,6 @@ impl Output {
         &self.files
     }
 
-    /// Every file, by its path under the output folder, taken out.
-    pub fn into_files(self) -> BTreeMap<String, Vec<u8>> {
-        self.files
-    }
-
     /// How many files the build makes.
     pub fn len(&self) -> usize {
         self.files.len()

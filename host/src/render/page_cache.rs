@@ -29,20 +29,16 @@ pub const FILE: &str = ".blogmark/pages.json";
 /// The pages of a build, by path, with the key each was rendered under.
 type Pages = HashMap<String, (String, RenderedPage)>;
 
-/// The files made from all pages (listings, taxonomies, feed, sitemap,
-/// 404) by path, with the key they were made under.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(super) struct Listings {
-    key: String,
-    files: Vec<(String, String)>,
-}
+/// The files made from many pages (listings, taxonomies, feed, sitemap,
+/// 404) by path, with the key each was made under and its text.
+type Listings = HashMap<String, (String, String)>;
 
 /// The pages of the last build, by path, with the key each was rendered
 /// under, and the listings made from them.
 #[derive(Default)]
 pub struct PageCache {
     pages: Mutex<Pages>,
-    listings: Mutex<Option<Listings>>,
+    listings: Mutex<Listings>,
 }
 
 /// The file's layout (borrowed when written, owned when read); another
@@ -51,10 +47,10 @@ pub struct PageCache {
 struct Stored<'a> {
     format: u32,
     pages: Cow<'a, Pages>,
-    listings: Cow<'a, Option<Listings>>,
+    listings: Cow<'a, Listings>,
 }
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// What one page's key is made of before its macros are known.
 pub(super) type PageHasher = KeyHasher;
@@ -96,20 +92,19 @@ impl PageCache {
         crate::atomic_file::write(&file, &bytes)
     }
 
-    /// The listings, if they were made under `key`.
-    pub(super) fn listings(&self, key: &str) -> Option<Vec<(String, String)>> {
+    /// The text of the listing file `path`, if it was made under `key`.
+    pub(super) fn listing(&self, path: &str, key: &str) -> Option<String> {
         let listings = lock(&self.listings);
-        let kept = listings.as_ref().filter(|l| l.key == key)?;
-        Some(kept.files.clone())
+        let (kept, text) = listings.get(path)?;
+        (kept == key).then(|| text.clone())
     }
 
-    /// Keep `files` as the listings made under `key`; returns whether that
-    /// changed anything.
-    pub(super) fn keep_listings(&self, key: String, files: Vec<(String, String)>) -> bool {
-        let new = Some(Listings { key, files });
+    /// Keep exactly these listing files; returns whether that changed
+    /// anything.
+    pub(super) fn replace_listings(&self, listings: Listings) -> bool {
         let mut kept = lock(&self.listings);
-        let changed = *kept != new;
-        *kept = new;
+        let changed = *kept != listings;
+        *kept = listings;
         changed
     }
 
@@ -209,20 +204,76 @@ fn every_template(hasher: &mut KeyHasher, root: &Path) {
     }
 }
 
-/// The key of the listings of a build whose site key is `site` and whose
-/// pages, in order, have the keys `pages` (path and key): any template may
-/// make a listing.
-pub(super) fn listings_key<'a>(
-    site: &KeyHasher,
-    root: &Path,
-    pages: impl Iterator<Item = (&'a str, &'a str)>,
-) -> String {
-    let mut hasher = site.clone();
-    every_template(&mut hasher, root);
-    for (path, key) in pages {
-        hasher.part(path.as_bytes()).part(key.as_bytes());
+/// Listing files made through one build's template context: each is made
+/// again only when its key changed (the site key, its template and what
+/// that may load, and the whole context it is rendered with), else its
+/// text is taken from the cache.
+pub(super) struct KeptListings {
+    cache: std::sync::Arc<PageCache>,
+    site: String,
+    root: PathBuf,
+    parts: Mutex<HashMap<String, String>>,
+    made: Mutex<Listings>,
+    reused: std::sync::atomic::AtomicUsize,
+}
+
+impl KeptListings {
+    /// Listings kept in `cache`, for a build whose site key is `site`.
+    pub(super) fn new(cache: std::sync::Arc<PageCache>, site: &KeyHasher, root: &Path) -> Self {
+        KeptListings {
+            cache,
+            site: site.clone().finish(),
+            root: root.to_path_buf(),
+            parts: Mutex::default(),
+            made: Mutex::default(),
+            reused: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
-    hasher.finish()
+
+    /// The file `path`: `template` rendered with `ctx` by `templates`, or
+    /// the kept text when it was made under the same key.
+    pub(super) fn render(
+        &self,
+        templates: &Templates,
+        path: &str,
+        template: &str,
+        ctx: minijinja::Value,
+    ) -> Result<String, crate::diagnostics::Diagnostic> {
+        let part = lock(&self.parts)
+            .entry(template.to_owned())
+            .or_insert_with(|| templates_part(templates, &self.root, template))
+            .clone();
+        let mut hasher = KeyHasher::new();
+        hasher
+            .part(self.site.as_bytes())
+            .part(path.as_bytes())
+            .part(template.as_bytes())
+            .part(part.as_bytes())
+            .part(&serde_json::to_vec(&ctx).unwrap_or_default());
+        let key = hasher.finish();
+        let text = match self.cache.listing(path, &key) {
+            Some(text) => {
+                self.reused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                text
+            }
+            None => templates.render(template, ctx)?,
+        };
+        lock(&self.made).insert(path.to_owned(), (key, text.clone()));
+        Ok(text)
+    }
+
+    /// Keep this build's listing files in the cache; returns how many were
+    /// taken from it, of how many, and whether the cache changed.
+    pub(super) fn finish(self) -> (usize, usize, bool) {
+        let made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
+        let total = made.len();
+        (
+            self.reused.into_inner(),
+            total,
+            self.cache.replace_listings(made),
+        )
+    }
 }
 
 /// The key of a page whose hasher is `page` and that made the macro

@@ -37,6 +37,9 @@ pub(super) struct SiteContext {
     pub summaries: std::collections::HashMap<String, String>,
     /// The file of the page written at each output path.
     pub published: std::collections::HashMap<String, String>,
+    /// With a page cache: the listing files it kept, reused where their
+    /// inputs did not change.
+    pub kept: Option<super::page_cache::KeptListings>,
 }
 
 impl SiteContext {
@@ -57,6 +60,7 @@ impl SiteContext {
             taxonomies: config.taxonomies.clone(),
             summaries: Default::default(),
             published: Default::default(),
+            kept: None,
         };
         context.nav = pages
             .iter()
@@ -121,7 +125,11 @@ impl SiteContext {
             ));
             return;
         }
-        match self.templates.render(template, ctx) {
+        let rendered = match &self.kept {
+            Some(kept) => kept.render(&self.templates, &path, template, ctx),
+            None => self.templates.render(template, ctx),
+        };
+        match rendered {
             Ok(text) => output.add(path, text),
             Err(d) => diagnostics.push(d),
         }
