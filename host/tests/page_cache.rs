@@ -1,4 +1,4 @@
-//! `host render` keeps its rendered pages in `.blogmark/pages.json` and
+//! `host render` keeps its rendered pages in `.blogmark/pages.cache` and
 //! reuses those whose inputs did not change: the output always equals a
 //! render that reuses nothing.
 
@@ -106,7 +106,7 @@ fn a_render_with_nothing_changed_reuses_every_page() {
     let root = site.path();
     let first = render(root, &[]);
     assert_eq!(reused(&first), 0, "{first}");
-    assert!(root.join(".blogmark/pages.json").is_file());
+    assert!(root.join(".blogmark/pages.cache").is_file());
     let second = render(root, &["-v"]);
     assert_eq!(reused(&second), 4, "{second}");
     // Nor are the listings, feed and sitemap made again.
@@ -235,7 +235,7 @@ fn a_damaged_cache_file_is_ignored_and_written_again() {
     let site = site();
     let root = site.path();
     render(root, &[]);
-    std::fs::write(root.join(".blogmark/pages.json"), b"{ not json").unwrap();
+    std::fs::write(root.join(".blogmark/pages.cache"), b"{ not json").unwrap();
     let summary = render(root, &[]);
     assert_eq!(reused(&summary), 0, "{summary}");
     equals_a_fresh_render(root);

@@ -411,7 +411,12 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     feeds::render_sitemap(&context, &pages, &taxonomies, &mut output, &mut diagnostics);
     if let Some(kept) = context.kept.take() {
         let (reused, total, changed) = kept.finish();
-        tracing::info!(reused, total, "listings");
+        tracing::info!(
+            reused,
+            total,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "listings"
+        );
         kept_pages_changed |= changed;
     }
     bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Where `host render` keeps its pages, under the site's folder.
-pub const FILE: &str = ".blogmark/pages.json";
+pub const FILE: &str = ".blogmark/pages.cache";
 
 /// The pages of a build, by path, with the key each was rendered under.
 type Pages = HashMap<String, (String, RenderedPage)>;
@@ -67,7 +67,7 @@ impl PageCache {
     pub fn load(root: &Path) -> PageCache {
         let stored = std::fs::read(root.join(FILE))
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
+            .and_then(|bytes| postcard::from_bytes::<Stored>(&bytes).ok())
             .filter(|stored| stored.format == FORMAT);
         match stored {
             Some(stored) => PageCache {
@@ -87,7 +87,7 @@ impl PageCache {
             pages: Cow::Borrowed(&pages),
             listings: Cow::Borrowed(&listings),
         };
-        let bytes = serde_json::to_vec(&stored).map_err(std::io::Error::other)?;
+        let bytes = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
         let file: PathBuf = root.join(FILE);
         crate::atomic_file::write(&file, &bytes)
     }
