@@ -5,7 +5,8 @@ Usage: build.py OUT_DIR
 
 Installs the pinned componentize-py (requirements.txt, hash-checked) into a
 private virtual environment under OUT_DIR, then builds the component into
-OUT_DIR/<inputs-hash>/guest.wasm. The hash covers every input, so a second
+OUT_DIR/<inputs-hash>/guest.wasm, with the standard library it bundles compiled
+to bytecode beside it (stdlib.code, stdlib.index). The hash covers every input, so a second
 build with nothing changed costs one directory lookup. Prints, one per line:
 the inputs hash, the component's SHA-256, the CPython version it bundles, and
 the path of the component last.
@@ -54,6 +55,34 @@ def tool(out_dir):
     return exe
 
 
+def componentize(exe, app, paths, output):
+    subprocess.run(
+        [str(exe), "--quiet", "-d", str(HERE / "wit"), "-w", "python-guest",
+         "componentize", *[arg for path in paths for arg in ("-p", str(path))], app,
+         "-o", str(output)],
+        check=True,
+        # The guest must see only the interpreter's own stdlib.
+        env={k: v for k, v in os.environ.items()
+             if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")},
+    )
+
+
+def export_stdlib(exe, directory):
+    """The bundled standard library as bytecode (`stdlib.code` and
+    `stdlib.index` in `directory`), compiled by the guest's own interpreter
+    in a throwaway build whose app is `guest/stdlib_export.py`."""
+    if (directory / "stdlib.index").exists():
+        return
+    staging = directory / "stdlib-export"
+    staging.mkdir(parents=True, exist_ok=True)
+    componentize(exe, "stdlib_export", [HERE / "guest", staging], staging / "unused.wasm")
+    for name in ("stdlib.code", "stdlib.index"):  # the index last: it marks completion
+        (staging / name).replace(directory / name)
+    for leftover in staging.iterdir():
+        leftover.unlink()
+    staging.rmdir()
+
+
 def main():
     out_dir = Path(sys.argv[1]).resolve()
     target = out_dir / inputs_hash() / "guest.wasm"
@@ -61,16 +90,10 @@ def main():
         exe = tool(out_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".wasm.partial")
-        subprocess.run(
-            [str(exe), "--quiet", "-d", str(HERE / "wit"), "-w", "python-guest",
-             "componentize", "-p", str(HERE / "guest"), "dispatcher",
-             "-o", str(partial)],
-            check=True,
-            # The dispatcher must see only the interpreter's own stdlib.
-            env={k: v for k, v in os.environ.items()
-                 if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")},
-        )
+        componentize(exe, "dispatcher", [HERE / "guest"], partial)
         partial.replace(target)
+    if not (target.parent / "stdlib.index").exists():
+        export_stdlib(tool(out_dir), target.parent)
     data = target.read_bytes()
     print(target.parent.name)
     print(hashlib.sha256(data).hexdigest())

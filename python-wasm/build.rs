@@ -57,6 +57,15 @@ fn main() {
         panic!("build.py printed less than its four lines:\n{stdout}");
     };
     let compressed = compressed(Path::new(wasm));
+    let (stdlib_index, stdlib_pack) = packed_stdlib(Path::new(wasm).parent().expect("in a directory"));
+    println!(
+        "cargo::rustc-env=BLOGMARK_STDLIB_INDEX={}",
+        stdlib_index.display()
+    );
+    println!(
+        "cargo::rustc-env=BLOGMARK_STDLIB_PACK={}",
+        stdlib_pack.display()
+    );
     println!(
         "cargo::rustc-env=BLOGMARK_GUEST_ZST={}",
         compressed.display()
@@ -80,4 +89,42 @@ fn compressed(wasm: &Path) -> PathBuf {
     std::fs::write(&partial, packed).expect("the component's directory is writable");
     std::fs::rename(&partial, &target).expect("the component's directory is writable");
     target
+}
+
+/// The standard library's bytecode that build.py exported, each module
+/// compressed on its own (a script that imports one module unpacks only
+/// that one): `stdlib.pack.index` (name, package flag, offset and length
+/// in the pack, unpacked length, origin; tab-separated) and `stdlib.pack`.
+fn packed_stdlib(dir: &Path) -> (PathBuf, PathBuf) {
+    let index = dir.join("stdlib.pack.index");
+    let pack = dir.join("stdlib.pack");
+    if index.exists() && pack.exists() {
+        return (index, pack);
+    }
+    let code = std::fs::read(dir.join("stdlib.code")).expect("build.py exported the stdlib");
+    let listing =
+        std::fs::read_to_string(dir.join("stdlib.index")).expect("build.py exported the stdlib");
+    let mut packed = Vec::new();
+    let mut lines = String::new();
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, package, offset, len, origin] = fields[..] else {
+            panic!("stdlib.index: malformed line {line:?}");
+        };
+        let offset: usize = offset.parse().expect("stdlib.index: offset");
+        let len: usize = len.parse().expect("stdlib.index: length");
+        let blob = zstd::bulk::compress(&code[offset..offset + len], 19)
+            .expect("zstd compresses in memory");
+        lines.push_str(&format!(
+            "{name}\t{package}\t{}\t{}\t{len}\t{origin}\n",
+            packed.len(),
+            blob.len()
+        ));
+        packed.extend_from_slice(&blob);
+    }
+    std::fs::write(pack.with_extension("pack.partial"), packed).expect("writable");
+    std::fs::rename(pack.with_extension("pack.partial"), &pack).expect("writable");
+    std::fs::write(index.with_extension("index.partial"), lines).expect("writable");
+    std::fs::rename(index.with_extension("index.partial"), &index).expect("writable");
+    (index, pack)
 }

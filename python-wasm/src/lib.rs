@@ -7,6 +7,10 @@
 
 use std::path::PathBuf;
 
+mod stdlib;
+
+pub use stdlib::{StdlibModule, stdlib};
+
 /// Environment variable that points the host at another component file
 /// (for guest development).
 pub const COMPONENT_ENV: &str = "BLOGMARK_GUEST_WASM";

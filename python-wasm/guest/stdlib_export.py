@@ -1,0 +1,81 @@
+"""Compile the interpreter's own standard library to bytecode, at build time.
+
+build.py runs componentize-py a second time with this module as the app and
+an export directory mounted as the second path entry (`/1`). While
+componentize-py pre-initializes, the standard library it bundles is mounted
+at `/python`; importing this module compiles every module there with the
+guest's own compiler (so the bytecode matches the interpreter exactly) and
+writes two files to `/1`:
+
+- `stdlib.code`: the marshalled code objects, one after another;
+- `stdlib.index`: one line per module, tab-separated: name, `1` for a
+  package (its `__init__`) or `0`, offset and length in `stdlib.code`, and
+  the file name the code object carries.
+
+The component built with this app is thrown away; the dispatcher never
+imports this module.
+"""
+
+import marshal
+import os
+
+import wit_world
+from componentize_py_types import Err
+
+ROOT = "/python"
+OUT = "/1"
+# Not modules a script could import: build configuration, the bundled pip
+# wheels, and the directory componentize-py puts third-party packages in.
+SKIP_DIRS = {"site-packages", "ensurepip", "__pycache__"}
+
+
+def _modules():
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs
+                         if d not in SKIP_DIRS and not d.startswith("config-")
+                         and d.isidentifier())
+        rel = os.path.relpath(folder, ROOT)
+        parts = [] if rel == "." else rel.split(os.sep)
+        if parts and "__init__.py" not in files:
+            continue  # not a package: nothing under it is importable
+        for file in sorted(files):
+            stem, ext = os.path.splitext(file)
+            if ext != ".py" or not stem.isidentifier():
+                continue
+            path = os.path.join(folder, file)
+            if stem == "__init__":
+                if parts:
+                    yield ".".join(parts), True, path
+            else:
+                yield ".".join(parts + [stem]), False, path
+
+
+def _export():
+    offset = 0
+    lines = []
+    with open(os.path.join(OUT, "stdlib.code"), "wb") as code_file:
+        for name, is_package, path in _modules():
+            with open(path, "rb") as source:
+                text = source.read()
+            origin = "<stdlib>/" + os.path.relpath(path, ROOT)
+            try:
+                code = compile(text, origin, "exec", dont_inherit=True)
+            except SyntaxError:
+                continue  # e.g. a test fixture that is invalid on purpose
+            blob = marshal.dumps(code)
+            code_file.write(blob)
+            lines.append(f"{name}\t{int(is_package)}\t{offset}\t{len(blob)}\t{origin}\n")
+            offset += len(blob)
+    with open(os.path.join(OUT, "stdlib.index"), "w", encoding="utf-8") as index:
+        index.writelines(lines)
+
+
+if os.path.isdir(OUT):
+    _export()
+
+
+class WitWorld(wit_world.WitWorld):
+    """componentize-py needs the world implemented; this build is never run."""
+
+    def handle(self, request: str) -> str:
+        raise Err("the standard-library export build handles no requests")
