@@ -6,7 +6,7 @@ Usage: build.py OUT_DIR
 Installs the pinned componentize-py (requirements.txt, hash-checked) into a
 private virtual environment under OUT_DIR, then builds the component into
 OUT_DIR/<inputs-hash>/guest.wasm, with the standard library it bundles compiled
-to bytecode beside it (stdlib.code, stdlib.index). The hash covers every input, so a second
+to bytecode beside it (stdlib.code, stdlib.index, stdlib.builtins). The hash covers every input, so a second
 build with nothing changed costs one directory lookup. Prints, one per line:
 the inputs hash, the component's SHA-256, the CPython version it bundles, and
 the path of the component last.
@@ -71,12 +71,12 @@ def export_stdlib(exe, directory):
     """The bundled standard library as bytecode (`stdlib.code` and
     `stdlib.index` in `directory`), compiled by the guest's own interpreter
     in a throwaway build whose app is `guest/stdlib_export.py`."""
-    if (directory / "stdlib.index").exists():
+    if (directory / "stdlib.builtins").exists():
         return
     staging = directory / "stdlib-export"
     staging.mkdir(parents=True, exist_ok=True)
     componentize(exe, "stdlib_export", [HERE / "guest", staging], staging / "unused.wasm")
-    for name in ("stdlib.code", "stdlib.index"):  # the index last: it marks completion
+    for name in ("stdlib.code", "stdlib.index", "stdlib.builtins"):  # the last marks completion
         (staging / name).replace(directory / name)
     for leftover in staging.iterdir():
         leftover.unlink()
@@ -92,7 +92,7 @@ def main():
         partial = target.with_suffix(".wasm.partial")
         componentize(exe, "dispatcher", [HERE / "guest"], partial)
         partial.replace(target)
-    if not (target.parent / "stdlib.index").exists():
+    if not (target.parent / "stdlib.builtins").exists():
         export_stdlib(tool(out_dir), target.parent)
     data = target.read_bytes()
     print(target.parent.name)

@@ -57,10 +57,17 @@ fn main() {
         panic!("build.py printed less than its four lines:\n{stdout}");
     };
     let compressed = compressed(Path::new(wasm));
-    let (stdlib_index, stdlib_pack) = packed_stdlib(Path::new(wasm).parent().expect("in a directory"));
+    let (stdlib_index, stdlib_pack) =
+        packed_stdlib(Path::new(wasm).parent().expect("in a directory"));
     println!(
         "cargo::rustc-env=BLOGMARK_STDLIB_INDEX={}",
         stdlib_index.display()
+    );
+    let builtins = std::fs::read_to_string(Path::new(wasm).with_file_name("stdlib.builtins"))
+        .expect("build.py exported the interpreter's built-in modules");
+    println!(
+        "cargo::rustc-env=BLOGMARK_CPYTHON_BUILTINS={}",
+        builtins.split_whitespace().collect::<Vec<_>>().join(",")
     );
     println!(
         "cargo::rustc-env=BLOGMARK_STDLIB_PACK={}",

@@ -2,8 +2,10 @@
 
 componentize-py imports this module while it pre-initializes the interpreter,
 so everything imported here lives in the snapshot and costs nothing per call.
-Scripts can import only what is in that snapshot: the sandbox has no file
-system, so `PRELOADED` below is the standard library a script sees.
+Any other module a script imports is asked of the host by name (the sandbox
+has no file system): the standard library as bytecode, the site's shared
+modules and vendored packages; such an import costs its loading on that
+call only.
 
 Every request starts from the state this module leaves in the snapshot (a
 fresh instance, or one reset in place), so nothing a script does (globals,
@@ -18,6 +20,7 @@ import base64
 import builtins
 import collections.abc
 import gc
+import importlib.machinery
 import json
 import linecache
 import marshal
@@ -30,9 +33,8 @@ import wit_world
 from componentize_py_types import Err
 from wit_world.imports import host
 
-# The standard library a macro author can import. Pre-importing keeps a call
-# cheap (a read-only mount would parse and compile modules on every call).
-# Keep docs/python-stdlib.md in step with this list.
+# The standard library in the snapshot: these imports cost nothing per call.
+# Keep docs/python.md in step with this list.
 PRELOADED = [
     "base64", "bisect", "calendar", "collections", "collections.abc", "colorsys",
     "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "enum",
@@ -84,6 +86,8 @@ _urandom = os.urandom
 _close = os.close
 _seed = random.seed
 _STREAMS = (sys.stdout, sys.stderr)
+_load_module = host.load_module
+_ModuleSpec = importlib.machinery.ModuleSpec
 
 
 def _to_json(value, ascii_only=False):
@@ -102,19 +106,21 @@ def _from_json(text):
 ABI_VERSION = 1
 
 # Capabilities a sandboxed script never has. The host already withholds them
-# (no sockets, no preopened directories, no process spawning in WASI); these
-# stubs only turn an obscure failure into a message that says why.
+# (no sockets, no preopened directories, no process spawning, no threads in
+# WASI); these stubs only turn an obscure failure into a message that says
+# why. `threading` itself imports (logging, zoneinfo, queue, tempfile and
+# datetime's strptime need its locks); starting a thread is what is refused.
 _DENIED_MODULES = {
     "socket": "the network",
     "_socket": "the network",
     "ssl": "the network",
     "subprocess": "processes",
     "multiprocessing": "processes",
-    "threading": "threads",
-    "_thread": "threads",
     "concurrent": "threads",
     "asyncio": "an event loop",
 }
+_THREAD_STARTERS = ("start_new_thread", "start_new", "start_joinable_thread",
+                    "_start_joinable_thread", "_start_new_thread")
 
 
 class SandboxDenied(PermissionError):
@@ -128,6 +134,10 @@ def _denied(what):
     return deny
 
 
+def _no_threads(*_args, **_kwargs):
+    raise SandboxDenied("starting a thread: Blogmark scripts have no access to threads")
+
+
 class _DenyFinder:
     """Meta-path finder that refuses the modules in `_DENIED_MODULES`."""
 
@@ -136,10 +146,53 @@ class _DenyFinder:
         top = fullname.partition(".")[0]
         if top in _DENIED_MODULES:
             raise SandboxDenied(
-                f"`import {fullname}`: {_DENIED_MODULES[top]} are not available "
-                "to Blogmark scripts"
+                f"`import {fullname}`: Blogmark scripts have no access to "
+                f"{_DENIED_MODULES[top]}"
             )
         return None
+
+
+class _HostLoader:
+    """Executes a module the host handed over (bytecode or source)."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, found):
+        self._found = found
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        found = self._found
+        if found.bytecode:
+            code = _marshal_loads(found.code)
+        else:
+            source = self.get_source(module.__name__)
+            _linecache[found.origin] = (len(source), None,
+                                        source.splitlines(keepends=True), found.origin)
+            code = compile(source, found.origin, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+
+    def get_source(self, name):
+        found = self._found
+        return None if found.bytecode else found.code.decode("utf-8")
+
+
+class _HostFinder:
+    """Meta-path finder for what the snapshot does not hold: the host has
+    the standard library (as bytecode), the site's `scripts/lib/` and its
+    vendored packages, and answers by module name only."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        found = _load_module(fullname)
+        if found is None:
+            return None
+        spec = _ModuleSpec(fullname, _HostLoader(found), origin=found.origin,
+                           is_package=found.is_package)
+        spec.has_location = True
+        return spec
 
 
 def _lock_down():
@@ -147,10 +200,20 @@ def _lock_down():
         if name.partition(".")[0] in _DENIED_MODULES:
             del sys.modules[name]
     sys.meta_path.insert(0, _DenyFinder)
+    # Before the path finder: the sandbox has no files for it to find.
+    finders = sys.meta_path
+    at = finders.index(importlib.machinery.PathFinder) \
+        if importlib.machinery.PathFinder in finders else len(finders)
+    finders.insert(at, _HostFinder)
     for name in ("system", "popen", "fork", "forkpty", "execv", "execve",
                  "execvp", "execvpe", "spawnv", "spawnve", "posix_spawn",
                  "posix_spawnp", "kill", "killpg"):
         setattr(os, name, _denied(f"os.{name}"))
+    import _thread
+    for module in (_thread, sys.modules.get("threading")):
+        for name in _THREAD_STARTERS:
+            if module is not None and hasattr(module, name):
+                setattr(module, name, _no_threads)
 
 
 _lock_down()

@@ -10,7 +10,8 @@ writes two files to `/1`:
 - `stdlib.code`: the marshalled code objects, one after another;
 - `stdlib.index`: one line per module, tab-separated: name, `1` for a
   package (its `__init__`) or `0`, offset and length in `stdlib.code`, and
-  the file name the code object carries.
+  the file name the code object carries;
+- `stdlib.builtins`: the modules compiled into the interpreter, one a line.
 
 The component built with this app is thrown away; the dispatcher never
 imports this module.
@@ -18,6 +19,7 @@ imports this module.
 
 import marshal
 import os
+import sys
 
 import wit_world
 from componentize_py_types import Err
@@ -40,7 +42,9 @@ def _modules():
             continue  # not a package: nothing under it is importable
         for file in sorted(files):
             stem, ext = os.path.splitext(file)
-            if ext != ".py" or not stem.isidentifier():
+            # `import_module` reaches names `import` cannot spell, such as
+            # `_sysconfigdata__wasi_wasm32-wasi`.
+            if ext != ".py" or "." in stem or not stem:
                 continue
             path = os.path.join(folder, file)
             if stem == "__init__":
@@ -66,6 +70,8 @@ def _export():
             code_file.write(blob)
             lines.append(f"{name}\t{int(is_package)}\t{offset}\t{len(blob)}\t{origin}\n")
             offset += len(blob)
+    with open(os.path.join(OUT, "stdlib.builtins"), "w", encoding="utf-8") as builtins:
+        builtins.writelines(name + "\n" for name in sorted(sys.builtin_module_names))
     with open(os.path.join(OUT, "stdlib.index"), "w", encoding="utf-8") as index:
         index.writelines(lines)
 

@@ -32,6 +32,11 @@ impl StdlibModule {
     }
 }
 
+/// The modules compiled into the interpreter (`sys.builtin_module_names`).
+pub fn builtin_modules() -> impl Iterator<Item = &'static str> {
+    env!("BLOGMARK_CPYTHON_BUILTINS").split(',')
+}
+
 /// The whole bundled standard library, by module name.
 pub fn stdlib() -> &'static BTreeMap<&'static str, StdlibModule> {
     static MODULES: OnceLock<BTreeMap<&'static str, StdlibModule>> = OnceLock::new();
@@ -44,8 +49,9 @@ pub fn stdlib() -> &'static BTreeMap<&'static str, StdlibModule> {
                     panic!("the embedded stdlib index is corrupt: {line:?}");
                 };
                 let number = |s: &str| -> usize {
-                    s.parse()
-                        .unwrap_or_else(|_| panic!("the embedded stdlib index is corrupt: {line:?}"))
+                    s.parse().unwrap_or_else(|_| {
+                        panic!("the embedded stdlib index is corrupt: {line:?}")
+                    })
                 };
                 let offset = number(offset);
                 let module = StdlibModule {
@@ -79,5 +85,6 @@ mod tests {
         assert!(code[0] == b'c' || code[0] == b'c' | 0x80, "{:x}", code[0]);
         assert!(modules.contains_key("tomllib"));
         assert!(!modules.contains_key("site-packages"));
+        assert!(builtin_modules().any(|m| m == "sys"));
     }
 }

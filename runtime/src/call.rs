@@ -4,6 +4,7 @@ use crate::abi::{self, Reply, Request};
 use crate::engine::{EPOCH_TICK, PythonGuest, SandboxEngine};
 use crate::failure::{Failure, GuestError, Output};
 use crate::limits::Limits;
+use crate::modules::Modules;
 use crate::observed::{CallSite, Observed};
 use crate::sandbox_env::{CallEnv, Captured, OutputOverflow, SleptPastDeadline};
 use crate::sandbox_state::SandboxState;
@@ -27,6 +28,8 @@ pub struct Job {
     /// Filled in as the guest asks for the call site or the wall clock; the
     /// caller keeps a reference to learn what the result depends on.
     pub observed: Arc<Observed>,
+    /// What the guest may import beyond its snapshot.
+    pub modules: Modules,
 }
 
 impl Job {
@@ -38,6 +41,7 @@ impl Job {
             clock: Duration::ZERO,
             call_site: None,
             observed: Arc::default(),
+            modules: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub struct Observed {
     position: AtomicBool,
     wall_clock: AtomicBool,
     failed_output: Mutex<Option<Captured>>,
+    modules: Mutex<Vec<String>>,
 }
 
 impl Observed {
@@ -49,6 +50,22 @@ impl Observed {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The modules the guest asked the host for, in the order it asked
+    /// (found or not).
+    pub fn modules(&self) -> Vec<String> {
+        self.modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn asked_for_module(&self, name: &str) {
+        self.modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.to_owned());
     }
 
     pub(crate) fn keep_failed_output(&self, captured: Captured) {

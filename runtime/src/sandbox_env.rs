@@ -7,6 +7,7 @@
 
 use crate::call::Job;
 use crate::failure::Output;
+use crate::modules::{ModuleCode, Modules};
 use crate::observed::{CallSite, Observed};
 use bytes::Bytes;
 use rand::{SeedableRng, TryRng, rngs::SmallRng};
@@ -43,6 +44,7 @@ struct CallState {
     wall_base: Duration,
     call_site: Option<CallSite>,
     observed: Arc<Observed>,
+    modules: Modules,
     virtual_ns: u64,
     sleep_budget_ns: u64,
     slept_past_deadline: bool,
@@ -90,6 +92,7 @@ impl CallEnv {
             wall_base: job.clock,
             call_site: job.call_site.clone(),
             observed: job.observed.clone(),
+            modules: job.modules.clone(),
             sleep_budget_ns: u64::try_from(job.limits.timeout.as_nanos()).unwrap_or(u64::MAX),
             seed,
             output_cap: job.limits.stdout_bytes,
@@ -105,6 +108,15 @@ impl CallEnv {
         let site = state.call_site.clone()?;
         state.observed.saw_position();
         Some(site)
+    }
+
+    /// The module the guest asks for, from the job's modules; noted in
+    /// its `observed` whether found or not (either way the result depends
+    /// on it).
+    pub(crate) fn load_module(&self, name: &str) -> Option<ModuleCode> {
+        let state = self.lock();
+        state.observed.asked_for_module(name);
+        state.modules.as_ref()?.find(name)
     }
 
     pub(crate) fn slept_past_deadline(&self) -> bool {

@@ -2,6 +2,7 @@
 //! the request environment, plus the linker that exposes them to the guest.
 
 use crate::engine::wit_host;
+use crate::modules::ModuleForm;
 use crate::sandbox_env::CallEnv;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
@@ -109,6 +110,16 @@ impl wit_host::Host for SandboxState {
             wit_host::Level::Error => "error",
         };
         self.env.log(level, message);
+    }
+
+    fn load_module(&mut self, name: String) -> Option<wit_host::ModuleCode> {
+        let found = self.env.load_module(&name)?;
+        Some(wit_host::ModuleCode {
+            origin: found.origin,
+            is_package: found.is_package,
+            bytecode: found.form == ModuleForm::Bytecode,
+            code: found.code.to_vec(),
+        })
     }
 
     fn call_position(&mut self) -> Option<wit_host::Position> {

@@ -194,7 +194,17 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     }
     let session = Session::for_command(Settings::for_command(site));
     let registry = Registry::default();
+    if only.is_none() {
+        for problem in session.library_problems() {
+            eprintln!("{problem}");
+            failed |= problem.severity == blogmark_host::diagnostics::Severity::Error;
+        }
+    }
     for script in selected.iter().filter(|s| s.valid) {
+        for problem in session.import_problems(script) {
+            eprintln!("{problem}");
+            failed = true;
+        }
         let problem = match session.check(script) {
             Ok(checked) => checked
                 .problem(script)

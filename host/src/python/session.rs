@@ -132,6 +132,8 @@ pub struct Session {
     shared: Option<Arc<SharedSandbox>>,
     results: BuildResults,
     stats: Recorder,
+    /// [`Session::script_identity`] by script path, worked out once.
+    identities: Mutex<HashMap<String, String>>,
 }
 
 impl Session {
@@ -175,7 +177,15 @@ impl Session {
             shared: None,
             results,
             stats: Recorder::default(),
+            identities: Mutex::default(),
         };
+        diagnostics.extend(session.library_problems().iter().cloned());
+        for script in scripts
+            .iter()
+            .filter(|s| s.is_runnable_macro() || s.is_runnable_transform())
+        {
+            diagnostics.extend(session.import_problems(script));
+        }
         (session, diagnostics)
     }
 
@@ -188,6 +198,29 @@ impl Session {
     pub fn sharing(mut self, shared: Arc<SharedSandbox>) -> Self {
         self.shared = Some(shared);
         self
+    }
+
+    /// What `script`'s results depend on besides the request: its text
+    /// and every library module it imports, directly or through another.
+    /// Part of its results' keys, and of the page cache's.
+    pub fn script_identity(&self, script: &Script) -> String {
+        let mut known = self.identities.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .entry(script.path.clone())
+            .or_insert_with(|| self.settings.modules.identity(script))
+            .clone()
+    }
+
+    /// The imports of `script` that nothing satisfies or the sandbox
+    /// refuses, as errors at their line.
+    pub fn import_problems(&self, script: &Script) -> Vec<Diagnostic> {
+        let imports = crate::scripts::imports::scan(&script.source, None);
+        self.settings.modules.unsatisfied(&script.path, &imports)
+    }
+
+    /// What is wrong with the site's `scripts/lib/` and `scripts/vendor/`.
+    pub fn library_problems(&self) -> &[Diagnostic] {
+        self.settings.modules.problems()
     }
 
     /// The enabled Python macro called `name`.
@@ -309,6 +342,7 @@ impl Session {
         let job = Job {
             limits: self.settings.limits(script),
             clock: self.settings.clock,
+            modules: Some(self.settings.modules.clone()),
             ..Job::new(Request::new(abi_map::script(script), Operation::Check))
         };
         match self.runtime()?.run(job)?.reply {
@@ -379,9 +413,10 @@ impl Session {
     ) -> (Result<String, Failure>, Option<Arc<RunOutput>>) {
         let limits = self.settings.limits(script);
         let request_json = request.to_json();
+        let identity = self.script_identity(script);
         let keys = CacheKeys::new(
             &KeyParts {
-                script_hash: &script.content_hash,
+                script_hash: &identity,
                 build_id: &self.settings.build_id,
                 limits: &limits,
                 request_json: &request_json,
@@ -402,6 +437,7 @@ impl Session {
                 clock: self.settings.clock,
                 call_site: site.clone(),
                 observed: Arc::default(),
+                modules: Some(self.settings.modules.clone()),
             };
             let observed = job.observed.clone();
             let started = Instant::now();

@@ -2,12 +2,14 @@
 //! the ceiling on every script's limits, and what every request carries.
 
 use super::Limits;
+use super::modules::SiteModules;
 use crate::config::{self, Config};
 use crate::content::Page;
 use crate::scripts::Script;
 use blogmark_runtime::abi;
 use blogmark_runtime::{Isolation, Mode};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of one session.
@@ -29,6 +31,7 @@ pub struct Settings {
     pub(super) use_cache: bool,
     /// The site's folder, where a bundle's files are read for `ctx.page`.
     pub(super) root: std::path::PathBuf,
+    pub(super) modules: Arc<SiteModules>,
 }
 
 impl Settings {
@@ -52,6 +55,7 @@ impl Settings {
             build_id: blogmark_guest::build_id(),
             use_cache,
             root: root.to_path_buf(),
+            modules: Arc::new(SiteModules::load(root)),
         }
     }
 
@@ -79,6 +83,7 @@ impl Settings {
             build_id: blogmark_guest::build_id(),
             use_cache: false,
             root: root.to_path_buf(),
+            modules: Arc::new(SiteModules::load(root)),
         }
     }
 

@@ -191,10 +191,10 @@ fn site_inputs(
         .collect();
     // Macros' scripts are in each page's key, as the page calls them;
     // transforms change every page they run on.
-    let mut scripts: Vec<(&str, &str)> = python
+    let mut scripts: Vec<(String, String)> = python
         .transforms()
         .iter()
-        .map(|s| (s.path.as_str(), s.content_hash.as_str()))
+        .map(|s| (s.path.clone(), python.script_identity(s)))
         .collect();
     scripts.sort();
     serde_json::to_vec(&(
@@ -315,9 +315,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
     let key = |hasher: &PageHasher, calls: &[(CallKind, String)]| {
         page_key(hasher, calls, |name| {
-            python
-                .macro_named(name)
-                .map_or_else(String::new, |s| format!("{}\0{}", s.path, s.content_hash))
+            python.macro_named(name).map_or_else(String::new, |s| {
+                format!("{}\0{}", s.path, python.script_identity(s))
+            })
         })
     };
     let reused = std::sync::atomic::AtomicUsize::new(0);

@@ -3,6 +3,8 @@
 //! truth; bad or missing values fall back to safe defaults with a warning.
 
 pub mod edit;
+pub mod imports;
+pub mod library;
 mod metadata;
 pub mod templates;
 
