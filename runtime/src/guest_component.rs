@@ -20,6 +20,14 @@ pub enum GuestComponent {
         /// Produces the bytes.
         bytes: fn() -> std::io::Result<Vec<u8>>,
     },
+    /// A component file whose SHA-256 (hex) is already known (a site
+    /// snapshot): read only when the compiled-guest cache has no artifact.
+    KnownFile {
+        /// SHA-256 of the file's bytes, in hex.
+        sha256: String,
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl GuestComponent {
@@ -31,7 +39,9 @@ impl GuestComponent {
                 let bytes = std::fs::read(path)?;
                 Ok((hex::encode(Sha256::digest(&bytes)), Some(bytes)))
             }
-            GuestComponent::Known { sha256, .. } => Ok((sha256.clone(), None)),
+            GuestComponent::Known { sha256, .. } | GuestComponent::KnownFile { sha256, .. } => {
+                Ok((sha256.clone(), None))
+            }
         }
     }
 
@@ -40,6 +50,7 @@ impl GuestComponent {
         match self {
             GuestComponent::File(path) => std::fs::read(path),
             GuestComponent::Known { bytes, .. } => bytes(),
+            GuestComponent::KnownFile { path, .. } => std::fs::read(path),
         }
     }
 }
@@ -47,7 +58,9 @@ impl GuestComponent {
 impl fmt::Display for GuestComponent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GuestComponent::File(path) => write!(f, "{}", path.display()),
+            GuestComponent::File(path) | GuestComponent::KnownFile { path, .. } => {
+                write!(f, "{}", path.display())
+            }
             GuestComponent::Known { sha256, .. } => {
                 write!(
                     f,

@@ -48,6 +48,7 @@ mod reset;
 mod runtime;
 mod sandbox_env;
 mod sandbox_state;
+mod snapshot;
 
 pub use call::{Job, Outcome, ReusedInstance};
 pub use counters::{Counters, IsolationCounters, IsolationStats, ScriptStats};
@@ -62,6 +63,7 @@ pub use modules::{ModuleCode, ModuleForm, ModuleSource, Modules};
 pub use observed::{CallSite, Observed};
 pub use runtime::{Handle, Mode, Runtime, RuntimeConfig};
 pub use sandbox_env::{Captured, LogLine};
+pub use snapshot::{Snapshot, SnapshotPlan, default_snapshot_dir, snapshot};
 
 /// The wasmtime version the sandbox runs on.
 pub const WASMTIME_VERSION: &str = wasmtime_environ::VERSION;

@@ -1,0 +1,305 @@
+//! Snapshots: the guest pre-initialized further, with more modules imported.
+//!
+//! The guest is a snapshot of CPython taken after its dispatcher was
+//! imported (componentize-py's build). A caller that knows which modules
+//! its scripts import can have them imported once, here, instead of on
+//! every call: the guest is instrumented with `component-init-transform`
+//! (the machinery componentize-py pre-initializes with), instantiated, asked
+//! to import the modules (a `preload` request), and its memory and globals
+//! are written back into a new component. The import runs under the same
+//! kind of limits as a call (its code may be a site's untrusted module),
+//! and a snapshot that would keep a WASI handle open (a module that opened
+//! a stream or a file while importing) is refused: a new instance would
+//! not have that handle.
+//!
+//! Snapshots are kept on disk by a key the caller computes from every input
+//! (base guest, module list, module sources), and compiled once like the
+//! base guest.
+
+use crate::call::Job;
+use crate::engine::PythonGuest;
+use crate::failure::Failure;
+use crate::guest_component::GuestComponent;
+use crate::modules::ModuleSource;
+use crate::sandbox_env::CallEnv;
+use crate::sandbox_state::{self, SandboxState};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Instance, Linker};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::async_trait;
+
+/// What to build a snapshot from.
+#[derive(Clone)]
+pub struct SnapshotPlan {
+    /// The guest to start from.
+    pub base: GuestComponent,
+    /// The modules to import, in order.
+    pub modules: Vec<String>,
+    /// Where the modules the guest does not hold come from.
+    pub source: Arc<dyn ModuleSource>,
+    /// Identifies the snapshot: a hash of every input (base guest, module
+    /// list, module sources). Its file is `<key>.wasm` in the directory.
+    pub key: String,
+    /// How long the imports may take.
+    pub timeout: Duration,
+    /// The fuel the imports may burn.
+    pub fuel: u64,
+    /// The largest memory the guest may grow to while importing.
+    pub memory_bytes: usize,
+}
+
+impl std::fmt::Debug for SnapshotPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotPlan")
+            .field("base", &self.base)
+            .field("modules", &self.modules)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot ready to load, and how it was obtained.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The component to give the engine.
+    pub component: GuestComponent,
+    /// Whether it was built now (else it was on disk).
+    pub built: bool,
+    /// Time spent building it (zero when it was on disk).
+    pub elapsed: Duration,
+    /// Modules whose import failed, and why: they are left out of the
+    /// snapshot and fail again at the call that imports them.
+    pub failed: Vec<(String, String)>,
+}
+
+/// `$BLOGMARK_CACHE_DIR`'s (or the platform cache's) `snapshots` folder.
+pub fn default_snapshot_dir() -> Option<PathBuf> {
+    crate::engine::default_cache_dir()
+        .and_then(|compiled| compiled.parent().map(|p| p.join("snapshots")))
+}
+
+/// The snapshot of `plan`, from `dir` or built into it.
+pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
+    let wasm = dir.join(format!("{}.wasm", plan.key));
+    let meta = dir.join(format!("{}.json", plan.key));
+    if let Some(found) = on_disk(&wasm, &meta) {
+        return Ok(found);
+    }
+    let started = Instant::now();
+    let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::Unavailable(format!("cannot build the site snapshot: {what}: {e:#}"))
+    };
+    let base = plan
+        .base
+        .bytes()
+        .map_err(|e| unavailable("cannot read the guest", &e))?;
+    let failed = Arc::new(Mutex::new(None));
+    let run = preload_run(plan, failed.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| unavailable("cannot start a runtime", &e))?;
+    let output = runtime
+        .block_on(component_init_transform::initialize(&base, run))
+        .map_err(|e| unavailable("the guest", &e))?;
+    let failed: Vec<(String, String)> = failed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default();
+    let sha256 = hex::encode(Sha256::digest(&output));
+    std::fs::create_dir_all(dir).map_err(|e| unavailable("cannot create its folder", &e))?;
+    write_atomically(&wasm, &output).map_err(|e| unavailable("cannot write it", &e))?;
+    let record = serde_json::json!({ "sha256": sha256, "failed": failed });
+    write_atomically(&meta, record.to_string().as_bytes())
+        .map_err(|e| unavailable("cannot write it", &e))?;
+    Ok(Snapshot {
+        component: GuestComponent::KnownFile { sha256, path: wasm },
+        built: true,
+        elapsed: started.elapsed(),
+        failed,
+    })
+}
+
+/// A snapshot written earlier: its record names its hash, so loading it
+/// from the compiled cache needs no reading of the component.
+fn on_disk(wasm: &Path, meta: &Path) -> Option<Snapshot> {
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+    if !wasm.is_file() {
+        return None;
+    }
+    let sha256 = record["sha256"].as_str()?.to_owned();
+    let failed = record["failed"]
+        .as_array()?
+        .iter()
+        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+        .collect();
+    Some(Snapshot {
+        component: GuestComponent::KnownFile {
+            sha256,
+            path: wasm.to_path_buf(),
+        },
+        built: false,
+        elapsed: Duration::ZERO,
+        failed,
+    })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+type Invoker = Box<dyn component_init_transform::Invoker>;
+type Run =
+    Box<dyn FnOnce(Vec<u8>) -> futures::future::BoxFuture<'static, anyhow::Result<Invoker>> + Send>;
+
+/// What `component_init_transform` runs on the instrumented guest: the
+/// preload request, under limits; `failed` receives what did not import.
+fn preload_run(plan: &SnapshotPlan, failed: Arc<Mutex<Option<Vec<(String, String)>>>>) -> Run {
+    let plan = plan.clone();
+    Box::new(move |instrumented: Vec<u8>| {
+        Box::pin(async move {
+            let invoker = preload(&plan, &instrumented, &failed)?;
+            Ok(Box::new(invoker) as Invoker)
+        })
+    })
+}
+
+fn preload(
+    plan: &SnapshotPlan,
+    instrumented: &[u8],
+    failed: &Mutex<Option<Vec<(String, String)>>>,
+) -> anyhow::Result<Instrumented> {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(&engine, instrumented)?;
+    let mut linker = Linker::new(&engine);
+    sandbox_state::link(&mut linker)?;
+    let env = CallEnv::default();
+    let request = serde_json::json!({ "abi": 1, "kind": "preload", "modules": plan.modules });
+    // The environment a call would have (clock, output cap, modules); the
+    // request itself is the preload document above.
+    let script = crate::abi::Script {
+        slug: "preload".into(),
+        entrypoint: String::new(),
+        path: String::new(),
+        source: String::new(),
+        code: None,
+    };
+    let mut job = Job::new(crate::abi::Request::new(
+        script,
+        crate::abi::Operation::Check,
+    ));
+    job.modules = Some(plan.source.clone());
+    job.limits.timeout = plan.timeout;
+    env.arm(&job, [0; 32]);
+    let mut state = SandboxState::new(env);
+    state.memory_limit = plan.memory_bytes;
+    let mut store = Store::new(&engine, state);
+    store.limiter(|state| state);
+    store.set_fuel(plan.fuel)?;
+    // One tick: the deadline is the timeout, measured by a thread that
+    // stops with the import.
+    store.set_epoch_deadline(1);
+    let instance = linker.instantiate(&mut store, &component)?;
+    let guest = PythonGuest::new(&mut store, &instance)?;
+    let done = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let ticker = {
+        let (engine, done, timeout) = (engine.clone(), done.clone(), plan.timeout);
+        std::thread::spawn(move || {
+            let (lock, wake) = &*done;
+            let finished = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let (finished, _) = wake
+                .wait_timeout_while(finished, timeout, |finished| !*finished)
+                .unwrap_or_else(|e| e.into_inner());
+            if !*finished {
+                engine.increment_epoch();
+            }
+        })
+    };
+    let answer = guest.call_handle(&mut store, &request.to_string());
+    *done.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    done.1.notify_all();
+    let _ = ticker.join();
+    let answer = match answer {
+        Ok(Ok(text)) => text,
+        Ok(Err(refused)) => anyhow::bail!("the guest refused the preload request: {refused}"),
+        Err(trap) if store.data().memory_denied => {
+            anyhow::bail!("importing the modules needs more than the memory limit ({trap:#})")
+        }
+        Err(trap) => anyhow::bail!(
+            "importing the modules did not finish within the limits ({} s, {} fuel): {trap:#}",
+            plan.timeout.as_secs(),
+            plan.fuel
+        ),
+    };
+    if !store.data().resources_empty() {
+        anyhow::bail!("importing the modules opened a stream or file that a snapshot cannot keep");
+    }
+    let answer: serde_json::Value = serde_json::from_str(&answer)?;
+    let list = answer["failed"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("the preload answer has no `failed` list: {answer}"))?
+        .iter()
+        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+        .collect();
+    *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(list);
+    // Reading memory and globals back is the transform's, not the script's.
+    store.set_fuel(u64::MAX)?;
+    store.set_epoch_deadline(u64::MAX / 2);
+    Ok(Instrumented { store, instance })
+}
+
+/// The instrumented guest after the imports, read by the transform.
+struct Instrumented {
+    store: Store<SandboxState>,
+    instance: Instance,
+}
+
+#[async_trait]
+impl component_init_transform::Invoker for Instrumented {
+    async fn call_s32(&mut self, function: &str) -> anyhow::Result<i32> {
+        let func = self
+            .instance
+            .get_typed_func::<(), (i32,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+
+    async fn call_s64(&mut self, function: &str) -> anyhow::Result<i64> {
+        let func = self
+            .instance
+            .get_typed_func::<(), (i64,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+
+    async fn call_f32(&mut self, function: &str) -> anyhow::Result<f32> {
+        let func = self
+            .instance
+            .get_typed_func::<(), (f32,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+
+    async fn call_f64(&mut self, function: &str) -> anyhow::Result<f64> {
+        let func = self
+            .instance
+            .get_typed_func::<(), (f64,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+
+    async fn call_list_u8(&mut self, function: &str) -> anyhow::Result<Vec<u8>> {
+        let func = self
+            .instance
+            .get_typed_func::<(), (Vec<u8>,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+}

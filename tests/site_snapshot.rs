@@ -1,0 +1,110 @@
+//! Site snapshots built by the runtime itself (no componentize-py, no
+//! Python on the machine): the base guest with more modules imported,
+//! which then cost a call nothing.
+
+use blogmark_e2e::{guest, macro_job};
+use blogmark_host::python::SiteModules;
+use blogmark_runtime::abi::Reply;
+use blogmark_runtime::{Mode, Runtime, RuntimeConfig, SnapshotPlan, snapshot};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn plan(modules: &[&str], key: &str) -> SnapshotPlan {
+    SnapshotPlan {
+        base: guest(),
+        modules: modules.iter().map(|m| (*m).to_owned()).collect(),
+        source: Arc::new(SiteModules::default()),
+        key: key.into(),
+        timeout: Duration::from_secs(30),
+        fuel: 10_000_000_000,
+        memory_bytes: 512 << 20,
+    }
+}
+
+const USES_XML: &str = "import xml.etree.ElementTree as ET, tomllib\n\n\
+    def render(ctx):\n    print('printed')\n    root = ET.fromstring('<a><b>x</b></a>')\n    \
+    return root.find('b').text + str(tomllib.loads('k = 1')['k'])\n";
+
+#[test]
+fn a_snapshot_holds_its_modules_so_calls_import_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = snapshot(
+        &plan(
+            &["xml.etree.ElementTree", "tomllib", "no_such_module"],
+            "one",
+        ),
+        dir.path(),
+    )
+    .expect("the snapshot builds");
+    assert!(built.built);
+    assert_eq!(built.failed.len(), 1, "{:?}", built.failed);
+    assert_eq!(built.failed[0].0, "no_such_module");
+    eprintln!("built in {:?}", built.elapsed);
+
+    let mut config = RuntimeConfig::new(built.component.clone());
+    config.mode = Mode::Inline;
+    let runtime = Runtime::new(config).expect("the snapshot loads");
+    for _ in 0..3 {
+        let mut job = macro_job("xml", USES_XML, &[]);
+        job.modules = Some(Arc::new(SiteModules::default()));
+        let observed = job.observed.clone();
+        let outcome = runtime.run(job).expect("the macro runs");
+        assert_eq!(outcome.reply, Reply::Html("x1".into()));
+        assert_eq!(outcome.captured.stdout, "printed\n");
+        assert!(observed.modules().is_empty(), "{:?}", observed.modules());
+    }
+
+    // Without the snapshot, the same call asks for its modules.
+    let base = blogmark_e2e::runtime(0);
+    let mut job = macro_job("xml", USES_XML, &[]);
+    job.modules = Some(Arc::new(SiteModules::default()));
+    let observed = job.observed.clone();
+    base.run(job).expect("the macro runs on the base guest");
+    assert!(
+        observed
+            .modules()
+            .contains(&"xml.etree.ElementTree".to_owned()),
+        "{:?}",
+        observed.modules()
+    );
+
+    // Built once: the second time it is read from disk.
+    let again = snapshot(
+        &plan(
+            &["xml.etree.ElementTree", "tomllib", "no_such_module"],
+            "one",
+        ),
+        dir.path(),
+    )
+    .unwrap();
+    assert!(!again.built);
+    assert_eq!(again.failed, built.failed);
+}
+
+#[test]
+fn a_module_that_loops_while_importing_is_stopped() {
+    #[derive(Debug)]
+    struct Looping;
+    impl blogmark_runtime::ModuleSource for Looping {
+        fn find(&self, name: &str) -> Option<blogmark_runtime::ModuleCode> {
+            (name == "spin").then(|| blogmark_runtime::ModuleCode {
+                origin: "scripts/lib/spin.py".into(),
+                is_package: false,
+                form: blogmark_runtime::ModuleForm::Source,
+                code: b"while True:\n    pass\n".to_vec().into(),
+            })
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = plan(&["spin"], "spin");
+    plan.source = Arc::new(Looping);
+    plan.timeout = Duration::from_millis(500);
+    let failure = snapshot(&plan, dir.path()).expect_err("an endless import is stopped");
+    assert!(
+        failure
+            .to_string()
+            .contains("did not finish within the limits"),
+        "{failure}"
+    );
+    assert!(!dir.path().join("spin.wasm").exists());
+}
