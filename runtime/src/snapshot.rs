@@ -156,12 +156,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 type Invoker = Box<dyn component_init_transform::Invoker>;
+/// Modules that did not import, and why; filled in by the preload.
+type Failed = Arc<Mutex<Option<Vec<(String, String)>>>>;
 type Run =
     Box<dyn FnOnce(Vec<u8>) -> futures::future::BoxFuture<'static, anyhow::Result<Invoker>> + Send>;
 
 /// What `component_init_transform` runs on the instrumented guest: the
 /// preload request, under limits; `failed` receives what did not import.
-fn preload_run(plan: &SnapshotPlan, failed: Arc<Mutex<Option<Vec<(String, String)>>>>) -> Run {
+fn preload_run(plan: &SnapshotPlan, failed: Failed) -> Run {
     let plan = plan.clone();
     Box::new(move |instrumented: Vec<u8>| {
         Box::pin(async move {
@@ -174,7 +176,7 @@ fn preload_run(plan: &SnapshotPlan, failed: Arc<Mutex<Option<Vec<(String, String
 fn preload(
     plan: &SnapshotPlan,
     instrumented: &[u8],
-    failed: &Mutex<Option<Vec<(String, String)>>>,
+    failed: &Failed,
 ) -> anyhow::Result<Instrumented> {
     let mut config = Config::new();
     config
