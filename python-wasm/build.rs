@@ -29,7 +29,7 @@ fn main() {
     let guest = std::fs::read_dir("guest").expect("python-wasm/guest exists");
     for entry in guest.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|x| x == "py") {
+        if path.extension().is_some_and(|x| x == "py" || x == "txt") {
             println!("cargo::rerun-if-changed={}", path.display());
         }
     }

@@ -112,6 +112,12 @@ pub struct Python {
     /// Largest macro output (HTML or transformed post), in KiB.
     #[serde(alias = "output_kb")]
     pub max_output_kb: usize,
+    /// Modules to put in the site snapshot besides those the scripts
+    /// import by name (for imports made with `importlib`).
+    pub preload: Vec<String>,
+    /// Build a site snapshot holding every module the scripts import, so
+    /// that no call pays for an import.
+    pub snapshot: bool,
 }
 
 /// See [`Python::runtime_mode`].
@@ -149,6 +155,8 @@ impl Default for Python {
             fuel: 5_000_000_000,
             memory_mb: 256,
             max_output_kb: 4 << 10,
+            preload: Vec::new(),
+            snapshot: true,
         }
     }
 }

@@ -33,17 +33,16 @@ import wit_world
 from componentize_py_types import Err
 from wit_world.imports import host
 
-# The standard library in the snapshot: these imports cost nothing per call.
-# Keep docs/python.md in step with this list.
-PRELOADED = [
-    "base64", "bisect", "calendar", "collections", "collections.abc", "colorsys",
-    "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "enum",
-    "fnmatch", "fractions", "functools", "hashlib", "heapq", "hmac", "html",
-    "html.entities", "html.parser", "io", "itertools", "json", "math",
-    "operator", "pprint", "random", "re", "shlex", "statistics", "string",
-    "struct", "textwrap", "typing", "unicodedata", "urllib.parse", "uuid",
-    "zlib",
-]
+# The standard library in the snapshot (guest/preloaded.txt, which the host
+# reads too): these imports cost nothing per call.
+def _preloaded():
+    with open(os.path.join(os.path.dirname(__file__), "preloaded.txt"),
+              encoding="utf-8") as listing:
+        return [line for line in listing.read().splitlines()
+                if line and not line.startswith("#")]
+
+
+PRELOADED = _preloaded()
 
 for _name in PRELOADED:
     __import__(_name)

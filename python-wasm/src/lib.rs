@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 mod stdlib;
 
-pub use stdlib::{StdlibModule, builtin_modules, stdlib};
+pub use stdlib::{StdlibModule, builtin_modules, preloaded_modules, stdlib};
 
 /// Environment variable that points the host at another component file
 /// (for guest development).

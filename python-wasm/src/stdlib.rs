@@ -32,6 +32,14 @@ impl StdlibModule {
     }
 }
 
+/// The modules the base snapshot already holds (`guest/preloaded.txt`):
+/// importing them costs a script nothing.
+pub fn preloaded_modules() -> impl Iterator<Item = &'static str> {
+    include_str!("../guest/preloaded.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
 /// The modules compiled into the interpreter (`sys.builtin_module_names`).
 pub fn builtin_modules() -> impl Iterator<Item = &'static str> {
     env!("BLOGMARK_CPYTHON_BUILTINS").split(',')

@@ -31,6 +31,20 @@ impl Hasher for ShaHasher {
     }
 }
 
+/// Remove every compiled artifact of the component whose SHA-256 is
+/// `sha256` from `dir` (whatever engine compiled it).
+pub(crate) fn remove_for(dir: &std::path::Path, sha256: &str) {
+    let prefix = format!("guest-{}-", &sha256[..sha256.len().min(24)]);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl ArtifactCache {
     /// The cache in `dir` for the component whose SHA-256 is `sha256` (hex).
     pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, sha256: &str) -> Self {

@@ -115,6 +115,7 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
     let record = serde_json::json!({ "sha256": sha256, "failed": failed });
     write_atomically(&meta, record.to_string().as_bytes())
         .map_err(|e| unavailable("cannot write it", &e))?;
+    prune(dir, KEEP);
     Ok(Snapshot {
         component: GuestComponent::KnownFile { sha256, path: wasm },
         built: true,
@@ -145,6 +146,37 @@ fn on_disk(wasm: &Path, meta: &Path) -> Option<Snapshot> {
         elapsed: Duration::ZERO,
         failed,
     })
+}
+
+/// Snapshots kept per cache folder: a site's import set changes now and
+/// then, and each snapshot (with its compiled code) takes tens of MB.
+const KEEP: usize = 8;
+
+/// Remove all but the `keep` newest snapshots of `dir`, and their
+/// compiled code.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut records: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    records.sort_by(|a, b| b.0.cmp(&a.0));
+    let compiled = crate::engine::default_cache_dir();
+    for (_, record) in records.into_iter().skip(keep) {
+        let sha = std::fs::read(&record)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|v| v["sha256"].as_str().map(str::to_owned));
+        let _ = std::fs::remove_file(record.with_extension("wasm"));
+        let _ = std::fs::remove_file(&record);
+        if let (Some(sha), Some(compiled)) = (sha, &compiled) {
+            crate::artifact_cache::remove_for(compiled, &sha);
+        }
+    }
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

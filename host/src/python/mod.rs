@@ -26,6 +26,7 @@ mod modules;
 mod report;
 mod session;
 mod settings;
+mod site_snapshot;
 mod versions;
 
 pub use abi_map::{MacroCall, typed_argument};
@@ -36,4 +37,5 @@ pub use modules::{DENIED, Provider, SiteModules};
 pub use report::SandboxReport;
 pub use session::{Answer, Checked, RunOutput, Session, SharedSandbox};
 pub use settings::{Settings, guest_clock};
+pub use site_snapshot::SitePlan;
 pub use versions::{SandboxVersions, sandbox_versions};

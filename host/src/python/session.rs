@@ -7,6 +7,7 @@ use super::cache_keys::{CacheKeys, KeyParts};
 use super::failure_text::counted_as;
 use super::report::SandboxReport;
 use super::settings::Settings;
+use super::site_snapshot::{self, SitePlan};
 use super::{Failure, Post};
 use crate::content::Page;
 use crate::diagnostics::Diagnostic;
@@ -92,9 +93,14 @@ impl Checked {
 /// A sandbox runtime that outlives one session (`host serve` keeps one
 /// across renders and workbench runs, so no render pays for starting it).
 /// It is started by the first session that needs it, and started again
-/// when a session asks for another mode or isolation (site.toml changed).
+/// when a session asks for another mode, isolation or guest (site.toml or the
+/// site snapshot changed).
 #[derive(Default)]
-pub struct SharedSandbox(Mutex<Option<(Mode, Isolation, Arc<Runtime>)>>);
+pub struct SharedSandbox(Mutex<Option<Started>>);
+
+/// A started runtime and what it was started for: its mode, isolation and
+/// guest (the build id names the site snapshot too).
+type Started = (Mode, Isolation, String, Arc<Runtime>);
 
 impl std::fmt::Debug for SharedSandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,14 +115,22 @@ impl SharedSandbox {
         start: impl FnOnce() -> Result<Runtime, Failure>,
     ) -> Result<Arc<Runtime>, Failure> {
         let mut started = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((mode, isolation, runtime)) = started.as_ref()
+        if let Some((mode, isolation, guest, runtime)) = started.as_ref()
             && *mode == settings.mode
             && *isolation == settings.isolation
+            && *guest == settings.build_id
         {
             return Ok(runtime.clone());
         }
+        // The old runtime goes first: two at once would hold twice the memory.
+        *started = None;
         let runtime = Arc::new(start()?);
-        *started = Some((settings.mode, settings.isolation, runtime.clone()));
+        *started = Some((
+            settings.mode,
+            settings.isolation,
+            settings.build_id.clone(),
+            runtime.clone(),
+        ));
         Ok(runtime)
     }
 }
@@ -134,6 +148,8 @@ pub struct Session {
     stats: Recorder,
     /// [`Session::script_identity`] by script path, worked out once.
     identities: Mutex<HashMap<String, String>>,
+    /// The site snapshot the runtime starts from, when one is needed.
+    snapshot: Option<SitePlan>,
 }
 
 impl Session {
@@ -168,6 +184,14 @@ impl Session {
             .cloned()
             .collect();
         transforms.sort_by(|a, b| (a.order, &a.name, &a.path).cmp(&(b.order, &b.name, &b.path)));
+        let runnable: Vec<&Script> = macros.values().chain(&transforms).collect();
+        let (snapshot, problems) = site_snapshot::plan(&runnable, &settings);
+        diagnostics.extend(problems);
+        let mut settings = settings;
+        if let Some(plan) = &snapshot {
+            // Results of calls made in a snapshot are keyed by it.
+            settings.build_id = format!("{}+site-{}", settings.build_id, plan.key);
+        }
         let results = BuildResults::new(stored, settings.use_cache);
         let session = Session {
             macros,
@@ -178,6 +202,7 @@ impl Session {
             results,
             stats: Recorder::default(),
             identities: Mutex::default(),
+            snapshot,
         };
         diagnostics.extend(session.library_problems().iter().cloned());
         for script in scripts
@@ -375,6 +400,17 @@ impl Session {
                 sha256: blogmark_guest::EMBEDDED_SHA256.to_owned(),
                 bytes: blogmark_guest::embedded_component,
             },
+        };
+        let component = match &self.snapshot {
+            Some(plan) => match site_snapshot::build(plan, component.clone(), &self.settings) {
+                Ok(Some(snapshot)) => snapshot,
+                Ok(None) => component,
+                Err(failure) => {
+                    tracing::warn!("no site snapshot, so every import costs its call: {failure}");
+                    component
+                }
+            },
+            None => component,
         };
         let mut config = RuntimeConfig::new(component);
         config.engine.on_compile = super::compile_notice::on_terminal();

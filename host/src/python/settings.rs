@@ -32,6 +32,10 @@ pub struct Settings {
     /// The site's folder, where a bundle's files are read for `ctx.page`.
     pub(super) root: std::path::PathBuf,
     pub(super) modules: Arc<SiteModules>,
+    /// `[python] preload`.
+    pub(super) preload: Vec<String>,
+    /// `[python] snapshot`.
+    pub(super) snapshot: bool,
 }
 
 impl Settings {
@@ -56,6 +60,8 @@ impl Settings {
             use_cache,
             root: root.to_path_buf(),
             modules: Arc::new(SiteModules::load(root)),
+            preload: config.python.preload.clone(),
+            snapshot: config.python.snapshot,
         }
     }
 
@@ -84,6 +90,8 @@ impl Settings {
             use_cache: false,
             root: root.to_path_buf(),
             modules: Arc::new(SiteModules::load(root)),
+            preload: python.preload.clone(),
+            snapshot: python.snapshot,
         }
     }
 

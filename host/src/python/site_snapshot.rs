@@ -1,0 +1,162 @@
+//! The site snapshot: the guest with every module the site's scripts import
+//! already imported, so that no call pays for an import. Which modules
+//! (read from the scripts' text, through the library modules they import,
+//! plus `[python] preload`), its key (the guest, the list, the library
+//! sources), and building it when the disk has none, said on a terminal.
+
+use super::modules::{Provider, SiteModules};
+use super::settings::Settings;
+use crate::diagnostics::Diagnostic;
+use crate::scripts::Script;
+use crate::scripts::imports::{self, Import};
+use blogmark_runtime::{Failure, GuestComponent, SnapshotPlan};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the site snapshot holds and its identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SitePlan {
+    /// The modules to import, sorted.
+    pub modules: Vec<String>,
+    /// A hash of the guest build, the modules and their library sources.
+    pub key: String,
+}
+
+/// The snapshot `scripts` need, if any module they import is not in the
+/// base snapshot already; and what is wrong with `[python] preload`.
+pub(super) fn plan(
+    scripts: &[&Script],
+    settings: &Settings,
+) -> (Option<SitePlan>, Vec<Diagnostic>) {
+    let modules = &settings.modules;
+    let mut problems = Vec::new();
+    let mut pending: Vec<Import> = scripts
+        .iter()
+        .flat_map(|s| imports::scan(&s.source, None))
+        .collect();
+    for name in &settings.preload {
+        match modules.provider(name) {
+            Provider::Missing | Provider::Denied(_) => problems.push(Diagnostic::warning(
+                "site.toml",
+                0,
+                0,
+                format!("[python] preload: `{name}` is not a module a script can import"),
+            )),
+            _ => pending.push(Import {
+                module: name.clone(),
+                names: Vec::new(),
+                line: 0,
+                guarded: false,
+            }),
+        }
+    }
+    if !settings.snapshot {
+        return (None, problems);
+    }
+    let base: BTreeSet<&str> = blogmark_guest::preloaded_modules().collect();
+    // Module name to its library source hash (empty for the standard library).
+    let mut chosen: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    while let Some(import) = pending.pop() {
+        let candidates = std::iter::once(import.module.clone()).chain(
+            import
+                .names
+                .iter()
+                .map(|n| format!("{}.{n}", import.module)),
+        );
+        for name in candidates {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            match modules.provider(&name) {
+                Provider::Library(module) => {
+                    chosen.insert(name, module.hash.clone());
+                    pending.extend(module.imports.iter().cloned());
+                }
+                Provider::Stdlib | Provider::Builtin if !base.contains(name.as_str()) => {
+                    chosen.insert(name, String::new());
+                }
+                _ => {}
+            }
+        }
+    }
+    if chosen.is_empty() {
+        return (None, problems);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(b"blogmark site snapshot 1\0");
+    hasher.update(settings.build_id.as_bytes());
+    for (name, hash) in &chosen {
+        hasher.update(b"\0");
+        hasher.update(name.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(hash.as_bytes());
+    }
+    let plan = SitePlan {
+        modules: chosen.into_keys().collect(),
+        key: hex::encode(&hasher.finalize()[..16]),
+    };
+    (Some(plan), problems)
+}
+
+/// The snapshot of `plan` over `base`, from the disk or built now (with a
+/// spinner on a terminal). `None` when there is nowhere to keep one.
+pub(super) fn build(
+    plan: &SitePlan,
+    base: GuestComponent,
+    settings: &Settings,
+) -> Result<Option<GuestComponent>, Failure> {
+    let Some(dir) = blogmark_runtime::default_snapshot_dir() else {
+        return Ok(None);
+    };
+    let ceiling = &settings.ceiling;
+    let source: Arc<SiteModules> = settings.modules.clone();
+    let request = SnapshotPlan {
+        base,
+        modules: plan.modules.clone(),
+        source,
+        key: plan.key.clone(),
+        // Importing is a call's worth of work per module at most.
+        timeout: ceiling.timeout.saturating_mul(10),
+        fuel: ceiling.fuel.saturating_mul(10),
+        memory_bytes: ceiling.memory_bytes,
+    };
+    let spinner = (std::io::stderr().is_terminal()
+        && !dir.join(format!("{}.wasm", plan.key)).exists())
+    .then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!(
+            "Building the site's Python snapshot ({} module{})…",
+            plan.modules.len(),
+            if plan.modules.len() == 1 { "" } else { "s" }
+        ));
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    });
+    let built = blogmark_runtime::snapshot(&request, &dir);
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let built = built?;
+    for (module, why) in &built.failed {
+        tracing::warn!("`{module}` is not in the site snapshot: importing it failed: {why}");
+    }
+    if built.built {
+        tracing::info!(
+            modules = plan.modules.len(),
+            elapsed_ms = built.elapsed.as_millis() as u64,
+            "built the site snapshot"
+        );
+        if std::io::stderr().is_terminal() {
+            eprintln!(
+                "Built the site's Python snapshot ({} modules) in {:.1} s",
+                plan.modules.len(),
+                built.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(Some(built.component))
+}

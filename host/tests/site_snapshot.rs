@@ -1,0 +1,136 @@
+//! The site snapshot of `host render`: built by the host itself when the
+//! scripts import modules the base guest does not hold, rebuilt when that
+//! set (or a library module in it) changes, and not otherwise.
+
+mod common;
+
+use common::{site, write};
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `host render -v` with its own cache folder.
+fn render(root: &Path, cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "-v", "--site"])
+        .arg(root)
+        .env("BLOGMARK_CACHE_DIR", cache)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the host binary runs")
+}
+
+/// Whether the render built a snapshot, after checking it succeeded.
+fn built(out: &Output) -> bool {
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    text.contains("built the site snapshot")
+}
+
+fn snapshots(cache: &Path) -> usize {
+    std::fs::read_dir(cache.join("snapshots")).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+            .count()
+    })
+}
+
+fn page(root: &Path) -> String {
+    std::fs::read_to_string(root.join("public/posts/a/index.html")).unwrap()
+}
+
+#[test]
+fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
+    let site = site("");
+    let root = site.path();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().join("blogmark");
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< tree >}}\n",
+    );
+    write(
+        root,
+        "scripts/tree.py",
+        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
+         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text)\n",
+    );
+    write(
+        root,
+        "scripts/lib/textkit.py",
+        "def loud(s):\n    return s.upper()\n",
+    );
+
+    assert!(built(&render(root, &cache)), "the first render builds it");
+    assert!(page(root).contains("LEAF"), "{}", page(root));
+    assert_eq!(snapshots(&cache), 1);
+
+    assert!(!built(&render(root, &cache)), "nothing changed");
+    // A body edit imports nothing new.
+    write(
+        root,
+        "scripts/tree.py",
+        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
+         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text) + '!'\n",
+    );
+    assert!(!built(&render(root, &cache)), "a body edit");
+    assert!(page(root).contains("LEAF!"), "{}", page(root));
+    assert_eq!(snapshots(&cache), 1);
+
+    // A new import: a new snapshot.
+    write(
+        root,
+        "scripts/tree.py",
+        "import xml.etree.ElementTree as ET, tomllib\nfrom textkit import loud\n\n\
+         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text) + '?'\n",
+    );
+    assert!(built(&render(root, &cache)), "a new import");
+    assert!(page(root).contains("LEAF?"), "{}", page(root));
+    assert_eq!(snapshots(&cache), 2);
+
+    // A library module in the snapshot changed: its code is in it.
+    write(
+        root,
+        "scripts/lib/textkit.py",
+        "def loud(s):\n    return s.upper() + '*'\n",
+    );
+    assert!(built(&render(root, &cache)), "a library module changed");
+    assert!(page(root).contains("LEAF*?"), "{}", page(root));
+
+    // Back to the first set: read from the disk, not built.
+    write(
+        root,
+        "scripts/tree.py",
+        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
+         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text)\n",
+    );
+    write(
+        root,
+        "scripts/lib/textkit.py",
+        "def loud(s):\n    return s.upper()\n",
+    );
+    assert!(!built(&render(root, &cache)), "a snapshot made before");
+    assert!(page(root).contains("LEAF"), "{}", page(root));
+}
+
+#[test]
+fn without_a_snapshot_the_same_imports_still_work() {
+    let site = site("[python]\nsnapshot = false\n");
+    let root = site.path();
+    let cache = tempfile::tempdir().unwrap();
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< tree >}}\n",
+    );
+    write(
+        root,
+        "scripts/tree.py",
+        "import xml.etree.ElementTree as ET\n\n\
+         def render(ctx):\n    return ET.fromstring('<a>leaf</a>').text.upper()\n",
+    );
+    assert!(!built(&render(root, cache.path())));
+    assert!(page(root).contains("LEAF"), "{}", page(root));
+    assert_eq!(snapshots(cache.path()), 0);
+}
