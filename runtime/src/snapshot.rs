@@ -164,7 +164,7 @@ fn prune(dir: &Path, keep: usize) {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
-    records.sort_by(|a, b| b.0.cmp(&a.0));
+    records.sort_by_key(|r| std::cmp::Reverse(r.0));
     let compiled = crate::engine::default_cache_dir();
     for (_, record) in records.into_iter().skip(keep) {
         let sha = std::fs::read(&record)
