@@ -112,13 +112,15 @@ impl SharedSandbox {
     fn get_or_start(
         &self,
         settings: &Settings,
+        snapshot_key: Option<&str>,
         start: impl FnOnce() -> Result<Runtime, Failure>,
     ) -> Result<Arc<Runtime>, Failure> {
         let mut started = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let guest_key = format!("{}/{}", settings.build_id, snapshot_key.unwrap_or_default());
         if let Some((mode, isolation, guest, runtime)) = started.as_ref()
             && *mode == settings.mode
             && *isolation == settings.isolation
-            && *guest == settings.build_id
+            && *guest == guest_key
         {
             return Ok(runtime.clone());
         }
@@ -128,7 +130,7 @@ impl SharedSandbox {
         *started = Some((
             settings.mode,
             settings.isolation,
-            settings.build_id.clone(),
+            guest_key,
             runtime.clone(),
         ));
         Ok(runtime)
@@ -190,7 +192,7 @@ impl Session {
         let mut settings = settings;
         if let Some(plan) = &snapshot {
             // Results of calls made in a snapshot are keyed by it.
-            settings.build_id = format!("{}+site-{}", settings.build_id, plan.key);
+            settings.build_id = format!("{}+site-{}", settings.build_id, plan.identity);
         }
         let results = BuildResults::new(stored, settings.use_cache);
         let session = Session {
@@ -385,7 +387,11 @@ impl Session {
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
         let started = self.runtime.get_or_init(|| match &self.shared {
-            Some(shared) => shared.get_or_start(&self.settings, || self.start()),
+            Some(shared) => shared.get_or_start(
+                &self.settings,
+                self.snapshot.as_ref().map(|p| p.key.as_str()),
+                || self.start(),
+            ),
             None => self.start().map(Arc::new),
         });
         started.as_deref().map_err(Clone::clone)

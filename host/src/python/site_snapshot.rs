@@ -21,8 +21,15 @@ use std::time::Duration;
 pub struct SitePlan {
     /// The modules to import, sorted.
     pub modules: Vec<String>,
-    /// A hash of the guest build, the modules and their library sources.
+    /// A hash of the guest build, the modules and their library sources:
+    /// names the snapshot's file.
     pub key: String,
+    /// A hash of the guest build and the module names: what results are
+    /// keyed by. A library module's source is not in it: the scripts that
+    /// import the module have it in their own keys
+    /// ([`super::SiteModules::identity`]), so editing it re-runs their
+    /// calls and no others.
+    pub identity: String,
 }
 
 /// The snapshot `scripts` need, if any module they import is not in the
@@ -86,18 +93,22 @@ pub(super) fn plan(
     if chosen.is_empty() {
         return (None, problems);
     }
-    let mut hasher = Sha256::new();
-    hasher.update(b"blogmark site snapshot 1\0");
-    hasher.update(settings.build_id.as_bytes());
-    for (name, hash) in &chosen {
-        hasher.update(b"\0");
-        hasher.update(name.as_bytes());
-        hasher.update(b"\0");
-        hasher.update(hash.as_bytes());
+    let mut names = Sha256::new();
+    names.update(b"blogmark site snapshot 1\0");
+    names.update(settings.build_id.as_bytes());
+    for name in chosen.keys() {
+        names.update(b"\0");
+        names.update(name.as_bytes());
+    }
+    let mut sources = names.clone();
+    for hash in chosen.values() {
+        sources.update(b"\0");
+        sources.update(hash.as_bytes());
     }
     let plan = SitePlan {
         modules: chosen.into_keys().collect(),
-        key: hex::encode(&hasher.finalize()[..16]),
+        key: hex::encode(&sources.finalize()[..16]),
+        identity: hex::encode(&names.finalize()[..16]),
     };
     (Some(plan), problems)
 }
