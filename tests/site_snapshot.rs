@@ -5,7 +5,7 @@
 use blogmark_e2e::{guest, macro_job};
 use blogmark_host::python::SiteModules;
 use blogmark_runtime::abi::Reply;
-use blogmark_runtime::{Mode, Runtime, RuntimeConfig, SnapshotPlan, snapshot};
+use blogmark_runtime::{Isolation, Mode, Runtime, RuntimeConfig, SnapshotPlan, snapshot};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ fn plan(modules: &[&str], key: &str) -> SnapshotPlan {
         timeout: Duration::from_secs(30),
         fuel: 10_000_000_000,
         memory_bytes: 512 << 20,
+        isolation: Isolation::from_env().unwrap_or_default(),
     }
 }
 

@@ -103,7 +103,7 @@ pub struct LoadReport {
     pub elapsed: Duration,
 }
 
-fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> Config {
+pub(crate) fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     let instances = settings.max_instances.max(1);
     pool.total_component_instances(instances)
@@ -138,6 +138,11 @@ fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> Config {
         // of the request, rather than lazily during the call.
         .table_lazy_init(false)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Only a compile that follows another of the same functions (a site
+    // snapshot's) finds anything; the others pay a copy of their output.
+    config
+        .enable_incremental_compilation(crate::function_cache::FunctionCache::shared())
+        .expect("Cranelift is the compiler");
     if mode == IsolationMode::Reset {
         // Instances are made once per worker, not per request, so the pool
         // and copy-on-write bring nothing, and reset in place needs memories
@@ -192,6 +197,7 @@ impl SandboxEngine {
             })
             .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
         drop(read);
+        crate::function_cache::FunctionCache::shared().clear();
         let mut linker = Linker::new(&engine);
         sandbox_state::link(&mut linker)
             .map_err(|e| Failure::Unavailable(format!("cannot link the guest: {e:#}")))?;

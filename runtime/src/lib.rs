@@ -38,6 +38,7 @@ mod compiled_scripts;
 mod counters;
 mod engine;
 mod failure;
+mod function_cache;
 mod guest_component;
 mod instances;
 mod isolation;

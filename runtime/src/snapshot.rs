@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Instance, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::async_trait;
 
 /// What to build a snapshot from.
@@ -49,6 +49,10 @@ pub struct SnapshotPlan {
     pub fuel: u64,
     /// The largest memory the guest may grow to while importing.
     pub memory_bytes: usize,
+    /// The isolation the snapshot will run under: the imports are compiled
+    /// with the same engine settings, so that compiling the snapshot
+    /// afterwards reuses their functions.
+    pub isolation: crate::Isolation,
 }
 
 impl std::fmt::Debug for SnapshotPlan {
@@ -210,12 +214,15 @@ fn preload(
     instrumented: &[u8],
     failed: &Failed,
 ) -> anyhow::Result<Instrumented> {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .consume_fuel(true)
-        .epoch_interruption(true);
-    let engine = Engine::new(&config)?;
+    let mut settings = crate::EngineSettings::new(plan.base.clone());
+    settings.isolation = plan.isolation.clone();
+    settings.max_instances = 1;
+    let mode = settings
+        .isolation
+        .resolve()
+        .map_err(anyhow::Error::msg)?
+        .mode;
+    let engine = Engine::new(&crate::engine::engine_config(&settings, mode))?;
     let component = Component::new(&engine, instrumented)?;
     let mut linker = Linker::new(&engine);
     sandbox_state::link(&mut linker)?;

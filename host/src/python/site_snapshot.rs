@@ -134,6 +134,7 @@ pub(super) fn build(
         timeout: ceiling.timeout.saturating_mul(10),
         fuel: ceiling.fuel.saturating_mul(10),
         memory_bytes: ceiling.memory_bytes,
+        isolation: settings.isolation,
     };
     let spinner = (std::io::stderr().is_terminal()
         && !dir.join(format!("{}.wasm", plan.key)).exists())
