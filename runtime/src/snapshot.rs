@@ -215,7 +215,7 @@ fn preload(
     failed: &Failed,
 ) -> anyhow::Result<Instrumented> {
     let mut settings = crate::EngineSettings::new(plan.base.clone());
-    settings.isolation = plan.isolation.clone();
+    settings.isolation = plan.isolation;
     settings.max_instances = 1;
     let mode = settings
         .isolation
