@@ -76,6 +76,9 @@ pub enum Command {
     /// Work with the site's Python scripts.
     #[command(subcommand)]
     Scripts(ScriptsCommand),
+    /// Third-party Python packages: pin and vendor `[python] dependencies`.
+    #[command(subcommand)]
+    Python(PythonCommand),
     /// Run a transform over the site's posts (a diff, or --write); to try a
     /// macro on sample arguments, see `host scripts run`.
     ///
@@ -188,6 +191,39 @@ pub struct BuildArgs {
     /// Write the same numbers as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+}
+
+/// `host python ...`
+#[derive(Subcommand, Debug)]
+pub enum PythonCommand {
+    /// Resolve `[python] dependencies` (with pip) to pure-Python wheels,
+    /// write `python.lock` and unpack them into `scripts/vendor/`.
+    ///
+    /// Commit both with the site: a render then needs no network and no
+    /// Python, and checks the vendored files against the lock.
+    Lock(PipArgs),
+    /// Add requirements to `[python] dependencies` in site.toml, then lock.
+    ///
+    /// For example: `host python add markdown==3.7 python-slugify`.
+    Add {
+        /// pip requirements (`name`, `name==1.2`, `name>=1,<2`).
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+        /// Where pip looks.
+        #[command(flatten)]
+        pip: PipArgs,
+    },
+}
+
+/// Where pip looks for packages.
+#[derive(Args, Debug)]
+pub struct PipArgs {
+    /// A folder (or page) of wheels to look in too.
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+    /// Use no package index, only --find-links.
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 /// `host scripts ...`

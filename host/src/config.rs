@@ -118,6 +118,9 @@ pub struct Python {
     /// Build a site snapshot holding every module the scripts import, so
     /// that no call pays for an import.
     pub snapshot: bool,
+    /// Third-party packages (pip requirements, e.g. `markdown==3.7`),
+    /// vendored in `scripts/vendor/` by `host python lock`.
+    pub dependencies: Vec<String>,
 }
 
 /// See [`Python::runtime_mode`].
@@ -157,6 +160,7 @@ impl Default for Python {
             max_output_kb: 4 << 10,
             preload: Vec::new(),
             snapshot: true,
+            dependencies: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod input;
 pub mod links;
 pub mod macros;
 pub mod markdown;
+pub mod packages;
 pub mod python;
 pub mod render;
 pub mod scripts;

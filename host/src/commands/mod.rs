@@ -2,6 +2,7 @@
 
 mod build;
 mod init;
+mod python;
 mod rebuild;
 mod run_script;
 mod scripts;
@@ -11,14 +12,18 @@ mod shell_files;
 mod stats;
 mod sync;
 
-use crate::cli::{Cli, Command, ScriptsCommand};
+use crate::cli::{Cli, Command, PythonCommand, ScriptsCommand};
 use std::process::ExitCode;
 
 /// Whether a command writes the site (output, database or sources): such
 /// commands take turns on the site's lock.
 fn writes_site(command: &Command) -> bool {
     match command {
-        Command::Render(_) | Command::Check(_) | Command::Rebuild | Command::Sync { .. } => true,
+        Command::Render(_)
+        | Command::Check(_)
+        | Command::Rebuild
+        | Command::Sync { .. }
+        | Command::Python(_) => true,
         Command::RunScript(args) => args.write,
         Command::Scripts(command) => matches!(
             command,
@@ -83,6 +88,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Sync { remote, branch } => sync::run(site, remote, branch.as_deref()),
         Command::RunScript(args) => run_script::run(site, args),
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(site, args),
+        Command::Python(PythonCommand::Lock(pip)) => python::lock(site, pip),
+        Command::Python(PythonCommand::Add { specs, pip }) => python::add(site, specs, pip),
         Command::Scripts(ScriptsCommand::New { name, kind }) => {
             scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))
         }

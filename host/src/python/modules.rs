@@ -51,9 +51,12 @@ pub struct SiteModules {
 }
 
 impl SiteModules {
-    /// The modules of the site at `root`.
-    pub fn load(root: &Path) -> SiteModules {
-        let (library, mut problems) = Library::load(root);
+    /// The modules of the site at `root`, whose site.toml asks for
+    /// `dependencies` (its vendored files are checked against python.lock).
+    pub fn load(root: &Path, dependencies: &[String]) -> SiteModules {
+        let verified = crate::packages::verify(root, dependencies);
+        let (library, mut problems) = Library::load(root, &verified.refused);
+        problems.extend(verified.problems);
         let mut modules = SiteModules {
             library,
             problems: Vec::new(),

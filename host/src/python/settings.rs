@@ -59,7 +59,7 @@ impl Settings {
             build_id: blogmark_guest::build_id(),
             use_cache,
             root: root.to_path_buf(),
-            modules: Arc::new(SiteModules::load(root)),
+            modules: Arc::new(SiteModules::load(root, &config.python.dependencies)),
             preload: config.python.preload.clone(),
             snapshot: config.python.snapshot,
         }
@@ -89,7 +89,7 @@ impl Settings {
             build_id: blogmark_guest::build_id(),
             use_cache: false,
             root: root.to_path_buf(),
-            modules: Arc::new(SiteModules::load(root)),
+            modules: Arc::new(SiteModules::load(root, &python.dependencies)),
             preload: python.preload.clone(),
             snapshot: python.snapshot,
         }

@@ -7,7 +7,7 @@
 
 use super::imports::{self, Import};
 use crate::diagnostics::Diagnostic;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,8 +53,9 @@ pub struct Library {
 }
 
 impl Library {
-    /// The library of the site at `root`, and what was wrong with it.
-    pub fn load(root: &Path) -> (Library, Vec<Diagnostic>) {
+    /// The library of the site at `root`, and what was wrong with it;
+    /// `refused` files (site-relative) are left out.
+    pub fn load(root: &Path, refused: &BTreeSet<String>) -> (Library, Vec<Diagnostic>) {
         let mut library = Library::default();
         let mut diagnostics = Vec::new();
         for (dir, shelf) in [(LIB_DIR, Shelf::Lib), (VENDOR_DIR, Shelf::Vendor)] {
@@ -65,6 +66,9 @@ impl Library {
             let mut found = Vec::new();
             walk(root, &folder, &[], shelf, &mut found, &mut diagnostics);
             for module in found {
+                if refused.contains(&module.path) {
+                    continue;
+                }
                 match library.modules.get(&module.name) {
                     Some(first) => diagnostics.push(Diagnostic::error(
                         &module.path,

@@ -1,0 +1,63 @@
+//! `host python lock` and `host python add`.
+
+use crate::cli::PipArgs;
+use anyhow::Context as _;
+use blogmark_host::packages::{self, Locked, PipOptions};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn options(pip: &PipArgs) -> PipOptions {
+    PipOptions {
+        find_links: pip.find_links.clone(),
+        no_index: pip.no_index,
+    }
+}
+
+/// `host python lock`.
+pub fn lock(site: &Path, pip: &PipArgs) -> anyhow::Result<ExitCode> {
+    let locked =
+        packages::lock(site, &options(pip)).context("cannot lock [python] dependencies")?;
+    report(&locked);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `host python add SPEC...`.
+pub fn add(site: &Path, specs: &[String], pip: &PipArgs) -> anyhow::Result<ExitCode> {
+    let site_toml = site.join(blogmark_host::config::FILE);
+    let before = std::fs::read(&site_toml)
+        .with_context(|| format!("cannot read {}", site_toml.display()))?;
+    packages::add_dependencies(site, specs).context("cannot add to [python] dependencies")?;
+    match packages::lock(site, &options(pip)) {
+        Ok(locked) => {
+            report(&locked);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            // A requirement that cannot be locked is not left in site.toml.
+            blogmark_host::atomic_file::write(&site_toml, &before)
+                .with_context(|| format!("cannot restore {}", site_toml.display()))?;
+            Err(anyhow::Error::new(e).context(format!(
+                "cannot add {} (site.toml is unchanged)",
+                specs.join(" ")
+            )))
+        }
+    }
+}
+
+fn report(locked: &Locked) {
+    for package in &locked.lock.packages {
+        eprintln!("  {} {} ({})", package.name, package.version, package.wheel);
+    }
+    eprintln!(
+        "Locked {} package{} into {}: {} files in {}",
+        locked.lock.packages.len(),
+        if locked.lock.packages.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        packages::LOCK_FILE,
+        locked.files,
+        blogmark_host::scripts::library::VENDOR_DIR
+    );
+}

@@ -1,0 +1,137 @@
+//! `host python lock` and `host python add`: resolve, check, unpack into
+//! `scripts/vendor/` and write `python.lock`, replacing both whole.
+
+use super::error::PackageError;
+use super::lock_file::{LOCK_FILE, Lock, LockedPackage};
+use super::pip::{self, PipOptions};
+use super::wheel::Wheel;
+use crate::config::{self, Config};
+use crate::scripts::library::VENDOR_DIR;
+use std::path::Path;
+
+/// What a lock did.
+#[derive(Debug)]
+pub struct Locked {
+    /// The lock written.
+    pub lock: Lock,
+    /// Files now in `scripts/vendor/`.
+    pub files: usize,
+}
+
+/// Resolve `[python] dependencies` of the site at `root`, unpack every
+/// package into `scripts/vendor/` and write `python.lock`. With no
+/// dependencies, both are emptied.
+pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
+    let config = Config::load(root).map_err(|d| PackageError::Config(d.message))?;
+    let specs = config.python.dependencies.clone();
+    let mut wheels = Vec::new();
+    if !specs.is_empty() {
+        let download = tempfile::tempdir().map_err(PackageError::io(std::env::temp_dir()))?;
+        pip::download(&specs, options, download.path())?;
+        let mut found: Vec<_> = std::fs::read_dir(download.path())
+            .map_err(PackageError::io(download.path()))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        for path in found {
+            if path.extension().is_some_and(|x| x == "whl") {
+                wheels.push(Wheel::read(&path)?);
+            } else {
+                // pip downloads an sdist only when told it may; say so anyway.
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                return Err(PackageError::Compiled {
+                    name: name.to_string(),
+                    version: String::new(),
+                    why: "pip found a source archive, not a wheel".into(),
+                });
+            }
+        }
+    }
+    let vendor = root.join(VENDOR_DIR);
+    let staging = root.join("scripts/.vendor.partial");
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut packages = Vec::new();
+    let mut count = 0;
+    for wheel in &wheels {
+        let mut files = std::collections::BTreeMap::new();
+        for (path, bytes) in &wheel.files {
+            let target = staging.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(PackageError::io(parent))?;
+            }
+            std::fs::write(&target, bytes).map_err(PackageError::io(&target))?;
+            files.insert(path.clone(), crate::input::content_hash(bytes));
+            count += 1;
+        }
+        packages.push(LockedPackage {
+            name: wheel.name.clone(),
+            version: wheel.version.clone(),
+            wheel: wheel.file_name.clone(),
+            sha256: wheel.sha256.clone(),
+            files,
+        });
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    let lock = Lock {
+        version: Lock::VERSION,
+        dependencies: specs,
+        packages,
+    };
+    // The old folder goes aside before the new one takes its place, so an
+    // interruption leaves one whole folder (and the lock says which).
+    let old = root.join("scripts/.vendor.old");
+    let _ = std::fs::remove_dir_all(&old);
+    if vendor.exists() {
+        std::fs::rename(&vendor, &old).map_err(PackageError::io(&vendor))?;
+    }
+    if staging.exists() {
+        std::fs::rename(&staging, &vendor).map_err(PackageError::io(&staging))?;
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    let lock_path = root.join(LOCK_FILE);
+    crate::atomic_file::write(&lock_path, lock.to_text().as_bytes())
+        .map_err(PackageError::io(&lock_path))?;
+    Ok(Locked { lock, files: count })
+}
+
+/// Add `specs` to `[python] dependencies` in site.toml (replacing a
+/// requirement of the same package), keeping the file's comments and
+/// layout.
+pub fn add_dependencies(root: &Path, specs: &[String]) -> Result<(), PackageError> {
+    let path = root.join(config::FILE);
+    let text = std::fs::read_to_string(&path).map_err(PackageError::io(&path))?;
+    let mut document: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| PackageError::Config(e.to_string()))?;
+    let python = document
+        .entry("python")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| PackageError::Config("`python` is not a table".into()))?;
+    let list = python
+        .entry("dependencies")
+        .or_insert(toml_edit::value(toml_edit::Array::new()))
+        .as_array_mut()
+        .ok_or_else(|| PackageError::Config("[python] dependencies is not a list".into()))?;
+    for spec in specs {
+        let name = super::package_name(spec);
+        if name.is_empty() {
+            return Err(PackageError::Config(format!("`{spec}` names no package")));
+        }
+        let same = (0..list.len()).find(|&i| {
+            list.get(i)
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| super::package_name(s) == name)
+        });
+        match same {
+            Some(i) => {
+                list.replace(i, spec.as_str());
+            }
+            None => list.push(spec.as_str()),
+        }
+    }
+    crate::atomic_file::write(&path, document.to_string().as_bytes())
+        .map_err(PackageError::io(&path))?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Reading a wheel: its name, version and tags, whether it is pure Python,
+//! and the files it installs into site-packages.
+
+use super::error::PackageError;
+use std::io::Read as _;
+use std::path::Path;
+
+/// A pure-Python wheel, read whole.
+#[derive(Debug)]
+pub struct Wheel {
+    /// The package's name, normalized.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The wheel's file name.
+    pub file_name: String,
+    /// SHA-256 of the wheel file.
+    pub sha256: String,
+    /// What it installs, relative to site-packages, with the contents.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// File endings of compiled extensions and native libraries.
+const NATIVE: [&str; 5] = [".so", ".pyd", ".dylib", ".dll", ".a"];
+
+impl Wheel {
+    /// Read the wheel at `path`, refusing one that is not pure Python.
+    pub fn read(path: &Path) -> Result<Wheel, PackageError> {
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let bad = |why: String| PackageError::BadWheel {
+            wheel: file_name.clone(),
+            why,
+        };
+        let stem = file_name
+            .strip_suffix(".whl")
+            .ok_or_else(|| bad("its name does not end in .whl".into()))?;
+        // name-version(-build)?-python-abi-platform
+        let parts: Vec<&str> = stem.split('-').collect();
+        if parts.len() < 5 {
+            return Err(bad("its name does not carry name, version and tags".into()));
+        }
+        let (name, version) = (super::normalize(parts[0]), parts[1].to_owned());
+        let (abi, platform) = (parts[parts.len() - 2], parts[parts.len() - 1]);
+        let compiled = |why: String| PackageError::Compiled {
+            name: name.clone(),
+            version: version.clone(),
+            why,
+        };
+        if abi != "none" || platform != "any" {
+            return Err(compiled(format!(
+                "its wheel {file_name} is built for one interpreter and platform \
+                 ({abi}, {platform}): it has compiled extensions"
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(PackageError::io(path))?;
+        let sha256 = crate::input::content_hash(&bytes);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| bad(format!("not a zip archive: {e}")))?;
+        let mut files = Vec::new();
+        let mut purelib = None;
+        for index in 0..archive.len() {
+            let mut entry = archive
+                .by_index(index)
+                .map_err(|e| bad(format!("entry {index}: {e}")))?;
+            if entry.is_dir() {
+                continue;
+            }
+            let entry_name = entry
+                .name()
+                .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
+                .into_owned();
+            let Some(path) = crate::input::plain_segments(&entry_name).filter(|p| !p.is_empty())
+            else {
+                return Err(bad(format!("{entry_name:?} is not a plain relative path")));
+            };
+            let mut contents = Vec::new();
+            entry
+                .read_to_end(&mut contents)
+                .map_err(|e| bad(format!("{entry_name}: {e}")))?;
+            let top = path[0];
+            if top.ends_with(".dist-info") {
+                if path.len() == 2 && path[1] == "WHEEL" {
+                    let text = String::from_utf8_lossy(&contents);
+                    purelib = Some(text.lines().any(|l| {
+                        l.split_once(':').is_some_and(|(k, v)| {
+                            k.trim() == "Root-Is-Purelib" && v.trim().eq_ignore_ascii_case("true")
+                        })
+                    }));
+                }
+                continue;
+            }
+            if top.ends_with(".data") {
+                return Err(compiled(format!(
+                    "its wheel installs files outside site-packages ({entry_name})"
+                )));
+            }
+            if let Some(native) = NATIVE.iter().find(|end| entry_name.ends_with(*end)) {
+                return Err(compiled(format!(
+                    "its wheel holds a native library ({entry_name}, {native})"
+                )));
+            }
+            files.push((path.join("/"), contents));
+        }
+        match purelib {
+            Some(true) => {}
+            Some(false) => {
+                return Err(compiled(
+                    "its wheel says it is not pure Python (Root-Is-Purelib: false)".into(),
+                ));
+            }
+            None => return Err(bad("it has no .dist-info/WHEEL".into())),
+        }
+        files.sort();
+        Ok(Wheel {
+            name,
+            version,
+            file_name,
+            sha256,
+            files,
+        })
+    }
+}
