@@ -22,7 +22,8 @@ fn is_source(root: &Path, path: &Path) -> bool {
     match parts.next().map(|c| c.as_os_str().to_string_lossy()) {
         Some(first) => {
             matches!(&*first, "content" | "templates" | "static" | "scripts")
-                || (first == crate::config::FILE && parts.next().is_none())
+                || ((first == crate::config::FILE || first == crate::packages::LOCK_FILE)
+                    && parts.next().is_none())
         }
         None => false,
     }
@@ -77,14 +78,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sources_are_content_templates_static_scripts_and_site_toml() {
+    fn sources_are_content_templates_static_scripts_site_toml_and_the_lock() {
         let root = Path::new("/site");
         for yes in [
             "content/posts/a.md",
             "templates/post.html",
             "static/a.css",
             "scripts/x.py",
+            "scripts/lib/helpers/text.py",
+            "scripts/vendor/markdown/core.py",
             "site.toml",
+            "python.lock",
         ] {
             assert!(is_source(root, &root.join(yes)), "{yes}");
         }
