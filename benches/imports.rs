@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 const IMPORTS_MACRO: &str = "import xml.etree.ElementTree as ET\nimport textkit\nimport tinyslug\n\n\
     def render(ctx):\n    return '<b>' + ctx.args['text'] + '</b>'\n";
 
+/// Three imports of modules the base snapshot holds, then the trivial work:
+/// what any import statement costs a call.
+const BASE_IMPORTS_MACRO: &str = "import re\nimport html\nimport json\n\n\
+    def render(ctx):\n    return '<b>' + ctx.args['text'] + '</b>'\n";
+
 /// The same imports, used: an XML parse, a regular expression.
 const USES_MACRO: &str = "import xml.etree.ElementTree as ET\nimport textkit\nimport tinyslug\n\n\
     def render(ctx):\n    root = ET.fromstring('<p>' + ctx.args['text'] + '</p>')\n    \
@@ -46,7 +51,8 @@ fn site(root: &Path) -> Arc<SiteModules> {
         "scripts/lib/textkit.py",
         "def loud(s):\n    return s.upper() + '!'\n",
     );
-    let package = "import re\n\ndef slug(s):\n    return '-'.join(re.findall(r'[a-z0-9]+', s.lower()))\n";
+    let package =
+        "import re\n\ndef slug(s):\n    return '-'.join(re.findall(r'[a-z0-9]+', s.lower()))\n";
     write("scripts/vendor/tinyslug/__init__.py", package);
     let lock = Lock {
         version: Lock::VERSION,
@@ -94,7 +100,11 @@ fn plan(modules: &Arc<SiteModules>) -> SnapshotPlan {
 }
 
 fn job(source: &str, i: usize, modules: &Arc<SiteModules>) -> Job {
-    let mut job = macro_job("m", source, &[("text", json!(format!("Hello World {}", i % 20)))]);
+    let mut job = macro_job(
+        "m",
+        source,
+        &[("text", json!(format!("Hello World {}", i % 20)))],
+    );
     job.modules = Some(modules.clone());
     job
 }
@@ -144,6 +154,7 @@ fn bench(c: &mut Criterion) {
         ("base/imports", &setup.base, IMPORTS_MACRO),
         ("base/uses", &setup.base, USES_MACRO),
         ("snapshot/trivial", &setup.snapshot, TRIVIAL_MACRO),
+        ("snapshot/base_imports", &setup.snapshot, BASE_IMPORTS_MACRO),
         ("snapshot/imports", &setup.snapshot, IMPORTS_MACRO),
         ("snapshot/uses", &setup.snapshot, USES_MACRO),
     ] {
@@ -151,18 +162,28 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 i += 1;
-                runtime.run(job(source, i, &setup.modules)).expect("the macro runs")
+                runtime
+                    .run(job(source, i, &setup.modules))
+                    .expect("the macro runs")
             })
         });
     }
     group.finish();
 
-    println!("\nper-call latency, inline, {} (1,000 calls each):", setup.base.isolation());
+    println!(
+        "\nper-call latency, inline, {} (1,000 calls each):",
+        setup.base.isolation()
+    );
     for (name, runtime, source) in [
         ("base guest, trivial", &setup.base, TRIVIAL_MACRO),
         ("base guest, imports", &setup.base, IMPORTS_MACRO),
         ("base guest, uses", &setup.base, USES_MACRO),
         ("site snapshot, trivial", &setup.snapshot, TRIVIAL_MACRO),
+        (
+            "site snapshot, base imports",
+            &setup.snapshot,
+            BASE_IMPORTS_MACRO,
+        ),
         ("site snapshot, imports", &setup.snapshot, IMPORTS_MACRO),
         ("site snapshot, uses", &setup.snapshot, USES_MACRO),
     ] {
@@ -171,7 +192,9 @@ fn bench(c: &mut Criterion) {
             let job = job(source, i, &setup.modules);
             let started = Instant::now();
             runtime.run(job).expect("the macro runs");
-            histogram.record(started.elapsed().as_micros() as u64).unwrap();
+            histogram
+                .record(started.elapsed().as_micros() as u64)
+                .unwrap();
         }
         println!(
             "  {name:<24} p50 {:>6} us  p95 {:>6} us",
@@ -191,7 +214,5 @@ criterion_group!(benches, bench);
 
 fn main() {
     benches();
-    Criterion::default()
-        .configure_from_args()
-        .final_summary();
+    Criterion::default().configure_from_args().final_summary();
 }

@@ -18,14 +18,24 @@ fn examples() -> Vec<PathBuf> {
     scripts
 }
 
-/// A site holding a copy of every example script and `post` as its one post.
+/// A site holding a copy of every example script and shared module, and
+/// `post` as its one post. Its imports cost their calls: a site snapshot is
+/// tested on its own (site_snapshot.rs) and would cost every test here the
+/// seconds of building one.
 fn site_with_examples(post: &str) -> tempfile::TempDir {
-    let dir = common::site("");
+    let dir = common::site("[python]\nsnapshot = false\n");
     write(dir.path(), "content/posts/p.md", post);
     for script in examples() {
         let name = script.file_name().unwrap().to_str().unwrap();
         let source = std::fs::read_to_string(&script).unwrap();
         write(dir.path(), &format!("scripts/{name}"), &source);
+    }
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib");
+    for module in std::fs::read_dir(lib).unwrap() {
+        let module = module.unwrap().path();
+        let name = module.file_name().unwrap().to_str().unwrap();
+        let source = std::fs::read_to_string(&module).unwrap();
+        write(dir.path(), &format!("scripts/lib/{name}"), &source);
     }
     dir
 }
@@ -61,6 +71,7 @@ fn the_example_macros_render_what_their_docs_promise() {
         Press {{< kbd \"Ctrl+Shift+P\" >}}, then {{< kbd \"Ctrl++\" >}}.\n\n\
         See {{< gh \"rust-lang/rust#1\" >}}, {{< gh \"rust-lang/rust\" >}} and {{< gh \"@octocat\" >}}.\n\n\
         {{< details summary=\"Spoiler <b>\" >}}*hidden* text{{< /details >}}\n\n\
+        {{< facts >}}\nlanguage = \"Rust\"\n\"Built with\" = [\"wasmtime\", \"CPython\"]\n{{< /facts >}}\n\n\
         Broken: {{< gh \"not a reference\" >}}.\n";
     let dir = site_with_examples(post);
     let out = host(dir.path(), &["render"]);
@@ -76,12 +87,14 @@ fn the_example_macros_render_what_their_docs_promise() {
         "<details><summary>Spoiler &lt;b&gt;</summary>",
         "<em>hidden</em> text",
         "</details>",
+        "<dl class=\"facts\"><dt id=\"fact-language\">language</dt><dd>Rust</dd>\
+         <dt id=\"fact-built-with\">Built with</dt><dd>wasmtime, CPython</dd></dl>",
     ] {
         assert!(html.contains(expected), "missing {expected} in:\n{html}");
     }
     // The bad reference is reported with the script and the reason, and
     // the rest of the page is unaffected.
-    assert!(stderr.contains("content/posts/p.md:10:9"), "{stderr}");
+    assert!(stderr.contains("content/posts/p.md:15:9"), "{stderr}");
     assert!(stderr.contains("scripts/gh.py:30"), "{stderr}");
     assert!(
         stderr.contains("is not owner/repo, owner/repo#number or @user"),
