@@ -35,6 +35,28 @@ fn snapshots(cache: &Path) -> usize {
     })
 }
 
+/// The `tree` macro, importing `extra` besides its two modules and ending
+/// its output with `suffix`.
+fn tree(root: &Path, extra: &str, suffix: &str) {
+    write(
+        root,
+        "scripts/tree.py",
+        &format!(
+            "import xml.etree.ElementTree as ET{extra}\nfrom textkit import loud\n\n\
+             def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text) + '{suffix}'\n"
+        ),
+    );
+}
+
+/// The library module `tree` imports; its output ends with `mark`.
+fn textkit(root: &Path, mark: &str) {
+    write(
+        root,
+        "scripts/lib/textkit.py",
+        &format!("def loud(s):\n    return s.upper() + '{mark}'\n"),
+    );
+}
+
 fn page(root: &Path) -> String {
     std::fs::read_to_string(root.join("public/posts/a/index.html")).unwrap()
 }
@@ -50,17 +72,8 @@ fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
         "content/posts/a.md",
         "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< tree >}}\n",
     );
-    write(
-        root,
-        "scripts/tree.py",
-        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
-         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text)\n",
-    );
-    write(
-        root,
-        "scripts/lib/textkit.py",
-        "def loud(s):\n    return s.upper()\n",
-    );
+    tree(root, "", "");
+    textkit(root, "");
 
     assert!(built(&render(root, &cache)), "the first render builds it");
     assert!(page(root).contains("LEAF"), "{}", page(root));
@@ -68,48 +81,25 @@ fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
 
     assert!(!built(&render(root, &cache)), "nothing changed");
     // A body edit imports nothing new.
-    write(
-        root,
-        "scripts/tree.py",
-        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
-         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text) + '!'\n",
-    );
+    tree(root, "", "!");
     assert!(!built(&render(root, &cache)), "a body edit");
     assert!(page(root).contains("LEAF!"), "{}", page(root));
     assert_eq!(snapshots(&cache), 1);
 
     // A new import: a new snapshot.
-    write(
-        root,
-        "scripts/tree.py",
-        "import xml.etree.ElementTree as ET, tomllib\nfrom textkit import loud\n\n\
-         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text) + '?'\n",
-    );
+    tree(root, ", tomllib", "?");
     assert!(built(&render(root, &cache)), "a new import");
     assert!(page(root).contains("LEAF?"), "{}", page(root));
     assert_eq!(snapshots(&cache), 2);
 
     // A library module in the snapshot changed: its code is in it.
-    write(
-        root,
-        "scripts/lib/textkit.py",
-        "def loud(s):\n    return s.upper() + '*'\n",
-    );
+    textkit(root, "*");
     assert!(built(&render(root, &cache)), "a library module changed");
     assert!(page(root).contains("LEAF*?"), "{}", page(root));
 
     // Back to the first set: read from the disk, not built.
-    write(
-        root,
-        "scripts/tree.py",
-        "import xml.etree.ElementTree as ET\nfrom textkit import loud\n\n\
-         def render(ctx):\n    return loud(ET.fromstring('<a>leaf</a>').text)\n",
-    );
-    write(
-        root,
-        "scripts/lib/textkit.py",
-        "def loud(s):\n    return s.upper()\n",
-    );
+    tree(root, "", "");
+    textkit(root, "");
     assert!(!built(&render(root, &cache)), "a snapshot made before");
     assert!(page(root).contains("LEAF"), "{}", page(root));
 }

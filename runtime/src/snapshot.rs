@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Instance, Linker};
+use wasmtime::component::{Component, ComponentNamedList, Instance, Lift, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::async_trait;
 
@@ -307,40 +307,38 @@ struct Instrumented {
     instance: Instance,
 }
 
+impl Instrumented {
+    /// Call the export `function`, which takes nothing and returns one value.
+    fn call<R>(&mut self, function: &str) -> anyhow::Result<R>
+    where
+        (R,): ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let func = self
+            .instance
+            .get_typed_func::<(), (R,)>(&mut self.store, function)?;
+        Ok(func.call(&mut self.store, ())?.0)
+    }
+}
+
 #[async_trait]
 impl component_init_transform::Invoker for Instrumented {
     async fn call_s32(&mut self, function: &str) -> anyhow::Result<i32> {
-        let func = self
-            .instance
-            .get_typed_func::<(), (i32,)>(&mut self.store, function)?;
-        Ok(func.call(&mut self.store, ())?.0)
+        self.call(function)
     }
 
     async fn call_s64(&mut self, function: &str) -> anyhow::Result<i64> {
-        let func = self
-            .instance
-            .get_typed_func::<(), (i64,)>(&mut self.store, function)?;
-        Ok(func.call(&mut self.store, ())?.0)
+        self.call(function)
     }
 
     async fn call_f32(&mut self, function: &str) -> anyhow::Result<f32> {
-        let func = self
-            .instance
-            .get_typed_func::<(), (f32,)>(&mut self.store, function)?;
-        Ok(func.call(&mut self.store, ())?.0)
+        self.call(function)
     }
 
     async fn call_f64(&mut self, function: &str) -> anyhow::Result<f64> {
-        let func = self
-            .instance
-            .get_typed_func::<(), (f64,)>(&mut self.store, function)?;
-        Ok(func.call(&mut self.store, ())?.0)
+        self.call(function)
     }
 
     async fn call_list_u8(&mut self, function: &str) -> anyhow::Result<Vec<u8>> {
-        let func = self
-            .instance
-            .get_typed_func::<(), (Vec<u8>,)>(&mut self.store, function)?;
-        Ok(func.call(&mut self.store, ())?.0)
+        self.call(function)
     }
 }
