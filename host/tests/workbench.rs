@@ -64,7 +64,10 @@ fn site() -> tempfile::TempDir {
 }
 
 /// One HTTP/1.1 request with exactly these headers (`Host` included, so a
-/// test can send a rebound name), and its status and JSON answer.
+/// test can send a rebound name), and its status and JSON answer. Status 0:
+/// the server closed the connection before taking the whole body (it may
+/// answer a too-large body at once and close, and the client's rest of the
+/// body then meets a closed socket).
 fn request(
     server: &Server,
     method: &str,
@@ -88,10 +91,29 @@ fn request(
         head.push_str("Content-Type: application/json\r\n");
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
+    let closed = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        )
+    };
+    let sent = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()));
+    if let Err(e) = &sent {
+        assert!(closed(e), "{e}");
+    }
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if closed(&e) && sent.is_err() => {
+            return (0, Value::String("connection closed by the server".into()));
+        }
+        Err(e) => panic!("{e}"),
+    }
+    if answer.is_empty() && sent.is_err() {
+        return (0, Value::String("connection closed by the server".into()));
+    }
     let answer = String::from_utf8_lossy(&answer);
     let status = answer[9..12].parse().unwrap();
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
@@ -540,7 +562,7 @@ fn requests_from_elsewhere_or_for_paths_out_of_scripts_are_refused() {
     assert_eq!(status, 413, "{answer}");
     let huge = "#".repeat(7 << 20);
     let (status, _) = client.call("PUT", put, json!({ "text": huge }));
-    assert_eq!(status, 413);
+    assert!(status == 413 || status == 0, "{status}");
     assert!(!site.path().join("scripts/made.py").exists());
 }
 
