@@ -170,10 +170,11 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // Per call, the macros taking turns on one runtime: a drift of the
-    // machine moves them all alike.
+    // Per call, each macro on its own after 200 calls of warm-up: a call
+    // pays for resetting what the call before it wrote, so macros taking
+    // turns would charge each other.
     println!(
-        "\nper-call latency, inline, {} (1,000 calls of each macro, taking turns):",
+        "\nper-call latency, inline, {} (1,000 calls of each macro after 200 of warm-up):",
         setup.base.isolation()
     );
     let macros = [
@@ -186,19 +187,18 @@ fn bench(c: &mut Criterion) {
         ("base guest", &setup.base),
         ("site snapshot", &setup.snapshot),
     ] {
-        let mut histograms: Vec<Histogram<u64>> =
-            macros.iter().map(|_| Histogram::new(3).unwrap()).collect();
-        for i in 0..1_000 {
-            for ((_, source), histogram) in macros.iter().zip(&mut histograms) {
+        for (name, source) in macros {
+            let mut histogram = Histogram::<u64>::new(3).unwrap();
+            for i in 0..1_200 {
                 let job = job(source, i, &setup.modules);
                 let started = Instant::now();
                 runtime.run(job).expect("the macro runs");
-                histogram
-                    .record(started.elapsed().as_micros() as u64)
-                    .unwrap();
+                if i >= 200 {
+                    histogram
+                        .record(started.elapsed().as_micros() as u64)
+                        .unwrap();
+                }
             }
-        }
-        for ((name, _), histogram) in macros.iter().zip(&histograms) {
             println!(
                 "  {guest}, {name:<14} p50 {:>6} us  p95 {:>6} us",
                 histogram.value_at_quantile(0.5),
