@@ -461,15 +461,24 @@ _HANDLERS = {"macro": _macro, "transform": _transform, "check": _check}
 
 def _preload(doc):
     """Import `doc["modules"]` for a site snapshot, which the host takes
-    right after: their imports then cost nothing per call. Touches no
-    stream or file (the snapshot must hold no WASI handle) and reports the
-    modules that failed rather than failing."""
+    right after: their imports then cost nothing per call. Touches no stream
+    or file (the snapshot must hold no WASI handle) and reports the modules
+    that failed rather than failing."""
     failed = []
     for name in doc["modules"]:
         try:
             __import__(name)
         except BaseException as exc:  # noqa: B036 - a module may raise anything
             failed.append([name, f"{type(exc).__name__}: {exc}"])
+    # An `import` statement for each, as `_warm_up` does for the base
+    # snapshot: the lookup caches the statements fill are then in the
+    # snapshot, and a call's imports find them warm (measured: the three
+    # imports of the `imports` benchmark cost a call 28 µs before, 14 after).
+    warm = "".join(f"import {name}\n" for name in doc["modules"] if name in sys.modules)
+    try:
+        exec(compile(warm, "<preload>", "exec", dont_inherit=True), {})
+    except BaseException:  # noqa: B036 - only a warm-up; the imports themselves succeeded
+        pass
     gc.collect()
     gc.freeze()
     return {"abi": ABI_VERSION, "ok": True, "failed": failed}
