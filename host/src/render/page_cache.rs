@@ -21,13 +21,15 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Where `host render` keeps its pages, under the site's folder.
 pub const FILE: &str = ".blogmark/pages.cache";
 
 /// The pages of a build, by path, with the key each was rendered under.
-type Pages = HashMap<String, (String, RenderedPage)>;
+/// Pages are shared, not copied, between the cache and the build that
+/// reuses or keeps them: a warm build of a large site handles megabytes.
+type Pages = HashMap<String, (String, Arc<RenderedPage>)>;
 
 /// The files made from many pages (listings, taxonomies, feed, sitemap,
 /// 404) by path, with the key each was made under and its text.
@@ -114,10 +116,11 @@ impl PageCache {
         &self,
         path: &str,
         key_of: impl FnOnce(&[(CallKind, String)]) -> String,
-    ) -> Option<RenderedPage> {
-        let pages = lock(&self.pages);
-        let (key, page) = pages.get(path)?;
-        (*key == key_of(&page.calls)).then(|| page.clone())
+    ) -> Option<Arc<RenderedPage>> {
+        // The key is computed outside the lock, which every render thread
+        // takes.
+        let (key, page) = lock(&self.pages).get(path).cloned()?;
+        (key == key_of(&page.calls)).then_some(page)
     }
 
     /// Keep exactly these pages (the others are gone from the site);
@@ -209,7 +212,7 @@ fn every_template(hasher: &mut KeyHasher, root: &Path) {
 /// that may load, and the whole context it is rendered with), else its
 /// text is taken from the cache.
 pub(super) struct KeptListings {
-    cache: std::sync::Arc<PageCache>,
+    cache: Arc<PageCache>,
     site: String,
     root: PathBuf,
     parts: Mutex<HashMap<String, String>>,
@@ -219,7 +222,7 @@ pub(super) struct KeptListings {
 
 impl KeptListings {
     /// Listings kept in `cache`, for a build whose site key is `site`.
-    pub(super) fn new(cache: std::sync::Arc<PageCache>, site: &KeyHasher, root: &Path) -> Self {
+    pub(super) fn new(cache: Arc<PageCache>, site: &KeyHasher, root: &Path) -> Self {
         KeptListings {
             cache,
             site: site.clone().finish(),

@@ -12,6 +12,7 @@ use crate::stats::CallKind;
 use minijinja::context;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Where a body's summary ends.
 const MORE: &str = "<!--more-->";
@@ -74,15 +75,15 @@ pub(super) fn render_pages(
     index: &SiteIndex,
     pages: &[&Page],
     progress: &indicatif::ProgressBar,
-    reuse: &(dyn Fn(usize) -> Option<RenderedPage> + Sync),
-) -> Vec<RenderedPage> {
+    reuse: &(dyn Fn(usize) -> Option<Arc<RenderedPage>> + Sync),
+) -> Vec<Arc<RenderedPage>> {
     let registry = Registry::default();
     pages
         .par_iter()
         .enumerate()
         .map(|(i, page)| {
-            let rendered =
-                reuse(i).unwrap_or_else(|| render_page(context, python, &registry, index, page));
+            let rendered = reuse(i)
+                .unwrap_or_else(|| Arc::new(render_page(context, python, &registry, index, page)));
             progress.inc(1);
             rendered
         })
