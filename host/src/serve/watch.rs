@@ -1,14 +1,74 @@
 //! Which of the site's files changed, a moment after they stop changing.
 
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher as _};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long the files must be still before a render: an editor's save is
-/// often several writes, made within a few milliseconds. A render that
-/// still catches one half-saved is followed at once by another, since the
-/// later writes are changes of their own.
+/// How long the files must be still before a render while one of them is
+/// still being written: an editor's save is often several writes, made
+/// within a few milliseconds. A render that still catches one half-saved
+/// is followed at once by another, since the later writes are changes of
+/// their own.
 const SETTLE: Duration = Duration::from_millis(10);
+
+/// How long once every file of the batch is complete (closed after
+/// writing, renamed into place, removed): only long enough to take in the
+/// events of the same save that are already on their way.
+const SETTLED: Duration = Duration::from_millis(2);
+
+/// What an event says of its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Written to, and perhaps more to come.
+    Writing,
+    /// Complete: closed after writing, renamed, removed, or a folder made.
+    Done,
+}
+
+impl Step {
+    /// What `kind` says of its file; `None` for events that change nothing
+    /// (reads: a render walks every folder).
+    fn of(kind: &EventKind) -> Option<Step> {
+        match kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => Some(Step::Done),
+            EventKind::Access(_) | EventKind::Any | EventKind::Other => None,
+            EventKind::Create(CreateKind::File) => Some(Step::Writing),
+            EventKind::Create(_) | EventKind::Remove(_) => Some(Step::Done),
+            EventKind::Modify(ModifyKind::Name(_) | ModifyKind::Metadata(_)) => Some(Step::Done),
+            EventKind::Modify(_) => Some(Step::Writing),
+        }
+    }
+}
+
+/// The changed files of one render, and those still being written.
+#[derive(Default)]
+struct Batch {
+    changed: Vec<PathBuf>,
+    writing: HashSet<PathBuf>,
+}
+
+impl Batch {
+    fn add(&mut self, path: PathBuf, step: Step) {
+        match step {
+            Step::Writing => self.writing.insert(path.clone()),
+            Step::Done => self.writing.remove(&path),
+        };
+        if !self.changed.contains(&path) {
+            self.changed.push(path);
+        }
+    }
+
+    /// How long to wait for another event before the render.
+    fn quiet(&self) -> Duration {
+        if self.writing.is_empty() {
+            SETTLED
+        } else {
+            SETTLE
+        }
+    }
+}
 
 /// Watches the site while it lives.
 pub(super) type Watcher = notify::RecommendedWatcher;
@@ -36,36 +96,35 @@ pub(super) fn watch(
     root: &Path,
 ) -> anyhow::Result<(Watcher, tokio::sync::mpsc::Receiver<Vec<PathBuf>>)> {
     let root = root.canonicalize()?;
-    let (raw_sender, raw) = std::sync::mpsc::channel::<PathBuf>();
+    let (raw_sender, raw) = std::sync::mpsc::channel::<(PathBuf, Step)>();
     let filter_root = root.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else {
             return;
         };
-        if matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-        ) {
-            for path in event.paths {
-                if is_source(&filter_root, &path) {
-                    let _ = raw_sender.send(path);
-                }
+        let Some(step) = Step::of(&event.kind) else {
+            return;
+        };
+        // A rename names the old path, then the new one: the old is gone.
+        for path in event.paths {
+            if is_source(&filter_root, &path) {
+                let _ = raw_sender.send((path, step));
             }
         }
     })?;
     watcher.watch(&root, RecursiveMode::Recursive)?;
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     // Batches: the first change, then every change until the files are
-    // still for SETTLE. Ends when the watcher is dropped.
+    // still for a moment (see `Batch::quiet`). Ends when the watcher is
+    // dropped.
     std::thread::spawn(move || {
-        while let Ok(first) = raw.recv() {
-            let mut batch = vec![first];
-            while let Ok(next) = raw.recv_timeout(SETTLE) {
-                if !batch.contains(&next) {
-                    batch.push(next);
-                }
+        while let Ok((path, step)) = raw.recv() {
+            let mut batch = Batch::default();
+            batch.add(path, step);
+            while let Ok((path, step)) = raw.recv_timeout(batch.quiet()) {
+                batch.add(path, step);
             }
-            if sender.blocking_send(batch).is_err() {
+            if sender.blocking_send(batch.changed).is_err() {
                 return;
             }
         }
@@ -100,5 +159,38 @@ mod tests {
         ] {
             assert!(!is_source(root, &root.join(no)), "{no}");
         }
+    }
+
+    #[test]
+    fn a_batch_waits_longer_while_a_file_is_being_written() {
+        use notify::event::{DataChange, RemoveKind, RenameMode};
+        let step = |kind| Step::of(&kind);
+        let write = step(EventKind::Modify(ModifyKind::Data(DataChange::Any))).unwrap();
+        let close = step(EventKind::Access(AccessKind::Close(AccessMode::Write))).unwrap();
+        assert_eq!(
+            step(EventKind::Access(AccessKind::Close(AccessMode::Read))),
+            None
+        );
+        assert_eq!(
+            step(EventKind::Modify(ModifyKind::Name(RenameMode::Both))),
+            Some(Step::Done)
+        );
+        assert_eq!(step(EventKind::Remove(RemoveKind::File)), Some(Step::Done));
+        assert_eq!(
+            step(EventKind::Create(CreateKind::File)),
+            Some(Step::Writing)
+        );
+
+        let (a, b) = (PathBuf::from("content/a.md"), PathBuf::from("content/b.md"));
+        let mut batch = Batch::default();
+        batch.add(a.clone(), write);
+        assert_eq!(batch.quiet(), SETTLE);
+        batch.add(b.clone(), write);
+        batch.add(a.clone(), close);
+        assert_eq!(batch.quiet(), SETTLE, "b is still being written");
+        batch.add(b.clone(), close);
+        assert_eq!(batch.quiet(), SETTLED);
+        batch.add(a.clone(), write);
+        assert_eq!(batch.changed, [a, b], "each file once, in order");
     }
 }
