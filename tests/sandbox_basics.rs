@@ -387,3 +387,33 @@ fn the_host_records_reads_of_the_wall_clock_whatever_the_outcome() {
     let monotonic = "import time\n\ndef render(ctx):\n    return str(time.monotonic() < 1)\n";
     assert_eq!(run(monotonic), (true, false));
 }
+
+#[test]
+fn regex_literals_are_compiled_by_the_check_and_found_compiled_by_calls() {
+    // The module body records what `re`'s cache holds before the script
+    // compiles anything itself.
+    let source = r#"import re as rx
+import warnings
+CACHED = {key[1] for key in rx._cache2}
+DYNAMIC = rx.M
+
+def render(ctx):
+    words = rx.findall(r"(?P<w>\w+)-\d", ctx.args["text"], rx.I | rx.ASCII)
+    spaced = rx.sub(r"\s{2,}", " ", "a   b", flags=rx.M)
+    rx.compile("z+", DYNAMIC)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rx.compile("[[a]")
+    seen = [p in CACHED for p in (r"(?P<w>\w+)-\d", r"\s{2,}", "z+", "[[a]")]
+    return f"{words} {spaced} {seen} {len(caught)}"
+"#;
+    let job = || macro_job("rx", source, &[("text", json!("ab-1 C-2 x"))]);
+    let first = html(shared_runtime().run(job()));
+    assert_eq!(
+        first, "['ab', 'C'] a b [True, True, False, False] 1",
+        "literal patterns with literal flags are compiled ahead; a pattern with \
+         flags read at run time is not, nor one whose compiling warns (the \
+         call must still see the warning)"
+    );
+    assert_eq!(html(shared_runtime().run(job())), first);
+}

@@ -28,6 +28,7 @@ import os
 import sys
 import traceback
 import types
+import warnings
 
 import wit_world
 from componentize_py_types import Err
@@ -87,6 +88,14 @@ _seed = random.seed
 _STREAMS = (sys.stdout, sys.stderr)
 _load_module = host.load_module
 _ModuleSpec = importlib.machinery.ModuleSpec
+_sre_compile = sys.modules["_sre"].compile
+_re_parse = sys.modules["re._parser"].parse
+_re_code = sys.modules["re._compiler"]._code
+_re_cache = sys.modules["re"]._cache
+_re_cache2 = sys.modules["re"]._cache2
+_re_compile = sys.modules["re"].compile
+_catch_warnings = warnings.catch_warnings
+_simplefilter = warnings.simplefilter
 
 
 def _to_json(value, ascii_only=False):
@@ -349,18 +358,113 @@ def _failure(kind, message, line=None):
 
 
 def _precompiled(script, filename):
-    """The code object a `check` of this same source produced, if the host
-    sent one: unmarshalling it is cheaper than compiling on every call."""
+    """The code object a `check` of this same source produced, and the
+    regular expressions it compiled, if the host sent them: unmarshalling
+    is cheaper than compiling on every call."""
     blob = script.get("code")
     if not blob:
-        return None
+        return None, ()
     try:
-        code = _marshal_loads(_b64decode(blob))
+        code, regexes = _marshal_loads(_b64decode(blob))
     except (ValueError, TypeError, EOFError):
-        return None
+        return None, ()
     if isinstance(code, _CodeType) and code.co_filename == filename:
-        return code
-    return None
+        return code, regexes
+    return None, ()
+
+
+# Module functions of `re` whose first argument is a pattern, and the
+# position of their `flags` argument.
+_RE_FLAGS_AT = {"compile": 1, "search": 2, "match": 2, "fullmatch": 2,
+                "findall": 2, "finditer": 2, "sub": 4, "subn": 4, "split": 3}
+_RE_FLAG_NAMES = {name: int(getattr(sys.modules["re"], name)) for name in (
+    "A", "ASCII", "I", "IGNORECASE", "L", "LOCALE", "M", "MULTILINE", "S",
+    "DOTALL", "U", "UNICODE", "X", "VERBOSE", "NOFLAG")}
+# Flags whose compiling prints or that the cache never holds.
+_RE_UNCACHED = int(sys.modules["re"].DEBUG)
+# A script's literals compiled ahead, at most: `re` caches 256 patterns.
+_RE_MAX = 64
+
+
+def _regex_literals(tree):
+    """The (pattern, flags) of every `re.<function>("literal", ...)` call in
+    `tree` whose flags are literal too, in order, without repeats."""
+    names = {alias.asname or "re" for node in ast.walk(tree)
+             if isinstance(node, ast.Import) for alias in node.names
+             if alias.name == "re"}
+    if not names:
+        return []
+
+    def flags_of(node):
+        if node is None:
+            return 0
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in names and node.attr in _RE_FLAG_NAMES):
+            return _RE_FLAG_NAMES[node.attr]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            left, right = flags_of(node.left), flags_of(node.right)
+            if left is not None and right is not None:
+                return left | right
+        return None
+
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in names and node.func.attr in _RE_FLAGS_AT):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        pattern = node.args[0] if node.args else keywords.get("pattern")
+        if not (isinstance(pattern, ast.Constant) and type(pattern.value) in (str, bytes)):
+            continue
+        at = _RE_FLAGS_AT[node.func.attr]
+        flags = flags_of(node.args[at] if len(node.args) > at else keywords.get("flags"))
+        entry = (pattern.value, flags)
+        if flags is not None and not flags & _RE_UNCACHED and entry not in found:
+            found.append(entry)
+    return found[:_RE_MAX]
+
+
+def _compiled_regexes(tree):
+    """What `_sre.compile` needs for each regular expression literal of the
+    script, made as `re` makes it. A literal is left out when compiling it
+    fails or warns (a call must still see that), or when the pattern built
+    from its parts differs from the one `re.compile` returns."""
+    out = []
+    for pattern, flags in _regex_literals(tree):
+        try:
+            with _catch_warnings(record=True) as caught:
+                _simplefilter("always")
+                parsed = _re_parse(pattern, flags)
+                code = _re_code(parsed, flags)
+                expected = _re_compile(pattern, flags)
+            if caught:
+                continue
+            groupindex = dict(parsed.state.groupdict)
+            indexgroup = [None] * parsed.state.groups
+            for name, index in groupindex.items():
+                indexgroup[index] = name
+            parts = (pattern, flags, int(flags | parsed.state.flags), [int(op) for op in code],
+                     parsed.state.groups - 1, groupindex, tuple(indexgroup))
+            if _sre_compile(*parts[:1], *parts[2:]) == expected:
+                out.append(parts)
+        except Exception:  # noqa: BLE001 - the call compiles it as usual
+            continue
+    return tuple(out)
+
+
+def _prefill_regex_cache(regexes):
+    """Put the script's compiled literals in `re`'s cache, as a first
+    `re.compile` of each would: the call then finds them compiled."""
+    for pattern, flags, full_flags, code, groups, groupindex, indexgroup in regexes:
+        key = (type(pattern), pattern, flags)
+        if key in _re_cache2 or key in _re_cache:
+            continue
+        compiled = _sre_compile(pattern, full_flags, code, groups, groupindex, indexgroup)
+        _re_cache[key] = compiled
+        _re_cache2[key] = compiled
 
 
 def _load(script):
@@ -369,9 +473,10 @@ def _load(script):
     source = script["source"]
     lines = source.splitlines(keepends=True)
     _linecache[filename] = (len(source), None, lines, filename)
-    code = _precompiled(script, filename)
+    code, regexes = _precompiled(script, filename)
     if code is None:
         code = compile(source, filename, "exec", dont_inherit=True)
+    _prefill_regex_cache(regexes)
     module = _ModuleType(script["slug"])
     module.__file__ = filename
     exec(code, module.__dict__)
@@ -451,9 +556,10 @@ def _check(request):
     functions = [node.name for node in tree.body
                  if isinstance(node, _AST_FUNCTIONS)]
     code = compile(tree, filename, "exec", dont_inherit=True)
+    compiled = (code, _compiled_regexes(tree))
     return {"abi": ABI_VERSION, "ok": True, "functions": functions,
             "has_entrypoint": script["entrypoint"] in functions,
-            "code": _b64encode(_marshal_dumps(code)).decode("ascii")}
+            "code": _b64encode(_marshal_dumps(compiled)).decode("ascii")}
 
 
 _HANDLERS = {"macro": _macro, "transform": _transform, "check": _check}
