@@ -7,7 +7,9 @@
 //! p50/p95 latencies and requests per second measured over fixed counts.
 //! With a kernel that cannot reset in place, the `reset` rows are skipped.
 
-use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_job_with, runtime_in};
+use blogmark_e2e::{
+    RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_job_with, runtime_in, runtime_with,
+};
 use blogmark_runtime::{Isolation, IsolationMode, Job, Limits, Runtime};
 use criterion::{Criterion, criterion_group};
 use hdrhistogram::Histogram;
@@ -189,6 +191,20 @@ fn report() {
             "throughput, trivial macro: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
             r2 / r1
         );
+        if isolation == Isolation::Reset {
+            // Scaling per core: each worker resets on its own thread, so one
+            // worker uses one core (by default a lone worker has a helper).
+            let one = runtime_with(1, isolation, Some(false));
+            let two = runtime_with(2, isolation, Some(false));
+            throughput(&one, 200);
+            throughput(&two, 200);
+            let r1 = throughput(&one, 6_000);
+            let r2 = throughput(&two, 6_000);
+            println!(
+                "throughput, no reset helper: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
+                r2 / r1
+            );
+        }
         println!(
             "counters: {:?}",
             one.engine().isolation_counters().snapshot()

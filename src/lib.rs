@@ -29,7 +29,14 @@ pub fn runtime(workers: usize) -> Runtime {
 /// A runtime on the real component, with `workers` workers (0: inline),
 /// in `isolation`.
 pub fn runtime_in(workers: usize, isolation: Isolation) -> Runtime {
+    runtime_with(workers, isolation, None)
+}
+
+/// [`runtime_in`], saying whether `reset` workers reset on a helper thread
+/// (`None`: the runtime's default).
+pub fn runtime_with(workers: usize, isolation: Isolation, reset_helper: Option<bool>) -> Runtime {
     let mut config = RuntimeConfig::new(guest());
+    config.reset_helper = reset_helper;
     config.engine.isolation = isolation;
     config.mode = if workers == 0 {
         Mode::Inline

@@ -22,14 +22,15 @@ pub(crate) enum Instances {
 }
 
 impl Instances {
-    /// A worker's instances for the engine's isolation, made now.
-    pub(crate) fn for_worker(engine: &Arc<SandboxEngine>) -> Instances {
+    /// A worker's instances for the engine's isolation, made now; with
+    /// `reset_helper`, a reset worker resets on a helper thread.
+    pub(crate) fn for_worker(engine: &Arc<SandboxEngine>, reset_helper: bool) -> Instances {
         match engine.isolation().mode {
             IsolationMode::Instance => Instances::Fresh {
                 ready: engine.prepare().ok(),
                 used: None,
             },
-            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine)),
+            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine, reset_helper)),
         }
     }
 

@@ -40,6 +40,11 @@ pub struct RuntimeConfig {
     pub mode: Mode,
     /// Requests that may wait in the queue before `submit` blocks.
     pub queue_capacity: usize,
+    /// Whether each `reset` worker resets its used instance on a helper
+    /// thread while it serves the next request. `None` (the default): only
+    /// when there are fewer workers than cores, since otherwise the helpers
+    /// compete with the workers for the same cores.
+    pub reset_helper: Option<bool>,
 }
 
 impl RuntimeConfig {
@@ -49,6 +54,7 @@ impl RuntimeConfig {
             engine: EngineSettings::new(component),
             mode: Mode::default(),
             queue_capacity: 1024,
+            reset_helper: None,
         }
     }
 }
@@ -106,13 +112,13 @@ pub struct Runtime {
 impl Runtime {
     /// Load the guest and start the workers and the epoch ticker.
     pub fn new(config: RuntimeConfig) -> Result<Self, Failure> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let workers = match config.mode {
-            Mode::Worker { workers: 0 } => {
-                std::thread::available_parallelism().map_or(2, |n| n.get())
-            }
+            Mode::Worker { workers: 0 } => cores,
             Mode::Worker { workers } => workers,
             Mode::Inline => 0,
         };
+        let reset_helper = config.reset_helper.unwrap_or(workers < cores);
         let mut settings = config.engine.clone();
         // Each worker holds the instance it runs and the one it keeps ready.
         settings.max_instances = settings
@@ -143,7 +149,7 @@ impl Runtime {
                     let rx: Receiver<Queued> = rx.clone();
                     std::thread::Builder::new()
                         .name(format!("blogmark-sandbox-{i}"))
-                        .spawn(move || worker(&engine, &counters, &rx))
+                        .spawn(move || worker(&engine, &counters, &rx, reset_helper))
                         .map_err(|e| Failure::Unavailable(format!("cannot start a worker: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -238,8 +244,13 @@ fn counted(counters: &Counters, job: &Job, run: impl FnOnce() -> Reply) -> Reply
     reply
 }
 
-fn worker(engine: &Arc<SandboxEngine>, counters: &Counters, queue: &Receiver<Queued>) {
-    let mut instances = Instances::for_worker(engine);
+fn worker(
+    engine: &Arc<SandboxEngine>,
+    counters: &Counters,
+    queue: &Receiver<Queued>,
+    reset_helper: bool,
+) {
+    let mut instances = Instances::for_worker(engine, reset_helper);
     while let Ok(queued) = queue.recv() {
         if queued.cancelled.load(Ordering::Relaxed) || queued.reply.is_closed() {
             let _ = queued.reply.send(Err(Failure::Cancelled));

@@ -78,14 +78,19 @@ pub(crate) struct ResetWorker {
 }
 
 impl ResetWorker {
-    /// A worker with its first instance (made now, on this thread).
-    pub(crate) fn new(engine: &Arc<SandboxEngine>) -> ResetWorker {
+    /// A worker with its first instance (made now, on this thread); with
+    /// `helper`, used instances are reset on a thread of their own.
+    pub(crate) fn new(engine: &Arc<SandboxEngine>, helper: bool) -> ResetWorker {
         ResetWorker {
             engine: engine.clone(),
             ready: engine.reset_instance().into_iter().collect(),
             used: None,
             resetting: 0,
-            resetter: Resetter::start(engine),
+            resetter: if helper {
+                Resetter::start(engine)
+            } else {
+                None
+            },
             spare: None,
         }
     }
