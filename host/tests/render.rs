@@ -48,6 +48,7 @@ fn options(root: &Path) -> BuildOptions {
         base_url: None,
         page_cache: None,
         sandbox: None,
+        on_written: None,
     }
 }
 
@@ -366,4 +367,50 @@ fn deleting_the_database_is_safe() {
     build(&options(site.path())).unwrap();
     assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 4);
     let _: PathBuf = site.path().to_path_buf();
+}
+
+#[test]
+fn on_written_is_told_once_the_output_is_written_and_before_the_run_is_recorded() {
+    use blogmark_host::render::{BuildReport, OnWritten};
+    use std::sync::{Arc, Mutex};
+    let site = demo_site();
+    let root = site.path().to_path_buf();
+    let seen: Arc<Mutex<Vec<(Vec<String>, bool, usize)>>> = Arc::default();
+    let hook = {
+        let (seen, root) = (seen.clone(), root.clone());
+        OnWritten(Arc::new(move |report: &BuildReport| {
+            let written = root.join("public/posts/hello-world/index.html").is_file();
+            let runs = Store::open(&root).unwrap().recent_runs(10).unwrap().len();
+            seen.lock()
+                .unwrap()
+                .push((report.changed.clone(), written, runs));
+        }))
+    };
+    let report = build(&BuildOptions {
+        on_written: Some(hook.clone()),
+        ..options(&root)
+    })
+    .unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(seen.len(), 1, "told once");
+    let (changed, written, runs) = &seen[0];
+    assert!(*written, "after the output is written");
+    assert_eq!(*runs, 0, "before the run is recorded");
+    assert_eq!(changed, &report.changed);
+    assert!(changed.contains(&"posts/hello-world/index.html".to_string()));
+    assert_eq!(
+        Store::open(&root).unwrap().recent_runs(10).unwrap().len(),
+        1
+    );
+
+    // `host check` writes nothing, so there is nothing to tell.
+    let checked = Arc::new(Mutex::new(0));
+    let count = checked.clone();
+    build(&BuildOptions {
+        write: false,
+        on_written: Some(OnWritten(Arc::new(move |_| *count.lock().unwrap() += 1))),
+        ..options(&root)
+    })
+    .unwrap();
+    assert_eq!(*checked.lock().unwrap(), 0);
 }

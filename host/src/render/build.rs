@@ -55,6 +55,20 @@ pub struct BuildOptions {
     /// A sandbox kept from build to build (`host serve`), so a build that
     /// runs a few calls does not start one.
     pub sandbox: Option<std::sync::Arc<python::SharedSandbox>>,
+    /// Told as soon as the output folder is written, before the database is
+    /// brought up to date (`host serve` reloads the open pages from here).
+    pub on_written: Option<OnWritten>,
+}
+
+/// What to do once a build has written its output: given the report so
+/// far (pages, diagnostics, the files that changed).
+#[derive(Clone)]
+pub struct OnWritten(pub std::sync::Arc<dyn Fn(&BuildReport) + Send + Sync>);
+
+impl std::fmt::Debug for OnWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnWritten(..)")
+    }
 }
 
 /// What a build did.

@@ -21,7 +21,7 @@ mod site_context;
 mod static_files;
 mod templates;
 
-pub use build::{BuildOptions, BuildReport, build, build_keeping_pages};
+pub use build::{BuildOptions, BuildReport, OnWritten, build, build_keeping_pages};
 pub use output::{Output, WriteReport};
 pub use page_cache::PageCache;
 pub use templates::Templates;

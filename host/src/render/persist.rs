@@ -27,6 +27,10 @@ pub(super) fn persist(
     (report.written, report.changed) = output
         .write_listing(&out)
         .with_context(|| format!("cannot write {}", out.display()))?;
+    if let Some(hook) = &options.on_written {
+        report.elapsed = elapsed;
+        (hook.0)(report);
+    }
     store.sync_posts(pages)?;
     store.sync_scripts(&crate::scripts::rows(root, scripts))?;
     if options.use_cache {

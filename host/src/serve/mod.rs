@@ -11,7 +11,7 @@ pub mod workbench;
 pub use reload::{EVENTS_PATH, inject};
 
 use crate::diagnostics::Diagnostic;
-use crate::render::{BuildOptions, PageCache, build};
+use crate::render::{BuildOptions, BuildReport, OnWritten, PageCache, build};
 use axum::body::Body;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
@@ -108,7 +109,7 @@ async fn run(
         problems: RwLock::new(Arc::new("[]".into())),
         notices,
     });
-    let _ = render(&options, &base_url, &state).await;
+    render(&options, &base_url, &state).await;
     let (_watcher, changes) = watch::watch(&options.root)?;
     let rebuilds = tokio::spawn(rebuild_on_change(
         options.clone(),
@@ -138,9 +139,20 @@ async fn run(
     Ok(())
 }
 
-/// Render the site into the serve folder and keep its problems; returns
-/// the files that changed (`None`: unknown, the render failed).
-async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option<Vec<String>> {
+/// Render the site into the serve folder, keep its problems and tell the
+/// open pages: its problems, then which files changed, as soon as the
+/// output is written (the database is brought up to date after).
+async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
+    let notified = Arc::new(AtomicBool::new(false));
+    let on_written = {
+        let state = state.clone();
+        let notified = notified.clone();
+        OnWritten(Arc::new(move |report: &BuildReport| {
+            set_problems(&state, &report.diagnostics);
+            notify(&state, Some(&report.changed));
+            notified.store(true, Ordering::Relaxed);
+        }))
+    };
     let build_options = BuildOptions {
         root: options.root.clone(),
         out: Some(state.out.clone()),
@@ -155,6 +167,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option
         base_url: Some(base_url.to_owned()),
         page_cache: Some(state.pages.clone()),
         sandbox: Some(state.sandbox.clone()),
+        on_written: Some(on_written),
     };
     let root = options.root.clone();
     let rendered = tokio::task::spawn_blocking(move || {
@@ -162,7 +175,6 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option
         build(&build_options)
     })
     .await;
-    let mut changed = None;
     let problems = match rendered {
         Ok(Ok(report)) => {
             for d in &report.diagnostics {
@@ -174,7 +186,9 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option
                 report.pages_reused,
                 report.elapsed.as_secs_f64() * 1000.0
             );
-            changed = Some(report.changed);
+            if notified.load(Ordering::Relaxed) {
+                return;
+            }
             report.diagnostics
         }
         Ok(Err(error)) => {
@@ -193,9 +207,26 @@ async fn render(options: &ServeOptions, base_url: &str, state: &State) -> Option
             format!("the render stopped: {panicked}"),
         )],
     };
+    set_problems(state, &problems);
+    if notified.load(Ordering::Relaxed) {
+        // Written, then failed (the database): the pages already reloaded.
+        let _ = state.notices.send(Notice::Problems(self::problems(state)));
+    } else {
+        // A failed render changed nothing a page shows but its problems.
+        notify(state, None);
+    }
+}
+
+fn set_problems(state: &State, problems: &[Diagnostic]) {
     *state.problems.write().unwrap_or_else(|e| e.into_inner()) =
-        Arc::new(reload::problems_json(&problems));
-    changed
+        Arc::new(reload::problems_json(problems));
+}
+
+/// Tell every open page the render's problems, then which files changed.
+fn notify(state: &State, changed: Option<&[String]>) {
+    let changed = serde_json::json!({ "changed": changed.unwrap_or_default() }).to_string();
+    let _ = state.notices.send(Notice::Problems(problems(state)));
+    let _ = state.notices.send(Notice::Reload(Arc::new(changed)));
 }
 
 async fn rebuild_on_change(
@@ -208,11 +239,7 @@ async fn rebuild_on_change(
         for path in &changed {
             tracing::info!(path = %path.display(), "changed");
         }
-        let changed = render(&options, &base_url, &state).await;
-        // A failed render changed nothing a page shows but its problems.
-        let changed = serde_json::json!({ "changed": changed.unwrap_or_default() }).to_string();
-        let _ = state.notices.send(Notice::Problems(problems(&state)));
-        let _ = state.notices.send(Notice::Reload(Arc::new(changed)));
+        render(&options, &base_url, &state).await;
     }
 }
 
