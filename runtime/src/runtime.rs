@@ -7,10 +7,11 @@ use crate::engine::{EPOCH_TICK, EngineSettings, SandboxEngine};
 use crate::failure::Failure;
 use crate::instances::{InlinePool, Instances};
 use crate::isolation::ResolvedIsolation;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Where requests run.
@@ -244,6 +245,11 @@ fn counted(counters: &Counters, job: &Job, run: impl FnOnce() -> Reply) -> Reply
     reply
 }
 
+/// How long a worker waits with nothing queued before it prepares what an
+/// idle moment allows (a reset worker's spare instance, which serves at once
+/// after a failure): the short gaps of a busy render do not pay for one.
+const IDLE_BEFORE_SPARE: Duration = Duration::from_millis(20);
+
 fn worker(
     engine: &Arc<SandboxEngine>,
     counters: &Counters,
@@ -251,7 +257,18 @@ fn worker(
     reset_helper: bool,
 ) {
     let mut instances = Instances::for_worker(engine, reset_helper);
-    while let Ok(queued) = queue.recv() {
+    loop {
+        let queued = match queue.recv_timeout(IDLE_BEFORE_SPARE) {
+            Ok(queued) => queued,
+            Err(RecvTimeoutError::Timeout) => {
+                instances.when_idle();
+                match queue.recv() {
+                    Ok(queued) => queued,
+                    Err(_) => return,
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         if queued.cancelled.load(Ordering::Relaxed) || queued.reply.is_closed() {
             let _ = queued.reply.send(Err(Failure::Cancelled));
             continue;
@@ -259,8 +276,5 @@ fn worker(
         let reply = counted(counters, &queued.job, || instances.run(engine, &queued.job));
         let _ = queued.reply.send(reply);
         instances.after_reply(engine);
-        if queue.is_empty() {
-            instances.when_idle();
-        }
     }
 }

@@ -88,8 +88,11 @@ impl SandboxEngine {
     /// A new instance, its memories imaged and write-protected.
     pub(crate) fn reset_instance(&self) -> Result<ResetInstance, Failure> {
         let unavailable = |what: String| Failure::Unavailable(what);
+        let started = std::time::Instant::now();
         let (prepared, regions) = self.instantiate()?;
+        let instantiated = started.elapsed();
         let images = self.images(&regions)?;
+        let imaged = started.elapsed();
         let mut memories = Vec::with_capacity(regions.len());
         for (region, image) in regions.into_iter().zip(images) {
             let pages = image.len() / PAGE;
@@ -107,6 +110,12 @@ impl SandboxEngine {
             });
         }
         self.isolation_counters().instance_created();
+        tracing::debug!(
+            instantiate_us = instantiated.as_micros() as u64,
+            image_us = (imaged - instantiated).as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64,
+            "reset instance made"
+        );
         Ok(ResetInstance {
             prepared,
             memories,
