@@ -25,6 +25,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         base_url: None,
         page_cache: None,
         sandbox: None,
+        kept_content: None,
         on_written: None,
     }
 }

@@ -43,7 +43,7 @@ fn default_taxonomies() -> Vec<String> {
 /// `[permalinks]`: where each kind of page is published, e.g.
 /// `posts = "/:year/:month/:slug/"`. Without one, a page's URL follows its
 /// folders under `content/`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permalinks {
     /// The pattern for posts.

@@ -48,6 +48,7 @@ fn options(root: &Path) -> BuildOptions {
         base_url: None,
         page_cache: None,
         sandbox: None,
+        kept_content: None,
         on_written: None,
     }
 }

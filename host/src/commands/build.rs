@@ -39,6 +39,7 @@ pub fn run(
         base_url: args.base_url.clone(),
         page_cache: None,
         sandbox: None,
+        kept_content: None,
         on_written: None,
     };
     let report = build_keeping_pages(&options)?;

@@ -1,11 +1,13 @@
 //! The site's content: posts and pages with their front matter.
 
 pub mod front_matter;
+mod kept;
 pub mod page;
 pub mod resources;
 pub mod rewrite;
 pub mod urls;
 
+pub use kept::KeptContent;
 pub use page::{Kind, Page};
 pub use resources::Resource;
 
@@ -16,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Everything loaded from `content/`, and what could not be.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Content {
     /// Posts and pages that loaded, sorted by path.
     pub pages: Vec<Page>,

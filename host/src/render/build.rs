@@ -55,6 +55,9 @@ pub struct BuildOptions {
     /// A sandbox kept from build to build (`host serve`), so a build that
     /// runs a few calls does not start one.
     pub sandbox: Option<std::sync::Arc<python::SharedSandbox>>,
+    /// The content of the last build, reused while nothing under
+    /// `content/` changed (`host serve`, told by its file watcher).
+    pub kept_content: Option<std::sync::Arc<content::KeptContent>>,
     /// Told as soon as the output folder is written, before the database is
     /// brought up to date (`host serve` reloads the open pages from here).
     pub on_written: Option<OnWritten>,
@@ -124,9 +127,15 @@ struct Loaded {
 }
 
 /// Read `root`'s site.toml, content and scripts.
-fn load(root: &std::path::Path) -> anyhow::Result<Loaded> {
+fn load(
+    root: &std::path::Path,
+    kept: Option<&content::KeptContent>,
+) -> anyhow::Result<Loaded> {
     let config = Config::load(root)?;
-    let content = content::load(root);
+    let content = match kept {
+        Some(kept) => kept.load(root, &config.permalinks),
+        None => content::load_with(root, &config.permalinks),
+    };
     let mut diagnostics = content.diagnostics;
     diagnostics.extend(crate::symlinks::report(root));
     let (scripts, script_diagnostics) = crate::scripts::load(root);
@@ -255,7 +264,7 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
-    let mut loaded = load(root)?;
+    let mut loaded = load(root, options.kept_content.as_deref())?;
     if let Some(base_url) = &options.base_url {
         loaded.config.base_url = base_url.clone();
     }

@@ -59,6 +59,9 @@ struct State {
     /// The last render's pages, reused by the next where nothing they
     /// depend on changed.
     pages: Arc<PageCache>,
+    /// The last render's content, reused while the watcher reports no
+    /// change to it.
+    content: Arc<crate::content::KeptContent>,
     /// The renders' sandbox, started once.
     sandbox: Arc<crate::python::SharedSandbox>,
     /// The last render's problems, as the JSON pages are served with.
@@ -105,6 +108,7 @@ async fn run(
     let state = Arc::new(State {
         out: serve_dir(&options.root),
         pages: Arc::default(),
+        content: Arc::default(),
         sandbox: Arc::default(),
         problems: RwLock::new(Arc::new("[]".into())),
         notices,
@@ -167,6 +171,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
         base_url: Some(base_url.to_owned()),
         page_cache: Some(state.pages.clone()),
         sandbox: Some(state.sandbox.clone()),
+        kept_content: Some(state.content.clone()),
         on_written: Some(on_written),
     };
     let root = options.root.clone();
@@ -235,10 +240,16 @@ async fn rebuild_on_change(
     state: Arc<State>,
     mut changes: tokio::sync::mpsc::Receiver<Vec<PathBuf>>,
 ) {
+    // The watcher reports paths under the canonical root.
+    let root = options
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| options.root.clone());
     while let Some(changed) = changes.recv().await {
         for path in &changed {
             tracing::info!(path = %path.display(), "changed");
         }
+        state.content.changed(&root, &changed);
         render(&options, &base_url, &state).await;
     }
 }

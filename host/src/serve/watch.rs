@@ -99,8 +99,14 @@ pub(super) fn watch(
     let (raw_sender, raw) = std::sync::mpsc::channel::<(PathBuf, Step)>();
     let filter_root = root.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else {
-            return;
+        // Events were lost (the kernel's queue overflowed): anything may
+        // have changed, which the site's root itself stands for.
+        let event = match event {
+            Ok(event) if !event.need_rescan() => event,
+            _ => {
+                let _ = raw_sender.send((filter_root.clone(), Step::Done));
+                return;
+            }
         };
         let Some(step) = Step::of(&event.kind) else {
             return;
