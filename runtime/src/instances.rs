@@ -8,6 +8,7 @@ use crate::isolation::IsolationMode;
 use crate::reset::ResetInstance;
 use crate::reset::worker::ResetWorker;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One worker's instances.
 pub(crate) enum Instances {
@@ -62,6 +63,17 @@ impl Instances {
                 }
             }
             Instances::Reset(worker) => worker.after_reply(),
+        }
+    }
+
+    /// How long the worker should wait with nothing queued before
+    /// [`Instances::when_idle`]: at once for a reset worker with a helper
+    /// (its second instance is how it serves while the helper resets),
+    /// after `otherwise` for the rest (only failures need what it makes).
+    pub(crate) fn idle_after(&self, otherwise: Duration) -> Duration {
+        match self {
+            Instances::Reset(worker) if worker.has_helper() => Duration::ZERO,
+            _ => otherwise,
         }
     }
 

@@ -245,9 +245,10 @@ fn counted(counters: &Counters, job: &Job, run: impl FnOnce() -> Reply) -> Reply
     reply
 }
 
-/// How long a worker waits with nothing queued before it prepares what an
-/// idle moment allows (a reset worker's spare instance, which serves at once
-/// after a failure): the short gaps of a busy render do not pay for one.
+/// How long a worker without a reset helper waits with nothing queued
+/// before it prepares what an idle moment allows (a spare instance, which
+/// serves at once after a failure): the short gaps of a busy render do not
+/// pay for one.
 const IDLE_BEFORE_SPARE: Duration = Duration::from_millis(20);
 
 fn worker(
@@ -258,7 +259,7 @@ fn worker(
 ) {
     let mut instances = Instances::for_worker(engine, reset_helper);
     loop {
-        let queued = match queue.recv_timeout(IDLE_BEFORE_SPARE) {
+        let queued = match queue.recv_timeout(instances.idle_after(IDLE_BEFORE_SPARE)) {
             Ok(queued) => queued,
             Err(RecvTimeoutError::Timeout) => {
                 instances.when_idle();

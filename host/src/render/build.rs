@@ -127,10 +127,7 @@ struct Loaded {
 }
 
 /// Read `root`'s site.toml, content and scripts.
-fn load(
-    root: &std::path::Path,
-    kept: Option<&content::KeptContent>,
-) -> anyhow::Result<Loaded> {
+fn load(root: &std::path::Path, kept: Option<&content::KeptContent>) -> anyhow::Result<Loaded> {
     let config = Config::load(root)?;
     let content = match kept {
         Some(kept) => kept.load(root, &config.permalinks),

@@ -138,6 +138,13 @@ impl ResetWorker {
         }
     }
 
+    /// Whether the worker resets on a helper thread, and so serves from a
+    /// second instance while the first is reset: it wants that one at the
+    /// first idle moment, not only for failures.
+    pub(crate) fn has_helper(&self) -> bool {
+        self.resetter.is_some()
+    }
+
     /// The worker has nothing queued: make the spare if it has only one
     /// instance.
     pub(crate) fn when_idle(&mut self) {
