@@ -48,7 +48,6 @@ PRELOADED = _preloaded()
 for _name in PRELOADED:
     __import__(_name)
 
-import random  # noqa: E402  (already loaded above; bound here for seeding)
 import json.decoder  # noqa: E402
 import json.encoder  # noqa: E402
 import json.scanner  # noqa: E402
@@ -82,9 +81,7 @@ _format_exception = traceback.format_exception
 _linecache = linecache.cache
 _ast_parse = ast.parse
 _AST_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_urandom = os.urandom
 _close = os.close
-_seed = random.seed
 _STREAMS = (sys.stdout, sys.stderr)
 _load_module = host.load_module
 _ModuleSpec = importlib.machinery.ModuleSpec
@@ -591,14 +588,14 @@ def _preload(doc):
 _WARMING_UP = True
 
 
-def _seed_from_host():
-    # The host seeds WASI's random source from the request, so this makes
-    # `random` deterministic per request without trusting the guest.
-    _seed(int.from_bytes(_urandom(16), "little"))
-
-
 class WitWorld(wit_world.WitWorld):
-    """The component's export: one ABI v1 request in, one result out."""
+    """The component's export: one ABI v1 request in, one result out.
+
+    `random` needs no seeding here: componentize-py's runtime reseeds it from
+    WASI's random source whenever an instance resumes from its snapshot,
+    which every request does, and the host seeds that source from the
+    request (so equal requests draw equal numbers, and different ones do
+    not; `tests/sandbox_basics.rs` checks both)."""
 
     def handle(self, request: str) -> str:
         try:
@@ -611,7 +608,6 @@ class WitWorld(wit_world.WitWorld):
             filename = _script_filename(doc["script"])
         except Exception as exc:  # a malformed request is the host's bug
             raise Err(f"malformed request: {type(exc).__name__}: {exc}")
-        _seed_from_host()
         try:
             result = handler(doc)
         except BaseException as exc:  # noqa: B036 - scripts may raise anything
