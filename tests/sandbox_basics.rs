@@ -404,16 +404,19 @@ def render(ctx):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rx.compile("[[a]")
-    seen = [p in CACHED for p in (r"(?P<w>\w+)-\d", r"\s{2,}", "z+", "[[a]")]
-    return f"{words} {spaced} {seen} {len(caught)}"
-"#;
-    let job = || macro_job("rx", source, &[("text", json!("ab-1 C-2 x"))]);
+    big = rx.fullmatch("BIG", "y" * 9000) is not None
+    seen = [p in CACHED for p in (r"(?P<w>\w+)-\d", r"\s{2,}", "z+", "[[a]", "y" * 9000)]
+    return f"{words} {spaced} {seen} {len(caught)} {big}"
+"#
+    .replace("BIG", &"y".repeat(9000));
+    let job = || macro_job("rx", &source, &[("text", json!("ab-1 C-2 x"))]);
     let first = html(shared_runtime().run(job()));
     assert_eq!(
-        first, "['ab', 'C'] a b [True, True, False, False] 1",
+        first, "['ab', 'C'] a b [True, True, False, False, False] 1 True",
         "literal patterns with literal flags are compiled ahead; a pattern with \
          flags read at run time is not, nor one whose compiling warns (the \
-         call must still see the warning)"
+         call must still see the warning), nor one whose code would make \
+         every request large"
     );
     assert_eq!(html(shared_runtime().run(job())), first);
 }

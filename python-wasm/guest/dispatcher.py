@@ -381,6 +381,9 @@ _RE_FLAG_NAMES = {name: int(getattr(sys.modules["re"], name)) for name in (
 _RE_UNCACHED = int(sys.modules["re"].DEBUG)
 # A script's literals compiled ahead, at most: `re` caches 256 patterns.
 _RE_MAX = 64
+# Their compiled code, at most, in words: it travels with every call of the
+# script (and counts toward the request's size cap).
+_RE_MAX_CODE = 16384
 
 
 def _regex_literals(tree):
@@ -430,6 +433,7 @@ def _compiled_regexes(tree):
     fails or warns (a call must still see that), or when the pattern built
     from its parts differs from the one `re.compile` returns."""
     out = []
+    words = 0
     for pattern, flags in _regex_literals(tree):
         try:
             with _catch_warnings(record=True) as caught:
@@ -445,8 +449,11 @@ def _compiled_regexes(tree):
                 indexgroup[index] = name
             parts = (pattern, flags, int(flags | parsed.state.flags), [int(op) for op in code],
                      parsed.state.groups - 1, groupindex, tuple(indexgroup))
+            if words + len(code) > _RE_MAX_CODE:
+                continue
             if _sre_compile(*parts[:1], *parts[2:]) == expected:
                 out.append(parts)
+                words += len(code)
         except Exception:  # noqa: BLE001 - the call compiles it as usual
             continue
     return tuple(out)
