@@ -141,6 +141,18 @@ fn throughput(runtime: &Runtime, n: usize) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Print the throughput of `one` worker and of `two`, each warmed up first.
+fn scaling(label: &str, one: &Runtime, two: &Runtime) {
+    throughput(one, 200);
+    throughput(two, 200);
+    let r1 = throughput(one, 6_000);
+    let r2 = throughput(two, 6_000);
+    println!(
+        "throughput, {label}: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
+        r2 / r1
+    );
+}
+
 fn report() {
     let n = 2_000;
     for (name, isolation, _) in isolations() {
@@ -182,27 +194,14 @@ fn report() {
             after.value_at_quantile(0.5) as f64 / 1000.0,
             after.max() as f64 / 1000.0,
         );
-        let two = runtime_in(2, isolation);
-        throughput(&one, 200);
-        throughput(&two, 200);
-        let r1 = throughput(&one, 6_000);
-        let r2 = throughput(&two, 6_000);
-        println!(
-            "throughput, trivial macro: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
-            r2 / r1
-        );
+        scaling("trivial macro", &one, &runtime_in(2, isolation));
         if isolation == Isolation::Reset {
             // Scaling per core: each worker resets on its own thread, so one
             // worker uses one core (by default a lone worker has a helper).
-            let one = runtime_with(1, isolation, Some(false));
-            let two = runtime_with(2, isolation, Some(false));
-            throughput(&one, 200);
-            throughput(&two, 200);
-            let r1 = throughput(&one, 6_000);
-            let r2 = throughput(&two, 6_000);
-            println!(
-                "throughput, no reset helper: 1 worker {r1:.0} req/s, 2 workers {r2:.0} req/s ({:.2}x)",
-                r2 / r1
+            scaling(
+                "no reset helper",
+                &runtime_with(1, isolation, Some(false)),
+                &runtime_with(2, isolation, Some(false)),
             );
         }
         println!(

@@ -376,7 +376,10 @@ fn on_written_is_told_once_the_output_is_written_and_before_the_run_is_recorded(
     use std::sync::{Arc, Mutex};
     let site = demo_site();
     let root = site.path().to_path_buf();
-    let seen: Arc<Mutex<Vec<(Vec<String>, bool, usize)>>> = Arc::default();
+    // What the hook saw: the changed files, whether the output was written,
+    // and how many runs the database had recorded.
+    type Seen = Vec<(Vec<String>, bool, usize)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let hook = {
         let (seen, root) = (seen.clone(), root.clone());
         OnWritten(Arc::new(move |report: &BuildReport| {
