@@ -428,10 +428,11 @@ def _regex_literals(tree):
 
 
 def _compiled_regexes(tree):
-    """What `_sre.compile` needs for each regular expression literal of the
-    script, made as `re` makes it. A literal is left out when compiling it
-    fails or warns (a call must still see that), or when the pattern built
-    from its parts differs from the one `re.compile` returns."""
+    """For each regular expression literal of the script, its flags as
+    written and the arguments of `_sre.compile` that make it, as `re` makes
+    them. A literal is left out when compiling it fails or warns (a call
+    must still see that), or when the pattern built from those arguments
+    differs from the one `re.compile` returns."""
     out = []
     words = 0
     for pattern, flags in _regex_literals(tree):
@@ -439,20 +440,18 @@ def _compiled_regexes(tree):
             with _catch_warnings(record=True) as caught:
                 _simplefilter("always")
                 parsed = _re_parse(pattern, flags)
-                code = _re_code(parsed, flags)
+                code = [int(op) for op in _re_code(parsed, flags)]
                 expected = _re_compile(pattern, flags)
-            if caught:
+            if caught or words + len(code) > _RE_MAX_CODE:
                 continue
             groupindex = dict(parsed.state.groupdict)
             indexgroup = [None] * parsed.state.groups
             for name, index in groupindex.items():
                 indexgroup[index] = name
-            parts = (pattern, flags, int(flags | parsed.state.flags), [int(op) for op in code],
-                     parsed.state.groups - 1, groupindex, tuple(indexgroup))
-            if words + len(code) > _RE_MAX_CODE:
-                continue
-            if _sre_compile(*parts[:1], *parts[2:]) == expected:
-                out.append(parts)
+            made = (pattern, int(flags | parsed.state.flags), code,
+                    parsed.state.groups - 1, groupindex, tuple(indexgroup))
+            if _sre_compile(*made) == expected:
+                out.append((flags, made))
                 words += len(code)
         except Exception:  # noqa: BLE001 - the call compiles it as usual
             continue
@@ -462,11 +461,12 @@ def _compiled_regexes(tree):
 def _prefill_regex_cache(regexes):
     """Put the script's compiled literals in `re`'s cache, as a first
     `re.compile` of each would: the call then finds them compiled."""
-    for pattern, flags, full_flags, code, groups, groupindex, indexgroup in regexes:
+    for flags, made in regexes:
+        pattern = made[0]
         key = (type(pattern), pattern, flags)
         if key in _re_cache2 or key in _re_cache:
             continue
-        compiled = _sre_compile(pattern, full_flags, code, groups, groupindex, indexgroup)
+        compiled = _sre_compile(*made)
         _re_cache[key] = compiled
         _re_cache2[key] = compiled
 
