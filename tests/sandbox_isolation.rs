@@ -512,3 +512,34 @@ fn a_host_resource_left_behind_replaces_the_instance() {
     assert_eq!(stats.discarded.get("resource_left"), Some(&1), "{stats:?}");
     assert_eq!(stats.mismatches, 0, "{stats:?}");
 }
+
+#[test]
+fn an_idle_worker_makes_a_spare_only_when_its_caller_wants_one() {
+    if !reset_available() {
+        return;
+    }
+    let made_after_idling = |idle_spares: bool, idle: Duration| {
+        let mut config = RuntimeConfig::new(blogmark_e2e::guest());
+        config.engine = settings(Isolation::Reset);
+        config.mode = Mode::Worker { workers: 1 };
+        config.reset_helper = Some(false);
+        config.idle_spares = idle_spares;
+        let runtime = Runtime::new(config).expect("the guest component loads");
+        let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!("x"))]);
+        assert_eq!(
+            runtime.run(job).unwrap().reply,
+            Reply::Html("<b>x</b>".into())
+        );
+        let waited = std::time::Instant::now();
+        let counters = runtime.engine().isolation_counters();
+        while counters.snapshot().instances_created < 2 && waited.elapsed() < idle {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        counters.snapshot().instances_created
+    };
+    // A server's worker has a spare ready for the request after a failure...
+    assert_eq!(made_after_idling(true, Duration::from_secs(20)), 2);
+    // ...a one-shot batch's does not make one after its last request (the
+    // spare comes 20 ms into an idle moment; this waits 25 times as long).
+    assert_eq!(made_after_idling(false, Duration::from_millis(500)), 1);
+}

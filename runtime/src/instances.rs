@@ -69,10 +69,11 @@ impl Instances {
     /// How long the worker should wait with nothing queued before
     /// [`Instances::when_idle`]: at once for a reset worker with a helper
     /// (its second instance is how it serves while the helper resets),
-    /// after `otherwise` for the rest (only failures need what it makes).
-    pub(crate) fn idle_after(&self, otherwise: Duration) -> Duration {
+    /// after `otherwise` for the rest (only failures need what it makes),
+    /// and never when `otherwise` is `None`.
+    pub(crate) fn idle_after(&self, otherwise: Option<Duration>) -> Option<Duration> {
         match self {
-            Instances::Reset(worker) if worker.has_helper() => Duration::ZERO,
+            Instances::Reset(worker) if worker.has_helper() => Some(Duration::ZERO),
             _ => otherwise,
         }
     }

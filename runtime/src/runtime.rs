@@ -46,6 +46,14 @@ pub struct RuntimeConfig {
     /// when there are fewer workers than cores, since otherwise the helpers
     /// compete with the workers for the same cores.
     pub reset_helper: Option<bool>,
+    /// Whether a worker with nothing queued for a moment makes a spare
+    /// instance, so that a request after a failure is served at once
+    /// (true, the default: right for a long-lived caller such as a
+    /// server). A one-shot batch turns it off: its last request is followed
+    /// by no other, and a spare made then only takes a core from the rest
+    /// of its work. A worker with a reset helper makes its second instance
+    /// whatever this says: it serves from it while the helper resets.
+    pub idle_spares: bool,
 }
 
 impl RuntimeConfig {
@@ -56,6 +64,7 @@ impl RuntimeConfig {
             mode: Mode::default(),
             queue_capacity: 1024,
             reset_helper: None,
+            idle_spares: true,
         }
     }
 }
@@ -120,6 +129,7 @@ impl Runtime {
             Mode::Inline => 0,
         };
         let reset_helper = config.reset_helper.unwrap_or(workers < cores);
+        let idle_spares = config.idle_spares;
         let mut settings = config.engine.clone();
         // Each worker holds the instance it runs and the one it keeps ready.
         settings.max_instances = settings
@@ -150,7 +160,7 @@ impl Runtime {
                     let rx: Receiver<Queued> = rx.clone();
                     std::thread::Builder::new()
                         .name(format!("blogmark-sandbox-{i}"))
-                        .spawn(move || worker(&engine, &counters, &rx, reset_helper))
+                        .spawn(move || worker(&engine, &counters, &rx, reset_helper, idle_spares))
                         .map_err(|e| Failure::Unavailable(format!("cannot start a worker: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -256,10 +266,16 @@ fn worker(
     counters: &Counters,
     queue: &Receiver<Queued>,
     reset_helper: bool,
+    idle_spares: bool,
 ) {
     let mut instances = Instances::for_worker(engine, reset_helper);
     loop {
-        let queued = match queue.recv_timeout(instances.idle_after(IDLE_BEFORE_SPARE)) {
+        let idle = instances.idle_after(idle_spares.then_some(IDLE_BEFORE_SPARE));
+        let next = match idle {
+            Some(idle) => queue.recv_timeout(idle),
+            None => queue.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let queued = match next {
             Ok(queued) => queued,
             Err(RecvTimeoutError::Timeout) => {
                 instances.when_idle();

@@ -422,6 +422,10 @@ impl Session {
         config.engine.on_compile = super::compile_notice::on_terminal();
         config.mode = self.settings.mode;
         config.engine.isolation = self.settings.isolation;
+        // A shared runtime outlives this command's calls (`host serve`);
+        // any other ends with them, and a spare made after its last call
+        // would never serve.
+        config.idle_spares = self.shared.is_some();
         let runtime = Runtime::new(config)?;
         let load = runtime.engine().load_report();
         tracing::info!(
