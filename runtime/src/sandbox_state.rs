@@ -3,10 +3,11 @@
 
 use crate::engine::wit_host;
 use crate::modules::ModuleForm;
-use crate::sandbox_env::CallEnv;
+use crate::sandbox_env::{CallEnv, SeededRng};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
+use wasmtime_wasi::p2::bindings::random::random;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, async_trait};
 
@@ -15,6 +16,8 @@ pub(crate) struct SandboxState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) env: CallEnv,
+    /// The guest's random numbers (the request's seeded generator).
+    rng: SeededRng,
     /// Largest linear memory the guest may have, in bytes.
     pub(crate) memory_limit: usize,
     /// Set when a grow past `memory_limit` was refused.
@@ -29,6 +32,7 @@ impl SandboxState {
         SandboxState {
             wasi: Self::wasi(&env),
             table: ResourceTable::new(),
+            rng: env.rng(),
             env,
             memory_limit: usize::MAX,
             memory_denied: false,
@@ -177,11 +181,32 @@ impl monotonic_clock::Host for SandboxState {
     }
 }
 
+/// The most random bytes one call may ask for: WASI's own default.
+const MAX_RANDOM_BYTES: u64 = wasmtime_wasi::random::DEFAULT_MAX_SIZE;
+
+// Filled in one pass, not drawn a word per byte: componentize-py's runtime
+// asks for 2,496 random bytes on every call (it reseeds `random`).
+impl random::Host for SandboxState {
+    fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        if len > MAX_RANDOM_BYTES {
+            wasmtime::bail!("requested {len} random bytes, more than {MAX_RANDOM_BYTES}");
+        }
+        let mut bytes = vec![0; len as usize];
+        rand::Rng::fill_bytes(&mut self.rng, &mut bytes);
+        Ok(bytes)
+    }
+
+    fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
+        Ok(rand::Rng::next_u64(&mut self.rng))
+    }
+}
+
 /// Everything the guest may import.
 pub(crate) fn link(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     linker.allow_shadowing(true);
     monotonic_clock::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
+    random::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
     linker.allow_shadowing(false);
     wit_host::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
     Ok(())
