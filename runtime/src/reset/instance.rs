@@ -245,12 +245,14 @@ impl Tracked {
         }
         // Hot pages are restored whether or not the scan listed them: the
         // set must never decide what is restored.
+        // Both lists are sorted and disjoint: one pass over each.
+        let mut written = self.written.iter().peekable();
         for run in self.hot.runs() {
-            if !self
-                .written
-                .iter()
-                .any(|w| w.start <= run.start && run.end <= w.end)
-            {
+            while written.next_if(|w| w.end <= run.start).is_some() {}
+            let covered = written
+                .peek()
+                .is_some_and(|w| w.start <= run.start && run.end <= w.end);
+            if !covered {
                 self.copy(run.clone());
                 copied += run.len();
             }
