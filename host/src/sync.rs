@@ -164,6 +164,11 @@ impl SyncGuard {
             format!("logs/refs/heads/{branch}.lock"),
             format!("logs/refs/remotes/{remote}/{branch}.lock"),
             "logs/HEAD.lock".to_owned(),
+            // libgit2's fetch rewrites the shallow-roots file through a
+            // lock even in a full clone.
+            "shallow.lock".to_owned(),
+            "ORIG_HEAD.lock".to_owned(),
+            "config.lock".to_owned(),
         ];
         crate::atomic_file::write(&journal, locks.join("\n").as_bytes()).map_err(io)?;
         Ok(SyncGuard {
@@ -357,4 +362,35 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
         from_to: Some((local.id().to_string(), target.id().to_string())),
         changes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_syncs_journal_clears_every_lock_its_fetch_can_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let git_dir = repo.path().to_path_buf();
+        let journal_path = git_dir.join("blogmark-sync.journal");
+        let guard = SyncGuard::begin(&repo, "origin", "main").unwrap();
+        let journal = std::fs::read_to_string(&journal_path).unwrap();
+        drop(guard);
+        assert!(
+            !journal_path.exists(),
+            "a sync that ends removes its journal"
+        );
+        // A kill leaves the journal, and whatever lock libgit2 held: a fetch
+        // that downloads a pack holds shallow.lock even in a full clone.
+        std::fs::write(&journal_path, &journal).unwrap();
+        for name in ["shallow.lock", "FETCH_HEAD.lock", "index.lock"] {
+            std::fs::write(git_dir.join(name), "").unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let _next = SyncGuard::begin(&repo, "origin", "main").unwrap();
+        for name in ["shallow.lock", "FETCH_HEAD.lock", "index.lock"] {
+            assert!(!git_dir.join(name).exists(), "{name} was left behind");
+        }
+    }
 }
