@@ -7,6 +7,15 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+// A render allocates and frees many small strings on many threads (pages,
+// templates, requests and replies). mimalloc made a cold render of the
+// 1,000-post Python bench site 5% faster than glibc's allocator (0.345 s
+// against 0.365 s, medians of 6 in turns) for 5% more peak memory. It is
+// built without transparent huge pages (`no_thp`): with them, the same
+// render's resident set grew by two thirds.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose, cli.quiet);
