@@ -384,12 +384,13 @@ mod tests {
         // A kill leaves the journal, and whatever lock libgit2 held: a fetch
         // that downloads a pack holds shallow.lock even in a full clone.
         std::fs::write(&journal_path, &journal).unwrap();
-        for name in ["shallow.lock", "FETCH_HEAD.lock", "index.lock"] {
+        let left = ["shallow.lock", "FETCH_HEAD.lock", "index.lock"];
+        for name in left {
             std::fs::write(git_dir.join(name), "").unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
         let _next = SyncGuard::begin(&repo, "origin", "main").unwrap();
-        for name in ["shallow.lock", "FETCH_HEAD.lock", "index.lock"] {
+        for name in left {
             assert!(!git_dir.join(name).exists(), "{name} was left behind");
         }
     }
