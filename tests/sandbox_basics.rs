@@ -256,6 +256,25 @@ fn a_queued_request_can_be_cancelled() {
 }
 
 #[test]
+fn a_closed_runtime_answers_what_was_queued_and_refuses_the_rest() {
+    let runtime = blogmark_e2e::runtime(1);
+    let busy = "def render(ctx):\n    n = 0\n    for i in range(300_000):\n        n += i\n    return str(n)\n";
+    let running = runtime.submit(macro_job("busy", busy, &[]));
+    let queued = runtime.submit(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("q"))]));
+    runtime.close();
+    assert_eq!(html(running.wait()), "44999850000");
+    assert_eq!(html(queued.wait()), "<b>q</b>");
+    let late = runtime.run(macro_job("bold", TRIVIAL_MACRO, &[("text", json!("late"))]));
+    assert!(
+        matches!(&late, Err(Failure::Unavailable(why)) if why.contains("stopped")),
+        "{late:?}"
+    );
+    // What the closed runtime did stays readable.
+    assert_eq!(runtime.counters().snapshot()["bold"].calls, 1);
+    assert_eq!(runtime.counters().snapshot()["busy"].calls, 1);
+}
+
+#[test]
 fn inline_mode_runs_on_the_callers_thread() {
     let runtime = blogmark_e2e::runtime(0);
     let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!("inline"))]);

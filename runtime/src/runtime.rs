@@ -8,8 +8,8 @@ use crate::failure::Failure;
 use crate::instances::{InlinePool, Instances};
 use crate::isolation::ResolvedIsolation;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -111,7 +111,8 @@ impl Handle {
 pub struct Runtime {
     engine: Arc<SandboxEngine>,
     counters: Arc<Counters>,
-    queue: Option<Sender<Queued>>,
+    /// `None` in inline mode; emptied by [`Runtime::close`].
+    queue: RwLock<Option<Sender<Queued>>>,
     workers: Vec<JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
     stop_ticker: Arc<AtomicBool>,
@@ -171,7 +172,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             counters,
-            queue,
+            queue: RwLock::new(queue),
             workers: handles,
             ticker: Some(ticker),
             stop_ticker,
@@ -189,7 +190,8 @@ impl Runtime {
             reply: rx,
             cancelled: cancelled.clone(),
         };
-        match &self.queue {
+        let queue = self.queue.read().unwrap_or_else(PoisonError::into_inner);
+        match &*queue {
             Some(queue) => {
                 let queued = Queued {
                     job,
@@ -200,12 +202,28 @@ impl Runtime {
                     let _ = rejected.0.reply.send(Err(stopped()));
                 }
             }
-            None => {
+            None if self.mode == Mode::Inline => {
                 let reply = counted(&self.counters, &job, || self.inline.run(&self.engine, &job));
                 let _ = tx.send(reply);
             }
+            None => {
+                let _ = tx.send(Err(stopped()));
+            }
         }
         handle
+    }
+
+    /// Take no more requests: the workers finish what is queued, then end,
+    /// each freeing its instances on its own thread while the caller goes
+    /// on (a one-shot command's last call was answered; tearing down
+    /// instances at drop would add their cost to the command's end).
+    /// Requests submitted after this fail as stopped. Counters, engine and
+    /// isolation stay readable. In inline mode there is nothing to close.
+    pub fn close(&self) {
+        self.queue
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     /// Submit `job` and wait for it.
@@ -236,7 +254,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.queue.take();
+        self.close();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }

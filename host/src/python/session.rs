@@ -554,6 +554,17 @@ impl Session {
         (done.result, output)
     }
 
+    /// Say that this session makes no more calls: a runtime of its own lets
+    /// its workers end and free their instances while the command goes on
+    /// (writing the output); a shared runtime (`host serve`) stays up.
+    pub fn end_calls(&self) {
+        if self.shared.is_none()
+            && let Some(Ok(runtime)) = self.runtime.get()
+        {
+            runtime.close();
+        }
+    }
+
     /// The isolation used and what it did, when the sandbox was started.
     pub fn sandbox_report(&self) -> Option<SandboxReport> {
         let runtime = self.runtime.get()?.as_ref().ok()?;

@@ -249,10 +249,12 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         ..options.clone()
     })?;
     if let Some(pages) = pages.filter(|_| options.write && report.kept_pages_changed) {
+        let t = Instant::now();
         // Only a cache: a build that cannot keep it still succeeded.
         if let Err(e) = pages.save(&options.root) {
             tracing::warn!("cannot keep the rendered pages for the next render: {e}");
         }
+        tracing::debug!(us = t.elapsed().as_micros() as u64, "rendered pages kept");
     }
     Ok(report)
 }
@@ -352,6 +354,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     };
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
+    // Listings, feeds and the output call no macro.
+    python.end_calls();
     // Each page's key; none for a page with problems (a macro that timed
     // out, ...): it is rendered again next time, the problem may be gone.
     let keys: Option<Vec<Option<String>>> = caching.as_ref().map(|(_, _, hashers)| {

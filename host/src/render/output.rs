@@ -2,7 +2,7 @@
 //! removing files the build no longer makes.
 
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Every file of a build, by path relative to the output directory.
@@ -62,8 +62,9 @@ impl Output {
             std::fs::remove_dir_all(&staging)?;
         }
         std::fs::create_dir_all(&staging)?;
-        // Comparing is reading every old file: in parallel. Writing stays in
-        // order, one file at a time.
+        // Comparing is reading every old file, and each file is written
+        // and renamed on its own: both in parallel. Directories are made
+        // first, so no two threads race to make one.
         let changed: Vec<(&String, PathBuf, &Vec<u8>)> = self
             .files
             .par_iter()
@@ -71,13 +72,18 @@ impl Output {
             .filter(|(_, path, bytes)| !std::fs::read(path).is_ok_and(|old| old == **bytes))
             .collect();
         report.unchanged = self.files.len() - changed.len();
-        let mut listing = Vec::with_capacity(changed.len());
-        for (relative, path, bytes) in changed {
-            std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
-            crate::atomic_file::write_via(&path, bytes, &staging)?;
-            report.written += 1;
-            listing.push(relative.clone());
+        let parents: BTreeSet<&Path> = changed
+            .iter()
+            .map(|(_, path, _)| path.parent().unwrap_or(dir))
+            .collect();
+        for parent in parents {
+            std::fs::create_dir_all(parent)?;
         }
+        changed.par_iter().try_for_each(|(_, path, bytes)| {
+            crate::atomic_file::write_via(path, bytes, &staging)
+        })?;
+        report.written = changed.len();
+        let mut listing: Vec<String> = changed.iter().map(|(r, _, _)| (*r).clone()).collect();
         std::fs::remove_dir_all(&staging)?;
         let removed = self.remove_stale(dir)?;
         report.removed = removed.len();

@@ -1,5 +1,6 @@
-//! The last step of a build that writes: the output folder, then the
-//! database (posts, scripts, new macro results, the run's record).
+//! The last step of a build that writes: the output folder and, at the
+//! same time, the database (posts, scripts, new macro results), then the
+//! run's record.
 
 use super::build::{BuildOptions, BuildReport};
 use super::output::Output;
@@ -24,22 +25,36 @@ pub(super) fn persist(
 ) -> anyhow::Result<()> {
     let root = &options.root;
     let out = options.out.clone().unwrap_or_else(|| root.join("public"));
-    (report.written, report.changed) = output
-        .write_listing(&out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    if let Some(hook) = &options.on_written {
-        report.elapsed = elapsed;
-        (hook.0)(report);
-    }
-    store.sync_posts(pages)?;
-    store.sync_scripts(&crate::scripts::rows(root, scripts))?;
-    if options.use_cache {
-        store.update_macro_results(
-            &python.take_new_results(),
-            &python.live_scripts(),
-            python.guest_build(),
-        )?;
-    }
+    // The database does not depend on the output: it is brought up to date
+    // on another thread while the output is written.
+    std::thread::scope(|scope| {
+        let syncing = scope.spawn(|| {
+            store.sync_posts(pages)?;
+            store.sync_scripts(&crate::scripts::rows(root, scripts))?;
+            if options.use_cache {
+                store.update_macro_results(
+                    &python.take_new_results(),
+                    &python.live_scripts(),
+                    python.guest_build(),
+                )?;
+            }
+            anyhow::Ok(())
+        });
+        let written = output
+            .write_listing(&out)
+            .with_context(|| format!("cannot write {}", out.display()))
+            .map(|(written, changed)| {
+                (report.written, report.changed) = (written, changed);
+                if let Some(hook) = &options.on_written {
+                    report.elapsed = elapsed;
+                    (hook.0)(report);
+                }
+            });
+        let synced = syncing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written.and(synced)
+    })?;
     let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
     let run = RunRecord {
         pages: count(report.pages),
