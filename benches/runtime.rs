@@ -6,15 +6,24 @@
 //! `cargo bench --bench runtime` runs them with criterion, then prints
 //! p50/p95 latencies and requests per second measured over fixed counts.
 //! With a kernel that cannot reset in place, the `reset` rows are skipped.
+//!
+//! They run the guest as a site's render does: the site snapshot, whose
+//! objects are immortal (built first, in a temporary folder).
 
-use blogmark_e2e::{
-    RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_job_with, runtime_in, runtime_with,
-};
+use blogmark_e2e::{RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_job_with, site_guest};
 use blogmark_runtime::{Isolation, IsolationMode, Job, Limits, Runtime};
 use criterion::{Criterion, criterion_group};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use std::time::{Duration, Instant};
+
+fn runtime_in(workers: usize, isolation: Isolation) -> Runtime {
+    runtime_with(workers, isolation, None)
+}
+
+fn runtime_with(workers: usize, isolation: Isolation, reset_helper: Option<bool>) -> Runtime {
+    blogmark_e2e::runtime_on(site_guest(), workers, isolation, reset_helper)
+}
 
 fn trivial(i: usize) -> Job {
     macro_job(

@@ -35,7 +35,17 @@ pub fn runtime_in(workers: usize, isolation: Isolation) -> Runtime {
 /// [`runtime_in`], saying whether `reset` workers reset on a helper thread
 /// (`None`: the runtime's default).
 pub fn runtime_with(workers: usize, isolation: Isolation, reset_helper: Option<bool>) -> Runtime {
-    let mut config = RuntimeConfig::new(guest());
+    runtime_on(guest(), workers, isolation, reset_helper)
+}
+
+/// [`runtime_with`] on `component`.
+pub fn runtime_on(
+    component: GuestComponent,
+    workers: usize,
+    isolation: Isolation,
+    reset_helper: Option<bool>,
+) -> Runtime {
+    let mut config = RuntimeConfig::new(component);
     config.reset_helper = reset_helper;
     config.engine.isolation = isolation;
     config.mode = if workers == 0 {
@@ -44,6 +54,40 @@ pub fn runtime_with(workers: usize, isolation: Isolation, reset_helper: Option<b
         Mode::Worker { workers }
     };
     Runtime::new(config).expect("the guest component loads")
+}
+
+/// The guest as a site's render runs it: snapshotted once more with no
+/// module added, so that every object it holds is immortal. Built once per
+/// process, in a temporary folder.
+pub fn site_guest() -> GuestComponent {
+    static SITE: OnceLock<(tempfile::TempDir, GuestComponent)> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let plan = blogmark_runtime::SnapshotPlan {
+            base: guest(),
+            modules: Vec::new(),
+            source: std::sync::Arc::new(NoModules),
+            key: "site".into(),
+            timeout: std::time::Duration::from_secs(60),
+            fuel: 10_000_000_000,
+            memory_bytes: 512 << 20,
+            isolation: Isolation::from_env().unwrap_or_default(),
+        };
+        let built = blogmark_runtime::snapshot(&plan, dir.path()).expect("the snapshot builds");
+        (dir, built.component)
+    })
+    .1
+    .clone()
+}
+
+/// A module source with no module: the snapshot of [`site_guest`] adds none.
+#[derive(Debug)]
+struct NoModules;
+
+impl blogmark_runtime::ModuleSource for NoModules {
+    fn find(&self, _name: &str) -> Option<blogmark_runtime::ModuleCode> {
+        None
+    }
 }
 
 /// One runtime with two workers shared by a test binary.

@@ -1,14 +1,15 @@
 //! Reset in place is indistinguishable from a fresh instance per request:
 //! random sequences of requests, hostile ones included, give the same
 //! replies, failure classes, output and fuel in both isolations; the memory
-//! equals the image after every reset; `auto` falls back to `instance` where
+//! equals the image after every reset, on the base guest and on a snapshot
+//! whose objects are immortal; `auto` falls back to `instance` where
 //! userfaultfd is refused; and an ordinary user can reset in place.
 
 use blogmark_e2e::{TRIVIAL_MACRO, macro_job, macro_job_with};
 use blogmark_runtime::abi::Reply;
 use blogmark_runtime::{
-    Captured, EngineSettings, Failure, Isolation, IsolationMode, Job, Limits, Mode, Runtime,
-    RuntimeConfig,
+    Captured, EngineSettings, Failure, GuestComponent, Isolation, IsolationMode, Job, Limits, Mode,
+    Runtime, RuntimeConfig, SnapshotPlan,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -267,6 +268,63 @@ fn requests_in_place_match_fresh_instances_including_fuel() {
     }
     assert_eq!(reset.isolation().mode, IsolationMode::Reset);
     assert_eq!(instance.isolation().mode, IsolationMode::Instance);
+}
+
+/// The base guest snapshotted once more with no module added, as a site's
+/// render runs it: every object it holds is immortal.
+fn immortal_snapshot(dir: &std::path::Path) -> GuestComponent {
+    let plan = SnapshotPlan {
+        base: blogmark_e2e::guest(),
+        modules: Vec::new(),
+        source: std::sync::Arc::new(blogmark_host::python::SiteModules::default()),
+        key: "immortal".into(),
+        timeout: Duration::from_secs(60),
+        fuel: 10_000_000_000,
+        memory_bytes: 512 << 20,
+        isolation: Isolation::Auto,
+    };
+    blogmark_runtime::snapshot(&plan, dir)
+        .expect("the snapshot builds")
+        .component
+}
+
+#[test]
+fn on_a_snapshot_with_immortal_objects_every_kind_ends_alike_in_both_isolations() {
+    if !reset_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let component = immortal_snapshot(dir.path());
+    let runtime = |isolation| {
+        let mut config = RuntimeConfig::new(component.clone());
+        config.engine = settings(isolation);
+        config.engine.component = component.clone();
+        config.mode = Mode::Worker { workers: 1 };
+        Runtime::new(config).expect("the snapshot loads")
+    };
+    let (reset, instance) = (runtime(Isolation::Reset), runtime(Isolation::Instance));
+    let counts = "import sys, re\n\ndef render(ctx):\n    return str(sys.getrefcount(re.compile) >= 1 << 30)\n";
+    let immortal = |runtime: &Runtime| runtime.run(macro_job("refs", counts, &[])).unwrap().reply;
+    assert_eq!(immortal(&reset), Reply::Html("True".into()));
+    assert_eq!(immortal(&instance), Reply::Html("True".into()));
+    assert_eq!(
+        immortal(&pair().0),
+        Reply::Html("False".into()),
+        "the base guest"
+    );
+    for round in 0..2 {
+        for (i, &kind) in KINDS.iter().enumerate() {
+            let job = job(kind, i as u32 + round);
+            assert_eq!(
+                seen(reset.run(job.clone())),
+                seen(instance.run(job)),
+                "{kind:?}, round {round}"
+            );
+        }
+    }
+    let stats = reset.engine().isolation_counters().snapshot();
+    assert_eq!(stats.mismatches, 0, "{stats:?}");
+    assert_eq!(stats.full_checks, stats.resets, "{stats:?}");
 }
 
 // The tests below run this same test binary again as a child process,

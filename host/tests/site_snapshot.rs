@@ -1,6 +1,7 @@
-//! The site snapshot of `host render`: built by the host itself when the
-//! scripts import modules the base guest does not hold, rebuilt when that
-//! set (or a library module in it) changes, and not otherwise.
+//! The site snapshot of `host render`: built by the host itself (with the
+//! modules the scripts import that the base guest does not hold, if any,
+//! and its objects made immortal), rebuilt when that set (or a library
+//! module in it) changes, and not otherwise.
 
 mod common;
 
@@ -123,4 +124,43 @@ fn without_a_snapshot_the_same_imports_still_work() {
     assert!(!built(&render(root, cache.path())));
     assert!(page(root).contains("LEAF"), "{}", page(root));
     assert_eq!(snapshots(cache.path()), 0);
+}
+
+/// A macro that says whether `re.compile`, an object of the base snapshot,
+/// is immortal.
+fn refs(root: &Path) {
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< refs >}}\n",
+    );
+    write(
+        root,
+        "scripts/refs.py",
+        "import re, sys\n\n\
+         def render(ctx):\n    return f'immortal={sys.getrefcount(re.compile) >= 1 << 30}'\n",
+    );
+}
+
+#[test]
+fn a_site_importing_nothing_new_still_gets_a_snapshot_whose_objects_are_immortal() {
+    let site = site("");
+    let root = site.path();
+    let cache = tempfile::tempdir().unwrap();
+    refs(root);
+    assert!(
+        built(&render(root, cache.path())),
+        "a snapshot with no added module"
+    );
+    assert!(page(root).contains("immortal=True"), "{}", page(root));
+    assert_eq!(snapshots(cache.path()), 1);
+
+    // `[python] snapshot = false`: the base guest as it is.
+    write(
+        root,
+        "site.toml",
+        &common::site_toml("[python]\nsnapshot = false\n"),
+    );
+    assert!(!built(&render(root, cache.path())));
+    assert!(page(root).contains("immortal=False"), "{}", page(root));
 }

@@ -12,9 +12,14 @@
 //! a stream or a file while importing) is refused: a new instance would
 //! not have that handle.
 //!
+//! Every snapshot also makes the objects it holds immortal (see
+//! `immortal`), so that calls write fewer pages.
+//!
 //! Snapshots are kept on disk by a key the caller computes from every input
 //! (base guest, module list, module sources), and compiled once like the
 //! base guest.
+
+mod immortal;
 
 use crate::call::Job;
 use crate::engine::PythonGuest;
@@ -96,6 +101,17 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
     let unavailable = |what: &str, e: &dyn std::fmt::Display| {
         Failure::Unavailable(format!("cannot build the site snapshot: {what}: {e:#}"))
     };
+    // Processes that need the same snapshot at once (parallel tests, a
+    // render beside `host serve`) build it once: the others wait here, then
+    // find it on disk.
+    std::fs::create_dir_all(dir).map_err(|e| unavailable("cannot create its folder", &e))?;
+    let lock = std::fs::File::create(dir.join(format!("{}.lock", plan.key)))
+        .map_err(|e| unavailable("cannot lock its folder", &e))?;
+    lock.lock()
+        .map_err(|e| unavailable("cannot lock its folder", &e))?;
+    if let Some(found) = on_disk(&wasm, &meta) {
+        return Ok(found);
+    }
     let base = plan
         .base
         .bytes()
@@ -114,7 +130,6 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
         .take()
         .unwrap_or_default();
     let sha256 = hex::encode(Sha256::digest(&output));
-    std::fs::create_dir_all(dir).map_err(|e| unavailable("cannot create its folder", &e))?;
     write_atomically(&wasm, &output).map_err(|e| unavailable("cannot write it", &e))?;
     let record = serde_json::json!({ "sha256": sha256, "failed": failed });
     write_atomically(&meta, record.to_string().as_bytes())
@@ -176,6 +191,7 @@ fn prune(dir: &Path, keep: usize) {
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .and_then(|v| v["sha256"].as_str().map(str::to_owned));
         let _ = std::fs::remove_file(record.with_extension("wasm"));
+        let _ = std::fs::remove_file(record.with_extension("lock"));
         let _ = std::fs::remove_file(&record);
         if let (Some(sha), Some(compiled)) = (sha, &compiled) {
             crate::artifact_cache::remove_for(compiled, &sha);
@@ -190,6 +206,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// The export through which the transform reads the guest's memory.
+const MEMORY_EXPORT: &str = "component-init-get-memory";
 
 type Invoker = Box<dyn component_init_transform::Invoker>;
 /// Modules that did not import, and why; filled in by the preload.
@@ -295,16 +314,24 @@ fn preload(
         .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
         .collect();
     *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(list);
+    let objects = immortal::listed(&answer["objects"])?;
     // Reading memory and globals back is the transform's, not the script's.
     store.set_fuel(u64::MAX)?;
     store.set_epoch_deadline(u64::MAX / 2);
-    Ok(Instrumented { store, instance })
+    Ok(Instrumented {
+        store,
+        instance,
+        objects,
+    })
 }
 
 /// The instrumented guest after the imports, read by the transform.
 struct Instrumented {
     store: Store<SandboxState>,
     instance: Instance,
+    /// The objects the guest listed, to be made immortal in the memory the
+    /// snapshot keeps.
+    objects: Vec<immortal::Listed>,
 }
 
 impl Instrumented {
@@ -339,6 +366,16 @@ impl component_init_transform::Invoker for Instrumented {
     }
 
     async fn call_list_u8(&mut self, function: &str) -> anyhow::Result<Vec<u8>> {
-        self.call(function)
+        let mut bytes: Vec<u8> = self.call(function)?;
+        if function == MEMORY_EXPORT {
+            let made = immortal::make_immortal(&mut bytes, &self.objects);
+            tracing::debug!(
+                listed = self.objects.len(),
+                immortal = made.immortal,
+                skipped = made.skipped,
+                "snapshot objects made immortal"
+            );
+        }
+        Ok(bytes)
     }
 }

@@ -1,5 +1,6 @@
 //! The site snapshot: the guest with every module the site's scripts import
-//! already imported, so that no call pays for an import. Which modules
+//! already imported, so that no call pays for an import, and the objects it
+//! holds made immortal, so that no call writes their reference counts. Which modules
 //! (read from the scripts' text, through the library modules they import,
 //! plus `[python] preload`), its key (the guest, the list, the library
 //! sources), and building it when the disk has none, said on a terminal.
@@ -32,8 +33,10 @@ pub struct SitePlan {
     pub identity: String,
 }
 
-/// The snapshot `scripts` need, if any module they import is not in the
-/// base snapshot already; and what is wrong with `[python] preload`.
+/// The snapshot `scripts` run in (none when `[python] snapshot = false`),
+/// and what is wrong with `[python] preload`. A site whose scripts import
+/// nothing beyond the base snapshot gets one too: a snapshot's objects are
+/// immortal, so its calls write fewer pages.
 pub(super) fn plan(
     scripts: &[&Script],
     settings: &Settings,
@@ -90,11 +93,8 @@ pub(super) fn plan(
             }
         }
     }
-    if chosen.is_empty() {
-        return (None, problems);
-    }
     let mut names = Sha256::new();
-    names.update(b"blogmark site snapshot 1\0");
+    names.update(b"blogmark site snapshot 2\0");
     names.update(settings.build_id.as_bytes());
     for name in chosen.keys() {
         names.update(b"\0");
@@ -141,9 +141,8 @@ pub(super) fn build(
     .then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!(
-            "Building the site's Python snapshot ({} module{})…",
-            plan.modules.len(),
-            if plan.modules.len() == 1 { "" } else { "s" }
+            "Building the site's Python snapshot ({})…",
+            modules(plan.modules.len())
         ));
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
@@ -164,11 +163,20 @@ pub(super) fn build(
         );
         if std::io::stderr().is_terminal() {
             eprintln!(
-                "Built the site's Python snapshot ({} modules) in {:.1} s",
-                plan.modules.len(),
+                "Built the site's Python snapshot ({}) in {:.1} s",
+                modules(plan.modules.len()),
                 built.elapsed.as_secs_f64()
             );
         }
     }
     Ok(Some(built.component))
+}
+
+/// "no added module", "1 module", "3 modules".
+fn modules(count: usize) -> String {
+    match count {
+        0 => "no added module".into(),
+        1 => "1 module".into(),
+        n => format!("{n} modules"),
+    }
 }
