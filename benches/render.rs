@@ -27,6 +27,7 @@ fn options(root: &std::path::Path) -> BuildOptions {
         sandbox: None,
         kept_content: None,
         on_written: None,
+        keep_pages: false,
     }
 }
 

@@ -50,6 +50,7 @@ impl Site {
             sandbox: None,
             kept_content: None,
             on_written: None,
+            keep_pages: false,
         })
         .unwrap()
     }

@@ -50,6 +50,7 @@ fn options(root: &Path) -> BuildOptions {
         sandbox: None,
         kept_content: None,
         on_written: None,
+        keep_pages: false,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn run(
         sandbox: None,
         kept_content: None,
         on_written: None,
+        keep_pages: false,
     };
     let report = build_keeping_pages(&options)?;
     for diagnostic in &report.diagnostics {

@@ -61,6 +61,9 @@ pub struct BuildOptions {
     /// Told as soon as the output folder is written, before the database is
     /// brought up to date (`host serve` reloads the open pages from here).
     pub on_written: Option<OnWritten>,
+    /// Save `page_cache` in the site's `.blogmark/` for the next render
+    /// (when it changed), beside the output ([`build_keeping_pages`] sets it).
+    pub keep_pages: bool,
 }
 
 /// What to do once a build has written its output: given the report so
@@ -241,22 +244,13 @@ fn build_clock() -> chrono::DateTime<chrono::Utc> {
 /// the site's folder ([`PageCache::load`]) unless `options` turn the cache
 /// off, and keeping them again when they changed (a build that writes).
 pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport> {
-    let pages = options
-        .use_cache
-        .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
-    let report = build(&BuildOptions {
-        page_cache: pages.clone(),
+    build(&BuildOptions {
+        page_cache: options
+            .use_cache
+            .then(|| std::sync::Arc::new(PageCache::load(&options.root))),
+        keep_pages: options.use_cache,
         ..options.clone()
-    })?;
-    if let Some(pages) = pages.filter(|_| options.write && report.kept_pages_changed) {
-        let t = Instant::now();
-        // Only a cache: a build that cannot keep it still succeeded.
-        if let Err(e) = pages.save(&options.root) {
-            tracing::warn!("cannot keep the rendered pages for the next render: {e}");
-        }
-        tracing::debug!(us = t.elapsed().as_micros() as u64, "rendered pages kept");
-    }
-    Ok(report)
+    })
 }
 
 /// Build the site described by `options`.

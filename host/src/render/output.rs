@@ -63,8 +63,7 @@ impl Output {
         }
         std::fs::create_dir_all(&staging)?;
         // Comparing is reading every old file, and each file is written
-        // and renamed on its own: both in parallel. Directories are made
-        // first, so no two threads race to make one.
+        // and renamed on its own: all in parallel, directories first.
         let changed: Vec<(&String, PathBuf, &Vec<u8>)> = self
             .files
             .par_iter()
@@ -76,9 +75,10 @@ impl Output {
             .iter()
             .map(|(_, path, _)| path.parent().unwrap_or(dir))
             .collect();
-        for parent in parents {
-            std::fs::create_dir_all(parent)?;
-        }
+        // `create_dir_all` succeeds when another thread made the directory.
+        parents
+            .par_iter()
+            .try_for_each(|parent| std::fs::create_dir_all(parent))?;
         changed.par_iter().try_for_each(|(_, path, bytes)| {
             crate::atomic_file::write_via(path, bytes, &staging)
         })?;

@@ -1,6 +1,6 @@
 //! The last step of a build that writes: the output folder and, at the
-//! same time, the database (posts, scripts, new macro results), then the
-//! run's record.
+//! same time, the database (posts, scripts, new macro results) and the
+//! rendered pages kept for the next render, then the run's record.
 
 use super::build::{BuildOptions, BuildReport};
 use super::output::Output;
@@ -28,6 +28,18 @@ pub(super) fn persist(
     // The database does not depend on the output: it is brought up to date
     // on another thread while the output is written.
     std::thread::scope(|scope| {
+        if let Some(pages) = options
+            .page_cache
+            .as_deref()
+            .filter(|_| options.keep_pages && report.kept_pages_changed)
+        {
+            scope.spawn(move || {
+                // Only a cache: a build that cannot keep it still succeeded.
+                if let Err(e) = pages.save(root) {
+                    tracing::warn!("cannot keep the rendered pages for the next render: {e}");
+                }
+            });
+        }
         let syncing = scope.spawn(|| {
             store.sync_posts(pages)?;
             store.sync_scripts(&crate::scripts::rows(root, scripts))?;

@@ -173,6 +173,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
         sandbox: Some(state.sandbox.clone()),
         kept_content: Some(state.content.clone()),
         on_written: Some(on_written),
+        keep_pages: false,
     };
     let root = options.root.clone();
     let rendered = tokio::task::spawn_blocking(move || {
