@@ -76,9 +76,7 @@ impl Output {
             .map(|(_, path, _)| path.parent().unwrap_or(dir))
             .collect();
         // `create_dir_all` succeeds when another thread made the directory.
-        parents
-            .par_iter()
-            .try_for_each(|parent| std::fs::create_dir_all(parent))?;
+        parents.par_iter().try_for_each(std::fs::create_dir_all)?;
         changed.par_iter().try_for_each(|(_, path, bytes)| {
             crate::atomic_file::write_via(path, bytes, &staging)
         })?;
