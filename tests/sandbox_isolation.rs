@@ -261,11 +261,26 @@ fn requests_in_place_match_fresh_instances_including_fuel() {
         return;
     }
     let (reset, instance) = pair();
-    for n in 0..30 {
-        let kind = [Kind::Plain, Kind::Printing, Kind::Random, Kind::Raises][n % 4];
+    // Long enough for the instance to learn its hot set (16 requests) and
+    // then leave written pages writable between resets for a while.
+    let kinds = [
+        Kind::Plain,
+        Kind::Printing,
+        Kind::Random,
+        Kind::Raises,
+        Kind::SetsGlobals,
+        Kind::PatchesBuiltins,
+        Kind::FillsCaches,
+        Kind::Observer,
+    ];
+    for n in 0..96 {
+        let kind = kinds[(n * 7 / 3) % kinds.len()];
         let job = job(kind, n as u32);
         assert_eq!(seen(reset.run(job.clone())), seen(instance.run(job)), "{n}");
     }
+    let stats = reset.engine().isolation_counters().snapshot();
+    assert_eq!(stats.mismatches, 0, "{stats:?}");
+    assert_eq!(stats.full_checks, stats.resets, "{stats:?}");
     assert_eq!(reset.isolation().mode, IsolationMode::Reset);
     assert_eq!(instance.isolation().mode, IsolationMode::Instance);
 }

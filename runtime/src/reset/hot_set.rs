@@ -72,6 +72,13 @@ impl HotSet {
         &self.runs
     }
 
+    /// Whether the set is being learned: every written page must then be
+    /// protected again after each request, so that the next one's writes
+    /// are counted.
+    pub(crate) fn learning(&self) -> bool {
+        matches!(self.phase, Phase::Learning { .. })
+    }
+
     /// Pages in the set.
     pub(crate) fn len(&self) -> usize {
         self.runs.iter().map(ExactSizeIterator::len).sum()

@@ -74,7 +74,30 @@ struct Tracked {
     tracker: WriteTracker,
     hot: HotSet,
     written: Vec<Range<usize>>,
+    /// Pages outside the hot set that a request wrote and that were left
+    /// writable after its reset (see [`Tracked::restore`]).
+    lazy: Lazy,
 }
+
+/// Written pages left writable, restored at every reset until they are
+/// protected again in one batch.
+#[derive(Default)]
+struct Lazy {
+    runs: Vec<Range<usize>>,
+    /// Resets since the last batch.
+    age: u32,
+}
+
+/// Protecting pages again costs a TLB flush on every core running this
+/// process: measured in a render, 41 us a call (the interprocessor
+/// interrupt and the wait for the other core), about what copying 40-80
+/// pages costs. So written pages are left writable, and copied back at
+/// every reset, until there are more than this many...
+const LAZY_PAGES: usize = 48;
+/// ...or they have waited this many resets (fewer than the hot set's
+/// threshold, so that a page left writable, which every scan reports as
+/// written, does not join the hot set for that alone).
+const LAZY_RESETS: u32 = 4;
 
 /// An instance reset in place after every request.
 pub(crate) struct ResetInstance {
@@ -107,6 +130,7 @@ impl SandboxEngine {
                 tracker,
                 hot: HotSet::new(pages),
                 written: Vec::new(),
+                lazy: Lazy::default(),
             });
         }
         self.isolation_counters().instance_created();
@@ -227,14 +251,18 @@ impl ResetInstance {
 }
 
 impl Tracked {
-    /// Copy back every page written since the last reset and the hot set;
-    /// returns how many pages were copied.
+    /// Copy back every page written since the last reset, the hot set and
+    /// the pages left writable; returns how many pages were copied.
     ///
     /// Written pages outside the hot set are protected again after the
-    /// copy, in as few calls as the hot set allows: each call costs a TLB
-    /// flush on every core running this process (an interprocessor
-    /// interrupt, dear in a virtual machine), and protecting a clean page
-    /// again changes nothing, so runs are joined across clean gaps.
+    /// copy, but lazily: each protecting call costs a TLB flush on every
+    /// core running this process (an interprocessor interrupt, dear in a
+    /// virtual machine), so they are left writable (and so restored at
+    /// every reset, the scan listing them as written) until [`LAZY_PAGES`]
+    /// gather or [`LAZY_RESETS`] pass, then protected in as few calls as
+    /// the hot set allows: protecting a clean page again changes nothing,
+    /// so runs are joined across clean gaps. While the hot set is learned,
+    /// every written page is protected at once.
     fn restore(&mut self) -> std::io::Result<usize> {
         self.written.clear();
         self.tracker.written(&mut self.written)?;
@@ -243,38 +271,45 @@ impl Tracked {
             self.copy(run.clone());
             copied += run.len();
         }
-        // Hot pages are restored whether or not the scan listed them: the
-        // set must never decide what is restored.
-        // Both lists are sorted and disjoint: one pass over each.
-        let mut written = self.written.iter().peekable();
-        for run in self.hot.runs() {
-            while written.next_if(|w| w.end <= run.start).is_some() {}
-            let covered = written
-                .peek()
-                .is_some_and(|w| w.start <= run.start && run.end <= w.end);
-            if !covered {
-                self.copy(run.clone());
-                copied += run.len();
-            }
-        }
-        let mut pending: Option<Range<usize>> = None;
-        for run in &self.written {
-            for page in run.clone() {
+        // Hot pages and pages left writable are restored whether or not
+        // the scan listed them: neither list may decide what is restored.
+        copied += self.copy_unlisted(self.hot.runs());
+        copied += self.copy_unlisted(&self.lazy.runs);
+        // The pages written outside the hot set, exactly.
+        let mut loose: Vec<Range<usize>> = Vec::new();
+        for run in merged(&self.written, &self.lazy.runs) {
+            for page in run {
                 if self.hot.contains(page) {
                     continue;
                 }
-                pending = match pending.take() {
-                    Some(open) if !self.hot.any_in(open.end..page) => Some(open.start..page + 1),
-                    Some(done) => {
-                        self.tracker.protect(done, true)?;
-                        Some(page..page + 1)
-                    }
-                    None => Some(page..page + 1),
-                };
+                match loose.last_mut() {
+                    Some(open) if open.end == page => open.end = page + 1,
+                    _ => loose.push(page..page + 1),
+                }
             }
         }
-        if let Some(done) = pending {
-            self.tracker.protect(done, true)?;
+        let loose_pages: usize = loose.iter().map(ExactSizeIterator::len).sum();
+        self.lazy.age += 1;
+        if self.hot.learning() || loose_pages > LAZY_PAGES || self.lazy.age >= LAZY_RESETS {
+            let mut pending: Option<Range<usize>> = None;
+            for run in loose {
+                pending = match pending.take() {
+                    Some(open) if !self.hot.any_in(open.end..run.start) => {
+                        Some(open.start..run.end)
+                    }
+                    Some(done) => {
+                        self.tracker.protect(done, true)?;
+                        Some(run)
+                    }
+                    None => Some(run),
+                };
+            }
+            if let Some(done) = pending {
+                self.tracker.protect(done, true)?;
+            }
+            self.lazy = Lazy::default();
+        } else {
+            self.lazy.runs = loose;
         }
         if let Some(change) = self.hot.observe(&self.written) {
             tracing::trace!(hot_pages = self.hot.len(), "hot set changed");
@@ -286,6 +321,25 @@ impl Tracked {
             }
         }
         Ok(copied)
+    }
+
+    /// Copy back the pages of `runs` (sorted) that the scan did not list;
+    /// returns how many.
+    fn copy_unlisted(&self, runs: &[Range<usize>]) -> usize {
+        let mut copied = 0;
+        // Both lists are sorted and disjoint within themselves: one pass over each.
+        let mut written = self.written.iter().peekable();
+        for run in runs {
+            while written.next_if(|w| w.end <= run.start).is_some() {}
+            let covered = written
+                .peek()
+                .is_some_and(|w| w.start <= run.start && run.end <= w.end);
+            if !covered {
+                self.copy(run.clone());
+                copied += run.len();
+            }
+        }
+        copied
     }
 
     fn copy(&self, pages: Range<usize>) {
@@ -303,5 +357,32 @@ impl Tracked {
 
     fn equals_image(&self) -> bool {
         memory_of(&self.region) == &*self.image
+    }
+}
+
+/// The union of two sorted lists of disjoint runs, sorted and disjoint.
+fn merged(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut all: Vec<Range<usize>> = a.iter().chain(b).cloned().collect();
+    all.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(all.len());
+    for run in all {
+        match out.last_mut() {
+            Some(last) if run.start <= last.end => last.end = last.end.max(run.end),
+            _ => out.push(run),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged;
+
+    #[test]
+    fn merged_runs_are_sorted_disjoint_and_cover_both_lists() {
+        assert_eq!(merged(&[0..2, 5..6], &[1..3, 8..9]), [0..3, 5..6, 8..9]);
+        assert_eq!(merged(&[], &[4..7]), [4..7]);
+        assert_eq!(merged(&[2..4], &[4..5]), [2..5]);
+        assert!(merged(&[], &[]).is_empty());
     }
 }
