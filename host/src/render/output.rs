@@ -64,24 +64,32 @@ impl Output {
         std::fs::create_dir_all(&staging)?;
         // Comparing is reading every old file, and each file is written
         // and renamed on its own: all in parallel, directories first.
-        let changed: Vec<(&String, PathBuf, &Vec<u8>)> = self
+        let changed: Vec<(&String, PathBuf, &Vec<u8>, bool)> = self
             .files
             .par_iter()
             .map(|(relative, bytes)| (relative, dir.join(relative), bytes))
-            .filter(|(_, path, bytes)| !std::fs::read(path).is_ok_and(|old| old == **bytes))
+            .filter_map(|(relative, path, bytes)| match std::fs::read(&path) {
+                Ok(old) if old == *bytes => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Some((relative, path, bytes, false))
+                }
+                _ => Some((relative, path, bytes, true)),
+            })
             .collect();
         report.unchanged = self.files.len() - changed.len();
         let parents: BTreeSet<&Path> = changed
             .iter()
-            .map(|(_, path, _)| path.parent().unwrap_or(dir))
+            .map(|(_, path, _, _)| path.parent().unwrap_or(dir))
             .collect();
         // `create_dir_all` succeeds when another thread made the directory.
         parents.par_iter().try_for_each(std::fs::create_dir_all)?;
-        changed.par_iter().try_for_each(|(_, path, bytes)| {
-            crate::atomic_file::write_via(path, bytes, &staging)
-        })?;
+        changed
+            .par_iter()
+            .try_for_each(|(_, path, bytes, existing)| {
+                crate::atomic_file::write_staged(path, bytes, &staging, *existing)
+            })?;
         report.written = changed.len();
-        let mut listing: Vec<String> = changed.iter().map(|(r, _, _)| (*r).clone()).collect();
+        let mut listing: Vec<String> = changed.iter().map(|(r, ..)| (*r).clone()).collect();
         std::fs::remove_dir_all(&staging)?;
         let removed = self.remove_stale(dir)?;
         report.removed = removed.len();

@@ -375,6 +375,10 @@ fn merged(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::single_range_in_vec_init,
+    reason = "lists of page runs that hold one run"
+)]
 mod tests {
     use super::merged;
 
