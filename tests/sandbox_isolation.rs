@@ -8,8 +8,8 @@
 use blogmark_e2e::{TRIVIAL_MACRO, macro_job, macro_job_with};
 use blogmark_runtime::abi::Reply;
 use blogmark_runtime::{
-    Captured, EngineSettings, Failure, GuestComponent, Isolation, IsolationMode, Job, Limits, Mode,
-    Runtime, RuntimeConfig, SnapshotPlan,
+    Captured, EngineSettings, Failure, Isolation, IsolationMode, Job, Limits, Mode, Runtime,
+    RuntimeConfig,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -285,31 +285,13 @@ fn requests_in_place_match_fresh_instances_including_fuel() {
     assert_eq!(instance.isolation().mode, IsolationMode::Instance);
 }
 
-/// The base guest snapshotted once more with no module added, as a site's
-/// render runs it: every object it holds is immortal.
-fn immortal_snapshot(dir: &std::path::Path) -> GuestComponent {
-    let plan = SnapshotPlan {
-        base: blogmark_e2e::guest(),
-        modules: Vec::new(),
-        source: std::sync::Arc::new(blogmark_host::python::SiteModules::default()),
-        key: "immortal".into(),
-        timeout: Duration::from_secs(60),
-        fuel: 10_000_000_000,
-        memory_bytes: 512 << 20,
-        isolation: Isolation::Auto,
-    };
-    blogmark_runtime::snapshot(&plan, dir)
-        .expect("the snapshot builds")
-        .component
-}
-
 #[test]
 fn on_a_snapshot_with_immortal_objects_every_kind_ends_alike_in_both_isolations() {
     if !reset_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let component = immortal_snapshot(dir.path());
+    // The guest as a site's render runs it: every object it holds immortal.
+    let component = blogmark_e2e::site_guest();
     let runtime = |isolation| {
         let mut config = RuntimeConfig::new(component.clone());
         config.engine = settings(isolation);

@@ -13,7 +13,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    write_in(path, bytes, dir)
+    write_in(path, bytes, dir, true)
 }
 
 /// Like [`write`], with the temporary file in `staging` (made if missing):
@@ -22,10 +22,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// `path`, the file is staged beside `path` instead.
 pub fn write_via(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(staging)?;
-    match write_in(path, bytes, staging) {
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => write(path, bytes),
-        other => other,
-    }
+    write_staged(path, bytes, staging, true)
 }
 
 /// [`write_via`] for a caller writing many files through one `staging`
@@ -38,22 +35,13 @@ pub fn write_staged(
     staging: &Path,
     existing: bool,
 ) -> std::io::Result<()> {
-    match write_new_or_not(path, bytes, staging, existing) {
+    match write_in(path, bytes, staging, existing) {
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => write(path, bytes),
         other => other,
     }
 }
 
-fn write_in(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
-    write_new_or_not(path, bytes, staging, true)
-}
-
-fn write_new_or_not(
-    path: &Path,
-    bytes: &[u8],
-    staging: &Path,
-    existing: bool,
-) -> std::io::Result<()> {
+fn write_in(path: &Path, bytes: &[u8], staging: &Path, existing: bool) -> std::io::Result<()> {
     let mut builder = tempfile::Builder::new();
     // A temporary file is private (0600) by default; asking for 0666 lets
     // the kernel apply the umask, as `open(2)` does for any new file.
