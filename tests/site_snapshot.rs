@@ -123,7 +123,11 @@ fn both_guests() -> [(&'static str, Runtime); 2] {
 }
 
 fn html(runtime: &Runtime, slug: &str, source: &str) -> String {
-    match runtime.run(macro_job(slug, source, &[])).expect("the macro runs").reply {
+    match runtime
+        .run(macro_job(slug, source, &[]))
+        .expect("the macro runs")
+        .reply
+    {
         Reply::Html(html) => html,
         other => panic!("{slug}: {other:?}"),
     }

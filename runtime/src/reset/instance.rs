@@ -135,6 +135,7 @@ impl SandboxEngine {
         }
         self.isolation_counters().instance_created();
         tracing::debug!(
+            memory_pages = memories.iter().map(|m| m.image.len() / PAGE).sum::<usize>(),
             instantiate_us = instantiated.as_micros() as u64,
             image_us = (imaged - instantiated).as_micros() as u64,
             total_us = started.elapsed().as_micros() as u64,
