@@ -591,9 +591,7 @@ def _preload(doc):
         exec(compile(warm, "<preload>", "exec", dont_inherit=True), {})
     except BaseException:  # noqa: B036 - only a warm-up; the imports themselves succeeded
         pass
-    gc.collect()
-    gc.freeze()
-    _hold_small_free_blocks()
+    _settle_heap()
     return {"abi": ABI_VERSION, "ok": True, "failed": failed,
             "objects": _snapshot_objects()}
 
@@ -607,6 +605,17 @@ _HELD_MAX = 256
 # A bound on what is held, should malloc never carve evenly: the free
 # space left is what calls allocate from.
 _HELD_BUDGET = 4 << 20
+
+
+def _settle_heap():
+    """Leave the heap as a snapshot should hold it, in both snapshots (the
+    base guest's and a site's). Objects of the snapshot never become
+    garbage: frozen, the collector never walks (and so never dirties) their
+    pages on a call. The small free blocks are held after the last
+    collection, which frees some."""
+    gc.collect()
+    gc.freeze()
+    _hold_small_free_blocks()
 
 
 def _hold_small_free_blocks():
@@ -769,11 +778,7 @@ def _warm_up():
             world.handle(_to_json({"abi": ABI_VERSION, "kind": "macro", "script": sent,
                                    "call": call, "page": None, "site": {}}))
     _linecache.pop("<warm-up>", None)
-    # Objects of the snapshot never become garbage: keep the collector from
-    # walking (and so dirtying) their pages on every call.
-    gc.collect()
-    gc.freeze()
-    _hold_small_free_blocks()
+    _settle_heap()
 
 
 # Enough for an instruction to specialize, or to fail to and back off.
