@@ -3,8 +3,10 @@
 
 pub mod thresholds;
 
-use blogmark_runtime::abi::{MacroCall, Operation, Request, Script, Site};
-use blogmark_runtime::{GuestComponent, Isolation, Job, Limits, Mode, Runtime, RuntimeConfig};
+use blogmark_runtime::abi::{MacroCall, Operation, Reply, Request, Script, Site};
+use blogmark_runtime::{
+    Failure, GuestComponent, Isolation, Job, Limits, Mode, Outcome, Runtime, RuntimeConfig,
+};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -87,6 +89,14 @@ struct NoModules;
 impl blogmark_runtime::ModuleSource for NoModules {
     fn find(&self, _name: &str) -> Option<blogmark_runtime::ModuleCode> {
         None
+    }
+}
+
+/// The HTML a macro call answered; panics on a failure or another reply.
+pub fn html(result: Result<Outcome, Failure>) -> String {
+    match result.expect("the macro succeeds").reply {
+        Reply::Html(html) => html,
+        other => panic!("expected HTML, got {other:?}"),
     }
 }
 

@@ -2,19 +2,12 @@
 //! tracebacks, checks, the standard library, the queue.
 
 use blogmark_e2e::{
-    RE_HTML_MACRO, TRIVIAL_MACRO, macro_job, macro_request, script, shared_runtime,
+    RE_HTML_MACRO, TRIVIAL_MACRO, html, macro_job, macro_request, script, shared_runtime,
 };
 use blogmark_runtime::abi::{Operation, Post, Reply, Request, Site};
 use blogmark_runtime::{CallSite, Failure, FailureClass, Job};
 use serde_json::json;
 use std::time::Duration;
-
-fn html(result: Result<blogmark_runtime::Outcome, Failure>) -> String {
-    match result.expect("the macro succeeds").reply {
-        Reply::Html(html) => html,
-        other => panic!("expected HTML, got {other:?}"),
-    }
-}
 
 #[test]
 fn a_trivial_macro_returns_html() {

@@ -2,7 +2,7 @@
 //! Python on the machine): the base guest with more modules imported,
 //! which then cost a call nothing.
 
-use blogmark_e2e::{guest, macro_job};
+use blogmark_e2e::{guest, html, macro_job};
 use blogmark_host::python::SiteModules;
 use blogmark_runtime::abi::Reply;
 use blogmark_runtime::{Isolation, Mode, Runtime, RuntimeConfig, SnapshotPlan, snapshot};
@@ -122,17 +122,6 @@ fn both_guests() -> [(&'static str, Runtime); 2] {
     ]
 }
 
-fn html(runtime: &Runtime, slug: &str, source: &str) -> String {
-    match runtime
-        .run(macro_job(slug, source, &[]))
-        .expect("the macro runs")
-        .reply
-    {
-        Reply::Html(html) => html,
-        other => panic!("{slug}: {other:?}"),
-    }
-}
-
 /// A call's objects come one after the other from free space, not from
 /// the small blocks that building the snapshot freed all over the heap:
 /// those put 300 objects of 32 bytes on 184 pages, each a page the reset
@@ -142,7 +131,9 @@ fn a_calls_small_objects_share_pages_instead_of_scattering_over_the_heap() {
     const SPREAD: &str = "def render(ctx):\n    held = [bytes(11) for _ in range(300)]\n    \
         return str(len({id(b) >> 12 for b in held}))\n";
     for (guest, runtime) in both_guests() {
-        let pages: usize = html(&runtime, "spread", SPREAD).parse().unwrap();
+        let pages: usize = html(runtime.run(macro_job("spread", SPREAD, &[])))
+            .parse()
+            .unwrap();
         assert!(
             pages < 75,
             "on {guest}, 300 objects of 32 bytes are on {pages} pages"
@@ -171,7 +162,7 @@ fn the_dispatchers_bytecode_is_specialized_in_the_snapshot() {
         d._freeze({'a': [1, {'b': 2}]})\n    \
         return f'{before} {specialized()}'\n";
     for (guest, runtime) in both_guests() {
-        let counts = html(&runtime, "more_runs", MORE_RUNS);
+        let counts = html(runtime.run(macro_job("more_runs", MORE_RUNS, &[])));
         let (before, after) = counts.split_once(' ').unwrap();
         assert!(before.parse::<u32>().unwrap() > 0, "{guest}: {counts}");
         assert_eq!(
