@@ -591,20 +591,27 @@ def _preload(doc):
         exec(compile(warm, "<preload>", "exec", dont_inherit=True), {})
     except BaseException:  # noqa: B036 - only a warm-up; the imports themselves succeeded
         pass
+    # Listed before the heap is settled: listing frees thousands of small
+    # objects (the addresses it only looked up).
+    objects = _snapshot_objects()
     _settle_heap()
-    return {"abi": ABI_VERSION, "ok": True, "failed": failed,
-            "objects": _snapshot_objects()}
+    return {"abi": ABI_VERSION, "ok": True, "failed": failed, "objects": objects.tolist()}
 
 
-# Small free blocks of the heap, taken by `_hold_small_free_blocks` and
-# kept for the snapshot's life.
-_HELD = []
 # Object sizes whose free blocks are taken: the allocator keeps blocks of
 # up to 256 bytes in lists by exact size, and larger ones split.
 _HELD_MAX = 256
-# A bound on what is held, should malloc never carve evenly: the free
-# space left is what calls allocate from.
-_HELD_BUDGET = 4 << 20
+# Blocks are taken this many at a time.
+_HELD_BATCH = 16
+# The small free blocks of the heap, taken by `_hold_small_free_blocks` a
+# batch to a slot and kept for the snapshot's life. The slots are all made
+# here: a list that grew while blocks are taken would free its old array
+# into the very lists being emptied. Their number bounds what is held
+# (at most 1,024 x 16 x 256 bytes), should the heap never run out of them.
+_HELD = [None] * 1024
+# Where a batch is taken: freeing a list of its own would leave its blocks
+# free in the lists just emptied.
+_HELD_SCRATCH = [None] * _HELD_BATCH
 
 
 def _settle_heap():
@@ -622,37 +629,56 @@ def _hold_small_free_blocks():
     """Allocate every small free block the heap holds, and keep them.
 
     Building a snapshot frees thousands of small blocks all over the heap
-    (1,966 of 32 to 240 bytes, on 275 pages, in the base guest). malloc
-    serves a small request from the free blocks of its exact size first,
-    latest freed first, so a call's small objects landed one a page on
-    hundreds of pages, each of which the reset then copied back. With
-    those blocks held, a call's objects come one after the other from the
-    free space that remains: 300 objects of 32 bytes on 23 pages, not 188.
+    (about 2,500 of 24 to 264 bytes in the base guest). malloc serves a
+    small request from the free blocks of its exact size first, latest
+    freed first, so a call's small objects landed one a page on a hundred
+    pages or more, each of which the reset then copied back. With those
+    blocks held, a call's objects come one right after the other from the
+    free space that remains: 300 objects of 32 bytes on 11 to 18 pages.
 
-    For each size, from the largest down, blocks are taken until four in a
-    row come evenly spaced: only carving free space gives that (two free
-    blocks are never adjacent: malloc merges them). Larger free spaces are
+    For each size, from the largest down (taking a block can put a smaller
+    free block back in its list, never a larger one), blocks are taken a
+    batch at a time until a whole batch lies block after block: malloc
+    never leaves two free blocks side by side (it merges them), so such a
+    batch was carved from free space, and that size's list is empty. That
+    batch goes back where it came from. Blocks that merely come evenly
+    spaced prove nothing: a list often holds blocks freed from between
+    objects still alive, and stopping on four of those left a third of the
+    guest's builds (its layout changes from one build to the next) with
+    calls whose 300 objects took 110-120 pages. Larger free spaces are
     left as they are: holding them too (up to a page) was tried, and calls
     then wrote more pages, not fewer."""
-    hold = _HELD.append
     empty = sys.getsizeof(b"")
-    budget = _HELD_BUDGET
-    for size in range(_HELD_MAX - empty, 0, -8):
-        last = step = None
-        even = 0
-        while budget > 0:
-            block = bytes(size)
-            hold(block)
-            budget -= size + empty
-            at = id(block)
-            if last is not None and 0 < at - last == step:
-                even += 1
-                if even == 3:
-                    break
-            else:
-                even = 0
-            step = at - last if last is not None else None
-            last = at
+    batch = _HELD_SCRATCH
+    # A site snapshot settles the heap of a snapshot that settled it once.
+    slot = _HELD.index(None) if None in _HELD else len(_HELD)
+    for size in range(_HELD_MAX - empty, -8, -8):
+        # bytes(1) is a cached object; two bytes make the smallest block.
+        size = max(size, 2)
+        while slot < len(_HELD):
+            for i in range(_HELD_BATCH):
+                batch[i] = bytes(size)
+            if _side_by_side(batch, size + empty):
+                # Last first: each then merges into the free space after it.
+                for i in range(_HELD_BATCH - 1, -1, -1):
+                    batch[i] = None
+                break
+            _HELD[slot] = tuple(batch)
+            slot += 1
+
+
+def _side_by_side(blocks, size):
+    """Whether each of `blocks` (objects of `size` bytes) starts where the
+    one before ends, give or take malloc's header and rounding (4 bytes,
+    then up to 15 to a multiple of 16). A block of its own in between
+    would take 16 bytes or more, and a header."""
+    at = id(blocks[0])
+    for i in range(1, len(blocks)):
+        step = id(blocks[i]) - at
+        if not 0 < step < size + 20:
+            return False
+        at += step
+    return True
 
 
 # What `_snapshot_objects` listed, kept alive by this reference: the host
@@ -663,16 +689,19 @@ _LISTED = []
 
 def _snapshot_objects():
     """The address and the type's address of every mortal object reachable
-    from `sys.modules`, flattened. The host makes them immortal in the
-    snapshot it writes: a call that touches them (every call touches
-    thousands) then leaves their reference counts, and so their pages,
-    unwritten, and a reset has fewer pages to copy back."""
+    from `sys.modules`, flattened into an array of words. The host makes
+    them immortal in the snapshot it writes: a call that touches them
+    (every call touches thousands) then leaves their reference counts, and
+    so their pages, unwritten, and a reset has fewer pages to copy back."""
     is_immortal = getattr(sys, "_is_immortal", None)
     if is_immortal is None:
         def is_immortal(obj, _count=sys.getrefcount):
             return _count(obj) >= 1 << 30
+    from array import array
     seen = set()
-    flat = []
+    # Addresses as machine words, not as int objects: those would be freed
+    # after the snapshot's small free blocks were held, all over the heap.
+    flat = array("L")
     stack = [sys.modules]
     referents = gc.get_referents
     while stack:
