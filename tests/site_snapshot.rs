@@ -130,15 +130,16 @@ fn both_guests() -> [(&'static str, Runtime); 2] {
 #[test]
 fn a_calls_small_objects_share_pages_instead_of_scattering_over_the_heap() {
     const KINDS: [&str; 3] = ["bytes of 32 bytes", "ints", "floats"];
+    // Each kind's objects are kept while the next are made, so that none
+    // reuses the blocks of another.
     const SPREAD: &str = "def render(ctx):\n    \
-        made = [bytes(11), 1000003, 1.5]\n    \
-        pages = []\n    \
-        for kind in range(3):\n        \
+        pages, kept = [], []\n    \
+        for make in (lambda i: bytes(11), lambda i: 1000003 * (i + 2), lambda i: 1.5 * (i + 2)):\n        \
         held = [None] * 300\n        \
         for i in range(300):\n            \
-        held[i] = bytes(11) if kind == 0 else made[kind] * (i + 2)\n        \
+        held[i] = make(i)\n        \
         pages.append(len({id(x) >> 12 for x in held}))\n        \
-        made[kind] = held\n    \
+        kept.append(held)\n    \
         return ' '.join(map(str, pages))\n";
     for (guest, runtime) in both_guests() {
         let counts = html(runtime.run(macro_job("spread", SPREAD, &[])));
