@@ -9,6 +9,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod input;
 pub mod links;
+pub mod machine_key;
 pub mod macros;
 pub mod markdown;
 pub mod packages;

@@ -71,12 +71,17 @@ impl EngineSettings {
     }
 }
 
-/// `$BLOGMARK_CACHE_DIR`, else the platform's cache directory.
-pub fn default_cache_dir() -> Option<PathBuf> {
+/// The user's cache folder of Blogmark: `$BLOGMARK_CACHE_DIR`, else the
+/// platform's cache directory's `blogmark`.
+pub fn cache_root() -> Option<PathBuf> {
     std::env::var_os("BLOGMARK_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| dirs::cache_dir().map(|d| d.join("blogmark")))
-        .map(|d| d.join("compiled"))
+}
+
+/// Where compiled guests are kept: [`cache_root`]'s `compiled`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    cache_root().map(|d| d.join("compiled"))
 }
 
 /// The engine, the compiled guest and everything needed to instantiate it.

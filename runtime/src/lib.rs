@@ -54,7 +54,7 @@ mod snapshot;
 pub use call::{Job, Outcome, ReusedInstance};
 pub use counters::{Counters, IsolationCounters, IsolationStats, ScriptStats};
 pub use engine::{
-    DEFAULT_VERIFY_EVERY, EngineSettings, LoadReport, SandboxEngine, default_cache_dir,
+    DEFAULT_VERIFY_EVERY, EngineSettings, LoadReport, SandboxEngine, cache_root, default_cache_dir,
 };
 pub use failure::{Failure, FailureClass, GuestError, Output};
 pub use guest_component::{CompileObserver, CompileStage, GuestComponent};

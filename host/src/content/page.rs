@@ -175,12 +175,12 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
         None => slugify(bundle.as_deref().map_or(file_stem(path), file_stem)),
     };
     let url = match string("url")? {
-        Some(own) => super::urls::normalize(&own).ok_or_else(|| {
+        Some(own) => super::urls::normalize(&own).map_err(|why| {
             Diagnostic::error(
                 path,
                 field_line("url"),
                 1,
-                format!("`url` {own:?} is not a URL path (no `.` or `..` segments)"),
+                format!("`url` {own:?} is not a URL path: {why}"),
             )
         })?,
         None => super::urls::folder_url(kind, &folders, &slug),
@@ -188,12 +188,12 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
     let aliases = string_list(&fields, "aliases", path, &field_line)?
         .into_iter()
         .map(|alias| {
-            super::urls::normalize(&alias).ok_or_else(|| {
+            super::urls::normalize(&alias).map_err(|why| {
                 Diagnostic::error(
                     path,
                     field_line("aliases"),
                     1,
-                    format!("the alias {alias:?} is not a URL path"),
+                    format!("the alias {alias:?} is not a URL path: {why}"),
                 )
             })
         })

@@ -24,13 +24,44 @@ pub fn folder_url(kind: Kind, folders: &str, slug: &str) -> String {
 }
 
 /// `url` as a URL path: one leading and one trailing `/`, no empty,
-/// `.` or `..` segment.
-pub fn normalize(url: &str) -> Option<String> {
-    let parts = crate::input::plain_segments(url)?;
-    if parts.is_empty() {
-        return Some("/".into());
+/// `.` or `..` segment; `Err` says why it is not one.
+///
+/// Each segment becomes a folder of the output, so what a file system
+/// refuses, or what would reach into a repository kept in the output
+/// (`public/.git` is how many deploy), is refused here, with the page's
+/// line, rather than failing the render's writing half-way.
+pub fn normalize(url: &str) -> Result<String, String> {
+    let parts =
+        crate::input::plain_segments(url).ok_or("it has a `.` or `..` segment or a `\\`")?;
+    for part in &parts {
+        segment_problem(part)?;
     }
-    Some(format!("/{}/", parts.join("/")))
+    if parts.is_empty() {
+        return Ok("/".into());
+    }
+    Ok(format!("/{}/", parts.join("/")))
+}
+
+/// The longest name of a file or folder most file systems take, in bytes.
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Why `segment` cannot name a file or folder of the output, if it cannot.
+pub fn segment_problem(segment: &str) -> Result<(), String> {
+    if segment.chars().any(char::is_control) {
+        return Err(format!(
+            "the segment {segment:?} holds a control character (NUL, newline, …)"
+        ));
+    }
+    if segment.len() > MAX_SEGMENT_BYTES {
+        return Err(format!(
+            "a segment is {} bytes long, past the {MAX_SEGMENT_BYTES} a file name may have",
+            segment.len()
+        ));
+    }
+    if segment.eq_ignore_ascii_case(".git") {
+        return Err("a `.git` segment would write into a repository".into());
+    }
+    Ok(())
 }
 
 /// The URL of `page` under `permalinks` (a front-matter `url` wins and was
@@ -84,12 +115,14 @@ fn expand(pattern: &str, page: &Page) -> Result<String, Diagnostic> {
         };
         url = url.replace(token, &value);
     }
-    normalize(&url).ok_or_else(|| {
+    normalize(&url).map_err(|why| {
         Diagnostic::error(
             &page.path,
             1,
             1,
-            format!("the permalink pattern `{pattern}` gives `{url}`, which is not a URL path"),
+            format!(
+                "the permalink pattern `{pattern}` gives `{url}`, which is not a URL path: {why}"
+            ),
         )
     })
 }
@@ -163,9 +196,27 @@ mod tests {
 
     #[test]
     fn normalized_paths() {
-        assert_eq!(normalize("a/b").as_deref(), Some("/a/b/"));
-        assert_eq!(normalize("//a//").as_deref(), Some("/a/"));
-        assert_eq!(normalize("/").as_deref(), Some("/"));
-        assert_eq!(normalize("/a/../b/"), None);
+        assert_eq!(normalize("a/b").as_deref(), Ok("/a/b/"));
+        assert_eq!(normalize("//a//").as_deref(), Ok("/a/"));
+        assert_eq!(normalize("/").as_deref(), Ok("/"));
+        assert!(normalize("/a/../b/").is_err());
+    }
+
+    #[test]
+    fn segments_no_file_system_takes_are_refused_with_the_reason() {
+        let long = "x".repeat(MAX_SEGMENT_BYTES + 1);
+        for (url, why) in [
+            ("/a\0b/", "control character"),
+            ("/a\nb/", "control character"),
+            (&format!("/ok/{long}/"), "256 bytes long"),
+            ("/.git/hooks/", "`.git`"),
+            ("/x/.GIT/", "`.git`"),
+        ] {
+            let err = normalize(url).unwrap_err();
+            assert!(err.contains(why), "{url:?}: {err}");
+        }
+        let longest = "é".repeat(MAX_SEGMENT_BYTES / 2);
+        assert!(normalize(&format!("/{longest}/")).is_ok());
+        assert!(normalize("/.github/").is_ok());
     }
 }

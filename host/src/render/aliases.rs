@@ -30,7 +30,11 @@ pub(super) fn add_aliases(
                 None if output.files().contains_key(&path) => {
                     Some(format!("the site already writes `{path}`"))
                 }
-                None => None,
+                None => path
+                    .match_indices('/')
+                    .map(|(end, _)| &path[..end])
+                    .find(|file| output.files().contains_key(*file))
+                    .map(|file| format!("the site writes a file at `{file}`, not a folder")),
             };
             if let Some(holder) = holder {
                 diagnostics.push(Diagnostic::error(

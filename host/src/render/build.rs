@@ -9,7 +9,9 @@ use super::page_cache::{
     KeptListings, KeyHasher, PageCache, PageHasher, page_hasher, page_key, site_key, templates_part,
 };
 use super::site_context::SiteContext;
-use super::{aliases, bundles, feeds, link_check, pages, persist, progress, static_files};
+use super::{
+    aliases, bundles, feeds, link_check, output_paths, pages, persist, progress, static_files,
+};
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
@@ -440,6 +442,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);
     static_files::add_static_files(root, &mut output, &mut diagnostics);
     aliases::add_aliases(&context, &pages, &mut output, &mut diagnostics);
+    output_paths::check(root, &mut output, &context.published, &mut diagnostics);
     if options.check_links {
         diagnostics.extend(link_check::check_links(
             root,

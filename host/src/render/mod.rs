@@ -13,6 +13,7 @@ mod feeds;
 mod link_check;
 mod listings;
 mod output;
+mod output_paths;
 mod page_cache;
 mod pages;
 mod persist;

@@ -28,6 +28,11 @@ impl Output {
         self.files.insert(path.into(), bytes.into());
     }
 
+    /// Leave the file at `path` out of the build.
+    pub fn remove(&mut self, path: &str) {
+        self.files.remove(path);
+    }
+
     /// Every file, by its path under the output folder.
     pub fn files(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.files

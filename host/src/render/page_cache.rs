@@ -16,6 +16,7 @@
 use super::pages::RenderedPage;
 use super::templates::Templates;
 use crate::content::Page;
+use crate::machine_key::{MachineKey, TAG_LEN};
 use crate::stats::CallKind;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -54,6 +55,24 @@ struct Stored<'a> {
 
 const FORMAT: u32 = 3;
 
+/// The domain of the tag that ends the file (see [`crate::machine_key`]).
+const TAG_DOMAIN: &str = "blogmark pages cache v1";
+
+/// The file's content without its tag, if the tag is this machine's: a
+/// cache committed by someone else, or edited, is not used.
+fn untagged(bytes: &[u8]) -> Option<&[u8]> {
+    let (content, tag) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
+    if MachineKey::get().verify(TAG_DOMAIN, &[content], tag) {
+        Some(content)
+    } else {
+        tracing::warn!(
+            "{FILE} is not tagged by this machine (written elsewhere, or by an older host): \
+             every page is rendered again"
+        );
+        None
+    }
+}
+
 /// What one page's key is made of before its macros are known.
 pub(super) type PageHasher = KeyHasher;
 
@@ -67,9 +86,11 @@ impl PageCache {
     /// The pages `host render` kept for the site at `root`; none when
     /// there is no file, or one this version cannot read.
     pub fn load(root: &Path) -> PageCache {
-        let stored = std::fs::read(root.join(FILE))
-            .ok()
-            .and_then(|bytes| postcard::from_bytes::<Stored>(&bytes).ok())
+        let bytes = std::fs::read(root.join(FILE)).ok();
+        let stored = bytes
+            .as_deref()
+            .and_then(untagged)
+            .and_then(|content| postcard::from_bytes::<Stored>(content).ok())
             .filter(|stored| stored.format == FORMAT);
         match stored {
             Some(stored) => PageCache {
@@ -89,7 +110,9 @@ impl PageCache {
             pages: Cow::Borrowed(&pages),
             listings: Cow::Borrowed(&listings),
         };
-        let bytes = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
+        let mut bytes = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
+        let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
+        bytes.extend_from_slice(&tag);
         let file: PathBuf = root.join(FILE);
         crate::atomic_file::write(&file, &bytes)
     }

@@ -9,6 +9,7 @@ pub use mirror::Changes;
 pub use runs::{RunRecord, StoredRun};
 
 use crate::content::Page;
+use crate::machine_key::MachineKey;
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -197,14 +198,51 @@ fn kind_name(page: &Page) -> &'static str {
 
 impl Store {
     /// Every stored macro result, by key.
+    /// Rows this machine did not write (their tag fails) are left out, and
+    /// so are run again.
     pub fn macro_results(&self) -> Result<HashMap<String, String>, StoreError> {
+        let key = MachineKey::get();
         let mut stmt = self
             .conn
-            .prepare("SELECT key, html FROM macro_results")
+            .prepare("SELECT key, html, tag FROM macro_results")
             .map_err(|e| self.err(e))?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut results = HashMap::new();
+        let mut foreign = Vec::new();
+        for row in rows {
+            let (k, html, tag) = row.map_err(|e| self.err(e))?;
+            let parts = [k.as_bytes(), html.as_bytes()];
+            if tag.is_some_and(|tag| key.verify(MACRO_RESULT, &parts, &tag)) {
+                results.insert(k, html);
+            } else {
+                foreign.push(k);
+            }
+        }
+        drop(stmt);
+        if !foreign.is_empty() {
+            tracing::warn!(
+                "{}: {} cached macro result(s) not tagged by this machine (written elsewhere, \
+                 or by an older host) dropped; those macros run again",
+                self.path.display(),
+                foreign.len()
+            );
+            let mut delete = self
+                .conn
+                .prepare("DELETE FROM macro_results WHERE key = ?1")
+                .map_err(|e| self.err(e))?;
+            for k in &foreign {
+                delete.execute([k]).map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(results)
     }
 
     /// Store new macro results of the guest build `guest_build` and drop
@@ -221,18 +259,21 @@ impl Store {
         {
             let mut insert = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO macro_results (key, script_slug, script_hash, html, created_at, guest_build)
-                     VALUES (?1, ?2, ?3, ?4, datetime('now'), ?5)",
+                    "INSERT OR REPLACE INTO macro_results (key, script_slug, script_hash, html, created_at, guest_build, tag)
+                     VALUES (?1, ?2, ?3, ?4, datetime('now'), ?5, ?6)",
                 )
                 .map_err(&err)?;
+            let key = MachineKey::get();
             for r in new {
+                let tag = key.tag(MACRO_RESULT, &[r.key.as_bytes(), r.html.as_bytes()]);
                 insert
                     .execute(params![
                         r.key,
                         r.script_slug,
                         r.script_hash,
                         r.html,
-                        guest_build
+                        guest_build,
+                        &tag[..]
                     ])
                     .map_err(&err)?;
             }
@@ -452,6 +493,22 @@ mod tests {
     }
 }
 
+/// The tag domain of a cached macro result (its key and HTML).
+const MACRO_RESULT: &str = "blogmark macro result v1";
+
+/// The tag domain of a remembered external link check.
+const EXTERNAL_LINK: &str = "blogmark external link v1";
+
+/// What a remembered link check's tag covers.
+fn link_parts(url: &str, result: &LinkResult, checked_at: i64) -> [Vec<u8>; 4] {
+    [
+        url.as_bytes().to_vec(),
+        vec![u8::from(result.ok)],
+        result.detail.as_bytes().to_vec(),
+        checked_at.to_le_bytes().to_vec(),
+    ]
+}
+
 /// What checking an external link found, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkResult {
@@ -464,21 +521,41 @@ pub struct LinkResult {
 impl Store {
     /// Results of external links checked at or after `since` (Unix seconds).
     pub fn external_links(&self, since: i64) -> Result<HashMap<String, LinkResult>, StoreError> {
+        let key = MachineKey::get();
         let mut stmt = self
             .conn
-            .prepare("SELECT url, ok, detail FROM external_links WHERE checked_at >= ?1")
+            .prepare(
+                "SELECT url, ok, detail, checked_at, tag FROM external_links WHERE checked_at >= ?1",
+            )
             .map_err(|e| self.err(e))?;
-        stmt.query_map([since], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                LinkResult {
-                    ok: r.get::<_, i64>(1)? != 0,
-                    detail: r.get(2)?,
-                },
-            ))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.err(e))
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? != 0,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut found = HashMap::new();
+        for row in rows {
+            let (url, ok, detail, checked_at, tag) = row.map_err(|e| self.err(e))?;
+            let result = LinkResult { ok, detail };
+            if tag.is_some_and(|tag| {
+                key.verify(
+                    EXTERNAL_LINK,
+                    &link_parts(&url, &result, checked_at)
+                        .each_ref()
+                        .map(Vec::as_slice),
+                    &tag,
+                )
+            }) {
+                found.insert(url, result);
+            }
+        }
+        Ok(found)
     }
 
     /// Record what checking each link found, at `now` (Unix seconds).
@@ -493,9 +570,18 @@ impl Store {
             .map_err(|e| sqlite_error(&self.path)(e))?;
         for (url, result) in results {
             tx.execute(
-                "INSERT INTO external_links (url, ok, detail, checked_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(url) DO UPDATE SET ok = ?2, detail = ?3, checked_at = ?4",
-                rusqlite::params![url, i64::from(result.ok), result.detail, now],
+                "INSERT INTO external_links (url, ok, detail, checked_at, tag) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(url) DO UPDATE SET ok = ?2, detail = ?3, checked_at = ?4, tag = ?5",
+                rusqlite::params![
+                    url,
+                    i64::from(result.ok),
+                    result.detail,
+                    now,
+                    &MachineKey::get().tag(
+                        EXTERNAL_LINK,
+                        &link_parts(url, result, now).each_ref().map(Vec::as_slice)
+                    )[..]
+                ],
             )
             .map_err(|e| sqlite_error(&self.path)(e))?;
         }

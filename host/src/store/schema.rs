@@ -78,6 +78,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL,
         checked_at INTEGER NOT NULL
     );",
+    // 5: a tag (HMAC under the machine's key) on every row whose content
+    // reaches output, so a committed database's rows are never used: rows
+    // from before have none and are ignored, then replaced.
+    "ALTER TABLE macro_results ADD COLUMN tag BLOB;
+    ALTER TABLE external_links ADD COLUMN tag BLOB;",
 ];
 
 /// Bring the database up to the newest schema.

@@ -1,0 +1,188 @@
+//! A site folder from someone else's commit, as an attacker would build it:
+//! a `.blogmark/` this machine did not write, and URLs, aliases and file
+//! names meant to break the writing of the output or reach into a
+//! repository kept there. The real binary on real files and a real SQLite
+//! database.
+
+mod common;
+
+use common::{host, site, write};
+use std::path::Path;
+
+const SHOUT: &str = "\"\"\"\n---\nkind: macro\n---\n\"\"\"\n\
+    def render(ctx):\n    return '<b>PY:' + ' '.join(str(p) for p in ctx.positional) + '</b>'\n";
+
+fn render(root: &Path) -> (bool, String) {
+    let out = host(root, &["render"]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn a_macro_result_this_machine_did_not_write_is_run_again_not_published() {
+    let site = site("");
+    write(site.path(), "scripts/shout.py", SHOUT);
+    write(
+        site.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\ndate: 2024-01-01\n---\nsay {{< shout hi >}}\n",
+    );
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    assert!(read(site.path(), "public/posts/p/index.html").contains("<b>PY:hi</b>"));
+
+    // The attacker's commit: the cached result edited, and no page cache,
+    // so the page is rendered again from the database's results.
+    let db = rusqlite::Connection::open(site.path().join(".blogmark/site.db")).unwrap();
+    let edited = db
+        .execute(
+            "UPDATE macro_results SET html = '<script>steal()</script>'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(edited, 1);
+    drop(db);
+    std::fs::remove_file(site.path().join(".blogmark/pages.cache")).unwrap();
+
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    for file in ["public/posts/p/index.html", "public/atom.xml"] {
+        let text = read(site.path(), file);
+        assert!(!text.contains("steal()"), "{file}: {text}");
+    }
+    assert!(read(site.path(), "public/posts/p/index.html").contains("<b>PY:hi</b>"));
+    assert!(stderr.contains("not tagged by this machine"), "{stderr}");
+
+    // The row was dropped and replaced by a result this machine tagged:
+    // the next render says nothing more.
+    std::fs::remove_file(site.path().join(".blogmark/pages.cache")).unwrap();
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("not tagged"), "{stderr}");
+}
+
+#[test]
+fn a_page_cache_this_machine_did_not_write_is_not_used() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\ndate: 2024-01-01\n---\nMARKER-1234567 here\n",
+    );
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    let cache = site.path().join(".blogmark/pages.cache");
+    let bytes = std::fs::read(&cache).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w == b"MARKER-1234567")
+        .expect("the page's HTML is in the cache");
+    // Same length, so the file still decodes: only its tag can tell.
+    let mut forged = bytes.clone();
+    forged[at..at + 14].copy_from_slice(b"<script>x()</>");
+    std::fs::write(&cache, &forged).unwrap();
+    // The page's inputs are unchanged, so the cache would be used.
+    std::fs::remove_file(site.path().join("public/posts/p/index.html")).unwrap();
+
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    let page = read(site.path(), "public/posts/p/index.html");
+    assert!(!page.contains("<script>x()"), "{page}");
+    assert!(page.contains("MARKER-1234567"), "{page}");
+    assert!(stderr.contains("pages.cache is not tagged"), "{stderr}");
+}
+
+#[test]
+fn unwritable_urls_are_errors_at_their_line_and_the_rest_is_written() {
+    let site = site("");
+    let long = "x".repeat(300);
+    write(
+        site.path(),
+        "content/posts/good.md",
+        "---\ntitle: Good\ndate: 2024-01-01\n---\nfine\n",
+    );
+    write(
+        site.path(),
+        "content/posts/nul.md",
+        "---\ntitle: Nul\ndate: 2024-01-01\nurl: \"/a\\0b/\"\n---\nx\n",
+    );
+    write(
+        site.path(),
+        "content/posts/long.md",
+        &format!("---\ntitle: Long\ndate: 2024-01-01\nurl: /ok/{long}/\n---\nx\n"),
+    );
+    write(
+        site.path(),
+        "content/posts/sitemap.md",
+        "---\ntitle: S\ndate: 2024-01-01\naliases: [/sitemap.xml]\n---\nx\n",
+    );
+    write(
+        site.path(),
+        "content/posts/feed.md",
+        "---\ntitle: F\ndate: 2024-01-01\nurl: /atom.xml/\n---\nx\n",
+    );
+    write(
+        site.path(),
+        "content/posts/git.md",
+        "---\ntitle: G\ndate: 2024-01-01\nurl: /.git/hooks/\n---\nx\n",
+    );
+    let (ok, stderr) = render(site.path());
+    assert!(!ok, "a broken site fails the build");
+    for expected in [
+        "content/posts/nul.md:4:1: error: `url` \"/a\\0b/\" is not a URL path: the segment",
+        "content/posts/long.md:4:1: error: `url`",
+        "content/posts/sitemap.md:1:1: error: the alias `/sitemap.xml/` cannot redirect: \
+         the site writes a file at `sitemap.xml`",
+        "content/posts/feed.md: error: cannot publish `atom.xml/index.html`: \
+         `atom.xml/index.html` needs `atom.xml` to be a folder",
+        "content/posts/git.md:4:1: error: `url` \"/.git/hooks/\" is not a URL path: \
+         a `.git` segment",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("past the 255 a file name may have"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+    // The rest of the site is written, and no staging folder is left.
+    assert!(read(site.path(), "public/posts/good/index.html").contains("fine"));
+    assert!(read(site.path(), "public/sitemap.xml").starts_with("<?xml"));
+    assert!(read(site.path(), "public/atom.xml").starts_with("<?xml"));
+    assert!(!site.path().join(".public.writing").exists());
+    assert!(!site.path().join("public/.git").exists());
+}
+
+#[test]
+fn static_files_never_reach_into_a_repository_kept_in_the_output() {
+    let site = site("");
+    write(
+        site.path(),
+        "static/.git/hooks/post-checkout",
+        "#!/bin/sh\ntouch pwned\n",
+    );
+    write(site.path(), "static/sub/.GIT/config", "[core]\n");
+    write(site.path(), "static/.github/ok.txt", "fine");
+    let (ok, stderr) = render(site.path());
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "static/.git/hooks/post-checkout: error: cannot publish \
+             `.git/hooks/post-checkout`: a `.git` segment"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("static/sub/.GIT/config"), "{stderr}");
+    assert!(!site.path().join("public/.git").exists());
+    assert!(!site.path().join("public/sub/.GIT").exists());
+    assert_eq!(read(site.path(), "public/.github/ok.txt"), "fine");
+}
