@@ -257,6 +257,22 @@ impl Config {
                 ));
             }
         }
+        for spec in &self.python.dependencies {
+            if let Err(why) = crate::packages::requirement::check(spec) {
+                // The entry's own line when it is found quoted as written.
+                let quoted = [format!("\"{spec}\""), format!("'{spec}'")];
+                let line = text
+                    .lines()
+                    .position(|l| quoted.iter().any(|q| l.contains(q.as_str())))
+                    .map_or_else(|| line_of("dependencies"), |i| i + 1);
+                return Err(Diagnostic::error(
+                    FILE,
+                    line,
+                    1,
+                    format!("[python] dependencies: {spec:?} is not a requirement: {why}"),
+                ));
+            }
+        }
         let p = &self.python;
         let checks: [(&str, u64, u64, u64, &str); 6] = [
             ("paginate", self.paginate as u64, 1, 100_000, ""),

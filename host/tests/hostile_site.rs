@@ -186,3 +186,87 @@ fn static_files_never_reach_into_a_repository_kept_in_the_output() {
     assert!(!site.path().join("public/sub/.GIT").exists());
     assert_eq!(read(site.path(), "public/.github/ok.txt"), "fine");
 }
+
+/// A source archive whose `setup.py` leaves `marker` behind if anything
+/// ever runs it, in a folder of its own.
+fn evil_sdist(dir: &Path, marker: &Path) -> std::path::PathBuf {
+    let script = format!(
+        "import io, tarfile\n\
+         setup = b'open({marker:?}, \"w\").write(\"ran\")\\nfrom setuptools import setup\\nsetup(name=\"evilpkg\", version=\"1.0\")\\n'\n\
+         with tarfile.open({archive:?}, 'w:gz') as t:\n\
+         \x20   info = tarfile.TarInfo('evilpkg-1.0/setup.py')\n\
+         \x20   info.size = len(setup)\n\
+         \x20   t.addfile(info, io.BytesIO(setup))\n",
+        marker = marker.to_str().unwrap(),
+        archive = dir.join("evilpkg-1.0.tar.gz").to_str().unwrap(),
+    );
+    let made = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    dir.join("evilpkg-1.0.tar.gz")
+}
+
+#[test]
+fn dependencies_reach_pip_as_requirements_only_and_nothing_is_built() {
+    let links = tempfile::tempdir().unwrap();
+    let marker = links.path().join("setup-py-ran");
+    let sdist = evil_sdist(links.path(), &marker);
+    let url = format!("file://{}", sdist.display());
+    for (line, entry) in [
+        (5, format!("evilpkg @ {url}")),
+        (5, "--no-binary=:all:".to_owned()),
+        (5, "-r/etc/hostname".to_owned()),
+        (5, "evilpkg --no-deps".to_owned()),
+    ] {
+        let site = site(&format!(
+            "\n[python]\ndependencies = [{entry:?}]\n",
+            entry = entry
+        ));
+        let before = std::fs::read(site.path().join("site.toml")).unwrap();
+        let links_arg = links.path().to_str().unwrap();
+        let out = host(
+            site.path(),
+            &["python", "lock", "--no-index", "--find-links", links_arg],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{entry}: {stderr}");
+        assert!(
+            stderr.contains(&format!("site.toml:{line}:1: error: [python] dependencies")),
+            "{entry}: {stderr}"
+        );
+        assert!(stderr.contains("is not a requirement"), "{entry}: {stderr}");
+        // A render refuses the same site.toml the same way.
+        let (ok, stderr) = render(site.path());
+        assert!(!ok && stderr.contains("is not a requirement"), "{stderr}");
+        assert_eq!(
+            std::fs::read(site.path().join("site.toml")).unwrap(),
+            before
+        );
+        assert!(!site.path().join("scripts/vendor").exists());
+    }
+    // `host python add` refuses before site.toml is touched.
+    let site = site("");
+    let before = std::fs::read(site.path().join("site.toml")).unwrap();
+    let spec = format!("evilpkg @ {url}");
+    let out = host(
+        site.path(),
+        &[
+            "python",
+            "add",
+            &spec,
+            "--no-index",
+            "--find-links",
+            links.path().to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("direct reference"), "{stderr}");
+    assert_eq!(
+        std::fs::read(site.path().join("site.toml")).unwrap(),
+        before
+    );
+    assert!(!marker.exists(), "pip ran the archive's setup.py");
+}

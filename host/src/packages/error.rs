@@ -48,6 +48,9 @@ pub enum PackageError {
     /// site.toml cannot be read or edited.
     #[error("site.toml: {0}")]
     Config(String),
+    /// site.toml does not load: the diagnostic, with its line.
+    #[error("{0}")]
+    Site(crate::diagnostics::Diagnostic),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -8,6 +8,7 @@
 mod error;
 mod lock_file;
 mod pip;
+pub mod requirement;
 mod vendor;
 mod verify;
 mod wheel;

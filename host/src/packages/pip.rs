@@ -51,7 +51,17 @@ pub(super) fn download(
     if options.no_index {
         command.arg("--no-index");
     }
-    command.args(specs);
+    // Whatever an entry says, it is not an option: the lock checked each,
+    // and `--` ends pip's options in case a check ever misses one.
+    if let Some((spec, why)) = specs
+        .iter()
+        .find_map(|spec| super::requirement::check(spec).err().map(|why| (spec, why)))
+    {
+        return Err(PackageError::Config(format!(
+            "`{spec}` is not a requirement: {why}"
+        )));
+    }
+    command.arg("--").args(specs);
     let output = command.output().map_err(|e| PackageError::NoPip {
         python: python.clone(),
         why: e.to_string(),

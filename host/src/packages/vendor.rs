@@ -22,7 +22,7 @@ pub struct Locked {
 /// package into `scripts/vendor/` and write `python.lock`. With no
 /// dependencies, both are emptied.
 pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
-    let config = Config::load(root).map_err(|d| PackageError::Config(d.message))?;
+    let config = Config::load(root).map_err(PackageError::Site)?;
     let specs = config.python.dependencies.clone();
     let mut wheels = Vec::new();
     if !specs.is_empty() {
@@ -114,6 +114,14 @@ pub fn add_dependencies(root: &Path, specs: &[String]) -> Result<(), PackageErro
         .or_insert(toml_edit::value(toml_edit::Array::new()))
         .as_array_mut()
         .ok_or_else(|| PackageError::Config("[python] dependencies is not a list".into()))?;
+    if let Some((spec, why)) = specs
+        .iter()
+        .find_map(|spec| super::requirement::check(spec).err().map(|why| (spec, why)))
+    {
+        return Err(PackageError::Config(format!(
+            "`{spec}` is not a requirement: {why}"
+        )));
+    }
     for spec in specs {
         let name = super::package_name(spec);
         if name.is_empty() {
