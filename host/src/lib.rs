@@ -13,6 +13,7 @@ pub mod machine_key;
 pub mod macros;
 pub mod markdown;
 pub mod packages;
+pub mod pulled_path;
 pub mod python;
 pub mod render;
 pub mod scripts;

@@ -50,6 +50,16 @@ pub enum SyncError {
     /// A bare repository has no work tree to sync.
     #[error("the repository is bare: there is no work tree to update")]
     Bare,
+    /// A path of the pulled commit may not be written into a work tree.
+    #[error("the pull is refused: commit {commit} holds `{path}`: {why}. Nothing was changed")]
+    UnsafePath {
+        /// The commit pulled.
+        commit: String,
+        /// The path, as the tree holds it.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// Writing a pulled file failed.
     #[error("cannot write {0}: {1}")]
     Io(String, std::io::Error),
@@ -80,7 +90,14 @@ pub struct SyncReport {
     pub from_to: Option<(String, String)>,
     /// Every file the pull changed.
     pub changes: Vec<Change>,
+    /// Submodules the pull added, moved or removed: recorded in the index
+    /// as git records them, their folders left as they are (as `git pull`
+    /// without `--recurse-submodules` does).
+    pub submodules: Vec<String>,
 }
+
+/// A tree entry's mode for a submodule (a gitlink).
+const GITLINK: i32 = 0o160000;
 
 fn callbacks<'a>() -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
@@ -197,6 +214,7 @@ fn check_out(
     repo: &Repository,
     target: &git2::Commit<'_>,
     changes: &[Change],
+    submodules: &BTreeSet<String>,
 ) -> Result<(), SyncError> {
     let workdir = repo.workdir().ok_or(SyncError::Bare)?.to_path_buf();
     // Temporary files live in the git directory, so that a kill leaves none
@@ -218,7 +236,11 @@ fn check_out(
             Change::Deleted(p) => (Some(p), None),
             Change::Renamed(from, to) => (Some(from), Some(to)),
         };
-        if let Some(path) = add {
+        if let Some(path) = add.filter(|p| submodules.contains(*p)) {
+            let entry = tree.get_path(Path::new(path))?;
+            std::fs::create_dir_all(workdir.join(path)).map_err(io(path))?;
+            index.add(&gitlink_entry(path, entry.id()))?;
+        } else if let Some(path) = add {
             let entry = tree.get_path(Path::new(path))?;
             let blob = repo.find_blob(entry.id())?;
             let file = workdir.join(path);
@@ -237,7 +259,10 @@ fn check_out(
             }
             index.add_path(Path::new(path))?;
         }
-        if let Some(path) = remove {
+        if let Some(path) = remove.filter(|p| submodules.contains(*p)) {
+            // Its folder may hold a checkout of the submodule: left alone.
+            index.remove_path(Path::new(path))?;
+        } else if let Some(path) = remove {
             let file = workdir.join(path);
             match std::fs::remove_file(&file) {
                 Ok(()) => {}
@@ -308,6 +333,7 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
     let mut changes = Vec::new();
     let mut touched = BTreeSet::new();
+    let mut submodules = BTreeSet::new();
     for delta in diff.deltas() {
         let old = delta
             .old_file()
@@ -319,6 +345,12 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
             .map(|p| p.to_string_lossy().replace('\\', "/"));
         touched.extend(old.clone());
         touched.extend(new.clone());
+        if i32::from(delta.old_file().mode()) == GITLINK {
+            submodules.extend(old.clone());
+        }
+        if i32::from(delta.new_file().mode()) == GITLINK {
+            submodules.extend(new.clone());
+        }
         let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
         changes.push(match delta.status() {
             Delta::Added => Change::Added(new),
@@ -326,6 +358,21 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
             Delta::Renamed => Change::Renamed(old, new),
             _ => Change::Modified(new),
         });
+    }
+
+    // Refuse the whole pull, before touching anything, if one of its paths
+    // could land outside the work tree's files: in `.git/`, out of the
+    // folder, or through a symbolic link the work tree already holds.
+    let workdir = repo.workdir().ok_or(SyncError::Bare)?.to_path_buf();
+    for path in &touched {
+        let why = crate::pulled_path::problem(path).or_else(|| linked_parent(&workdir, path));
+        if let Some(why) = why {
+            return Err(SyncError::UnsafePath {
+                commit: target.id().to_string(),
+                path: path.clone(),
+                why,
+            });
+        }
     }
 
     // Refuse before touching anything if a file the pull changes has local
@@ -350,7 +397,7 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
         if !dirty.is_empty() {
             return Err(SyncError::Dirty(dirty));
         }
-        check_out(&repo, &target, &changes)?;
+        check_out(&repo, &target, &changes, &submodules)?;
     }
     repo.find_reference(&local_name)?.set_target(
         target.id(),
@@ -361,7 +408,53 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
         updated: true,
         from_to: Some((local.id().to_string(), target.id().to_string())),
         changes,
+        submodules: submodules.into_iter().collect(),
     })
+}
+
+/// Why writing `path` under `workdir` would go through a symbolic link
+/// (one of its folders is a link in the work tree), if it would.
+fn linked_parent(workdir: &Path, path: &str) -> Option<String> {
+    let mut dir = workdir.to_path_buf();
+    let folders = path.split('/').collect::<Vec<_>>();
+    for (i, folder) in folders[..folders.len().saturating_sub(1)]
+        .iter()
+        .enumerate()
+    {
+        dir.push(folder);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Some(format!(
+                    "`{}` is a symbolic link in the work tree, and the pull would write through it",
+                    folders[..=i].join("/")
+                ));
+            }
+            Ok(_) => {}
+            // Nothing there yet: nothing below it either.
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The index entry git records for a submodule at `path` at commit `id`.
+fn gitlink_entry(path: &str, id: git2::Oid) -> git2::IndexEntry {
+    let time = git2::IndexTime::new(0, 0);
+    git2::IndexEntry {
+        ctime: time,
+        mtime: time,
+        dev: 0,
+        ino: 0,
+        mode: GITLINK as u32,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        // The low 12 bits hold the path's length, capped.
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
 }
 
 #[cfg(test)]

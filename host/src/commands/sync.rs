@@ -22,6 +22,12 @@ pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<Ex
             Change::Renamed(from, to) => println!("renamed   {from} -> {to}"),
         }
     }
+    for path in &report.submodules {
+        eprintln!(
+            "warning: {path} is a submodule: recorded, not checked out (`git submodule update` \
+             checks it out)"
+        );
+    }
     // Reconciled even when nothing was pulled: a sync killed after moving
     // the branch but before this point left the database behind.
     let loaded = content::load(site);
