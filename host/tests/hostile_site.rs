@@ -270,3 +270,71 @@ fn dependencies_reach_pip_as_requirements_only_and_nothing_is_built() {
     );
     assert!(!marker.exists(), "pip ran the archive's setup.py");
 }
+
+/// A pure-Python wheel `bomb-1.0` whose entries unpack to `sizes` bytes of
+/// zeros each (a few KiB of deflate apiece).
+fn bomb_wheel(dir: &Path, sizes: &[usize]) {
+    use std::io::Write as _;
+    let out = std::fs::File::create(dir.join("bomb-1.0-py3-none-any.whl")).unwrap();
+    let mut zip = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let info = "bomb-1.0.dist-info";
+    let small = [
+        (
+            format!("{info}/METADATA"),
+            "Metadata-Version: 2.1\nName: bomb\nVersion: 1.0\n",
+        ),
+        (
+            format!("{info}/WHEEL"),
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
+        (format!("{info}/RECORD"), ""),
+    ];
+    for (path, text) in small {
+        zip.start_file(path, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    let zeros = vec![0u8; 1 << 20];
+    for (i, size) in sizes.iter().enumerate() {
+        zip.start_file(format!("bomb/part{i}.bin"), options)
+            .unwrap();
+        for _ in 0..size >> 20 {
+            zip.write_all(&zeros).unwrap();
+        }
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn a_wheel_that_unpacks_past_its_limits_is_refused_before_anything_is_vendored() {
+    for (sizes, why) in [
+        (
+            vec![65 << 20],
+            "bomb/part0.bin unpacks to 65 MiB or more, past the limit of 64 MiB a file",
+        ),
+        (
+            vec![60 << 20; 5],
+            "it unpacks to more than 256 MiB in all (at bomb/part4.bin)",
+        ),
+    ] {
+        let links = tempfile::tempdir().unwrap();
+        bomb_wheel(links.path(), &sizes);
+        let site = site("\n[python]\ndependencies = [\"bomb==1.0\"]\n");
+        let out = host(
+            site.path(),
+            &[
+                "python",
+                "lock",
+                "--no-index",
+                "--find-links",
+                links.path().to_str().unwrap(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+        assert!(!site.path().join("scripts/vendor/bomb").exists());
+        assert!(!site.path().join("python.lock").exists());
+    }
+}

@@ -20,6 +20,15 @@ pub struct Wheel {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+/// The most one file of a wheel may unpack to. Held in memory until the
+/// wheel is vendored: the largest pure-Python files on the index (data
+/// tables of sympy, babel's locale data) are a few MiB.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The most a whole wheel may unpack to: a zip bomb stops here, not at
+/// the disk's or the memory's end.
+pub const MAX_WHEEL_BYTES: u64 = 256 << 20;
+
 /// File endings of compiled extensions and native libraries.
 const NATIVE: [&str; 5] = [".so", ".pyd", ".dylib", ".dll", ".a"];
 
@@ -62,6 +71,7 @@ impl Wheel {
             .map_err(|e| bad(format!("not a zip archive: {e}")))?;
         let mut files = Vec::new();
         let mut purelib = None;
+        let mut unpacked = 0u64;
         for index in 0..archive.len() {
             let mut entry = archive
                 .by_index(index)
@@ -73,14 +83,37 @@ impl Wheel {
                 .name()
                 .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
                 .into_owned();
-            let Some(path) = crate::input::plain_segments(&entry_name).filter(|p| !p.is_empty())
+            let Some(path) = crate::input::plain_segments(&entry_name)
+                .filter(|p| !p.is_empty() && crate::pulled_path::problem(&entry_name).is_none())
             else {
                 return Err(bad(format!("{entry_name:?} is not a plain relative path")));
             };
+            // The sizes an archive declares may lie: what is read counts.
+            let too_large = |size: u64| {
+                bad(format!(
+                    "{entry_name} unpacks to {} or more, past the limit of {} a file",
+                    crate::input::size(size),
+                    crate::input::size(MAX_FILE_BYTES)
+                ))
+            };
+            if entry.size() > MAX_FILE_BYTES {
+                return Err(too_large(entry.size()));
+            }
             let mut contents = Vec::new();
-            entry
+            (&mut entry)
+                .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut contents)
                 .map_err(|e| bad(format!("{entry_name}: {e}")))?;
+            if contents.len() as u64 > MAX_FILE_BYTES {
+                return Err(too_large(contents.len() as u64));
+            }
+            unpacked += contents.len() as u64;
+            if unpacked > MAX_WHEEL_BYTES {
+                return Err(bad(format!(
+                    "it unpacks to more than {} in all (at {entry_name})",
+                    crate::input::size(MAX_WHEEL_BYTES)
+                )));
+            }
             let top = path[0];
             if top.ends_with(".dist-info") {
                 if path.len() == 2 && path[1] == "WHEEL" {
