@@ -135,6 +135,12 @@ pub struct ServeArgs {
     /// this machine (anyone who can reach the port could then edit scripts).
     #[arg(long)]
     pub allow_remote_edits: bool,
+    /// Answer to NAME too (repeatable). Loopback names, and IP addresses
+    /// on a server bound beyond loopback, are always answered; any other
+    /// name is refused, so that a web page whose domain is rebound to this
+    /// machine cannot read drafts or use the workbench.
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
 }
 
 /// Arguments of `host render`.

@@ -338,3 +338,91 @@ fn a_wheel_that_unpacks_past_its_limits_is_refused_before_anything_is_vendored()
         assert!(!site.path().join("python.lock").exists());
     }
 }
+
+/// One HTTP/1.1 request to `127.0.0.1:port` with the `Host` header given,
+/// on a raw socket: the status and the whole answer.
+fn raw_request(port: u16, host: Option<&str>, request_line: &str, extra: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(common::server::PATIENCE))
+        .unwrap();
+    let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{request_line}\r\n{host}Connection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+#[test]
+fn serve_answers_no_page_event_or_edit_to_a_foreign_host() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/secret.md",
+        "---\ntitle: Secret\ndate: 2024-01-01\ndraft: true\n---\nDRAFT-TEXT-42\n",
+    );
+    write(site.path(), "scripts/shout.py", SHOUT);
+    for bind in [
+        &["--drafts"][..],
+        &["--drafts", "--bind", "0.0.0.0", "--allow-remote-edits"],
+    ] {
+        let mut server = common::server::Server::start_with(site.path(), bind);
+        server.next_line_containing("workbench");
+        let port: u16 = server
+            .base
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let own = format!("127.0.0.1:{port}");
+        let (status, page) = raw_request(port, Some(&own), "GET /posts/secret/ HTTP/1.1", "");
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("DRAFT-TEXT-42"));
+        for foreign in [
+            format!("evil.example:{port}"),
+            format!("localhost.evil.example:{port}"),
+            format!("127.0.0.1.nip.io:{port}"),
+            "evil.example".to_owned(),
+        ] {
+            for path in [
+                "/posts/secret/",
+                "/_blogmark/events",
+                "/",
+                "/_blogmark/scripts",
+            ] {
+                let (status, answer) =
+                    raw_request(port, Some(&foreign), &format!("GET {path} HTTP/1.1"), "");
+                assert_eq!(status, 403, "{bind:?} {foreign} {path}: {answer}");
+                assert!(!answer.contains("DRAFT-TEXT-42"), "{answer}");
+                assert!(answer.contains("--allowed-host"), "{answer}");
+            }
+            let body = "{\"text\": \"x = 1\\n\"}";
+            let (status, _) = raw_request(
+                port,
+                Some(&foreign),
+                "PUT /_blogmark/api/scripts/planted HTTP/1.1",
+                &format!(
+                    "Origin: http://{foreign}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                ),
+            );
+            assert_eq!(status, 403, "{bind:?} {foreign}");
+            assert!(!site.path().join("scripts/planted.py").exists());
+        }
+        let (status, _) = raw_request(port, None, "GET /posts/secret/ HTTP/1.0", "");
+        assert!(status == 403 || status == 400, "no Host: {status}");
+    }
+}

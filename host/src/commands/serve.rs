@@ -19,6 +19,7 @@ pub fn run(site: &std::path::Path, args: &ServeArgs) -> anyhow::Result<ExitCode>
         future: args.future,
         jobs: args.jobs,
         allow_remote_edits: args.allow_remote_edits,
+        allowed_hosts: args.allowed_host.clone(),
     };
     let open = args.open;
     let allow_remote_edits = args.allow_remote_edits;

@@ -40,6 +40,8 @@ pub struct ServeOptions {
     /// Let the workbench change scripts even when `addr` is beyond
     /// loopback.
     pub allow_remote_edits: bool,
+    /// Names the server answers to besides loopback names and IP addresses.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What the server tells open pages.
@@ -122,13 +124,18 @@ async fn run(
         changes,
     ));
     let access = workbench::Access::new(addr, options.allow_remote_edits)
-        .map_err(|e| anyhow::anyhow!("cannot make the workbench's token: {e}"))?;
-    let workbench = Arc::new(workbench::Workbench::new(&options.root, access));
+        .map_err(|e| anyhow::anyhow!("cannot make the workbench's token: {e}"))?
+        .with_allowed_hosts(&options.allowed_hosts);
+    let workbench = Arc::new(workbench::Workbench::new(&options.root, access.clone()));
     let app = axum::Router::new()
         .route(EVENTS_PATH, axum::routing::get(events))
         .fallback(file)
         .with_state(state.clone())
-        .merge(workbench::routes(workbench));
+        .merge(workbench::routes(workbench))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(access),
+            only_own_hosts,
+        ));
     listening(addr);
     let stopping = state.clone();
     axum::serve(listener, app)
@@ -141,6 +148,20 @@ async fn run(
         .await?;
     rebuilds.abort();
     Ok(())
+}
+
+/// Refuse, before any route, a request whose `Host` is not this server's:
+/// drafts, problems and the event stream are the author's alone.
+async fn only_own_hosts(
+    axum::extract::State(access): axum::extract::State<Arc<workbench::Access>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::response::IntoResponse as _;
+    match access.refuse_foreign_host(request.headers()) {
+        Some(workbench::Refused(status, message)) => (status, message).into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// Render the site into the serve folder, keep its problems and tell the

@@ -15,6 +15,7 @@ pub struct Access {
     token: String,
     addr: SocketAddr,
     writable: bool,
+    allowed_hosts: Vec<String>,
 }
 
 /// Why a request was refused: its status and a sentence for the user.
@@ -33,7 +34,15 @@ impl Access {
             token: hex::encode(bytes),
             addr,
             writable: addr.ip().is_loopback() || allow_remote_edits,
+            allowed_hosts: Vec::new(),
         })
+    }
+
+    /// These names too (`--allowed-host`), as the user typed them; any
+    /// case.
+    pub fn with_allowed_hosts(mut self, names: &[String]) -> Access {
+        self.allowed_hosts = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        self
     }
 
     /// The token the workbench page carries.
@@ -88,10 +97,11 @@ impl Access {
         Ok(())
     }
 
-    /// The `Host` of the request, when it names this server. On loopback
-    /// only loopback names are accepted, so a page whose domain was rebound
-    /// to 127.0.0.1 is refused; a server bound beyond loopback answers to
-    /// any name on its port.
+    /// The `Host` of the request, when it names this server: a loopback
+    /// name, a name given with `--allowed-host`, or, on a server bound
+    /// beyond loopback, an IP address (which no DNS answer can rebind). A
+    /// page whose domain was rebound to this machine sends its own domain,
+    /// and is refused, whatever the server is bound to.
     fn host<'a>(&self, headers: &'a HeaderMap) -> Result<&'a str, Refused> {
         let host = headers
             .get(header::HOST)
@@ -99,15 +109,32 @@ impl Access {
             .ok_or_else(|| forbidden("a request without Host"))?;
         let port = self.addr.port().to_string();
         let (name, given_port) = host.rsplit_once(':').unwrap_or((host, ""));
-        let loopback_name = matches!(name, "127.0.0.1" | "localhost" | "[::1]");
-        let ok = given_port == port && (loopback_name || !self.addr.ip().is_loopback());
-        if ok {
+        let name = name.to_ascii_lowercase();
+        let loopback_name = matches!(name.as_str(), "127.0.0.1" | "localhost" | "[::1]");
+        let ip_literal = name.parse::<std::net::Ipv4Addr>().is_ok()
+            || name
+                .strip_prefix('[')
+                .and_then(|n| n.strip_suffix(']'))
+                .is_some_and(|n| n.parse::<std::net::Ipv6Addr>().is_ok());
+        let named = loopback_name
+            || self.allowed_hosts.contains(&name)
+            || (ip_literal && !self.addr.ip().is_loopback());
+        if given_port == port && named {
             Ok(host)
         } else {
             Err(forbidden(format!(
-                "this server does not answer to the name {host}"
+                "this server does not answer to the name {host} (a page of another site may \
+                 have rebound its name to this machine); to serve under that name, restart \
+                 with --allowed-host {name}"
             )))
         }
+    }
+
+    /// A response refusing a request whose `Host` does not name this
+    /// server, or `None`: every route checks it, pages and events as much
+    /// as the workbench.
+    pub fn refuse_foreign_host(&self, headers: &HeaderMap) -> Option<Refused> {
+        self.host(headers).err()
     }
 }
 
@@ -172,10 +199,22 @@ mod tests {
         let read_only = Access::new("0.0.0.0:4000".parse().unwrap(), false).unwrap();
         let token = read_only.token().to_owned();
         let request = [
-            ("host", "blog.lan:4000"),
-            ("origin", "http://blog.lan:4000"),
+            ("host", "192.168.1.5:4000"),
+            ("origin", "http://192.168.1.5:4000"),
             (TOKEN_HEADER, token.as_str()),
         ];
+        // A name is refused unless the user allowed it: DNS can rebind it.
+        let named = [("host", "blog.lan:4000")];
+        assert!(read_only.check_read(&headers(&named)).is_err());
+        let allowing = Access::new("0.0.0.0:4000".parse().unwrap(), false)
+            .unwrap()
+            .with_allowed_hosts(&["Blog.LAN".to_owned()]);
+        assert!(allowing.check_read(&headers(&named)).is_ok());
+        assert!(
+            allowing
+                .check_read(&headers(&[("host", "[fe80::1]:4000")]))
+                .is_ok()
+        );
         assert!(!read_only.writable());
         assert!(read_only.check_run(&headers(&request)).is_ok());
         let refused = read_only.check_write(&headers(&request)).unwrap_err();

@@ -11,7 +11,7 @@ mod overview;
 mod script_files;
 mod trial;
 
-pub use access::{Access, TOKEN_HEADER};
+pub use access::{Access, Refused, TOKEN_HEADER};
 
 use crate::python::{Session, Settings, SharedSandbox};
 use axum::routing::{get, post};
