@@ -135,6 +135,29 @@ pub fn source_date_epoch() -> Option<u64> {
         .and_then(|s| s.trim().parse().ok())
 }
 
+/// The first of `relative`'s leading folders under `root` (its last
+/// component too when `whole`) that is a symbolic link, as a `/`-separated
+/// path: what reading or writing `root/relative` would go through.
+pub fn first_link(root: &Path, relative: &str, whole: bool) -> Option<String> {
+    let parts: Vec<&str> = relative.split('/').collect();
+    let checked = if whole {
+        parts.len()
+    } else {
+        parts.len().saturating_sub(1)
+    };
+    let mut path = root.to_path_buf();
+    for (i, part) in parts[..checked].iter().enumerate() {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(parts[..=i].join("/")),
+            Ok(_) => {}
+            // Nothing there: nothing beneath it either.
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// Whether `path` is itself a symbolic link (not followed).
 pub fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())

@@ -415,26 +415,9 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
 /// Why writing `path` under `workdir` would go through a symbolic link
 /// (one of its folders is a link in the work tree), if it would.
 fn linked_parent(workdir: &Path, path: &str) -> Option<String> {
-    let mut dir = workdir.to_path_buf();
-    let folders = path.split('/').collect::<Vec<_>>();
-    for (i, folder) in folders[..folders.len().saturating_sub(1)]
-        .iter()
-        .enumerate()
-    {
-        dir.push(folder);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Some(format!(
-                    "`{}` is a symbolic link in the work tree, and the pull would write through it",
-                    folders[..=i].join("/")
-                ));
-            }
-            Ok(_) => {}
-            // Nothing there yet: nothing below it either.
-            Err(_) => return None,
-        }
-    }
-    None
+    crate::input::first_link(workdir, path, false).map(|link| {
+        format!("`{link}` is a symbolic link in the work tree, and the pull would write through it")
+    })
 }
 
 /// The index entry git records for a submodule at `path` at commit `id`.

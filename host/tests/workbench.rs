@@ -335,6 +335,39 @@ fn run_shows_html_output_failure_class_and_time_and_a_transforms_diff() {
     );
     assert_eq!(status, 200);
     assert!(has(&ran["problems"][0]["message"], "not a page"), "{ran}");
+    // A post that is a link out of the site, or under a linked folder, is
+    // never read.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.md"),
+        "---\ntitle: OUTSIDE-SECRET\n---\nOUTSIDE-SECRET\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.md"),
+        site.path().join("content/posts/leak.md"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path().join("content/linked")).unwrap();
+    for (post, link) in [
+        ("content/posts/leak.md", "content/posts/leak.md"),
+        ("content/linked/secret.md", "content/linked"),
+    ] {
+        let (status, ran) = client.call(
+            "POST",
+            "/_blogmark/api/run",
+            json!({ "slug": "title_case", "text": TITLE_CASE, "post": post }),
+        );
+        assert_eq!(status, 200);
+        assert!(!ran.to_string().contains("OUTSIDE-SECRET"), "{ran}");
+        assert!(
+            has(
+                &ran["problems"][0]["message"],
+                &format!("`{link}` is a symbolic link")
+            ),
+            "{ran}"
+        );
+    }
     let (_, ran) = client.call(
         "POST",
         "/_blogmark/api/run",

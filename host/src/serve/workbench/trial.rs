@@ -170,7 +170,14 @@ fn page_file(root: &Path, relative: &str) -> Result<std::path::PathBuf, Diagnost
     let safe = relative.starts_with("content/")
         && relative.ends_with(".md")
         && crate::input::plain_segments(relative).is_some_and(|parts| parts.join("/") == relative);
-    if safe {
+    if let Some(link) = crate::input::first_link(root, relative, true).filter(|_| safe) {
+        Err(Diagnostic::error(
+            relative,
+            0,
+            0,
+            format!("`{link}` is a symbolic link: links are not followed"),
+        ))
+    } else if safe {
         Ok(root.join(relative))
     } else {
         Err(Diagnostic::error(
