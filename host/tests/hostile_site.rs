@@ -426,3 +426,48 @@ fn serve_answers_no_page_event_or_edit_to_a_foreign_host() {
         assert!(status == 403 || status == 400, "no Host: {status}");
     }
 }
+
+#[test]
+fn serve_closes_connections_that_say_nothing_and_answers_the_rest() {
+    use std::io::Read as _;
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\ndate: 2024-01-01\n---\nhello\n",
+    );
+    let mut server = common::server::Server::start_with_env(
+        site.path(),
+        &[],
+        &[("BLOGMARK_SERVE_IDLE_SECS", "2")],
+    );
+    server.next_line_containing("workbench");
+    let port: u16 = server
+        .base
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let idle: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let own = format!("127.0.0.1:{port}");
+    let (status, page) = raw_request(port, Some(&own), "GET /posts/p/ HTTP/1.1", "");
+    assert_eq!(status, 200, "{page}");
+    for mut stream in idle {
+        stream
+            .set_read_timeout(Some(common::server::PATIENCE))
+            .unwrap();
+        let mut rest = Vec::new();
+        // The server ends the connection: end of file, or a reset.
+        match stream.read_to_end(&mut rest) {
+            Ok(_) => assert!(
+                rest.is_empty() || rest.starts_with(b"HTTP/1.1 "),
+                "{rest:?}"
+            ),
+            Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "still open: {e}"),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! the page until they are fixed.
 
 mod files;
+mod idle;
 mod reload;
 mod watch;
 pub mod workbench;
@@ -138,7 +139,7 @@ async fn run(
         ));
     listening(addr);
     let stopping = state.clone();
-    axum::serve(listener, app)
+    axum::serve(idle::IdleListener::new(listener, idle_timeout()), app)
         .with_graceful_shutdown(async move {
             stop.await;
             // Open pages hold their event streams: end them, or the
@@ -148,6 +149,15 @@ async fn run(
         .await?;
     rebuilds.abort();
     Ok(())
+}
+
+/// [`idle::IDLE`], or `$BLOGMARK_SERVE_IDLE_SECS` (for tests that cannot
+/// wait a minute).
+fn idle_timeout() -> std::time::Duration {
+    std::env::var("BLOGMARK_SERVE_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(idle::IDLE, std::time::Duration::from_secs)
 }
 
 /// Refuse, before any route, a request whose `Host` is not this server's:

@@ -25,10 +25,16 @@ impl Server {
 
     /// `host serve --port 0 ARGS` on `site`.
     pub fn start_with(site: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(site, args, &[])
+    }
+
+    /// [`Server::start_with`], with these environment variables set.
+    pub fn start_with_env(site: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
             .args(["serve", "--port", "0", "--site"])
             .arg(site)
             .args(args)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
