@@ -16,11 +16,36 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_in(path, bytes, dir, true)
 }
 
+/// [`write`] for a path the user named on the command line
+/// (`--stats-json FILE`): a device, a FIFO or a socket there (`/dev/null`,
+/// `/dev/stdout`, a pipe), or a link to one, is opened and written in
+/// place, as a shell redirection would; never renamed over. Anything else
+/// is replaced atomically.
+pub fn write_named(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.write_all(bytes)?;
+        return file.flush();
+    }
+    write(path, bytes)
+}
+
 /// Like [`write`], with the temporary file in `staging` (made if missing):
 /// a process killed mid-write then leaves its partial file there, never
 /// beside the real ones. When `staging` is on another file system than
 /// `path`, the file is staged beside `path` instead.
 pub fn write_via(path: &Path, bytes: &[u8], staging: &Path) -> std::io::Result<()> {
+    // A staging folder that is a link, or is in one (`.blogmark -> ~`, from
+    // a pull), would take the temporary file elsewhere: staged beside
+    // `path` instead.
+    let linked = [Some(staging), staging.parent()]
+        .into_iter()
+        .flatten()
+        .any(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink()));
+    if linked {
+        return write(path, bytes);
+    }
     std::fs::create_dir_all(staging)?;
     write_staged(path, bytes, staging, true)
 }
@@ -41,7 +66,80 @@ pub fn write_staged(
     }
 }
 
+/// [`write_staged`] with the bytes streamed from the file `source`, never
+/// held whole in memory; `source` being a symbolic link is an error.
+pub fn copy_staged(
+    source: &Path,
+    path: &Path,
+    staging: &Path,
+    existing: bool,
+) -> std::io::Result<()> {
+    let fill = |tmp: &mut std::fs::File| -> std::io::Result<()> {
+        let mut from = open_no_link(source)?;
+        std::io::copy(&mut from, tmp)?;
+        Ok(())
+    };
+    match stage_in(path, staging, existing, &fill) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            stage_in(path, parent(path), existing, &fill)
+        }
+        other => other,
+    }
+}
+
+/// Whether the regular file `old` holds the same bytes as `source`,
+/// compared by size then by streamed blocks; any error reads as no.
+pub fn same_content(source: &Path, old: &Path) -> bool {
+    use std::io::Read as _;
+    let compare = || -> std::io::Result<bool> {
+        let mut a = open_no_link(source)?;
+        let mut b = open_no_link(old)?;
+        if a.metadata()?.len() != b.metadata()?.len() {
+            return Ok(false);
+        }
+        let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+        loop {
+            let n = a.read(&mut x)?;
+            if n == 0 {
+                return Ok(b.read(&mut y[..1])? == 0);
+            }
+            b.read_exact(&mut y[..n])?;
+            if x[..n] != y[..n] {
+                return Ok(false);
+            }
+        }
+    };
+    compare().unwrap_or(false)
+}
+
+/// Open the regular file at `path` for reading, refusing a link there.
+fn open_no_link(path: &Path) -> std::io::Result<std::fs::File> {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other(format!(
+            "{} is a symbolic link: not followed",
+            path.display()
+        )));
+    }
+    std::fs::File::open(path)
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 fn write_in(path: &Path, bytes: &[u8], staging: &Path, existing: bool) -> std::io::Result<()> {
+    stage_in(path, staging, existing, &|tmp| tmp.write_all(bytes))
+}
+
+fn stage_in(
+    path: &Path,
+    staging: &Path,
+    existing: bool,
+    fill: &dyn Fn(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut builder = tempfile::Builder::new();
     // A temporary file is private (0600) by default; asking for 0666 lets
     // the kernel apply the umask, as `open(2)` does for any new file.
@@ -51,8 +149,13 @@ fn write_in(path: &Path, bytes: &[u8], staging: &Path, existing: bool) -> std::i
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(staging)?;
-    tmp.write_all(bytes)?;
-    if existing && let Ok(metadata) = std::fs::metadata(path) {
+    fill(tmp.as_file_mut())?;
+    // Lstat: a link at `path` is replaced by the rename, and the mode of
+    // whatever it points to is none of this file's business.
+    if existing
+        && let Ok(metadata) = std::fs::symlink_metadata(path)
+        && metadata.is_file()
+    {
         tmp.as_file().set_permissions(metadata.permissions())?;
     }
     tmp.persist(path).map_err(|e| e.error)?;

@@ -128,8 +128,8 @@ pub struct ServeArgs {
     /// Include pages dated in the future.
     #[arg(long)]
     pub future: bool,
-    /// Render threads.
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Render threads, 1 to 256.
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Let the scripts workbench change files although --bind is beyond
     /// this machine (anyone who can reach the port could then edit scripts).
@@ -183,8 +183,9 @@ pub struct BuildArgs {
     /// Fail (exit 1) on any warning, not only on errors.
     #[arg(long)]
     pub strict: bool,
-    /// Render threads (default: one per core, four per core with Python macros).
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Render threads, 1 to 256 (default: one per core, four per core with
+    /// Python macros).
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Render every page and run every Python macro, ignoring (and not
     /// filling) the kept pages and the result cache.
@@ -358,6 +359,18 @@ fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {
         return Err(format!("`{text}` has an empty key"));
     }
     Ok((key.to_owned(), blogmark_host::python::typed_argument(value)))
+}
+
+/// Most render threads `--jobs` accepts: each is an OS thread with its own
+/// stack and, with Python macros, its own sandbox, so a typo such as
+/// `--jobs 100000` would exhaust the machine instead of rendering.
+pub const MAX_JOBS: usize = 256;
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of threads from 1 to {MAX_JOBS}")),
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod render;
 pub mod scripts;
 pub mod serve;
 pub mod site_lock;
+pub mod state_dir;
 pub mod stats;
 pub mod store;
 pub mod symlinks;

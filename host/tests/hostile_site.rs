@@ -471,3 +471,24 @@ fn serve_closes_connections_that_say_nothing_and_answers_the_rest() {
         }
     }
 }
+
+#[test]
+fn a_repository_kept_in_the_output_is_neither_cleaned_nor_written() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\ndate: 2024-01-01\n---\nhello\n",
+    );
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    // The author deploys from public/, a repository of its own.
+    write(site.path(), "public/.git/config", "[core]\n");
+    write(site.path(), "public/.git/hooks/pre-push", "#!/bin/sh\n");
+    write(site.path(), "public/stale.html", "old");
+    let (ok, stderr) = render(site.path());
+    assert!(ok, "{stderr}");
+    assert_eq!(read(site.path(), "public/.git/config"), "[core]\n");
+    assert!(site.path().join("public/.git/hooks/pre-push").is_file());
+    assert!(!site.path().join("public/stale.html").exists());
+}

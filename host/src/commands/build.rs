@@ -25,6 +25,15 @@ pub fn run(
     quiet: bool,
     checks: Checks,
 ) -> anyhow::Result<ExitCode> {
+    // A link named with --out is the user's choice of place: resolved
+    // here, as the render never writes through a link in its output path.
+    let out = match out {
+        Some(path) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) => Some(
+            std::fs::canonicalize(&path)
+                .with_context(|| format!("cannot resolve --out {}", path.display()))?,
+        ),
+        other => other,
+    };
     let options = BuildOptions {
         root: site.to_path_buf(),
         out,
@@ -94,7 +103,7 @@ pub fn run(
         if path.as_os_str() == "-" {
             println!("{json}");
         } else {
-            blogmark_host::atomic_file::write(path, format!("{json}\n").as_bytes())
+            blogmark_host::atomic_file::write_named(path, format!("{json}\n").as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }

@@ -15,14 +15,14 @@ pub(super) fn copy_resources(
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let read: Vec<(String, &str, std::io::Result<Vec<u8>>)> = pages
+    let read: Vec<(String, &str, std::io::Result<Resource>)> = pages
         .par_iter()
         .flat_map_iter(|page| {
             page.resources.iter().map(move |resource| {
                 (
                     format!("{}{}", page.url.trim_start_matches('/'), resource.name),
                     resource.file.as_str(),
-                    std::fs::read(root.join(&resource.file)),
+                    Resource::read(&root.join(&resource.file)),
                 )
             })
         })
@@ -35,8 +35,29 @@ pub(super) fn copy_resources(
                 0,
                 format!("not copied: the site already writes `{path}`"),
             )),
-            Ok(bytes) => output.add(path, bytes),
+            Ok(Resource::Bytes(bytes)) => output.add(path, bytes),
+            Ok(Resource::Large(source)) => output.add_copy(path, source),
             Err(e) => diagnostics.push(Diagnostic::error(file, 0, 0, format!("cannot read: {e}"))),
         }
+    }
+}
+
+/// A resource's bytes, or its path when it is large enough to be streamed.
+enum Resource {
+    Bytes(Vec<u8>),
+    Large(std::path::PathBuf),
+}
+
+impl Resource {
+    fn read(path: &std::path::Path) -> std::io::Result<Resource> {
+        // Lstat: the loader skips links already; a late one is not read.
+        let metadata = std::fs::symlink_metadata(path)?;
+        if !metadata.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        if metadata.len() >= super::output::STREAM_FROM {
+            return Ok(Resource::Large(path.to_path_buf()));
+        }
+        std::fs::read(path).map(Resource::Bytes)
     }
 }

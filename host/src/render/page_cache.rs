@@ -86,7 +86,10 @@ impl PageCache {
     /// The pages `host render` kept for the site at `root`; none when
     /// there is no file, or one this version cannot read.
     pub fn load(root: &Path) -> PageCache {
-        let bytes = std::fs::read(root.join(FILE)).ok();
+        // A linked file is not this machine's: read as no file.
+        let bytes = crate::state_dir::check(root, &[FILE])
+            .ok()
+            .and_then(|()| std::fs::read(root.join(FILE)).ok());
         let stored = bytes
             .as_deref()
             .and_then(untagged)
@@ -113,6 +116,7 @@ impl PageCache {
         let mut bytes = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
         let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
         bytes.extend_from_slice(&tag);
+        crate::state_dir::check(root, &[FILE]).map_err(std::io::Error::other)?;
         let file: PathBuf = root.join(FILE);
         crate::atomic_file::write(&file, &bytes)
     }

@@ -31,6 +31,13 @@ fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Ve
         match entry {
             Ok(entry) if entry.file_type().is_file() => {
                 let relative = content::relative_path(&dir, entry.path());
+                if entry
+                    .metadata()
+                    .is_ok_and(|m| m.len() >= super::output::STREAM_FROM)
+                {
+                    output.add_copy(relative, entry.into_path());
+                    continue;
+                }
                 match std::fs::read(entry.path()) {
                     Ok(bytes) => output.add(relative, bytes),
                     Err(e) => diagnostics.push(Diagnostic::error(

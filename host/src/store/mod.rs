@@ -36,6 +36,9 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// `.blogmark/` or the database file is a symbolic link.
+    #[error(transparent)]
+    Link(#[from] crate::state_dir::LinkedState),
 }
 
 /// The site's database.
@@ -80,6 +83,11 @@ pub struct NewResult {
 impl Store {
     /// Open (creating and migrating as needed) the database of the site at `root`.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
+        // SQLite follows links, for the database and its journal files.
+        crate::state_dir::check(
+            root,
+            &[DB_PATH, ".blogmark/site.db-wal", ".blogmark/site.db-shm"],
+        )?;
         Self::open_file(&root.join(DB_PATH))
     }
 
@@ -429,6 +437,8 @@ impl Store {
 
 /// Delete the database of the site at `root` and build it again from files.
 pub fn rebuild(root: &Path, pages: &[Page]) -> Result<Store, StoreError> {
+    // Deleting through a linked `.blogmark/` would delete elsewhere.
+    crate::state_dir::check(root, &[])?;
     let path = root.join(DB_PATH);
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
