@@ -19,12 +19,16 @@ import ast
 import binascii
 import builtins
 import collections.abc
+import errno
 import gc
 import importlib.machinery
+import io
 import json
 import linecache
 import marshal
 import os
+import posixpath
+import stat as _stat_module
 import sys
 import traceback
 import types
@@ -112,20 +116,11 @@ def _from_json(text):
 
 ABI_VERSION = 1
 
-# Capabilities a sandboxed script never has. The host already withholds them
-# (no sockets, no preopened directories, no process spawning, no threads in
-# WASI); these stubs only turn an obscure failure into a message that says
-# why. `threading` itself imports (logging, zoneinfo, queue, tempfile and
-# datetime's strptime need its locks); starting a thread is what is refused.
-_DENIED_MODULES = {
-    "socket": "the network",
-    "_socket": "the network",
-    "ssl": "the network",
-    "subprocess": "processes",
-    "multiprocessing": "processes",
-    "concurrent": "threads",
-    "asyncio": "an event loop",
-}
+# Capabilities a sandboxed script never has. The host withholds them (no
+# sockets, no preopened directories, no process spawning, no threads in
+# WASI); what is patched here only turns an obscure failure into a message
+# that says why. Every module imports (DESIGN §12): connecting, spawning
+# and starting a thread are what is refused, at use.
 _THREAD_STARTERS = ("start_new_thread", "start_new", "start_joinable_thread",
                     "_start_joinable_thread", "_start_new_thread")
 
@@ -145,33 +140,387 @@ def _no_threads(*_args, **_kwargs):
     raise SandboxDenied("starting a thread: Blogmark scripts have no access to threads")
 
 
-class _DenyFinder:
-    """Meta-path finder that refuses the modules in `_DENIED_MODULES`."""
+def _deny_init(what):
+    def __init__(self, *_args, **_kwargs):
+        raise SandboxDenied(f"{what} is not available to Blogmark scripts")
+
+    return __init__
+
+
+_NETWORK_FUNCTIONS = ("create_connection", "create_server", "getaddrinfo",
+                      "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                      "getnameinfo", "socketpair", "fromfd", "getfqdn")
+
+
+def _patch_socket(module):
+    for name in _NETWORK_FUNCTIONS:
+        if hasattr(module, name):
+            setattr(module, name, _denied(f"the network (socket.{name})"))
+    if isinstance(getattr(module, "socket", None), type) and module.__name__ == "socket":
+        module.socket.__init__ = _deny_init("the network (socket.socket)")
+
+
+def _patch_subprocess(module):
+    module.Popen.__init__ = _deny_init("starting a process (subprocess)")
+
+
+def _patch_mp_process(module):
+    module.BaseProcess.start = _denied("starting a process (multiprocessing)")
+
+
+def _patch_asyncio_events(module):
+    # The default loop needs a self-pipe (a socket pair) and a selector over
+    # real descriptors; a script's coroutines need neither.
+    module.new_event_loop = _sandbox_event_loop
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        asyncio.new_event_loop = _sandbox_event_loop
+
+
+def _patch_asyncio(module):
+    module.new_event_loop = _sandbox_event_loop
+
+
+_AT_USE = {
+    "_socket": _patch_socket,
+    "socket": _patch_socket,
+    "subprocess": _patch_subprocess,
+    "multiprocessing.process": _patch_mp_process,
+    "asyncio.events": _patch_asyncio_events,
+    "asyncio": _patch_asyncio,
+}
+
+
+def _sandbox_event_loop():
+    """An event loop for coroutines that compute: timers and callbacks run
+    (a sleep advances the sandbox's virtual clock), I/O is refused."""
+    import asyncio.base_events
+    import time
+
+    class _NoSelector:
+        def select(self, timeout=None):
+            if timeout:
+                time.sleep(timeout)
+            return []
+
+        def close(self):
+            pass
+
+    class SandboxEventLoop(asyncio.base_events.BaseEventLoop):
+        def __init__(self):
+            super().__init__()
+            self._selector = _NoSelector()
+
+        def _process_events(self, event_list):
+            pass
+
+        def _write_to_self(self):
+            pass
+
+        def run_in_executor(self, executor, func, *args):
+            raise SandboxDenied("run_in_executor: Blogmark scripts have no access to threads")
+
+    return SandboxEventLoop()
+
+
+# Compiled standard-library modules the guest's CPython lacks, imported
+# unconditionally by modules that are useful without them (`bz2` by
+# networkx, for one): each imports as a stand-in whose use says why.
+_STAND_INS = {
+    "_bz2": ("bzip2 compression", ()),
+    "_lzma": ("lzma compression", (
+        "CHECK_CRC32", "CHECK_CRC64", "CHECK_ID_MAX", "CHECK_NONE", "CHECK_SHA256",
+        "CHECK_UNKNOWN", "FILTER_ARM", "FILTER_ARMTHUMB", "FILTER_DELTA", "FILTER_IA64",
+        "FILTER_LZMA1", "FILTER_LZMA2", "FILTER_POWERPC", "FILTER_SPARC", "FILTER_X86",
+        "FORMAT_ALONE", "FORMAT_AUTO", "FORMAT_RAW", "FORMAT_XZ", "LZMACompressor",
+        "LZMADecompressor", "LZMAError", "MF_BT2", "MF_BT3", "MF_BT4", "MF_HC3",
+        "MF_HC4", "MODE_FAST", "MODE_NORMAL", "PRESET_DEFAULT", "PRESET_EXTREME",
+        "is_check_supported")),
+}
+
+
+class _StandIn(types.ModuleType):
+    """A compiled module the guest lacks: any name it is asked for exists,
+    and using it raises NotImplementedError naming the module."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        module = self.__name__
+        what = _STAND_INS[module][0]
+
+        def unavailable(*_args, **_kwargs):
+            raise NotImplementedError(
+                f"{module}.{name}: the sandbox's CPython is built without {what} "
+                f"(`{module}` is a stand-in)")
+
+        base = Exception if name.endswith("Error") else object
+        member = type(name, (base,), {"__new__": unavailable, "__module__": module,
+                                      "__init_subclass__": classmethod(lambda cls, **k: None)})
+        setattr(self, name, member)
+        return member
+
+
+class _StandInLoader:
+    @staticmethod
+    def create_module(spec):
+        module = _StandIn(spec.name)
+        names = _STAND_INS[spec.name][1]
+        if names:
+            module.__all__ = list(names)
+        return module
 
     @staticmethod
-    def find_spec(fullname, path=None, target=None):
-        top = fullname.partition(".")[0]
-        if top in _DENIED_MODULES:
-            raise SandboxDenied(
-                f"`import {fullname}`: Blogmark scripts have no access to "
-                f"{_DENIED_MODULES[top]}"
-            )
-        return None
+    def exec_module(module):
+        pass
+
+
+# The guest's read-only file tree (DESIGN §12), served by the host: the
+# site's scripts/lib/ and scripts/vendor/ at /scripts/lib and
+# /scripts/vendor. The sandbox has no file system of its own (no preopened
+# directory), so the file functions below answer every path from the host
+# and leave file descriptors to the real ones (which have none to use).
+_host_stat = host.stat
+_host_read = host.read_file
+_host_list = host.list_folder
+_real_open = io.open
+_real_stat = os.stat
+_real_lstat = os.lstat
+_real_listdir = os.listdir
+_real_scandir = os.scandir
+_real_access = os.access
+_normpath = posixpath.normpath
+_fspath = os.fspath
+_fsdecode = os.fsdecode
+_fsencode = os.fsencode
+_stat_result = os.stat_result
+_S_IFDIR = _stat_module.S_IFDIR
+_S_IFREG = _stat_module.S_IFREG
+_BytesIO = io.BytesIO
+_TextIOWrapper = io.TextIOWrapper
+_crc32 = binascii.crc32
+
+
+def _tree_path(file):
+    """The tree's absolute, normalized path for `file` (str, bytes or
+    path-like), relative paths taken from `/` (the guest's working
+    directory)."""
+    path = _fspath(file)
+    if isinstance(path, bytes):
+        path = _fsdecode(path)
+    if "\0" in path:
+        raise ValueError("embedded null byte")
+    path = _normpath("/" + path if not path.startswith("/") else path)
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return path
+
+
+def _not_found(file, code=errno.ENOENT):
+    return OSError(code, os.strerror(code), file)
+
+
+def _tree_stat_result(path, info):
+    mode = (_S_IFDIR | 0o555) if info.is_folder else (_S_IFREG | 0o444)
+    return _stat_result((mode, _crc32(path.encode("utf-8", "surrogateescape")), 1, 1,
+                         0, 0, info.size, 0, 0, 0))
+
+
+class _TreeFile(io.BytesIO):
+    """A file of the tree opened for reading: its bytes, read-only."""
+
+    def __init__(self, data, name):
+        super().__init__(data)
+        self.name = name
+        self.mode = "rb"
+
+    def writable(self):
+        return False
+
+    def write(self, _data):
+        raise io.UnsupportedOperation("not writable")
+
+    def truncate(self, _size=None):
+        raise io.UnsupportedOperation("not writable")
+
+
+def _open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+          closefd=True, opener=None):
+    if isinstance(file, int) or opener is not None:
+        return _real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+    path = _tree_path(file)
+    if not isinstance(mode, str):
+        raise TypeError(f"open() argument 'mode' must be str, not {type(mode).__name__}")
+    if set(mode) - set("rbt") or ("b" in mode and "t" in mode):
+        if set(mode) - set("rwxabt+"):
+            raise ValueError(f"invalid mode: '{mode}'")
+        raise OSError(errno.EROFS, "Read-only file system: Blogmark scripts write no files",
+                      file)
+    data = _host_read(path)
+    if data is None:
+        info = _host_stat(path)
+        raise _not_found(file, errno.EISDIR if info is not None else errno.ENOENT)
+    raw = _TreeFile(data, file)
+    if "b" in mode:
+        return raw
+    return _TextIOWrapper(raw, encoding, errors, newline)
+
+
+def _stat(path, *, dir_fd=None, follow_symlinks=True):
+    if isinstance(path, int) or dir_fd is not None:
+        return _real_stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    tree_path = _tree_path(path)
+    info = _host_stat(tree_path)
+    if info is None:
+        raise _not_found(path)
+    return _tree_stat_result(tree_path, info)
+
+
+def _lstat(path, *, dir_fd=None):
+    return _stat(path, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def _access(path, mode, *, dir_fd=None, effective_ids=False, follow_symlinks=True):
+    if isinstance(path, int) or dir_fd is not None:
+        return _real_access(path, mode, dir_fd=dir_fd, effective_ids=effective_ids,
+                            follow_symlinks=follow_symlinks)
+    info = _host_stat(_tree_path(path))
+    return info is not None and not mode & os.W_OK
+
+
+def _names(path):
+    tree_path = _tree_path(path)
+    names = _host_list(tree_path)
+    if names is None:
+        info = _host_stat(tree_path)
+        raise _not_found(path, errno.ENOTDIR if info is not None else errno.ENOENT)
+    return tree_path, names
+
+
+def _listdir(path="."):
+    if isinstance(path, int):
+        return _real_listdir(path)
+    _, names = _names(path)
+    if isinstance(_fspath(path), bytes):
+        return [_fsencode(name) for name in names]
+    return list(names)
+
+
+class _TreeEntry:
+    """One entry of `os.scandir` over the tree."""
+
+    __slots__ = ("name", "path", "_tree_path", "_info")
+
+    def __init__(self, folder, tree_folder, name):
+        as_bytes = isinstance(folder, bytes)
+        self.name = _fsencode(name) if as_bytes else name
+        joined = posixpath.join(folder, _fsencode(name) if as_bytes else name)
+        self.path = joined
+        self._tree_path = posixpath.join(tree_folder, name)
+        self._info = None
+
+    def _stat_info(self):
+        if self._info is None:
+            self._info = _host_stat(self._tree_path)
+            if self._info is None:
+                raise _not_found(self.path)
+        return self._info
+
+    def is_dir(self, *, follow_symlinks=True):
+        try:
+            return self._stat_info().is_folder
+        except OSError:
+            return False
+
+    def is_file(self, *, follow_symlinks=True):
+        try:
+            return not self._stat_info().is_folder
+        except OSError:
+            return False
+
+    def is_symlink(self):
+        return False
+
+    def is_junction(self):
+        return False
+
+    def stat(self, *, follow_symlinks=True):
+        return _tree_stat_result(self._tree_path, self._stat_info())
+
+    def inode(self):
+        return self.stat().st_ino
+
+    def __fspath__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"<DirEntry {self.name!r}>"
+
+
+class _TreeScandir:
+    """`os.scandir` over the tree: an iterator that is its own context."""
+
+    def __init__(self, entries):
+        self._entries = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._entries)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    def close(self):
+        self._entries = iter(())
+
+
+def _scandir(path="."):
+    if isinstance(path, int):
+        return _real_scandir(path)
+    folder = _fspath(path)
+    tree_folder, names = _names(path)
+    return _TreeScandir([_TreeEntry(folder, tree_folder, name) for name in names])
+
+
+def _read_tree_bytes(path):
+    data = _host_read(_tree_path(path))
+    if data is None:
+        raise _not_found(path)
+    return data
 
 
 class _HostLoader:
-    """Executes a module the host handed over (bytecode or source)."""
+    """Executes a module the host handed over (bytecode or source), and
+    reads the files beside it from the guest's tree (`get_data`,
+    `importlib.resources`). For a module of the base snapshot, the code is
+    asked for only when it is executed again."""
 
-    __slots__ = ("_found",)
+    __slots__ = ("_found", "name", "path")
 
-    def __init__(self, found):
+    def __init__(self, name, found, path):
         self._found = found
+        self.name = name
+        # Where importlib.resources' FileReader looks: the folder of this.
+        self.path = path
 
     def create_module(self, spec):
         return None
 
-    def exec_module(self, module):
+    def _code(self):
         found = self._found
+        if found is None:
+            found = self._found = _load_module(self.name)
+            if found is None:
+                raise ImportError(f"no module named {self.name!r}", name=self.name)
+        return found
+
+    def exec_module(self, module):
+        found = self._code()
         if found.bytecode:
             code = _marshal_loads(found.code)
         else:
@@ -180,33 +529,74 @@ class _HostLoader:
                                         source.splitlines(keepends=True), found.origin)
             code = compile(source, found.origin, "exec", dont_inherit=True)
         exec(code, module.__dict__)
+        patch = _AT_USE.get(module.__name__)
+        if patch is not None:
+            patch(module)
 
     def get_source(self, name):
-        found = self._found
+        found = self._code()
         return None if found.bytecode else found.code.decode("utf-8")
+
+    def is_package(self, name):
+        return self._code().is_package
+
+    def get_filename(self, name):
+        return self.path
+
+    @staticmethod
+    def get_data(path):
+        return _read_tree_bytes(path)
+
+    def get_resource_reader(self, name):
+        from importlib.resources.readers import FileReader
+        return FileReader(self)
 
 
 class _HostFinder:
     """Meta-path finder for what the snapshot does not hold: the host has
     the standard library (as bytecode), the site's `scripts/lib/` and its
-    vendored packages, and answers by module name only."""
+    vendored packages, and answers by module name only; and, for
+    `importlib.metadata`, the vendored packages' `.dist-info`."""
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
         found = _load_module(fullname)
         if found is None:
+            if fullname in _STAND_INS:
+                return _ModuleSpec(fullname, _StandInLoader, origin="stand-in")
             return None
-        spec = _ModuleSpec(fullname, _HostLoader(found), origin=found.origin,
+        origin = found.origin
+        # A namespace package's origin is its folder.
+        where = origin if origin.endswith(".py") else origin + "/__init__.py"
+        spec = _ModuleSpec(fullname, _HostLoader(fullname, found, where), origin=origin,
                            is_package=found.is_package)
         spec.has_location = True
         return spec
 
+    @staticmethod
+    def find_distributions(context=None):
+        from importlib.metadata import DistributionFinder, MetadataPathFinder
+        name = getattr(context, "name", None)
+        return MetadataPathFinder.find_distributions(
+            DistributionFinder.Context(name=name, path=["/scripts/vendor"]))
+
+    @staticmethod
+    def invalidate_caches():
+        pass
+
+
+def _serve_files():
+    """Point the file functions at the guest's tree."""
+    builtins.open = io.open = _open
+    sys.modules["_io"].open = _open
+    os.stat = _stat
+    os.lstat = _lstat
+    os.access = _access
+    os.listdir = _listdir
+    os.scandir = _scandir
+
 
 def _lock_down():
-    for name in list(sys.modules):
-        if name.partition(".")[0] in _DENIED_MODULES:
-            del sys.modules[name]
-    sys.meta_path.insert(0, _DenyFinder)
     # In place of the path finder: the sandbox has no files for it to find,
     # and looking for them would open WASI descriptors that a site snapshot
     # must not keep.
@@ -214,15 +604,31 @@ def _lock_down():
     at = finders.index(importlib.machinery.PathFinder) \
         if importlib.machinery.PathFinder in finders else len(finders)
     finders[at:at + 1] = [_HostFinder]
+    # The modules of the base snapshot were loaded from files the guest
+    # does not have: `find_spec(name).loader.exec_module(...)` (which
+    # Python-Markdown does with `html.parser`) asks the host instead.
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            spec.loader = _HostLoader(name, None, spec.origin)
+            module.__loader__ = spec.loader
+    # `fork` only if WASI's `os` has it: code asks `hasattr(os, "fork")` to
+    # learn whether it may fork (asyncio does, at import, and then needs
+    # `os.register_at_fork`).
     for name in ("system", "popen", "fork", "forkpty", "execv", "execve",
                  "execvp", "execvpe", "spawnv", "spawnve", "posix_spawn",
                  "posix_spawnp", "kill", "killpg"):
-        setattr(os, name, _denied(f"os.{name}"))
+        if hasattr(os, name) or not name.startswith("fork"):
+            setattr(os, name, _denied(f"os.{name}"))
     import _thread
     for module in (_thread, sys.modules.get("threading")):
         for name in _THREAD_STARTERS:
             if module is not None and hasattr(module, name):
                 setattr(module, name, _no_threads)
+    for name, patch in _AT_USE.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    _serve_files()
 
 
 _lock_down()

@@ -119,6 +119,30 @@ impl CallEnv {
         state.modules.as_ref()?.find(name)
     }
 
+    /// The job's module source, for a path of the guest's file tree; none
+    /// for a path that is not absolute and normalized.
+    fn tree(&self, path: &str) -> Option<Arc<dyn crate::ModuleSource>> {
+        if !crate::modules::is_tree_path(path) {
+            return None;
+        }
+        self.lock().modules.clone()
+    }
+
+    /// What the job's file tree holds at `path`.
+    pub(crate) fn stat(&self, path: &str) -> Option<crate::FileInfo> {
+        self.tree(path)?.stat(path)
+    }
+
+    /// The file at `path` of the job's file tree.
+    pub(crate) fn read_file(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.tree(path)?.read_file(path)
+    }
+
+    /// The names in the folder at `path` of the job's file tree.
+    pub(crate) fn list_folder(&self, path: &str) -> Option<Vec<String>> {
+        self.tree(path)?.list_folder(path)
+    }
+
     pub(crate) fn slept_past_deadline(&self) -> bool {
         self.lock().slept_past_deadline
     }

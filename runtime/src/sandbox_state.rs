@@ -126,6 +126,22 @@ impl wit_host::Host for SandboxState {
         })
     }
 
+    fn stat(&mut self, path: String) -> Option<wit_host::FileInfo> {
+        let info = self.env.stat(&path)?;
+        Some(wit_host::FileInfo {
+            is_folder: info.is_folder,
+            size: info.size,
+        })
+    }
+
+    fn read_file(&mut self, path: String) -> Option<Vec<u8>> {
+        self.env.read_file(&path).map(|bytes| bytes.to_vec())
+    }
+
+    fn list_folder(&mut self, path: String) -> Option<Vec<String>> {
+        self.env.list_folder(&path)
+    }
+
     fn call_position(&mut self) -> Option<wit_host::Position> {
         let site = self.env.call_position()?;
         Some(wit_host::Position {
@@ -201,12 +217,61 @@ impl random::Host for SandboxState {
     }
 }
 
+/// The `wasi:io/poll` interface WASI links, whose functions are replaced.
+const POLL_INTERFACE: &str = "wasi:io/poll@0.2.12";
+
+/// Runs `future` to its end if it needs no waiting: the sandbox's
+/// pollables (virtual clocks, in-memory streams) are all ready at once.
+/// WASI's own blocking calls start an async runtime for this, which
+/// panics inside one (building a site snapshot runs in one), and would
+/// wait for ever on something that can never be ready.
+fn at_once<R>(future: impl Future<Output = wasmtime::Result<R>>) -> wasmtime::Result<R> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => {
+            wasmtime::bail!("the guest waited for something that is never ready in the sandbox")
+        }
+    }
+}
+
+/// `wasi:io/poll`'s functions over the sandbox's pollables, none of which
+/// waits (see [`at_once`]).
+fn link_poll(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi_io::bindings::wasi::io::poll::{Host, HostPollable};
+    let mut poll = linker.instance(POLL_INTERFACE)?;
+    poll.func_wrap(
+        "poll",
+        |mut store, (list,): (Vec<Resource<DynPollable>>,)| {
+            let table = &mut store.data_mut().table;
+            Ok((at_once(Host::poll(table, list))?,))
+        },
+    )?;
+    poll.func_wrap(
+        "[method]pollable.ready",
+        |mut store, (pollable,): (Resource<DynPollable>,)| {
+            let table = &mut store.data_mut().table;
+            Ok((at_once(HostPollable::ready(table, pollable))?,))
+        },
+    )?;
+    poll.func_wrap(
+        "[method]pollable.block",
+        |mut store, (pollable,): (Resource<DynPollable>,)| {
+            let table = &mut store.data_mut().table;
+            at_once(HostPollable::block(table, pollable))
+        },
+    )?;
+    Ok(())
+}
+
 /// Everything the guest may import.
 pub(crate) fn link(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     linker.allow_shadowing(true);
     monotonic_clock::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
     random::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
+    link_poll(linker)?;
     linker.allow_shadowing(false);
     wit_host::add_to_linker::<SandboxState, HasSelf<SandboxState>>(linker, |s| s)?;
     Ok(())

@@ -200,11 +200,11 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
             failed |= problem.severity == blogmark_host::diagnostics::Severity::Error;
         }
     }
+    for problem in session.import_problems(selected.iter().copied().filter(|s| s.valid)) {
+        eprintln!("{problem}");
+        failed = true;
+    }
     for script in selected.iter().filter(|s| s.valid) {
-        for problem in session.import_problems(script) {
-            eprintln!("{problem}");
-            failed = true;
-        }
         let problem = match session.check(script) {
             Ok(checked) => checked
                 .problem(script)

@@ -18,7 +18,7 @@ pub use lock_file::{LOCK_FILE, Lock, LockedPackage};
 pub use pip::PipOptions;
 pub use vendor::{Locked, add_dependencies, lock};
 pub use verify::{Verified, verify};
-pub use wheel::Wheel;
+pub use wheel::{MAX_FILE_BYTES, Wheel};
 
 /// A requirement's package name, normalized as PyPI does (PEP 503):
 /// `Markdown` and `markdown` are one package, so are `a_b` and `a-b`.

@@ -1,5 +1,6 @@
 //! Reading a wheel: its name, version and tags, whether it is pure Python,
-//! and the files it installs into site-packages.
+//! and the files it installs into site-packages (`.data/purelib` and
+//! `.data/platlib` merged in, its scripts and data files left out).
 
 use super::error::PackageError;
 use std::io::Read as _;
@@ -16,7 +17,9 @@ pub struct Wheel {
     pub file_name: String,
     /// SHA-256 of the wheel file.
     pub sha256: String,
-    /// What it installs, relative to site-packages, with the contents.
+    /// What it installs, relative to site-packages, with the contents: its
+    /// modules and data files, and its `.dist-info` (which
+    /// `importlib.metadata` reads).
     pub files: Vec<(String, Vec<u8>)>,
 }
 
@@ -115,22 +118,25 @@ impl Wheel {
                 )));
             }
             let top = path[0];
-            if top.ends_with(".dist-info") {
-                if path.len() == 2 && path[1] == "WHEEL" {
-                    let text = String::from_utf8_lossy(&contents);
-                    purelib = Some(text.lines().any(|l| {
-                        l.split_once(':').is_some_and(|(k, v)| {
-                            k.trim() == "Root-Is-Purelib" && v.trim().eq_ignore_ascii_case("true")
-                        })
-                    }));
+            if top.ends_with(".dist-info") && path.len() == 2 && path[1] == "WHEEL" {
+                let text = String::from_utf8_lossy(&contents);
+                purelib = Some(text.lines().any(|l| {
+                    l.split_once(':').is_some_and(|(k, v)| {
+                        k.trim() == "Root-Is-Purelib" && v.trim().eq_ignore_ascii_case("true")
+                    })
+                }));
+            }
+            // `name.data/purelib/` and `platlib/` install into site-packages
+            // as the wheel's root does; its scripts, headers and data files go
+            // elsewhere on a real install, so no script could import them.
+            let path = if top.ends_with(".data") {
+                match path.get(1) {
+                    Some(&"purelib" | &"platlib") if path.len() > 2 => &path[2..],
+                    _ => continue,
                 }
-                continue;
-            }
-            if top.ends_with(".data") {
-                return Err(compiled(format!(
-                    "its wheel installs files outside site-packages ({entry_name})"
-                )));
-            }
+            } else {
+                &path[..]
+            };
             if let Some(native) = NATIVE.iter().find(|end| entry_name.ends_with(*end)) {
                 return Err(compiled(format!(
                     "its wheel holds a native library ({entry_name}, {native})"
@@ -148,6 +154,9 @@ impl Wheel {
             None => return Err(bad("it has no .dist-info/WHEEL".into())),
         }
         files.sort();
+        if let Some(twice) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(bad(format!("it installs {} twice", twice[0].0)));
+        }
         Ok(Wheel {
             name,
             version,

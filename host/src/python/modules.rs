@@ -10,35 +10,21 @@ use crate::diagnostics::Diagnostic;
 use crate::scripts::Script;
 use crate::scripts::imports::{self, Import};
 use crate::scripts::library::{LibModule, Library};
-use blogmark_runtime::{ModuleCode, ModuleForm, ModuleSource};
+use blogmark_runtime::{FileInfo, ModuleCode, ModuleForm, ModuleSource};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// The modules the sandbox refuses, and what each would reach for. The
-/// dispatcher's `_DENIED_MODULES` says the same (a test holds them equal).
-pub const DENIED: &[(&str, &str)] = &[
-    ("socket", "the network"),
-    ("_socket", "the network"),
-    ("ssl", "the network"),
-    ("subprocess", "processes"),
-    ("multiprocessing", "processes"),
-    ("concurrent", "threads"),
-    ("asyncio", "an event loop"),
-];
 
 /// Where an import is satisfied from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provider<'a> {
     /// Compiled into the interpreter.
     Builtin,
-    /// The standard library.
-    Stdlib,
+    /// The standard library; whether the module is a package.
+    Stdlib(bool),
     /// The site's library or vendored packages.
     Library(&'a LibModule),
-    /// Refused by the sandbox, for this reason.
-    Denied(&'static str),
     /// Nowhere.
     Missing,
 }
@@ -47,6 +33,7 @@ pub enum Provider<'a> {
 #[derive(Debug, Default)]
 pub struct SiteModules {
     library: Library,
+    tree: super::file_tree::FileTree,
     problems: Vec<Diagnostic>,
 }
 
@@ -56,15 +43,18 @@ impl SiteModules {
     pub fn load(root: &Path, dependencies: &[String]) -> SiteModules {
         let verified = crate::packages::verify(root, dependencies);
         let (library, mut problems) = Library::load(root, &verified.refused);
+        let (tree, tree_problems) = super::file_tree::FileTree::load(root, &verified.refused);
         problems.extend(verified.problems);
+        problems.extend(tree_problems);
         let mut modules = SiteModules {
             library,
+            tree,
             problems: Vec::new(),
         };
         for module in modules.library.modules.values() {
             if matches!(
                 standard(&module.name),
-                Some(Provider::Builtin | Provider::Stdlib)
+                Some(Provider::Builtin | Provider::Stdlib(_))
             ) {
                 problems.push(Diagnostic::warning(
                     &module.path,
@@ -76,9 +66,6 @@ impl SiteModules {
                     ),
                 ));
             }
-        }
-        for module in modules.library.modules.values() {
-            problems.extend(modules.unsatisfied(&module.path, &module.imports));
         }
         modules.problems = problems;
         modules
@@ -106,35 +93,92 @@ impl SiteModules {
         }
     }
 
-    /// The imports of `source` (a script or library file at `path`) that
-    /// nothing satisfies or the sandbox refuses, as errors at their line.
-    /// Guarded imports (in a `try` or `if`) are the script's own business.
-    pub fn unsatisfied(&self, path: &str, imports: &[Import]) -> Vec<Diagnostic> {
-        let mut found = Vec::new();
-        for import in imports.iter().filter(|i| !i.guarded) {
-            let mut prefix = String::new();
-            for part in import.module.split('.') {
-                if !prefix.is_empty() {
-                    prefix.push('.');
-                }
-                prefix.push_str(part);
-                let message = match self.provider(&prefix) {
-                    Provider::Denied(what) => format!(
-                        "`import {}`: Blogmark scripts have no access to {what}",
-                        import.module
-                    ),
-                    Provider::Missing => format!(
-                        "cannot import `{}`: no module `{prefix}` in the standard library, \
-                         scripts/lib/ or scripts/vendor/",
-                        import.module
-                    ),
-                    _ => continue,
-                };
-                found.push(Diagnostic::error(path, import.line as usize, 1, message));
-                break;
+    /// The imports the site's `scripts` (path and source) will really hit
+    /// that nothing satisfies, as errors at the line that names them.
+    ///
+    /// Only what runs is followed: every unguarded import of a script, then,
+    /// through the library modules those reach, their unguarded top-level
+    /// imports (an import in a `try`, an `if` or a function may never run).
+    /// Library modules no script reaches are never read for this. Below a
+    /// standard-library name (which may set its submodules itself:
+    /// `os.path`) and the names of `from m import a` (attributes as often as
+    /// submodules), nothing is reported.
+    pub fn import_problems<'s>(
+        &self,
+        scripts: impl IntoIterator<Item = (&'s str, &'s str)>,
+    ) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        let mut visited: BTreeSet<&str> = BTreeSet::new();
+        let mut pending: Vec<&LibModule> = Vec::new();
+        for (path, source) in scripts {
+            for import in imports::scan(source, None).iter().filter(|i| !i.guarded) {
+                self.follow(path, import, &mut problems, &mut pending);
             }
         }
-        found
+        while let Some(module) = pending.pop() {
+            if !visited.insert(module.name.as_str()) {
+                continue;
+            }
+            for import in module.imports.iter().filter(|i| !i.guarded && !i.deferred) {
+                self.follow(&module.path, import, &mut problems, &mut pending);
+            }
+        }
+        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        problems.dedup();
+        problems
+    }
+
+    /// Resolves `import` (written in the file at `path`) as Python would,
+    /// queueing the library modules it runs and noting what is missing.
+    fn follow<'m>(
+        &'m self,
+        path: &str,
+        import: &Import,
+        problems: &mut Vec<Diagnostic>,
+        pending: &mut Vec<&'m LibModule>,
+    ) {
+        let mut prefix = String::new();
+        for (depth, part) in import.module.split('.').enumerate() {
+            if depth > 0 {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            let more = prefix.len() < import.module.len();
+            match self.provider(&prefix) {
+                // The standard library sets some of its modules itself
+                // (`os.path`, `collections.abc` in 3.14): past its top-level
+                // name, only running the import would tell.
+                Provider::Builtin | Provider::Stdlib(_) => return,
+                Provider::Library(module) => {
+                    pending.push(module);
+                    if more && !module.is_package {
+                        return;
+                    }
+                }
+                Provider::Missing => {
+                    let message = if depth == 0 {
+                        format!(
+                            "cannot import `{}`: no module `{prefix}` in the standard library, \
+                             scripts/lib/ or scripts/vendor/",
+                            import.module
+                        )
+                    } else {
+                        format!(
+                            "cannot import `{}`: package `{}` has no module `{part}`",
+                            import.module,
+                            &prefix[..prefix.len() - part.len() - 1]
+                        )
+                    };
+                    problems.push(Diagnostic::error(path, import.line as usize, 1, message));
+                    return;
+                }
+            }
+        }
+        for name in &import.names {
+            if let Provider::Library(module) = self.provider(&format!("{}.{name}", import.module)) {
+                pending.push(module);
+            }
+        }
     }
 
     /// The library modules `script` runs when it imports what it says,
@@ -170,15 +214,21 @@ impl SiteModules {
     }
 
     /// What `script`'s results depend on besides its own text: its own
-    /// hash when it uses no library module, else a hash of it and of every
-    /// library file it uses.
+    /// hash when it uses no library module and the library holds no data
+    /// file, else a hash of it, of every library module it uses and of
+    /// every data file (any of which it may read).
     pub fn identity(&self, script: &Script) -> String {
         let used = self.used_by(&script.source);
-        if used.is_empty() {
+        let data = self.tree.data_hash();
+        if used.is_empty() && data.is_none() {
             return script.content_hash.clone();
         }
         let mut hasher = Sha256::new();
         hasher.update(script.content_hash.as_bytes());
+        if let Some(data) = data {
+            hasher.update(b"\0data\0");
+            hasher.update(data.as_bytes());
+        }
         for (name, module) in used {
             hasher.update(b"\0");
             hasher.update(name.as_bytes());
@@ -191,16 +241,12 @@ impl SiteModules {
 
 /// Whether the standard library or the interpreter has `name`.
 fn standard(name: &str) -> Option<Provider<'static>> {
-    let top = name.split('.').next().unwrap_or(name);
-    if let Some((_, what)) = DENIED.iter().find(|(denied, _)| *denied == top) {
-        return Some(Provider::Denied(what));
-    }
     if blogmark_guest::builtin_modules().any(|m| m == name) {
         return Some(Provider::Builtin);
     }
     blogmark_guest::stdlib()
-        .contains_key(name)
-        .then_some(Provider::Stdlib)
+        .get(name)
+        .map(|module| Provider::Stdlib(module.is_package))
 }
 
 /// Unpacked standard-library modules, shared by every session of the
@@ -238,6 +284,18 @@ impl ModuleSource for SiteModules {
             code: module.source.clone(),
         })
     }
+
+    fn stat(&self, path: &str) -> Option<FileInfo> {
+        self.tree.stat(path)
+    }
+
+    fn read_file(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.tree.read(path)
+    }
+
+    fn list_folder(&self, path: &str) -> Option<Vec<String>> {
+        self.tree.list(path)
+    }
 }
 
 #[cfg(test)]
@@ -245,31 +303,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_denied_modules_are_the_dispatchers() {
-        let dispatcher = include_str!("../../../python-wasm/guest/dispatcher.py");
-        let start = dispatcher
-            .find("_DENIED_MODULES = {")
-            .expect("the dispatcher lists its denied modules");
-        let listed = &dispatcher[start..];
-        let listed = &listed[..listed.find('}').unwrap()];
-        let guest: Vec<(&str, &str)> = listed
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let (name, what) = line.trim().trim_end_matches(',').split_once(": ")?;
-                Some((name.trim_matches('"'), what.trim_matches('"')))
-            })
-            .collect();
-        assert_eq!(guest, DENIED);
-    }
-
-    #[test]
     fn providers_follow_the_sandbox_order() {
         let modules = SiteModules::default();
         assert_eq!(modules.provider("sys"), Provider::Builtin);
-        assert_eq!(modules.provider("xml.etree.ElementTree"), Provider::Stdlib);
-        assert_eq!(modules.provider("tomllib"), Provider::Stdlib);
-        assert_eq!(modules.provider("socket"), Provider::Denied("the network"));
+        assert_eq!(
+            modules.provider("xml.etree.ElementTree"),
+            Provider::Stdlib(false)
+        );
+        assert_eq!(modules.provider("xml.etree"), Provider::Stdlib(true));
+        assert_eq!(modules.provider("tomllib"), Provider::Stdlib(true));
+        // Importing works; connecting is what the sandbox refuses.
+        assert_eq!(modules.provider("socket"), Provider::Stdlib(false));
         assert_eq!(modules.provider("numpy"), Provider::Missing);
         let code = modules.find("xml.etree").expect("a stdlib package");
         assert!(code.is_package && code.form == ModuleForm::Bytecode);

@@ -207,12 +207,13 @@ impl Session {
             snapshot,
         };
         diagnostics.extend(session.library_problems().iter().cloned());
-        for script in scripts
-            .iter()
-            .filter(|s| s.is_runnable_macro() || s.is_runnable_transform())
-        {
-            diagnostics.extend(session.import_problems(script));
-        }
+        diagnostics.extend(
+            session.import_problems(
+                scripts
+                    .iter()
+                    .filter(|s| s.is_runnable_macro() || s.is_runnable_transform()),
+            ),
+        );
         (session, diagnostics)
     }
 
@@ -238,11 +239,18 @@ impl Session {
             .clone()
     }
 
-    /// The imports of `script` that nothing satisfies or the sandbox
-    /// refuses, as errors at their line.
-    pub fn import_problems(&self, script: &Script) -> Vec<Diagnostic> {
-        let imports = crate::scripts::imports::scan(&script.source, None);
-        self.settings.modules.unsatisfied(&script.path, &imports)
+    /// The imports `scripts` will really hit that nothing satisfies, as
+    /// errors at their line: the same check for `render` and `scripts
+    /// check` (see [`super::SiteModules::import_problems`]).
+    pub fn import_problems<'s>(
+        &self,
+        scripts: impl IntoIterator<Item = &'s Script>,
+    ) -> Vec<Diagnostic> {
+        self.settings.modules.import_problems(
+            scripts
+                .into_iter()
+                .map(|s| (s.path.as_str(), s.source.as_str())),
+        )
     }
 
     /// What is wrong with the site's `scripts/lib/` and `scripts/vendor/`.

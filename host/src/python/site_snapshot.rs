@@ -49,7 +49,7 @@ pub(super) fn plan(
         .collect();
     for name in &settings.preload {
         match modules.provider(name) {
-            Provider::Missing | Provider::Denied(_) => problems.push(Diagnostic::warning(
+            Provider::Missing => problems.push(Diagnostic::warning(
                 "site.toml",
                 0,
                 0,
@@ -60,6 +60,7 @@ pub(super) fn plan(
                 names: Vec::new(),
                 line: 0,
                 guarded: false,
+                deferred: false,
             }),
         }
     }
@@ -86,7 +87,7 @@ pub(super) fn plan(
                     chosen.insert(name, module.hash.clone());
                     pending.extend(module.imports.iter().cloned());
                 }
-                Provider::Stdlib | Provider::Builtin if !base.contains(name.as_str()) => {
+                Provider::Stdlib(_) | Provider::Builtin if !base.contains(name.as_str()) => {
                     chosen.insert(name, String::new());
                 }
                 _ => {}

@@ -21,6 +21,9 @@ pub struct Import {
     pub line: u32,
     /// Inside a `try`/`except`/`if`/`elif`/`else` block.
     pub guarded: bool,
+    /// Inside a function: it runs when the function is called, not when
+    /// the module is imported.
+    pub deferred: bool,
 }
 
 /// A statement-level line: its first physical line, indentation and text
@@ -36,16 +39,18 @@ struct LogicalLine {
 /// imports are left out: Python refuses them too).
 pub fn scan(source: &str, package: Option<&str>) -> Vec<Import> {
     let mut found = Vec::new();
-    // Open blocks: their indentation and whether they guard what they hold.
-    let mut blocks: Vec<(usize, bool)> = Vec::new();
+    // Open blocks: their indentation, whether they guard what they hold and
+    // whether they are a function's body.
+    let mut blocks: Vec<(usize, bool, bool)> = Vec::new();
     for logical in logical_lines(source) {
         while blocks
             .last()
-            .is_some_and(|(indent, _)| *indent >= logical.indent)
+            .is_some_and(|(indent, _, _)| *indent >= logical.indent)
         {
             blocks.pop();
         }
-        let mut guarded = blocks.iter().any(|(_, guard)| *guard);
+        let mut guarded = blocks.iter().any(|(_, guard, _)| *guard);
+        let mut deferred = blocks.iter().any(|(_, _, function)| *function);
         let text = logical.text.trim();
         let opener = block_keyword(text);
         for statement in text.split(';') {
@@ -56,14 +61,20 @@ pub fn scan(source: &str, package: Option<&str>) -> Vec<Import> {
                 && !rest.trim().is_empty()
             {
                 guarded |= is_guard(keyword);
+                deferred |= keyword == "def";
                 statement = rest.trim();
             }
-            statements(statement, package, logical.line, guarded, &mut found);
+            let place = Place {
+                line: logical.line,
+                guarded,
+                deferred,
+            };
+            statements(statement, package, place, &mut found);
         }
         if let Some(keyword) = opener
             && text.ends_with(':')
         {
-            blocks.push((logical.indent, is_guard(keyword)));
+            blocks.push((logical.indent, is_guard(keyword), keyword == "def"));
         }
     }
     found
@@ -73,25 +84,36 @@ fn block_keyword(text: &str) -> Option<&'static str> {
     const KEYWORDS: [&str; 11] = [
         "try", "except", "finally", "if", "elif", "else", "def", "class", "for", "while", "with",
     ];
+    // `async def` is a function's body too; `async with`/`async for` guard
+    // nothing, as their plain forms.
+    let text = text
+        .strip_prefix("async")
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map_or(text, str::trim_start);
     let word: &str = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .next()?;
-    let word = KEYWORDS.iter().find(|k| **k == word)?;
-    // `async def`/`async with` blocks guard nothing either.
-    Some(word)
+    KEYWORDS.iter().find(|k| **k == word).copied()
 }
 
 fn is_guard(keyword: &str) -> bool {
     matches!(keyword, "try" | "except" | "if" | "elif" | "else")
 }
 
-fn statements(
-    statement: &str,
-    package: Option<&str>,
+/// Where a statement stands: its line and the blocks around it.
+#[derive(Clone, Copy)]
+struct Place {
     line: u32,
     guarded: bool,
-    found: &mut Vec<Import>,
-) {
+    deferred: bool,
+}
+
+fn statements(statement: &str, package: Option<&str>, place: Place, found: &mut Vec<Import>) {
+    let Place {
+        line,
+        guarded,
+        deferred,
+    } = place;
     if let Some(rest) = statement.strip_prefix("import")
         && rest.starts_with(char::is_whitespace)
     {
@@ -102,16 +124,36 @@ fn statements(
                     names: Vec::new(),
                     line,
                     guarded,
+                    deferred,
                 });
             }
         }
     } else if let Some(rest) = statement.strip_prefix("from")
         && rest.starts_with(char::is_whitespace)
     {
-        let Some((from, names)) = rest.split_once(" import") else {
-            return;
+        // `from <module> import <names>`: the module is one token (dots and
+        // a dotted name, `from .import x` has no space), then `import`.
+        let rest = rest.trim_start();
+        let dots = rest.len() - rest.trim_start_matches('.').len();
+        let after_dots = &rest[dots..];
+        let name_end = after_dots
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(after_dots.len());
+        let dots_then_import = after_dots
+            .strip_prefix("import")
+            .filter(|names| names.starts_with(|c: char| c.is_whitespace() || c == '('));
+        let (from, names) = if let Some(names) = dots_then_import.filter(|_| dots > 0) {
+            (&rest[..dots], names)
+        } else {
+            let Some(names) = after_dots[name_end..].trim_start().strip_prefix("import") else {
+                return;
+            };
+            (&rest[..dots + name_end], names)
         };
-        let Some(module) = absolute(from.trim(), package) else {
+        if !names.starts_with(|c: char| c.is_whitespace() || c == '(') {
+            return;
+        }
+        let Some(module) = absolute(from, package) else {
             return;
         };
         let names = names
@@ -128,6 +170,7 @@ fn statements(
             names,
             line,
             guarded,
+            deferred,
         });
     }
 }
@@ -146,7 +189,9 @@ fn absolute(from: &str, package: Option<&str>) -> Option<String> {
     for _ in 1..level {
         base.pop()?;
     }
-    if base.is_empty() {
+    // A package's own name is never empty: an `__init__.py` right in
+    // scripts/lib/ is no package.
+    if base.is_empty() || base.iter().any(|part| part.is_empty()) {
         return None;
     }
     if !rest.is_empty() {
@@ -276,6 +321,35 @@ mod tests {
     }
 
     #[test]
+    fn imports_in_functions_are_deferred_and_classes_are_not() {
+        let source = "import top
+class A:
+    import in_class
+    def m(self):
+                              import in_method
+async def f():
+    import in_async
+                      def g(): import one_line
+import after
+";
+        let found: Vec<(String, bool)> = scan(source, None)
+            .into_iter()
+            .map(|i| (i.module, i.deferred))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("top".into(), false),
+                ("in_class".into(), false),
+                ("in_method".into(), true),
+                ("in_async".into(), true),
+                ("one_line".into(), true),
+                ("after".into(), false),
+            ]
+        );
+    }
+
+    #[test]
     fn every_form_of_import_is_found_with_its_line() {
         let source = "\"\"\"\n---\nname: x\n---\nimport this is not code\n\"\"\"\n\
                       import json, xml.etree.ElementTree as ET\n\
@@ -297,6 +371,22 @@ mod tests {
         );
         let from = &scan(source, None)[3];
         assert_eq!(from.names, ["slug", "title"]);
+        // A module whose name starts with `import`.
+        let found = scan(
+            "from importlib import import_module\nfrom important import x\n",
+            None,
+        );
+        let found: Vec<(&str, &[String])> = found
+            .iter()
+            .map(|i| (i.module.as_str(), i.names.as_slice()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("importlib", &["import_module".to_owned()][..]),
+                ("important", &["x".to_owned()][..])
+            ]
+        );
     }
 
     #[test]
@@ -321,12 +411,24 @@ mod tests {
     #[test]
     fn relative_imports_start_from_the_package() {
         let found = scan(
-            "from . import a\nfrom .b import c\nfrom ..d import e\n",
+            "from . import a\nfrom .b import c\nfrom ..d import e\nfrom .import f\n\
+             from .g import(h)\nfrom .importer import i\n",
             Some("pkg.sub"),
         );
         let found: Vec<_> = found.iter().map(|i| i.module.as_str()).collect();
-        assert_eq!(found, ["pkg.sub", "pkg.sub.b", "pkg.d"]);
+        assert_eq!(
+            found,
+            [
+                "pkg.sub",
+                "pkg.sub.b",
+                "pkg.d",
+                "pkg.sub",
+                "pkg.sub.g",
+                "pkg.sub.importer"
+            ]
+        );
         assert!(scan("from . import a\n", None).is_empty());
+        assert!(scan("from . import a\n", Some("")).is_empty());
     }
 
     #[test]
