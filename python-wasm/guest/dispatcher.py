@@ -91,6 +91,7 @@ _close = os.close
 _STREAMS = (sys.stdout, sys.stderr)
 _load_module = host.load_module
 _ModuleSpec = importlib.machinery.ModuleSpec
+_decode_source = importlib._bootstrap_external.decode_source
 _sre_compile = sys.modules["_sre"].compile
 _re_parse = sys.modules["re._parser"].parse
 _re_code = sys.modules["re._compiler"]._code
@@ -527,7 +528,9 @@ class _HostLoader:
             source = self.get_source(module.__name__)
             _linecache[found.origin] = (len(source), None,
                                         source.splitlines(keepends=True), found.origin)
-            code = compile(source, found.origin, "exec", dont_inherit=True)
+            # From the bytes, as importlib compiles a file: a byte-order
+            # mark or a coding line is the compiler's to read.
+            code = compile(found.code, found.origin, "exec", dont_inherit=True)
         exec(code, module.__dict__)
         patch = _AT_USE.get(module.__name__)
         if patch is not None:
@@ -535,7 +538,7 @@ class _HostLoader:
 
     def get_source(self, name):
         found = self._code()
-        return None if found.bytecode else found.code.decode("utf-8")
+        return None if found.bytecode else _decode_source(found.code)
 
     def is_package(self, name):
         return self._code().is_package
@@ -882,7 +885,8 @@ def _prefill_regex_cache(regexes):
 def _load(script):
     """Compile and execute a script's module body; return its namespace."""
     filename = _script_filename(script)
-    source = script["source"]
+    # An editor's byte-order mark, which Python skips in a file.
+    source = script["source"].removeprefix("\ufeff")
     lines = source.splitlines(keepends=True)
     _linecache[filename] = (len(source), None, lines, filename)
     code, regexes = _precompiled(script, filename)
@@ -964,7 +968,7 @@ def _check(request):
     """Syntax check and entrypoint discovery, without running the script."""
     script = request["script"]
     filename = _script_filename(script)
-    tree = _ast_parse(script["source"], filename)
+    tree = _ast_parse(script["source"].removeprefix("\ufeff"), filename)
     functions = [node.name for node in tree.body
                  if isinstance(node, _AST_FUNCTIONS)]
     code = compile(tree, filename, "exec", dont_inherit=True)
