@@ -62,6 +62,7 @@ fn site(root: &Path) -> Arc<SiteModules> {
             version: "1.0".into(),
             wheel: "tinyslug-1.0-py3-none-any.whl".into(),
             sha256: "0".repeat(64),
+            left_out: Vec::new(),
             files: [(
                 "tinyslug/__init__.py".to_owned(),
                 blogmark_host::input::content_hash(package.as_bytes()),

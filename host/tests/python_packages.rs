@@ -89,7 +89,7 @@ fn wheels(dir: &Path) {
         "1.0",
         &[],
         &[
-            ("fastthing/__init__.py", ""),
+            ("fastthing/__init__.py", "from ._speed import go\n"),
             ("fastthing/_speed.so", "\x7fELF"),
         ],
     );
@@ -99,7 +99,34 @@ fn wheels(dir: &Path) {
         "sneaky",
         "1.0",
         &[],
-        &[("sneaky/__init__.py", ""), ("sneaky/_native.so", "\x7fELF")],
+        &[
+            ("sneaky/__init__.py", "from sneaky._native import x\n"),
+            ("sneaky/_native.so", "\x7fELF"),
+        ],
+    );
+    // An accelerator with a pure-Python fallback, as MarkupSafe has.
+    wheel(
+        dir,
+        "speedy-1.0-cp314-cp314-linux_x86_64.whl",
+        "speedy",
+        "1.0",
+        &[],
+        &[
+            (
+                "speedy/__init__.py",
+                "try:\n    from ._speed import shout\nexcept ImportError:\n    \
+                 def shout(s):\n        return s.upper() + '!'\n",
+            ),
+            ("speedy/_speed.so", "\x7fELF"),
+        ],
+    );
+    wheel(
+        dir,
+        "onlynative-1.0-cp314-cp314-linux_x86_64.whl",
+        "onlynative",
+        "1.0",
+        &[],
+        &[("onlynative.so", "\x7fELF")],
     );
 }
 
@@ -214,7 +241,7 @@ fn a_locked_package_is_vendored_used_and_checked() {
 }
 
 #[test]
-fn packages_with_compiled_extensions_are_refused_by_name() {
+fn packages_that_need_their_compiled_extensions_are_refused_by_name() {
     let site = site("");
     let root = site.path();
     let dir = tempfile::tempdir().unwrap();
@@ -222,7 +249,22 @@ fn packages_with_compiled_extensions_are_refused_by_name() {
     let links = dir.path().to_str().unwrap();
     let before = std::fs::read_to_string(root.join("site.toml")).unwrap();
 
-    for name in ["fastthing", "sneaky"] {
+    for (name, why) in [
+        (
+            "fastthing",
+            "does not import without them (ModuleNotFoundError: No module named \
+             'fastthing._speed')",
+        ),
+        (
+            "sneaky",
+            "holds a native library (sneaky/_native.so, .so), and it does not import \
+             without them",
+        ),
+        (
+            "onlynative",
+            "it has compiled extensions, and no Python files",
+        ),
+    ] {
         let out = host(root, &lock_args(links, &["python", "add", name]));
         let said = text(&out);
         assert!(!out.status.success(), "{said}");
@@ -230,6 +272,7 @@ fn packages_with_compiled_extensions_are_refused_by_name() {
             said.contains(&format!("`{name}` 1.0 cannot run in the sandbox")),
             "{said}"
         );
+        assert!(said.contains(why), "{why} in {said}");
         assert!(said.contains("pure-Python packages only"), "{said}");
         assert!(said.contains("site.toml is unchanged"), "{said}");
         assert_eq!(
@@ -238,12 +281,45 @@ fn packages_with_compiled_extensions_are_refused_by_name() {
         );
         assert!(!root.join("python.lock").exists());
         assert!(!root.join("scripts/vendor").exists());
+        assert!(!root.join("scripts/.vendor.partial").exists());
     }
-    let said = text(&host(
+}
+
+#[test]
+fn a_package_whose_extension_is_an_optional_accelerator_is_vendored_without_it() {
+    let site = site("");
+    let root = site.path();
+    let dir = tempfile::tempdir().unwrap();
+    wheels(dir.path());
+    let links = dir.path().to_str().unwrap();
+
+    let out = host(root, &lock_args(links, &["python", "add", "speedy"]));
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "without its compiled extensions (speedy/_speed.so): it imports without them"
+        ),
+        "{said}"
+    );
+    let lock = std::fs::read_to_string(root.join("python.lock")).unwrap();
+    assert!(lock.contains("left_out = [\"speedy/_speed.so\"]"), "{lock}");
+    assert!(!lock.contains("\"speedy/_speed.so\" ="), "{lock}");
+    assert!(root.join("scripts/vendor/speedy/__init__.py").is_file());
+    assert!(!root.join("scripts/vendor/speedy/_speed.so").exists());
+
+    write(
         root,
-        &lock_args(links, &["python", "add", "fastthing"]),
-    ));
-    assert!(said.contains("compiled extensions"), "{said}");
-    let said = text(&host(root, &lock_args(links, &["python", "add", "sneaky"])));
-    assert!(said.contains("sneaky/_native.so"), "{said}");
+        "scripts/loud.py",
+        "import speedy\n\ndef render(ctx):\n    return speedy.shout(ctx.args['t'])\n",
+    );
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< loud t=\"hey\" >}}\n",
+    );
+    let out = host(root, &["render"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let page = std::fs::read_to_string(root.join("public/posts/a/index.html")).unwrap();
+    assert!(page.contains("HEY!"), "{page}");
 }

@@ -1001,6 +1001,9 @@ def _preload(doc):
         exec(compile(warm, "<preload>", "exec", dont_inherit=True), {})
     except BaseException:  # noqa: B036 - only a warm-up; the imports themselves succeeded
         pass
+    # A module that printed or warned while importing opened stdout or
+    # stderr: a snapshot keeps no stream.
+    _release_streams()
     # Listed before the heap is settled: listing frees thousands of small
     # objects (the addresses it only looked up).
     objects = _snapshot_objects()

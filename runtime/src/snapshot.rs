@@ -222,7 +222,16 @@ fn preload_run(plan: &SnapshotPlan, failed: Failed) -> Run {
     let plan = plan.clone();
     Box::new(move |instrumented: Vec<u8>| {
         Box::pin(async move {
-            let invoker = preload(&plan, &instrumented, &failed)?;
+            // On a thread of its own, outside the async runtime this runs
+            // in: WASI's blocking calls (a module that prints or sleeps
+            // while it imports) start one of their own, which panics
+            // inside another.
+            let invoker = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| preload(&plan, &instrumented, &failed))
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })?;
             Ok(Box::new(invoker) as Invoker)
         })
     })

@@ -15,8 +15,8 @@ fn options(pip: &PipArgs) -> PipOptions {
 
 /// `host python lock`.
 pub fn lock(site: &Path, pip: &PipArgs) -> anyhow::Result<ExitCode> {
-    let locked =
-        packages::lock(site, &options(pip)).context("cannot lock [python] dependencies")?;
+    let locked = packages::lock(site, &options(pip), &prove(site))
+        .context("cannot lock [python] dependencies")?;
     report(&locked);
     Ok(ExitCode::SUCCESS)
 }
@@ -27,7 +27,7 @@ pub fn add(site: &Path, specs: &[String], pip: &PipArgs) -> anyhow::Result<ExitC
     let before = std::fs::read(&site_toml)
         .with_context(|| format!("cannot read {}", site_toml.display()))?;
     packages::add_dependencies(site, specs).context("cannot add to [python] dependencies")?;
-    match packages::lock(site, &options(pip)) {
+    match packages::lock(site, &options(pip), &prove(site)) {
         Ok(locked) => {
             report(&locked);
             Ok(ExitCode::SUCCESS)
@@ -44,9 +44,21 @@ pub fn add(site: &Path, specs: &[String], pip: &PipArgs) -> anyhow::Result<ExitC
     }
 }
 
+/// The sandbox, asked whether a package imports without its compiled
+/// extensions.
+fn prove(site: &Path) -> impl Fn(&Path, &[String]) -> Result<(), String> + '_ {
+    move |staging, modules| blogmark_host::python::prove_imports(site, staging, modules)
+}
+
 fn report(locked: &Locked) {
     for package in &locked.lock.packages {
         eprintln!("  {} {} ({})", package.name, package.version, package.wheel);
+        if !package.left_out.is_empty() {
+            eprintln!(
+                "    without its compiled extensions ({}): it imports without them",
+                package.left_out.join(", ")
+            );
+        }
     }
     eprintln!(
         "Locked {} package{} into {}: {} files in {}",

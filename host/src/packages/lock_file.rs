@@ -37,6 +37,10 @@ pub struct LockedPackage {
     pub wheel: String,
     /// SHA-256 of that wheel.
     pub sha256: String,
+    /// The compiled extensions of its wheel that are not vendored: the
+    /// package imported without them in the sandbox when it was locked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     /// Each file it vendors (relative to `scripts/vendor/`) and its SHA-256.
     pub files: BTreeMap<String, String>,
 }

@@ -16,7 +16,7 @@ mod wheel;
 pub use error::PackageError;
 pub use lock_file::{LOCK_FILE, Lock, LockedPackage};
 pub use pip::PipOptions;
-pub use vendor::{Locked, add_dependencies, lock};
+pub use vendor::{Locked, ProveImports, add_dependencies, lock};
 pub use verify::{Verified, verify};
 pub use wheel::{MAX_FILE_BYTES, Wheel};
 

@@ -18,10 +18,21 @@ pub struct Locked {
     pub files: usize,
 }
 
+/// Whether the modules named import in the sandbox, from a folder laid out
+/// as a site (its `scripts/vendor/`): the sandbox's answer, given by the
+/// caller (this module runs nothing).
+pub type ProveImports<'a> = &'a dyn Fn(&Path, &[String]) -> Result<(), String>;
+
 /// Resolve `[python] dependencies` of the site at `root`, unpack every
 /// package into `scripts/vendor/` and write `python.lock`. With no
-/// dependencies, both are emptied.
-pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
+/// dependencies, both are emptied. A wheel with compiled extensions is
+/// vendored without them if its modules import so (`prove`), and refused
+/// otherwise.
+pub fn lock(
+    root: &Path,
+    options: &PipOptions,
+    prove: ProveImports<'_>,
+) -> Result<Locked, PackageError> {
     let config = Config::load(root).map_err(PackageError::Site)?;
     let specs = config.python.dependencies.clone();
     let mut wheels = Vec::new();
@@ -49,8 +60,10 @@ pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
         }
     }
     let vendor = root.join(VENDOR_DIR);
-    let staging = root.join("scripts/.vendor.partial");
-    let _ = std::fs::remove_dir_all(&staging);
+    // Laid out as a site, so that the sandbox can import from it.
+    let staging_root = root.join("scripts/.vendor.partial");
+    let staging = staging_root.join(VENDOR_DIR);
+    let _ = std::fs::remove_dir_all(&staging_root);
     let mut packages = Vec::new();
     let mut count = 0;
     for wheel in &wheels {
@@ -69,8 +82,30 @@ pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
             version: wheel.version.clone(),
             wheel: wheel.file_name.clone(),
             sha256: wheel.sha256.clone(),
+            left_out: wheel
+                .compiled
+                .as_ref()
+                .map(|c| c.left_out.clone())
+                .unwrap_or_default(),
             files,
         });
+    }
+    for wheel in &wheels {
+        let Some(compiled) = &wheel.compiled else {
+            continue;
+        };
+        let modules = top_level_modules(&wheel.files);
+        if let Err(why) = prove(&staging_root, &modules) {
+            let _ = std::fs::remove_dir_all(&staging_root);
+            return Err(PackageError::Compiled {
+                name: wheel.name.clone(),
+                version: wheel.version.clone(),
+                why: format!(
+                    "{}, and it does not import without them ({why})",
+                    compiled.why
+                ),
+            });
+        }
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let lock = Lock {
@@ -88,11 +123,44 @@ pub fn lock(root: &Path, options: &PipOptions) -> Result<Locked, PackageError> {
     if staging.exists() {
         std::fs::rename(&staging, &vendor).map_err(PackageError::io(&staging))?;
     }
+    let _ = std::fs::remove_dir_all(&staging_root);
     let _ = std::fs::remove_dir_all(&old);
     let lock_path = root.join(LOCK_FILE);
     crate::atomic_file::write(&lock_path, lock.to_text().as_bytes())
         .map_err(PackageError::io(&lock_path))?;
     Ok(Locked { lock, files: count })
+}
+
+/// The modules a wheel's files make importable at the top: its packages
+/// (folders with an `__init__.py`) and single-file modules; the public ones
+/// only, when it has any (PyYAML's `_yaml` is a shim over the extension
+/// left out, which `yaml` does without).
+fn top_level_modules(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let all = all_top_level_modules(files);
+    let public: Vec<String> = all
+        .iter()
+        .filter(|n| !n.starts_with('_'))
+        .cloned()
+        .collect();
+    if public.is_empty() { all } else { public }
+}
+
+fn all_top_level_modules(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (path, _) in files {
+        match path.split_once('/') {
+            Some((top, "__init__.py")) => {
+                names.insert(top.to_owned());
+            }
+            None => {
+                if let Some(stem) = path.strip_suffix(".py") {
+                    names.insert(stem.to_owned());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// Add `specs` to `[python] dependencies` in site.toml (replacing a

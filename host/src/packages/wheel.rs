@@ -21,6 +21,19 @@ pub struct Wheel {
     /// modules and data files, and its `.dist-info` (which
     /// `importlib.metadata` reads).
     pub files: Vec<(String, Vec<u8>)>,
+    /// For a wheel built for one interpreter and platform: why it is not
+    /// pure Python, and its compiled files, left out of `files`. It is
+    /// kept only if it imports without them (see `vendor`).
+    pub compiled: Option<Compiled>,
+}
+
+/// What a wheel with compiled extensions leaves out.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Why it is not pure Python, for an error message.
+    pub why: String,
+    /// Its compiled files (paths relative to site-packages).
+    pub left_out: Vec<String>,
 }
 
 /// The most one file of a wheel may unpack to. Held in memory until the
@@ -62,17 +75,21 @@ impl Wheel {
             version: version.clone(),
             why,
         };
-        if abi != "none" || platform != "any" {
-            return Err(compiled(format!(
+        // Such a wheel may still be pure Python with optional accelerators
+        // (MarkupSafe's `_speedups`, PyYAML's `_yaml`): it is read, its
+        // compiled files left out, and the lock tries it.
+        let mut compiled_why = (abi != "none" || platform != "any").then(|| {
+            format!(
                 "its wheel {file_name} is built for one interpreter and platform \
                  ({abi}, {platform}): it has compiled extensions"
-            )));
-        }
+            )
+        });
         let bytes = std::fs::read(path).map_err(PackageError::io(path))?;
         let sha256 = crate::input::content_hash(&bytes);
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| bad(format!("not a zip archive: {e}")))?;
         let mut files = Vec::new();
+        let mut left_out = Vec::new();
         let mut purelib = None;
         let mut unpacked = 0u64;
         for index in 0..archive.len() {
@@ -138,14 +155,19 @@ impl Wheel {
                 &path[..]
             };
             if let Some(native) = NATIVE.iter().find(|end| entry_name.ends_with(*end)) {
-                return Err(compiled(format!(
-                    "its wheel holds a native library ({entry_name}, {native})"
-                )));
+                compiled_why.get_or_insert_with(|| {
+                    format!("its wheel holds a native library ({entry_name}, {native})")
+                });
+                left_out.push(path.join("/"));
+                continue;
             }
             files.push((path.join("/"), contents));
         }
         match purelib {
             Some(true) => {}
+            // A platform wheel installs into platlib, which is
+            // site-packages all the same.
+            Some(false) if compiled_why.is_some() => {}
             Some(false) => {
                 return Err(compiled(
                     "its wheel says it is not pure Python (Root-Is-Purelib: false)".into(),
@@ -153,6 +175,13 @@ impl Wheel {
             }
             None => return Err(bad("it has no .dist-info/WHEEL".into())),
         }
+        let compiled_part = match compiled_why {
+            None => None,
+            Some(why) if !files.iter().any(|(p, _)| p.ends_with(".py")) => {
+                return Err(compiled(format!("{why}, and no Python files")));
+            }
+            Some(why) => Some(Compiled { why, left_out }),
+        };
         files.sort();
         if let Some(twice) = files.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(bad(format!("it installs {} twice", twice[0].0)));
@@ -163,6 +192,7 @@ impl Wheel {
             file_name,
             sha256,
             files,
+            compiled: compiled_part,
         })
     }
 }

@@ -71,6 +71,21 @@ impl SiteModules {
         modules
     }
 
+    /// The modules of the site-like folder `root` as they are, its
+    /// vendored packages not checked against a lock: for proving, while
+    /// locking, that packages import.
+    pub fn unverified(root: &Path) -> SiteModules {
+        let none = BTreeSet::new();
+        let (library, mut problems) = Library::load(root, &none);
+        let (tree, tree_problems) = super::file_tree::FileTree::load(root, &none);
+        problems.extend(tree_problems);
+        SiteModules {
+            library,
+            tree,
+            problems,
+        }
+    }
+
     /// What is wrong with the library's files (unreadable, shadowed, an
     /// import nothing satisfies).
     pub fn problems(&self) -> &[Diagnostic] {

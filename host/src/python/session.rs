@@ -16,7 +16,7 @@ use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{
-    CallSite, Captured, GuestComponent, Isolation, Job, Mode, Runtime, RuntimeConfig,
+    CallSite, Captured, GuestComponent, Isolation, Job, Limits, Mode, Runtime, RuntimeConfig,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -391,6 +391,21 @@ impl Session {
             }),
             other => Err(Failure::AbiViolation(format!("a check answered {other:?}"))),
         }
+    }
+
+    /// Run `job` as given, with this session's limits and modules: for
+    /// the host's own probes, not scripts' calls (nothing is cached).
+    pub(super) fn run_job(&self, mut job: Job) -> Result<Reply, Failure> {
+        job.modules = Some(self.settings.modules.clone());
+        // The site's limits, with time for a large package's first import
+        // (a render imports it once, into the site snapshot).
+        job.limits = Limits {
+            timeout: self.settings.ceiling.timeout.max(Duration::from_secs(60)),
+            fuel: self.settings.ceiling.fuel.max(200_000_000_000),
+            ..self.settings.ceiling.clone()
+        };
+        job.clock = self.settings.clock;
+        Ok(self.runtime()?.run(job)?.reply)
     }
 
     fn runtime(&self) -> Result<&Runtime, Failure> {

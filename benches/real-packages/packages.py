@@ -1,0 +1,87 @@
+"""The packages of `benches/real-packages`: what a blog author reaches for,
+each with the requirement `host python lock` resolves and a macro body that
+calls it. Each `code` is the body of `render(ctx)` after `imports`; it never
+reads `ctx`, so native CPython runs the very same file with `render(None)`.
+"""
+
+PACKAGES = [
+    # Markdown and reStructuredText renderers, highlighters.
+    ("markdown", "import markdown",
+     "return markdown.markdown('# T\\n\\n*a* `b` & c\\n\\n| x | y |\\n|---|---|\\n| 1 | 2 |\\n\\n"
+     "[^1]: note\\n', extensions=['extra', 'toc', 'sane_lists'])"),
+    ("mistune", "import mistune", "return mistune.html('# T\\n\\n- *a*\\n- **b** <i>x</i>\\n')"),
+    ("markdown-it-py", "from markdown_it import MarkdownIt",
+     "return MarkdownIt('commonmark').enable('table').render('# T\\n\\n| a |\\n|---|\\n| 1 |\\n')"),
+    ("mdit-py-plugins", "from markdown_it import MarkdownIt\nfrom mdit_py_plugins.footnote import footnote_plugin",
+     "return MarkdownIt().use(footnote_plugin).render('a[^1]\\n\\n[^1]: b\\n')"),
+    ("commonmark", "import commonmark", "return commonmark.commonmark('*hello* `world`')"),
+    ("marko", "import marko", "return marko.convert('# Marko\\n\\n> quote *x*\\n')"),
+    ("docutils", "from docutils.core import publish_parts",
+     "return publish_parts('Title\\n=====\\n\\n*em* and ``code``\\n\\n.. note:: careful\\n', "
+     "writer_name='html5', settings_overrides={'_disable_config': True})['body']"),
+    ("pygments", "from pygments import highlight\nfrom pygments.lexers import get_lexer_by_name\n"
+     "from pygments.formatters import HtmlFormatter",
+     "return highlight('def f(x):\\n    return x * 2\\n', get_lexer_by_name('python'), HtmlFormatter())"),
+    ("smartypants", "import smartypants", "return smartypants.smartypants('\"a\" -- b...')"),
+    # Slugs, text, locales.
+    ("python-slugify", "import slugify", "return slugify.slugify('Héllo Wörld, ß 北京!')"),
+    ("unidecode", "from unidecode import unidecode", "return unidecode('Žluťoučký kůň 北京')"),
+    ("inflect", "import inflect", "p = inflect.engine()\n    return p.plural('child') + ' ' + p.number_to_words(1234)"),
+    ("titlecase", "from titlecase import titlecase", "return titlecase('the quick brown fox of the year')"),
+    ("num2words", "from num2words import num2words", "return num2words(1234, lang='fr') + ' ' + num2words(3, to='ordinal')"),
+    ("humanize", "import humanize", "return humanize.intcomma(1234567) + ' ' + humanize.naturalsize(123456789)"),
+    ("emoji", "import emoji", "return emoji.emojize(':thumbs_up: :red_heart:') + emoji.demojize('🎉')"),
+    ("pyphen", "import pyphen", "return pyphen.Pyphen(lang='en_US').inserted('hyphenation') + ' ' + pyphen.Pyphen(lang='fr').inserted('anticonstitutionnellement')"),
+    ("wcwidth", "import wcwidth", "return str(wcwidth.wcswidth('コンニチハ, world'))"),
+    ("babel", "from datetime import date\nfrom babel.dates import format_date\nfrom babel.numbers import format_currency",
+     "return format_date(date(2024, 3, 1), format='full', locale='fr_FR') + ' ' + format_currency(1234.5, 'EUR', locale='de_DE')"),
+    ("python-dateutil", "from dateutil import parser, relativedelta",
+     "d = parser.parse('2024-03-01T10:00:00+01:00')\n    return (d + relativedelta.relativedelta(months=+1, weekday=4)).isoformat()"),
+    ("pytz", "import datetime\nimport pytz",
+     "tz = pytz.timezone('Europe/Paris')\n    return tz.localize(datetime.datetime(2024, 7, 1, 12)).isoformat()"),
+    ("tzdata", "import datetime\nimport zoneinfo\nimport tzdata",
+     "return datetime.datetime(2024, 1, 1, tzinfo=zoneinfo.ZoneInfo('America/Sao_Paulo')).isoformat()"),
+    ("arrow", "import arrow", "return arrow.get('2024-03-01T10:00:00').shift(days=3).format('dddd D MMMM YYYY', locale='es')"),
+    # HTML parsers and sanitizers, templating.
+    ("beautifulsoup4", "from bs4 import BeautifulSoup",
+     "s = BeautifulSoup('<p class=a>Hi <b>there</b><a href=x>l</a></p>', 'html.parser')\n    return s.select_one('p.a b').get_text() + str(s.a)"),
+    ("html5lib", "import html5lib",
+     "return html5lib.serialize(html5lib.parseFragment('<p>a<b>b</p>c'), omit_optional_tags=False)"),
+    ("bleach", "import bleach", "return bleach.clean('<script>x</script><b onclick=y>ok</b> http://a.b', strip=True) + bleach.linkify('see http://example.org')"),
+    ("markupsafe", "from markupsafe import Markup, escape", "return str(Markup('<b>%s</b>') % '<i>')+ str(escape('<&>'))"),
+    ("jinja2", "from jinja2 import Environment", "return Environment(autoescape=True).from_string('{% for x in xs %}<li>{{ x|title }}</li>{% endfor %}').render(xs=['a <b>', 'c'])"),
+    ("chevron", "import chevron", "return chevron.render('Hello {{#names}}{{.}} {{/names}}', {'names': ['a', 'b']})"),
+    ("dominate", "from dominate.tags import div, p, a",
+     "d = div(p('hello'), a('link', href='/x'), cls='box')\n    return d.render()"),
+    ("yattag", "from yattag import Doc",
+     "doc, tag, text = Doc().tagtext()\n    with tag('ul'):\n        with tag('li', klass='x'):\n            text('a & b')\n    return doc.getvalue()"),
+    # QR codes, SVG, graphs.
+    ("segno", "import segno", "return segno.make_qr('blogmark').svg_inline(scale=2)"),
+    ("qrcode", "import io\nimport qrcode\nimport qrcode.image.svg",
+     "buf = io.BytesIO()\n    qrcode.make('blogmark', image_factory=qrcode.image.svg.SvgPathImage).save(buf)\n    return buf.getvalue().decode()"),
+    ("svgwrite", "import svgwrite", "d = svgwrite.Drawing(size=(10, 10))\n    d.add(d.rect((1, 1), (8, 8)))\n    return d.tostring()"),
+    ("networkx", "import networkx as nx",
+     "g = nx.petersen_graph()\n    return str(nx.shortest_path(g, 0, 7)) + ' ' + str(round(nx.average_clustering(g), 3))"),
+    ("graphviz", "import graphviz", "g = graphviz.Digraph('g')\n    g.edge('a', 'b')\n    return g.source"),
+    # Maths.
+    ("sympy", "import sympy", "x = sympy.symbols('x')\n    return sympy.latex(sympy.integrate(sympy.sin(x) * x, x))"),
+    ("mpmath", "import mpmath", "mpmath.mp.dps = 30\n    return str(mpmath.pi) + ' ' + str(mpmath.zeta(3))"),
+    ("latex2mathml", "import latex2mathml.converter", "return latex2mathml.converter.convert(r'\\sqrt{x^2+1}')"),
+    # Bibliographies, YAML, TOML, data.
+    ("bibtexparser<2", "import bibtexparser",
+     "db = bibtexparser.loads('@article{k, title={A Title}, author={Doe, J.}, year={2020}}')\n    return str(db.entries)"),
+    ("pybtex", "from pybtex.database import parse_string",
+     "db = parse_string('@book{k, title={T}, author={Knuth, D.}, year=1968}', 'bibtex')\n    return str(db.entries['k'].persons['author'][0])"),
+    ("pyyaml", "import yaml", "return yaml.safe_dump(yaml.safe_load('a: [1, 2]\\nb: {c: d}'), sort_keys=True)"),
+    ("ruamel.yaml", "import io\nfrom ruamel.yaml import YAML",
+     "y = YAML()\n    data = y.load('# c\\na: 1\\nb: [x, y]\\n')\n    data['a'] = 2\n    out = io.StringIO()\n    y.dump(data, out)\n    return out.getvalue()"),
+    ("tomlkit", "import tomlkit", "doc = tomlkit.parse('a = 1 # c\\n')\n    doc['b'] = [1, 2]\n    return tomlkit.dumps(doc)"),
+    ("toml", "import toml", "return toml.dumps({'a': {'b': [1, 2]}})"),
+    ("python-frontmatter", "import frontmatter", "post = frontmatter.loads('---\\ntitle: Hi\\n---\\nbody')\n    return post['title'] + '|' + post.content"),
+    ("tabulate", "from tabulate import tabulate", "return tabulate([['a', 1], ['b', 22]], headers=['k', 'v'], tablefmt='html')"),
+    ("feedparser", "import feedparser",
+     "f = feedparser.parse('<rss version=\"2.0\"><channel><title>T</title><item><title>I</title></item></channel></rss>')\n    return f.feed.title + '/' + f.entries[0].title"),
+    ("isodate", "import isodate", "return str(isodate.parse_duration('P1Y2M3DT4H'))"),
+    ("webcolors", "import webcolors", "return webcolors.name_to_hex('navy') + ' ' + str(webcolors.hex_to_rgb('#ff8800'))"),
+    ("textstat", "import textstat", "return str(textstat.flesch_reading_ease('The cat sat on the mat. It was happy there.'))"),
+]
