@@ -157,6 +157,7 @@ fn every_stdlib_module_imports_or_needs_a_missing_c_extension() {
         // Stand-ins for the compiled modules they need.
         "bz2",
         "lzma",
+        "ctypes",
     ] {
         assert_eq!(
             results[name].get("ok"),
@@ -187,4 +188,44 @@ fn threading_imports_but_starting_a_thread_is_refused() {
         "starting a thread: Blogmark scripts have no access to threads"
     );
     assert_eq!(error.line, Some(4), "{error:?}");
+}
+
+#[test]
+fn stand_ins_give_sizes_and_refuse_native_code_at_use() {
+    let source = "import bz2, ctypes, lzma\nfrom ctypes import c_long, c_double, sizeof\n\n\
+                  def attempt(fn):\n    try:\n        return repr(fn())\n    \
+                  except Exception as e:\n        return f'{type(e).__name__}: {e}'\n\n\
+                  def render(ctx):\n    return '\\n'.join([\n        \
+                  str(sizeof(c_long)), str(sizeof(c_double)), str(c_long(7).value),\n        \
+                  attempt(lambda: ctypes.CDLL('libc.so')),\n        \
+                  attempt(lambda: bz2.compress(b'x')),\n        \
+                  attempt(lambda: lzma.compress(b'x')),\n        \
+                  attempt(lambda: __import__('ctypes.util')),\n    ])\n";
+    let mut job = macro_job_with("stand_ins", source, Limits::default());
+    job.modules = Some(Arc::new(SiteModules::default()));
+    let outcome = shared_runtime().run(job).expect("the call ends");
+    let Reply::Html(html) = outcome.reply else {
+        panic!("{:?}", outcome.reply)
+    };
+    let lines: Vec<&str> = html.lines().collect();
+    // wasm32's C sizes, as a WASI build of CPython with ctypes gives them.
+    assert_eq!(lines[..3], ["4", "8", "7"], "{html}");
+    assert!(
+        lines[3].starts_with("NotImplementedError: ctypes.CDLL: the sandbox's CPython"),
+        "{html}"
+    );
+    assert!(
+        lines[4].starts_with(
+            "NotImplementedError: _bz2.BZ2Compressor: the sandbox's CPython is built without bzip2"
+        ),
+        "{html}"
+    );
+    assert!(
+        lines[5].starts_with("NotImplementedError: _lzma."),
+        "{html}"
+    );
+    assert!(
+        lines[6].starts_with("ModuleNotFoundError: No module named '_ctypes'"),
+        "{html}"
+    );
 }

@@ -262,6 +262,86 @@ class _StandIn(types.ModuleType):
         return member
 
 
+# `ctypes` itself needs `_ctypes` from its first line. Code that only asks
+# the platform's C sizes (`sizeof(c_long)`: sympy, at import) gets this
+# stand-in, where the simple types and `sizeof` work (with the sizes of
+# wasm32, as a WASI build of CPython with ctypes would give) and anything
+# that would reach native code raises NotImplementedError.
+_CTYPES_STAND_IN = """
+import struct as _struct
+
+
+class _SimpleCData:
+    _type_ = "i"
+
+    def __init__(self, value=None):
+        self.value = (0.0 if self._type_ in "fdg" else 0) if value is None else value
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.value!r})"
+
+
+def _simple(name, code):
+    return type(name, (_SimpleCData,), {"_type_": code, "__module__": "ctypes"})
+
+
+_SIZES = {"z": "P", "Z": "P", "g": "d", "u": "I", "v": "h", "X": "P", "O": "P"}
+c_byte, c_ubyte, c_short, c_ushort = (_simple(n, c) for n, c in (
+    ("c_byte", "b"), ("c_ubyte", "B"), ("c_short", "h"), ("c_ushort", "H")))
+c_int, c_uint, c_long, c_ulong = (_simple(n, c) for n, c in (
+    ("c_int", "i"), ("c_uint", "I"), ("c_long", "l"), ("c_ulong", "L")))
+c_longlong, c_ulonglong, c_float, c_double = (_simple(n, c) for n, c in (
+    ("c_longlong", "q"), ("c_ulonglong", "Q"), ("c_float", "f"), ("c_double", "d")))
+c_longdouble, c_bool, c_char, c_wchar = (_simple(n, c) for n, c in (
+    ("c_longdouble", "g"), ("c_bool", "?"), ("c_char", "c"), ("c_wchar", "u")))
+c_char_p, c_wchar_p, c_void_p, py_object = (_simple(n, c) for n, c in (
+    ("c_char_p", "z"), ("c_wchar_p", "Z"), ("c_void_p", "P"), ("py_object", "O")))
+c_int8, c_uint8, c_int16, c_uint16 = c_byte, c_ubyte, c_short, c_ushort
+c_int32, c_uint32, c_int64, c_uint64 = c_int, c_uint, c_longlong, c_ulonglong
+c_size_t, c_ssize_t = c_uint, c_int
+
+
+def sizeof(obj):
+    kind = obj if isinstance(obj, type) else type(obj)
+    code = getattr(kind, "_type_", None)
+    if not isinstance(code, str):
+        raise TypeError("this type has no size")
+    return _struct.calcsize(_SIZES.get(code, code))
+
+
+def alignment(obj):
+    return sizeof(obj)
+
+
+class ArgumentError(Exception):
+    pass
+
+
+def __getattr__(name):
+    # Submodules are imported, and refused, by the finder.
+    if name.startswith("__") or name in ("util", "wintypes", "macholib", "_endian", "_aix",
+                                         "_layout"):
+        raise AttributeError(name)
+
+    def unavailable(*_args, **_kwargs):
+        raise NotImplementedError(
+            f"ctypes.{name}: the sandbox's CPython is built without ctypes "
+            "(its simple types and sizeof are a stand-in)")
+
+    return type(name, (), {"__new__": unavailable, "__module__": "ctypes"})
+"""
+
+
+class _CtypesLoader:
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        exec(compile(_CTYPES_STAND_IN, "<ctypes stand-in>", "exec"), module.__dict__)
+
+
 class _StandInLoader:
     @staticmethod
     def create_module(spec):
@@ -563,6 +643,13 @@ class _HostFinder:
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
+        if fullname == "ctypes":
+            # A package, as ctypes is, whose submodules all need `_ctypes`.
+            return _ModuleSpec(fullname, _CtypesLoader, origin="stand-in", is_package=True)
+        if fullname.startswith("ctypes."):
+            raise ModuleNotFoundError(
+                f"No module named '_ctypes' (`{fullname}` needs the real ctypes; "
+                "the sandbox has a stand-in)", name="_ctypes")
         found = _load_module(fullname)
         if found is None:
             if fullname in _STAND_INS:
