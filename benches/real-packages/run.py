@@ -105,11 +105,17 @@ def lock(host, site, requirements, refused):
 
 
 def reason(said):
-    """The line of a failed lock that says why."""
-    for line in said.splitlines():
-        if "cannot run in the sandbox" in line or "error" in line:
-            return line.strip()
-    return said.strip().splitlines()[-1] if said.strip() else "refused"
+    """What a failed lock says about why, in a few words."""
+    found = re.search(r"pip found no wheel of `([^`]+)`", said)
+    if found:
+        return f"`{found.group(1)}` has no wheel for CPython 3.14, only a source archive " \
+               "(nothing is built on the host)"
+    found = re.search(r"`([^`]+)` (\S+) cannot run in the sandbox: .*?(it has compiled "
+                      r"extensions[^.]*|holds a native library[^.]*)", said)
+    if found:
+        return f"needs `{found.group(1)}` {found.group(2)}: {found.group(3)}"
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    return lines[-1] if lines else "refused"
 
 
 def main():

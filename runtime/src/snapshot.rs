@@ -277,6 +277,10 @@ fn preload(
     let mut store = Store::new(&engine, state);
     store.limiter(|state| state);
     store.set_fuel(plan.fuel)?;
+    // The snapshot is read out as one list of the whole memory, which
+    // wasmtime caps at 128 MiB a call by default: a site that imports
+    // large packages (sympy, babel) has more. The memory limit bounds it.
+    store.set_hostcall_fuel(plan.memory_bytes.saturating_add(1 << 20));
     // One tick: the deadline is the timeout, measured by a thread that
     // stops with the import.
     store.set_epoch_deadline(1);

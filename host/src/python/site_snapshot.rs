@@ -22,6 +22,11 @@ use std::time::Duration;
 pub struct SitePlan {
     /// The modules to import, sorted.
     pub modules: Vec<String>,
+    /// Those a script imports for sure (not only in a `try`, an `if` or a
+    /// function): one that fails to import is worth a warning; the others
+    /// (`yaml.cyaml` without its extension, a platform's module) are
+    /// expected to fail now and then.
+    pub required: BTreeSet<String>,
     /// A hash of the guest build, the modules and their library sources:
     /// names the snapshot's file.
     pub key: String,
@@ -107,11 +112,45 @@ pub(super) fn plan(
         sources.update(hash.as_bytes());
     }
     let plan = SitePlan {
+        required: required(scripts, modules),
         modules: chosen.into_keys().collect(),
         key: hex::encode(&sources.finalize()[..16]),
         identity: hex::encode(&names.finalize()[..16]),
     };
     (Some(plan), problems)
+}
+
+/// The modules `scripts` import for sure: their unguarded imports and,
+/// through the library modules those reach, their unguarded top-level ones.
+fn required(scripts: &[&Script], modules: &SiteModules) -> BTreeSet<String> {
+    let mut pending: Vec<Import> = scripts
+        .iter()
+        .flat_map(|s| imports::scan(&s.source, None))
+        .filter(|i| !i.guarded)
+        .collect();
+    let mut found = BTreeSet::new();
+    while let Some(import) = pending.pop() {
+        let mut prefix = String::new();
+        for part in import.module.split('.') {
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            if !found.insert(prefix.clone()) {
+                continue;
+            }
+            if let Provider::Library(module) = modules.provider(&prefix) {
+                pending.extend(
+                    module
+                        .imports
+                        .iter()
+                        .filter(|i| !i.guarded && !i.deferred)
+                        .cloned(),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// The snapshot of `plan` over `base`, from the disk or built now (with a
@@ -154,7 +193,11 @@ pub(super) fn build(
     }
     let built = built?;
     for (module, why) in &built.failed {
-        tracing::warn!("`{module}` is not in the site snapshot: importing it failed: {why}");
+        if plan.required.contains(module) {
+            tracing::warn!("`{module}` is not in the site snapshot: importing it failed: {why}");
+        } else {
+            tracing::debug!("`{module}` is not in the site snapshot: importing it failed: {why}");
+        }
     }
     if built.built {
         tracing::info!(
