@@ -17,8 +17,9 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const PACKAGES: [&str; 7] = [
+const PACKAGES: [&str; 8] = [
     "markdown==3.11.3",
+    "markupsafe==3.0.4",
     "python-slugify==9.2.0",
     "smartypants==2.0.2",
     "six==1.17.0",
@@ -38,7 +39,7 @@ fn locked_site() -> tempfile::TempDir {
     let out = host(root, &args);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("Locked 8 packages"),
+        stderr(&out).contains("Locked 9 packages"),
         "{}",
         stderr(&out)
     );
@@ -65,6 +66,19 @@ fn real_packages_return_what_native_cpython_returns() {
             .is_file()
     );
     assert!(vendor.join("text_unidecode/data.bin").is_file());
+    // MarkupSafe's wheel is compiled; its accelerator is left out, and it
+    // runs on its pure-Python fallback.
+    let lock = std::fs::read_to_string(root.join("python.lock")).unwrap();
+    assert!(
+        lock.contains("left_out = [\"markupsafe/_speedups.cpython-314-x86_64-linux-gnu.so\"]"),
+        "{lock}"
+    );
+    assert!(vendor.join("markupsafe/_native.py").is_file());
+    assert!(
+        !vendor
+            .join("markupsafe/_speedups.cpython-314-x86_64-linux-gnu.so")
+            .exists()
+    );
 
     let out = host(root, &["scripts", "run", "packages"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -1074,11 +1074,18 @@ def _preload(doc):
     or file (the snapshot must hold no WASI handle) and reports the modules
     that failed rather than failing."""
     failed = []
-    for name in doc["modules"]:
-        try:
-            __import__(name)
-        except BaseException as exc:  # noqa: B036 - a module may raise anything
-            failed.append([name, f"{type(exc).__name__}: {exc}"])
+    # What a module prints or warns while it imports goes nowhere: writing
+    # to the real streams would open WASI handles the snapshot cannot keep.
+    streams = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = io.StringIO()
+    try:
+        for name in doc["modules"]:
+            try:
+                __import__(name)
+            except BaseException as exc:  # noqa: B036 - a module may raise anything
+                failed.append([name, f"{type(exc).__name__}: {exc}"])
+    finally:
+        sys.stdout, sys.stderr = streams
     # An `import` statement for each, as `_warm_up` does for the base
     # snapshot: the lookup caches the statements fill are then in the
     # snapshot, and a call's imports find them warm (measured: the three
@@ -1088,9 +1095,6 @@ def _preload(doc):
         exec(compile(warm, "<preload>", "exec", dont_inherit=True), {})
     except BaseException:  # noqa: B036 - only a warm-up; the imports themselves succeeded
         pass
-    # A module that printed or warned while importing opened stdout or
-    # stderr: a snapshot keeps no stream.
-    _release_streams()
     # Listed before the heap is settled: listing frees thousands of small
     # objects (the addresses it only looked up).
     objects = _snapshot_objects()
