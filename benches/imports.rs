@@ -97,6 +97,7 @@ fn plan(modules: &Arc<SiteModules>) -> SnapshotPlan {
         fuel: Limits::default().fuel * 10,
         memory_bytes: Limits::default().memory_bytes,
         isolation: isolation(),
+        retry_failed: false,
     }
 }
 

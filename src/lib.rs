@@ -74,6 +74,7 @@ pub fn site_guest() -> GuestComponent {
             fuel: 10_000_000_000,
             memory_bytes: 512 << 20,
             isolation: Isolation::from_env().unwrap_or_default(),
+            retry_failed: false,
         };
         let built = blogmark_runtime::snapshot(&plan, dir.path()).expect("the snapshot builds");
         (dir, built.component)

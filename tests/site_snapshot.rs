@@ -19,6 +19,7 @@ fn plan(modules: &[&str], key: &str) -> SnapshotPlan {
         fuel: 10_000_000_000,
         memory_bytes: 512 << 20,
         isolation: Isolation::from_env().unwrap_or_default(),
+        retry_failed: false,
     }
 }
 
@@ -112,6 +113,22 @@ fn a_module_that_loops_while_importing_is_stopped() {
         "{failure}"
     );
     assert!(!dir.path().join("spin.wasm").exists());
+
+    // The failure is remembered: the next render does not pay for it again.
+    let started = std::time::Instant::now();
+    let again = snapshot(&plan, dir.path()).expect_err("still failing");
+    assert!(started.elapsed() < Duration::from_millis(400), "{again}");
+    assert!(
+        again
+            .to_string()
+            .contains("did not finish within the limits"),
+        "{again}"
+    );
+    assert!(again.to_string().contains("--no-cache"), "{again}");
+    // Asked to, it tries again (and fails again, in its own time).
+    plan.retry_failed = true;
+    let retried = snapshot(&plan, dir.path()).expect_err("an endless import is stopped");
+    assert!(!retried.to_string().contains("remembered"), "{retried}");
 }
 
 /// The guest as a render runs it: the base guest, and a site snapshot.

@@ -58,6 +58,10 @@ pub struct SnapshotPlan {
     /// with the same engine settings, so that compiling the snapshot
     /// afterwards reuses their functions.
     pub isolation: crate::Isolation,
+    /// Build it even if the same inputs failed before (a failure is
+    /// remembered beside the snapshots, so that it is not paid again on
+    /// every render).
+    pub retry_failed: bool,
 }
 
 impl std::fmt::Debug for SnapshotPlan {
@@ -97,6 +101,16 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
     if let Some(found) = on_disk(&wasm, &meta) {
         return Ok(found);
     }
+    let marker = dir.join(format!("{}.failed", plan.key));
+    if !plan.retry_failed
+        && let Ok(why) = std::fs::read_to_string(&marker)
+    {
+        return Err(Failure::Unavailable(format!(
+            "{why} (remembered from an earlier build with the same guest, modules and \
+             sources, and not tried again until one of them changes or a render runs \
+             with --no-cache)"
+        )));
+    }
     let started = Instant::now();
     let unavailable = |what: &str, e: &dyn std::fmt::Display| {
         Failure::Unavailable(format!("cannot build the site snapshot: {what}: {e:#}"))
@@ -121,9 +135,17 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| unavailable("cannot start a runtime", &e))?;
-    let output = runtime
-        .block_on(component_init_transform::initialize(&base, run))
-        .map_err(|e| unavailable("the guest", &e))?;
+    let output = match runtime.block_on(component_init_transform::initialize(&base, run)) {
+        Ok(output) => output,
+        Err(e) => {
+            // The guest's own failure (an import that traps, loops or
+            // keeps a handle): the same inputs fail the same way.
+            let why = format!("cannot build the site snapshot: the guest: {e:#}");
+            let _ = write_atomically(&marker, why.as_bytes());
+            return Err(Failure::Unavailable(why));
+        }
+    };
+    let _ = std::fs::remove_file(&marker);
     let failed: Vec<(String, String)> = failed
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -192,6 +214,7 @@ fn prune(dir: &Path, keep: usize) {
             .and_then(|v| v["sha256"].as_str().map(str::to_owned));
         let _ = std::fs::remove_file(record.with_extension("wasm"));
         let _ = std::fs::remove_file(record.with_extension("lock"));
+        let _ = std::fs::remove_file(record.with_extension("failed"));
         let _ = std::fs::remove_file(&record);
         if let (Some(sha), Some(compiled)) = (sha, &compiled) {
             crate::artifact_cache::remove_for(compiled, &sha);

@@ -175,6 +175,8 @@ pub(super) fn build(
         fuel: ceiling.fuel.saturating_mul(10),
         memory_bytes: ceiling.memory_bytes,
         isolation: settings.isolation,
+        // `--no-cache` tries again a snapshot that failed before.
+        retry_failed: !settings.use_cache,
     };
     let spinner = (std::io::stderr().is_terminal()
         && !dir.join(format!("{}.wasm", plan.key)).exists())
