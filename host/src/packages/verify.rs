@@ -17,6 +17,9 @@ pub struct Verified {
     pub refused: BTreeSet<String>,
     /// What is wrong, each with the command that fixes it.
     pub problems: Vec<Diagnostic>,
+    /// The SHA-256 of every vendored file read (site-relative path), so
+    /// that nothing reads them again to hash them.
+    pub hashes: std::collections::BTreeMap<String, String>,
 }
 
 const FIX: &str = "run `host python lock`";
@@ -25,6 +28,7 @@ const FIX: &str = "run `host python lock`";
 pub fn verify(root: &Path, dependencies: &[String]) -> Verified {
     let mut verified = Verified::default();
     let on_disk = vendored_files(root);
+    verified.hashes = on_disk.iter().cloned().collect();
     let lock = match Lock::read(root) {
         Ok(lock) => lock,
         Err(e) => {

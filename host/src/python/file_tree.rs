@@ -41,7 +41,13 @@ pub struct FileTree {
 impl FileTree {
     /// The tree of the site at `root`; `refused` files (site-relative) are
     /// left out. Files past [`MAX_TREE_FILE`] are left out with a warning.
-    pub fn load(root: &Path, refused: &BTreeSet<String>) -> (FileTree, Vec<Diagnostic>) {
+    /// `known` holds the SHA-256 of files already read (the vendored ones,
+    /// checked against python.lock), which are not read again.
+    pub fn load(
+        root: &Path,
+        refused: &BTreeSet<String>,
+        known: &BTreeMap<String, String>,
+    ) -> (FileTree, Vec<Diagnostic>) {
         let mut tree = FileTree::default();
         let mut problems = Vec::new();
         let mut data = Sha256::new();
@@ -88,13 +94,17 @@ impl FileTree {
                             continue;
                         }
                         if !name.ends_with(".py") {
-                            let Some(bytes) = read_listed(&entry.path(), size) else {
-                                continue;
+                            let hash = match known.get(&inner) {
+                                Some(hash) => hash.clone(),
+                                None => match read_listed(&entry.path(), size) {
+                                    Some(bytes) => hex::encode(Sha256::digest(&bytes)),
+                                    None => continue,
+                                },
                             };
                             any_data = true;
                             data.update(inner.as_bytes());
                             data.update(b"\0");
-                            data.update(Sha256::digest(&bytes));
+                            data.update(hash.as_bytes());
                         }
                         tree.add_file(&inner, entry.path(), size);
                     }
@@ -222,7 +232,7 @@ mod tests {
         std::fs::write(root.join("scripts/vendor/v/refused.bin"), "no").unwrap();
         let refused = BTreeSet::from(["scripts/vendor/v/refused.bin".to_owned()]);
 
-        let (tree, problems) = FileTree::load(root, &refused);
+        let (tree, problems) = FileTree::load(root, &refused, &BTreeMap::new());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(tree.list("/").unwrap(), ["scripts"]);
         assert_eq!(tree.list("/scripts").unwrap(), ["lib", "vendor"]);
@@ -257,7 +267,7 @@ mod tests {
         assert!(tree.read("/scripts/lib/pkg").is_none());
         let before = tree.data_hash().unwrap().to_owned();
         std::fs::write(root.join("scripts/lib/pkg/data/words.txt"), "a c").unwrap();
-        let (changed, _) = FileTree::load(root, &refused);
+        let (changed, _) = FileTree::load(root, &refused, &BTreeMap::new());
         assert_ne!(changed.data_hash().unwrap(), before);
     }
 }

@@ -43,7 +43,8 @@ impl SiteModules {
     pub fn load(root: &Path, dependencies: &[String]) -> SiteModules {
         let verified = crate::packages::verify(root, dependencies);
         let (library, mut problems) = Library::load(root, &verified.refused);
-        let (tree, tree_problems) = super::file_tree::FileTree::load(root, &verified.refused);
+        let (tree, tree_problems) =
+            super::file_tree::FileTree::load(root, &verified.refused, &verified.hashes);
         problems.extend(verified.problems);
         problems.extend(tree_problems);
         let mut modules = SiteModules {
@@ -77,7 +78,7 @@ impl SiteModules {
     pub fn unverified(root: &Path) -> SiteModules {
         let none = BTreeSet::new();
         let (library, mut problems) = Library::load(root, &none);
-        let (tree, tree_problems) = super::file_tree::FileTree::load(root, &none);
+        let (tree, tree_problems) = super::file_tree::FileTree::load(root, &none, &BTreeMap::new());
         problems.extend(tree_problems);
         SiteModules {
             library,
