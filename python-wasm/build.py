@@ -70,13 +70,15 @@ def componentize(exe, app, paths, output):
 def export_stdlib(exe, directory):
     """The bundled standard library as bytecode (`stdlib.code` and
     `stdlib.index` in `directory`), compiled by the guest's own interpreter
-    in a throwaway build whose app is `guest/stdlib_export.py`."""
+    in a throwaway build whose app is `guest/stdlib_export.py`, and as
+    files (`stdlib.files`, `stdlib.files.index`)."""
     if (directory / "stdlib.builtins").exists():
         return
     staging = directory / "stdlib-export"
     staging.mkdir(parents=True, exist_ok=True)
     componentize(exe, "stdlib_export", [HERE / "guest", staging], staging / "unused.wasm")
-    for name in ("stdlib.code", "stdlib.index", "stdlib.builtins"):  # the last marks completion
+    for name in ("stdlib.code", "stdlib.index", "stdlib.files", "stdlib.files.index",
+                 "stdlib.builtins"):  # the last marks completion
         (staging / name).replace(directory / name)
     for leftover in staging.iterdir():
         leftover.unlink()

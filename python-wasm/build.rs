@@ -73,6 +73,16 @@ fn main() {
         "cargo::rustc-env=BLOGMARK_STDLIB_PACK={}",
         stdlib_pack.display()
     );
+    let (files_index, files_pack) =
+        packed_stdlib_files(Path::new(wasm).parent().expect("in a directory"));
+    println!(
+        "cargo::rustc-env=BLOGMARK_STDLIB_FILES_INDEX={}",
+        files_index.display()
+    );
+    println!(
+        "cargo::rustc-env=BLOGMARK_STDLIB_FILES_PACK={}",
+        files_pack.display()
+    );
     println!(
         "cargo::rustc-env=BLOGMARK_GUEST_ZST={}",
         compressed.display()
@@ -124,6 +134,44 @@ fn packed_stdlib(dir: &Path) -> (PathBuf, PathBuf) {
             .expect("zstd compresses in memory");
         lines.push_str(&format!(
             "{name}\t{package}\t{}\t{}\t{len}\t{origin}\n",
+            packed.len(),
+            blob.len()
+        ));
+        packed.extend_from_slice(&blob);
+    }
+    std::fs::write(pack.with_extension("pack.partial"), packed).expect("writable");
+    std::fs::rename(pack.with_extension("pack.partial"), &pack).expect("writable");
+    std::fs::write(index.with_extension("index.partial"), lines).expect("writable");
+    std::fs::rename(index.with_extension("index.partial"), &index).expect("writable");
+    (index, pack)
+}
+
+/// The standard library's files that build.py exported, each compressed on
+/// its own (the guest reads a few of them, if any): `stdlib.files.pack.index`
+/// (path, offset and length in the pack, unpacked length; tab-separated)
+/// and `stdlib.files.pack`.
+fn packed_stdlib_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let index = dir.join("stdlib.files.pack.index");
+    let pack = dir.join("stdlib.files.pack");
+    if index.exists() && pack.exists() {
+        return (index, pack);
+    }
+    let files = std::fs::read(dir.join("stdlib.files")).expect("build.py exported the files");
+    let listing = std::fs::read_to_string(dir.join("stdlib.files.index"))
+        .expect("build.py exported the files");
+    let mut packed = Vec::new();
+    let mut lines = String::new();
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [path, offset, len] = fields[..] else {
+            panic!("stdlib.files.index: malformed line {line:?}");
+        };
+        let offset: usize = offset.parse().expect("stdlib.files.index: offset");
+        let len: usize = len.parse().expect("stdlib.files.index: length");
+        let blob = zstd::bulk::compress(&files[offset..offset + len], 12)
+            .expect("zstd compresses in memory");
+        lines.push_str(&format!(
+            "{path}\t{}\t{}\t{len}\n",
             packed.len(),
             blob.len()
         ));

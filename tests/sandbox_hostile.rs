@@ -221,7 +221,7 @@ fn a_lone_surrogate_in_the_result_breaks_the_abi() {
 fn the_file_system_is_out_of_reach() {
     let attempts = [
         ("open('/etc/passwd').read()", ""),
-        ("__import__('os').listdir('/')", ""),
+        ("__import__('os').listdir('/etc')", ""),
         ("open('written.txt', 'w').write('x')", ""),
         ("open('/tmp/blogmark-escape.txt', 'w').write('x')", ""),
     ];
@@ -235,6 +235,17 @@ fn the_file_system_is_out_of_reach() {
         );
     }
     assert!(!std::path::Path::new("/tmp/blogmark-escape.txt").exists());
+    // `/` holds the guest's read-only tree, nothing of the host's.
+    let mut job = macro_job(
+        "root",
+        "import os\n\ndef render(ctx):\n    return repr(sorted(os.listdir('/')))\n",
+        &[],
+    );
+    job.modules = Some(std::sync::Arc::new(
+        blogmark_host::python::SiteModules::default(),
+    ));
+    let outcome = shared_runtime().run(job).expect("listing / runs");
+    assert_eq!(outcome.reply, Reply::Html("['python']".into()));
 }
 
 #[test]

@@ -137,6 +137,9 @@ fn the_file_tree_is_read_only_and_holds_nothing_else() {
              attempt('append', lambda: open('scripts/new.txt', 'a')),\n\
              attempt('pathlib write', lambda: pathlib.Path('scripts/x').write_text('x')),\n\
              attempt('root', lambda: sorted(os.listdir('/'))),\n\
+             attempt('stdlib source', lambda: __import__('inspect').getsource(\
+             __import__('textwrap').dedent).split('(')[0]),\n\
+             attempt('stdlib write', lambda: open('/python/json/__init__.py', 'w')),\n\
              attempt('site', lambda: sorted(os.listdir('/scripts'))),\n\
              ])\n"
         ),
@@ -153,7 +156,9 @@ fn the_file_tree_is_read_only_and_holds_nothing_else() {
         "write: OSError",
         "append: OSError",
         "pathlib write: OSError",
-        "root: ok ['scripts']",
+        "root: ok ['python', 'scripts']",
+        "stdlib source: ok 'def dedent'",
+        "stdlib write: OSError",
         "site: ok ['vendor']",
     ] {
         assert!(said.contains(expected), "{expected} in\n{said}");

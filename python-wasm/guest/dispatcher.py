@@ -182,7 +182,14 @@ def _patch_asyncio(module):
     module.new_event_loop = _sandbox_event_loop
 
 
+def _patch_tokenize(module):
+    # `tokenize.open` (how linecache, and so tracebacks and `inspect`, read
+    # a source) holds the `open` it found when it was imported.
+    module._builtin_open = _open
+
+
 _AT_USE = {
+    "tokenize": _patch_tokenize,
     "_socket": _patch_socket,
     "socket": _patch_socket,
     "subprocess": _patch_subprocess,

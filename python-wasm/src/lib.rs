@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 mod stdlib;
 
-pub use stdlib::{StdlibModule, builtin_modules, preloaded_modules, stdlib};
+pub use stdlib::{
+    StdlibFile, StdlibModule, builtin_modules, preloaded_modules, stdlib, stdlib_files,
+};
 
 /// Environment variable that points the host at another component file
 /// (for guest development).

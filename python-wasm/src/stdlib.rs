@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 static INDEX: &str = include_str!(env!("BLOGMARK_STDLIB_INDEX"));
 static PACK: &[u8] = include_bytes!(env!("BLOGMARK_STDLIB_PACK"));
+static FILES_INDEX: &str = include_str!(env!("BLOGMARK_STDLIB_FILES_INDEX"));
+static FILES_PACK: &[u8] = include_bytes!(env!("BLOGMARK_STDLIB_FILES_PACK"));
 
 /// One module of the bundled standard library.
 #[derive(Debug)]
@@ -16,7 +18,8 @@ pub struct StdlibModule {
     pub name: &'static str,
     /// Whether it is a package (the code is its `__init__`).
     pub is_package: bool,
-    /// The file name its code carries, e.g. `<stdlib>/xml/etree/ElementTree.py`.
+    /// The file name its code carries, e.g. `/python/xml/etree/ElementTree.py`
+    /// (where the guest's file tree has its source).
     pub origin: &'static str,
     packed: &'static [u8],
     size: usize,
@@ -75,6 +78,52 @@ pub fn stdlib() -> &'static BTreeMap<&'static str, StdlibModule> {
     })
 }
 
+/// One file of the standard library, as the guest's file tree serves it.
+#[derive(Debug)]
+pub struct StdlibFile {
+    packed: &'static [u8],
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+impl StdlibFile {
+    /// Its bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        // Written and checked by this crate's build script: a failure is a
+        // corrupt binary, not bad input.
+        zstd::bulk::decompress(self.packed, self.size)
+            .unwrap_or_else(|e| panic!("an embedded stdlib file is corrupt: {e}"))
+    }
+}
+
+/// The standard library's files (sources and data, without its test suite
+/// and Tk tools), by their path in the guest (`/python/json/decoder.py`).
+pub fn stdlib_files() -> &'static BTreeMap<&'static str, StdlibFile> {
+    static FILES: OnceLock<BTreeMap<&'static str, StdlibFile>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        FILES_INDEX
+            .lines()
+            .map(|line| {
+                let fields: Vec<&'static str> = line.split('\t').collect();
+                let [path, offset, len, size] = fields[..] else {
+                    panic!("the embedded stdlib file index is corrupt: {line:?}");
+                };
+                let number = |s: &str| -> usize {
+                    s.parse().unwrap_or_else(|_| {
+                        panic!("the embedded stdlib file index is corrupt: {line:?}")
+                    })
+                };
+                let offset = number(offset);
+                let file = StdlibFile {
+                    packed: &FILES_PACK[offset..offset + number(len)],
+                    size: number(size),
+                };
+                (path, file)
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +136,7 @@ mod tests {
         assert!(xml.is_package);
         let tree = &modules["xml.etree.ElementTree"];
         assert!(!tree.is_package);
-        assert_eq!(tree.origin, "<stdlib>/xml/etree/ElementTree.py");
+        assert_eq!(tree.origin, "/python/xml/etree/ElementTree.py");
         // marshal's code-object type byte, with or without its FLAG_REF bit.
         let code = tree.bytecode();
         assert!(code[0] == b'c' || code[0] == b'c' | 0x80, "{:x}", code[0]);

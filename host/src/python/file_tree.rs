@@ -1,9 +1,10 @@
-//! The read-only file tree a site's scripts see (DESIGN §12): its
-//! `scripts/lib/` and `scripts/vendor/` (each wheel's `.dist-info`
-//! included) at `/scripts/lib/...` and `/scripts/vendor/...`, so that a
-//! package that reads its own data (`open` beside `__file__`,
-//! `importlib.resources`, `importlib.metadata`, `pkgutil.get_data`) finds
-//! it as on native CPython.
+//! The read-only file tree a site's scripts see (DESIGN §12): the standard
+//! library at `/python/...` (embedded in the host, where its modules'
+//! `__file__` points), the site's `scripts/lib/` and `scripts/vendor/`
+//! (each wheel's `.dist-info` included) at `/scripts/lib/...` and
+//! `/scripts/vendor/...`, so that a package that reads its own data (`open`
+//! beside `__file__`, `importlib.resources`, `importlib.metadata`,
+//! `pkgutil.get_data`) finds it as on native CPython.
 //!
 //! The tree is listed once per render, walking without following a link;
 //! a vendored file that python.lock refuses is not in it. Nothing else of
@@ -152,6 +153,18 @@ impl FileTree {
 
     /// What is at the guest path `path`.
     pub fn stat(&self, path: &str) -> Option<FileInfo> {
+        if let Some(file) = blogmark_guest::stdlib_files().get(path) {
+            return Some(FileInfo {
+                is_folder: false,
+                size: file.size as u64,
+            });
+        }
+        if path != "/" && stdlib_folders().contains_key(path) {
+            return Some(FileInfo {
+                is_folder: true,
+                size: 0,
+            });
+        }
         Some(match self.entries.get(path)? {
             Entry::Folder(_) => FileInfo {
                 is_folder: true,
@@ -166,6 +179,17 @@ impl FileTree {
 
     /// The names in the folder at the guest path `path`.
     pub fn list(&self, path: &str) -> Option<Vec<String>> {
+        if path == "/" {
+            let mut names: BTreeSet<String> = match self.entries.get(path) {
+                Some(Entry::Folder(names)) => names.clone(),
+                _ => BTreeSet::new(),
+            };
+            names.insert("python".to_owned());
+            return Some(names.into_iter().collect());
+        }
+        if let Some(names) = stdlib_folders().get(path) {
+            return Some(names.iter().cloned().collect());
+        }
         match self.entries.get(path)? {
             Entry::Folder(names) => Some(names.iter().cloned().collect()),
             Entry::File { .. } => None,
@@ -175,17 +199,50 @@ impl FileTree {
     /// The bytes of the file at the guest path `path`, read once per
     /// render.
     pub fn read(&self, path: &str) -> Option<Arc<[u8]>> {
-        let Entry::File { disk, size } = self.entries.get(path)? else {
-            return None;
+        let stdlib = blogmark_guest::stdlib_files().get(path);
+        let listed = match (stdlib, self.entries.get(path)) {
+            (Some(_), _) => None,
+            (None, Some(Entry::File { disk, size })) => Some((disk, *size)),
+            (None, _) => return None,
         };
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bytes) = read.get(path) {
             return Some(bytes.clone());
         }
-        let bytes: Arc<[u8]> = read_listed(disk, *size)?.into();
+        let bytes: Arc<[u8]> = match (stdlib, listed) {
+            (Some(file), _) => file.bytes().into(),
+            (None, Some((disk, size))) => read_listed(disk, size)?.into(),
+            (None, None) => return None,
+        };
         read.insert(path.to_owned(), bytes.clone());
         Some(bytes)
     }
+}
+
+/// The standard library's folders in the guest (`/python`, `/python/json`,
+/// ...) and the names in each, from the embedded list of its files.
+fn stdlib_folders() -> &'static BTreeMap<String, BTreeSet<String>> {
+    static FOLDERS: std::sync::OnceLock<BTreeMap<String, BTreeSet<String>>> =
+        std::sync::OnceLock::new();
+    FOLDERS.get_or_init(|| {
+        let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for path in blogmark_guest::stdlib_files().keys() {
+            let mut child = *path;
+            while let Some((parent, name)) = child.rsplit_once('/') {
+                let parent = if parent.is_empty() { "/" } else { parent };
+                folders
+                    .entry(parent.to_owned())
+                    .or_default()
+                    .insert(name.to_owned());
+                if parent == "/" {
+                    break;
+                }
+                child = parent;
+            }
+        }
+        folders.remove("/");
+        folders
+    })
 }
 
 /// The bytes of a listed file, opened without following a link (a file
@@ -234,7 +291,16 @@ mod tests {
 
         let (tree, problems) = FileTree::load(root, &refused, &BTreeMap::new());
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(tree.list("/").unwrap(), ["scripts"]);
+        assert_eq!(tree.list("/").unwrap(), ["python", "scripts"]);
+        // The standard library, embedded, where its modules' files say.
+        assert!(tree.list("/python").unwrap().contains(&"json".to_owned()));
+        assert!(tree.stat("/python/json").unwrap().is_folder);
+        let source = tree.read("/python/json/__init__.py").unwrap();
+        assert!(String::from_utf8_lossy(&source).contains("def dumps("));
+        assert_eq!(
+            tree.stat("/python/json/__init__.py").unwrap().size,
+            source.len() as u64
+        );
         assert_eq!(tree.list("/scripts").unwrap(), ["lib", "vendor"]);
         assert_eq!(tree.list("/scripts/lib").unwrap(), ["pkg"]);
         assert_eq!(
