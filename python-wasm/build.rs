@@ -113,37 +113,7 @@ fn compressed(wasm: &Path) -> PathBuf {
 /// that one): `stdlib.pack.index` (name, package flag, offset and length
 /// in the pack, unpacked length, origin; tab-separated) and `stdlib.pack`.
 fn packed_stdlib(dir: &Path) -> (PathBuf, PathBuf) {
-    let index = dir.join("stdlib.pack.index");
-    let pack = dir.join("stdlib.pack");
-    if index.exists() && pack.exists() {
-        return (index, pack);
-    }
-    let code = std::fs::read(dir.join("stdlib.code")).expect("build.py exported the stdlib");
-    let listing =
-        std::fs::read_to_string(dir.join("stdlib.index")).expect("build.py exported the stdlib");
-    let mut packed = Vec::new();
-    let mut lines = String::new();
-    for line in listing.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [name, package, offset, len, origin] = fields[..] else {
-            panic!("stdlib.index: malformed line {line:?}");
-        };
-        let offset: usize = offset.parse().expect("stdlib.index: offset");
-        let len: usize = len.parse().expect("stdlib.index: length");
-        let blob = zstd::bulk::compress(&code[offset..offset + len], 19)
-            .expect("zstd compresses in memory");
-        lines.push_str(&format!(
-            "{name}\t{package}\t{}\t{}\t{len}\t{origin}\n",
-            packed.len(),
-            blob.len()
-        ));
-        packed.extend_from_slice(&blob);
-    }
-    std::fs::write(pack.with_extension("pack.partial"), packed).expect("writable");
-    std::fs::rename(pack.with_extension("pack.partial"), &pack).expect("writable");
-    std::fs::write(index.with_extension("index.partial"), lines).expect("writable");
-    std::fs::rename(index.with_extension("index.partial"), &index).expect("writable");
-    (index, pack)
+    repack(dir, "stdlib.code", "stdlib.index", "stdlib.pack", 2, 19)
 }
 
 /// The standard library's files that build.py exported, each compressed on
@@ -151,30 +121,52 @@ fn packed_stdlib(dir: &Path) -> (PathBuf, PathBuf) {
 /// (path, offset and length in the pack, unpacked length; tab-separated)
 /// and `stdlib.files.pack`.
 fn packed_stdlib_files(dir: &Path) -> (PathBuf, PathBuf) {
-    let index = dir.join("stdlib.files.pack.index");
-    let pack = dir.join("stdlib.files.pack");
+    repack(
+        dir,
+        "stdlib.files",
+        "stdlib.files.index",
+        "stdlib.files.pack",
+        1,
+        12,
+    )
+}
+
+/// `blobs` (one after another, listed in `listing` with tab-separated
+/// fields whose `at`-th and next are each blob's offset and length)
+/// compressed one by one at `level` into `<pack>` and `<pack>.index`,
+/// where the offset and length become those in the pack, followed by the
+/// unpacked length; the other fields stay as they are.
+fn repack(
+    dir: &Path,
+    blobs: &str,
+    listing: &str,
+    pack: &str,
+    at: usize,
+    level: i32,
+) -> (PathBuf, PathBuf) {
+    let index = dir.join(format!("{pack}.index"));
+    let pack = dir.join(pack);
     if index.exists() && pack.exists() {
         return (index, pack);
     }
-    let files = std::fs::read(dir.join("stdlib.files")).expect("build.py exported the files");
-    let listing = std::fs::read_to_string(dir.join("stdlib.files.index"))
-        .expect("build.py exported the files");
+    let data = std::fs::read(dir.join(blobs)).expect("build.py exported the stdlib");
+    let listing = std::fs::read_to_string(dir.join(listing)).expect("build.py exported the stdlib");
     let mut packed = Vec::new();
     let mut lines = String::new();
     for line in listing.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
-        let [path, offset, len] = fields[..] else {
-            panic!("stdlib.files.index: malformed line {line:?}");
+        let (Some(offset), Some(len)) = (fields.get(at), fields.get(at + 1)) else {
+            panic!("{blobs} listing: malformed line {line:?}");
         };
-        let offset: usize = offset.parse().expect("stdlib.files.index: offset");
-        let len: usize = len.parse().expect("stdlib.files.index: length");
-        let blob = zstd::bulk::compress(&files[offset..offset + len], 12)
+        let offset: usize = offset.parse().expect("a listing's offset");
+        let len: usize = len.parse().expect("a listing's length");
+        let blob = zstd::bulk::compress(&data[offset..offset + len], level)
             .expect("zstd compresses in memory");
-        lines.push_str(&format!(
-            "{path}\t{}\t{}\t{len}\n",
-            packed.len(),
-            blob.len()
-        ));
+        let mut out: Vec<String> = fields[..at].iter().map(|f| (*f).to_owned()).collect();
+        out.extend([packed.len(), blob.len(), len].map(|n| n.to_string()));
+        out.extend(fields[at + 2..].iter().map(|f| (*f).to_owned()));
+        lines.push_str(&out.join("\t"));
+        lines.push('\n');
         packed.extend_from_slice(&blob);
     }
     std::fs::write(pack.with_extension("pack.partial"), packed).expect("writable");

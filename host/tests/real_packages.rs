@@ -28,9 +28,11 @@ const PACKAGES: [&str; 8] = [
     "segno==1.6.6",
 ];
 
-/// A site with the fixture wheels locked and the probe macro.
+/// A site with the fixture wheels locked and the probe macro. `scripts run`
+/// imports nine packages in its one call (no site snapshot): the time limit
+/// leaves room for a loaded machine.
 fn locked_site() -> tempfile::TempDir {
-    let site = site("");
+    let site = site("[python]\ntimeout_ms = 20000\n");
     let root = site.path();
     let wheels = fixtures().join("wheels");
     let mut args = vec!["python", "add"];

@@ -55,27 +55,43 @@ pub fn stdlib() -> &'static BTreeMap<&'static str, StdlibModule> {
         INDEX
             .lines()
             .map(|line| {
-                let fields: Vec<&'static str> = line.split('\t').collect();
-                let [name, package, offset, len, size, origin] = fields[..] else {
+                let (fields, packed, size) = entry(line, PACK, 2);
+                let [name, package, origin] = fields[..] else {
                     panic!("the embedded stdlib index is corrupt: {line:?}");
                 };
-                let number = |s: &str| -> usize {
-                    s.parse().unwrap_or_else(|_| {
-                        panic!("the embedded stdlib index is corrupt: {line:?}")
-                    })
-                };
-                let offset = number(offset);
                 let module = StdlibModule {
                     name,
                     is_package: package == "1",
                     origin,
-                    packed: &PACK[offset..offset + number(len)],
-                    size: number(size),
+                    packed,
+                    size,
                 };
                 (name, module)
             })
             .collect()
     })
+}
+
+/// One line of an index the build script wrote (see its `repack`): the
+/// fields around the `at`-th (offset, length in `pack`, unpacked length),
+/// the compressed bytes they name, and the unpacked length.
+fn entry(
+    line: &'static str,
+    pack: &'static [u8],
+    at: usize,
+) -> (Vec<&'static str>, &'static [u8], usize) {
+    let mut fields: Vec<&'static str> = line.split('\t').collect();
+    let corrupt = || -> ! { panic!("an embedded stdlib index is corrupt: {line:?}") };
+    if fields.len() < at + 3 {
+        corrupt();
+    }
+    let numbers: Vec<usize> = fields
+        .drain(at..at + 3)
+        .map(|n| n.parse().unwrap_or_else(|_| corrupt()))
+        .collect();
+    let (offset, len, size) = (numbers[0], numbers[1], numbers[2]);
+    let packed = pack.get(offset..offset + len).unwrap_or_else(|| corrupt());
+    (fields, packed, size)
 }
 
 /// One file of the standard library, as the guest's file tree serves it.
@@ -104,21 +120,11 @@ pub fn stdlib_files() -> &'static BTreeMap<&'static str, StdlibFile> {
         FILES_INDEX
             .lines()
             .map(|line| {
-                let fields: Vec<&'static str> = line.split('\t').collect();
-                let [path, offset, len, size] = fields[..] else {
+                let (fields, packed, size) = entry(line, FILES_PACK, 1);
+                let [path] = fields[..] else {
                     panic!("the embedded stdlib file index is corrupt: {line:?}");
                 };
-                let number = |s: &str| -> usize {
-                    s.parse().unwrap_or_else(|_| {
-                        panic!("the embedded stdlib file index is corrupt: {line:?}")
-                    })
-                };
-                let offset = number(offset);
-                let file = StdlibFile {
-                    packed: &FILES_PACK[offset..offset + number(len)],
-                    size: number(size),
-                };
-                (path, file)
+                (path, StdlibFile { packed, size })
             })
             .collect()
     })

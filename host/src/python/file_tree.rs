@@ -199,21 +199,19 @@ impl FileTree {
     /// The bytes of the file at the guest path `path`, read once per
     /// render.
     pub fn read(&self, path: &str) -> Option<Arc<[u8]>> {
-        let stdlib = blogmark_guest::stdlib_files().get(path);
-        let listed = match (stdlib, self.entries.get(path)) {
-            (Some(_), _) => None,
-            (None, Some(Entry::File { disk, size })) => Some((disk, *size)),
+        let unpack: Box<dyn FnOnce() -> Option<Vec<u8>> + '_> = match (
+            blogmark_guest::stdlib_files().get(path),
+            self.entries.get(path),
+        ) {
+            (Some(file), _) => Box::new(|| Some(file.bytes())),
+            (None, Some(Entry::File { disk, size })) => Box::new(|| read_listed(disk, *size)),
             (None, _) => return None,
         };
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bytes) = read.get(path) {
             return Some(bytes.clone());
         }
-        let bytes: Arc<[u8]> = match (stdlib, listed) {
-            (Some(file), _) => file.bytes().into(),
-            (None, Some((disk, size))) => read_listed(disk, size)?.into(),
-            (None, None) => return None,
-        };
+        let bytes: Arc<[u8]> = unpack()?.into();
         read.insert(path.to_owned(), bytes.clone());
         Some(bytes)
     }
