@@ -539,3 +539,66 @@ fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_cl
         }
     }
 }
+
+#[test]
+fn a_new_import_shows_at_once_and_the_site_snapshot_never_blocks_a_render() {
+    let site = site();
+    let cache = tempfile::tempdir().unwrap();
+    let root = site.path();
+    common::write(
+        root,
+        "content/posts/hello.md",
+        "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\n{{< sorted >}}\n",
+    );
+    common::write(
+        root,
+        "scripts/sorted.py",
+        "\"\"\"\n---\nname: sorted\n---\n\"\"\"\n\ndef render(ctx):\n    return 'plain'\n",
+    );
+    let cache_dir = cache.path().to_str().unwrap();
+    let mut server = Server::start_with_env(root, &["-v"], &[("BLOGMARK_CACHE_DIR", cache_dir)]);
+    let events = listen(&server);
+    // (The first render's lines came before the address.)
+    assert!(server.get("/posts/hello/").1.contains("plain"));
+
+    // A module no snapshot holds yet.
+    common::write(
+        root,
+        "scripts/sorted.py",
+        "\"\"\"\n---\nname: sorted\n---\n\"\"\"\nimport graphlib\n\ndef render(ctx):\n    \
+         ts = graphlib.TopologicalSorter({'b': {'a'}, 'c': {'b'}})\n    \
+         return '-'.join(ts.static_order())\n",
+    );
+    let (problems, _) = rendered(&events);
+    assert_eq!(problems, serde_json::json!([]));
+    assert!(server.get("/posts/hello/").1.contains("a-b-c"));
+    // The render's sandbox: with reset in place an image of the base guest
+    // (no component built or compiled); else the base guest while the
+    // component snapshot builds in the background.
+    let ready = server.next_line_containing("Python sandbox ready");
+    let snapshot_way = if ready.contains("site_snapshot=\"image\"") {
+        "image"
+    } else {
+        assert!(ready.contains("site_snapshot=\"pending\""), "{ready}");
+        "component"
+    };
+    let compiled =
+        std::fs::read_dir(cache.path().join("compiled")).map_or(0, |entries| entries.count());
+    assert_eq!(compiled, 1, "only the base guest was compiled so far");
+    if snapshot_way == "component" {
+        // Built in the background, it is picked up by the next render.
+        // Built and compiled on one core while the server goes on: on a
+        // loaded machine that takes minutes.
+        server.next_line_within("site snapshot ready modules=1", PATIENCE * 5);
+        common::write(
+            root,
+            "content/posts/hello.md",
+            // A call with other arguments: no result is stored for it.
+            "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nNow: {{< sorted again=1 >}}\n",
+        );
+        rendered(&events);
+        let ready = server.next_line_containing("Python sandbox ready");
+        assert!(ready.contains("site_snapshot=\"component\""), "{ready}");
+        assert!(server.get("/posts/hello/").1.contains("Now: a-b-c"));
+    }
+}

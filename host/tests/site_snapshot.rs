@@ -31,7 +31,13 @@ fn snapshots(cache: &Path) -> usize {
     std::fs::read_dir(cache.join("snapshots")).map_or(0, |entries| {
         entries
             .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+            // A component (a fresh instance per request) or an image
+            // (reset in place).
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "wasm" || x == "image")
+            })
             .count()
     })
 }

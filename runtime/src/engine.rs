@@ -48,6 +48,10 @@ pub struct EngineSettings {
     /// every this many resets (0: never). A comparison costs about as much
     /// as copying the memory once (1-2 ms for this guest).
     pub verify_every: u64,
+    /// Modules imported once into the image every instance starts from
+    /// (reset in place only; ignored with a fresh instance per request,
+    /// whose way to a site snapshot is [`crate::snapshot`]).
+    pub preload: Option<crate::Preload>,
 }
 
 /// The default of [`EngineSettings::verify_every`]: every reset in debug
@@ -67,6 +71,7 @@ impl EngineSettings {
             keep_resident_bytes: 64 << 20,
             isolation: Isolation::from_env().unwrap_or_default(),
             verify_every: DEFAULT_VERIFY_EVERY,
+            preload: None,
         }
     }
 }
@@ -96,6 +101,11 @@ pub struct SandboxEngine {
     /// Each memory as instantiation leaves it, from the first instance
     /// reset in place; shared by the engine's instances.
     pub(crate) images: OnceLock<Vec<Arc<[u8]>>>,
+    /// What to import into the image, with reset in place.
+    preload: Option<crate::Preload>,
+    /// The images with the preload's modules (`None` when it failed) and
+    /// what it did, made by the first instance that needs them.
+    preloaded: OnceLock<(Option<crate::preload::Images>, crate::PreloadReport)>,
     isolation_counters: IsolationCounters,
 }
 
@@ -215,6 +225,10 @@ impl SandboxEngine {
             elapsed: started.elapsed(),
         };
         tracing::debug!(?load, %isolation, "python sandbox ready");
+        let preload = settings
+            .preload
+            .clone()
+            .filter(|_| isolation.mode == IsolationMode::Reset);
         Ok(Arc::new(SandboxEngine {
             engine,
             pre,
@@ -224,6 +238,8 @@ impl SandboxEngine {
             isolation,
             verify_every: settings.verify_every,
             images: OnceLock::new(),
+            preload,
+            preloaded: OnceLock::new(),
             isolation_counters: IsolationCounters::default(),
         }))
     }
@@ -247,6 +263,24 @@ impl SandboxEngine {
     /// What the isolation did so far.
     pub fn isolation_counters(&self) -> &IsolationCounters {
         &self.isolation_counters
+    }
+
+    /// The images with the preloaded modules, made on first use (the
+    /// imports run then, or the image is read from the disk); `None` when
+    /// there is no preload or it failed.
+    pub(crate) fn preloaded_images(&self) -> Option<&crate::preload::Images> {
+        let plan = self.preload.as_ref()?;
+        self.preloaded
+            .get_or_init(|| crate::preload::images(self, plan))
+            .0
+            .as_ref()
+    }
+
+    /// What the preload did, running it now if no instance has yet; `None`
+    /// without one (no modules asked for, or a fresh instance per request).
+    pub fn preload_report(&self) -> Option<&crate::PreloadReport> {
+        self.preloaded_images();
+        self.preloaded.get().map(|(_, report)| report)
     }
 
     pub(crate) fn verify_every(&self) -> u64 {

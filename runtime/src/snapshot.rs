@@ -19,7 +19,7 @@
 //! (base guest, module list, module sources), and compiled once like the
 //! base guest.
 
-mod immortal;
+pub(crate) mod immortal;
 
 use crate::call::Job;
 use crate::engine::PythonGuest;
@@ -191,28 +191,31 @@ fn on_disk(wasm: &Path, meta: &Path) -> Option<Snapshot> {
 
 /// Snapshots kept per cache folder: a site's import set changes now and
 /// then, and each snapshot (with its compiled code) takes tens of MB.
-const KEEP: usize = 8;
+pub(crate) const KEEP: usize = 8;
 
 /// Remove all but the `keep` newest snapshots of `dir`, and their
 /// compiled code.
-fn prune(dir: &Path, keep: usize) {
+pub(crate) fn prune(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     let mut records: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "image"))
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
     records.sort_by_key(|r| std::cmp::Reverse(r.0));
     let compiled = crate::engine::default_cache_dir();
     for (_, record) in records.into_iter().skip(keep) {
-        let sha = std::fs::read(&record)
-            .ok()
+        let sha = (record.extension().is_some_and(|x| x == "json"))
+            .then(|| std::fs::read(&record).ok())
+            .flatten()
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .and_then(|v| v["sha256"].as_str().map(str::to_owned));
         let _ = std::fs::remove_file(record.with_extension("wasm"));
+        let _ = std::fs::remove_file(record.with_extension("image"));
+        let _ = std::fs::remove_file(record.with_extension("json"));
         let _ = std::fs::remove_file(record.with_extension("lock"));
         let _ = std::fs::remove_file(record.with_extension("failed"));
         let _ = std::fs::remove_file(&record);
@@ -222,7 +225,7 @@ fn prune(dir: &Path, keep: usize) {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut file, bytes)?;

@@ -16,9 +16,10 @@ use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{
-    CallSite, Captured, GuestComponent, Isolation, Job, Limits, Mode, Runtime, RuntimeConfig,
+    CallSite, Captured, GuestComponent, Isolation, IsolationMode, Job, Limits, Mode, Runtime,
+    RuntimeConfig,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -95,12 +96,29 @@ impl Checked {
 /// It is started by the first session that needs it, and started again
 /// when a session asks for another mode, isolation or guest (site.toml or the
 /// site snapshot changed).
+///
+/// A site snapshot of its own component (a fresh instance per request) is
+/// built in the background: until it is ready the runtime runs the base
+/// guest, each call importing its modules, and the first session after it
+/// is ready starts the runtime again on it. An edit that adds an import
+/// never waits for a compile.
 #[derive(Default)]
-pub struct SharedSandbox(Mutex<Option<Started>>);
+pub struct SharedSandbox {
+    started: Mutex<Option<Started>>,
+    /// Keys of the site snapshots being built in the background.
+    building: Arc<Mutex<HashSet<String>>>,
+}
 
 /// A started runtime and what it was started for: its mode, isolation and
-/// guest (the build id names the site snapshot too).
-type Started = (Mode, Isolation, String, Arc<Runtime>);
+/// guest (the build id names the site snapshot too), and whether it runs
+/// the base guest while its site snapshot is built.
+struct Started {
+    mode: Mode,
+    isolation: Isolation,
+    guest: String,
+    provisional: bool,
+    runtime: Arc<Runtime>,
+}
 
 impl std::fmt::Debug for SharedSandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,30 +127,47 @@ impl std::fmt::Debug for SharedSandbox {
 }
 
 impl SharedSandbox {
+    /// Whether the site snapshot of `plan` is built and compiled (or failed).
+    fn ready(&self, plan: &SitePlan) -> bool {
+        site_snapshot::settled(plan)
+            && !self
+                .building
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&plan.key)
+    }
+
     fn get_or_start(
         &self,
         settings: &Settings,
-        snapshot_key: Option<&str>,
-        start: impl FnOnce() -> Result<Runtime, Failure>,
+        snapshot: Option<&SitePlan>,
+        start: impl FnOnce() -> Result<(Runtime, bool), Failure>,
     ) -> Result<Arc<Runtime>, Failure> {
-        let mut started = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let guest_key = format!("{}/{}", settings.build_id, snapshot_key.unwrap_or_default());
-        if let Some((mode, isolation, guest, runtime)) = started.as_ref()
-            && *mode == settings.mode
-            && *isolation == settings.isolation
-            && *guest == guest_key
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        let guest_key = format!(
+            "{}/{}",
+            settings.build_id,
+            snapshot.map(|p| p.key.as_str()).unwrap_or_default()
+        );
+        if let Some(now) = started.as_ref()
+            && now.mode == settings.mode
+            && now.isolation == settings.isolation
+            && now.guest == guest_key
+            && !(now.provisional && snapshot.is_some_and(|plan| self.ready(plan)))
         {
-            return Ok(runtime.clone());
+            return Ok(now.runtime.clone());
         }
         // The old runtime goes first: two at once would hold twice the memory.
         *started = None;
-        let runtime = Arc::new(start()?);
-        *started = Some((
-            settings.mode,
-            settings.isolation,
-            guest_key,
-            runtime.clone(),
-        ));
+        let (runtime, provisional) = start()?;
+        let runtime = Arc::new(runtime);
+        *started = Some(Started {
+            mode: settings.mode,
+            isolation: settings.isolation,
+            guest: guest_key,
+            provisional,
+            runtime: runtime.clone(),
+        });
         Ok(runtime)
     }
 }
@@ -410,19 +445,23 @@ impl Session {
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
         let started = self.runtime.get_or_init(|| match &self.shared {
-            Some(shared) => shared.get_or_start(
-                &self.settings,
-                self.snapshot.as_ref().map(|p| p.key.as_str()),
-                || self.start(),
-            ),
-            None => self.start().map(Arc::new),
+            Some(shared) => shared.get_or_start(&self.settings, self.snapshot.as_ref(), || {
+                self.start(Some(&shared.building))
+            }),
+            None => self.start(None).map(|(runtime, _)| Arc::new(runtime)),
         });
         started.as_deref().map_err(Clone::clone)
     }
 
     /// A runtime on the guest component this binary embeds (or the file
-    /// `$BLOGMARK_GUEST_WASM` names).
-    fn start(&self) -> Result<Runtime, Failure> {
+    /// `$BLOGMARK_GUEST_WASM` names), and whether it runs the base guest
+    /// while its site snapshot is built in the background (only when
+    /// `background` says which snapshots are being built: a long-lived
+    /// sandbox's).
+    fn start(
+        &self,
+        background: Option<&Arc<Mutex<HashSet<String>>>>,
+    ) -> Result<(Runtime, bool), Failure> {
         let component = match blogmark_guest::override_path() {
             Some(path) => GuestComponent::File(path),
             None => GuestComponent::Known {
@@ -430,7 +469,33 @@ impl Session {
                 bytes: blogmark_guest::embedded_component,
             },
         };
+        // With reset in place the site snapshot is an image made from the
+        // base guest (no component to build or compile); with a fresh
+        // instance per request it is a component of its own.
+        let reset = self
+            .settings
+            .isolation
+            .resolve()
+            .is_ok_and(|r| r.mode == IsolationMode::Reset);
+        let preload = match &self.snapshot {
+            Some(plan) if reset => Some(site_snapshot::preload(plan, &self.settings)),
+            _ => None,
+        };
+        let mut provisional = false;
         let component = match &self.snapshot {
+            Some(_) if reset => component,
+            Some(plan) if !site_snapshot::settled(plan) && background.is_some() => {
+                if let Some(building) = background {
+                    site_snapshot::build_in_background(
+                        plan,
+                        component.clone(),
+                        &self.settings,
+                        building,
+                    );
+                }
+                provisional = true;
+                component
+            }
             Some(plan) => match site_snapshot::build(plan, component.clone(), &self.settings) {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => component,
@@ -449,15 +514,28 @@ impl Session {
         // any other ends with them, and a spare made after its last call
         // would never serve.
         config.idle_spares = self.shared.is_some();
+        config.engine.preload = preload;
         let runtime = Runtime::new(config)?;
+        if let Some(plan) = &self.snapshot
+            && reset
+        {
+            site_snapshot::made(plan, &runtime);
+        }
         let load = runtime.engine().load_report();
+        let site_snapshot = match &self.snapshot {
+            None => "none",
+            Some(_) if reset => "image",
+            Some(_) if provisional => "pending",
+            Some(_) => "component",
+        };
         tracing::info!(
             from_cache = load.from_cache,
             elapsed_ms = load.elapsed.as_millis() as u64,
+            site_snapshot,
             "Python sandbox ready"
         );
         tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
-        Ok(runtime)
+        Ok((runtime, provisional))
     }
 
     /// Run `request` for `script` once per session and not at all when an

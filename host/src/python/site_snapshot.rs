@@ -10,7 +10,7 @@ use super::settings::Settings;
 use crate::diagnostics::Diagnostic;
 use crate::scripts::Script;
 use crate::scripts::imports::{self, Import};
-use blogmark_runtime::{Failure, GuestComponent, SnapshotPlan};
+use blogmark_runtime::{Failure, GuestComponent, Preload, Runtime, SnapshotPlan};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
@@ -153,12 +153,102 @@ fn required(scripts: &[&Script], modules: &SiteModules) -> BTreeSet<String> {
     found
 }
 
+/// Whether the component snapshot of `plan` is decided: on the disk, or
+/// remembered as failed (or there is nowhere to keep one).
+pub(super) fn settled(plan: &SitePlan) -> bool {
+    let Some(dir) = blogmark_runtime::default_snapshot_dir() else {
+        return true;
+    };
+    ["json", "failed"]
+        .iter()
+        .any(|ext| dir.join(format!("{}.{ext}", plan.key)).is_file())
+}
+
+/// Build the component snapshot of `plan` on a thread of its own, unless
+/// one is building it already (`building` holds their keys); sessions
+/// started after it is [`settled`] use it.
+pub(super) fn build_in_background(
+    plan: &SitePlan,
+    base: GuestComponent,
+    settings: &Settings,
+    building: &Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+) {
+    if !building
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(plan.key.clone())
+    {
+        return;
+    }
+    let (plan, settings, building) = (plan.clone(), settings.clone(), building.clone());
+    let spawned = std::thread::Builder::new()
+        .name("blogmark-snapshot".into())
+        .spawn(move || {
+            tracing::info!(
+                modules = plan.modules.len(),
+                "building the site snapshot in the background; calls import their modules \
+                 until it is ready"
+            );
+            // On a pool of its own: in rayon's global pool, which the
+            // render writes its pages with, the compile's tasks would make
+            // the render wait for them.
+            let built = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                Ok(pool) => pool.install(|| build_and_compile(&plan, base, &settings)),
+                Err(_) => build_and_compile(&plan, base, &settings),
+            };
+            building
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&plan.key);
+            if built {
+                tracing::info!(modules = plan.modules.len(), "site snapshot ready");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot build the site snapshot in the background: {e}");
+    }
+}
+
+/// Build the component snapshot of `plan` and compile it into the disk
+/// cache, so that the session that picks it up only loads it; whether it
+/// is ready.
+fn build_and_compile(plan: &SitePlan, base: GuestComponent, settings: &Settings) -> bool {
+    match build_quietly(plan, base, settings, true) {
+        Ok(Some(component)) => {
+            let mut engine = blogmark_runtime::EngineSettings::new(component);
+            engine.isolation = settings.isolation;
+            match blogmark_runtime::SandboxEngine::new(&engine) {
+                Ok(_) => true,
+                Err(failure) => {
+                    tracing::warn!("the site snapshot does not load: {failure}");
+                    false
+                }
+            }
+        }
+        Ok(None) => false,
+        Err(failure) => {
+            tracing::warn!("no site snapshot, so every import costs its call: {failure}");
+            false
+        }
+    }
+}
+
 /// The snapshot of `plan` over `base`, from the disk or built now (with a
 /// spinner on a terminal). `None` when there is nowhere to keep one.
 pub(super) fn build(
     plan: &SitePlan,
     base: GuestComponent,
     settings: &Settings,
+) -> Result<Option<GuestComponent>, Failure> {
+    build_quietly(plan, base, settings, false)
+}
+
+/// [`build`], with no spinner when `quiet`.
+fn build_quietly(
+    plan: &SitePlan,
+    base: GuestComponent,
+    settings: &Settings,
+    quiet: bool,
 ) -> Result<Option<GuestComponent>, Failure> {
     let Some(dir) = blogmark_runtime::default_snapshot_dir() else {
         return Ok(None);
@@ -178,7 +268,8 @@ pub(super) fn build(
         // `--no-cache` tries again a snapshot that failed before.
         retry_failed: !settings.use_cache,
     };
-    let spinner = (std::io::stderr().is_terminal()
+    let spinner = (!quiet
+        && std::io::stderr().is_terminal()
         && !dir.join(format!("{}.wasm", plan.key)).exists())
     .then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -194,20 +285,14 @@ pub(super) fn build(
         bar.finish_and_clear();
     }
     let built = built?;
-    for (module, why) in &built.failed {
-        if plan.required.contains(module) {
-            tracing::warn!("`{module}` is not in the site snapshot: importing it failed: {why}");
-        } else {
-            tracing::debug!("`{module}` is not in the site snapshot: importing it failed: {why}");
-        }
-    }
+    warn_failed(plan, &built.failed);
     if built.built {
         tracing::info!(
             modules = plan.modules.len(),
             elapsed_ms = built.elapsed.as_millis() as u64,
             "built the site snapshot"
         );
-        if std::io::stderr().is_terminal() {
+        if !quiet && std::io::stderr().is_terminal() {
             eprintln!(
                 "Built the site's Python snapshot ({}) in {:.1} s",
                 modules(plan.modules.len()),
@@ -216,6 +301,77 @@ pub(super) fn build(
         }
     }
     Ok(Some(built.component))
+}
+
+/// The site snapshot of `plan` the reset-image way: the modules imported
+/// into the base guest's image by the runtime (see [`made`]).
+pub(super) fn preload(plan: &SitePlan, settings: &Settings) -> Preload {
+    let ceiling = &settings.ceiling;
+    Preload {
+        modules: plan.modules.clone(),
+        source: settings.modules.clone(),
+        key: plan.key.clone(),
+        // Importing is a call's worth of work per module at most.
+        timeout: ceiling.timeout.saturating_mul(10),
+        fuel: ceiling.fuel.saturating_mul(10),
+        memory_bytes: ceiling.memory_bytes,
+        dir: blogmark_runtime::default_snapshot_dir(),
+        // `--no-cache` tries again a snapshot that failed before.
+        retry_failed: !settings.use_cache,
+    }
+}
+
+/// Have `runtime` make the image of [`preload`] now (a spinner on a
+/// terminal when it imports), and say what did not import.
+pub(super) fn made(plan: &SitePlan, runtime: &Runtime) {
+    let on_disk = blogmark_runtime::default_snapshot_dir()
+        .is_some_and(|dir| dir.join(format!("{}.image", plan.key)).exists());
+    let spinner =
+        (std::io::stderr().is_terminal() && !on_disk && plan.modules.len() > 20).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(format!(
+                "Importing the site's Python modules ({})…",
+                modules(plan.modules.len())
+            ));
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+    let report = runtime.engine().preload_report().cloned();
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let Some(report) = report else {
+        return;
+    };
+    if let Some(error) = &report.error {
+        tracing::warn!("no site snapshot, so every import costs its call: {error}");
+    }
+    warn_failed(plan, &report.failed);
+    if report.from_disk || report.error.is_some() {
+        tracing::debug!(
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "site snapshot image read"
+        );
+    } else {
+        tracing::info!(
+            modules = plan.modules.len(),
+            way = "image",
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "built the site snapshot"
+        );
+    }
+}
+
+/// Say which modules did not import: a warning for one a script imports
+/// for sure.
+fn warn_failed(plan: &SitePlan, failed: &[(String, String)]) {
+    for (module, why) in failed {
+        if plan.required.contains(module) {
+            tracing::warn!("`{module}` is not in the site snapshot: importing it failed: {why}");
+        } else {
+            tracing::debug!("`{module}` is not in the site snapshot: importing it failed: {why}");
+        }
+    }
 }
 
 /// "no added module", "1 module", "3 modules".

@@ -64,14 +64,21 @@ impl Server {
 
     /// The next line it prints that holds `text`.
     pub fn next_line_containing(&mut self, text: &str) -> String {
+        self.next_line_within(text, PATIENCE)
+    }
+
+    /// The next line it prints that holds `text`, waiting at most
+    /// `patience` for each line.
+    pub fn next_line_within(&mut self, text: &str, patience: Duration) -> String {
+        let mut seen = Vec::new();
         loop {
-            let line = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("host serve printed no line with {text:?}"));
+            let Ok(line) = self.lines.recv_timeout(patience) else {
+                panic!("host serve printed no line with {text:?}; it printed {seen:#?}")
+            };
             if line.contains(text) {
                 return line;
             }
+            seen.push(line);
         }
     }
 

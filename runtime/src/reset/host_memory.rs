@@ -31,6 +31,25 @@ thread_local! {
     static CREATED: RefCell<Vec<Arc<Region>>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Sizes the next memories created on this thread start at, in order
+    /// (see [`with_initial_sizes`]).
+    static SIZES: RefCell<std::collections::VecDeque<usize>> =
+        const { RefCell::new(std::collections::VecDeque::new()) };
+}
+
+/// Run `instantiate` with the memories it creates starting at `sizes`
+/// bytes, in creation order, rather than at their declared minimum: an
+/// instance about to be filled from a larger image (see `crate::preload`).
+/// Wasmtime reads a memory's size from it when it is created, so the
+/// guest sees these sizes from the start.
+pub(crate) fn with_initial_sizes<R>(sizes: &[usize], instantiate: impl FnOnce() -> R) -> R {
+    SIZES.with(|s| *s.borrow_mut() = sizes.iter().copied().collect());
+    let made = instantiate();
+    SIZES.with(|s| s.borrow_mut().clear());
+    made
+}
+
 /// The memories created on this thread since the last call.
 pub(crate) fn take_created() -> Vec<Arc<Region>> {
     CREATED.with(|created| std::mem::take(&mut *created.borrow_mut()))
@@ -53,10 +72,19 @@ unsafe impl MemoryCreator for HostMemoryCreator {
         &self,
         _ty: MemoryType,
         minimum: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
         reserved: Option<usize>,
         guard: usize,
     ) -> Result<Box<dyn LinearMemory>, String> {
+        let minimum = match SIZES.with(|s| s.borrow_mut().pop_front()) {
+            Some(size) if maximum.is_some_and(|max| size > max) => {
+                return Err(format!(
+                    "an image of {size} bytes is past the memory's maximum"
+                ));
+            }
+            Some(size) => size.max(minimum),
+            None => minimum,
+        };
         // Without a fixed reservation wasmtime bounds-checks every access
         // against `byte_capacity`, so any size that holds the minimum works.
         let reserved = reserved.unwrap_or(4 << 30).max(minimum);

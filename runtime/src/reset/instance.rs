@@ -112,9 +112,21 @@ impl SandboxEngine {
     pub(crate) fn reset_instance(&self) -> Result<ResetInstance, Failure> {
         let unavailable = |what: String| Failure::Unavailable(what);
         let started = std::time::Instant::now();
-        let (prepared, regions) = self.instantiate()?;
+        let (prepared, regions, images) = match self.preloaded_images() {
+            Some(images) => {
+                let (prepared, regions) = self.instantiate_from(images)?;
+                (prepared, regions, Some(images.clone()))
+            }
+            None => {
+                let (prepared, regions) = self.instantiate()?;
+                (prepared, regions, None)
+            }
+        };
         let instantiated = started.elapsed();
-        let images = self.images(&regions)?;
+        let images = match images {
+            Some(images) => images,
+            None => self.images(&regions)?,
+        };
         let imaged = started.elapsed();
         let mut memories = Vec::with_capacity(regions.len());
         for (region, image) in regions.into_iter().zip(images) {
@@ -147,6 +159,36 @@ impl SandboxEngine {
             resets: 0,
             verify_every: self.verify_every(),
         })
+    }
+
+    /// A new instance whose memories hold `images` (the preloaded ones).
+    fn instantiate_from(
+        &self,
+        images: &[Arc<[u8]>],
+    ) -> Result<(Prepared, Vec<Arc<Region>>), Failure> {
+        let sizes: Vec<usize> = images.iter().map(|m| m.len()).collect();
+        let (prepared, regions) =
+            super::host_memory::with_initial_sizes(&sizes, || self.instantiate())?;
+        if regions.len() != images.len()
+            || regions.iter().zip(images).any(|(r, m)| r.size() != m.len())
+        {
+            return Err(Failure::Unavailable(
+                "a new instance's memories do not match the site snapshot's image".into(),
+            ));
+        }
+        for (region, image) in regions.iter().zip(images) {
+            // SAFETY: the region is mapped writable for `image.len()` bytes
+            // (checked above) and the guest is not running (we hold its
+            // store); the image is our own allocation, apart from it.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    image.as_ptr(),
+                    region.base() as *mut u8,
+                    image.len(),
+                );
+            }
+        }
+        Ok((prepared, regions))
     }
 
     /// The images of a new instance's memories: the engine's, taken from its

@@ -18,7 +18,7 @@
 
 /// One object the guest listed: its address and its type's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Listed {
+pub(crate) struct Listed {
     address: u32,
     type_address: u32,
 }
@@ -33,7 +33,7 @@ const IMMORTAL_MINIMUM: u32 = 1 << 30;
 
 /// The objects in the preload answer's `objects` list: address and type
 /// address, flattened.
-pub(super) fn listed(objects: &serde_json::Value) -> anyhow::Result<Vec<Listed>> {
+pub(crate) fn listed(objects: &serde_json::Value) -> anyhow::Result<Vec<Listed>> {
     let flat = objects
         .as_array()
         .ok_or_else(|| anyhow::anyhow!("the preload answer has no `objects` list"))?;
@@ -60,7 +60,7 @@ pub(super) fn listed(objects: &serde_json::Value) -> anyhow::Result<Vec<Listed>>
 
 /// What [`make_immortal`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Made {
+pub(crate) struct Made {
     /// Objects whose count was set.
     pub immortal: usize,
     /// Objects left alone: out of bounds, misaligned, with another type
@@ -69,7 +69,7 @@ pub(super) struct Made {
 }
 
 /// Give each of `objects` that checks out in `memory` the immortal count.
-pub(super) fn make_immortal(memory: &mut [u8], objects: &[Listed]) -> Made {
+pub(crate) fn make_immortal(memory: &mut [u8], objects: &[Listed]) -> Made {
     let mut made = Made::default();
     for object in objects {
         if set_immortal(memory, object) {

@@ -1,0 +1,353 @@
+//! The reset-image way to a site snapshot: with reset in place, the
+//! modules a site imports are imported once into a new instance of the
+//! base guest, and the memory it then holds becomes the image every
+//! instance starts from and is reset to.
+//!
+//! The component way ([`crate::snapshot`]) writes a new component and
+//! compiles it: about 10 s per change of a site's imports. This way costs
+//! the imports themselves and one copy of the memory, and no compile: the
+//! code is the base guest's. It needs reset in place, whose instances have
+//! memories the runtime maps itself (created at the image's size, then
+//! filled from it); with a fresh instance per request the component way
+//! remains.
+//!
+//! What the instances start from is the same as a snapshot's: the memory
+//! after the imports (with the objects it holds made immortal), and the
+//! globals a call leaves as it found them. The image is kept on disk beside
+//! the component snapshots, by the caller's key, so that the next process
+//! loads it rather than import again; a preload that failed is remembered
+//! by the same key.
+
+use crate::call::{Job, Prepared};
+use crate::engine::{EPOCH_TICK, SandboxEngine};
+use crate::modules::ModuleSource;
+use crate::reset::host_memory::Region;
+use crate::snapshot::immortal;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Modules to import into the image every instance starts from.
+#[derive(Clone)]
+pub struct Preload {
+    /// The modules to import, in order.
+    pub modules: Vec<String>,
+    /// Where the modules the guest does not hold come from.
+    pub source: Arc<dyn ModuleSource>,
+    /// A hash of every input (base guest, module list, module sources):
+    /// names the image's file.
+    pub key: String,
+    /// How long the imports may take.
+    pub timeout: Duration,
+    /// The fuel the imports may burn.
+    pub fuel: u64,
+    /// The largest memory the guest may grow to while importing.
+    pub memory_bytes: usize,
+    /// Where images are kept (`None`: import in every process).
+    pub dir: Option<PathBuf>,
+    /// Import even if the same inputs failed before.
+    pub retry_failed: bool,
+}
+
+impl std::fmt::Debug for Preload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preload")
+            .field("modules", &self.modules)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the preload did.
+#[derive(Clone, Debug, Default)]
+pub struct PreloadReport {
+    /// Whether the image came from the disk (else the imports ran now).
+    pub from_disk: bool,
+    /// Time spent importing (or loading the image), once per process.
+    pub elapsed: Duration,
+    /// Modules whose import failed, and why: left out of the image, they
+    /// fail again at the call that imports them.
+    pub failed: Vec<(String, String)>,
+    /// Why there is no image with the modules: instances then start from
+    /// the base guest, and every import costs its call.
+    pub error: Option<String>,
+}
+
+/// The images of a preloaded instance's memories, in creation order.
+pub(crate) type Images = Vec<Arc<[u8]>>;
+
+/// The images for `plan`, from the disk or imported now into a new
+/// instance of `engine` (which is then dropped).
+pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>, PreloadReport) {
+    let started = Instant::now();
+    let file = plan
+        .dir
+        .as_ref()
+        .map(|d| d.join(format!("{}.image", plan.key)));
+    let marker = plan
+        .dir
+        .as_ref()
+        .map(|d| d.join(format!("{}.failed", plan.key)));
+    if let Some(file) = &file
+        && let Some((images, failed)) = read(file)
+    {
+        let report = PreloadReport {
+            from_disk: true,
+            elapsed: started.elapsed(),
+            failed,
+            error: None,
+        };
+        return (Some(images), report);
+    }
+    if !plan.retry_failed
+        && let Some(why) = marker
+            .as_ref()
+            .and_then(|m| std::fs::read_to_string(m).ok())
+    {
+        let error = format!(
+            "{why} (remembered from an earlier render with the same guest, modules and \
+             sources, and not tried again until one of them changes or a render runs with \
+             --no-cache)"
+        );
+        return (None, failed_report(started, error));
+    }
+    match import(engine, plan) {
+        Ok((images, failed)) => {
+            if let Some(file) = &file {
+                if let Some(marker) = &marker {
+                    let _ = std::fs::remove_file(marker);
+                }
+                if let Err(e) = write(file, &images, &failed) {
+                    tracing::warn!("cannot keep the site snapshot's image: {e}");
+                }
+            }
+            let report = PreloadReport {
+                from_disk: false,
+                elapsed: started.elapsed(),
+                failed,
+                error: None,
+            };
+            (Some(images), report)
+        }
+        Err(Refused::Guest(why)) => {
+            // The guest's own failure: the same inputs fail the same way.
+            if let Some(marker) = &marker
+                && let Some(dir) = marker.parent()
+            {
+                let _ = std::fs::create_dir_all(dir);
+                let _ = crate::snapshot::write_atomically(marker, why.as_bytes());
+            }
+            (None, failed_report(started, why))
+        }
+        Err(Refused::Host(why)) => (None, failed_report(started, why)),
+    }
+}
+
+fn failed_report(started: Instant, error: String) -> PreloadReport {
+    PreloadReport {
+        from_disk: false,
+        elapsed: started.elapsed(),
+        failed: Vec::new(),
+        error: Some(error),
+    }
+}
+
+/// Why no image was made.
+enum Refused {
+    /// The imports trapped, timed out or kept a handle.
+    Guest(String),
+    /// The host could not make an instance.
+    Host(String),
+}
+
+/// Import `plan.modules` into a new instance under the plan's limits; its
+/// memories, with the objects they hold made immortal, and what failed.
+fn import(
+    engine: &SandboxEngine,
+    plan: &Preload,
+) -> Result<(Images, Vec<(String, String)>), Refused> {
+    let (mut instance, regions) = engine
+        .instantiate()
+        .map_err(|f| Refused::Host(f.to_string()))?;
+    let request = serde_json::json!({ "abi": 1, "kind": "preload", "modules": plan.modules });
+    let mut job = Job::new(crate::abi::Request::new(
+        crate::abi::Script {
+            slug: "preload".into(),
+            entrypoint: String::new(),
+            path: String::new(),
+            source: String::new(),
+            code: None,
+        },
+        crate::abi::Operation::Check,
+    ));
+    job.modules = Some(plan.source.clone());
+    job.limits.timeout = plan.timeout;
+    job.limits.fuel = plan.fuel;
+    job.limits.memory_bytes = plan.memory_bytes;
+    let ticks = plan
+        .timeout
+        .as_nanos()
+        .div_ceil(EPOCH_TICK.as_nanos())
+        .max(1);
+    let answer = instance.call_raw(
+        &job,
+        &request.to_string(),
+        u64::try_from(ticks).unwrap_or(u64::MAX),
+    );
+    let answer = match answer {
+        Ok(Ok(text)) => text,
+        Ok(Err(refused)) => {
+            return Err(Refused::Guest(format!(
+                "cannot build the site snapshot: the guest refused the preload request: {refused}"
+            )));
+        }
+        Err(trap) if instance.store.data().memory_denied => {
+            return Err(Refused::Guest(format!(
+                "cannot build the site snapshot: importing the modules needs more than the \
+                 memory limit ({trap:#})"
+            )));
+        }
+        Err(trap) => {
+            return Err(Refused::Guest(format!(
+                "cannot build the site snapshot: importing the modules did not finish within \
+                 the limits ({} s, {} fuel): {trap:#}",
+                plan.timeout.as_secs(),
+                plan.fuel
+            )));
+        }
+    };
+    if !instance.store.data().resources_empty() {
+        return Err(Refused::Guest(
+            "cannot build the site snapshot: importing the modules opened a stream or file \
+             that a snapshot cannot keep"
+                .into(),
+        ));
+    }
+    let bad =
+        |e: &dyn std::fmt::Display| Refused::Guest(format!("cannot build the site snapshot: {e}"));
+    let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| bad(&e))?;
+    let failed = answer["failed"]
+        .as_array()
+        .ok_or_else(|| bad(&"the preload answer has no `failed` list"))?
+        .iter()
+        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+        .collect();
+    let objects = immortal::listed(&answer["objects"]).map_err(|e| bad(&e))?;
+    let mut memories: Vec<Vec<u8>> = regions.iter().map(|r| memory_of(r).to_vec()).collect();
+    // The objects live in the interpreter's memory, the largest.
+    if let Some(main) = memories.iter_mut().max_by_key(|m| m.len()) {
+        let made = immortal::make_immortal(main, &objects);
+        tracing::debug!(
+            listed = objects.len(),
+            immortal = made.immortal,
+            skipped = made.skipped,
+            "site image objects made immortal"
+        );
+    }
+    drop(instance);
+    Ok((memories.into_iter().map(Arc::from).collect(), failed))
+}
+
+/// The accessible bytes of `region`.
+fn memory_of(region: &Region) -> &[u8] {
+    // SAFETY: the region is mapped readable for `size()` bytes while its
+    // instance lives, and the guest is not running (we hold its store).
+    unsafe { std::slice::from_raw_parts(region.base() as *const u8, region.size()) }
+}
+
+/// The first bytes of an image file, then its version.
+const MAGIC: &[u8; 8] = b"BMIMAGE1";
+
+/// An image file: the magic, the length of a JSON header (little-endian
+/// u32), the header (the memories' sizes and the modules that failed),
+/// then the memories one after another.
+fn write(file: &Path, images: &[Arc<[u8]>], failed: &[(String, String)]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let header = serde_json::json!({
+        "sizes": images.iter().map(|m| m.len()).collect::<Vec<_>>(),
+        "failed": failed,
+    })
+    .to_string();
+    let mut out = tempfile::NamedTempFile::new_in(dir)?;
+    {
+        let mut writer = std::io::BufWriter::new(out.as_file_mut());
+        writer.write_all(MAGIC)?;
+        let length = u32::try_from(header.len()).map_err(std::io::Error::other)?;
+        writer.write_all(&length.to_le_bytes())?;
+        writer.write_all(header.as_bytes())?;
+        for memory in images {
+            writer.write_all(memory)?;
+        }
+        writer.flush()?;
+    }
+    out.persist(file).map_err(|e| e.error)?;
+    crate::snapshot::prune(dir, crate::snapshot::KEEP);
+    Ok(())
+}
+
+/// An image file written by [`write`], if it is whole.
+fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
+    let mut input = std::io::BufReader::new(std::fs::File::open(file).ok()?);
+    let mut magic = [0u8; 8];
+    input.read_exact(&mut magic).ok()?;
+    if &magic != MAGIC {
+        return None;
+    }
+    let mut length = [0u8; 4];
+    input.read_exact(&mut length).ok()?;
+    let length = usize::try_from(u32::from_le_bytes(length)).ok()?;
+    if length > 1 << 24 {
+        return None;
+    }
+    let mut header = vec![0u8; length];
+    input.read_exact(&mut header).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    let sizes: Vec<usize> = header["sizes"]
+        .as_array()?
+        .iter()
+        .map(|s| s.as_u64().and_then(|s| usize::try_from(s).ok()))
+        .collect::<Option<_>>()?;
+    let failed = header["failed"]
+        .as_array()?
+        .iter()
+        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+        .collect();
+    let mut images = Vec::with_capacity(sizes.len());
+    for size in sizes {
+        // A wasm32 memory is at most 4 GiB.
+        if size > 1 << 32 {
+            return None;
+        }
+        let mut memory = vec![0u8; size];
+        input.read_exact(&mut memory).ok()?;
+        images.push(Arc::from(memory));
+    }
+    // Nothing may follow: a longer file is not one this wrote.
+    if input.read(&mut [0u8; 1]).ok()? != 0 {
+        return None;
+    }
+    Some((images, failed))
+}
+
+impl Prepared {
+    /// Call the guest with `document` as it is (not a job's request), under
+    /// `job`'s environment and limits and a deadline of `ticks` epochs.
+    pub(crate) fn call_raw(
+        &mut self,
+        job: &Job,
+        document: &str,
+        ticks: u64,
+    ) -> wasmtime::Result<Result<String, String>> {
+        let env = self.store.data().env.clone();
+        env.arm(job, [0; 32]);
+        self.store.data_mut().memory_limit = job.limits.memory_bytes;
+        self.store.data_mut().memory_denied = false;
+        self.store.set_fuel(job.limits.fuel)?;
+        self.store.set_epoch_deadline(ticks);
+        let result = self.guest_call(document);
+        self.trapped |= result.is_err();
+        result
+    }
+}
