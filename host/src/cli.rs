@@ -220,6 +220,17 @@ pub enum PythonCommand {
         #[command(flatten)]
         pip: PipArgs,
     },
+    /// Compile the Python sandbox's optimized code for this machine now
+    /// (Cranelift, about 7 s on two cores, once per host build).
+    ///
+    /// Without it the first command that needs the sandbox starts at once on
+    /// a quicker compile whose code runs slower, and runs this in the
+    /// background for the commands after it.
+    Prepare {
+        /// Print nothing.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 /// Where pip looks for packages.

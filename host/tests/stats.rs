@@ -146,6 +146,8 @@ fn stats_count_what_happened_and_the_json_matches_the_table() {
     let sandbox = &json["sandbox"];
     let mode = sandbox["isolation"]["mode"].as_str().unwrap();
     assert!(["reset", "instance"].contains(&mode), "{sandbox}");
+    let line = lines.next().expect("a line about preparing the sandbox");
+    assert!(line.starts_with("sandbox preparation: "), "{line}");
     let line = lines.next().expect("a line about the sandbox");
     assert!(
         line.starts_with(&format!("sandbox isolation: {mode} (")),
@@ -246,4 +248,68 @@ fn verbosity_and_colour_follow_the_flags_and_no_color() {
         !no_color.contains('\u{1b}') && no_color.contains("site loaded"),
         "{no_color}"
     );
+}
+
+#[test]
+fn preparing_the_sandbox_is_reported_apart_and_not_in_any_calls_latency() {
+    let site = common::site("");
+    let root = site.path();
+    std::fs::write(root.join("scripts/ok.py"), script("", "    return 'ok'\n")).unwrap();
+    std::fs::write(
+        root.join("content/posts/a.md"),
+        "---\ntitle: A\n---\n{{< ok >}}\n",
+    )
+    .unwrap();
+    // An empty cache: the guest is compiled before the first call.
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "--stats", "--stats-json", "-", "--site"])
+        .arg(root)
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("sandbox preparation: "), "{stdout}");
+    assert!(stdout.contains("code compiled now"), "{stdout}");
+    let json_start = stdout.find("{\n").unwrap();
+    let json: Value = serde_json::from_str(&stdout[json_start..]).unwrap();
+    let preparation = &json["sandbox"]["preparation"];
+    assert_eq!(preparation["compiled"], true, "{preparation}");
+    let prepared_ms = preparation["elapsed_ms"].as_u64().unwrap();
+    let call_ms = rows(&json)["ok"]["max_us"].as_u64().unwrap() as f64 / 1000.0;
+    // A compile takes seconds, the call milliseconds: counted in the call,
+    // it would be the larger.
+    assert!(
+        call_ms < prepared_ms as f64,
+        "the call took {call_ms} ms, the preparation {prepared_ms} ms"
+    );
+    // A first run on a machine runs the quick baseline compile's code, and
+    // has the optimized code compiled in the background...
+    assert_eq!(preparation["baseline"], true, "{preparation}");
+    assert!(stdout.contains("optimized in the background"), "{stdout}");
+    // ...which `host python prepare` waits for (or does), after which the
+    // optimized code is what loads.
+    let prepare = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["python", "prepare", "--site"])
+        .arg(root)
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert!(prepare.status.success(), "{prepare:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "--no-cache", "--stats-json", "-", "--site"])
+        .arg(root)
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let preparation = &json["sandbox"]["preparation"];
+    assert_eq!(preparation["baseline"], false, "{preparation}");
+    assert_eq!(preparation["compiled"], false, "{preparation}");
+    assert_eq!(rows(&json)["ok"]["sandbox_runs"], 1, "{json}");
 }

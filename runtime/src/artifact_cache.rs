@@ -16,6 +16,8 @@ use wasmtime::component::Component;
 pub(crate) struct ArtifactCache {
     dir: Option<PathBuf>,
     key: String,
+    /// Whether storing may create the folder (see [`ArtifactCache::only_into_existing`]).
+    create: bool,
 }
 
 /// A `Hasher` that feeds SHA-256, so the engine's hash is stable across runs.
@@ -55,7 +57,16 @@ impl ArtifactCache {
         ArtifactCache {
             dir,
             key: format!("{component_hash}-{engine_hash}"),
+            create: true,
         }
+    }
+
+    /// Store only into a folder that still exists: a compile made apart
+    /// for a cache that was removed meanwhile (a test's) is dropped rather
+    /// than bring the folder back.
+    pub(crate) fn only_into_existing(mut self) -> Self {
+        self.create = false;
+        self
     }
 
     pub(crate) fn key(&self) -> &str {
@@ -66,6 +77,11 @@ impl ArtifactCache {
         self.dir
             .as_ref()
             .map(|d| d.join(format!("guest-{}.cwasm", self.key)))
+    }
+
+    /// Whether the cache holds an artifact for this component and engine.
+    pub(crate) fn holds_artifact(&self) -> bool {
+        self.path().is_some_and(|p| p.is_file())
     }
 
     /// The compiled component, and whether it came from the cache.
@@ -99,6 +115,9 @@ impl ArtifactCache {
 
     fn store(&self, component: &Component, path: &std::path::Path) -> wasmtime::Result<()> {
         let dir = path.parent().expect("cache files live in a directory");
+        if !self.create && !dir.is_dir() {
+            wasmtime::bail!("{} is gone", dir.display());
+        }
         std::fs::create_dir_all(dir)?;
         let serialized = component.serialize()?;
         // Write then rename, so a concurrent reader never sees half a file,

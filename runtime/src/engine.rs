@@ -48,6 +48,12 @@ pub struct EngineSettings {
     /// every this many resets (0: never). A comparison costs about as much
     /// as copying the memory once (1-2 ms for this guest).
     pub verify_every: u64,
+    /// When the disk cache has no optimized (Cranelift) code for the guest,
+    /// compile it with the baseline compiler (Winch: about a quarter of the
+    /// time, code that runs slower) rather than wait; the caller then has
+    /// the optimized code made apart ([`SandboxEngine::precompile`]) for
+    /// the runs that follow. [`LoadReport::baseline`] says which was used.
+    pub baseline_first: bool,
     /// Modules imported once into the image every instance starts from
     /// (reset in place only; ignored with a fresh instance per request,
     /// whose way to a site snapshot is [`crate::snapshot`]).
@@ -71,6 +77,7 @@ impl EngineSettings {
             keep_resident_bytes: 64 << 20,
             isolation: Isolation::from_env().unwrap_or_default(),
             verify_every: DEFAULT_VERIFY_EVERY,
+            baseline_first: false,
             preload: None,
         }
     }
@@ -116,9 +123,21 @@ pub struct LoadReport {
     pub from_cache: bool,
     /// Time spent loading (or compiling) the component.
     pub elapsed: Duration,
+    /// Whether the code is the baseline compiler's (see
+    /// [`EngineSettings::baseline_first`]).
+    pub baseline: bool,
 }
 
-pub(crate) fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> Config {
+/// Which compiler makes the guest's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tier {
+    /// Cranelift: optimized code, about 7 s for this guest on 2 cores.
+    Optimized,
+    /// Winch: a single pass, about 1.7 s, code that runs slower.
+    Baseline,
+}
+
+pub(crate) fn engine_config(settings: &EngineSettings, mode: IsolationMode, tier: Tier) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     let instances = settings.max_instances.max(1);
     pool.total_component_instances(instances)
@@ -153,11 +172,22 @@ pub(crate) fn engine_config(settings: &EngineSettings, mode: IsolationMode) -> C
         // of the request, rather than lazily during the call.
         .table_lazy_init(false)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    // Only a compile that follows another of the same functions (a site
-    // snapshot's) finds anything; the others pay a copy of their output.
-    config
-        .enable_incremental_compilation(crate::function_cache::FunctionCache::shared())
-        .expect("Cranelift is the compiler");
+    match tier {
+        // Only a compile that follows another of the same functions (a site
+        // snapshot's) finds anything; the others pay a copy of their output.
+        Tier::Optimized => {
+            config
+                .enable_incremental_compilation(crate::function_cache::FunctionCache::shared())
+                .expect("Cranelift is the compiler");
+        }
+        // Winch fills tables lazily only; it meters fuel and checks epochs
+        // as Cranelift does, so every limit holds the same.
+        Tier::Baseline => {
+            config
+                .strategy(wasmtime::Strategy::Winch)
+                .table_lazy_init(true);
+        }
+    }
     if mode == IsolationMode::Reset {
         // Instances are made once per worker, not per request, so the pool
         // and copy-on-write bring nothing, and reset in place needs memories
@@ -182,8 +212,11 @@ impl SandboxEngine {
             ))
         };
         let isolation = settings.isolation.resolve().map_err(Failure::Unavailable)?;
-        let engine = Engine::new(&engine_config(settings, isolation.mode))
-            .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))?;
+        let configure = |tier| {
+            Engine::new(&engine_config(settings, isolation.mode, tier))
+                .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))
+        };
+        let mut engine = configure(Tier::Optimized)?;
         let cannot_read = |e: std::io::Error| {
             unavailable(format!(
                 "cannot read the guest component {}: {e}",
@@ -191,7 +224,12 @@ impl SandboxEngine {
             ))
         };
         let (sha256, read) = settings.component.identify().map_err(cannot_read)?;
-        let cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
+        let mut cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
+        let baseline = settings.baseline_first && !cache.holds_artifact();
+        if baseline {
+            engine = configure(Tier::Baseline)?;
+            cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
+        }
         let (component, from_cache) = cache
             .load_or_compile(&engine, || {
                 if let Some(observer) = &settings.on_compile {
@@ -223,6 +261,7 @@ impl SandboxEngine {
         let load = LoadReport {
             from_cache,
             elapsed: started.elapsed(),
+            baseline,
         };
         tracing::debug!(?load, %isolation, "python sandbox ready");
         let preload = settings
@@ -242,6 +281,56 @@ impl SandboxEngine {
             preloaded: OnceLock::new(),
             isolation_counters: IsolationCounters::default(),
         }))
+    }
+
+    /// Compile the guest's optimized code into the disk cache, unless it is
+    /// there already (then this only checks that it loads): what a caller
+    /// of [`EngineSettings::baseline_first`] runs apart, so that later runs
+    /// load it.
+    pub fn precompile(settings: &EngineSettings) -> Result<LoadReport, Failure> {
+        let started = Instant::now();
+        let isolation = settings.isolation.resolve().map_err(Failure::Unavailable)?;
+        let engine = Engine::new(&engine_config(settings, isolation.mode, Tier::Optimized))
+            .map_err(|e| Failure::Unavailable(format!("cannot configure wasmtime: {e:#}")))?;
+        let (sha256, read) = settings
+            .component
+            .identify()
+            .map_err(|e| Failure::Unavailable(format!("cannot read the guest: {e}")))?;
+        let cache =
+            ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).only_into_existing();
+        let (_, from_cache) = cache
+            .load_or_compile(&engine, || match &read {
+                Some(bytes) => Component::new(&engine, bytes),
+                None => settings
+                    .component
+                    .bytes()
+                    .map_err(wasmtime::Error::from)
+                    .and_then(|bytes| Component::new(&engine, bytes)),
+            })
+            .map_err(|e| Failure::Unavailable(format!("cannot compile the guest: {e:#}")))?;
+        crate::function_cache::FunctionCache::shared().clear();
+        Ok(LoadReport {
+            from_cache,
+            elapsed: started.elapsed(),
+            baseline: false,
+        })
+    }
+
+    /// Whether the disk cache holds the guest's optimized code for
+    /// `settings` (so that [`EngineSettings::baseline_first`] changes
+    /// nothing).
+    pub fn holds_optimized(settings: &EngineSettings) -> bool {
+        let Ok(isolation) = settings.isolation.resolve() else {
+            return false;
+        };
+        let Ok(engine) = Engine::new(&engine_config(settings, isolation.mode, Tier::Optimized))
+        else {
+            return false;
+        };
+        let Ok((sha256, _)) = settings.component.identify() else {
+            return false;
+        };
+        ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).holds_artifact()
     }
 
     /// Identifies the guest build and engine settings: part of every result

@@ -276,7 +276,11 @@ fn preload(
         .resolve()
         .map_err(anyhow::Error::msg)?
         .mode;
-    let engine = Engine::new(&crate::engine::engine_config(&settings, mode))?;
+    let engine = Engine::new(&crate::engine::engine_config(
+        &settings,
+        mode,
+        crate::engine::Tier::Optimized,
+    ))?;
     let component = Component::new(&engine, instrumented)?;
     let mut linker = Linker::new(&engine);
     sandbox_state::link(&mut linker)?;

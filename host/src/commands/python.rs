@@ -73,3 +73,23 @@ fn report(locked: &Locked) {
         blogmark_host::scripts::library::VENDOR_DIR
     );
 }
+
+/// `host python prepare`: the sandbox's optimized code, compiled now.
+pub fn prepare(site: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+    let settings = blogmark_host::python::Settings::for_command(site);
+    // Quiet is how a command starts it in the background: another
+    // process compiling already is enough.
+    let report = blogmark_host::python::precompile(&settings, !quiet)
+        .map_err(|failure| anyhow::anyhow!("{failure}"))?;
+    if let Some(report) = report.filter(|_| !quiet) {
+        if report.from_cache {
+            println!("The Python sandbox was compiled for this machine already");
+        } else {
+            println!(
+                "Compiled the Python sandbox for this machine in {:.1} s",
+                report.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -16,8 +16,7 @@ use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{
-    CallSite, Captured, GuestComponent, Isolation, IsolationMode, Job, Limits, Mode, Runtime,
-    RuntimeConfig,
+    CallSite, Captured, Isolation, IsolationMode, Job, Limits, Mode, Runtime, RuntimeConfig,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -137,6 +136,23 @@ impl SharedSandbox {
                 .contains(&plan.key)
     }
 
+    /// Whether a runtime started provisionally (the base guest while its
+    /// site snapshot builds, or baseline code while the optimized compiles)
+    /// can now start on what it waited for.
+    fn better_ready(
+        &self,
+        settings: &Settings,
+        snapshot: Option<&SitePlan>,
+        runtime: &Runtime,
+    ) -> bool {
+        let waits_for_code = runtime.engine().load_report().baseline;
+        if waits_for_code {
+            super::precompile::optimized_ready(settings)
+        } else {
+            snapshot.is_some_and(|plan| self.ready(plan))
+        }
+    }
+
     fn get_or_start(
         &self,
         settings: &Settings,
@@ -153,7 +169,7 @@ impl SharedSandbox {
             && now.mode == settings.mode
             && now.isolation == settings.isolation
             && now.guest == guest_key
-            && !(now.provisional && snapshot.is_some_and(|plan| self.ready(plan)))
+            && !(now.provisional && self.better_ready(settings, snapshot, &now.runtime))
         {
             return Ok(now.runtime.clone());
         }
@@ -187,6 +203,9 @@ pub struct Session {
     identities: Mutex<HashMap<String, String>>,
     /// The site snapshot the runtime starts from, when one is needed.
     snapshot: Option<SitePlan>,
+    /// How long getting the runtime took (compile or load, site snapshot,
+    /// workers): reported apart, never in a call's latency.
+    prepared: OnceLock<Duration>,
 }
 
 impl Session {
@@ -240,6 +259,7 @@ impl Session {
             stats: Recorder::default(),
             identities: Mutex::default(),
             snapshot,
+            prepared: OnceLock::new(),
         };
         diagnostics.extend(session.library_problems().iter().cloned());
         diagnostics.extend(
@@ -444,11 +464,16 @@ impl Session {
     }
 
     fn runtime(&self) -> Result<&Runtime, Failure> {
-        let started = self.runtime.get_or_init(|| match &self.shared {
-            Some(shared) => shared.get_or_start(&self.settings, self.snapshot.as_ref(), || {
-                self.start(Some(&shared.building))
-            }),
-            None => self.start(None).map(|(runtime, _)| Arc::new(runtime)),
+        let started = self.runtime.get_or_init(|| {
+            let started = Instant::now();
+            let runtime = match &self.shared {
+                Some(shared) => shared.get_or_start(&self.settings, self.snapshot.as_ref(), || {
+                    self.start(Some(&shared.building))
+                }),
+                None => self.start(None).map(|(runtime, _)| Arc::new(runtime)),
+            };
+            let _ = self.prepared.set(started.elapsed());
+            runtime
         });
         started.as_deref().map_err(Clone::clone)
     }
@@ -462,13 +487,7 @@ impl Session {
         &self,
         background: Option<&Arc<Mutex<HashSet<String>>>>,
     ) -> Result<(Runtime, bool), Failure> {
-        let component = match blogmark_guest::override_path() {
-            Some(path) => GuestComponent::File(path),
-            None => GuestComponent::Known {
-                sha256: blogmark_guest::EMBEDDED_SHA256.to_owned(),
-                bytes: blogmark_guest::embedded_component,
-            },
-        };
+        let component = super::precompile::guest_component();
         // With reset in place the site snapshot is an image made from the
         // base guest (no component to build or compile); with a fresh
         // instance per request it is a component of its own.
@@ -482,6 +501,7 @@ impl Session {
             _ => None,
         };
         let mut provisional = false;
+        let mut snapshot_component = false;
         let component = match &self.snapshot {
             Some(_) if reset => component,
             Some(plan) if !site_snapshot::settled(plan) && background.is_some() => {
@@ -497,7 +517,10 @@ impl Session {
                 component
             }
             Some(plan) => match site_snapshot::build(plan, component.clone(), &self.settings) {
-                Ok(Some(snapshot)) => snapshot,
+                Ok(Some(snapshot)) => {
+                    snapshot_component = true;
+                    snapshot
+                }
                 Ok(None) => component,
                 Err(failure) => {
                     tracing::warn!("no site snapshot, so every import costs its call: {failure}");
@@ -515,7 +538,15 @@ impl Session {
         // would never serve.
         config.idle_spares = self.shared.is_some();
         config.engine.preload = preload;
+        // A first run on this machine does not wait for Cranelift: see
+        // `precompile`.
+        // (The optimized compile made apart is the base guest's: a
+        // component snapshot is compiled by Cranelift, once.)
+        config.engine.baseline_first = !snapshot_component;
         let runtime = Runtime::new(config)?;
+        if runtime.engine().load_report().baseline {
+            super::precompile::in_background(&self.settings.root);
+        }
         if let Some(plan) = &self.snapshot
             && reset
         {
@@ -531,10 +562,12 @@ impl Session {
         tracing::info!(
             from_cache = load.from_cache,
             elapsed_ms = load.elapsed.as_millis() as u64,
+            baseline = load.baseline,
             site_snapshot,
             "Python sandbox ready"
         );
         tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
+        let provisional = provisional || load.baseline;
         Ok((runtime, provisional))
     }
 
@@ -587,10 +620,11 @@ impl Session {
                 modules: Some(self.settings.modules.clone()),
             };
             let observed = job.observed.clone();
-            let started = Instant::now();
             let mut output = RunOutput::default();
-            let result = self
-                .runtime()
+            // Preparing the sandbox is not this call's latency.
+            let runtime = self.runtime();
+            let started = Instant::now();
+            let result = runtime
                 .and_then(|runtime| runtime.run(job))
                 .and_then(|outcome| {
                     output = RunOutput {
@@ -669,9 +703,22 @@ impl Session {
     /// The isolation used and what it did, when the sandbox was started.
     pub fn sandbox_report(&self) -> Option<SandboxReport> {
         let runtime = self.runtime.get()?.as_ref().ok()?;
+        let load = runtime.engine().load_report();
         Some(SandboxReport {
             isolation: runtime.isolation().clone(),
             counters: runtime.engine().isolation_counters().snapshot(),
+            preparation: super::report::Preparation {
+                elapsed_ms: self
+                    .prepared
+                    .get()
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                compiled: !load.from_cache,
+                baseline: load.baseline,
+                site_snapshot_ms: runtime
+                    .engine()
+                    .preload_report()
+                    .map(|r| u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX)),
+            },
         })
     }
 
