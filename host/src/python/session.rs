@@ -272,8 +272,12 @@ impl Session {
         (session, diagnostics)
     }
 
-    /// A session for one-off commands on scripts given to each call.
-    pub fn for_command(settings: Settings) -> Self {
+    /// A session for one-off commands on scripts given to each call. It
+    /// starts from the base guest: a site snapshot (its imports, or its
+    /// image read from the disk) costs more than the few calls of such a
+    /// command save.
+    pub fn for_command(mut settings: Settings) -> Self {
+        settings.snapshot = false;
         Session::new(&[], settings, HashMap::new()).0
     }
 
