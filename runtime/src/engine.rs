@@ -365,6 +365,11 @@ impl SandboxEngine {
             .as_ref()
     }
 
+    /// Whether instances start from a preloaded image.
+    pub(crate) fn has_preload(&self) -> bool {
+        self.preload.is_some()
+    }
+
     /// What the preload did, running it now if no instance has yet; `None`
     /// without one (no modules asked for, or a fresh instance per request).
     pub fn preload_report(&self) -> Option<&crate::PreloadReport> {

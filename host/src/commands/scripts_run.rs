@@ -51,7 +51,7 @@ pub fn run_macro(
         column: 1,
         ..MacroCall::default()
     };
-    let session = Session::for_command(Settings::for_command(site));
+    let session = Session::for_one_call(Settings::for_command(site));
     match session.call_macro(&script, &call, page.as_ref()) {
         Ok(answer) => {
             if let Some(run) = &answer.run {

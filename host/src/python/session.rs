@@ -206,6 +206,8 @@ pub struct Session {
     /// How long getting the runtime took (compile or load, site snapshot,
     /// workers): reported apart, never in a call's latency.
     prepared: OnceLock<Duration>,
+    /// See [`Session::for_one_call`].
+    one_call: bool,
 }
 
 impl Session {
@@ -260,6 +262,7 @@ impl Session {
             identities: Mutex::default(),
             snapshot,
             prepared: OnceLock::new(),
+            one_call: false,
         };
         diagnostics.extend(session.library_problems().iter().cloned());
         diagnostics.extend(
@@ -279,6 +282,15 @@ impl Session {
     pub fn for_command(mut settings: Settings) -> Self {
         settings.snapshot = false;
         Session::new(&[], settings, HashMap::new()).0
+    }
+
+    /// A session for a command that makes one call (`host scripts run`):
+    /// [`Session::for_command`], its call in a new instance that compiles
+    /// its script itself, nothing kept for a next call.
+    pub fn for_one_call(settings: Settings) -> Self {
+        let mut session = Session::for_command(settings);
+        session.one_call = true;
+        session
     }
 
     /// This session with its runtime taken from (or started into) `shared`.
@@ -541,6 +553,7 @@ impl Session {
         // any other ends with them, and a spare made after its last call
         // would never serve.
         config.idle_spares = self.shared.is_some();
+        config.fresh_inline = self.one_call;
         config.engine.preload = preload;
         // A first run on this machine does not wait for Cranelift: see
         // `precompile`.
