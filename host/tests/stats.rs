@@ -288,10 +288,15 @@ fn preparing_the_sandbox_is_reported_apart_and_not_in_any_calls_latency() {
         call_ms < prepared_ms as f64,
         "the call took {call_ms} ms, the preparation {prepared_ms} ms"
     );
-    // A first run on a machine runs the quick baseline compile's code, and
-    // has the optimized code compiled in the background...
-    assert_eq!(preparation["baseline"], true, "{preparation}");
-    assert!(stdout.contains("optimized in the background"), "{stdout}");
+    // With reset in place, a first run on a machine runs the quick baseline
+    // compile's code, and has the optimized code compiled in the
+    // background... (With a fresh instance per request the site snapshot
+    // is a component of its own, which Cranelift compiles.)
+    let reset = json["sandbox"]["isolation"]["mode"] == "reset";
+    if reset {
+        assert_eq!(preparation["baseline"], true, "{preparation}");
+        assert!(stdout.contains("optimized in the background"), "{stdout}");
+    }
     // ...which `host python prepare` waits for (or does), after which the
     // optimized code is what loads.
     let prepare = Command::new(env!("CARGO_BIN_EXE_host"))

@@ -225,7 +225,12 @@ impl SandboxEngine {
         };
         let (sha256, read) = settings.component.identify().map_err(cannot_read)?;
         let mut cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
-        let baseline = settings.baseline_first && !cache.holds_artifact();
+        // Winch compiles for x86-64 only; without a cache folder the
+        // optimized code could never be made apart.
+        let baseline = settings.baseline_first
+            && cfg!(target_arch = "x86_64")
+            && settings.cache_dir.is_some()
+            && !cache.holds_artifact();
         if baseline {
             engine = configure(Tier::Baseline)?;
             cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);

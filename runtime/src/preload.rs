@@ -256,6 +256,9 @@ fn memory_of(region: &Region) -> &[u8] {
     unsafe { std::slice::from_raw_parts(region.base() as *const u8, region.size()) }
 }
 
+/// A WebAssembly page: every memory's size is a whole number of them.
+const WASM_PAGE: u64 = 64 << 10;
+
 /// The first bytes of an image file, then its version.
 const MAGIC: &[u8; 8] = b"BMIMAGE1";
 
@@ -314,12 +317,19 @@ fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
         .iter()
         .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
         .collect();
+    // Whole wasm pages, and exactly what the file holds after the header,
+    // before anything is allocated for them.
+    let total = sizes.iter().try_fold(0u64, |sum, &size| {
+        let size = u64::try_from(size).ok()?;
+        (size.is_multiple_of(WASM_PAGE) && size <= 1 << 32).then_some(sum + size)
+    })?;
+    let file_length = input.get_ref().metadata().ok()?.len();
+    let header_length = u64::try_from(MAGIC.len() + 4 + length).ok()?;
+    if file_length != header_length.checked_add(total)? {
+        return None;
+    }
     let mut images = Vec::with_capacity(sizes.len());
     for size in sizes {
-        // A wasm32 memory is at most 4 GiB.
-        if size > 1 << 32 {
-            return None;
-        }
         let mut memory = vec![0u8; size];
         input.read_exact(&mut memory).ok()?;
         images.push(Arc::from(memory));
@@ -349,5 +359,51 @@ impl Prepared {
         let result = self.guest_call(document);
         self.trapped |= result.is_err();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(byte: u8) -> Arc<[u8]> {
+        Arc::from(vec![byte; WASM_PAGE as usize * 2])
+    }
+
+    #[test]
+    fn an_image_file_reads_back_whole_and_a_damaged_one_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.image");
+        let failed = vec![("gone".to_owned(), "ImportError: no".to_owned())];
+        write(&file, &[page(1), page(2)], &failed).unwrap();
+        let (images, read_failed) = read(&file).expect("a whole image reads back");
+        assert_eq!(images.len(), 2);
+        assert!(images[0].iter().all(|&b| b == 1) && images[1].iter().all(|&b| b == 2));
+        assert_eq!(read_failed, failed);
+
+        let whole = std::fs::read(&file).unwrap();
+        // Cut short, or one byte longer.
+        std::fs::write(&file, &whole[..whole.len() - 1]).unwrap();
+        assert!(read(&file).is_none());
+        let mut longer = whole.clone();
+        longer.push(0);
+        std::fs::write(&file, &longer).unwrap();
+        assert!(read(&file).is_none());
+        // A header that claims sizes the file does not hold, or sizes that
+        // are not whole pages, is refused before anything is allocated.
+        let forged = |sizes: &str| {
+            let header = format!("{{\"sizes\":{sizes},\"failed\":[]}}");
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&u32::try_from(header.len()).unwrap().to_le_bytes());
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(&[0u8; 100]);
+            bytes
+        };
+        for sizes in ["[4294967296]", "[100]", "[65536]", "[-1]", "\"x\""] {
+            std::fs::write(&file, forged(sizes)).unwrap();
+            assert!(read(&file).is_none(), "{sizes}");
+        }
+        std::fs::write(&file, b"not an image").unwrap();
+        assert!(read(&file).is_none());
     }
 }

@@ -193,6 +193,9 @@ fn on_disk(wasm: &Path, meta: &Path) -> Option<Snapshot> {
 /// then, and each snapshot (with its compiled code) takes tens of MB.
 pub(crate) const KEEP: usize = 8;
 
+/// Snapshots younger than this are never pruned, however many there are.
+const PRUNE_GRACE: Duration = Duration::from_secs(3600);
+
 /// Remove all but the `keep` newest snapshots of `dir`, and their
 /// compiled code.
 pub(crate) fn prune(dir: &Path, keep: usize) {
@@ -207,7 +210,13 @@ pub(crate) fn prune(dir: &Path, keep: usize) {
         .collect();
     records.sort_by_key(|r| std::cmp::Reverse(r.0));
     let compiled = crate::engine::default_cache_dir();
-    for (_, record) in records.into_iter().skip(keep) {
+    let now = std::time::SystemTime::now();
+    for (written, record) in records.into_iter().skip(keep) {
+        // Another process may have written it a moment ago and be about to
+        // compile or read it (parallel renders, serve's background builds).
+        if now.duration_since(written).unwrap_or_default() < PRUNE_GRACE {
+            continue;
+        }
         let sha = (record.extension().is_some_and(|x| x == "json"))
             .then(|| std::fs::read(&record).ok())
             .flatten()

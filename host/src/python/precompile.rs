@@ -44,7 +44,12 @@ pub fn precompile(settings: &Settings, wait: bool) -> Result<Option<LoadReport>,
     let unavailable = |e: std::io::Error| {
         Failure::Unavailable(format!("cannot lock the compiled-code cache: {e}"))
     };
-    std::fs::create_dir_all(&dir).map_err(unavailable)?;
+    if wait {
+        std::fs::create_dir_all(&dir).map_err(unavailable)?;
+    } else if !dir.is_dir() {
+        // Started in the background for a cache folder that is gone.
+        return Ok(None);
+    }
     let lock = std::fs::File::create(dir.join("prepare.lock")).map_err(unavailable)?;
     if wait {
         lock.lock().map_err(unavailable)?;
@@ -93,11 +98,16 @@ pub(super) fn in_background(root: &Path) {
         }
     }
     match command.spawn() {
-        Ok(child) => {
+        Ok(mut child) => {
             tracing::info!(
                 pid = child.id(),
                 "compiling the optimized Python sandbox in the background (`host python prepare`)"
             );
+            // Reaped when it ends, so a long-lived `host serve` keeps no
+            // zombie; a one-shot command does not wait for it.
+            let _ = std::thread::Builder::new()
+                .name("blogmark-prepare".into())
+                .spawn(move || child.wait());
         }
         Err(e) => tracing::warn!("cannot compile the optimized sandbox in the background: {e}"),
     }

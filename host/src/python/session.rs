@@ -110,7 +110,8 @@ pub struct SharedSandbox {
 
 /// A started runtime and what it was started for: its mode, isolation and
 /// guest (the build id names the site snapshot too), and whether it runs
-/// the base guest while its site snapshot is built.
+/// the base guest while its site snapshot is built (`provisional`; its
+/// load report says whether it runs baseline code).
 struct Started {
     mode: Mode,
     isolation: Isolation,
@@ -143,14 +144,11 @@ impl SharedSandbox {
         &self,
         settings: &Settings,
         snapshot: Option<&SitePlan>,
-        runtime: &Runtime,
+        started: &Started,
     ) -> bool {
-        let waits_for_code = runtime.engine().load_report().baseline;
-        if waits_for_code {
-            super::precompile::optimized_ready(settings)
-        } else {
-            snapshot.is_some_and(|plan| self.ready(plan))
-        }
+        let waits_for_code = started.runtime.engine().load_report().baseline;
+        (waits_for_code && super::precompile::optimized_ready(settings))
+            || (started.provisional && snapshot.is_some_and(|plan| self.ready(plan)))
     }
 
     fn get_or_start(
@@ -169,7 +167,7 @@ impl SharedSandbox {
             && now.mode == settings.mode
             && now.isolation == settings.isolation
             && now.guest == guest_key
-            && !(now.provisional && self.better_ready(settings, snapshot, &now.runtime))
+            && !self.better_ready(settings, snapshot, now)
         {
             return Ok(now.runtime.clone());
         }
@@ -520,7 +518,15 @@ impl Session {
         let mut snapshot_component = false;
         let component = match &self.snapshot {
             Some(_) if reset => component,
-            Some(plan) if !site_snapshot::settled(plan) && background.is_some() => {
+            Some(plan)
+                if background.is_some_and(|building| {
+                    !site_snapshot::settled(plan)
+                        || building
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .contains(&plan.key)
+                }) =>
+            {
                 if let Some(building) = background {
                     site_snapshot::build_in_background(
                         plan,
@@ -584,7 +590,6 @@ impl Session {
             "Python sandbox ready"
         );
         tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
-        let provisional = provisional || load.baseline;
         Ok((runtime, provisional))
     }
 
