@@ -63,7 +63,7 @@ pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
     let loaded = content::load(site);
     let (targets, mut failures) = select(site, args, &loaded)?;
     let settings = Settings::for_site(site, &config, guest_clock(&loaded.pages), false);
-    let python = Session::for_command(settings);
+    let python = Session::for_one_off(settings);
     let scripts = [script];
 
     let results: Vec<(&Target, PostResult)> = targets

@@ -192,7 +192,7 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         eprintln!("{d}");
         failed |= d.severity == blogmark_host::diagnostics::Severity::Error;
     }
-    let session = Session::for_command(Settings::for_command(site));
+    let session = Session::for_one_off(Settings::for_command(site));
     let registry = Registry::default();
     if only.is_none() {
         for problem in session.library_problems() {

@@ -19,7 +19,7 @@ pub fn prove_imports(site: &Path, staging: &Path, modules: &[String]) -> Result<
     let mut settings = Settings::for_command(site);
     settings.modules = Arc::new(SiteModules::unverified(staging));
     settings.snapshot = false;
-    let session = Session::for_command(settings);
+    let session = Session::for_one_off(settings);
     let names = serde_json::to_string(modules).expect("names serialize");
     let source = format!(
         "import importlib\n\nNAMES = {names}\n\n\

@@ -273,20 +273,27 @@ impl Session {
         (session, diagnostics)
     }
 
-    /// A session for one-off commands on scripts given to each call. It
-    /// starts from the base guest: a site snapshot (its imports, or its
-    /// image read from the disk) costs more than the few calls of such a
-    /// command save.
-    pub fn for_command(mut settings: Settings) -> Self {
-        settings.snapshot = false;
+    /// A session for commands on scripts given to each call (the
+    /// workbench's, which shares the server's sandbox and so its site
+    /// snapshot).
+    pub fn for_command(settings: Settings) -> Self {
         Session::new(&[], settings, HashMap::new()).0
     }
 
+    /// [`Session::for_command`] for a one-off command (`host scripts
+    /// check`, `host run-script`): it starts from the base guest, since a
+    /// site snapshot (its imports, or its image read from the disk) costs
+    /// more than the few calls of such a command save.
+    pub fn for_one_off(mut settings: Settings) -> Self {
+        settings.snapshot = false;
+        Session::for_command(settings)
+    }
+
     /// A session for a command that makes one call (`host scripts run`):
-    /// [`Session::for_command`], its call in a new instance that compiles
+    /// [`Session::for_one_off`], its call in a new instance that compiles
     /// its script itself, nothing kept for a next call.
     pub fn for_one_call(settings: Settings) -> Self {
-        let mut session = Session::for_command(settings);
+        let mut session = Session::for_one_off(settings);
         session.one_call = true;
         session
     }
