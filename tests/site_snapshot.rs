@@ -89,20 +89,23 @@ fn a_snapshot_holds_its_modules_so_calls_import_nothing() {
     assert_eq!(again.failed, built.failed);
 }
 
+/// Modules whose one module, `spin`, loops for ever while it imports.
+#[derive(Debug)]
+struct Looping;
+
+impl blogmark_runtime::ModuleSource for Looping {
+    fn find(&self, name: &str) -> Option<blogmark_runtime::ModuleCode> {
+        (name == "spin").then(|| blogmark_runtime::ModuleCode {
+            origin: "scripts/lib/spin.py".into(),
+            is_package: false,
+            form: blogmark_runtime::ModuleForm::Source,
+            code: b"while True:\n    pass\n".to_vec().into(),
+        })
+    }
+}
+
 #[test]
 fn a_module_that_loops_while_importing_is_stopped() {
-    #[derive(Debug)]
-    struct Looping;
-    impl blogmark_runtime::ModuleSource for Looping {
-        fn find(&self, name: &str) -> Option<blogmark_runtime::ModuleCode> {
-            (name == "spin").then(|| blogmark_runtime::ModuleCode {
-                origin: "scripts/lib/spin.py".into(),
-                is_package: false,
-                form: blogmark_runtime::ModuleForm::Source,
-                code: b"while True:\n    pass\n".to_vec().into(),
-            })
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut plan = plan(&["spin"], "spin");
     plan.source = Arc::new(Looping);
@@ -226,18 +229,6 @@ fn the_reset_image_way_imports_once_and_every_call_starts_from_the_image() {
 
 #[test]
 fn a_preload_that_loops_is_stopped_remembered_and_calls_still_import() {
-    #[derive(Debug)]
-    struct Looping;
-    impl blogmark_runtime::ModuleSource for Looping {
-        fn find(&self, name: &str) -> Option<blogmark_runtime::ModuleCode> {
-            (name == "spin").then(|| blogmark_runtime::ModuleCode {
-                origin: "scripts/lib/spin.py".into(),
-                is_package: false,
-                form: blogmark_runtime::ModuleForm::Source,
-                code: b"while True:\n    pass\n".to_vec().into(),
-            })
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut plan = preload(&["spin"], "spin", dir.path());
     plan.source = Arc::new(Looping);

@@ -240,14 +240,7 @@ impl SandboxEngine {
                 if let Some(observer) = &settings.on_compile {
                     (observer.0)(CompileStage::Started);
                 }
-                let compiled = match &read {
-                    Some(bytes) => Component::new(&engine, bytes),
-                    None => settings
-                        .component
-                        .bytes()
-                        .map_err(wasmtime::Error::from)
-                        .and_then(|bytes| Component::new(&engine, bytes)),
-                };
+                let compiled = compile(&engine, &settings.component, read.as_deref());
                 if let Some(observer) = &settings.on_compile {
                     (observer.0)(CompileStage::Finished);
                 }
@@ -304,13 +297,8 @@ impl SandboxEngine {
         let cache =
             ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).only_into_existing();
         let (_, from_cache) = cache
-            .load_or_compile(&engine, || match &read {
-                Some(bytes) => Component::new(&engine, bytes),
-                None => settings
-                    .component
-                    .bytes()
-                    .map_err(wasmtime::Error::from)
-                    .and_then(|bytes| Component::new(&engine, bytes)),
+            .load_or_compile(&engine, || {
+                compile(&engine, &settings.component, read.as_deref())
             })
             .map_err(|e| Failure::Unavailable(format!("cannot compile the guest: {e:#}")))?;
         crate::function_cache::FunctionCache::shared().clear();
@@ -389,6 +377,19 @@ impl SandboxEngine {
     /// The wasmtime engine (for the epoch ticker).
     pub(crate) fn wasmtime(&self) -> &Engine {
         &self.engine
+    }
+}
+
+/// Compile `component` for `engine`, from `read` when identifying it
+/// already read its bytes.
+fn compile(
+    engine: &Engine,
+    component: &GuestComponent,
+    read: Option<&[u8]>,
+) -> wasmtime::Result<Component> {
+    match read {
+        Some(bytes) => Component::new(engine, bytes),
+        None => Component::new(engine, component.bytes()?),
     }
 }
 

@@ -227,12 +227,8 @@ fn import(
     let bad =
         |e: &dyn std::fmt::Display| Refused::Guest(format!("cannot build the site snapshot: {e}"));
     let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| bad(&e))?;
-    let failed = answer["failed"]
-        .as_array()
-        .ok_or_else(|| bad(&"the preload answer has no `failed` list"))?
-        .iter()
-        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
-        .collect();
+    let failed = crate::snapshot::failed_list(&answer["failed"])
+        .ok_or_else(|| bad(&"the preload answer has no `failed` list"))?;
     let objects = immortal::listed(&answer["objects"]).map_err(|e| bad(&e))?;
     let mut memories: Vec<Vec<u8>> = regions.iter().map(|r| memory_of(r).to_vec()).collect();
     // The objects live in the interpreter's memory, the largest.
@@ -312,11 +308,7 @@ fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
         .iter()
         .map(|s| s.as_u64().and_then(|s| usize::try_from(s).ok()))
         .collect::<Option<_>>()?;
-    let failed = header["failed"]
-        .as_array()?
-        .iter()
-        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
-        .collect();
+    let failed = crate::snapshot::failed_list(&header["failed"])?;
     // Whole wasm pages, and exactly what the file holds after the header,
     // before anything is allocated for them.
     let total = sizes.iter().try_fold(0u64, |sum, &size| {

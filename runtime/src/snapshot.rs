@@ -88,6 +88,18 @@ pub struct Snapshot {
     pub failed: Vec<(String, String)>,
 }
 
+/// The `[module, why]` pairs of a preload answer's (or a record's)
+/// `failed` list; `None` when it is not a list.
+pub(crate) fn failed_list(value: &serde_json::Value) -> Option<Vec<(String, String)>> {
+    Some(
+        value
+            .as_array()?
+            .iter()
+            .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+            .collect(),
+    )
+}
+
 /// `$BLOGMARK_CACHE_DIR`'s (or the platform cache's) `snapshots` folder.
 pub fn default_snapshot_dir() -> Option<PathBuf> {
     crate::engine::default_cache_dir()
@@ -173,11 +185,7 @@ fn on_disk(wasm: &Path, meta: &Path) -> Option<Snapshot> {
         return None;
     }
     let sha256 = record["sha256"].as_str()?.to_owned();
-    let failed = record["failed"]
-        .as_array()?
-        .iter()
-        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
-        .collect();
+    let failed = failed_list(&record["failed"])?;
     Some(Snapshot {
         component: GuestComponent::KnownFile {
             sha256,
@@ -359,12 +367,8 @@ fn preload(
         anyhow::bail!("importing the modules opened a stream or file that a snapshot cannot keep");
     }
     let answer: serde_json::Value = serde_json::from_str(&answer)?;
-    let list = answer["failed"]
-        .as_array()
-        .ok_or_else(|| anyhow::anyhow!("the preload answer has no `failed` list: {answer}"))?
-        .iter()
-        .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
-        .collect();
+    let list = failed_list(&answer["failed"])
+        .ok_or_else(|| anyhow::anyhow!("the preload answer has no `failed` list: {answer}"))?;
     *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(list);
     let objects = immortal::listed(&answer["objects"])?;
     // Reading memory and globals back is the transform's, not the script's.

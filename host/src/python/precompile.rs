@@ -78,9 +78,12 @@ pub(super) fn in_background(root: &Path) {
         return;
     };
     let mut command = std::process::Command::new(exe);
+    // One argument, so that a site path that starts with `-` stays a value.
+    let mut site = std::ffi::OsString::from("--site=");
+    site.push(root);
     command
-        .args(["python", "prepare", "--quiet", "--site"])
-        .arg(root)
+        .args(["python", "prepare", "--quiet"])
+        .arg(site)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

@@ -129,12 +129,7 @@ impl std::fmt::Debug for SharedSandbox {
 impl SharedSandbox {
     /// Whether the site snapshot of `plan` is built and compiled (or failed).
     fn ready(&self, plan: &SitePlan) -> bool {
-        site_snapshot::settled(plan)
-            && !self
-                .building
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&plan.key)
+        snapshot_ready(plan, &self.building)
     }
 
     /// Whether a runtime started provisionally (the base guest while its
@@ -184,6 +179,16 @@ impl SharedSandbox {
         });
         Ok(runtime)
     }
+}
+
+/// Whether the component snapshot of `plan` is built and compiled (or
+/// failed): settled on the disk, and not among those `building`.
+fn snapshot_ready(plan: &SitePlan, building: &Mutex<HashSet<String>>) -> bool {
+    site_snapshot::settled(plan)
+        && !building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&plan.key)
 }
 
 /// The Python side of one command: the enabled macros by name, the
@@ -525,15 +530,7 @@ impl Session {
         let mut snapshot_component = false;
         let component = match &self.snapshot {
             Some(_) if reset => component,
-            Some(plan)
-                if background.is_some_and(|building| {
-                    !site_snapshot::settled(plan)
-                        || building
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .contains(&plan.key)
-                }) =>
-            {
+            Some(plan) if background.is_some_and(|building| !snapshot_ready(plan, building)) => {
                 if let Some(building) = background {
                     site_snapshot::build_in_background(
                         plan,

@@ -268,18 +268,13 @@ fn build_quietly(
         // `--no-cache` tries again a snapshot that failed before.
         retry_failed: !settings.use_cache,
     };
-    let spinner = (!quiet
-        && std::io::stderr().is_terminal()
-        && !dir.join(format!("{}.wasm", plan.key)).exists())
-    .then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message(format!(
+    let spinner = (!quiet && !dir.join(format!("{}.wasm", plan.key)).exists()).then(|| {
+        format!(
             "Building the site's Python snapshot ({})…",
             modules(plan.modules.len())
-        ));
-        bar.enable_steady_tick(Duration::from_millis(100));
-        bar
+        )
     });
+    let spinner = spinner.and_then(on_terminal);
     let built = blogmark_runtime::snapshot(&request, &dir);
     if let Some(bar) = spinner {
         bar.finish_and_clear();
@@ -326,16 +321,13 @@ pub(super) fn preload(plan: &SitePlan, settings: &Settings) -> Preload {
 pub(super) fn made(plan: &SitePlan, runtime: &Runtime) {
     let on_disk = blogmark_runtime::default_snapshot_dir()
         .is_some_and(|dir| dir.join(format!("{}.image", plan.key)).exists());
-    let spinner =
-        (std::io::stderr().is_terminal() && !on_disk && plan.modules.len() > 20).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(format!(
-                "Importing the site's Python modules ({})…",
-                modules(plan.modules.len())
-            ));
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
+    let spinner = (!on_disk && plan.modules.len() > 20).then(|| {
+        format!(
+            "Importing the site's Python modules ({})…",
+            modules(plan.modules.len())
+        )
+    });
+    let spinner = spinner.and_then(on_terminal);
     let report = runtime.engine().preload_report().cloned();
     if let Some(bar) = spinner {
         bar.finish_and_clear();
@@ -372,6 +364,17 @@ fn warn_failed(plan: &SitePlan, failed: &[(String, String)]) {
             tracing::debug!("`{module}` is not in the site snapshot: importing it failed: {why}");
         }
     }
+}
+
+/// A spinner saying `message`, when stderr is a terminal.
+fn on_terminal(message: String) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    Some(bar)
 }
 
 /// "no added module", "1 module", "3 modules".
