@@ -221,15 +221,20 @@ pub enum PythonCommand {
         pip: PipArgs,
     },
     /// Compile the Python sandbox's optimized code for this machine now
-    /// (Cranelift, about 7 s on two cores, once per host build).
+    /// (Cranelift, about 7 s on two cores, once per host build), and the
+    /// site snapshot where it is a component of its own (a fresh instance
+    /// per request, about 10 s per set of imports).
     ///
     /// Without it the first command that needs the sandbox starts at once on
-    /// a quicker compile whose code runs slower, and runs this in the
-    /// background for the commands after it.
+    /// a quicker compile whose code runs slower (and its calls import their
+    /// modules), and runs this in the background for the commands after it.
     Prepare {
         /// Print nothing.
         #[arg(long, short)]
         quiet: bool,
+        /// Compile the sandbox's code only, not the site snapshot.
+        #[arg(long)]
+        code_only: bool,
     },
 }
 

@@ -9,10 +9,12 @@ use common::{site, write};
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// `host render -v` with its own cache folder.
-fn render(root: &Path, cache: &Path) -> Output {
+/// `host render -v` with its own cache folder, and `extra` arguments.
+fn render_with(root: &Path, cache: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(["render", "-v", "--site"])
+        .args(["render", "-v"])
+        .args(extra)
+        .arg("--site")
         .arg(root)
         .env("BLOGMARK_CACHE_DIR", cache)
         .env("NO_COLOR", "1")
@@ -20,11 +22,67 @@ fn render(root: &Path, cache: &Path) -> Output {
         .expect("the host binary runs")
 }
 
-/// Whether the render built a snapshot, after checking it succeeded.
-fn built(out: &Output) -> bool {
+/// What a render did with its site snapshot, after checking it succeeded.
+#[derive(Debug, PartialEq)]
+enum Snapshot {
+    /// Made it: an image (reset in place) or a component.
+    Built,
+    /// Ran on the base guest and left the component to `host python
+    /// prepare`, started apart (a fresh instance per request).
+    Apart,
+    /// Used one made before, or none.
+    Neither,
+}
+
+fn snapshot(out: &Output) -> Snapshot {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    text.contains("built the site snapshot")
+    if text.contains("built the site snapshot") {
+        Snapshot::Built
+    } else if text.contains("building the site snapshot apart") {
+        Snapshot::Apart
+    } else {
+        Snapshot::Neither
+    }
+}
+
+/// `host python prepare` for `root`, waiting for any started apart.
+fn prepare(root: &Path, cache: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["python", "prepare", "--site"])
+        .arg(root)
+        .env("BLOGMARK_CACHE_DIR", cache)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the host binary runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// `host render`, and whether it built a site snapshot. A render that left
+/// it to `host python prepare` (a fresh instance per request) did not wait
+/// for it; that is checked here, and the snapshot made for the next run.
+fn render(root: &Path, cache: &Path) -> Output {
+    let out = render_with(root, cache, &[]);
+    if snapshot(&out) == Snapshot::Apart {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("site_snapshot=\"pending\""),
+            "the render ran on the base guest"
+        );
+        prepare(root, cache);
+    }
+    out
+}
+
+/// Whether the render made the site snapshot its imports need (itself, or
+/// apart for the next run).
+fn built(out: &Output) -> bool {
+    snapshot(out) != Snapshot::Neither
 }
 
 fn snapshots(cache: &Path) -> usize {
@@ -157,6 +215,13 @@ fn a_site_importing_nothing_new_still_gets_a_snapshot_whose_objects_are_immortal
     assert!(
         built(&render(root, cache.path())),
         "a snapshot with no added module"
+    );
+    // A render that ran on the base guest while the snapshot was made
+    // apart ran `refs` there: its result is not the snapshot's.
+    assert_eq!(
+        snapshot(&render_with(root, cache.path(), &["--no-cache"])),
+        Snapshot::Neither,
+        "made before"
     );
     assert!(page(root).contains("immortal=True"), "{}", page(root));
     assert_eq!(snapshots(cache.path()), 1);

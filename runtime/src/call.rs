@@ -146,7 +146,7 @@ impl SandboxEngine {
 
     /// Run `job` as it comes, in a new instance.
     pub(crate) fn run_fresh(&self, job: &Job) -> Result<Outcome, Failure> {
-        self.prepare()?.call_in_place(job)
+        crate::reset::host_memory::for_one_shot(|| self.prepare())?.call_in_place(job)
     }
 }
 
@@ -197,6 +197,7 @@ impl Prepared {
                 "the guest rejected the request: {message}"
             ))),
             Ok(Ok(answer)) => {
+                job.observed.exchanged(&document, &answer);
                 match abi::parse_result(job.request.kind(), &answer, limits.output_bytes) {
                     Ok(Ok(reply)) => Ok(reply),
                     Ok(Err(guest)) => Err(classify_guest_error(guest, limits)),

@@ -90,7 +90,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(site, args),
         Command::Python(PythonCommand::Lock(pip)) => python::lock(site, pip),
         Command::Python(PythonCommand::Add { specs, pip }) => python::add(site, specs, pip),
-        Command::Python(PythonCommand::Prepare { quiet }) => python::prepare(site, *quiet),
+        Command::Python(PythonCommand::Prepare { quiet, code_only }) => {
+            python::prepare(site, *quiet, *code_only)
+        }
         Command::Scripts(ScriptsCommand::New { name, kind }) => {
             scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))
         }

@@ -74,21 +74,26 @@ fn report(locked: &Locked) {
     );
 }
 
-/// `host python prepare`: the sandbox's optimized code, compiled now.
-pub fn prepare(site: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+/// `host python prepare`: the sandbox's optimized code, and the site's
+/// snapshot where it is a component of its own, made now.
+pub fn prepare(site: &Path, quiet: bool, code_only: bool) -> anyhow::Result<ExitCode> {
     let settings = blogmark_host::python::Settings::for_command(site);
     // Quiet is how a command starts it in the background: another
-    // process compiling already is enough.
-    let report = blogmark_host::python::precompile(&settings, !quiet)
+    // process preparing already is enough.
+    let report = blogmark_host::python::precompile(&settings, !quiet, !code_only)
         .map_err(|failure| anyhow::anyhow!("{failure}"))?;
     if let Some(report) = report.filter(|_| !quiet) {
-        if report.from_cache {
+        let compiled = &report.compiled;
+        if compiled.from_cache {
             println!("The Python sandbox was compiled for this machine already");
         } else {
             println!(
                 "Compiled the Python sandbox for this machine in {:.1} s",
-                report.elapsed.as_secs_f64()
+                compiled.elapsed.as_secs_f64()
             );
+        }
+        if report.snapshot_built {
+            println!("Built the site snapshot for the next run");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -38,7 +38,7 @@ pub use blogmark_runtime::{Failure, Limits};
 pub use failure_text::{failure_reason, failure_report};
 pub use import_probe::prove_imports;
 pub use modules::{Provider, SiteModules};
-pub use precompile::precompile;
+pub use precompile::{PrepareReport, precompile};
 pub use report::SandboxReport;
 pub use session::{Answer, Checked, RunOutput, Session, SharedSandbox};
 pub use settings::{Settings, guest_clock};

@@ -1,14 +1,20 @@
-//! The optimized compile of the sandbox, kept off the author's path.
+//! The optimized compile of the sandbox and the component snapshot of a
+//! site, kept off the author's path.
 //!
 //! On a machine whose cache has no Cranelift code for this guest, a
 //! session starts on Winch's (about 1.7 s to compile instead of about 7 s
 //! on two cores; the code runs slower) and starts `host python prepare`
 //! as a process of its own, at low priority, which compiles the optimized
-//! code into the cache: the runs after it load that. A process rather than
-//! a thread because a one-shot render ends long before the compile does.
+//! code into the cache: the runs after it load that. With a fresh instance
+//! per request, a render whose site snapshot is not built yet runs on the
+//! base guest and starts the same process, which builds and compiles the
+//! snapshot (about 10 s) for the next run. A process rather than a thread
+//! because a one-shot render ends long before either is done.
 
+use super::session::Session;
 use super::settings::Settings;
 use blogmark_runtime::{EngineSettings, Failure, GuestComponent, LoadReport, SandboxEngine};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,13 +36,29 @@ fn engine_settings(settings: &Settings) -> EngineSettings {
     engine
 }
 
+/// What `host python prepare` did.
+#[derive(Debug)]
+pub struct PrepareReport {
+    /// The optimized code: loaded from the cache or compiled now.
+    pub compiled: LoadReport,
+    /// Whether a site snapshot was built and compiled (only with a fresh
+    /// instance per request, and only when none was there).
+    pub snapshot_built: bool,
+}
+
 /// Compile the optimized code of the sandbox for `settings`' isolation
-/// into the cache now, unless it is there (`host python prepare`). One
-/// process compiles at a time: with `wait`, this waits for one that is
-/// compiling (and then finds its code); without, it leaves the work to it
-/// and returns `None`. Nothing is compiled when there is no cache folder:
-/// the code would be thrown away.
-pub fn precompile(settings: &Settings, wait: bool) -> Result<Option<LoadReport>, Failure> {
+/// into the cache now, unless it is there, then the site's component
+/// snapshot when `snapshot` says so (see [`Session::prepare_snapshot`]):
+/// `host python prepare`.
+/// One process prepares at a time: with `wait`, this waits for one that
+/// is at it (and then finds its work done); without, it leaves the work
+/// to it and returns `None`. Nothing is done when there is no cache
+/// folder: the code would be thrown away.
+pub fn precompile(
+    settings: &Settings,
+    wait: bool,
+    snapshot: bool,
+) -> Result<Option<PrepareReport>, Failure> {
     let engine = engine_settings(settings);
     let Some(dir) = engine.cache_dir.clone() else {
         return Ok(None);
@@ -56,7 +78,16 @@ pub fn precompile(settings: &Settings, wait: bool) -> Result<Option<LoadReport>,
     } else if lock.try_lock().is_err() {
         return Ok(None);
     }
-    SandboxEngine::precompile(&engine).map(Some)
+    let compiled = SandboxEngine::precompile(&engine)?;
+    let snapshot_built = snapshot && {
+        let (scripts, _) = crate::scripts::load(&settings.root);
+        let (session, _) = Session::new(&scripts, settings.clone(), HashMap::new());
+        session.prepare_snapshot()
+    };
+    Ok(Some(PrepareReport {
+        compiled,
+        snapshot_built,
+    }))
 }
 
 /// Whether the cache holds the optimized code for `settings`.
@@ -70,7 +101,9 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// Start `host python prepare` for the site at `root` in the background:
 /// its own process group (a Ctrl-C of the command does not stop it), no
 /// terminal, lowest priority (the render it follows keeps the cores).
-pub(super) fn in_background(root: &Path) {
+/// Without `snapshot` it compiles the code only: a long-lived sandbox
+/// builds its site snapshots itself.
+pub(super) fn in_background(root: &Path, snapshot: bool) {
     if STARTED.swap(true, Ordering::Relaxed) {
         return;
     }
@@ -83,6 +116,7 @@ pub(super) fn in_background(root: &Path) {
     site.push(root);
     command
         .args(["python", "prepare", "--quiet"])
+        .args((!snapshot).then_some("--code-only"))
         .arg(site)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -104,7 +138,7 @@ pub(super) fn in_background(root: &Path) {
         Ok(mut child) => {
             tracing::info!(
                 pid = child.id(),
-                "compiling the optimized Python sandbox in the background (`host python prepare`)"
+                "preparing the Python sandbox in the background (`host python prepare`)"
             );
             // Reaped when it ends, so a long-lived `host serve` keeps no
             // zombie; a one-shot command does not wait for it.

@@ -517,11 +517,7 @@ impl Session {
         // With reset in place the site snapshot is an image made from the
         // base guest (no component to build or compile); with a fresh
         // instance per request it is a component of its own.
-        let reset = self
-            .settings
-            .isolation
-            .resolve()
-            .is_ok_and(|r| r.mode == IsolationMode::Reset);
+        let reset = self.resets();
         let preload = match &self.snapshot {
             Some(plan) if reset => Some(site_snapshot::preload(plan, &self.settings)),
             _ => None,
@@ -539,6 +535,20 @@ impl Session {
                         building,
                     );
                 }
+                provisional = true;
+                component
+            }
+            // A one-shot command does not wait for it either (about 10 s
+            // to build and compile): its calls import their modules, and
+            // `host python prepare`, started apart, leaves the snapshot to
+            // the next run.
+            Some(plan) if background.is_none() && !site_snapshot::settled(plan) => {
+                tracing::info!(
+                    modules = plan.modules.len(),
+                    "building the site snapshot apart (`host python prepare`); \
+                     until it is ready, calls import their modules"
+                );
+                super::precompile::in_background(&self.settings.root, true);
                 provisional = true;
                 component
             }
@@ -572,7 +582,7 @@ impl Session {
         config.engine.baseline_first = !snapshot_component;
         let runtime = Runtime::new(config)?;
         if runtime.engine().load_report().baseline {
-            super::precompile::in_background(&self.settings.root);
+            super::precompile::in_background(&self.settings.root, background.is_none());
         }
         if let Some(plan) = &self.snapshot
             && reset
@@ -595,6 +605,33 @@ impl Session {
         );
         tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
         Ok((runtime, provisional))
+    }
+
+    /// Whether this session's sandbox resets instances in place (else a
+    /// fresh instance per request).
+    fn resets(&self) -> bool {
+        self.settings
+            .isolation
+            .resolve()
+            .is_ok_and(|r| r.mode == IsolationMode::Reset)
+    }
+
+    /// Build and compile this session's component snapshot into the cache
+    /// now, unless it is there or remembered as failed: what `host python
+    /// prepare` leaves for the next run with a fresh instance per request.
+    /// (With reset in place the snapshot is an image a run makes in a
+    /// tenth of a second; nothing is done.) Whether one was built.
+    pub fn prepare_snapshot(&self) -> bool {
+        match &self.snapshot {
+            Some(plan) if !self.resets() && !site_snapshot::settled(plan) => {
+                site_snapshot::build_and_compile(
+                    plan,
+                    super::precompile::guest_component(),
+                    &self.settings,
+                )
+            }
+            _ => false,
+        }
     }
 
     /// Run `request` for `script` once per session and not at all when an

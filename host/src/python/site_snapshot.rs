@@ -212,7 +212,11 @@ pub(super) fn build_in_background(
 /// Build the component snapshot of `plan` and compile it into the disk
 /// cache, so that the session that picks it up only loads it; whether it
 /// is ready.
-fn build_and_compile(plan: &SitePlan, base: GuestComponent, settings: &Settings) -> bool {
+pub(super) fn build_and_compile(
+    plan: &SitePlan,
+    base: GuestComponent,
+    settings: &Settings,
+) -> bool {
     match build_quietly(plan, base, settings, true) {
         Ok(Some(component)) => {
             let mut engine = blogmark_runtime::EngineSettings::new(component);
