@@ -1,21 +1,95 @@
 //! ABI v1: the JSON documents that cross the sandbox boundary.
 //!
-//! Requests are built by the host and serialized here; results come from an
-//! untrusted guest and are validated strictly ([`parse_result`]): wrong
-//! types, unknown fields, missing fields, inconsistent `ok` and oversized
-//! payloads are all [`Failure::AbiViolation`] or [`Failure::OutputTooLarge`].
-//! `docs/abi-v1.md` is the reference.
+//! These types are the contract: requests are serialized from them, results
+//! are parsed into them ([`parse_result`]), and the JSON Schemas in
+//! `docs/abi-v1/` are generated from them ([`request_schema`],
+//! [`result_schema`]; a test checks the files are current and validates real
+//! guest documents against them). Results come from an untrusted guest and
+//! are parsed strictly: wrong types, unknown fields, missing fields,
+//! inconsistent `ok` and oversized payloads are all [`Failure::AbiViolation`]
+//! or [`Failure::OutputTooLarge`]. `docs/abi-v1.md` explains them.
 
 use crate::failure::{Failure, GuestError, Output};
-use serde::{Deserialize, Serialize};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The version every document carries in its `abi` field.
 pub const ABI_VERSION: u32 = 1;
 
+/// The `abi` field: always [`ABI_VERSION`], in both directions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AbiVersion;
+
+impl Serialize for AbiVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(ABI_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for AbiVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u32::deserialize(deserializer)? {
+            ABI_VERSION => Ok(AbiVersion),
+            other => Err(serde::de::Error::custom(format!(
+                "the document declares abi {other}, expected {ABI_VERSION}"
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for AbiVersion {
+    fn schema_name() -> Cow<'static, str> {
+        "AbiVersion".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "const": ABI_VERSION, "description": "The ABI version." })
+    }
+}
+
+/// A boolean field that has one value in its document (`ok`, `unchanged`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Always<const VALUE: bool>;
+
+impl<const VALUE: bool> Serialize for Always<VALUE> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(VALUE)
+    }
+}
+
+impl<'de, const VALUE: bool> Deserialize<'de> for Always<VALUE> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if bool::deserialize(deserializer)? == VALUE {
+            Ok(Always)
+        } else {
+            Err(serde::de::Error::custom(format!("expected `{VALUE}`")))
+        }
+    }
+}
+
+impl<const VALUE: bool> JsonSchema for Always<VALUE> {
+    fn schema_name() -> Cow<'static, str> {
+        if VALUE { "True" } else { "False" }.into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "const": VALUE })
+    }
+}
+
 /// The script a request runs: its source travels with every request, so the
 /// guest never reads a file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Script {
     /// The script's slug (`scripts/<slug>.py`).
@@ -34,7 +108,7 @@ pub struct Script {
 }
 
 /// One macro invocation as it appears in a page.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MacroCall {
     /// The macro's name as written (without a `py:` prefix).
@@ -48,7 +122,7 @@ pub struct MacroCall {
 }
 
 /// Page metadata, passed only to scripts that declare `uses_page`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// The page's slug.
@@ -68,7 +142,7 @@ pub struct Page {
 }
 
 /// Site metadata every request carries.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// The site's title.
@@ -78,7 +152,7 @@ pub struct Site {
 }
 
 /// A post as a transform sees it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Post {
     /// Path relative to the site.
@@ -90,7 +164,7 @@ pub struct Post {
 }
 
 /// What a request asks of the guest.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Operation {
     /// Expand one macro call into HTML.
@@ -114,10 +188,10 @@ pub enum Operation {
 }
 
 /// A host-to-guest document.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Request {
-    /// Always [`ABI_VERSION`].
-    pub abi: u32,
+    /// The ABI version, always 1.
+    pub abi: AbiVersion,
     /// The script to run.
     pub script: Script,
     /// What to do with it.
@@ -129,7 +203,7 @@ impl Request {
     /// A request of the current ABI version.
     pub fn new(script: Script, operation: Operation) -> Self {
         Request {
-            abi: ABI_VERSION,
+            abi: AbiVersion,
             script,
             operation,
         }
@@ -171,30 +245,130 @@ pub enum Reply {
     },
 }
 
-/// The guest's result document, as it must look on the wire.
-#[derive(Deserialize)]
+/// A macro's result on the wire.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WireResult {
-    abi: u32,
-    ok: bool,
-    html: Option<String>,
-    post: Option<Post>,
-    unchanged: Option<bool>,
-    functions: Option<Vec<String>>,
-    has_entrypoint: Option<bool>,
-    code: Option<String>,
-    error: Option<WireError>,
+pub struct MacroResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// The HTML that replaces the call.
+    pub html: String,
 }
 
-#[derive(Deserialize)]
+/// A transform's result on the wire, when it rewrote the post.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WireError {
+pub struct PostResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// The new post.
+    pub post: Post,
+}
+
+/// A transform's result on the wire, when it left the post alone.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnchangedResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// Always `true`.
+    pub unchanged: Always<true>,
+}
+
+/// A check's result on the wire.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// The script's top-level functions, in source order.
+    pub functions: Vec<String>,
+    /// Whether the entrypoint is among them.
+    pub has_entrypoint: bool,
+    /// The compiled module (base64 of `marshal`), for later requests of
+    /// the same source (see [`Script::code`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// A script failure on the wire, for any kind.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A failure.
+    pub ok: Always<false>,
+    /// What went wrong.
+    pub error: WireError,
+}
+
+/// The `error` of an [`ErrorResult`].
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireError {
+    /// The Python exception type (or `EntrypointMissing`, `SandboxDenied`).
     #[serde(rename = "type")]
-    type_name: String,
-    message: String,
-    line: Option<u32>,
-    column: Option<u32>,
-    traceback: String,
+    pub type_name: String,
+    /// Its message.
+    pub message: String,
+    /// The innermost line of the script's own file.
+    #[serde(default)]
+    pub line: Option<u32>,
+    /// The column, for a `SyntaxError`.
+    #[serde(default)]
+    pub column: Option<u32>,
+    /// The script's frames and what they called, never the dispatcher's.
+    pub traceback: String,
+}
+
+/// The kinds of request, as in the `kind` field.
+pub const KINDS: [&str; 3] = ["macro", "transform", "check"];
+
+fn settings() -> schemars::generate::SchemaSettings {
+    schemars::generate::SchemaSettings::draft2020_12()
+}
+
+/// The JSON Schema every request document satisfies.
+pub fn request_schema() -> Value {
+    settings()
+        .into_generator()
+        .into_root_schema_for::<Request>()
+        .to_value()
+}
+
+/// The JSON Schema a result of a request of `kind` satisfies, `None` for
+/// a kind that does not exist.
+pub fn result_schema(kind: &str) -> Option<Value> {
+    let mut generator = settings().into_generator();
+    let success = match kind {
+        "macro" => vec![generator.subschema_for::<MacroResult>()],
+        "transform" => vec![
+            generator.subschema_for::<PostResult>(),
+            generator.subschema_for::<UnchangedResult>(),
+        ],
+        "check" => vec![generator.subschema_for::<CheckResult>()],
+        _ => return None,
+    };
+    let failure = generator.subschema_for::<ErrorResult>();
+    let mut root = json_schema!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("ABI v1 {kind} result"),
+        "oneOf": success.into_iter().chain([failure]).collect::<Vec<_>>(),
+    });
+    let defs: Map<String, Value> = generator.take_definitions(true);
+    if !defs.is_empty() {
+        root.insert("$defs".into(), Value::Object(defs));
+    }
+    Some(root.to_value())
 }
 
 fn violation(msg: impl Into<String>) -> Failure {
@@ -216,38 +390,28 @@ pub fn parse_result(
             limit_bytes: output_limit,
         });
     }
-    let wire: WireResult = serde_json::from_str(document)
+    let value: Value = serde_json::from_str(document)
         .map_err(|e| violation(format!("the result is not a valid ABI v1 document: {e}")))?;
-    if wire.abi != ABI_VERSION {
-        return Err(violation(format!(
-            "the result declares abi {}, expected {ABI_VERSION}",
-            wire.abi
-        )));
-    }
-    let payload = [
-        ("html", wire.html.is_some()),
-        ("post", wire.post.is_some()),
-        ("unchanged", wire.unchanged.is_some()),
-        ("functions", wire.functions.is_some()),
-        ("has_entrypoint", wire.has_entrypoint.is_some()),
-        ("code", wire.code.is_some()),
-    ];
-    let present = |allowed: &[&str]| -> Result<(), Failure> {
-        for (name, is_present) in payload {
-            if is_present && !allowed.contains(&name) {
-                return Err(violation(format!(
-                    "field `{name}` does not belong in a {kind} result with ok={}",
-                    wire.ok
-                )));
-            }
+    // The version and `ok` first: they decide which shape the rest has.
+    match value.get("abi") {
+        Some(abi) if abi == ABI_VERSION => {}
+        Some(other) => {
+            return Err(violation(format!(
+                "the result declares abi {other}, expected {ABI_VERSION}"
+            )));
         }
-        Ok(())
-    };
-    if !wire.ok {
-        present(&[])?;
-        let error = wire
-            .error
-            .ok_or_else(|| violation("a result with ok=false needs an `error`"))?;
+        None => return Err(violation("the result has no `abi`")),
+    }
+    let ok = value
+        .get("ok")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| violation("the result needs a boolean `ok`"))?;
+    fn shaped<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, Failure> {
+        serde_json::from_value(value)
+            .map_err(|e| violation(format!("not a valid {what} result: {e}")))
+    }
+    if !ok {
+        let error = shaped::<ErrorResult>(value, &format!("failed {kind}"))?.error;
         return Ok(Err(GuestError {
             type_name: error.type_name,
             message: error.message,
@@ -256,42 +420,19 @@ pub fn parse_result(
             traceback: error.traceback,
         }));
     }
-    if wire.error.is_some() {
-        return Err(violation("a result with ok=true has no `error`"));
-    }
     let reply = match kind {
-        "macro" => {
-            present(&["html"])?;
-            Reply::Html(
-                wire.html
-                    .ok_or_else(|| violation("a macro result needs `html`"))?,
-            )
+        "macro" => Reply::Html(shaped::<MacroResult>(value, kind)?.html),
+        "transform" if value.get("unchanged").is_some() => {
+            shaped::<UnchangedResult>(value, kind)?;
+            Reply::Unchanged
         }
-        "transform" => {
-            present(&["post", "unchanged"])?;
-            match (wire.post, wire.unchanged) {
-                (Some(post), None) => Reply::Post(post),
-                (None, Some(true)) => Reply::Unchanged,
-                _ => {
-                    return Err(violation(
-                        "a transform result needs exactly one of `post` or `unchanged: true`",
-                    ));
-                }
-            }
-        }
+        "transform" => Reply::Post(shaped::<PostResult>(value, kind)?.post),
         "check" => {
-            present(&["functions", "has_entrypoint", "code"])?;
-            match (wire.functions, wire.has_entrypoint) {
-                (Some(functions), Some(has_entrypoint)) => Reply::Checked {
-                    functions,
-                    has_entrypoint,
-                    code: wire.code,
-                },
-                _ => {
-                    return Err(violation(
-                        "a check result needs `functions` and `has_entrypoint`",
-                    ));
-                }
+            let check = shaped::<CheckResult>(value, kind)?;
+            Reply::Checked {
+                functions: check.functions,
+                has_entrypoint: check.has_entrypoint,
+                code: check.code,
             }
         }
         other => return Err(violation(format!("unknown request kind `{other}`"))),

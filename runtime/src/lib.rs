@@ -62,7 +62,7 @@ pub use guest_component::{CompileObserver, CompileStage, GuestComponent};
 pub use isolation::{ISOLATION_ENV, Isolation, IsolationMode, ResolvedIsolation};
 pub use limits::Limits;
 pub use modules::{FileInfo, ModuleCode, ModuleForm, ModuleSource, Modules, is_tree_path};
-pub use observed::{CallSite, Observed};
+pub use observed::{CallSite, Documents, Observed};
 pub use preload::{Preload, PreloadReport};
 pub use runtime::{Handle, Mode, Runtime, RuntimeConfig};
 pub use sandbox_env::{Captured, LogLine};

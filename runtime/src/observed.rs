@@ -30,9 +30,47 @@ pub struct Observed {
     wall_clock: AtomicBool,
     failed_output: Mutex<Option<Captured>>,
     modules: Mutex<Vec<String>>,
+    keep_documents: bool,
+    documents: Mutex<Option<Documents>>,
+}
+
+/// The two documents of a call, exactly as they crossed the boundary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Documents {
+    /// The request as sent (with the compiled module the runtime added).
+    pub request: String,
+    /// The result as the guest returned it, before it was parsed.
+    pub result: String,
 }
 
 impl Observed {
+    /// A record that also keeps the call's [`Documents`] (for tests of the
+    /// ABI contract and for debugging; others do not pay for the copies).
+    pub fn keeping_documents() -> Self {
+        Observed {
+            keep_documents: true,
+            ..Observed::default()
+        }
+    }
+
+    /// The call's documents, when asked for by [`Observed::keeping_documents`]
+    /// and the guest returned a result document.
+    pub fn documents(&self) -> Option<Documents> {
+        self.documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn exchanged(&self, request: &str, result: &str) {
+        if self.keep_documents {
+            *self.documents.lock().unwrap_or_else(|e| e.into_inner()) = Some(Documents {
+                request: request.to_owned(),
+                result: result.to_owned(),
+            });
+        }
+    }
+
     /// Whether the guest asked for the call's position.
     pub fn position(&self) -> bool {
         self.position.load(Ordering::Acquire)
