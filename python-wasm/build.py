@@ -6,8 +6,10 @@ Usage: build.py OUT_DIR
 Installs the pinned componentize-py (requirements.txt, hash-checked) into a
 private virtual environment under OUT_DIR, then builds the component into
 OUT_DIR/<inputs-hash>/guest.wasm, with the standard library it bundles compiled
-to bytecode beside it (stdlib.code, stdlib.index, stdlib.builtins). The hash covers every input, so a second
-build with nothing changed costs one directory lookup. Prints, one per line:
+to bytecode beside it (stdlib.code, stdlib.index, stdlib.builtins). The hash
+covers every input (every file under guest/, the dispatcher's package included),
+so a second build with nothing changed costs one directory lookup. Prints, one
+per line:
 the inputs hash, the component's SHA-256, the CPython version it bundles, and
 the path of the component last.
 """

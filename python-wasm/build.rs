@@ -23,16 +23,7 @@ fn main() {
     for input in ["build.py", "requirements.txt", "wit"] {
         println!("cargo::rerun-if-changed={input}");
     }
-    // The guest's sources one by one: building the component imports them,
-    // which writes `guest/__pycache__`, and watching the whole directory
-    // would rebuild on every later cargo command.
-    let guest = std::fs::read_dir("guest").expect("python-wasm/guest exists");
-    for entry in guest.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|x| x == "py" || x == "txt") {
-            println!("cargo::rerun-if-changed={}", path.display());
-        }
-    }
+    watch_sources(Path::new("guest"));
     println!("cargo::rerun-if-env-changed=BLOGMARK_PYTHON");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let cache = target_dir(&out_dir).join("python-wasm");
@@ -90,6 +81,26 @@ fn main() {
     println!("cargo::rustc-env=BLOGMARK_GUEST_BUILD_ID={build_id}");
     println!("cargo::rustc-env=BLOGMARK_GUEST_SHA256={sha256}");
     println!("cargo::rustc-env=BLOGMARK_CPYTHON_VERSION={cpython}");
+}
+
+/// Watches the guest's sources one by one, in `dir` and the folders under
+/// it (the dispatcher's package): building the component imports them,
+/// which writes a `__pycache__` beside each, and watching a whole directory
+/// would rebuild on every later cargo command. A new module is picked up
+/// with the edit that imports it; build.py's hash covers every file.
+fn watch_sources(dir: &Path) {
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("python-wasm/{} is readable: {e}", dir.display()));
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "__pycache__") {
+                watch_sources(&path);
+            }
+        } else if path.extension().is_some_and(|x| x == "py" || x == "txt") {
+            println!("cargo::rerun-if-changed={}", path.display());
+        }
+    }
 }
 
 /// `wasm` compressed beside it, made once per component.

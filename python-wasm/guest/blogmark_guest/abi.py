@@ -1,0 +1,199 @@
+"""ABI v1 (docs/abi-v1.md): a request's handlers and the result documents.
+
+`HANDLERS` answers a `macro`, `transform` or `check` request with its result
+document; `error_document` is the one for an exception a script raised.
+The dispatcher decodes the request and encodes what these return.
+"""
+
+import ast
+import binascii
+import linecache
+import marshal
+import traceback
+import types
+
+from blogmark_guest import ABI_VERSION
+from blogmark_guest.ctx import CallInfo, Context
+from blogmark_guest.regex_literals import compiled_regexes, prefill_regex_cache
+
+_MappingProxy = types.MappingProxyType
+_ModuleType = types.ModuleType
+_CodeType = types.CodeType
+_FunctionType = types.FunctionType
+_marshal_loads = marshal.loads
+_marshal_dumps = marshal.dumps
+# binascii's C functions rather than `base64`'s Python wrappers: a call
+# then runs no `base64` bytecode, whose inline caches it would write.
+_b64decode = binascii.a2b_base64
+_b64encode = binascii.b2a_base64
+_extract_tb = traceback.extract_tb
+_format_exception = traceback.format_exception
+_linecache = linecache.cache
+_ast_parse = ast.parse
+_AST_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def freeze(value):
+    """A read-only deep copy: dicts become mappingproxies, lists tuples."""
+    if isinstance(value, dict):
+        return _MappingProxy({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def script_filename(script):
+    return script.get("path") or f"scripts/{script['slug']}.py"
+
+
+def error_document(exc, filename):
+    """The ABI v1 error document for an exception raised by a script."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    frames = _extract_tb(exc.__traceback__)
+    for frame in frames:
+        if frame.filename == filename:
+            line = frame.lineno
+    # Keep only the script's own frames and what it called, not the dispatcher.
+    first = next((i for i, f in enumerate(frames) if f.filename == filename), 0)
+    tb = exc.__traceback__
+    for _ in range(first):
+        tb = tb.tb_next
+    text = "".join(_format_exception(type(exc), exc, tb))
+    if isinstance(exc, SystemExit):
+        message = f"the script called sys.exit({exc.code!r})"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = "the script raised KeyboardInterrupt"
+    elif isinstance(exc, SyntaxError):
+        message = f"{exc.msg} (line {exc.lineno}, column {exc.offset})"
+    else:
+        message = str(exc)
+    error = {"type": type(exc).__name__, "message": message, "traceback": text}
+    if line is not None:
+        error["line"] = line
+    if isinstance(exc, SyntaxError) and exc.offset is not None:
+        error["column"] = exc.offset
+    return {"abi": ABI_VERSION, "ok": False, "error": error}
+
+
+def _failure(kind, message, line=None):
+    error = {"type": kind, "message": message, "traceback": ""}
+    if line is not None:
+        error["line"] = line
+    return {"abi": ABI_VERSION, "ok": False, "error": error}
+
+
+def precompiled(script, filename):
+    """The code object a `check` of this same source produced, and the
+    regular expressions it compiled, if the host sent them: unmarshalling
+    is cheaper than compiling on every call."""
+    blob = script.get("code")
+    if not blob:
+        return None, ()
+    try:
+        code, regexes = _marshal_loads(_b64decode(blob))
+    except (ValueError, TypeError, EOFError):
+        return None, ()
+    if isinstance(code, _CodeType) and code.co_filename == filename:
+        return code, regexes
+    return None, ()
+
+
+def _load(script):
+    """Compile and execute a script's module body; return its namespace."""
+    filename = script_filename(script)
+    # An editor's byte-order mark, which Python skips in a file.
+    source = script["source"].removeprefix("\ufeff")
+    lines = source.splitlines(keepends=True)
+    _linecache[filename] = (len(source), None, lines, filename)
+    code, regexes = precompiled(script, filename)
+    if code is None:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    prefill_regex_cache(regexes)
+    module = _ModuleType(script["slug"])
+    module.__file__ = filename
+    exec(code, module.__dict__)
+    return module
+
+
+def _entrypoint(module, script):
+    name = script["entrypoint"]
+    fn = getattr(module, name, None)
+    if callable(fn):
+        return fn, None
+    found = sorted(k for k, v in vars(module).items()
+                   if isinstance(v, _FunctionType) and not k.startswith("_"))
+    listed = ", ".join(found) if found else "none"
+    return None, _failure(
+        "EntrypointMissing",
+        f"no function `{name}` in the script (functions found: {listed})",
+    )
+
+
+def macro(request):
+    script = request["script"]
+    call = request["call"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    ctx = Context({
+        "args": freeze(call.get("args") or {}),
+        "positional": freeze(call.get("positional") or []),
+        "body": call.get("body"),
+        "call": CallInfo(call.get("name")),
+        "page": freeze(request.get("page")),
+        "site": freeze(request.get("site") or {}),
+    })
+    value = fn(ctx)
+    if isinstance(value, dict) and set(value) == {"html"}:
+        value = value["html"]
+    if not isinstance(value, str):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; "
+            "a macro returns a str or {'html': str}"
+        )
+    return {"abi": ABI_VERSION, "ok": True, "html": value}
+
+
+def transform(request):
+    script = request["script"]
+    post = request["post"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    value = fn({"path": post["path"],
+                "front_matter": dict(post.get("front_matter") or {}),
+                "body": post["body"]})
+    if value is None or value == "unchanged":
+        return {"abi": ABI_VERSION, "ok": True, "unchanged": True}
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; a transform "
+            "returns the post as a dict, or None when it leaves it unchanged"
+        )
+    new_post = {"path": post["path"],
+                "front_matter": value.get("front_matter", post.get("front_matter") or {}),
+                "body": value.get("body", post["body"])}
+    if not isinstance(new_post["body"], str) or not isinstance(new_post["front_matter"], dict):
+        raise TypeError("a transform's result needs `body` as str and `front_matter` as dict")
+    return {"abi": ABI_VERSION, "ok": True, "post": new_post}
+
+
+def check(request):
+    """Syntax check and entrypoint discovery, without running the script."""
+    script = request["script"]
+    filename = script_filename(script)
+    tree = _ast_parse(script["source"].removeprefix("\ufeff"), filename)
+    functions = [node.name for node in tree.body
+                 if isinstance(node, _AST_FUNCTIONS)]
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    compiled = (code, compiled_regexes(tree))
+    return {"abi": ABI_VERSION, "ok": True, "functions": functions,
+            "has_entrypoint": script["entrypoint"] in functions,
+            "code": _b64encode(_marshal_dumps(compiled), newline=False).decode("ascii")}
+
+
+HANDLERS = {"macro": macro, "transform": transform, "check": check}
