@@ -174,3 +174,20 @@ pub fn resident_bytes() -> Option<u64> {
 }
 
 pub mod site_gen;
+
+/// Run the test `name` (its full path, e.g. `sandbox_memory::measured`;
+/// marked `#[ignore]` so that it runs only this way) in a process of its
+/// own and check that it passed: for a test that measures its process,
+/// which the others share.
+pub fn alone(name: &str) {
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", name, "--ignored", "--test-threads=1"])
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name}, in a process of its own:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -42,7 +42,7 @@ fn the_schema_files_are_the_ones_the_types_generate() {
         let committed = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(
             committed == generated,
-            "{} is stale: run `BLOGMARK_BLESS=1 cargo test --test abi_contract`",
+            "{} is stale: run `BLOGMARK_BLESS=1 cargo test --test e2e abi_contract::`",
             file.display()
         );
     }

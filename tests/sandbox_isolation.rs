@@ -328,7 +328,7 @@ fn on_a_snapshot_with_immortal_objects_every_kind_ends_alike_in_both_isolations(
 // changed as each needs (an environment switch, a seccomp filter, another
 // user), with `child_reports_its_isolation` as the only test.
 
-const CHILD: &str = "child_reports_its_isolation";
+const CHILD: &str = "sandbox_isolation::child_reports_its_isolation";
 /// The test binary's arguments that run `CHILD` alone, showing its output.
 const CHILD_ARGS: [&str; 5] = [
     "--ignored",

@@ -1,8 +1,8 @@
 //! A large file in `static/` or in a page bundle is streamed into the
-//! output, never held whole in memory. Alone in its test binary, so that
-//! `getrusage(RUSAGE_CHILDREN)` sees only the renders of this test.
+//! output, never held whole in memory. Measured in a process of its own, so
+//! that `getrusage(RUSAGE_CHILDREN)` sees only the renders of this test.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 
@@ -20,6 +20,12 @@ fn children_max_rss() -> u64 {
 
 #[test]
 fn a_one_gib_file_is_copied_without_holding_it() {
+    common::alone("big_files::measured");
+}
+
+#[test]
+#[ignore = "run by a_one_gib_file_is_copied_without_holding_it, alone in its process"]
+fn measured() {
     let site = site("");
     write(
         site.path(),

@@ -3,7 +3,7 @@
 //! two taxonomies, future posts, and `ctx.page.resources` through the
 //! gallery example; every clash is an error naming both files.
 
-mod common;
+use crate::common;
 
 use common::write;
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! The moments come from a seeded generator; a failure prints the seed
 //! (`BLOGMARK_CRASH_SEED=N` replays it).
 
-mod common;
+use crate::common;
 
 use common::{commit_all, files, host, push, write};
 use git2::Repository;

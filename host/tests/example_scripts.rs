@@ -2,7 +2,7 @@
 //! a site: they pass `host scripts check`, and render and rewrite posts as
 //! their documentation says, in the real sandbox.
 
-mod common;
+use crate::common;
 
 use common::{host, write};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! symbolic links, and command-line values that would hurt: `host` writes,
 //! reads-to-compare and deletes nothing through a link, and says why.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::os::unix::fs::symlink;

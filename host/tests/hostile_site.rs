@@ -4,7 +4,7 @@
 //! repository kept there. The real binary on real files and a real SQLite
 //! database.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::path::Path;

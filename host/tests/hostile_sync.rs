@@ -3,7 +3,7 @@
 //! paths beneath a symbolic link of the work tree, and submodules. Real
 //! repositories, the objects written raw into a real bare remote.
 
-mod common;
+use crate::common;
 
 use common::{commit_all, host, push, write};
 use git2::{ObjectType, Oid, Repository, Signature};

@@ -1,7 +1,7 @@
 //! Input over its size limits is a clear error naming the file, never a
 //! hang or an exhausted memory; the rest of the site still renders.
 
-mod common;
+use crate::common;
 
 use common::{host, write};
 

@@ -2,7 +2,7 @@
 //! writes, anchors against ids, external ones (with `--external`) against a
 //! real HTTP server on 127.0.0.1; each broken one named at its source.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::io::{BufRead, BufReader, Write};

@@ -1,7 +1,7 @@
 //! What `host render` writes: modes a web server can serve, no file behind
 //! a symbolic link, and two renders of one site taking turns.
 
-mod common;
+use crate::common;
 
 use common::{site, write};
 use std::os::unix::fs::PermissionsExt;

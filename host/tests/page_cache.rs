@@ -2,7 +2,7 @@
 //! reuses those whose inputs did not change: the output always equals a
 //! render that reuses nothing.
 
-mod common;
+use crate::common;
 
 use common::{files, host, write};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! directly or through another library module. Imports that nothing can
 //! satisfy are errors at `script:line` before any call runs.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Python macros in `host render`: precedence, failures, caching, with the
 //! real sandbox, real files and a real SQLite database.
 
-mod common;
+use crate::common;
 
 use blogmark_host::diagnostics::{Diagnostic, Severity};
 use blogmark_host::render::{BuildOptions, BuildReport, build};
@@ -35,22 +35,8 @@ impl Site {
 
     fn build_with(&self, use_cache: bool) -> BuildReport {
         build(&BuildOptions {
-            root: self.root().to_path_buf(),
-            out: None,
-            drafts: false,
-            future: false,
-            jobs: None,
-            write: true,
-            progress: false,
             use_cache,
-            check_links: false,
-            external_links: None,
-            base_url: None,
-            page_cache: None,
-            sandbox: None,
-            kept_content: None,
-            on_written: None,
-            keep_pages: false,
+            ..BuildOptions::render(self.root())
         })
         .unwrap()
     }

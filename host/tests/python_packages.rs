@@ -2,7 +2,7 @@
 //! `host python add` / `host python lock` from a local folder through pip,
 //! vendored, used by a macro, and checked by every render.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::io::Write as _;

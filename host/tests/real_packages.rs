@@ -4,7 +4,7 @@
 //! and the same versions, and neither `render` nor `scripts check` reports
 //! a false error.
 
-mod common;
+use crate::common;
 
 use common::{host, site, write};
 use std::path::{Path, PathBuf};

@@ -35,22 +35,8 @@ fn demo_site() -> tempfile::TempDir {
 
 fn options(root: &Path) -> BuildOptions {
     BuildOptions {
-        root: root.to_path_buf(),
-        out: None,
-        drafts: false,
-        future: false,
         jobs: Some(2),
-        write: true,
-        progress: false,
-        use_cache: true,
-        check_links: false,
-        external_links: None,
-        base_url: None,
-        page_cache: None,
-        sandbox: None,
-        kept_content: None,
-        on_written: None,
-        keep_pages: false,
+        ..BuildOptions::render(root)
     }
 }
 

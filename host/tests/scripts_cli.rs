@@ -1,7 +1,7 @@
 //! `host scripts list|show|check|enable|disable` on real files and the real
 //! sandbox.
 
-mod common;
+use crate::common;
 
 use common::host;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! `host scripts run` end to end: the real binary, the real sandbox.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

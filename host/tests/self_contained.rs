@@ -2,7 +2,7 @@
 //! Python macros with no build directory, no guest file and an empty cache;
 //! it names its versions; it writes its shell completions and manual.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! `host serve` through the real binary: a real HTTP server on a free
 //! port, its event stream, real edits of the site's files, Ctrl-C.
 
-mod common;
+use crate::common;
 
 use common::browser::browser;
 use common::server::{PATIENCE, Server};

@@ -3,7 +3,7 @@
 //! and its objects made immortal), rebuilt when that set (or a library
 //! module in it) changes, and not otherwise.
 
-mod common;
+use crate::common;
 
 use common::{site, write};
 use std::path::Path;

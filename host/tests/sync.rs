@@ -1,7 +1,7 @@
 //! `host sync` against local bare repositories: fast-forwards that add,
 //! modify, delete and rename; refusals that change nothing.
 
-mod common;
+use crate::common;
 
 use common::{commit_all, host, push, write};
 use git2::Repository;

@@ -1,7 +1,7 @@
 //! Transforms end to end: `host render` and `host run-script` with the real
 //! binary, the real sandbox and a real git repository.
 
-mod common;
+use crate::common;
 
 use common::host;
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! wrong tokens, rebound host names, paths out of `scripts/`, oversize
 //! bodies, saves over a file changed on disk).
 
-mod common;
+use crate::common;
 
 use common::server::Server;
 use serde_json::{Value, json};
@@ -259,6 +259,10 @@ fn check_finds_syntax_errors_at_their_line_and_the_entrypoint() {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one session of the workbench, each run checked in turn"
+)]
 fn run_shows_html_output_failure_class_and_time_and_a_transforms_diff() {
     let site = site();
     let server = Server::start(site.path());

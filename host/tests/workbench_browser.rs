@@ -4,7 +4,7 @@
 //! post's page reload with the new output. Screenshots of each step are
 //! written under the target folder (docs/serve.md shows them).
 
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::server::Server;
@@ -44,6 +44,10 @@ area.dispatchEvent(new Event("input", { bubbles: true }));
 "#;
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one author's session in the browser, step by step"
+)]
 fn in_a_browser_an_edited_macro_is_checked_run_saved_and_its_post_reloads() {
     let site = common::site("");
     common::write(site.path(), "scripts/shout.py", SHOUT);

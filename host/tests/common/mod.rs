@@ -1,6 +1,5 @@
 //! Helpers shared by the end-to-end tests of `host`: the real binary, real
 //! files, real git repositories.
-#![allow(dead_code, reason = "each test binary uses only some of these helpers")]
 
 pub mod browser;
 pub mod server;
@@ -119,4 +118,21 @@ pub fn seed(var: &str) -> u64 {
         });
     eprintln!("seed {seed} ({var}={seed} replays this run)");
     seed
+}
+
+/// Run the test `name` (its full path, e.g. `big_files::measured`; marked
+/// `#[ignore]` so that it runs only this way) in a process of its own and
+/// check that it passed: for a test that measures its process, which the
+/// others share.
+pub fn alone(name: &str) {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", name, "--ignored", "--test-threads=1"])
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name}, in a process of its own:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
