@@ -11,24 +11,7 @@ use criterion::{Criterion, criterion_group};
 use std::time::Duration;
 
 fn options(root: &std::path::Path) -> BuildOptions {
-    BuildOptions {
-        root: root.to_path_buf(),
-        out: None,
-        drafts: false,
-        future: false,
-        jobs: None,
-        write: true,
-        progress: false,
-        use_cache: true,
-        check_links: false,
-        external_links: None,
-        base_url: None,
-        page_cache: None,
-        sandbox: None,
-        kept_content: None,
-        on_written: None,
-        keep_pages: false,
-    }
+    BuildOptions::render(root)
 }
 
 fn render(c: &mut Criterion) {

@@ -210,15 +210,14 @@ impl Config {
 
     /// Values that parse but cannot work, named with their line in `text`.
     fn validate(&self, text: &str) -> Result<(), Diagnostic> {
-        let line_of = |key: &str| {
-            text.lines()
-                .position(|l| {
-                    l.trim_start()
-                        .strip_prefix(key)
-                        .is_some_and(|rest| rest.trim_start().starts_with('='))
-                })
-                .map_or(0, |i| i + 1)
-        };
+        self.check_permalinks(text)?;
+        self.check_taxonomies(text)?;
+        self.check_dependencies(text)?;
+        self.check_limits(text)
+    }
+
+    /// An error for the first `[permalinks]` pattern that is not one.
+    fn check_permalinks(&self, text: &str) -> Result<(), Diagnostic> {
         for (key, pattern) in [
             ("posts", &self.permalinks.posts),
             ("pages", &self.permalinks.pages),
@@ -226,12 +225,17 @@ impl Config {
             if let Some(Err(why)) = pattern.as_deref().map(check_permalink) {
                 return Err(Diagnostic::error(
                     FILE,
-                    line_of(key),
+                    line_of(text, key),
                     1,
                     format!("[permalinks] {key}: {why}"),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// An error for the first taxonomy whose name cannot be one.
+    fn check_taxonomies(&self, text: &str) -> Result<(), Diagnostic> {
         let mut seen = std::collections::HashSet::new();
         for name in &self.taxonomies {
             let valid = !name.is_empty()
@@ -251,12 +255,18 @@ impl Config {
             if let Some(problem) = problem {
                 return Err(Diagnostic::error(
                     FILE,
-                    line_of("taxonomies"),
+                    line_of(text, "taxonomies"),
                     1,
                     format!("taxonomy `{name}`: {problem}"),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// An error for the first `[python] dependencies` entry that is not a
+    /// requirement.
+    fn check_dependencies(&self, text: &str) -> Result<(), Diagnostic> {
         for spec in &self.python.dependencies {
             if let Err(why) = crate::packages::requirement::check(spec) {
                 // The entry's own line when it is found quoted as written.
@@ -264,7 +274,7 @@ impl Config {
                 let line = text
                     .lines()
                     .position(|l| quoted.iter().any(|q| l.contains(q.as_str())))
-                    .map_or_else(|| line_of("dependencies"), |i| i + 1);
+                    .map_or_else(|| line_of(text, "dependencies"), |i| i + 1);
                 return Err(Diagnostic::error(
                     FILE,
                     line,
@@ -273,6 +283,11 @@ impl Config {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// An error for the first number outside its range.
+    fn check_limits(&self, text: &str) -> Result<(), Diagnostic> {
         let p = &self.python;
         let checks: [(&str, u64, u64, u64, &str); 6] = [
             ("paginate", self.paginate as u64, 1, 100_000, ""),
@@ -296,19 +311,6 @@ impl Config {
         ];
         for (key, value, min, max, why) in checks {
             if value < min || value > max {
-                let line = text
-                    .lines()
-                    .position(|l| {
-                        let l = l.trim_start();
-                        l.strip_prefix(key)
-                            .or_else(|| {
-                                (key == "max_output_kb")
-                                    .then(|| l.strip_prefix("output_kb"))
-                                    .flatten()
-                            })
-                            .is_some_and(|rest| rest.trim_start().starts_with('='))
-                    })
-                    .map_or(0, |i| i + 1);
                 let range = if max == u64::MAX {
                     format!("at least {min}")
                 } else {
@@ -316,7 +318,7 @@ impl Config {
                 };
                 return Err(Diagnostic::error(
                     FILE,
-                    line,
+                    limit_line(text, key),
                     1,
                     format!("`{key}` must be {range}, found {value}"),
                 ));
@@ -329,6 +331,34 @@ impl Config {
     pub fn base_url(&self) -> String {
         format!("{}/", self.base_url.trim_end_matches('/'))
     }
+}
+
+/// The line of `text` on which `key` is set (0 if not found).
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// The line of `text` on which the limit `key` is set, also under its alias
+/// (0 if not found).
+fn limit_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .or_else(|| {
+                    (key == "max_output_kb")
+                        .then(|| l.strip_prefix("output_kb"))
+                        .flatten()
+                })
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]

@@ -290,33 +290,12 @@ fn check_out(
 pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncReport, SyncError> {
     let repo = Repository::discover(site)
         .map_err(|_| SyncError::NoRepository(site.display().to_string()))?;
-    let branch = match branch {
-        Some(b) => b.to_owned(),
-        None => {
-            let head = repo.head().map_err(|_| SyncError::DetachedHead)?;
-            if !head.is_branch() {
-                return Err(SyncError::DetachedHead);
-            }
-            head.shorthand().ok_or(SyncError::DetachedHead)?.to_owned()
-        }
-    };
+    let branch = branch_to_sync(&repo, branch)?;
     let mut remote_handle = repo
         .find_remote(remote)
         .map_err(|_| SyncError::NoRemote(remote.to_owned()))?;
-    let mut fetch = FetchOptions::new();
-    fetch
-        .remote_callbacks(callbacks())
-        .download_tags(AutotagOption::None);
     let _guard = SyncGuard::begin(&repo, remote, &branch)?;
-    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
-    remote_handle.fetch(&[refspec.as_str()], Some(&mut fetch), None)?;
-    let remote_ref = repo
-        .find_reference(&format!("refs/remotes/{remote}/{branch}"))
-        .map_err(|_| SyncError::NoRemoteBranch {
-            remote: remote.to_owned(),
-            branch: branch.clone(),
-        })?;
-    let target = remote_ref.peel_to_commit()?;
+    let target = fetch_branch(&repo, &mut remote_handle, remote, &branch)?;
     let local_name = format!("refs/heads/{branch}");
     let local = repo.find_reference(&local_name)?.peel_to_commit()?;
     if local.id() == target.id() || repo.graph_descendant_of(local.id(), target.id())? {
@@ -329,6 +308,83 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
         });
     }
 
+    let Pulled {
+        mut changes,
+        touched,
+        submodules,
+    } = pulled(&repo, &local, &target)?;
+    // Every refusal comes before anything is changed.
+    refuse_unsafe_paths(&repo, &target, &touched)?;
+    if is_head(&repo, &local_name) {
+        refuse_local_changes(&repo, &target, &touched)?;
+        check_out(&repo, &target, &changes, &submodules)?;
+    }
+    repo.find_reference(&local_name)?.set_target(
+        target.id(),
+        &format!("host sync: fast-forward to {remote}/{branch}"),
+    )?;
+    changes.sort();
+    Ok(SyncReport {
+        updated: true,
+        from_to: Some((local.id().to_string(), target.id().to_string())),
+        changes,
+        submodules: submodules.into_iter().collect(),
+    })
+}
+
+/// The branch to sync: `branch`, else the one HEAD is on.
+fn branch_to_sync(repo: &Repository, branch: Option<&str>) -> Result<String, SyncError> {
+    match branch {
+        Some(b) => Ok(b.to_owned()),
+        None => {
+            let head = repo.head().map_err(|_| SyncError::DetachedHead)?;
+            if !head.is_branch() {
+                return Err(SyncError::DetachedHead);
+            }
+            Ok(head.shorthand().ok_or(SyncError::DetachedHead)?.to_owned())
+        }
+    }
+}
+
+/// The commit `remote`'s `branch` is at, once fetched.
+fn fetch_branch<'repo>(
+    repo: &'repo Repository,
+    remote_handle: &mut git2::Remote<'_>,
+    remote: &str,
+    branch: &str,
+) -> Result<git2::Commit<'repo>, SyncError> {
+    let mut fetch = FetchOptions::new();
+    fetch
+        .remote_callbacks(callbacks())
+        .download_tags(AutotagOption::None);
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+    remote_handle.fetch(&[refspec.as_str()], Some(&mut fetch), None)?;
+    let remote_ref = repo
+        .find_reference(&format!("refs/remotes/{remote}/{branch}"))
+        .map_err(|_| SyncError::NoRemoteBranch {
+            remote: remote.to_owned(),
+            branch: branch.to_owned(),
+        })?;
+    Ok(remote_ref.peel_to_commit()?)
+}
+
+/// What a pull from `local` to `target` changes.
+struct Pulled {
+    /// Every file changed, in the diff's order.
+    changes: Vec<Change>,
+    /// Every path the pull writes or removes (both sides of a rename).
+    touched: BTreeSet<String>,
+    /// The paths of submodules on either side.
+    submodules: BTreeSet<String>,
+}
+
+/// What the pull from `local` to `target` changes, from the diff of their
+/// trees.
+fn pulled(
+    repo: &Repository,
+    local: &git2::Commit<'_>,
+    target: &git2::Commit<'_>,
+) -> Result<Pulled, SyncError> {
     let mut diff = repo.diff_tree_to_tree(Some(&local.tree()?), Some(&target.tree()?), None)?;
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
     let mut changes = Vec::new();
@@ -359,12 +415,23 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
             _ => Change::Modified(new),
         });
     }
+    Ok(Pulled {
+        changes,
+        touched,
+        submodules,
+    })
+}
 
-    // Refuse the whole pull, before touching anything, if one of its paths
-    // could land outside the work tree's files: in `.git/`, out of the
-    // folder, or through a symbolic link the work tree already holds.
+/// An error if one of the `touched` paths could land outside the work
+/// tree's files: in `.git/`, out of the folder, or through a symbolic link
+/// the work tree already holds.
+fn refuse_unsafe_paths(
+    repo: &Repository,
+    target: &git2::Commit<'_>,
+    touched: &BTreeSet<String>,
+) -> Result<(), SyncError> {
     let workdir = repo.workdir().ok_or(SyncError::Bare)?.to_path_buf();
-    for path in &touched {
+    for path in touched {
         let why = crate::pulled_path::problem(path).or_else(|| linked_parent(&workdir, path));
         if let Some(why) = why {
             return Err(SyncError::UnsafePath {
@@ -374,42 +441,41 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
             });
         }
     }
+    Ok(())
+}
 
-    // Refuse before touching anything if a file the pull changes has local
-    // changes (staged, unstaged, or untracked where the pull adds a file).
-    let is_current_branch = repo
-        .head()
+/// Whether HEAD is the branch `local_name` (`refs/heads/...`), so that the
+/// work tree and the index follow it.
+fn is_head(repo: &Repository, local_name: &str) -> bool {
+    repo.head()
         .ok()
         .and_then(|h| h.name().map(str::to_owned))
         .as_deref()
-        == Some(local_name.as_str());
-    if is_current_branch {
-        let mut options = StatusOptions::new();
-        options.include_untracked(true).recurse_untracked_dirs(true);
-        let dirty: Vec<String> = repo
-            .statuses(Some(&mut options))?
-            .iter()
-            .filter(|s| s.status() != Status::CURRENT && !s.status().contains(Status::IGNORED))
-            .filter_map(|s| s.path().map(str::to_owned))
-            .filter(|p| touched.contains(p))
-            .filter(|p| !already_as_pulled(&repo, &target, p))
-            .collect();
-        if !dirty.is_empty() {
-            return Err(SyncError::Dirty(dirty));
-        }
-        check_out(&repo, &target, &changes, &submodules)?;
+        == Some(local_name)
+}
+
+/// An error if one of the `touched` paths has local changes (staged,
+/// unstaged, or untracked where the pull adds a file) that the pull to
+/// `target` would overwrite.
+fn refuse_local_changes(
+    repo: &Repository,
+    target: &git2::Commit<'_>,
+    touched: &BTreeSet<String>,
+) -> Result<(), SyncError> {
+    let mut options = StatusOptions::new();
+    options.include_untracked(true).recurse_untracked_dirs(true);
+    let dirty: Vec<String> = repo
+        .statuses(Some(&mut options))?
+        .iter()
+        .filter(|s| s.status() != Status::CURRENT && !s.status().contains(Status::IGNORED))
+        .filter_map(|s| s.path().map(str::to_owned))
+        .filter(|p| touched.contains(p))
+        .filter(|p| !already_as_pulled(repo, target, p))
+        .collect();
+    if !dirty.is_empty() {
+        return Err(SyncError::Dirty(dirty));
     }
-    repo.find_reference(&local_name)?.set_target(
-        target.id(),
-        &format!("host sync: fast-forward to {remote}/{branch}"),
-    )?;
-    changes.sort();
-    Ok(SyncReport {
-        updated: true,
-        from_to: Some((local.id().to_string(), target.id().to_string())),
-        changes,
-        submodules: submodules.into_iter().collect(),
-    })
+    Ok(())
 }
 
 /// Why writing `path` under `workdir` would go through a symbolic link

@@ -8,22 +8,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// What `host check` checks beyond a render.
-#[derive(Default)]
-pub struct Checks {
-    /// Internal links and anchors.
-    pub links: bool,
-    /// External links too, with these options.
-    pub external: Option<blogmark_host::links::external::Options>,
-}
-
-pub fn run(
+/// `host render`: the site written to `out` (default `<site>/public`).
+pub fn render(
     site: &std::path::Path,
     args: &BuildArgs,
     out: Option<PathBuf>,
-    write: bool,
     quiet: bool,
-    checks: Checks,
 ) -> anyhow::Result<ExitCode> {
     // A link named with --out is the user's choice of place: resolved
     // here, as the render never writes through a link in its output path.
@@ -34,24 +24,46 @@ pub fn run(
         ),
         other => other,
     };
+    run(
+        BuildOptions {
+            out,
+            ..BuildOptions::render(site)
+        },
+        args,
+        quiet,
+    )
+}
+
+/// `host check`: a render that writes nothing, its links checked too
+/// (external ones with `external`).
+pub fn check(
+    site: &std::path::Path,
+    args: &BuildArgs,
+    external: Option<blogmark_host::links::external::Options>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    run(
+        BuildOptions {
+            external_links: external,
+            ..BuildOptions::check(site)
+        },
+        args,
+        quiet,
+    )
+}
+
+/// Build with `base` and the options both commands share, then report.
+fn run(base: BuildOptions, args: &BuildArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let options = BuildOptions {
-        root: site.to_path_buf(),
-        out,
         drafts: args.drafts,
         future: args.future,
         jobs: args.jobs,
-        write,
         progress: !quiet && std::io::stderr().is_terminal(),
         use_cache: !args.no_cache,
-        check_links: checks.links,
-        external_links: checks.external,
         base_url: args.base_url.clone(),
-        page_cache: None,
-        sandbox: None,
-        kept_content: None,
-        on_written: None,
-        keep_pages: false,
+        ..base
     };
+    let write = options.write;
     let report = build_keeping_pages(&options)?;
     for diagnostic in &report.diagnostics {
         eprintln!("{diagnostic}");

@@ -130,115 +130,25 @@ fn place(path: &str) -> (String, Option<String>) {
 pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
     let text = crate::input::utf8(bytes).map_err(|e| e.to_diagnostic(path))?;
     let split = front_matter::split(path, text)?;
-    let fields = split.fields;
-    let field_line = |name: &str| field_line(text, name);
-    let string = |name: &str| -> Result<Option<String>, Diagnostic> {
-        match fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(Diagnostic::error(
-                path,
-                field_line(name),
-                1,
-                format!("`{name}` must be a string, found {other}"),
-            )),
-        }
+    let fields = Fields {
+        map: &split.fields,
+        text,
+        path,
     };
-    let title = string("title")?
+    let title = fields
+        .string("title")?
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| Diagnostic::error(path, 1, 1, "missing `title` in the front matter"))?;
-    let date = match fields.get("date") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(parse_date(value).ok_or_else(|| {
-            Diagnostic::error(
-                path,
-                field_line("date"),
-                1,
-                format!("cannot read the date {value}; use 2024-01-31, 2024-01-31T10:00:00Z or 2024-01-31 10:00"),
-            )
-        })?),
-    };
+    let date = fields.date()?;
     let (folders, bundle) = place(path);
-    let slug = match string("slug")? {
-        Some(slug) => {
-            let cleaned = slugify(&slug);
-            if cleaned.is_empty() {
-                return Err(Diagnostic::error(
-                    path,
-                    field_line("slug"),
-                    1,
-                    "the slug is empty",
-                ));
-            }
-            cleaned
-        }
-        None => slugify(bundle.as_deref().map_or(file_stem(path), file_stem)),
-    };
-    let url = match string("url")? {
-        Some(own) => super::urls::normalize(&own).map_err(|why| {
-            Diagnostic::error(
-                path,
-                field_line("url"),
-                1,
-                format!("`url` {own:?} is not a URL path: {why}"),
-            )
-        })?,
-        None => super::urls::folder_url(kind, &folders, &slug),
-    };
-    let aliases = string_list(&fields, "aliases", path, &field_line)?
-        .into_iter()
-        .map(|alias| {
-            super::urls::normalize(&alias).map_err(|why| {
-                Diagnostic::error(
-                    path,
-                    field_line("aliases"),
-                    1,
-                    format!("the alias {alias:?} is not a URL path: {why}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let lastmod = match fields.get("lastmod").or_else(|| fields.get("updated")) {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(parse_date(value).ok_or_else(|| {
-            let name = if fields.contains_key("lastmod") {
-                "lastmod"
-            } else {
-                "updated"
-            };
-            Diagnostic::error(
-                path,
-                field_line(name),
-                1,
-                format!("cannot read the date {value} of `{name}`"),
-            )
-        })?),
-    };
-    let tags = string_list(&fields, "tags", path, &field_line)?;
-    let draft = match fields.get("draft") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => {
-            return Err(Diagnostic::error(
-                path,
-                field_line("draft"),
-                1,
-                format!("`draft` must be true or false, found {other}"),
-            ));
-        }
-    };
-    let extra = match fields.get("extra") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map.clone(),
-        Some(other) => {
-            return Err(Diagnostic::error(
-                path,
-                field_line("extra"),
-                1,
-                format!("`extra` must be a table, found {other}"),
-            ));
-        }
-    };
+    let slug = fields.slug(bundle.as_deref())?;
+    let url = fields.url(kind, &folders, &slug)?;
+    let aliases = fields.aliases()?;
+    let lastmod = fields.lastmod()?;
+    let tags = fields.string_list("tags")?;
+    let draft = fields.draft()?;
+    let extra = fields.extra()?;
+    let summary = fields.string("summary")?;
     Ok(Page {
         kind,
         path: path.to_owned(),
@@ -253,13 +163,140 @@ pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
         date,
         tags,
         draft,
-        summary: string("summary")?,
+        summary,
         extra,
         body: split.body.to_owned(),
         body_line: split.body_line,
         content_hash: crate::input::content_hash(bytes),
-        front_matter: fields,
+        front_matter: split.fields,
     })
+}
+
+/// A page's front matter fields, with the file they were read from so that
+/// an error can name the line of its field.
+struct Fields<'a> {
+    /// The fields, as written.
+    map: &'a Map<String, Value>,
+    /// The file's text.
+    text: &'a str,
+    /// The file's path relative to the site.
+    path: &'a str,
+}
+
+impl Fields<'_> {
+    /// An error about the field `name`, at its line.
+    fn error(&self, name: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.path, field_line(self.text, name), 1, message)
+    }
+
+    /// The string `name` (none when absent).
+    fn string(&self, name: &str) -> Result<Option<String>, Diagnostic> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => {
+                Err(self.error(name, format!("`{name}` must be a string, found {other}")))
+            }
+        }
+    }
+
+    /// The list of strings `name` (empty when absent).
+    fn string_list(&self, name: &str) -> Result<Vec<String>, Diagnostic> {
+        string_list(self.map, name, self.path, &|name| {
+            field_line(self.text, name)
+        })
+    }
+
+    /// The publication date, if set.
+    fn date(&self) -> Result<Option<DateTime<Utc>>, Diagnostic> {
+        match self.map.get("date") {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => parse_date(value).map(Some).ok_or_else(|| {
+                self.error(
+                    "date",
+                    format!("cannot read the date {value}; use 2024-01-31, 2024-01-31T10:00:00Z or 2024-01-31 10:00"),
+                )
+            }),
+        }
+    }
+
+    /// The slug: `slug`, cleaned, else the file's (or `bundle`'s) name.
+    fn slug(&self, bundle: Option<&str>) -> Result<String, Diagnostic> {
+        match self.string("slug")? {
+            Some(slug) => {
+                let cleaned = slugify(&slug);
+                if cleaned.is_empty() {
+                    return Err(self.error("slug", "the slug is empty"));
+                }
+                Ok(cleaned)
+            }
+            None => Ok(slugify(bundle.map_or(file_stem(self.path), file_stem))),
+        }
+    }
+
+    /// The URL path: `url`, normalized, else the one its folders and `slug`
+    /// make.
+    fn url(&self, kind: Kind, folders: &str, slug: &str) -> Result<String, Diagnostic> {
+        match self.string("url")? {
+            Some(own) => super::urls::normalize(&own).map_err(|why| {
+                self.error("url", format!("`url` {own:?} is not a URL path: {why}"))
+            }),
+            None => Ok(super::urls::folder_url(kind, folders, slug)),
+        }
+    }
+
+    /// The `aliases`, normalized URL paths.
+    fn aliases(&self) -> Result<Vec<String>, Diagnostic> {
+        self.string_list("aliases")?
+            .into_iter()
+            .map(|alias| {
+                super::urls::normalize(&alias).map_err(|why| {
+                    self.error(
+                        "aliases",
+                        format!("the alias {alias:?} is not a URL path: {why}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// When it last changed: `lastmod`, else `updated`, if set.
+    fn lastmod(&self) -> Result<Option<DateTime<Utc>>, Diagnostic> {
+        match self.map.get("lastmod").or_else(|| self.map.get("updated")) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => parse_date(value).map(Some).ok_or_else(|| {
+                let name = if self.map.contains_key("lastmod") {
+                    "lastmod"
+                } else {
+                    "updated"
+                };
+                self.error(name, format!("cannot read the date {value} of `{name}`"))
+            }),
+        }
+    }
+
+    /// Whether it is a draft (not when absent).
+    fn draft(&self) -> Result<bool, Diagnostic> {
+        match self.map.get("draft") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(self.error(
+                "draft",
+                format!("`draft` must be true or false, found {other}"),
+            )),
+        }
+    }
+
+    /// The `extra` table (empty when absent).
+    fn extra(&self) -> Result<Map<String, Value>, Diagnostic> {
+        match self.map.get("extra") {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(map)) => Ok(map.clone()),
+            Some(other) => {
+                Err(self.error("extra", format!("`extra` must be a table, found {other}")))
+            }
+        }
+    }
 }
 
 /// The front matter's list of strings `name` (none when absent).

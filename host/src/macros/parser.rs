@@ -119,24 +119,18 @@ pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
         }
         calls += 1;
         if body[start + 3..].starts_with("/*") {
-            // The closing `*/>}}` starts after the opening `{{</*` (in
-            // `{{</*/>}}` the two overlap).
-            let Some(end) = body[start + 5..].find("*/>}}").map(|i| i + 5) else {
-                push_text(&mut segments, &body[text_start..start]);
-                segments.push(error(
-                    3,
-                    "escaped macro `{{</*` is never closed with `*/>}}`".into(),
-                ));
-                text_start = start + 3;
-                at = text_start;
-                continue;
-            };
             push_text(&mut segments, &body[text_start..start]);
-            segments.push(Segment::Literal(format!(
-                "{{{{<{}>}}}}",
-                &body[start + 5..start + end]
-            )));
-            text_start = start + end + 5;
+            match escaped(body, start) {
+                Some((literal, end)) => {
+                    segments.push(Segment::Literal(literal));
+                    text_start = end;
+                }
+                None => {
+                    let message = "escaped macro `{{</*` is never closed with `*/>}}`";
+                    segments.push(error(3, message.into()));
+                    text_start = start + 3;
+                }
+            }
             at = text_start;
             continue;
         }
@@ -192,6 +186,18 @@ pub fn parse(file: &str, body: &str, body_line: usize) -> Vec<Segment> {
     }
     push_text(&mut segments, &body[text_start..]);
     segments
+}
+
+/// The text an escaped macro at `start` (`{{</* name */>}}`) prints, and
+/// where it ends; `None` when it is never closed.
+fn escaped(body: &str, start: usize) -> Option<(String, usize)> {
+    // The closing `*/>}}` starts after the opening `{{</*` (in `{{</*/>}}`
+    // the two overlap).
+    let end = body[start + 5..].find("*/>}}")? + 5;
+    Some((
+        format!("{{{{<{}>}}}}", &body[start + 5..start + end]),
+        start + end + 5,
+    ))
 }
 
 fn push_text(segments: &mut Vec<Segment>, text: &str) {

@@ -60,109 +60,24 @@ impl Wheel {
             wheel: file_name.clone(),
             why,
         };
-        let stem = file_name
-            .strip_suffix(".whl")
-            .ok_or_else(|| bad("its name does not end in .whl".into()))?;
-        // name-version(-build)?-python-abi-platform
-        let parts: Vec<&str> = stem.split('-').collect();
-        if parts.len() < 5 {
-            return Err(bad("its name does not carry name, version and tags".into()));
-        }
-        let (name, version) = (super::normalize(parts[0]), parts[1].to_owned());
-        let (abi, platform) = (parts[parts.len() - 2], parts[parts.len() - 1]);
+        let (name, version, built_for) = name_version_and_platform(&file_name, &bad)?;
         let compiled = |why: String| PackageError::Compiled {
             name: name.clone(),
             version: version.clone(),
             why,
         };
-        // Such a wheel may still be pure Python with optional accelerators
-        // (MarkupSafe's `_speedups`, PyYAML's `_yaml`): it is read, its
-        // compiled files left out, and the lock tries it.
-        let mut compiled_why = (abi != "none" || platform != "any").then(|| {
-            format!(
-                "its wheel {file_name} is built for one interpreter and platform \
-                 ({abi}, {platform}): it has compiled extensions"
-            )
-        });
         let bytes = std::fs::read(path).map_err(PackageError::io(path))?;
         let sha256 = crate::input::content_hash(&bytes);
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| bad(format!("not a zip archive: {e}")))?;
-        let mut files = Vec::new();
-        let mut left_out = Vec::new();
-        let mut purelib = None;
-        let mut unpacked = 0u64;
-        for index in 0..archive.len() {
-            let mut entry = archive
-                .by_index(index)
-                .map_err(|e| bad(format!("entry {index}: {e}")))?;
-            if entry.is_dir() {
-                continue;
-            }
-            let entry_name = entry
-                .name()
-                .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
-                .into_owned();
-            let Some(path) = crate::input::plain_segments(&entry_name)
-                .filter(|p| !p.is_empty() && crate::pulled_path::problem(&entry_name).is_none())
-            else {
-                return Err(bad(format!("{entry_name:?} is not a plain relative path")));
-            };
-            // The sizes an archive declares may lie: what is read counts.
-            let too_large = |size: u64| {
-                bad(format!(
-                    "{entry_name} unpacks to {} or more, past the limit of {} a file",
-                    crate::input::size(size),
-                    crate::input::size(MAX_FILE_BYTES)
-                ))
-            };
-            if entry.size() > MAX_FILE_BYTES {
-                return Err(too_large(entry.size()));
-            }
-            let mut contents = Vec::new();
-            (&mut entry)
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut contents)
-                .map_err(|e| bad(format!("{entry_name}: {e}")))?;
-            if contents.len() as u64 > MAX_FILE_BYTES {
-                return Err(too_large(contents.len() as u64));
-            }
-            unpacked += contents.len() as u64;
-            if unpacked > MAX_WHEEL_BYTES {
-                return Err(bad(format!(
-                    "it unpacks to more than {} in all (at {entry_name})",
-                    crate::input::size(MAX_WHEEL_BYTES)
-                )));
-            }
-            let top = path[0];
-            if top.ends_with(".dist-info") && path.len() == 2 && path[1] == "WHEEL" {
-                let text = String::from_utf8_lossy(&contents);
-                purelib = Some(text.lines().any(|l| {
-                    l.split_once(':').is_some_and(|(k, v)| {
-                        k.trim() == "Root-Is-Purelib" && v.trim().eq_ignore_ascii_case("true")
-                    })
-                }));
-            }
-            // `name.data/purelib/` and `platlib/` install into site-packages
-            // as the wheel's root does; its scripts, headers and data files go
-            // elsewhere on a real install, so no script could import them.
-            let path = if top.ends_with(".data") {
-                match path.get(1) {
-                    Some(&"purelib" | &"platlib") if path.len() > 2 => &path[2..],
-                    _ => continue,
-                }
-            } else {
-                &path[..]
-            };
-            if let Some(native) = NATIVE.iter().find(|end| entry_name.ends_with(*end)) {
-                compiled_why.get_or_insert_with(|| {
-                    format!("its wheel holds a native library ({entry_name}, {native})")
-                });
-                left_out.push(path.join("/"));
-                continue;
-            }
-            files.push((path.join("/"), contents));
-        }
+        let Unpacked {
+            mut files,
+            left_out,
+            purelib,
+            native,
+        } = unpack(archive, &bad)?;
+        // The tags, when they name a platform, say why before any file does.
+        let compiled_why = built_for.or(native);
         match purelib {
             Some(true) => {}
             // A platform wheel installs into platlib, which is
@@ -194,5 +109,157 @@ impl Wheel {
             files,
             compiled: compiled_part,
         })
+    }
+}
+
+/// The package name (normalized) and version `file_name` carries, and why
+/// the wheel is not pure Python when its tags name one interpreter or
+/// platform.
+fn name_version_and_platform(
+    file_name: &str,
+    bad: &dyn Fn(String) -> PackageError,
+) -> Result<(String, String, Option<String>), PackageError> {
+    let stem = file_name
+        .strip_suffix(".whl")
+        .ok_or_else(|| bad("its name does not end in .whl".into()))?;
+    // name-version(-build)?-python-abi-platform
+    let parts: Vec<&str> = stem.split('-').collect();
+    if parts.len() < 5 {
+        return Err(bad("its name does not carry name, version and tags".into()));
+    }
+    let (name, version) = (super::normalize(parts[0]), parts[1].to_owned());
+    let (abi, platform) = (parts[parts.len() - 2], parts[parts.len() - 1]);
+    // Such a wheel may still be pure Python with optional accelerators
+    // (MarkupSafe's `_speedups`, PyYAML's `_yaml`): it is read, its
+    // compiled files left out, and the lock tries it.
+    let built_for = (abi != "none" || platform != "any").then(|| {
+        format!(
+            "its wheel {file_name} is built for one interpreter and platform \
+             ({abi}, {platform}): it has compiled extensions"
+        )
+    });
+    Ok((name, version, built_for))
+}
+
+/// What a wheel's archive installs.
+struct Unpacked {
+    /// The files it installs, relative to site-packages, with their contents.
+    files: Vec<(String, Vec<u8>)>,
+    /// Its compiled files, left out of `files`.
+    left_out: Vec<String>,
+    /// Its `.dist-info/WHEEL`'s `Root-Is-Purelib`, if it has that file.
+    purelib: Option<bool>,
+    /// Why it is not pure Python, from the first native library it holds.
+    native: Option<String>,
+}
+
+/// What the wheel's `archive` installs, read within the size limits.
+fn unpack(
+    mut archive: zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    bad: &dyn Fn(String) -> PackageError,
+) -> Result<Unpacked, PackageError> {
+    let mut unpacked = Unpacked {
+        files: Vec::new(),
+        left_out: Vec::new(),
+        purelib: None,
+        native: None,
+    };
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| bad(format!("entry {index}: {e}")))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let entry_name = entry
+            .name()
+            .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
+            .into_owned();
+        let Some(path) = crate::input::plain_segments(&entry_name)
+            .filter(|p| !p.is_empty() && crate::pulled_path::problem(&entry_name).is_none())
+        else {
+            return Err(bad(format!("{entry_name:?} is not a plain relative path")));
+        };
+        let declared = entry.size();
+        let contents = read_entry(&mut entry, declared, &entry_name, bad)?;
+        total += contents.len() as u64;
+        if total > MAX_WHEEL_BYTES {
+            return Err(bad(format!(
+                "it unpacks to more than {} in all (at {entry_name})",
+                crate::input::size(MAX_WHEEL_BYTES)
+            )));
+        }
+        if path[0].ends_with(".dist-info") && path.len() == 2 && path[1] == "WHEEL" {
+            unpacked.purelib = Some(root_is_purelib(&contents));
+        }
+        let Some(path) = installed_path(&path) else {
+            continue;
+        };
+        if let Some(native) = NATIVE.iter().find(|end| entry_name.ends_with(*end)) {
+            unpacked.native.get_or_insert_with(|| {
+                format!("its wheel holds a native library ({entry_name}, {native})")
+            });
+            unpacked.left_out.push(path.join("/"));
+            continue;
+        }
+        unpacked.files.push((path.join("/"), contents));
+    }
+    Ok(unpacked)
+}
+
+/// The contents of the archive's file `entry_name`, read from `entry`
+/// (which declares `declared` bytes), or an error past the limit a file.
+fn read_entry(
+    entry: impl std::io::Read,
+    declared: u64,
+    entry_name: &str,
+    bad: &dyn Fn(String) -> PackageError,
+) -> Result<Vec<u8>, PackageError> {
+    // The sizes an archive declares may lie: what is read counts.
+    let too_large = |size: u64| {
+        bad(format!(
+            "{entry_name} unpacks to {} or more, past the limit of {} a file",
+            crate::input::size(size),
+            crate::input::size(MAX_FILE_BYTES)
+        ))
+    };
+    if declared > MAX_FILE_BYTES {
+        return Err(too_large(declared));
+    }
+    let mut contents = Vec::new();
+    entry
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut contents)
+        .map_err(|e| bad(format!("{entry_name}: {e}")))?;
+    if contents.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(contents.len() as u64));
+    }
+    Ok(contents)
+}
+
+/// Whether a `.dist-info/WHEEL` file's `contents` say `Root-Is-Purelib: true`.
+fn root_is_purelib(contents: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(contents);
+    text.lines().any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim() == "Root-Is-Purelib" && v.trim().eq_ignore_ascii_case("true")
+        })
+    })
+}
+
+/// Where the archive's file at `path` installs, relative to site-packages;
+/// none for a file that does not go there.
+fn installed_path<'a>(path: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    // `name.data/purelib/` and `platlib/` install into site-packages as the
+    // wheel's root does; its scripts, headers and data files go elsewhere on
+    // a real install, so no script could import them.
+    if path[0].ends_with(".data") {
+        match path.get(1) {
+            Some(&"purelib" | &"platlib") if path.len() > 2 => Some(&path[2..]),
+            _ => None,
+        }
+    } else {
+        Some(path)
     }
 }

@@ -5,9 +5,8 @@
 use super::apply_transforms::transform_all;
 use super::listings::{render_404, render_index, render_taxonomy, terms};
 use super::output::{Output, WriteReport};
-use super::page_cache::{
-    KeptListings, KeyHasher, PageCache, PageHasher, page_hasher, page_key, site_key, templates_part,
-};
+use super::page_cache::PageCache;
+use super::page_keys::PageKeys;
 use super::site_context::SiteContext;
 use super::{
     aliases, bundles, feeds, link_check, output_paths, pages, persist, progress, static_files,
@@ -15,19 +14,18 @@ use super::{
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::macros::expand::SiteIndex;
 use crate::python::{self, Session};
 use crate::scripts::Script;
-use crate::stats::{CallKind, Event};
 use crate::store::Store;
 use anyhow::Context as _;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// What to build and how.
-#[derive(Clone, Debug)]
+/// What to build and how. Start from [`BuildOptions::render`],
+/// [`BuildOptions::check`] or [`BuildOptions::serve`] and change what
+/// differs: `BuildOptions { drafts: true, ..BuildOptions::render(root) }`.
+#[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// The site's directory.
     pub root: PathBuf,
@@ -66,6 +64,40 @@ pub struct BuildOptions {
     /// Save `page_cache` in the site's `.blogmark/` for the next render
     /// (when it changed), beside the output ([`build_keeping_pages`] sets it).
     pub keep_pages: bool,
+}
+
+impl BuildOptions {
+    /// `host render` of the site at `root`: written to `<root>/public`,
+    /// with the persistent result cache, no progress bar.
+    pub fn render(root: &std::path::Path) -> Self {
+        BuildOptions {
+            root: root.to_path_buf(),
+            write: true,
+            use_cache: true,
+            ..BuildOptions::default()
+        }
+    }
+
+    /// `host check` of the site at `root`: everything a render does but
+    /// writing, and its internal links and anchors checked.
+    pub fn check(root: &std::path::Path) -> Self {
+        BuildOptions {
+            write: false,
+            check_links: true,
+            ..BuildOptions::render(root)
+        }
+    }
+
+    /// One build of `host serve`: into `out`, under `base_url`; the
+    /// server adds what it keeps from build to build (pages, sandbox,
+    /// content) and what it does once the output is written.
+    pub fn serve(root: &std::path::Path, out: PathBuf, base_url: String) -> Self {
+        BuildOptions {
+            out: Some(out),
+            base_url: Some(base_url),
+            ..BuildOptions::render(root)
+        }
+    }
 }
 
 /// What to do once a build has written its output: given the report so
@@ -201,37 +233,6 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
         .context("cannot start the render threads")
 }
 
-/// What every page may read of the others, and the transforms, for the
-/// page cache's key.
-fn site_inputs(
-    context: &SiteContext,
-    python: &Session,
-    index: &SiteIndex,
-    clock: Duration,
-) -> Vec<u8> {
-    let entries: Vec<_> = index
-        .entries
-        .iter()
-        .map(|e| (&e.path, &e.slug, &e.title, &e.url, &e.date, e.is_post))
-        .collect();
-    // Macros' scripts are in each page's key, as the page calls them;
-    // transforms change every page they run on.
-    let mut scripts: Vec<(String, String)> = python
-        .transforms()
-        .iter()
-        .map(|s| (s.path.clone(), python.script_identity(s)))
-        .collect();
-    scripts.sort();
-    serde_json::to_vec(&(
-        entries,
-        scripts,
-        clock.as_secs(),
-        &context.base,
-        python.guest_build(),
-    ))
-    .unwrap_or_default()
-}
-
 /// What "now" is for a build: `SOURCE_DATE_EPOCH` when set (reproducible
 /// builds, as the sandbox's clock), else the system's time. Pages dated
 /// after it are left out unless `--future`.
@@ -264,13 +265,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         loaded.config.base_url = base_url.clone();
     }
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let now = build_clock();
-    let built: Vec<&Page> = loaded
-        .pages
-        .iter()
-        .filter(|p| options.drafts || !p.draft)
-        .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
-        .collect();
+    let built = published(&loaded.pages, options);
     let mut store = open_store(options)?;
     let clock = python::guest_clock(built.iter().copied());
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
@@ -279,106 +274,32 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     tracing::info!(
         pages = built.len(),
         scripts = loaded.scripts.len(),
+        transforms = python.transforms().len(),
         threads = pool.current_num_threads(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "site loaded"
     );
 
     let transformed = pool.install(|| transform_all(root, &python, &built));
-    if !python.transforms().is_empty() {
-        tracing::info!(
-            transforms = python.transforms().len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "transforms applied"
-        );
-    }
-    let mut pages: Vec<&Page> = Vec::with_capacity(built.len());
-    for (page, (new, transform_diagnostics)) in built.iter().zip(&transformed) {
-        let page = new.as_ref().unwrap_or(page);
-        // A transform may mark a post as a draft.
-        if options.drafts || !page.draft {
-            pages.push(page);
-        }
-        diagnostics.extend(transform_diagnostics.iter().cloned());
-    }
-    // Newest first; undated posts last; ties by path so the order never
-    // depends on the file system.
-    pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
+    let pages = after_transforms(&built, &transformed, options, &mut diagnostics);
 
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
     let index = pages::site_index(&context, &pages);
-    // With a page cache: each page's hasher, made before its macros are
-    // known; its key adds what each macro it called resolves to.
-    let caching: Option<(&PageCache, KeyHasher, Vec<PageHasher>)> =
-        options.page_cache.as_deref().map(|cache| {
-            let site = site_key(root, &site_inputs(&context, &python, &index, clock));
-            let templates: HashMap<Kind, String> = [Kind::Post, Kind::Page]
-                .into_iter()
-                .map(|kind| {
-                    let name = pages::template_of(kind);
-                    (kind, templates_part(&context.templates, root, name))
-                })
-                .collect();
-            let hashers = pool.install(|| {
-                pages
-                    .par_iter()
-                    .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
-                    .collect()
-            });
-            (cache, site, hashers)
-        });
-    if let (Some(cache), Some((_, site, _))) = (&options.page_cache, &caching) {
-        context.kept = Some(KeptListings::new(cache.clone(), site, root));
+    let keys = options.page_cache.as_deref().map(|cache| {
+        pool.install(|| PageKeys::new(cache, &python, root, &context, &index, clock, &pages))
+    });
+    if let (Some(cache), Some(keys)) = (&options.page_cache, &keys) {
+        context.kept = Some(keys.listings(cache.clone(), root));
     }
-    let key = |hasher: &PageHasher, calls: &[(CallKind, String)]| {
-        page_key(hasher, calls, |name| {
-            python.macro_named(name).map_or_else(String::new, |s| {
-                format!("{}\0{}", s.path, python.script_identity(s))
-            })
-        })
-    };
-    let reused = std::sync::atomic::AtomicUsize::new(0);
-    let reuse = |i: usize| {
-        let (cache, _, hashers) = caching.as_ref()?;
-        let page = cache.get(&pages[i].path, |calls| key(&hashers[i], calls))?;
-        reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        for (kind, name) in &page.calls {
-            python.stats().record(*kind, name, Event::CacheHit, None);
-        }
-        Some(page)
-    };
+    let reuse = |i: usize| keys.as_ref()?.reuse(i, &pages[i].path);
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
     // Listings, feeds and the output call no macro.
     python.end_calls();
-    // Each page's key; none for a page with problems (a macro that timed
-    // out, ...): it is rendered again next time, the problem may be gone.
-    let keys: Option<Vec<Option<String>>> = caching.as_ref().map(|(_, _, hashers)| {
-        hashers
-            .iter()
-            .zip(&rendered)
-            .map(|(hasher, rendered)| {
-                rendered
-                    .diagnostics
-                    .is_empty()
-                    .then(|| key(hasher, &rendered.calls))
-            })
-            .collect()
-    });
-    let mut kept_pages_changed = false;
-    if let (Some((cache, _, _)), Some(keys)) = (&caching, &keys) {
-        kept_pages_changed = cache.replace(
-            pages
-                .iter()
-                .zip(keys)
-                .zip(&rendered)
-                .filter_map(|((page, key), rendered)| {
-                    Some((page.path.clone(), (key.clone()?, rendered.clone())))
-                })
-                .collect(),
-        );
-    }
+    let mut kept_pages_changed = keys
+        .as_ref()
+        .is_some_and(|keys| keys.keep(&pages, &rendered));
     progress.finish_and_clear();
     tracing::info!(
         pages = pages.len(),
@@ -387,68 +308,23 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     );
 
     let mut output = Output::default();
-    let mut macro_calls = 0;
-    let mut sources = HashMap::new();
-    let mut posts = Vec::new();
-    let mut contents = Vec::new();
-    for (page, rendered) in pages.iter().zip(&rendered) {
-        if let Some(summary) = &rendered.summary {
-            context.summaries.insert(page.path.clone(), summary.clone());
-        }
-        diagnostics.extend(rendered.diagnostics.iter().cloned());
-        macro_calls += rendered.calls.len();
-        let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
-        if options.check_links {
-            sources.insert(
-                path.clone(),
-                crate::links::PageSource {
-                    file: page.path.clone(),
-                    body: page.body.clone(),
-                    body_line: page.body_line,
-                },
-            );
-        }
-        context.published.insert(path.clone(), page.path.clone());
-        output.add(path, rendered.html.as_str());
-        if page.kind == Kind::Post {
-            posts.push(*page);
-            contents.push(&rendered.content);
-        }
-    }
-
-    let paginate = loaded.config.paginate;
-    render_index(&context, &posts, paginate, &mut output, &mut diagnostics);
-    let taxonomies: Vec<(&str, _)> = context
-        .taxonomies
-        .iter()
-        .map(|name| (name.as_str(), terms(&posts, name)))
-        .collect();
-    for (taxonomy, terms) in &taxonomies {
-        render_taxonomy(&context, taxonomy, terms, &mut output, &mut diagnostics);
-    }
-    render_404(&context, &mut output, &mut diagnostics);
-    feeds::render_feed(&context, &posts, &contents, &mut output, &mut diagnostics);
-    feeds::render_sitemap(&context, &pages, &taxonomies, &mut output, &mut diagnostics);
-    if let Some(kept) = context.kept.take() {
-        let (reused, total, changed) = kept.finish();
-        tracing::info!(
-            reused,
-            total,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "listings"
-        );
-        kept_pages_changed |= changed;
-    }
-    bundles::copy_resources(root, &pages, &mut output, &mut diagnostics);
-    static_files::add_static_files(root, &mut output, &mut diagnostics);
-    aliases::add_aliases(&context, &pages, &mut output, &mut diagnostics);
-    output_paths::check(root, &mut output, &context.published, &mut diagnostics);
+    let gathered = gather_pages(&mut context, &pages, &rendered, options, &mut output);
+    diagnostics.extend(rendered.iter().flat_map(|r| r.diagnostics.iter().cloned()));
+    render_site_files(
+        &mut context,
+        &loaded.config,
+        (&pages, &gathered),
+        &mut output,
+        &mut diagnostics,
+    );
+    kept_pages_changed |= finish_listings(&mut context, started);
+    add_files(root, &context, &pages, &mut output, &mut diagnostics);
     if options.check_links {
         diagnostics.extend(link_check::check_links(
             root,
             &context.base,
             &output,
-            &sources,
+            &gathered.sources,
             options.external_links.as_ref(),
         ));
     }
@@ -457,11 +333,11 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
         pages: pages.len(),
-        pages_reused: reused.into_inner(),
+        pages_reused: keys.as_ref().map_or(0, PageKeys::reused),
         kept_pages_changed,
         files: output.len(),
         diagnostics,
-        macro_calls,
+        macro_calls: gathered.macro_calls,
         sandbox_runs,
         cache_hits,
         macros: python.stats().snapshot(),
@@ -481,4 +357,152 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The pages this build publishes: drafts only with `--drafts`, pages dated
+/// after the build clock only with `--future`.
+fn published<'a>(pages: &'a [Page], options: &BuildOptions) -> Vec<&'a Page> {
+    let now = build_clock();
+    pages
+        .iter()
+        .filter(|p| options.drafts || !p.draft)
+        .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
+        .collect()
+}
+
+/// The pages as the transforms left them, newest first (undated last, ties
+/// by path, so the order never depends on the file system); a transform may
+/// have made one a draft.
+fn after_transforms<'a>(
+    built: &[&'a Page],
+    transformed: &'a [(Option<Page>, Vec<Diagnostic>)],
+    options: &BuildOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<&'a Page> {
+    let mut pages: Vec<&Page> = Vec::with_capacity(built.len());
+    for (page, (new, transform_diagnostics)) in built.iter().zip(transformed) {
+        let page = new.as_ref().unwrap_or(page);
+        if options.drafts || !page.draft {
+            pages.push(page);
+        }
+        diagnostics.extend(transform_diagnostics.iter().cloned());
+    }
+    pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
+    pages
+}
+
+/// What the rendered pages give the rest of the build.
+struct Gathered<'a> {
+    /// The posts, newest first, with their rendered content (for the feed).
+    posts: Vec<&'a Page>,
+    contents: Vec<&'a String>,
+    /// Each page's source, by output path, for link checking.
+    sources: HashMap<String, crate::links::PageSource>,
+    macro_calls: usize,
+}
+
+/// Put each rendered page into `output` and `context` (its summary, its
+/// published path).
+fn gather_pages<'a>(
+    context: &mut SiteContext,
+    pages: &[&'a Page],
+    rendered: &'a [std::sync::Arc<pages::RenderedPage>],
+    options: &BuildOptions,
+    output: &mut Output,
+) -> Gathered<'a> {
+    let mut gathered = Gathered {
+        posts: Vec::new(),
+        contents: Vec::new(),
+        sources: HashMap::new(),
+        macro_calls: 0,
+    };
+    for (page, rendered) in pages.iter().zip(rendered) {
+        if let Some(summary) = &rendered.summary {
+            context.summaries.insert(page.path.clone(), summary.clone());
+        }
+        gathered.macro_calls += rendered.calls.len();
+        let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
+        if options.check_links {
+            gathered.sources.insert(
+                path.clone(),
+                crate::links::PageSource {
+                    file: page.path.clone(),
+                    body: page.body.clone(),
+                    body_line: page.body_line,
+                },
+            );
+        }
+        context.published.insert(path.clone(), page.path.clone());
+        output.add(path, rendered.html.as_str());
+        if page.kind == Kind::Post {
+            gathered.posts.push(*page);
+            gathered.contents.push(&rendered.content);
+        }
+    }
+    gathered
+}
+
+/// Log what the listings reused; whether the kept ones changed.
+fn finish_listings(context: &mut SiteContext, started: Instant) -> bool {
+    let Some(kept) = context.kept.take() else {
+        return false;
+    };
+    let (reused, total, changed) = kept.finish();
+    tracing::info!(
+        reused,
+        total,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "listings"
+    );
+    changed
+}
+
+/// The files made from many pages: the index with its pagination, the
+/// taxonomies, the 404 page, the feed and the sitemap.
+fn render_site_files(
+    context: &mut SiteContext,
+    config: &Config,
+    (pages, gathered): (&[&Page], &Gathered),
+    output: &mut Output,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    render_index(
+        context,
+        &gathered.posts,
+        config.paginate,
+        output,
+        diagnostics,
+    );
+    let taxonomies: Vec<(&str, _)> = context
+        .taxonomies
+        .iter()
+        .map(|name| (name.as_str(), terms(&gathered.posts, name)))
+        .collect();
+    for (taxonomy, terms) in &taxonomies {
+        render_taxonomy(context, taxonomy, terms, output, diagnostics);
+    }
+    render_404(context, output, diagnostics);
+    feeds::render_feed(
+        context,
+        &gathered.posts,
+        &gathered.contents,
+        output,
+        diagnostics,
+    );
+    feeds::render_sitemap(context, pages, &taxonomies, output, diagnostics);
+}
+
+/// The files copied or made beside the pages: a bundle's files, `static/`,
+/// redirects at old URLs; then the output's paths checked.
+fn add_files(
+    root: &std::path::Path,
+    context: &SiteContext,
+    pages: &[&Page],
+    output: &mut Output,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    bundles::copy_resources(root, pages, output, diagnostics);
+    static_files::add_static_files(root, output, diagnostics);
+    aliases::add_aliases(context, pages, output, diagnostics);
+    output_paths::check(root, output, &context.published, diagnostics);
 }

@@ -15,6 +15,7 @@ mod listings;
 mod output;
 mod output_paths;
 mod page_cache;
+mod page_keys;
 mod pages;
 mod persist;
 mod progress;

@@ -96,19 +96,45 @@ fn docstring(source: &str) -> Option<(&str, usize)> {
 /// Parse the script at `path` from its bytes; problems become warnings (or
 /// an error for a script that cannot run at all).
 pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
+    let mut script = default_script(path, bytes);
+    let source = match crate::input::utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            script.valid = false;
+            return (script, vec![e.to_diagnostic(path)]);
+        }
+    };
+    script.source = source.to_owned();
+    let read = front_matter(path, source).and_then(|yaml| Ok((read_fields(path, &yaml)?, yaml)));
+    let (fields, yaml) = match read {
+        Ok(read) => read,
+        Err(diagnostic) => {
+            // A warning leaves the defaults, which can run; an error is front
+            // matter that cannot be read, so the script must not run.
+            if diagnostic.severity == crate::diagnostics::Severity::Error {
+                script.valid = false;
+            }
+            return (script, vec![diagnostic]);
+        }
+    };
+    let diagnostics = apply_fields(&mut script, &fields, path, &yaml);
+    (script, diagnostics)
+}
+
+/// The script at `path` with every setting at its default, named after its
+/// file.
+fn default_script(path: &str, bytes: &[u8]) -> Script {
     let slug = path
         .rsplit('/')
         .next()
         .unwrap_or(path)
         .trim_end_matches(".py")
         .to_owned();
-    let mut diagnostics = Vec::new();
-    let content_hash = crate::input::content_hash(bytes);
-    let mut script = Script {
+    Script {
         slug: slug.clone(),
         path: path.to_owned(),
         kind: ScriptKind::Macro,
-        name: slug.clone(),
+        name: slug,
         entrypoint: "render".into(),
         enabled: true,
         version: 1,
@@ -123,56 +149,75 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
         fallback: None,
         valid: true,
         source: String::new(),
-        content_hash,
-    };
-    let source = match crate::input::utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            script.valid = false;
-            diagnostics.push(e.to_diagnostic(path));
-            return (script, diagnostics);
-        }
-    };
-    script.source = source.to_owned();
+        content_hash: crate::input::content_hash(bytes),
+    }
+}
+
+/// The YAML between the docstring's `---` lines.
+struct FrontMatter<'a> {
+    /// The YAML text.
+    yaml: &'a str,
+    /// The file line the YAML text starts on.
+    first_line: usize,
+}
+
+impl FrontMatter<'_> {
+    /// The file line on which `key` is set (the first line if not found).
+    fn line_of(&self, key: &str) -> usize {
+        self.yaml
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+            .map_or(self.first_line, |i| self.first_line + i)
+    }
+}
+
+/// The docstring's front matter, or a warning (none there) or an error (one
+/// never closed).
+fn front_matter<'a>(path: &str, source: &'a str) -> Result<FrontMatter<'a>, Diagnostic> {
     let Some((doc, doc_line)) = docstring(source) else {
-        diagnostics.push(Diagnostic::warning(
+        return Err(Diagnostic::warning(
             path,
             1,
             1,
             "no docstring front matter; using the defaults (a macro named after the file)",
         ));
-        return (script, diagnostics);
     };
     let mut lines = doc
         .lines()
         .enumerate()
         .skip_while(|(_, l)| l.trim().is_empty());
     if lines.next().is_none_or(|(_, l)| l.trim() != "---") {
-        diagnostics.push(Diagnostic::warning(
+        return Err(Diagnostic::warning(
             path,
             doc_line,
             1,
             "the docstring has no `---` front matter; using the defaults",
         ));
-        return (script, diagnostics);
     }
     let yaml_start = doc.find("---").map_or(0, |i| i + 3);
     let yaml_end = doc[yaml_start..].find("\n---").map(|i| yaml_start + i);
     let Some(yaml_end) = yaml_end else {
-        script.valid = false;
-        diagnostics.push(Diagnostic::error(
+        return Err(Diagnostic::error(
             path,
             doc_line,
             1,
             "front matter opened with `---` is never closed; the script will not run",
         ));
-        return (script, diagnostics);
     };
-    let yaml_line = doc_line + doc[..yaml_start].matches('\n').count();
-    if let Err(line) = crate::content::front_matter::yaml_flow_depth_ok(&doc[yaml_start..yaml_end])
-    {
-        script.valid = false;
-        diagnostics.push(Diagnostic::error(
+    Ok(FrontMatter {
+        yaml: &doc[yaml_start..yaml_end],
+        first_line: doc_line + doc[..yaml_start].matches('\n').count(),
+    })
+}
+
+/// The front matter's fields, or the error that keeps them from being read.
+fn read_fields(
+    path: &str,
+    front_matter: &FrontMatter<'_>,
+) -> Result<Map<String, Value>, Diagnostic> {
+    let yaml_line = front_matter.first_line;
+    if let Err(line) = crate::content::front_matter::yaml_flow_depth_ok(front_matter.yaml) {
+        return Err(Diagnostic::error(
             path,
             yaml_line + line - 1,
             1,
@@ -181,138 +226,164 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
                 crate::content::front_matter::MAX_YAML_DEPTH
             ),
         ));
-        return (script, diagnostics);
     }
-    let fields: Map<String, Value> =
-        match serde_yaml_ng::from_str::<Value>(&doc[yaml_start..yaml_end]) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => {
-                script.valid = false;
-                diagnostics.push(Diagnostic::error(
-                    path,
-                    yaml_line + 1,
-                    1,
-                    "the front matter must be a table of fields; the script will not run",
-                ));
-                return (script, diagnostics);
-            }
-            Err(e) => {
-                script.valid = false;
-                let line = e.location().map_or(yaml_line, |l| yaml_line + l.line() - 1);
-                diagnostics.push(Diagnostic::error(
-                    path,
-                    line,
-                    1,
-                    format!("invalid YAML front matter ({e}); the script will not run"),
-                ));
-                return (script, diagnostics);
-            }
-        };
-    let line_of = |key: &str| {
-        doc[yaml_start..yaml_end]
-            .lines()
-            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-            .map_or(yaml_line, |i| yaml_line + i)
-    };
-    let mut warn = |key: &str, message: String| {
-        diagnostics.push(Diagnostic::warning(path, line_of(key), 1, message))
-    };
-    for (key, value) in &fields {
-        match key.as_str() {
-            "kind" => match value.as_str() {
-                Some("macro") => script.kind = ScriptKind::Macro,
-                Some("transform") => {
-                    script.kind = ScriptKind::Transform;
-                    if !fields.contains_key("entrypoint") {
-                        script.entrypoint = "transform".into();
-                    }
-                }
-                _ => warn(
-                    key,
-                    format!("`kind` must be macro or transform, found {value}; using macro"),
-                ),
-            },
-            "name" => match value.as_str().filter(|s| is_name(s)) {
-                Some(name) => script.name = name.to_owned(),
-                None => warn(
-                    key,
-                    format!("`name` must be a macro name, found {value}; using `{slug}`"),
-                ),
-            },
-            "entrypoint" => match value.as_str().filter(|s| is_name(s)) {
-                Some(name) => script.entrypoint = name.to_owned(),
-                None => warn(
-                    key,
-                    format!(
-                        "`entrypoint` must be a function name, found {value}; using `{}`",
-                        script.entrypoint
-                    ),
-                ),
-            },
-            "enabled" | "uses_page" | "uses_call" | "markdown" => match value.as_bool() {
-                Some(b) => match key.as_str() {
-                    "enabled" => script.enabled = b,
-                    "uses_page" => script.uses_page = b,
-                    // Once needed for `ctx.call`'s position, which every
-                    // script now gets on demand; still accepted so that
-                    // older scripts check clean.
-                    "uses_call" => {}
-                    _ => script.markdown = b,
-                },
-                None => warn(
-                    key,
-                    format!("`{key}` must be true or false, found {value}; using the default"),
-                ),
-            },
-            "overrides" => match value.as_str() {
-                Some("builtin") => script.overrides_builtin = true,
-                _ => warn(
-                    key,
-                    format!("`overrides` can only be `builtin`, found {value}; ignored"),
-                ),
-            },
-            "version" | "order" => match value.as_i64() {
-                Some(v) if key == "version" => script.version = v,
-                Some(v) => script.order = v,
-                None => warn(
-                    key,
-                    format!(
-                        "`{key}` must be a whole number, found {value}; using {}",
-                        if key == "version" { 1 } else { 0 }
-                    ),
-                ),
-            },
-            "description" => {
-                script.description = value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned)
-            }
-            "fallback" => match value.as_str() {
-                Some(html) => script.fallback = Some(html.to_owned()),
-                None => warn(
-                    key,
-                    format!("`fallback` must be a string of HTML, found {value}; ignored"),
-                ),
-            },
-            "timeout_ms" | "fuel" | "memory_mb" => match value.as_u64().filter(|v| *v > 0) {
-                Some(v) => match key.as_str() {
-                    "timeout_ms" => script.timeout_ms = Some(v),
-                    "fuel" => script.fuel = Some(v),
-                    _ => script.memory_mb = usize::try_from(v).ok(),
-                },
-                None => warn(
-                    key,
-                    format!(
-                        "`{key}` must be a positive whole number, found {value}; using the site's limit"
-                    ),
-                ),
-            },
-            other => warn(other, format!("unknown field `{other}`; ignored")),
+    match serde_yaml_ng::from_str::<Value>(front_matter.yaml) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(Diagnostic::error(
+            path,
+            yaml_line + 1,
+            1,
+            "the front matter must be a table of fields; the script will not run",
+        )),
+        Err(e) => {
+            let line = e.location().map_or(yaml_line, |l| yaml_line + l.line() - 1);
+            Err(Diagnostic::error(
+                path,
+                line,
+                1,
+                format!("invalid YAML front matter ({e}); the script will not run"),
+            ))
+        }
+    }
+}
+
+/// The warnings, in line order, for the `fields` that cannot be used; the
+/// others are set on `script`.
+fn apply_fields(
+    script: &mut Script,
+    fields: &Map<String, Value>,
+    path: &str,
+    front_matter: &FrontMatter<'_>,
+) -> Vec<Diagnostic> {
+    let has_entrypoint = fields.contains_key("entrypoint");
+    let mut diagnostics = Vec::new();
+    for (key, value) in fields {
+        if let Some(message) = apply_field(script, key, value, has_entrypoint) {
+            diagnostics.push(Diagnostic::warning(
+                path,
+                front_matter.line_of(key),
+                1,
+                message,
+            ));
         }
     }
     diagnostics.sort_by_key(|d| d.line);
-    (script, diagnostics)
+    diagnostics
+}
+
+/// The warning for `key: value` if it cannot be used; otherwise it is set on
+/// `script`.
+fn apply_field(
+    script: &mut Script,
+    key: &str,
+    value: &Value,
+    has_entrypoint: bool,
+) -> Option<String> {
+    match key {
+        "kind" => match value.as_str() {
+            Some("macro") => script.kind = ScriptKind::Macro,
+            Some("transform") => {
+                script.kind = ScriptKind::Transform;
+                if !has_entrypoint {
+                    script.entrypoint = "transform".into();
+                }
+            }
+            _ => {
+                return Some(format!(
+                    "`kind` must be macro or transform, found {value}; using macro"
+                ));
+            }
+        },
+        "name" => match value.as_str().filter(|s| is_name(s)) {
+            Some(name) => script.name = name.to_owned(),
+            None => {
+                return Some(format!(
+                    "`name` must be a macro name, found {value}; using `{}`",
+                    script.slug
+                ));
+            }
+        },
+        "entrypoint" => match value.as_str().filter(|s| is_name(s)) {
+            Some(name) => script.entrypoint = name.to_owned(),
+            None => {
+                return Some(format!(
+                    "`entrypoint` must be a function name, found {value}; using `{}`",
+                    script.entrypoint
+                ));
+            }
+        },
+        "overrides" => match value.as_str() {
+            Some("builtin") => script.overrides_builtin = true,
+            _ => {
+                return Some(format!(
+                    "`overrides` can only be `builtin`, found {value}; ignored"
+                ));
+            }
+        },
+        "description" => {
+            script.description = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+        }
+        "fallback" => match value.as_str() {
+            Some(html) => script.fallback = Some(html.to_owned()),
+            None => {
+                return Some(format!(
+                    "`fallback` must be a string of HTML, found {value}; ignored"
+                ));
+            }
+        },
+        _ => return apply_flag_or_number(script, key, value),
+    }
+    None
+}
+
+/// The warning for a flag, number or limit `key: value` (or an unknown
+/// `key`) if it cannot be used; otherwise it is set on `script`.
+fn apply_flag_or_number(script: &mut Script, key: &str, value: &Value) -> Option<String> {
+    match key {
+        "enabled" | "uses_page" | "uses_call" | "markdown" => match value.as_bool() {
+            Some(b) => match key {
+                "enabled" => script.enabled = b,
+                "uses_page" => script.uses_page = b,
+                // Once needed for `ctx.call`'s position, which every
+                // script now gets on demand; still accepted so that
+                // older scripts check clean.
+                "uses_call" => {}
+                _ => script.markdown = b,
+            },
+            None => {
+                return Some(format!(
+                    "`{key}` must be true or false, found {value}; using the default"
+                ));
+            }
+        },
+        "version" | "order" => match value.as_i64() {
+            Some(v) if key == "version" => script.version = v,
+            Some(v) => script.order = v,
+            None => {
+                return Some(format!(
+                    "`{key}` must be a whole number, found {value}; using {}",
+                    if key == "version" { 1 } else { 0 }
+                ));
+            }
+        },
+        "timeout_ms" | "fuel" | "memory_mb" => match value.as_u64().filter(|v| *v > 0) {
+            Some(v) => match key {
+                "timeout_ms" => script.timeout_ms = Some(v),
+                "fuel" => script.fuel = Some(v),
+                _ => script.memory_mb = usize::try_from(v).ok(),
+            },
+            None => {
+                return Some(format!(
+                    "`{key}` must be a positive whole number, found {value}; using the site's limit"
+                ));
+            }
+        },
+        other => return Some(format!("unknown field `{other}`; ignored")),
+    }
+    None
 }
 
 #[cfg(test)]

@@ -189,22 +189,14 @@ async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
         }))
     };
     let build_options = BuildOptions {
-        root: options.root.clone(),
-        out: Some(state.out.clone()),
         drafts: options.drafts,
         future: options.future,
         jobs: options.jobs,
-        write: true,
-        progress: false,
-        use_cache: true,
-        check_links: false,
-        external_links: None,
-        base_url: Some(base_url.to_owned()),
         page_cache: Some(state.pages.clone()),
         sandbox: Some(state.sandbox.clone()),
         kept_content: Some(state.content.clone()),
         on_written: Some(on_written),
-        keep_pages: false,
+        ..BuildOptions::serve(&options.root, state.out.clone(), base_url.to_owned())
     };
     let root = options.root.clone();
     let rendered = tokio::task::spawn_blocking(move || {
