@@ -16,7 +16,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_in(path, bytes, dir, true)
 }
 
-/// [`write`] for a path the user named on the command line
+/// [`write()`] for a path the user named on the command line
 /// (`--stats-json FILE`): a device, a FIFO or a socket there (`/dev/null`,
 /// `/dev/stdout`, a pipe), or a link to one, is opened and written in
 /// place, as a shell redirection would; never renamed over. Anything else
@@ -31,7 +31,7 @@ pub fn write_named(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, bytes)
 }
 
-/// Like [`write`], with the temporary file in `staging` (made if missing):
+/// Like [`write()`], with the temporary file in `staging` (made if missing):
 /// a process killed mid-write then leaves its partial file there, never
 /// beside the real ones. When `staging` is on another file system than
 /// `path`, the file is staged beside `path` instead.

@@ -4,13 +4,13 @@ mod build;
 mod init;
 mod python;
 mod rebuild;
-mod run_script;
+mod run_macro;
 mod scripts;
-mod scripts_run;
 mod serve;
 mod shell_files;
 mod stats;
 mod sync;
+mod transform_posts;
 
 use crate::cli::{Cli, Command, PythonCommand, ScriptsCommand};
 use std::process::ExitCode;
@@ -60,34 +60,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(site, args),
         Command::Completions { shell } => shell_files::completions(*shell),
         Command::Man => shell_files::man(),
-        Command::Render(args) => build::run(
+        Command::Render(args) => build::render(site, &args.build, args.out.clone(), cli.quiet),
+        Command::Check(args) => build::check(
             site,
             &args.build,
-            args.out.clone(),
-            true,
+            args.external
+                .then(|| blogmark_host::links::external::Options {
+                    timeout: std::time::Duration::from_secs(args.link_timeout),
+                }),
             cli.quiet,
-            build::Checks::default(),
-        ),
-        Command::Check(args) => build::run(
-            site,
-            &args.build,
-            None,
-            false,
-            cli.quiet,
-            build::Checks {
-                links: true,
-                external: args
-                    .external
-                    .then(|| blogmark_host::links::external::Options {
-                        timeout: std::time::Duration::from_secs(args.link_timeout),
-                    }),
-            },
         ),
         Command::Rebuild => rebuild::run(site),
         Command::Stats { last } => stats::run(site, *last as usize),
         Command::Sync { remote, branch } => sync::run(site, remote, branch.as_deref()),
-        Command::RunScript(args) => run_script::run(site, args),
-        Command::Scripts(ScriptsCommand::Run(args)) => scripts_run::run(site, args),
+        Command::RunScript(args) => transform_posts::run(site, args),
+        Command::Scripts(ScriptsCommand::Run(args)) => run_macro::run(site, args),
         Command::Python(PythonCommand::Lock(pip)) => python::lock(site, pip),
         Command::Python(PythonCommand::Add { specs, pip }) => python::add(site, specs, pip),
         Command::Python(PythonCommand::Prepare { quiet, code_only }) => {

@@ -3,9 +3,8 @@
 use anyhow::{Context as _, bail};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::macros::builtins::Registry;
-use blogmark_host::macros::resolve::{script_is_shadowed, shadowed_message};
-use blogmark_host::python::{self, Session, Settings};
-use blogmark_host::scripts::{self, Script, ScriptKind};
+use blogmark_host::python::{Session, Settings};
+use blogmark_host::scripts::{self, Script, ScriptKind, Status};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -108,23 +107,6 @@ pub(crate) fn find<'a>(scripts: &'a [Script], name: &str) -> anyhow::Result<&'a 
         })
 }
 
-fn kind(script: &Script) -> &'static str {
-    match script.kind {
-        ScriptKind::Macro => "macro",
-        ScriptKind::Transform => "transform",
-    }
-}
-
-fn status(script: &Script, registry: &Registry) -> String {
-    if !script.valid {
-        "invalid (front matter unreadable)".into()
-    } else if script_is_shadowed(script, registry) {
-        shadowed_message(&script.name)
-    } else {
-        "ok".into()
-    }
-}
-
 pub fn list(site: &Path) -> anyhow::Result<ExitCode> {
     let (scripts, diagnostics) = load(site);
     for d in &diagnostics {
@@ -139,10 +121,10 @@ pub fn list(site: &Path) -> anyhow::Result<ExitCode> {
         println!(
             "{:<20} {:<10} {:<8} {:<8} {}",
             s.name,
-            kind(s),
+            s.kind.name(),
             s.enabled,
             s.version,
-            status(s, &registry)
+            Status::of(s, &registry)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -154,7 +136,7 @@ pub fn show(site: &Path, name: &str) -> anyhow::Result<ExitCode> {
     let registry = Registry::default();
     println!("name:        {}", s.name);
     println!("path:        {}", s.path);
-    println!("kind:        {}", kind(s));
+    println!("kind:        {}", s.kind.name());
     println!("entrypoint:  {}", s.entrypoint);
     println!("enabled:     {}", s.enabled);
     println!("version:     {}", s.version);
@@ -173,7 +155,7 @@ pub fn show(site: &Path, name: &str) -> anyhow::Result<ExitCode> {
         "fallback:    {}",
         s.fallback.as_deref().unwrap_or("(the error marker)")
     );
-    println!("status:      {}", status(s, &registry));
+    println!("status:      {}", Status::of(s, &registry));
     println!("sha256:      {}", s.content_hash);
     Ok(ExitCode::SUCCESS)
 }
@@ -205,26 +187,13 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         failed = true;
     }
     for script in selected.iter().filter(|s| s.valid) {
-        let problem = match session.check(script) {
-            Ok(checked) => checked
-                .problem(script)
-                .map(|problem| format!("{}: error: {problem}", script.path)),
-            // The first line: a check's traceback says nothing more.
-            Err(failure) => python::failure_report(script, &failure)
-                .lines()
-                .next()
-                .map(str::to_owned),
-        };
-        if let Some(problem) = problem {
-            failed = true;
-            eprintln!("{problem}");
-        }
-        if script_is_shadowed(script, &registry) {
-            eprintln!(
-                "{}: warning: {}",
-                script.path,
-                shadowed_message(&script.name)
-            );
+        let status = Status::checked(script, &registry, &session.check(script));
+        failed |= status.is_error();
+        match status {
+            Status::SyntaxError(line) => eprintln!("{line}"),
+            Status::NoEntrypoint(problem) => eprintln!("{}: error: {problem}", script.path),
+            Status::Shadowed(message) => eprintln!("{}: warning: {message}", script.path),
+            _ => {}
         }
     }
     eprintln!(

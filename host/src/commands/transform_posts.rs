@@ -32,7 +32,7 @@ enum PostResult {
 pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
     let script = resolve(site, &args.script)?;
     if script.kind == ScriptKind::Macro {
-        return super::scripts_run::run_macro(site, &script, &script.name, &args.call);
+        return super::run_macro::run_macro(site, &script, &script.name, &args.call);
     }
     if !script.valid {
         bail!(

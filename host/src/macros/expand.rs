@@ -357,46 +357,8 @@ fn substitute(html: &str, outputs: &[String]) -> String {
 mod tests {
     use super::*;
 
-    fn site() -> SiteIndex {
-        SiteIndex {
-            entries: vec![
-                IndexEntry {
-                    path: "content/posts/b.md".into(),
-                    slug: "b".into(),
-                    title: "Bee".into(),
-                    url: "/posts/b/".into(),
-                    date: Some("2024-02-01".into()),
-                    is_post: true,
-                },
-                IndexEntry {
-                    path: "content/posts/a.md".into(),
-                    slug: "a".into(),
-                    title: "Ay".into(),
-                    url: "/posts/a/".into(),
-                    date: Some("2024-01-01".into()),
-                    is_post: true,
-                },
-            ],
-        }
-    }
-
     fn expand(body: &str) -> Expanded {
-        let registry = Registry::default();
-        let site = site();
-        Expander::new(&registry, &site, "content/posts/a.md").expand_page(body, 5)
-    }
-
-    #[test]
-    fn block_macros_replace_their_paragraph() {
-        let out = expand("Intro\n\n{{< youtube abc_D-1 >}}\n\nOutro");
-        assert!(out.html.contains("</p>\n<div class=\"video\"><iframe src=\"https://www.youtube-nocookie.com/embed/abc_D-1\""), "{}", out.html);
-        assert!(out.diagnostics.is_empty());
-    }
-
-    #[test]
-    fn note_bodies_are_markdown_with_macros() {
-        let out = expand("{{< note type=\"tip\" >}}**bold** and {{< ref b >}}{{< /note >}}");
-        assert!(out.html.contains("<aside class=\"note note-tip\"><p><strong>bold</strong> and <a href=\"/posts/b/\">Bee</a></p></aside>"), "{}", out.html);
+        crate::macros::builtins::expand_for_test(body)
     }
 
     #[test]
@@ -411,37 +373,6 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_ref_target_is_an_error_with_position() {
-        let out = expand("{{< ref nowhere >}}");
-        assert_eq!(
-            out.diagnostics[0].severity,
-            crate::diagnostics::Severity::Error
-        );
-        assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 1));
-    }
-
-    #[test]
-    fn toc_and_recent_posts() {
-        let out = expand("{{< toc >}}\n\n## One\n\n## Two\n\n{{< recent_posts n=5 >}}");
-        assert!(
-            out.html
-                .starts_with("<nav class=\"toc\"><ul><li><a href=\"#one\">One</a></li>"),
-            "{}",
-            out.html
-        );
-        assert!(
-            out.html
-                .contains("<ul class=\"recent-posts\"><li><a href=\"/posts/b/\">Bee</a>"),
-            "{}",
-            out.html
-        );
-        assert!(
-            !out.html.contains("/posts/a/"),
-            "the current post is left out"
-        );
-    }
-
-    #[test]
     fn escaped_macros_print_literally() {
         let out = expand("`code {{< x >}}` and {{</* youtube id */>}}");
         assert!(
@@ -451,28 +382,6 @@ mod tests {
             out.html
         );
         assert!(out.diagnostics.is_empty());
-    }
-
-    #[test]
-    fn figure_and_vimeo() {
-        let out = expand(
-            "{{< figure src=\"a.png\" alt=\"A <cat>\" caption=\"Cap\" width=300 >}}\n\n{{< vimeo 123 >}}\n\n{{< vimeo abc >}}\n\n{{< figure >}}",
-        );
-        assert!(out.html.contains("<figure><img src=\"a.png\" alt=\"A &lt;cat&gt;\" loading=\"lazy\" width=\"300\"><figcaption>Cap</figcaption></figure>"), "{}", out.html);
-        assert!(
-            out.html
-                .contains("src=\"https://player.vimeo.com/video/123\""),
-            "{}",
-            out.html
-        );
-        let messages: Vec<_> = out.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert_eq!(
-            messages,
-            [
-                "`abc` is not a Vimeo video id (digits only)",
-                "`figure` needs the argument `src`"
-            ]
-        );
     }
 
     #[test]

@@ -6,9 +6,11 @@ pub mod edit;
 pub mod imports;
 pub mod library;
 mod metadata;
+mod status;
 pub mod templates;
 
 pub use metadata::{Script, ScriptKind, parse};
+pub use status::Status;
 
 use crate::diagnostics::Diagnostic;
 use std::path::Path;

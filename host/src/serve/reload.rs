@@ -62,7 +62,7 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
 /// `html`, the page served from the file `file` (relative to the output
 /// folder; `None` for the 404 page), with the script before its `</body>`
 /// (at its end when it has none), showing `problems` (a JSON list of
-/// diagnostics, see [`problems_json`]) from the start.
+/// diagnostics, see `problems_json`) from the start.
 pub fn inject(html: &str, problems: &str, file: Option<&str>) -> String {
     // Inside a script element, `</` could end it early.
     let json = |value: String| value.replace("</", "<\\/");

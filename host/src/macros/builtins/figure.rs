@@ -32,3 +32,18 @@ impl Builtin for Figure {
         Ok(html)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn figure_escapes_and_needs_src() {
+        let out = expand(
+            "{{< figure src=\"a.png\" alt=\"A <cat>\" caption=\"Cap\" width=300 >}}\n\n{{< figure >}}",
+        );
+        assert!(out.html.contains("<figure><img src=\"a.png\" alt=\"A &lt;cat&gt;\" loading=\"lazy\" width=\"300\"><figcaption>Cap</figcaption></figure>"), "{}", out.html);
+        let messages: Vec<_> = out.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["`figure` needs the argument `src`"]);
+    }
+}

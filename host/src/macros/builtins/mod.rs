@@ -93,3 +93,43 @@ pub(crate) fn arg(call: &Call, name: &str, index: Option<usize>) -> Option<Strin
 pub(crate) fn required(call: &Call, name: &str, index: Option<usize>) -> Result<String, String> {
     arg(call, name, index).ok_or_else(|| format!("`{}` needs the argument `{name}`", call.name))
 }
+
+/// `body` expanded as the page `content/posts/a.md` (at line 5) of a site
+/// of two posts, `a` ("Ay") and the newer `b` ("Bee"): for the built-ins'
+/// tests, each beside its macro.
+#[cfg(test)]
+pub(crate) fn expand_for_test(body: &str) -> crate::macros::expand::Expanded {
+    use crate::macros::expand::{IndexEntry, SiteIndex};
+    let post = |slug: &str, title: &str, date: &str| IndexEntry {
+        path: format!("content/posts/{slug}.md"),
+        slug: slug.into(),
+        title: title.into(),
+        url: format!("/posts/{slug}/"),
+        date: Some(date.into()),
+        is_post: true,
+    };
+    let site = SiteIndex {
+        entries: vec![
+            post("b", "Bee", "2024-02-01"),
+            post("a", "Ay", "2024-01-01"),
+        ],
+    };
+    let registry = Registry::default();
+    Expander::new(&registry, &site, "content/posts/a.md").expand_page(body, 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Registry;
+
+    #[test]
+    fn every_built_in_has_its_section_in_the_docs() {
+        let docs = include_str!("../../../../docs/macros.md");
+        for name in Registry::default().names() {
+            assert!(
+                docs.contains(&format!("### `{name}`")),
+                "docs/macros.md has no section `### `{name}``"
+            );
+        }
+    }
+}

@@ -39,3 +39,14 @@ impl Builtin for Note {
         Ok(html)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn note_bodies_are_markdown_with_macros() {
+        let out = expand("{{< note type=\"tip\" >}}**bold** and {{< ref b >}}{{< /note >}}");
+        assert!(out.html.contains("<aside class=\"note note-tip\"><p><strong>bold</strong> and <a href=\"/posts/b/\">Bee</a></p></aside>"), "{}", out.html);
+    }
+}

@@ -42,3 +42,23 @@ impl Builtin for RecentPosts {
         Ok(html)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn recent_posts_leaves_out_the_current_post() {
+        let out = expand("{{< recent_posts n=5 >}}");
+        assert!(
+            out.html
+                .contains("<ul class=\"recent-posts\"><li><a href=\"/posts/b/\">Bee</a>"),
+            "{}",
+            out.html
+        );
+        assert!(
+            !out.html.contains("/posts/a/"),
+            "the current post is left out"
+        );
+    }
+}

@@ -28,3 +28,18 @@ impl Builtin for Ref {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn a_missing_ref_target_is_an_error_with_position() {
+        let out = expand("{{< ref nowhere >}}");
+        assert_eq!(
+            out.diagnostics[0].severity,
+            crate::diagnostics::Severity::Error
+        );
+        assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 1));
+    }
+}

@@ -17,3 +17,19 @@ impl Builtin for Toc {
         Ok(TOC_MARKER.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn toc_lists_the_headings_that_follow() {
+        let out = expand("{{< toc >}}\n\n## One\n\n## Two\n");
+        assert!(
+            out.html
+                .starts_with("<nav class=\"toc\"><ul><li><a href=\"#one\">One</a></li>"),
+            "{}",
+            out.html
+        );
+    }
+}

@@ -25,3 +25,21 @@ impl Builtin for Vimeo {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn vimeo_takes_digits_only() {
+        let out = expand("{{< vimeo 123 >}}\n\n{{< vimeo abc >}}");
+        assert!(
+            out.html
+                .contains("src=\"https://player.vimeo.com/video/123\""),
+            "{}",
+            out.html
+        );
+        let messages: Vec<_> = out.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["`abc` is not a Vimeo video id (digits only)"]);
+    }
+}

@@ -29,3 +29,15 @@ impl Builtin for Youtube {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::expand_for_test as expand;
+
+    #[test]
+    fn block_macros_replace_their_paragraph() {
+        let out = expand("Intro\n\n{{< youtube abc_D-1 >}}\n\nOutro");
+        assert!(out.html.contains("</p>\n<div class=\"video\"><iframe src=\"https://www.youtube-nocookie.com/embed/abc_D-1\""), "{}", out.html);
+        assert!(out.diagnostics.is_empty());
+    }
+}

@@ -1,11 +1,9 @@
 //! The workbench's list: every script with its kind, whether it is
 //! enabled, its status, and its numbers from recent renders.
 
-use super::trial::kind_name;
 use crate::macros::builtins::Registry;
-use crate::macros::resolve::script_is_shadowed;
 use crate::python::Session;
-use crate::scripts::{Script, ScriptKind};
+use crate::scripts::{Script, ScriptKind, Status};
 use crate::stats::CallKind;
 use crate::store::{Store, StoredRun};
 use serde::Serialize;
@@ -60,31 +58,21 @@ pub struct Numbers {
 /// Checks of script versions already made, by content hash: a list does
 /// not run the sandbox again for a file that did not change.
 #[derive(Default)]
-pub struct Checks(Mutex<HashMap<String, Option<(&'static str, String)>>>);
+pub struct Checks(Mutex<HashMap<String, Status>>);
 
 impl Checks {
-    /// What a check of `script` found: a status and its detail, or nothing.
-    fn problem(&self, session: &Session, script: &Script) -> Option<(&'static str, String)> {
+    /// `script`'s status after a check in the sandbox.
+    fn status(&self, session: &Session, script: &Script, registry: &Registry) -> Status {
         if let Some(known) = self.lock().get(&script.content_hash) {
             return known.clone();
         }
-        let found = match session.check(script) {
-            Ok(checked) => checked.problem(script).map(|p| ("no entrypoint", p)),
-            Err(failure) => Some((
-                "syntax error",
-                crate::python::failure_report(script, &failure)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
-        };
+        let found = Status::checked(script, registry, &session.check(script));
         self.lock()
             .insert(script.content_hash.clone(), found.clone());
         found
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<(&'static str, String)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Status>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -100,36 +88,20 @@ pub fn list(root: &Path, session: &Session, checks: &Checks) -> Vec<Entry> {
         .iter()
         .map(|script| {
             let numbers = numbers(&runs, script);
-            let (status, detail) = if !script.valid {
-                ("invalid", "its front matter cannot be read".to_owned())
-            } else if let Some(problem) = checks.problem(session, script) {
-                problem
-            } else if script_is_shadowed(script, &registry) {
-                (
-                    "shadowed",
-                    crate::macros::resolve::shadowed_message(&script.name),
-                )
-            } else if numbers.failures_last > 0 {
-                (
-                    "failing",
-                    format!(
-                        "{} failed call{} in the last render",
-                        numbers.failures_last,
-                        if numbers.failures_last == 1 { "" } else { "s" }
-                    ),
-                )
-            } else {
-                ("ok", String::new())
-            };
+            let status = match Status::of(script, &registry) {
+                Status::Invalid => Status::Invalid,
+                _ => checks.status(session, script, &registry),
+            }
+            .with_failures(numbers.failures_last);
             Entry {
                 slug: script.slug.clone(),
                 path: script.path.clone(),
                 name: script.name.clone(),
-                kind: kind_name(script.kind),
+                kind: script.kind.name(),
                 enabled: script.enabled,
                 version: script.content_hash.clone(),
-                status,
-                detail,
+                status: status.label(),
+                detail: status.detail(),
                 numbers,
             }
         })

@@ -56,19 +56,11 @@ pub fn check(session: &Session, slug: &str, text: &str) -> CheckResult {
         }
     }
     CheckResult {
-        kind: kind_name(script.kind),
+        kind: script.kind.name(),
         name: script.name,
         entrypoint: script.entrypoint,
         functions,
         problems,
-    }
-}
-
-/// `macro` or `transform`.
-pub fn kind_name(kind: ScriptKind) -> &'static str {
-    match kind {
-        ScriptKind::Macro => "macro",
-        ScriptKind::Transform => "transform",
     }
 }
 
