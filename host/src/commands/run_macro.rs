@@ -4,8 +4,8 @@ use crate::cli::{MacroCallArgs, RunArgs};
 use anyhow::Context as _;
 use blogmark_host::content::{self, Page};
 use blogmark_host::input::{MAX_SCRIPT_BYTES, read_capped};
-use blogmark_host::python::{self, MacroCall, Session, Settings};
-use blogmark_host::scripts::Script;
+use blogmark_host::python::{self, Session, Settings};
+use blogmark_host::scripts::{Script, sample};
 use std::process::ExitCode;
 
 pub fn run(site: &std::path::Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -36,21 +36,16 @@ pub fn run_macro(
         None => None,
         Some(page_path) => Some(read_page(site, page_path)?),
     };
-    let mut script = meta.clone();
-    // A page given on the command line is the page the call sees.
-    script.uses_page |= page.is_some();
+    let mut script = sample::script_for(meta, page.as_ref());
     if let Some(entrypoint) = &args.entrypoint {
         script.entrypoint = entrypoint.clone();
     }
-    let call = MacroCall {
-        name: name.to_owned(),
-        args: args.args.iter().cloned().collect(),
-        body: args.body.clone(),
-        file: "<command line>".into(),
-        line: 1,
-        column: 1,
-        ..MacroCall::default()
-    };
+    let call = sample::call(
+        name,
+        args.args.iter().cloned(),
+        args.body.clone(),
+        "<command line>",
+    );
     let session = Session::for_one_call(Settings::for_command(site));
     match session.call_macro(&script, &call, page.as_ref()) {
         Ok(answer) => {

@@ -9,7 +9,7 @@ use blogmark_host::content::{self, Kind};
 use blogmark_host::diagnostics::Diagnostic;
 use blogmark_host::input::{MAX_POST_BYTES, MAX_SCRIPT_BYTES, read_capped, read_text};
 use blogmark_host::python::{Session, Settings, guest_clock};
-use blogmark_host::scripts::{Script, ScriptKind};
+use blogmark_host::scripts::{Script, ScriptKind, sample};
 use blogmark_host::transforms;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -78,13 +78,7 @@ pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
             PostResult::Failed(reason) => failures.push(reason),
             PostResult::Changed { old, new } => {
                 changed += 1;
-                print!(
-                    "{}",
-                    similar::TextDiff::from_lines(&old, &new)
-                        .unified_diff()
-                        .context_radius(3)
-                        .header(&format!("a/{}", target.path), &format!("b/{}", target.path))
-                );
+                print!("{}", sample::diff(&target.path, &old, &new));
                 if !args.write {
                     continue;
                 }

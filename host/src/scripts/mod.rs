@@ -6,6 +6,7 @@ pub mod edit;
 pub mod imports;
 pub mod library;
 mod metadata;
+pub mod sample;
 mod status;
 pub mod templates;
 

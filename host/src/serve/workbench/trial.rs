@@ -6,7 +6,7 @@ use crate::content::{self, Kind};
 use crate::diagnostics::Diagnostic;
 use crate::macros::builtins::Registry;
 use crate::macros::resolve::{script_is_shadowed, shadowed_message};
-use crate::python::{Failure, MacroCall, RunOutput, Session};
+use crate::python::{Failure, RunOutput, Session};
 use crate::scripts::{self, Script, ScriptKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -189,7 +189,7 @@ pub fn run_macro(
     text: &str,
     sample: &Sample,
 ) -> RunResult {
-    let (mut script, problems) = parse(slug, text);
+    let (script, problems) = parse(slug, text);
     if !script.valid {
         return RunResult::stopped(problems);
     }
@@ -206,21 +206,16 @@ pub fn run_macro(
             Err(problem) => return RunResult::stopped(vec![problem]),
         },
     };
-    // A page picked in the panel is the page the call sees.
-    script.uses_page |= page.is_some();
-    let call = MacroCall {
-        name: script.name.clone(),
-        args: sample
+    let script = scripts::sample::script_for(&script, page.as_ref());
+    let call = scripts::sample::call(
+        &script.name,
+        sample
             .args
             .iter()
-            .map(|(k, v)| (k.clone(), crate::python::typed_argument(v)))
-            .collect(),
-        body: sample.body.clone(),
-        file: "<workbench>".into(),
-        line: 1,
-        column: 1,
-        ..MacroCall::default()
-    };
+            .map(|(k, v)| (k.clone(), crate::python::typed_argument(v))),
+        sample.body.clone(),
+        "<workbench>",
+    );
     let mut result = RunResult::default();
     let (answer, run) = session.try_macro(&script, &call, page.as_ref());
     if let Some(run) = &run {
@@ -281,14 +276,6 @@ pub fn run_transform(
         result.problems = applied.diagnostics;
         return result;
     }
-    result.diff = Some(if applied.text == old {
-        String::new()
-    } else {
-        similar::TextDiff::from_lines(&old, &applied.text)
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{post}"), &format!("b/{post}"))
-            .to_string()
-    });
+    result.diff = Some(scripts::sample::diff(post, &old, &applied.text));
     result
 }
