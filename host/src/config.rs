@@ -169,7 +169,7 @@ impl Config {
     /// Read `site.toml` in `root`.
     pub fn load(root: &Path) -> Result<Config, Diagnostic> {
         let path = root.join(FILE);
-        if crate::input::is_link(&path) {
+        if crate::site_paths::is_link(&path) {
             return Err(Diagnostic::error(
                 FILE,
                 0,

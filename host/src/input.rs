@@ -108,25 +108,6 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// The segments of the `/`-separated path `path`, empty ones left out;
-/// `None` when one could leave the folder it is read under (`.`, `..`) or
-/// names another folder on Windows (a `\`).
-pub fn plain_segments(path: &str) -> Option<Vec<&str>> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let escapes = |p: &&str| *p == "." || *p == ".." || p.contains('\\');
-    (!parts.iter().any(escapes)).then_some(parts)
-}
-
-/// Whether `s` is a macro or argument name: a letter or `_`, then letters,
-/// digits, `_` and `-`.
-pub fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 /// `SOURCE_DATE_EPOCH`, when set to whole seconds since the epoch: the
 /// reproducible-builds convention for "now".
 pub fn source_date_epoch() -> Option<u64> {
@@ -135,46 +116,9 @@ pub fn source_date_epoch() -> Option<u64> {
         .and_then(|s| s.trim().parse().ok())
 }
 
-/// The first of `relative`'s leading folders under `root` (its last
-/// component too when `whole`) that is a symbolic link, as a `/`-separated
-/// path: what reading or writing `root/relative` would go through.
-pub fn first_link(root: &Path, relative: &str, whole: bool) -> Option<String> {
-    let parts: Vec<&str> = relative.split('/').collect();
-    let checked = if whole {
-        parts.len()
-    } else {
-        parts.len().saturating_sub(1)
-    };
-    let mut path = root.to_path_buf();
-    for (i, part) in parts[..checked].iter().enumerate() {
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => return Some(parts[..=i].join("/")),
-            Ok(_) => {}
-            // Nothing there: nothing beneath it either.
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-/// Whether `path` is itself a symbolic link (not followed).
-pub fn is_link(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_segments_refuse_what_leaves_the_folder() {
-        assert_eq!(plain_segments("/a//b/"), Some(vec!["a", "b"]));
-        assert_eq!(plain_segments(""), Some(vec![]));
-        for bad in ["../x", "a/./b", "a/..", "a\\b"] {
-            assert_eq!(plain_segments(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn reads_up_to_the_cap_and_refuses_past_it() {

@@ -10,8 +10,9 @@
 //!
 //! - **The site's files.** [`config`] reads `site.toml`; [`content`] the
 //!   posts and pages (front matter, URLs, bundles); [`input`] reads every
-//!   file that comes from outside with a size cap; [`symlinks`] reports the
-//!   symbolic links no loader follows; [`diagnostics`] gives every warning
+//!   file that comes from outside with a size cap; [`site_paths`] checks a
+//!   path into the site (plain segments, no link on the way); [`symlinks`]
+//!   reports the symbolic links no loader follows; [`diagnostics`] gives every warning
 //!   and error its file, line and column.
 //! - **Rendering.** [`render`] is the build, step by step, down to the
 //!   output folder and the database; [`markdown`] turns Markdown into HTML
@@ -81,6 +82,7 @@ pub mod render;
 pub mod scripts;
 pub mod serve;
 pub mod site_lock;
+pub mod site_paths;
 pub mod state_dir;
 pub mod stats;
 pub mod store;

@@ -15,7 +15,7 @@ const SOURCES: [&str; 4] = ["content", "static", "templates", "scripts"];
 /// `site.toml` if it is one).
 pub fn report(root: &Path) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    if crate::input::is_link(&root.join(crate::config::FILE)) {
+    if crate::site_paths::is_link(&root.join(crate::config::FILE)) {
         found.push(warning(root, &root.join(crate::config::FILE)));
     }
     for dir in SOURCES {

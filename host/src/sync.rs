@@ -481,7 +481,7 @@ fn refuse_local_changes(
 /// Why writing `path` under `workdir` would go through a symbolic link
 /// (one of its folders is a link in the work tree), if it would.
 fn linked_parent(workdir: &Path, path: &str) -> Option<String> {
-    crate::input::first_link(workdir, path, false).map(|link| {
+    crate::site_paths::first_link(workdir, path, false).map(|link| {
         format!("`{link}` is a symbolic link in the work tree, and the pull would write through it")
     })
 }

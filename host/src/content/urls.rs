@@ -32,7 +32,7 @@ pub fn folder_url(kind: Kind, folders: &str, slug: &str) -> String {
 /// line, rather than failing the render's writing half-way.
 pub fn normalize(url: &str) -> Result<String, String> {
     let parts =
-        crate::input::plain_segments(url).ok_or("it has a `.` or `..` segment or a `\\`")?;
+        crate::site_paths::plain_segments(url).ok_or("it has a `.` or `..` segment or a `\\`")?;
     for part in &parts {
         segment_problem(part)?;
     }

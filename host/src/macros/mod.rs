@@ -7,3 +7,13 @@ pub mod resolve;
 
 pub use expand::{Expanded, Expander, SiteIndex};
 pub use parser::{Call, Namespace, Segment};
+
+/// Whether `s` is a macro or argument name: a letter or `_`, then letters,
+/// digits, `_` and `-`.
+pub fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}

@@ -9,7 +9,7 @@
 //! Every call knows its file, line and column.
 
 use crate::diagnostics::Diagnostic;
-use crate::input::is_name;
+use crate::macros::is_name;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

@@ -113,7 +113,7 @@ pub fn verify(root: &Path, dependencies: &[String]) -> Verified {
 /// skipping links and bytecode caches.
 fn vendored_files(root: &Path) -> Vec<(String, String)> {
     let dir = root.join(VENDOR_DIR);
-    if !dir.is_dir() || crate::input::is_link(&dir) {
+    if !dir.is_dir() || crate::site_paths::is_link(&dir) {
         return Vec::new();
     }
     let mut files = Vec::new();
@@ -124,7 +124,7 @@ fn vendored_files(root: &Path) -> Vec<(String, String)> {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if crate::input::is_link(&path) || entry.file_name() == "__pycache__" {
+            if crate::site_paths::is_link(&path) || entry.file_name() == "__pycache__" {
                 continue;
             }
             if path.is_dir() {

@@ -176,7 +176,7 @@ fn unpack(
             .name()
             .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
             .into_owned();
-        let Some(path) = crate::input::plain_segments(&entry_name)
+        let Some(path) = crate::site_paths::plain_segments(&entry_name)
             .filter(|p| !p.is_empty() && crate::pulled_path::problem(&entry_name).is_none())
         else {
             return Err(bad(format!("{entry_name:?} is not a plain relative path")));

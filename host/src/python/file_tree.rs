@@ -55,7 +55,7 @@ impl FileTree {
         let mut any_data = false;
         for shelf in [LIB_DIR, VENDOR_DIR] {
             let folder = root.join(shelf);
-            if !folder.is_dir() || crate::input::is_link(&folder) {
+            if !folder.is_dir() || crate::site_paths::is_link(&folder) {
                 continue;
             }
             tree.add_folder(shelf);

@@ -1,5 +1,6 @@
-//! The host's one door into the Python sandbox: the only module that
-//! names `blogmark_runtime`.
+//! The host's one door into the Python sandbox: every request to
+//! `blogmark_runtime` goes through here (elsewhere only `machine_key` names
+//! it, for the user's cache folder).
 //!
 //! A [`Session`] owns the runtime of one command (started on first use,
 //! with the site's isolation and limits), turns the site's types into ABI

@@ -27,11 +27,11 @@ fn source(dir: &Path, name: &str) -> Result<Option<String>, minijinja::Error> {
     let file = dir.join(name);
     // A link is never followed (`crate::symlinks` reports it): the theme's
     // template serves instead.
-    let linked = crate::input::is_link(dir)
+    let linked = crate::site_paths::is_link(dir)
         || Path::new(name)
             .ancestors()
             .filter(|a| !a.as_os_str().is_empty())
-            .any(|a| crate::input::is_link(&dir.join(a)));
+            .any(|a| crate::site_paths::is_link(&dir.join(a)));
     match std::fs::read_to_string(&file) {
         Ok(_) if linked => {}
         Ok(text) => return Ok(Some(text)),

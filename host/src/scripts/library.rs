@@ -60,7 +60,7 @@ impl Library {
         let mut diagnostics = Vec::new();
         for (dir, shelf) in [(LIB_DIR, Shelf::Lib), (VENDOR_DIR, Shelf::Vendor)] {
             let folder = root.join(dir);
-            if !folder.is_dir() || crate::input::is_link(&folder) {
+            if !folder.is_dir() || crate::site_paths::is_link(&folder) {
                 continue;
             }
             let mut found = Vec::new();
@@ -108,7 +108,7 @@ fn walk(
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
-        if crate::input::is_link(&path) {
+        if crate::site_paths::is_link(&path) {
             continue;
         }
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {

@@ -1,7 +1,7 @@
 //! A script's docstring front matter.
 
 use crate::diagnostics::Diagnostic;
-use crate::input::is_name;
+use crate::macros::is_name;
 use serde_json::{Map, Value};
 
 /// Macro or transform.

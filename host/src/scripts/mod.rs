@@ -23,7 +23,7 @@ pub fn load(root: &Path) -> (Vec<Script>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let dir = root.join("scripts");
     // Links are skipped (reported by `crate::symlinks`), the folder's own too.
-    if crate::input::is_link(&dir) {
+    if crate::site_paths::is_link(&dir) {
         return (scripts, diagnostics);
     }
     let Ok(entries) = std::fs::read_dir(&dir) else {

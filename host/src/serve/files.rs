@@ -58,7 +58,7 @@ fn local_path(root: &Path, path: &str) -> Option<PathBuf> {
         .decode_utf8()
         .ok()?;
     let mut file = root.to_path_buf();
-    for part in crate::input::plain_segments(&decoded)? {
+    for part in crate::site_paths::plain_segments(&decoded)? {
         file.push(part);
     }
     Some(file)

@@ -99,7 +99,9 @@ impl ScriptFiles {
     fn path(&self, slug: &str) -> Result<PathBuf, FileError> {
         check_name(slug)?;
         let path = self.root.join("scripts").join(format!("{slug}.py"));
-        if crate::input::is_link(&path) || crate::input::is_link(&self.root.join("scripts")) {
+        if crate::site_paths::is_link(&path)
+            || crate::site_paths::is_link(&self.root.join("scripts"))
+        {
             return Err(FileError::Link(slug.to_owned()));
         }
         Ok(path)

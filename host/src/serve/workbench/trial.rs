@@ -161,8 +161,9 @@ fn page_file(root: &Path, relative: &str) -> Result<std::path::PathBuf, Diagnost
     // Every segment plain, and none empty.
     let safe = relative.starts_with("content/")
         && relative.ends_with(".md")
-        && crate::input::plain_segments(relative).is_some_and(|parts| parts.join("/") == relative);
-    if let Some(link) = crate::input::first_link(root, relative, true).filter(|_| safe) {
+        && crate::site_paths::plain_segments(relative)
+            .is_some_and(|parts| parts.join("/") == relative);
+    if let Some(link) = crate::site_paths::first_link(root, relative, true).filter(|_| safe) {
         Err(Diagnostic::error(
             relative,
             0,
