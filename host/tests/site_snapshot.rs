@@ -64,6 +64,33 @@ fn prepare(root: &Path, cache: &Path) -> String {
     text
 }
 
+/// Wait until no `host python prepare` for `root` runs: one a render
+/// started in the background may start late (it runs at the lowest
+/// priority) and would then build the snapshot of scripts edited since.
+fn wait_for_background(root: &Path) {
+    let site = format!("--site={}", root.display());
+    let running = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
+                    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                    args.contains(&b"prepare".as_slice()) && args.contains(&site.as_bytes())
+                })
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a background prepare never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// `host render`, and whether it built a site snapshot. A render that left
 /// it to `host python prepare` (a fresh instance per request) did not wait
 /// for it; that is checked here, and the snapshot made for the next run.
@@ -76,6 +103,7 @@ fn render(root: &Path, cache: &Path) -> Output {
         );
         prepare(root, cache);
     }
+    wait_for_background(root);
     out
 }
 
