@@ -192,8 +192,11 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         match status {
             Status::SyntaxError(line) => eprintln!("{line}"),
             Status::NoEntrypoint(problem) => eprintln!("{}: error: {problem}", script.path),
-            Status::Shadowed(message) => eprintln!("{}: warning: {message}", script.path),
             _ => {}
+        }
+        // Said beside an error too: the status names only the most pressing.
+        if let Status::Shadowed(message) = Status::of(script, &registry) {
+            eprintln!("{}: warning: {message}", script.path);
         }
     }
     eprintln!(
