@@ -266,7 +266,7 @@ pub enum ScriptsCommand {
     New {
         /// The script's name (lowercase letters, digits, `_`).
         name: String,
-        /// Macro (default) or transform.
+        /// Macro (default), transform, hook or generator.
         #[arg(long, value_enum, default_value = "macro")]
         kind: NewKind,
     },
@@ -295,6 +295,11 @@ pub enum NewKind {
     Macro,
     /// A transform: `transform(post)` rewrites a post.
     Transform,
+    /// A render hook: `render(ctx)` renders links (edit `hook:` for
+    /// images, headings, code blocks, tables or block quotes).
+    Hook,
+    /// A generator: `generate(ctx)` makes pages and files from data.
+    Generator,
 }
 
 /// A script name.

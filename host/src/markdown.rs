@@ -1,17 +1,20 @@
 //! Markdown to HTML: CommonMark plus tables, footnotes, strikethrough, task
 //! lists, smart punctuation, heading anchors, highlighted code, and the
-//! table of contents.
+//! table of contents; render hooks ([`ElementHooks`]) take the elements
+//! they name.
 
 use crate::content::page::slugify;
-use pulldown_cmark::{
-    CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html,
-};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, html};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
+
+mod elements;
+
+pub use elements::ElementHooks;
 
 /// A heading of the page, for the table of contents.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -43,82 +46,59 @@ pub const HIGHLIGHT_CLASS_PREFIX: &str = "hl-";
 
 /// Render `markdown` to HTML.
 pub fn render(markdown: &str) -> Rendered {
+    render_with(markdown, None)
+}
+
+/// Render `markdown` to HTML, the elements `hooks` wants rendered by it.
+pub fn render_with(markdown: &str, mut hooks: Option<&mut dyn ElementHooks>) -> Rendered {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_SMART_PUNCTUATION
         | Options::ENABLE_HEADING_ATTRIBUTES;
-    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    let (events, offsets): (Vec<Event>, Vec<usize>) = Parser::new_ext(markdown, options)
+        .into_offset_iter()
+        .map(|(event, range)| (event, range.start))
+        .unzip();
     let mut out = Vec::with_capacity(events.len());
     let mut headings = Vec::new();
     let mut used_ids: HashMap<String, usize> = HashMap::new();
     let mut i = 0;
     while i < events.len() {
+        // An element a hook rendered is replaced whole.
+        if let Some(hooks) = hooks.as_deref_mut()
+            && let Some((html, end)) = elements::hooked(&events, i, offsets[i], hooks, &used_ids)
+        {
+            if let Event::Start(Tag::Heading { .. }) = &events[i] {
+                let (heading, base) = heading_of(&events, i, &used_ids);
+                note_id(&mut used_ids, base);
+                headings.push(heading);
+            }
+            out.push(html);
+            i = end + 1;
+            continue;
+        }
         match &events[i] {
             Event::Start(Tag::Heading {
                 level,
-                id,
                 classes,
                 attrs,
+                ..
             }) => {
-                let end = events[i..]
-                    .iter()
-                    .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
-                    .map_or(events.len(), |p| i + p);
-                let title: String = events[i + 1..end]
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
-                        _ => None,
-                    })
-                    .collect();
-                let base = id.as_ref().map(|s| s.to_string()).unwrap_or_else(|| {
-                    let slug = slugify(&title);
-                    if slug.is_empty() {
-                        "section".into()
-                    } else {
-                        slug
-                    }
-                });
-                let count = used_ids.entry(base.clone()).or_default();
-                let unique = if *count == 0 {
-                    base.clone()
-                } else {
-                    format!("{base}-{count}")
-                };
-                *count += 1;
-                headings.push(Heading {
-                    level: heading_level(*level),
-                    id: unique.clone(),
-                    title,
-                });
+                let (heading, base) = heading_of(&events, i, &used_ids);
+                note_id(&mut used_ids, base);
                 out.push(Event::Start(Tag::Heading {
                     level: *level,
-                    id: Some(CowStr::from(unique)),
+                    id: Some(CowStr::from(heading.id.clone())),
                     classes: classes.clone(),
                     attrs: attrs.clone(),
                 }));
+                headings.push(heading);
                 i += 1;
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                let end = events[i..]
-                    .iter()
-                    .position(|e| matches!(e, Event::End(TagEnd::CodeBlock)))
-                    .map_or(events.len(), |p| i + p);
-                let code: String = events[i + 1..end]
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Text(t) => Some(t.as_ref()),
-                        _ => None,
-                    })
-                    .collect();
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or("").to_owned()
-                    }
-                    CodeBlockKind::Indented => String::new(),
-                };
+                let (code, lang, _, end) = elements::code_block(&events, i, kind);
                 out.push(Event::Html(CowStr::from(highlight(&code, &lang))));
                 i = end + 1;
             }
@@ -134,6 +114,49 @@ pub fn render(markdown: &str) -> Rendered {
         html: html_out,
         headings,
     }
+}
+
+/// The heading that starts at `events[i]`, with the id it gets among
+/// `used_ids` (not yet noted there: see [`note_id`]), and the id it asked
+/// for or would get from its title (what [`note_id`] counts).
+fn heading_of(events: &[Event], i: usize, used_ids: &HashMap<String, usize>) -> (Heading, String) {
+    let (level, id) = match &events[i] {
+        Event::Start(Tag::Heading { level, id, .. }) => (*level, id.clone()),
+        _ => (HeadingLevel::H1, None),
+    };
+    let end = elements::end_of(events, i);
+    let title: String = events[i + 1..end]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let base = id.as_ref().map(|s| s.to_string()).unwrap_or_else(|| {
+        let slug = slugify(&title);
+        if slug.is_empty() {
+            "section".into()
+        } else {
+            slug
+        }
+    });
+    let unique = match used_ids.get(&base).copied().unwrap_or(0) {
+        0 => base.clone(),
+        count => format!("{base}-{count}"),
+    };
+    (
+        Heading {
+            level: heading_level(level),
+            id: unique,
+            title,
+        },
+        base,
+    )
+}
+
+/// Count one more heading whose id was made from `base`.
+fn note_id(used_ids: &mut HashMap<String, usize>, base: String) {
+    *used_ids.entry(base).or_default() += 1;
 }
 
 fn heading_level(level: HeadingLevel) -> u8 {

@@ -22,6 +22,10 @@ pub enum CallKind {
     Python,
     /// A Python transform.
     Transform,
+    /// A Python render hook.
+    Hook,
+    /// A Python generator.
+    Generator,
 }
 
 impl CallKind {
@@ -31,14 +35,22 @@ impl CallKind {
             CallKind::Builtin => "builtin",
             CallKind::Python => "python",
             CallKind::Transform => "transform",
+            CallKind::Hook => "hook",
+            CallKind::Generator => "generator",
         }
     }
 
     /// The kind named `text` (as [`CallKind::as_str`] writes it).
     pub fn parse(text: &str) -> Option<Self> {
-        [CallKind::Builtin, CallKind::Python, CallKind::Transform]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            CallKind::Builtin,
+            CallKind::Python,
+            CallKind::Transform,
+            CallKind::Hook,
+            CallKind::Generator,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 

@@ -66,6 +66,8 @@ class FakeHost:
         self.position = None
         self.position_asked = 0
         self.logged = []
+        self.answers = {}
+        self.questions = []
 
     # The tree: the files, and every folder above one.
     def _folders(self):
@@ -101,6 +103,15 @@ class FakeHost:
         self.position_asked += 1
         return self.position
 
+    def query(self, question):
+        self.questions.append(question)
+        answer = self.answers.get(question)
+        if isinstance(answer, Err):
+            raise answer
+        if answer is None:
+            raise Err(f"no answer to {question}")
+        return answer
+
     def log(self, level, message):
         self.logged.append((level, message))
 
@@ -130,7 +141,8 @@ def install_fake_host():
         world.WitWorld = WitWorld
         imports = types.ModuleType("wit_world.imports")
         host = types.ModuleType("wit_world.imports.host")
-        for name in ("stat", "read_file", "list_folder", "load_module", "call_position", "log"):
+        for name in ("stat", "read_file", "list_folder", "load_module", "call_position", "log",
+                     "query"):
             setattr(host, name, getattr(HOST, name))
         host.Level = Level
         host.FileInfo = FileInfo

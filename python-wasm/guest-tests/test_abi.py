@@ -44,7 +44,7 @@ def raised(handler, request):
 
 class Documents(unittest.TestCase):
     def test_the_handlers(self):
-        self.assertEqual(set(HANDLERS), {"macro", "transform", "check"})
+        self.assertEqual(set(HANDLERS), {"macro", "transform", "hook", "generator", "check"})
 
     def test_script_filename(self):
         self.assertEqual(script_filename({"slug": "a", "path": "x/y.py"}), "x/y.py")

@@ -163,6 +163,77 @@ pub struct Post {
     pub body: String,
 }
 
+/// A Markdown element a render hook is asked to render; `text` and `html`
+/// are the element's content as the default rendering makes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Element {
+    /// A link: `[text](url "title")`.
+    Link {
+        /// Its destination, as written.
+        url: String,
+        /// Its content, as HTML.
+        text: String,
+        /// Its title (empty when none).
+        title: String,
+    },
+    /// An image: `![alt](src "title")`.
+    Image {
+        /// Its source, as written.
+        src: String,
+        /// Its alternative text.
+        alt: String,
+        /// Its title (empty when none).
+        title: String,
+        /// The page bundle's file it names, if any (as `ctx.page.resources`
+        /// shows it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource: Option<Value>,
+    },
+    /// A heading.
+    Heading {
+        /// 1 to 6.
+        level: u8,
+        /// Its content, as HTML.
+        text: String,
+        /// Its anchor id (unique in the page; the table of contents links it).
+        id: String,
+    },
+    /// A fenced or indented code block.
+    Codeblock {
+        /// Its language (the info string's first word; empty when none).
+        lang: String,
+        /// The code, as written.
+        text: String,
+        /// The rest of the info string.
+        attrs: String,
+    },
+    /// A table.
+    Table {
+        /// The table as the default rendering makes it.
+        html: String,
+    },
+    /// A block quote.
+    Blockquote {
+        /// Its content, as HTML.
+        html: String,
+    },
+}
+
+impl Element {
+    /// The element's type, as in its `type` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Element::Link { .. } => "link",
+            Element::Image { .. } => "image",
+            Element::Heading { .. } => "heading",
+            Element::Codeblock { .. } => "codeblock",
+            Element::Table { .. } => "table",
+            Element::Blockquote { .. } => "blockquote",
+        }
+    }
+}
+
 /// What a request asks of the guest.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -180,6 +251,20 @@ pub enum Operation {
     Transform {
         /// The post.
         post: Post,
+        /// The site.
+        site: Site,
+    },
+    /// Render one Markdown element (a render hook).
+    Hook {
+        /// The element.
+        element: Element,
+        /// The page, for scripts that declare `uses_page`; else `null`.
+        page: Option<Page>,
+        /// The site.
+        site: Site,
+    },
+    /// Make pages and files from the site's data (a generator).
+    Generator {
         /// The site.
         site: Site,
     },
@@ -219,6 +304,8 @@ impl Request {
         match self.operation {
             Operation::Macro { .. } => "macro",
             Operation::Transform { .. } => "transform",
+            Operation::Hook { .. } => "hook",
+            Operation::Generator { .. } => "generator",
             Operation::Check => "check",
         }
     }
@@ -234,6 +321,10 @@ pub enum Reply {
     Post(Post),
     /// A transform that left the post alone.
     Unchanged,
+    /// A hook's HTML, or `None` for the default rendering.
+    Hook(Option<String>),
+    /// A generator's pages and files.
+    Generated(Generated),
     /// A check's findings.
     Checked {
         /// The script's top-level functions, in source order.
@@ -255,6 +346,74 @@ pub struct MacroResult {
     pub ok: Always<true>,
     /// The HTML that replaces the call.
     pub html: String,
+}
+
+/// A hook's result on the wire.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// The HTML that replaces the element, or `null` for its default
+    /// rendering (the field is required either way).
+    #[serde(deserialize_with = "present")]
+    #[schemars(required)]
+    pub html: Option<String>,
+}
+
+/// A field that must be present, `null` allowed.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(deserializer)
+}
+
+/// A page a generator makes, rendered like a file of `content/`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedPage {
+    /// Where it would sit under `content/`, e.g. `pages/books/dune.md`.
+    pub path: String,
+    /// Its front matter.
+    pub front_matter: Map<String, Value>,
+    /// Its Markdown body (macros included).
+    pub body: String,
+}
+
+/// A file a generator makes, written to the output as it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedFile {
+    /// Its path in the output, e.g. `search.json`.
+    pub output: String,
+    /// Its text.
+    pub content: String,
+}
+
+/// What a generator made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generated {
+    /// Its pages.
+    #[serde(default)]
+    pub pages: Vec<GeneratedPage>,
+    /// Its output files.
+    #[serde(default)]
+    pub files: Vec<GeneratedFile>,
+}
+
+/// A generator's result on the wire.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorResult {
+    /// The version.
+    pub abi: AbiVersion,
+    /// A success.
+    pub ok: Always<true>,
+    /// Its pages.
+    pub pages: Vec<GeneratedPage>,
+    /// Its output files.
+    pub files: Vec<GeneratedFile>,
 }
 
 /// A transform's result on the wire, when it rewrote the post.
@@ -331,7 +490,7 @@ pub struct WireError {
 }
 
 /// The kinds of request, as in the `kind` field.
-pub const KINDS: [&str; 3] = ["macro", "transform", "check"];
+pub const KINDS: [&str; 5] = ["macro", "transform", "hook", "generator", "check"];
 
 fn settings() -> schemars::generate::SchemaSettings {
     schemars::generate::SchemaSettings::draft2020_12()
@@ -355,6 +514,8 @@ pub fn result_schema(kind: &str) -> Option<Value> {
             generator.subschema_for::<PostResult>(),
             generator.subschema_for::<UnchangedResult>(),
         ],
+        "hook" => vec![generator.subschema_for::<HookResult>()],
+        "generator" => vec![generator.subschema_for::<GeneratorResult>()],
         "check" => vec![generator.subschema_for::<CheckResult>()],
         _ => return None,
     };
@@ -427,6 +588,14 @@ pub fn parse_result(
             Reply::Unchanged
         }
         "transform" => Reply::Post(shaped::<PostResult>(value, kind)?.post),
+        "hook" => Reply::Hook(shaped::<HookResult>(value, kind)?.html),
+        "generator" => {
+            let made = shaped::<GeneratorResult>(value, kind)?;
+            Reply::Generated(Generated {
+                pages: made.pages,
+                files: made.files,
+            })
+        }
         "check" => {
             let check = shaped::<CheckResult>(value, kind)?;
             Reply::Checked {
@@ -481,6 +650,38 @@ mod tests {
                 matches!(failure, Failure::AbiViolation(_)),
                 "{doc}: {failure:?}"
             );
+        }
+    }
+
+    #[test]
+    fn hook_and_generator_results_are_parsed_strictly() {
+        let default = parse("hook", r#"{"abi":1,"ok":true,"html":null}"#);
+        assert_eq!(default, Ok(Ok(Reply::Hook(None))));
+        let html = parse("hook", r#"{"abi":1,"ok":true,"html":"<a>x</a>"}"#);
+        assert_eq!(html, Ok(Ok(Reply::Hook(Some("<a>x</a>".into())))));
+        let made = parse(
+            "generator",
+            r#"{"abi":1,"ok":true,"pages":[{"path":"pages/a.md","front_matter":{"title":"A"},"body":"x"}],"files":[{"output":"a.json","content":"{}"}]}"#,
+        );
+        let Ok(Ok(Reply::Generated(made))) = made else {
+            panic!("{made:?}")
+        };
+        assert_eq!((made.pages.len(), made.files.len()), (1, 1));
+        for (kind, doc) in [
+            ("hook", r#"{"abi":1,"ok":true}"#),
+            ("hook", r#"{"abi":1,"ok":true,"html":3}"#),
+            ("generator", r#"{"abi":1,"ok":true,"pages":[]}"#),
+            (
+                "generator",
+                r#"{"abi":1,"ok":true,"pages":[{"path":"a.md","body":""}],"files":[]}"#,
+            ),
+            (
+                "generator",
+                r#"{"abi":1,"ok":true,"pages":[],"files":[{"output":"a","content":1}]}"#,
+            ),
+        ] {
+            let failure = parse(kind, doc).expect_err(doc);
+            assert!(matches!(failure, Failure::AbiViolation(_)), "{doc}");
         }
     }
 

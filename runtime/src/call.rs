@@ -30,6 +30,8 @@ pub struct Job {
     pub observed: Arc<Observed>,
     /// What the guest may import beyond its snapshot.
     pub modules: Modules,
+    /// Where the guest's questions to the host are answered from.
+    pub queries: crate::queries::Queries,
 }
 
 impl Job {
@@ -42,6 +44,7 @@ impl Job {
             call_site: None,
             observed: Arc::default(),
             modules: None,
+            queries: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub struct Observed {
     wall_clock: AtomicBool,
     failed_output: Mutex<Option<Captured>>,
     modules: Mutex<Vec<String>>,
+    questions: Mutex<Vec<crate::queries::Asked>>,
     keep_documents: bool,
     documents: Mutex<Option<Documents>>,
 }
@@ -97,6 +98,29 @@ impl Observed {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The questions the guest asked the host, in order, with a digest of
+    /// each answer: the result holds wherever they get the same answers.
+    pub fn questions(&self) -> Vec<crate::queries::Asked> {
+        self.questions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Note a question and its answer; `false` when the call has asked
+    /// too many (the question is then refused, and noted as refused).
+    pub(crate) fn asked(&self, question: &str, answer: &Result<String, String>) -> bool {
+        let mut questions = self.questions.lock().unwrap_or_else(|e| e.into_inner());
+        if questions.len() >= crate::queries::MAX_QUESTIONS {
+            return false;
+        }
+        questions.push(crate::queries::Asked {
+            question: question.to_owned(),
+            answer: crate::queries::answer_digest(answer),
+        });
+        true
     }
 
     pub(crate) fn asked_for_module(&self, name: &str) {

@@ -45,6 +45,8 @@ struct CallState {
     call_site: Option<CallSite>,
     observed: Arc<Observed>,
     modules: Modules,
+    queries: crate::queries::Queries,
+    answer_cap: usize,
     virtual_ns: u64,
     sleep_budget_ns: u64,
     slept_past_deadline: bool,
@@ -93,6 +95,8 @@ impl CallEnv {
             call_site: job.call_site.clone(),
             observed: job.observed.clone(),
             modules: job.modules.clone(),
+            queries: job.queries.clone(),
+            answer_cap: job.limits.input_bytes,
             sleep_budget_ns: u64::try_from(job.limits.timeout.as_nanos()).unwrap_or(u64::MAX),
             seed,
             output_cap: job.limits.stdout_bytes,
@@ -117,6 +121,47 @@ impl CallEnv {
         let state = self.lock();
         state.observed.asked_for_module(name);
         state.modules.as_ref()?.find(name)
+    }
+
+    /// The answer to the guest's `question`, from the job's queries; the
+    /// question and its answer are noted in its `observed`. An answer
+    /// larger than the call's input limit is refused like a request that
+    /// large.
+    pub(crate) fn query(&self, question: &str) -> Result<String, String> {
+        let (queries, observed, cap) = {
+            let state = self.lock();
+            (
+                state.queries.clone(),
+                state.observed.clone(),
+                state.answer_cap,
+            )
+        };
+        // Answered outside the lock: the caller's source may take its time.
+        let answer = if question.len() > crate::queries::MAX_QUESTION_BYTES {
+            Err(format!(
+                "the question is longer than {} bytes",
+                crate::queries::MAX_QUESTION_BYTES
+            ))
+        } else {
+            match &queries {
+                Some(source) => source.answer(question),
+                None => Err("this call cannot ask the host anything".to_owned()),
+            }
+        };
+        let answer = match answer {
+            Ok(text) if text.len() > cap => Err(format!(
+                "the answer ({} bytes) is larger than the call's input limit ({cap} bytes)",
+                text.len()
+            )),
+            other => other,
+        };
+        if !observed.asked(question, &answer) {
+            return Err(format!(
+                "a call may ask the host at most {} questions",
+                crate::queries::MAX_QUESTIONS
+            ));
+        }
+        answer
     }
 
     /// The job's module source, for a path of the guest's file tree; none

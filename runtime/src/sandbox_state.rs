@@ -142,6 +142,10 @@ impl wit_host::Host for SandboxState {
         self.env.list_folder(&path)
     }
 
+    fn query(&mut self, question: String) -> Result<String, String> {
+        self.env.query(&question)
+    }
+
     fn call_position(&mut self) -> Option<wit_host::Position> {
         let site = self.env.call_position()?;
         Some(wit_host::Position {

@@ -80,9 +80,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Python(PythonCommand::Prepare { quiet, code_only }) => {
             python::prepare(site, *quiet, *code_only)
         }
-        Command::Scripts(ScriptsCommand::New { name, kind }) => {
-            scripts::new(site, name, matches!(kind, crate::cli::NewKind::Transform))
-        }
+        Command::Scripts(ScriptsCommand::New { name, kind }) => scripts::new(site, name, *kind),
         Command::Scripts(ScriptsCommand::Delete { name, yes }) => scripts::delete(site, name, *yes),
         Command::Scripts(ScriptsCommand::Rebuild) => scripts::rebuild(site),
         Command::Scripts(ScriptsCommand::List) => scripts::list(site),

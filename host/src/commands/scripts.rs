@@ -49,11 +49,12 @@ pub fn rebuild(site: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn new(site: &Path, name: &str, transform: bool) -> anyhow::Result<ExitCode> {
-    let kind = if transform {
-        ScriptKind::Transform
-    } else {
-        ScriptKind::Macro
+pub fn new(site: &Path, name: &str, kind: crate::cli::NewKind) -> anyhow::Result<ExitCode> {
+    let kind = match kind {
+        crate::cli::NewKind::Macro => ScriptKind::Macro,
+        crate::cli::NewKind::Transform => ScriptKind::Transform,
+        crate::cli::NewKind::Hook => ScriptKind::Hook,
+        crate::cli::NewKind::Generator => ScriptKind::Generator,
     };
     scripts::templates::create(site, name, kind)?;
     eprintln!("Created scripts/{name}.py; try `host scripts check {name}`");

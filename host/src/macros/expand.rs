@@ -15,46 +15,11 @@ use crate::macros::resolve::{PythonMacro, Resolved, Unresolved, resolve};
 use crate::markdown::{self, Heading, escape};
 use crate::python::{self, Session};
 use crate::scripts::Script;
+use crate::site_queries::{Filter, Question, SiteQueries, Summary};
 use crate::stats::CallKind;
 
 /// Stands in for the table of contents until the headings are known.
 pub const TOC_MARKER: &str = "<!--blogmark:toc-->";
-
-/// One post or page as other pages can refer to it.
-#[derive(Clone, Debug)]
-pub struct IndexEntry {
-    /// Path relative to the site.
-    pub path: String,
-    /// Slug.
-    pub slug: String,
-    /// Title.
-    pub title: String,
-    /// URL path.
-    pub url: String,
-    /// ISO date (`YYYY-MM-DD`), if any.
-    pub date: Option<String>,
-    /// Posts are listed by `recent_posts`, pages are not.
-    pub is_post: bool,
-}
-
-/// What macros may know of the rest of the site.
-#[derive(Clone, Debug, Default)]
-pub struct SiteIndex {
-    /// Every page in this build, posts newest first.
-    pub entries: Vec<IndexEntry>,
-}
-
-impl SiteIndex {
-    /// The post or page with `slug` (posts first).
-    pub fn find(&self, slug: &str) -> Option<&IndexEntry> {
-        self.entries.iter().find(|e| e.slug == slug)
-    }
-
-    /// Posts, newest first.
-    pub fn recent_posts(&self) -> impl Iterator<Item = &IndexEntry> {
-        self.entries.iter().filter(|e| e.is_post)
-    }
-}
 
 /// A page body, expanded and rendered.
 #[derive(Debug, Default)]
@@ -69,18 +34,22 @@ pub struct Expanded {
     /// its HTML depends on besides its text, and what a reuse of the page
     /// counts as answered from a cache.
     pub calls: Vec<(CallKind, String)>,
+    /// The questions its calls asked of the site (data, pages), sorted
+    /// and once each: the page is keyed on their answers.
+    pub reads: Vec<String>,
 }
 
 /// Expands the macros of one page.
 pub struct Expander<'a> {
     registry: &'a Registry,
-    site: &'a SiteIndex,
+    site: &'a SiteQueries,
     python: Option<&'a Session>,
     stats: Option<&'a crate::stats::Recorder>,
     page: Option<&'a Page>,
     file: &'a str,
     diagnostics: Vec<Diagnostic>,
     made: Vec<(CallKind, String)>,
+    reads: Vec<String>,
     depth: usize,
 }
 
@@ -97,7 +66,7 @@ const PLACEHOLDER: &str = "BLOGMARKMACRO";
 
 impl<'a> Expander<'a> {
     /// An expander for the page at `file`.
-    pub fn new(registry: &'a Registry, site: &'a SiteIndex, file: &'a str) -> Self {
+    pub fn new(registry: &'a Registry, site: &'a SiteQueries, file: &'a str) -> Self {
         Expander {
             registry,
             site,
@@ -107,6 +76,7 @@ impl<'a> Expander<'a> {
             file,
             diagnostics: Vec::new(),
             made: Vec::new(),
+            reads: Vec::new(),
             depth: 0,
         }
     }
@@ -125,9 +95,19 @@ impl<'a> Expander<'a> {
         self
     }
 
-    /// The rest of the site.
-    pub fn site(&self) -> &SiteIndex {
-        self.site
+    /// The pages that match `filter`, noted as read by this page.
+    pub fn pages(&mut self, filter: Filter) -> Vec<&'a Summary> {
+        let site = self.site;
+        let answer = site.pages(&filter);
+        self.reads.push(Question::Pages(filter).text());
+        answer
+    }
+
+    /// The page named `name` (source path, URL or slug), noted as read by
+    /// this page.
+    pub fn page(&mut self, name: &str) -> Option<&'a Summary> {
+        self.reads.push(Question::Page(name.to_owned()).text());
+        self.site.page(name)
     }
 
     /// The page being expanded.
@@ -147,11 +127,15 @@ impl<'a> Expander<'a> {
         } else {
             rendered.html
         };
+        let mut reads = self.reads;
+        reads.sort_unstable();
+        reads.dedup();
         Expanded {
             html,
             headings: rendered.headings,
             diagnostics: self.diagnostics,
             calls: self.made,
+            reads,
         }
     }
 
@@ -198,7 +182,22 @@ impl<'a> Expander<'a> {
                 }
             }
         }
-        let mut rendered = markdown::render(&source);
+        let mut rendered = match (self.python, self.page) {
+            (Some(python), Some(page)) if python.has_hooks() => {
+                let mut hooks = PageHooks {
+                    python,
+                    page,
+                    file: self.file,
+                    source: &source,
+                    first_line: line,
+                    diagnostics: &mut self.diagnostics,
+                    reads: &mut self.reads,
+                    made: &mut self.made,
+                };
+                markdown::render_with(&source, Some(&mut hooks))
+            }
+            _ => markdown::render(&source),
+        };
         if !outputs.is_empty() {
             rendered.html = substitute(&rendered.html, &outputs);
         }
@@ -289,8 +288,14 @@ impl Expander<'_> {
             column: call.column,
         };
         match python.call_macro(script, &sandbox_call, self.page) {
-            Ok(answer) if script.markdown => self.render_fragment(&answer.value, call.line),
-            Ok(answer) => answer.value,
+            Ok(answer) => {
+                self.reads.extend(answer.reads);
+                if script.markdown {
+                    self.render_fragment(&answer.value, call.line)
+                } else {
+                    answer.value
+                }
+            }
             Err(failure) => {
                 let reason = format!(
                     "macro `{}` {}",
@@ -307,6 +312,71 @@ impl Expander<'_> {
                     .fallback
                     .clone()
                     .unwrap_or_else(|| marker(&call.source, &reason))
+            }
+        }
+    }
+}
+
+/// The render hooks of one page: each hooked element is rendered by its
+/// script, a failure falls back to the default rendering with a warning
+/// at the element's line.
+struct PageHooks<'e> {
+    python: &'e Session,
+    page: &'e Page,
+    file: &'e str,
+    source: &'e str,
+    first_line: usize,
+    diagnostics: &'e mut Vec<Diagnostic>,
+    reads: &'e mut Vec<String>,
+    made: &'e mut Vec<(CallKind, String)>,
+}
+
+impl markdown::ElementHooks for PageHooks<'_> {
+    fn wants(&self, kind: &str, lang: &str) -> bool {
+        self.python.hook_for(kind, lang).is_some()
+    }
+
+    fn render(&mut self, element: blogmark_runtime::abi::Element, offset: usize) -> Option<String> {
+        let lang = match &element {
+            blogmark_runtime::abi::Element::Codeblock { lang, .. } => lang.clone(),
+            _ => String::new(),
+        };
+        let script = self.python.hook_for(element.kind(), &lang)?;
+        let element = match element {
+            blogmark_runtime::abi::Element::Image {
+                src, alt, title, ..
+            } => blogmark_runtime::abi::Element::Image {
+                resource: self.python.resource_of(self.page, &src),
+                src,
+                alt,
+                title,
+            },
+            other => other,
+        };
+        self.made.push((CallKind::Hook, script.name.clone()));
+        match self.python.call_hook(script, element, Some(self.page)).0 {
+            Ok(answer) => {
+                self.reads.extend(answer.reads);
+                answer.value
+            }
+            Err(failure) => {
+                // The placeholders that stand for macros hold no newline,
+                // so lines after a multi-line macro call read a little early.
+                let before = self.source.get(..offset).unwrap_or("");
+                let line = self.first_line + before.matches('\n').count();
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                self.diagnostics.push(Diagnostic::warning(
+                    self.file,
+                    line,
+                    column,
+                    format!(
+                        "render hook {} {}; the {} is rendered as without it",
+                        script.path,
+                        python::failure_reason(script, &failure),
+                        script.hook.unwrap_or("element")
+                    ),
+                ));
+                None
             }
         }
     }

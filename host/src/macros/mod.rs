@@ -5,7 +5,7 @@ pub mod expand;
 pub mod parser;
 pub mod resolve;
 
-pub use expand::{Expanded, Expander, SiteIndex};
+pub use expand::{Expanded, Expander};
 pub use parser::{Call, Namespace, Segment};
 
 /// Whether `s` is a macro or argument name: a letter or `_`, then letters,

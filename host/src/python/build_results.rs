@@ -20,6 +20,8 @@ pub(super) struct Memo {
     pub read_site: Option<CallSite>,
     /// Its key in the persistent cache: the request and what the run read.
     pub key: String,
+    /// The questions the run asked of the site, with their answers' digests.
+    pub asked: Vec<blogmark_runtime::Asked>,
 }
 
 /// The session's results: stored ones, computed ones, and new ones to store.
@@ -42,9 +44,38 @@ impl BuildResults {
         }
     }
 
-    /// The stored result under the first of `keys` that has one.
-    pub fn stored(&self, mut keys: impl Iterator<Item = String>) -> Option<&String> {
-        keys.find_map(|key| self.stored.get(&key))
+    /// The stored result under the first of `keys` that has one, and the
+    /// questions it asked of the site. A result that asked is stored under
+    /// its key and the answers it got (see [`keys_with_answers`]): it
+    /// answers only while `digest` (the current answer's digest of a
+    /// question) gives each the digest it had.
+    pub fn stored(
+        &self,
+        keys: impl Iterator<Item = String>,
+        digest: impl Fn(&str) -> String,
+    ) -> Option<(&String, Vec<String>)> {
+        for key in keys {
+            if let Some(result) = self.stored.get(&key) {
+                return Some((result, Vec::new()));
+            }
+            let Some(record) = self.stored.get(&questions_key(&key)) else {
+                continue;
+            };
+            let Ok(questions) = serde_json::from_str::<Vec<String>>(record) else {
+                continue;
+            };
+            let asked: Vec<blogmark_runtime::Asked> = questions
+                .iter()
+                .map(|q| blogmark_runtime::Asked {
+                    question: q.clone(),
+                    answer: digest(q),
+                })
+                .collect();
+            if let Some(result) = self.stored.get(&keys_with_answers(&key, &asked)) {
+                return Some((result, questions));
+            }
+        }
+        None
     }
 
     /// The session's one slot for the result under `key`.
@@ -63,6 +94,27 @@ impl BuildResults {
     pub fn take(&self) -> Vec<NewResult> {
         std::mem::take(&mut *lock(&self.fresh))
     }
+}
+
+/// Where the questions of the result stored under `key` are recorded.
+pub(super) fn questions_key(key: &str) -> String {
+    format!("{key}/questions")
+}
+
+/// The key of a result stored under `key` that asked `asked`: the answers'
+/// digests are part of it, so a result is found only while every question
+/// it asked gets the answer it got.
+pub(super) fn keys_with_answers(key: &str, asked: &[blogmark_runtime::Asked]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(key.as_bytes());
+    for one in asked {
+        for part in [&one.question, &one.answer] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// A panic elsewhere while a lock was held leaves these maps consistent:

@@ -12,6 +12,7 @@ use super::{Failure, Post};
 use crate::content::Page;
 use crate::diagnostics::Diagnostic;
 use crate::scripts::Script;
+use crate::site_queries::SiteQueries;
 use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
 use blogmark_runtime::abi::{Operation, Reply, Request};
@@ -61,6 +62,21 @@ pub struct Answer<T> {
     pub value: T,
     /// The run, when there was one for this call.
     pub run: Option<Arc<RunOutput>>,
+    /// The questions it asked of the site (data, pages), the run's or the
+    /// stored result's: what it depends on besides its request.
+    pub reads: Vec<String>,
+}
+
+/// A call's answer or failure, and its run (`None` when a cache answered;
+/// there even when the call failed, for the workbench).
+pub type Tried<T> = (Result<Answer<T>, Failure>, Option<Arc<RunOutput>>);
+
+/// A call's result, its run (`None` when a cache answered) and the
+/// questions it asked of the site.
+struct Traced {
+    result: Result<String, Failure>,
+    run: Option<Arc<RunOutput>>,
+    reads: Vec<String>,
 }
 
 /// What a check found in a script.
@@ -197,6 +213,10 @@ fn snapshot_ready(plan: &SitePlan, building: &Mutex<HashSet<String>>) -> bool {
 pub struct Session {
     macros: HashMap<String, Script>,
     transforms: Vec<Script>,
+    /// Render hooks, by path.
+    hooks: Vec<Script>,
+    /// Generators, by path.
+    generators: Vec<Script>,
     settings: Settings,
     runtime: OnceLock<Result<Arc<Runtime>, Failure>>,
     shared: Option<Arc<SharedSandbox>>,
@@ -211,6 +231,8 @@ pub struct Session {
     prepared: OnceLock<Duration>,
     /// See [`Session::for_one_call`].
     one_call: bool,
+    /// What calls may ask of the site; an empty site until a build says.
+    queries: Mutex<Arc<SiteQueries>>,
 }
 
 impl Session {
@@ -245,7 +267,20 @@ impl Session {
             .cloned()
             .collect();
         transforms.sort_by(|a, b| (a.order, &a.name, &a.path).cmp(&(b.order, &b.name, &b.path)));
-        let runnable: Vec<&Script> = macros.values().chain(&transforms).collect();
+        let (hooks, hook_diagnostics) = runnable_hooks(scripts);
+        diagnostics.extend(hook_diagnostics);
+        let mut generators: Vec<Script> = scripts
+            .iter()
+            .filter(|s| s.is_runnable_generator())
+            .cloned()
+            .collect();
+        generators.sort_by(|a, b| a.path.cmp(&b.path));
+        let runnable: Vec<&Script> = macros
+            .values()
+            .chain(&transforms)
+            .chain(&hooks)
+            .chain(&generators)
+            .collect();
         let (snapshot, problems) = site_snapshot::plan(&runnable, &settings);
         diagnostics.extend(problems);
         let mut settings = settings;
@@ -257,6 +292,8 @@ impl Session {
         let session = Session {
             macros,
             transforms,
+            hooks,
+            generators,
             settings,
             runtime: OnceLock::new(),
             shared: None,
@@ -266,15 +303,15 @@ impl Session {
             snapshot,
             prepared: OnceLock::new(),
             one_call: false,
+            queries: Mutex::default(),
         };
         diagnostics.extend(session.library_problems().iter().cloned());
-        diagnostics.extend(
-            session.import_problems(
-                scripts
-                    .iter()
-                    .filter(|s| s.is_runnable_macro() || s.is_runnable_transform()),
-            ),
-        );
+        diagnostics.extend(session.import_problems(scripts.iter().filter(|s| {
+            s.is_runnable_macro()
+                || s.is_runnable_transform()
+                || s.is_runnable_hook()
+                || s.is_runnable_generator()
+        })));
         (session, diagnostics)
     }
 
@@ -301,6 +338,21 @@ impl Session {
         let mut session = Session::for_one_off(settings);
         session.one_call = true;
         session
+    }
+
+    /// Let calls from now on ask `queries` about the site (its data, its
+    /// pages): a build sets it once its pages are known (generators see
+    /// the pages of files, the rest every page).
+    pub fn answer_from(&self, queries: Arc<SiteQueries>) {
+        *self.queries.lock().unwrap_or_else(|e| e.into_inner()) = queries;
+    }
+
+    /// What calls may ask of the site now.
+    pub fn queries(&self) -> Arc<SiteQueries> {
+        self.queries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// This session with its runtime taken from (or started into) `shared`.
@@ -349,6 +401,38 @@ impl Session {
         !self.macros.is_empty()
     }
 
+    /// Whether any render hook is enabled.
+    pub fn has_hooks(&self) -> bool {
+        !self.hooks.is_empty()
+    }
+
+    /// The hook that renders elements of type `element` (for a code block,
+    /// in language `lang`): one that names the language wins over one
+    /// that takes every code block.
+    pub fn hook_for(&self, element: &str, lang: &str) -> Option<&Script> {
+        let mut on = self.hooks.iter().filter(|s| s.hook == Some(element));
+        if element != "codeblock" {
+            return on.next();
+        }
+        let hooks: Vec<&Script> = on.collect();
+        hooks
+            .iter()
+            .find(|s| s.languages.iter().any(|l| l == lang))
+            .or_else(|| hooks.iter().find(|s| s.languages.is_empty()))
+            .copied()
+    }
+
+    /// The bundle file `name` of `page`, as a hook's image element shows it.
+    pub fn resource_of(&self, page: &Page, name: &str) -> Option<serde_json::Value> {
+        let resource = page.resources.iter().find(|r| r.name == name)?;
+        serde_json::to_value(resource.info(&self.settings.root)?).ok()
+    }
+
+    /// The enabled generators, by path.
+    pub fn generators(&self) -> &[Script] {
+        &self.generators
+    }
+
     /// The enabled transforms, in the order they run: by `order`, then name.
     pub fn transforms(&self) -> &[Script] {
         &self.transforms
@@ -363,8 +447,12 @@ impl Session {
         call: &MacroCall,
         page: Option<&Page>,
     ) -> Result<Answer<String>, Failure> {
-        let (result, run) = self.try_macro(script, call, page);
-        result.map(|value| Answer { value, run })
+        let traced = self.traced_macro(script, call, page);
+        traced.result.map(|value| Answer {
+            value,
+            run: traced.run,
+            reads: traced.reads,
+        })
     }
 
     /// [`Session::call_macro`], with what the run printed and cost even
@@ -375,6 +463,11 @@ impl Session {
         call: &MacroCall,
         page: Option<&Page>,
     ) -> (Result<String, Failure>, Option<Arc<RunOutput>>) {
+        let traced = self.traced_macro(script, call, page);
+        (traced.result, traced.run)
+    }
+
+    fn traced_macro(&self, script: &Script, call: &MacroCall, page: Option<&Page>) -> Traced {
         let request = Request::new(
             abi_map::script(script),
             Operation::Macro {
@@ -419,7 +512,11 @@ impl Session {
                 site: self.settings.site.clone(),
             },
         );
-        let (stored, run) = self.run_traced(
+        let Traced {
+            result: stored,
+            run,
+            ..
+        } = self.run_traced(
             script,
             CallKind::Transform,
             &script.name,
@@ -450,6 +547,84 @@ impl Session {
             })
         });
         (post, run)
+    }
+
+    /// Run the render hook `script` on `element` of `page` (the page is in
+    /// the request when the script declares `uses_page`): its HTML, or
+    /// `None` for the default rendering. Cached like macro calls.
+    pub fn call_hook(
+        &self,
+        script: &Script,
+        element: blogmark_runtime::abi::Element,
+        page: Option<&Page>,
+    ) -> Tried<Option<String>> {
+        let request = Request::new(
+            abi_map::script(script),
+            Operation::Hook {
+                element,
+                page: page
+                    .filter(|_| script.uses_page)
+                    .map(|p| abi_map::page(p, &self.settings.root)),
+                site: self.settings.site.clone(),
+            },
+        );
+        let traced = self.run_traced(
+            script,
+            CallKind::Hook,
+            &script.name,
+            request,
+            None,
+            |reply| match reply {
+                Reply::Hook(html) => Ok(serde_json::to_string(&html).unwrap_or_default()),
+                other => Err(Failure::AbiViolation(format!("a hook answered {other:?}"))),
+            },
+        );
+        let run = traced.run.clone();
+        let result = traced.result.and_then(|stored| {
+            let value = serde_json::from_str(&stored)
+                .map_err(|e| Failure::AbiViolation(format!("a stored hook result: {e}")))?;
+            Ok(Answer {
+                value,
+                run: traced.run,
+                reads: traced.reads,
+            })
+        });
+        (result, run)
+    }
+
+    /// Run the generator `script`: the pages and files it makes. Cached
+    /// like macro calls, keyed on what it read of the site.
+    pub fn generate(&self, script: &Script) -> Tried<blogmark_runtime::abi::Generated> {
+        let request = Request::new(
+            abi_map::script(script),
+            Operation::Generator {
+                site: self.settings.site.clone(),
+            },
+        );
+        let traced = self.run_traced(
+            script,
+            CallKind::Generator,
+            &script.name,
+            request,
+            None,
+            |reply| match reply {
+                Reply::Generated(made) => Ok(serde_json::to_string(&made).unwrap_or_default()),
+                other => Err(Failure::AbiViolation(format!(
+                    "a generator answered {other:?}"
+                ))),
+            },
+        );
+        let run = traced.run.clone();
+        let result = traced.result.and_then(|stored| {
+            let value = serde_json::from_str(&stored)
+                .map_err(|e| Failure::AbiViolation(format!("a stored generator result: {e}")))?;
+            Ok(Answer {
+                value,
+                run: traced.run,
+                reads: traced.reads,
+            })
+        });
+        (result, run)
     }
 
     /// Compile `script` in the sandbox and list its functions, without
@@ -653,7 +828,7 @@ impl Session {
         request: Request,
         site: Option<CallSite>,
         decode: impl Fn(Reply) -> Result<String, Failure>,
-    ) -> (Result<String, Failure>, Option<Arc<RunOutput>>) {
+    ) -> Traced {
         let limits = self.settings.limits(script);
         let request_json = request.to_json();
         let identity = self.script_identity(script);
@@ -667,9 +842,14 @@ impl Session {
             },
             site.as_ref(),
         );
-        if let Some(stored) = self.results.stored(keys.all()) {
+        let queries = self.queries();
+        if let Some((stored, reads)) = self.results.stored(keys.all(), |q| queries.digest(q)) {
             self.stats.record(kind, name, Event::CacheHit, None);
-            return (Ok(stored.clone()), None);
+            return Traced {
+                result: Ok(stored.clone()),
+                run: None,
+                reads,
+            };
         }
         let mut ran = false;
         let mut run = || {
@@ -681,6 +861,7 @@ impl Session {
                 call_site: site.clone(),
                 observed: Arc::default(),
                 modules: Some(self.settings.modules.clone()),
+                queries: Some(queries.clone()),
             };
             let observed = job.observed.clone();
             let mut output = RunOutput::default();
@@ -708,6 +889,7 @@ impl Session {
                 output: Arc::new(output),
                 read_site: site.clone().filter(|_| observed.position()),
                 key: keys.key(observed.position(), observed.wall_clock()),
+                asked: observed.questions(),
             }
         };
         // Within one session the clock is the same for every call: results
@@ -742,14 +924,41 @@ impl Session {
         self.stats.record(kind, name, event, failure);
         let output = ran.then(|| done.output.clone());
         if let (true, Ok(value)) = (ran, &done.result) {
+            self.keep_result(script, &done, value);
+        }
+        Traced {
+            result: done.result,
+            run: output,
+            reads: done.asked.iter().map(|a| a.question.clone()).collect(),
+        }
+    }
+
+    /// Keep `value`, the result of `done`, for the persistent cache: under
+    /// its key, or, when it asked questions of the site, under its key and
+    /// their answers, with the questions beside (see
+    /// [`BuildResults::stored`]).
+    fn keep_result(&self, script: &Script, done: &Memo, value: &str) {
+        let keep = |key: String, html: String| {
             self.results.keep(NewResult {
-                key: done.key,
+                key,
                 script_slug: script.slug.clone(),
                 script_hash: script.content_hash.clone(),
-                html: value.clone(),
+                html,
             });
+        };
+        if done.asked.is_empty() {
+            keep(done.key.clone(), value.to_owned());
+        } else {
+            let questions: Vec<&str> = done.asked.iter().map(|a| a.question.as_str()).collect();
+            keep(
+                super::build_results::questions_key(&done.key),
+                serde_json::to_string(&questions).unwrap_or_default(),
+            );
+            keep(
+                super::build_results::keys_with_answers(&done.key, &done.asked),
+                value.to_owned(),
+            );
         }
-        (done.result, output)
     }
 
     /// Say that this session makes no more calls: a runtime of its own lets
@@ -816,7 +1025,48 @@ impl Session {
         self.macros
             .values()
             .chain(&self.transforms)
+            .chain(&self.hooks)
+            .chain(&self.generators)
             .map(|s| (s.slug.clone(), s.content_hash.clone()))
             .collect()
     }
+}
+
+/// The enabled render hooks, by path, and a warning for each that another
+/// takes the place of (one hook per element, or per code block language).
+fn runnable_hooks(scripts: &[Script]) -> (Vec<Script>, Vec<Diagnostic>) {
+    let mut hooks: Vec<Script> = scripts
+        .iter()
+        .filter(|s| s.is_runnable_hook())
+        .cloned()
+        .collect();
+    hooks.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut diagnostics = Vec::new();
+    let mut taken: HashMap<(Option<&str>, Option<&str>), &str> = HashMap::new();
+    for hook in &hooks {
+        let languages: Vec<Option<&str>> = if hook.languages.is_empty() {
+            vec![None]
+        } else {
+            hook.languages.iter().map(|l| Some(l.as_str())).collect()
+        };
+        for language in languages {
+            if let Some(first) = taken.get(&(hook.hook, language)) {
+                diagnostics.push(Diagnostic::warning(
+                    &hook.path,
+                    1,
+                    1,
+                    format!(
+                        "{} is also rendered by the hook {first}, which wins (first by path)",
+                        match language {
+                            Some(l) => format!("a `{l}` code block"),
+                            None => format!("a {}", hook.hook.unwrap_or("element")),
+                        }
+                    ),
+                ));
+            } else {
+                taken.insert((hook.hook, language), &hook.path);
+            }
+        }
+    }
+    (hooks, diagnostics)
 }

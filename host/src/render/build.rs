@@ -160,10 +160,12 @@ struct Loaded {
     config: Config,
     pages: Vec<Page>,
     scripts: Vec<Script>,
+    /// The `data/` folder, parsed.
+    data: std::sync::Arc<crate::site_data::DataTree>,
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Read `root`'s site.toml, content and scripts.
+/// Read `root`'s site.toml, content, scripts and data.
 fn load(root: &std::path::Path, kept: Option<&content::KeptContent>) -> anyhow::Result<Loaded> {
     let config = Config::load(root)?;
     let content = match kept {
@@ -174,10 +176,13 @@ fn load(root: &std::path::Path, kept: Option<&content::KeptContent>) -> anyhow::
     diagnostics.extend(crate::symlinks::report(root));
     let (scripts, script_diagnostics) = crate::scripts::load(root);
     diagnostics.extend(script_diagnostics);
+    let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
+    diagnostics.extend(data_diagnostics);
     Ok(Loaded {
         config,
         pages: content.pages,
         scripts,
+        data: std::sync::Arc::new(data),
         diagnostics,
     })
 }
@@ -221,7 +226,7 @@ fn python_session(
 fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<rayon::ThreadPool> {
     let threads = options.jobs.unwrap_or_else(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        if !python.has_macros() && python.transforms().is_empty() {
+        if !python.has_macros() && !python.has_hooks() && python.transforms().is_empty() {
             cores
         } else {
             cores * 4
@@ -265,36 +270,35 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         loaded.config.base_url = base_url.clone();
     }
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let built = published(&loaded.pages, options);
+    let mut built = published(&loaded.pages, options);
     let mut store = open_store(options)?;
     let clock = python::guest_clock(built.iter().copied());
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
     diagnostics.extend(python_diagnostics);
+    let mut made = run_generators(root, &loaded, &built, &python, &mut diagnostics);
     let pool = render_threads(options, &python)?;
-    tracing::info!(
-        pages = built.len(),
-        scripts = loaded.scripts.len(),
-        transforms = python.transforms().len(),
-        threads = pool.current_num_threads(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "site loaded"
-    );
+    log_loaded(&built, &loaded, &python, &pool, started);
 
-    let transformed = pool.install(|| transform_all(root, &python, &built));
+    // Transforms rewrite files: a generated page is not one.
+    let mut transformed = pool.install(|| transform_all(root, &python, &built));
+    let generated = published(&made.pages, options);
+    transformed.extend(generated.iter().map(|_| (None, Vec::new())));
+    built.extend(generated);
     let pages = after_transforms(&built, &transformed, options, &mut diagnostics);
 
     let mut context = SiteContext::new(root, &loaded.config, &pages);
     let progress = progress::progress_bar(options.progress, pages.len());
-    let index = pages::site_index(&context, &pages);
-    let keys = options.page_cache.as_deref().map(|cache| {
-        pool.install(|| PageKeys::new(cache, &python, root, &context, &index, clock, &pages))
-    });
+    answer_about(&python, &mut context, &loaded, &pages);
+    let keys = options
+        .page_cache
+        .as_deref()
+        .map(|cache| pool.install(|| PageKeys::new(cache, &python, root, &context, clock, &pages)));
     if let (Some(cache), Some(keys)) = (&options.page_cache, &keys) {
         context.kept = Some(keys.listings(cache.clone(), root));
     }
     let reuse = |i: usize| keys.as_ref()?.reuse(i, &pages[i].path);
     let rendered =
-        pool.install(|| pages::render_pages(&context, &python, &index, &pages, &progress, &reuse));
+        pool.install(|| pages::render_pages(&context, &python, &pages, &progress, &reuse));
     // Listings, feeds and the output call no macro.
     python.end_calls();
     let mut kept_pages_changed = keys
@@ -318,7 +322,14 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         &mut diagnostics,
     );
     kept_pages_changed |= finish_listings(&mut context, started);
-    add_files(root, &context, &pages, &mut output, &mut diagnostics);
+    let generated = std::mem::take(&mut made.files);
+    add_files(
+        root,
+        &context,
+        (&pages, generated),
+        &mut output,
+        &mut diagnostics,
+    );
     if options.check_links {
         diagnostics.extend(link_check::check_links(
             root,
@@ -329,6 +340,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         ));
     }
 
+    made.name_generators(&mut diagnostics);
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
@@ -357,6 +369,88 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Say what was loaded, and in what time.
+fn log_loaded(
+    built: &[&Page],
+    loaded: &Loaded,
+    python: &Session,
+    pool: &rayon::ThreadPool,
+    started: Instant,
+) {
+    tracing::info!(
+        pages = built.len(),
+        scripts = loaded.scripts.len(),
+        data_files = loaded.data.files().len(),
+        transforms = python.transforms().len(),
+        generators = python.generators().len(),
+        threads = pool.current_num_threads(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "site loaded"
+    );
+}
+
+/// Let calls and templates ask about the site's data and its `pages`
+/// (every page of this build, generated ones too).
+fn answer_about(python: &Session, context: &mut SiteContext, loaded: &Loaded, pages: &[&Page]) {
+    python.answer_from(std::sync::Arc::new(pages::site_queries(
+        context,
+        loaded.data.clone(),
+        pages,
+    )));
+    context.data = Some(python.queries());
+}
+
+/// Run the site's generators, which may ask about its data and the pages
+/// of its files (`built`); what they made.
+fn run_generators(
+    root: &std::path::Path,
+    loaded: &Loaded,
+    built: &[&Page],
+    python: &Session,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> super::generators::Made {
+    if python.generators().is_empty() {
+        return super::generators::Made::default();
+    }
+    let context = SiteContext::new(root, &loaded.config, built);
+    python.answer_from(std::sync::Arc::new(pages::site_queries(
+        &context,
+        loaded.data.clone(),
+        built,
+    )));
+    super::generators::generate(
+        python,
+        &loaded.pages,
+        &loaded.config.permalinks,
+        diagnostics,
+    )
+}
+
+/// Put the generators' files into `output`, each where nothing else is.
+fn add_generated_files(
+    context: &SiteContext,
+    files: Vec<(String, String, String)>,
+    output: &mut Output,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for (path, content, generator) in files {
+        if output.files().contains_key(&path) {
+            let owner = context
+                .published
+                .get(&path)
+                .map_or_else(|| "a file of the site".to_owned(), Clone::clone);
+            diagnostics.push(Diagnostic::error(
+                &generator,
+                1,
+                1,
+                format!("made `{path}`, which {owner} already publishes; it is left out"),
+            ));
+            continue;
+        }
+        output.add(path, content);
+    }
 }
 
 /// The pages this build publishes: drafts only with `--drafts`, pages dated
@@ -493,16 +587,18 @@ fn render_site_files(
 }
 
 /// The files copied or made beside the pages: a bundle's files, `static/`,
-/// redirects at old URLs; then the output's paths checked.
+/// redirects at old URLs, the generators' files (path, text, generator);
+/// then the output's paths checked.
 fn add_files(
     root: &std::path::Path,
     context: &SiteContext,
-    pages: &[&Page],
+    (pages, generated): (&[&Page], Vec<(String, String, String)>),
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     bundles::copy_resources(root, pages, output, diagnostics);
     static_files::add_static_files(root, output, diagnostics);
     aliases::add_aliases(context, pages, output, diagnostics);
+    add_generated_files(context, generated, output, diagnostics);
     output_paths::check(root, output, &context.published, diagnostics);
 }

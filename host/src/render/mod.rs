@@ -10,6 +10,7 @@ mod apply_transforms;
 mod build;
 mod bundles;
 mod feeds;
+mod generators;
 mod link_check;
 mod listings;
 mod output;
@@ -21,6 +22,7 @@ mod persist;
 mod progress;
 mod site_context;
 mod static_files;
+mod template_data;
 mod templates;
 
 pub use build::{BuildOptions, BuildReport, OnWritten, build, build_keeping_pages};

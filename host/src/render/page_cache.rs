@@ -6,11 +6,14 @@
 //! bundle's files), on what each macro it calls resolves to (a built-in, or
 //! a Python script at one version), on the templates its own may load, and
 //! on the site: site.toml, the transforms, the guest, the build clock, and
-//! what macros and templates may read of the other pages (the site index
-//! and the navigation). A page is reused only when the hash of all of these is the
-//! one it was rendered under, so a changed title re-renders every page (a
-//! `recent_posts` list may show it), a changed body only its own page, and
-//! a changed script only the pages that call it. A reused page's macro
+//! what its template shows of the other pages (the navigation); and on the
+//! answers to the questions its macros and template asked of the site (data
+//! files, page queries such as `recent_posts`'s), as they are now. A page is
+//! reused only when the hash of all of these is the one it was rendered
+//! under, so a changed post title re-renders the pages that were shown it, a
+//! changed data file the pages that read it, a changed body only its own
+//! page, and a changed script only the pages that call it. A reused page's
+//! macro
 //! calls count as answered from a cache.
 
 use super::pages::RenderedPage;
@@ -53,7 +56,7 @@ struct Stored<'a> {
     listings: Cow<'a, Listings>,
 }
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The domain of the tag that ends the file (see [`crate::machine_key`]).
 const TAG_DOMAIN: &str = "blogmark pages cache v1";
@@ -138,16 +141,17 @@ impl PageCache {
     }
 
     /// The page at `path`, if it was rendered under the key `key_of` gives
-    /// for the macro calls it made then.
+    /// for it now (from the macro calls it made and the questions it asked
+    /// then).
     pub(super) fn get(
         &self,
         path: &str,
-        key_of: impl FnOnce(&[(CallKind, String)]) -> String,
+        key_of: impl FnOnce(&RenderedPage) -> String,
     ) -> Option<Arc<RenderedPage>> {
         // The key is computed outside the lock, which every render thread
         // takes.
         let (key, page) = lock(&self.pages).get(path).cloned()?;
-        (key == key_of(&page.calls)).then_some(page)
+        (key == key_of(&page)).then_some(page)
     }
 
     /// Keep exactly these pages (the others are gone from the site);
@@ -260,14 +264,16 @@ impl KeptListings {
         }
     }
 
-    /// The file `path`: `template` rendered with `ctx` by `templates`, or
-    /// the kept text when it was made under the same key.
+    /// The file `path`: `template` rendered with `full` (`ctx` and what
+    /// the site key stands for) by `templates`, or the kept text when it
+    /// was made under the same key.
     pub(super) fn render(
         &self,
         templates: &Templates,
         path: &str,
         template: &str,
-        ctx: minijinja::Value,
+        ctx: &minijinja::Value,
+        full: minijinja::Value,
     ) -> Result<String, crate::diagnostics::Diagnostic> {
         let part = lock(&self.parts)
             .entry(template.to_owned())
@@ -279,7 +285,7 @@ impl KeptListings {
             .part(path.as_bytes())
             .part(template.as_bytes())
             .part(part.as_bytes())
-            .part(&serde_json::to_vec(&ctx).unwrap_or_default());
+            .part(&serde_json::to_vec(ctx).unwrap_or_default());
         let key = hasher.finish();
         let text = match self.cache.listing(path, &key) {
             Some(text) => {
@@ -287,7 +293,7 @@ impl KeptListings {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 text
             }
-            None => templates.render(template, ctx)?,
+            None => templates.render(template, full)?,
         };
         lock(&self.made).insert(path.to_owned(), (key, text.clone()));
         Ok(text)
@@ -308,16 +314,22 @@ impl KeptListings {
 
 /// The key of a page whose hasher is `page` and that made the macro
 /// `calls`, each name resolved by `resolve` (to a script's path and
-/// version, or to nothing for a built-in).
-pub(super) fn page_key(
+/// version, or to nothing for a built-in), and asked the questions `read`
+/// (each with the digest of its answer now).
+pub(super) fn page_key<'q>(
     page: &PageHasher,
     calls: &[(CallKind, String)],
     resolve: impl Fn(&str) -> String,
+    read: impl Iterator<Item = (&'q str, String)>,
 ) -> String {
     let mut hasher = page.clone();
     let names: BTreeSet<&str> = calls.iter().map(|(_, name)| name.as_str()).collect();
     for name in names {
         hasher.part(name.as_bytes()).part(resolve(name).as_bytes());
+    }
+    hasher.part(b"reads");
+    for (question, answer) in read {
+        hasher.part(question.as_bytes()).part(answer.as_bytes());
     }
     hasher.finish()
 }

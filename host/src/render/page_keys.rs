@@ -10,9 +10,8 @@ use super::page_cache::{
 use super::pages::RenderedPage;
 use super::site_context::SiteContext;
 use crate::content::{Kind, Page};
-use crate::macros::expand::SiteIndex;
 use crate::python::Session;
-use crate::stats::{CallKind, Event};
+use crate::stats::Event;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -39,11 +38,10 @@ impl<'a> PageKeys<'a> {
         python: &'a Session,
         root: &Path,
         context: &SiteContext,
-        index: &SiteIndex,
         clock: Duration,
         pages: &[&Page],
     ) -> Self {
-        let site = site_key(root, &site_inputs(context, python, index, clock));
+        let site = site_key(root, &site_inputs(context, python, clock));
         let templates: HashMap<Kind, String> = [Kind::Post, Kind::Page]
             .into_iter()
             .map(|kind| {
@@ -64,24 +62,37 @@ impl<'a> PageKeys<'a> {
         }
     }
 
-    /// The listings kept from the last build, keyed by this build's site.
+    /// The listings kept from the last build, keyed by this build's site
+    /// and its data (a listing's template may read any of it).
     pub(super) fn listings(&self, cache: Arc<PageCache>, root: &Path) -> KeptListings {
-        KeptListings::new(cache, &self.site, root)
+        let mut site = self.site.clone();
+        site.part(self.python.queries().data().digest().as_bytes());
+        KeptListings::new(cache, &site, root)
     }
 
-    /// The key of page `i` that made the macro `calls`.
-    fn key(&self, i: usize, calls: &[(CallKind, String)]) -> String {
-        page_key(&self.hashers[i], calls, |name| {
-            self.python.macro_named(name).map_or_else(String::new, |s| {
-                format!("{}\0{}", s.path, self.python.script_identity(s))
-            })
-        })
+    /// The key of page `i` as `rendered`: its macro calls, each resolved,
+    /// and the answers, as of now, to the questions it asked of the site.
+    fn key(&self, i: usize, rendered: &RenderedPage) -> String {
+        let queries = self.python.queries();
+        page_key(
+            &self.hashers[i],
+            &rendered.calls,
+            |name| {
+                self.python.macro_named(name).map_or_else(String::new, |s| {
+                    format!("{}\0{}", s.path, self.python.script_identity(s))
+                })
+            },
+            rendered
+                .reads
+                .iter()
+                .map(|q| (q.as_str(), queries.digest(q))),
+        )
     }
 
     /// Page `i` as the last build rendered it, if nothing it depends on
     /// changed; its calls count as answered from a cache.
     pub(super) fn reuse(&self, i: usize, path: &str) -> Option<Arc<RenderedPage>> {
-        let page = self.cache.get(path, |calls| self.key(i, calls))?;
+        let page = self.cache.get(path, |page| self.key(i, page))?;
         self.reused.fetch_add(1, Ordering::Relaxed);
         for (kind, name) in &page.calls {
             self.python
@@ -102,10 +113,7 @@ impl<'a> PageKeys<'a> {
                 .enumerate()
                 .filter(|(_, (_, rendered))| rendered.diagnostics.is_empty())
                 .map(|(i, (page, rendered))| {
-                    (
-                        page.path.clone(),
-                        (self.key(i, &rendered.calls), rendered.clone()),
-                    )
+                    (page.path.clone(), (self.key(i, rendered), rendered.clone()))
                 })
                 .collect(),
         )
@@ -117,19 +125,11 @@ impl<'a> PageKeys<'a> {
     }
 }
 
-/// What every page may read of the others, and the transforms, for the
-/// page cache's key.
-fn site_inputs(
-    context: &SiteContext,
-    python: &Session,
-    index: &SiteIndex,
-    clock: Duration,
-) -> Vec<u8> {
-    let entries: Vec<_> = index
-        .entries
-        .iter()
-        .map(|e| (&e.path, &e.slug, &e.title, &e.url, &e.date, e.is_post))
-        .collect();
+/// What every page's template shows of the others (the navigation), and
+/// the transforms, for the page cache's key. What a page's macros read of
+/// the other pages is in its own key, as the answers to its questions.
+fn site_inputs(context: &SiteContext, python: &Session, clock: Duration) -> Vec<u8> {
+    let nav: Vec<_> = context.nav.iter().map(|e| (&e.title, &e.url)).collect();
     // Macros' scripts are in each page's key, as the page calls them;
     // transforms change every page they run on.
     let mut scripts: Vec<(String, String)> = python
@@ -139,7 +139,7 @@ fn site_inputs(
         .collect();
     scripts.sort();
     serde_json::to_vec(&(
-        entries,
+        nav,
         scripts,
         clock.as_secs(),
         &context.base,

@@ -5,9 +5,10 @@ use super::site_context::{SiteContext, iso_date};
 use crate::content::{self, Page};
 use crate::diagnostics::Diagnostic;
 use crate::macros::builtins::Registry;
-use crate::macros::expand::{Expander, IndexEntry, SiteIndex};
+use crate::macros::expand::Expander;
 use crate::markdown;
 use crate::python::Session;
+use crate::site_queries::{SiteQueries, Summary};
 use crate::stats::CallKind;
 use minijinja::context;
 use rayon::prelude::*;
@@ -40,6 +41,9 @@ pub(super) struct RenderedPage {
     /// Each macro call it made (the page cache's key holds what each name
     /// resolves to).
     pub calls: Vec<(CallKind, String)>,
+    /// The questions its calls and its template asked of the site, sorted
+    /// and once each (the page cache's key holds their answers).
+    pub reads: Vec<String>,
 }
 
 /// A term as a page shows it.
@@ -50,21 +54,18 @@ struct TermRef {
     url: String,
 }
 
-/// What macros may know of the other pages: every page, newest first.
-pub(super) fn site_index(context: &SiteContext, pages: &[&Page]) -> SiteIndex {
-    SiteIndex {
-        entries: pages
-            .iter()
-            .map(|p| IndexEntry {
-                path: p.path.clone(),
-                slug: p.slug.clone(),
-                title: p.title.clone(),
-                url: context.url(p),
-                date: p.date.map(iso_date),
-                is_post: p.kind == content::Kind::Post,
-            })
-            .collect(),
-    }
+/// What macros and scripts may ask of the site: its data, and every page
+/// in build order (newest first).
+pub(super) fn site_queries(
+    context: &SiteContext,
+    data: Arc<crate::site_data::DataTree>,
+    pages: &[&Page],
+) -> SiteQueries {
+    let summaries = pages
+        .iter()
+        .map(|p| Summary::of(p, context.url(p), &context.taxonomies))
+        .collect();
+    SiteQueries::new(data, summaries, context.base.clone())
 }
 
 /// Render `pages` on the current thread pool, in order; `reuse` gives the
@@ -72,7 +73,6 @@ pub(super) fn site_index(context: &SiteContext, pages: &[&Page]) -> SiteIndex {
 pub(super) fn render_pages(
     context: &SiteContext,
     python: &Session,
-    index: &SiteIndex,
     pages: &[&Page],
     progress: &indicatif::ProgressBar,
     reuse: &(dyn Fn(usize) -> Option<Arc<RenderedPage>> + Sync),
@@ -82,8 +82,8 @@ pub(super) fn render_pages(
         .par_iter()
         .enumerate()
         .map(|(i, page)| {
-            let rendered = reuse(i)
-                .unwrap_or_else(|| Arc::new(render_page(context, python, &registry, index, page)));
+            let rendered =
+                reuse(i).unwrap_or_else(|| Arc::new(render_page(context, python, &registry, page)));
             progress.inc(1);
             rendered
         })
@@ -94,11 +94,11 @@ fn render_page(
     context: &SiteContext,
     python: &Session,
     registry: &Registry,
-    index: &SiteIndex,
     page: &Page,
 ) -> RenderedPage {
-    let expander = Expander::new(registry, index, &page.path).with_stats(python.stats());
-    let expander = if python.has_macros() {
+    let queries = python.queries();
+    let expander = Expander::new(registry, &queries, &page.path).with_stats(python.stats());
+    let expander = if python.has_macros() || python.has_hooks() {
         expander.with_python(python, page)
     } else {
         expander
@@ -121,6 +121,7 @@ fn render_page(
         .map(|name| (name.as_str(), terms(name)))
         .collect();
     let template = template_of(page.kind);
+    let data = super::template_data::TemplateData::recording(queries.clone());
     let html = context
         .templates
         .render(
@@ -128,6 +129,7 @@ fn render_page(
             context! {
                 site => context.site.clone(),
                 nav => &context.nav,
+                data => data.value(),
                 page => context! {
                     title => &page.title,
                     date => page.date.map(iso_date),
@@ -151,11 +153,16 @@ fn render_page(
         .html
         .split_once(MORE)
         .map(|(before, _)| before.trim_end().to_owned());
+    let mut reads = expanded.reads;
+    reads.extend(data.reads());
+    reads.sort_unstable();
+    reads.dedup();
     RenderedPage {
         summary,
         content: expanded.html,
         html,
         diagnostics,
         calls: expanded.calls,
+        reads,
     }
 }

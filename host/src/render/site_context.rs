@@ -40,6 +40,9 @@ pub(super) struct SiteContext {
     /// With a page cache: the listing files it kept, reused where their
     /// inputs did not change.
     pub kept: Option<super::page_cache::KeptListings>,
+    /// `data` in listing templates (their key holds the whole data's
+    /// digest: see [`super::page_keys::PageKeys::listings`]).
+    pub data: Option<std::sync::Arc<crate::site_queries::SiteQueries>>,
 }
 
 impl SiteContext {
@@ -61,6 +64,7 @@ impl SiteContext {
             summaries: Default::default(),
             published: Default::default(),
             kept: None,
+            data: None,
         };
         context.nav = pages
             .iter()
@@ -125,9 +129,16 @@ impl SiteContext {
             ));
             return;
         }
+        let full = match &self.data {
+            Some(queries) => {
+                let data = super::template_data::TemplateData::recording(queries.clone());
+                context! { data => data.value(), ..ctx.clone() }
+            }
+            None => ctx.clone(),
+        };
         let rendered = match &self.kept {
-            Some(kept) => kept.render(&self.templates, &path, template, ctx),
-            None => self.templates.render(template, ctx),
+            Some(kept) => kept.render(&self.templates, &path, template, &ctx, full),
+            None => self.templates.render(template, full),
         };
         match rendered {
             Ok(text) => output.add(path, text),

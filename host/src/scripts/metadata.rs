@@ -4,14 +4,28 @@ use crate::diagnostics::Diagnostic;
 use crate::macros::is_name;
 use serde_json::{Map, Value};
 
-/// Macro or transform.
+/// What a script is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScriptKind {
     /// Expands `{{< name >}}` in pages.
     Macro,
     /// Rewrites posts before rendering.
     Transform,
+    /// Renders one kind of Markdown element (a render hook).
+    Hook,
+    /// Makes pages and files from the site's data.
+    Generator,
 }
+
+/// The Markdown elements a render hook may render.
+pub const HOOK_ELEMENTS: [&str; 6] = [
+    "link",
+    "image",
+    "heading",
+    "codeblock",
+    "table",
+    "blockquote",
+];
 
 /// One script and its settings.
 #[derive(Clone, Debug)]
@@ -48,6 +62,10 @@ pub struct Script {
     pub memory_mb: Option<usize>,
     /// HTML shown when the macro fails.
     pub fallback: Option<String>,
+    /// A hook's element (one of [`HOOK_ELEMENTS`]).
+    pub hook: Option<&'static str>,
+    /// A code block hook's languages (empty: every code block).
+    pub languages: Vec<String>,
     /// False when the front matter cannot be read: the script is listed,
     /// never run.
     pub valid: bool,
@@ -66,6 +84,16 @@ impl Script {
     /// Whether this script may run as a transform.
     pub fn is_runnable_transform(&self) -> bool {
         self.valid && self.enabled && self.kind == ScriptKind::Transform
+    }
+
+    /// Whether this script may run as a render hook (it names its element).
+    pub fn is_runnable_hook(&self) -> bool {
+        self.valid && self.enabled && self.kind == ScriptKind::Hook && self.hook.is_some()
+    }
+
+    /// Whether this script may run as a generator.
+    pub fn is_runnable_generator(&self) -> bool {
+        self.valid && self.enabled && self.kind == ScriptKind::Generator
     }
 }
 
@@ -117,7 +145,18 @@ pub fn parse(path: &str, bytes: &[u8]) -> (Script, Vec<Diagnostic>) {
             return (script, vec![diagnostic]);
         }
     };
-    let diagnostics = apply_fields(&mut script, &fields, path, &yaml);
+    let mut diagnostics = apply_fields(&mut script, &fields, path, &yaml);
+    if script.kind == ScriptKind::Hook && script.hook.is_none() {
+        diagnostics.push(Diagnostic::warning(
+            path,
+            yaml.line_of("kind"),
+            1,
+            format!(
+                "a hook names the element it renders (`hook: {}`); it will not run",
+                HOOK_ELEMENTS.join(" | ")
+            ),
+        ));
+    }
     (script, diagnostics)
 }
 
@@ -147,6 +186,8 @@ fn default_script(path: &str, bytes: &[u8]) -> Script {
         fuel: None,
         memory_mb: None,
         fallback: None,
+        hook: None,
+        languages: Vec::new(),
         valid: true,
         source: String::new(),
         content_hash: crate::input::content_hash(bytes),
@@ -289,9 +330,40 @@ fn apply_field(
                     script.entrypoint = "transform".into();
                 }
             }
+            Some("hook") => script.kind = ScriptKind::Hook,
+            Some("generator") => {
+                script.kind = ScriptKind::Generator;
+                if !has_entrypoint {
+                    script.entrypoint = "generate".into();
+                }
+            }
             _ => {
                 return Some(format!(
-                    "`kind` must be macro or transform, found {value}; using macro"
+                    "`kind` must be macro, transform, hook or generator, found {value}; using macro"
+                ));
+            }
+        },
+        "hook" => match value
+            .as_str()
+            .and_then(|v| HOOK_ELEMENTS.iter().find(|e| **e == v))
+        {
+            Some(element) => script.hook = Some(element),
+            None => {
+                return Some(format!(
+                    "`hook` must be one of {}, found {value}; the hook will not run",
+                    HOOK_ELEMENTS.join(", ")
+                ));
+            }
+        },
+        "languages" => match value.as_array().map(|a| {
+            a.iter()
+                .map(|l| l.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+        }) {
+            Some(Some(languages)) => script.languages = languages,
+            _ => {
+                return Some(format!(
+                    "`languages` must be a list of names, found {value}; every code block is hooked"
                 ));
             }
         },
@@ -421,6 +493,35 @@ mod tests {
         assert_eq!(d[0].severity, crate::diagnostics::Severity::Error);
         let (s, _) = parse("scripts/x.py", b"\"\"\"\n---\nkind: macro\n\"\"\"\n");
         assert!(!s.valid);
+    }
+
+    #[test]
+    fn hooks_and_generators() {
+        let src =
+            "\"\"\"\n---\nkind: hook\nhook: codeblock\nlanguages: [mermaid, chart]\n---\n\"\"\"\n";
+        let (s, d) = parse("scripts/h.py", src.as_bytes());
+        assert!(d.is_empty(), "{d:?}");
+        assert!(s.is_runnable_hook());
+        assert_eq!(
+            (s.hook, s.entrypoint.as_str()),
+            (Some("codeblock"), "render")
+        );
+        assert_eq!(s.languages, ["mermaid", "chart"]);
+        let (s, d) = parse("scripts/h.py", b"\"\"\"\n---\nkind: hook\n---\n\"\"\"\n");
+        assert!(!s.is_runnable_hook());
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("names the element"), "{d:?}");
+        let (s, d) = parse(
+            "scripts/h.py",
+            b"\"\"\"\n---\nkind: hook\nhook: footer\n---\n\"\"\"\n",
+        );
+        assert!(!s.is_runnable_hook() && d.len() == 2, "{d:?}");
+        let (s, d) = parse(
+            "scripts/g.py",
+            b"\"\"\"\n---\nkind: generator\n---\n\"\"\"\n",
+        );
+        assert!(d.is_empty() && s.is_runnable_generator());
+        assert_eq!(s.entrypoint, "generate");
     }
 
     #[test]

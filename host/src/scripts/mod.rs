@@ -65,10 +65,7 @@ fn row(root: &Path, script: &Script) -> crate::store::ScriptRow {
     crate::store::ScriptRow {
         slug: script.slug.clone(),
         path: script.path.clone(),
-        kind: match script.kind {
-            ScriptKind::Macro => "macro".into(),
-            ScriptKind::Transform => "transform".into(),
-        },
+        kind: script.kind.name().into(),
         name: script.name.clone(),
         entrypoint: script.entrypoint.clone(),
         enabled: script.enabled,

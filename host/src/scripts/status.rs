@@ -7,11 +7,13 @@ use crate::macros::resolve::{script_is_shadowed, shadowed_message};
 use crate::python::{Checked, Failure};
 
 impl ScriptKind {
-    /// `macro` or `transform`, as every view names it.
+    /// `macro`, `transform`, `hook` or `generator`, as every view names it.
     pub fn name(self) -> &'static str {
         match self {
             ScriptKind::Macro => "macro",
             ScriptKind::Transform => "transform",
+            ScriptKind::Hook => "hook",
+            ScriptKind::Generator => "generator",
         }
     }
 }

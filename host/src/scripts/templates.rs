@@ -1,4 +1,4 @@
-//! New scripts: the starting text of a macro or a transform, and the rule
+//! New scripts: the starting text of each kind of script, and the rule
 //! for a script's name (its file is `scripts/NAME.py`).
 
 use super::ScriptKind;
@@ -45,6 +45,61 @@ def transform(post):
     return None
 "#;
 
+const HOOK_TEMPLATE: &str = r#""""
+---
+kind: hook
+hook: link       # or image, heading, codeblock, table, blockquote
+# languages: [mermaid, chart]   # a codeblock hook: only these languages
+description: What this hook does, in one line.
+enabled: true
+version: 1
+# uses_page: true      # ctx.page: the page's slug, title, date, tags, extra
+---
+"""
+import html
+
+
+def render(ctx):
+    # ctx.link: url, text (HTML) and title; ctx.image: src, alt, title,
+    # resource; ctx.heading: level, text, id (keep the id: the table of
+    # contents links to it); ctx.code: lang, text, attrs; ctx.table: html;
+    # ctx.blockquote: html. ctx.element is the same, whatever the type.
+    # Return HTML, or None for the default rendering.
+    link = ctx.link
+    if not link.url.startswith(("http://", "https://")):
+        return None
+    title = f' title="{html.escape(link.title)}"' if link.title else ""
+    return (f'<a href="{html.escape(link.url)}"{title} rel="external noopener">'
+            f"{link.text}</a>")
+"#;
+
+const GENERATOR_TEMPLATE: &str = r#""""
+---
+kind: generator
+description: What this generator makes, in one line.
+enabled: true
+version: 1
+---
+"""
+
+
+def generate(ctx):
+    # ctx.data: the site's data/ folder (data/books/dune.toml is
+    # ctx.data["books"]["dune"]); ctx.site.pages(...) the pages of its files.
+    # Return pages (rendered like files of content/: their path starts with
+    # posts/ or pages/) and output files. It runs again only when what it
+    # read changed.
+    pages = []
+    for key in ctx.data.get("{name}", {}):
+        entry = ctx.data["{name}"][key]
+        pages.append({
+            "path": f"pages/{name}/{key}.md",
+            "front_matter": {"title": str(entry.get("title", key))},
+            "body": str(entry.get("body", "")),
+        })
+    return {"pages": pages, "files": []}
+"#;
+
 /// Why `name` cannot name a script, if it cannot: a name is lowercase
 /// letters, digits and `_` (it is a Python module and a macro's name).
 pub fn name_problem(name: &str) -> Option<String> {
@@ -64,6 +119,8 @@ pub fn text(name: &str, kind: ScriptKind) -> String {
     match kind {
         ScriptKind::Macro => MACRO_TEMPLATE,
         ScriptKind::Transform => TRANSFORM_TEMPLATE,
+        ScriptKind::Hook => HOOK_TEMPLATE,
+        ScriptKind::Generator => GENERATOR_TEMPLATE,
     }
     .replace("{name}", name)
 }
@@ -130,7 +187,12 @@ mod tests {
 
     #[test]
     fn templates_parse_as_enabled_scripts_of_their_kind() {
-        for kind in [ScriptKind::Macro, ScriptKind::Transform] {
+        for kind in [
+            ScriptKind::Macro,
+            ScriptKind::Transform,
+            ScriptKind::Hook,
+            ScriptKind::Generator,
+        ] {
             let (script, problems) =
                 crate::scripts::parse("scripts/fresh.py", text("fresh", kind).as_bytes());
             assert!(problems.is_empty(), "{problems:?}");

@@ -83,6 +83,30 @@ const MIGRATIONS: &[&str] = &[
     // from before have none and are ignored, then replaced.
     "ALTER TABLE macro_results ADD COLUMN tag BLOB;
     ALTER TABLE external_links ADD COLUMN tag BLOB;",
+    // 6: render hooks and generators are counted too (SQLite cannot widen
+    // a CHECK in place: the table is made again with its rows).
+    "CREATE TABLE render_run_macros_new (
+        run_id INTEGER NOT NULL,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('builtin', 'python', 'transform', 'hook', 'generator')),
+        name TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL,
+        sandbox_runs INTEGER NOT NULL,
+        fail_timeout INTEGER NOT NULL,
+        fail_fuel INTEGER NOT NULL,
+        fail_memory INTEGER NOT NULL,
+        fail_error INTEGER NOT NULL,
+        fail_abi INTEGER NOT NULL,
+        fail_other INTEGER NOT NULL,
+        p50_us INTEGER NOT NULL,
+        p95_us INTEGER NOT NULL,
+        max_us INTEGER NOT NULL,
+        PRIMARY KEY (run_id, kind, name)
+    );
+    INSERT INTO render_run_macros_new SELECT * FROM render_run_macros;
+    DROP TABLE render_run_macros;
+    ALTER TABLE render_run_macros_new RENAME TO render_run_macros;",
 ];
 
 /// Bring the database up to the newest schema.

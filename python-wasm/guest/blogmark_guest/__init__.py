@@ -5,6 +5,8 @@ the interpreter is pre-initialized, so they live in the snapshot.
 - `abi`: ABI v1 requests and result documents: the `macro`, `transform`
   and `check` handlers, error documents, compiled code.
 - `ctx`: the `ctx` object a macro is given.
+- `site`: `ctx.data` and `ctx.site`, read through the host's `query`
+  call one question at a time (the host keys results on the answers).
 - `jsoncodec`: the JSON encoder and scanner the dispatcher speaks through.
 - `regex_literals`: a script's regular-expression literals, compiled by a
   `check` and put in `re`'s cache before a call.

@@ -1,6 +1,6 @@
 """ABI v1 (docs/abi-v1.md): a request's handlers and the result documents.
 
-`HANDLERS` answers a `macro`, `transform` or `check` request with its result
+`HANDLERS` answers a `macro`, `transform`, `hook`, `generator` or `check` request with its result
 document; `error_document` is the one for an exception a script raised.
 The dispatcher decodes the request and encodes what these return.
 """
@@ -15,6 +15,7 @@ import types
 from blogmark_guest import ABI_VERSION
 from blogmark_guest.ctx import CallInfo, Context
 from blogmark_guest.regex_literals import compiled_regexes, prefill_regex_cache
+from blogmark_guest.site import DataFolder, Site, frozen
 
 _MappingProxy = types.MappingProxyType
 _ModuleType = types.ModuleType
@@ -144,7 +145,8 @@ def macro(request):
         "body": call.get("body"),
         "call": CallInfo(call.get("name")),
         "page": freeze(request.get("page")),
-        "site": freeze(request.get("site") or {}),
+        "site": Site(dict(request.get("site") or {})),
+        "data": DataFolder(),
     })
     value = fn(ctx)
     if isinstance(value, dict) and set(value) == {"html"}:
@@ -182,6 +184,84 @@ def transform(request):
     return {"abi": ABI_VERSION, "ok": True, "post": new_post}
 
 
+# `ctx.<name>` of each element type; `ctx.element` is always there too.
+_ELEMENT_NAMES = {"link": "link", "image": "image", "heading": "heading",
+                  "codeblock": "code", "table": "table", "blockquote": "blockquote"}
+
+
+def hook(request):
+    """A render hook: the element's HTML, or None for the default rendering."""
+    script = request["script"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    element = frozen(request["element"])
+    ctx = Context({
+        "element": element,
+        _ELEMENT_NAMES.get(element["type"], "element"): element,
+        "page": freeze(request.get("page")),
+        "site": Site(dict(request.get("site") or {})),
+        "data": DataFolder(),
+    })
+    value = fn(ctx)
+    if isinstance(value, dict) and set(value) == {"html"}:
+        value = value["html"]
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; a hook returns "
+            "a str of HTML, or None for the default rendering"
+        )
+    return {"abi": ABI_VERSION, "ok": True, "html": value}
+
+
+def _generated_page(index, page):
+    if not isinstance(page, dict):
+        raise TypeError(f"page {index} is a {type(page).__name__}; a page is a dict")
+    path, body = page.get("path"), page.get("body", "")
+    front_matter = page.get("front_matter", {})
+    if not isinstance(path, str) or not isinstance(body, str) or not isinstance(front_matter, dict):
+        raise TypeError(f"page {index} needs `path` (str), `front_matter` (dict) and `body` (str)")
+    unknown = set(page) - {"path", "front_matter", "body"}
+    if unknown:
+        raise TypeError(f"page {index} has unknown keys: {', '.join(sorted(unknown))}")
+    return {"path": path, "front_matter": front_matter, "body": body}
+
+
+def _generated_file(index, file):
+    if not isinstance(file, dict) or set(file) != {"output", "content"} \
+            or not isinstance(file["output"], str) or not isinstance(file["content"], str):
+        raise TypeError(f"file {index} needs exactly `output` (str) and `content` (str)")
+    return {"output": file["output"], "content": file["content"]}
+
+
+def generator(request):
+    """A generator: pages and output files made from the site's data."""
+    script = request["script"]
+    module = _load(script)
+    fn, failure = _entrypoint(module, script)
+    if failure:
+        return failure
+    ctx = Context({
+        "site": Site(dict(request.get("site") or {})),
+        "data": DataFolder(),
+        "page": None,
+    })
+    value = fn(ctx)
+    if value is None:
+        value = {}
+    if isinstance(value, (list, tuple)):
+        value = {"pages": value}
+    if not isinstance(value, dict) or set(value) - {"pages", "files"}:
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; a generator returns "
+            "{'pages': [...], 'files': [...]} or a list of pages"
+        )
+    pages = [_generated_page(i, p) for i, p in enumerate(value.get("pages") or ())]
+    files = [_generated_file(i, f) for i, f in enumerate(value.get("files") or ())]
+    return {"abi": ABI_VERSION, "ok": True, "pages": pages, "files": files}
+
+
 def check(request):
     """Syntax check and entrypoint discovery, without running the script."""
     script = request["script"]
@@ -196,4 +276,5 @@ def check(request):
             "code": _b64encode(_marshal_dumps(compiled), newline=False).decode("ascii")}
 
 
-HANDLERS = {"macro": macro, "transform": transform, "check": check}
+HANDLERS = {"macro": macro, "transform": transform, "hook": hook, "generator": generator,
+            "check": check}

@@ -99,21 +99,29 @@ pub(crate) fn required(call: &Call, name: &str, index: Option<usize>) -> Result<
 /// tests, each beside its macro.
 #[cfg(test)]
 pub(crate) fn expand_for_test(body: &str) -> crate::macros::expand::Expanded {
-    use crate::macros::expand::{IndexEntry, SiteIndex};
-    let post = |slug: &str, title: &str, date: &str| IndexEntry {
+    use crate::site_queries::{SiteQueries, Summary};
+    use std::collections::BTreeMap;
+    let post = |slug: &str, title: &str, date: &str| Summary {
         path: format!("content/posts/{slug}.md"),
         slug: slug.into(),
+        section: "posts",
         title: title.into(),
         url: format!("/posts/{slug}/"),
         date: Some(date.into()),
-        is_post: true,
+        tags: Vec::new(),
+        taxonomies: BTreeMap::new(),
+        summary: None,
+        extra: serde_json::Map::new(),
+        resources: Vec::new(),
     };
-    let site = SiteIndex {
-        entries: vec![
+    let site = SiteQueries::new(
+        std::sync::Arc::default(),
+        vec![
             post("b", "Bee", "2024-02-01"),
             post("a", "Ay", "2024-01-01"),
         ],
-    };
+        String::new(),
+    );
     let registry = Registry::default();
     Expander::new(&registry, &site, "content/posts/a.md").expand_page(body, 5)
 }

@@ -4,6 +4,7 @@ use super::{Builtin, arg};
 use crate::macros::expand::Expander;
 use crate::macros::parser::Call;
 use crate::markdown::escape;
+use crate::site_queries::Filter;
 
 /// A list of the newest posts (the current one left out).
 pub struct RecentPosts;
@@ -22,12 +23,10 @@ impl Builtin for RecentPosts {
         };
         let current = expander.page_path().to_owned();
         let mut html = String::from("<ul class=\"recent-posts\">");
-        for post in expander
-            .site()
-            .recent_posts()
-            .filter(|p| p.path != current)
-            .take(n)
-        {
+        // One more than shown, in case the current post is among them: the
+        // question is then the same on every page that shows `n`.
+        let posts = expander.pages(Filter::recent_posts(n.saturating_add(1)));
+        for post in posts.iter().filter(|p| p.path != current).take(n) {
             html.push_str(&format!(
                 "<li><a href=\"{}\">{}</a>",
                 escape(&post.url),

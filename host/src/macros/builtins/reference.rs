@@ -17,8 +17,7 @@ impl Builtin for Ref {
     fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
         let slug = required(call, "slug", Some(0))?;
         let target = expander
-            .site()
-            .find(&slug)
+            .page(&slug)
             .ok_or_else(|| format!("`ref` to `{slug}`: no post or page has that slug"))?;
         let text = arg(call, "text", Some(1)).unwrap_or_else(|| target.title.clone());
         Ok(format!(

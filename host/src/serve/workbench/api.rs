@@ -214,6 +214,8 @@ pub async fn create(State(wb): Shared, Json(new): Json<Create>) -> Response {
     let kind = match new.kind.as_str() {
         "macro" => ScriptKind::Macro,
         "transform" => ScriptKind::Transform,
+        "hook" => ScriptKind::Hook,
+        "generator" => ScriptKind::Generator,
         other => {
             return error(
                 StatusCode::BAD_REQUEST,

@@ -113,6 +113,8 @@ fn numbers(runs: &[StoredRun], script: &Script) -> Numbers {
     let kind = match script.kind {
         ScriptKind::Macro => CallKind::Python,
         ScriptKind::Transform => CallKind::Transform,
+        ScriptKind::Hook => CallKind::Hook,
+        ScriptKind::Generator => CallKind::Generator,
     };
     let mut numbers = Numbers::default();
     for (i, run) in runs.iter().enumerate() {

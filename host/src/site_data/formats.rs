@@ -1,0 +1,115 @@
+//! The four formats of data files, each parsed into JSON values with its
+//! errors located at a line and column.
+
+use crate::diagnostics::{Diagnostic, line_col};
+use serde_json::{Map, Value};
+
+/// A data file's format, from its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Format {
+    Toml,
+    Json,
+    Yaml,
+    Csv,
+}
+
+impl Format {
+    /// The format of a file with extension `extension`; `None` for files
+    /// that are not data.
+    pub(super) fn of_extension(extension: &str) -> Option<Format> {
+        match extension {
+            "toml" => Some(Format::Toml),
+            "json" => Some(Format::Json),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The value of the data file `file`, whose bytes are `bytes`.
+pub(super) fn parse(file: &str, bytes: &[u8], format: Format) -> Result<Value, Diagnostic> {
+    let text = crate::input::utf8(bytes).map_err(|e| e.to_diagnostic(file))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            Diagnostic::error(file, e.line(), e.column(), format!("invalid JSON: {e}"))
+        }),
+        Format::Toml => {
+            let table: toml::Table = toml::from_str(text).map_err(|e| {
+                let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+                Diagnostic::error(file, line, column, format!("invalid TOML: {}", e.message()))
+            })?;
+            Ok(from_toml(toml::Value::Table(table)))
+        }
+        Format::Yaml => yaml(file, text),
+        Format::Csv => csv(file, text),
+    }
+}
+
+/// TOML as JSON: dates and times as their text.
+fn from_toml(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.into_iter().map(from_toml).collect()),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, from_toml(v)))
+                .collect::<Map<String, Value>>(),
+        ),
+    }
+}
+
+fn yaml(file: &str, text: &str) -> Result<Value, Diagnostic> {
+    if let Err(line) = crate::content::front_matter::yaml_flow_depth_ok(text) {
+        return Err(Diagnostic::error(
+            file,
+            line,
+            1,
+            format!(
+                "invalid YAML: nested deeper than {} levels",
+                crate::content::front_matter::MAX_YAML_DEPTH
+            ),
+        ));
+    }
+    serde_yaml_ng::from_str::<Value>(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        Diagnostic::error(file, line, column, format!("invalid YAML: {e}"))
+    })
+}
+
+/// A CSV file: one object per row, keyed by the header row, every value
+/// text.
+fn csv(file: &str, text: &str) -> Result<Value, Diagnostic> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let located = |e: &::csv::Error| {
+        let line = e
+            .position()
+            .map_or(1, |p| usize::try_from(p.line()).unwrap_or(1));
+        Diagnostic::error(file, line, 1, format!("invalid CSV: {e}"))
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| located(&e))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| located(&e))?;
+        let row: Map<String, Value> = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(k, v)| (k.clone(), Value::String(v.to_owned())))
+            .collect();
+        rows.push(Value::Object(row));
+    }
+    Ok(Value::Array(rows))
+}

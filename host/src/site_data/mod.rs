@@ -1,0 +1,285 @@
+//! The site's `data/` folder: TOML, JSON, YAML and CSV files, parsed once
+//! per build into one tree (`data/books/dune.json` is `data.books.dune`),
+//! read by scripts (`ctx.data`) and templates (`data`) through questions
+//! the build notes (see [`crate::site_queries`]).
+//!
+//! The folder is the site's, so untrusted: no link is followed (not the
+//! folder itself, not a file or folder in it), each file and the whole are
+//! capped, and every problem is a diagnostic at its file, line and column.
+
+mod formats;
+
+use crate::diagnostics::Diagnostic;
+use rayon::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The site's data folder, relative to the site.
+pub const FOLDER: &str = "data";
+
+/// The largest data file, in bytes.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// The most bytes of data a site may hold.
+pub const MAX_TOTAL_BYTES: u64 = 64 << 20;
+
+/// One entry of a folder.
+#[derive(Debug)]
+enum Entry {
+    File { file: String, value: Value },
+    Folder(BTreeMap<String, Entry>),
+}
+
+/// Every data file of a site, parsed.
+#[derive(Debug)]
+pub struct DataTree {
+    root: BTreeMap<String, Entry>,
+    files: Vec<String>,
+    digest: String,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree {
+            root: BTreeMap::new(),
+            files: Vec::new(),
+            digest: hex::encode(Sha256::digest(b"no data")),
+        }
+    }
+}
+
+/// What is at a path of the tree.
+#[derive(Debug)]
+pub enum Node<'a> {
+    /// A data file: its parsed value and its path relative to the site.
+    File {
+        /// The parsed content.
+        value: &'a Value,
+        /// The file, e.g. `data/books/dune.json`.
+        file: &'a str,
+    },
+    /// A folder: the keys in it, sorted.
+    Folder(Vec<&'a str>),
+}
+
+/// A data file found on disk: its path relative to the site, its key path
+/// and its format.
+struct Found {
+    file: String,
+    keys: Vec<String>,
+    format: formats::Format,
+}
+
+impl DataTree {
+    /// Load and parse every data file under `<root>/data`; each problem is
+    /// a diagnostic at the file's line and column, and a file that fails is
+    /// left out.
+    pub fn load(root: &Path) -> (DataTree, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let dir = root.join(FOLDER);
+        if crate::site_paths::is_link(&dir) {
+            diagnostics.push(Diagnostic::warning(
+                FOLDER,
+                0,
+                0,
+                "`data` is a symbolic link, which a build never follows; the site has no data",
+            ));
+            return (DataTree::default(), diagnostics);
+        }
+        if !dir.is_dir() {
+            return (DataTree::default(), diagnostics);
+        }
+        let found = find(root, &dir, &mut diagnostics);
+        let mut total = 0u64;
+        let mut read = Vec::new();
+        for one in found {
+            let full = root.join(&one.file);
+            match crate::input::read_capped(&full, MAX_FILE_BYTES) {
+                Ok(bytes) if total + bytes.len() as u64 > MAX_TOTAL_BYTES => {
+                    diagnostics.push(Diagnostic::error(
+                        &one.file,
+                        0,
+                        0,
+                        format!(
+                            "the site's data passes {} with this file; it is left out",
+                            crate::input::size(MAX_TOTAL_BYTES)
+                        ),
+                    ));
+                }
+                Ok(bytes) => {
+                    total += bytes.len() as u64;
+                    read.push((one, bytes));
+                }
+                Err(e) => diagnostics.push(e.to_diagnostic(&one.file)),
+            }
+        }
+        let mut hasher = Sha256::new();
+        for (one, bytes) in &read {
+            for part in [one.file.as_bytes(), bytes.as_slice()] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part);
+            }
+        }
+        let parsed: Vec<(Found, Result<Value, Diagnostic>)> = read
+            .into_par_iter()
+            .map(|(one, bytes)| {
+                let value = formats::parse(&one.file, &bytes, one.format);
+                (one, value)
+            })
+            .collect();
+        let mut tree = DataTree {
+            root: BTreeMap::new(),
+            files: Vec::new(),
+            digest: hex::encode(hasher.finalize()),
+        };
+        for (one, value) in parsed {
+            match value {
+                Ok(value) => tree.insert(one, value, &mut diagnostics),
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
+        }
+        tree.files.sort();
+        (tree, diagnostics)
+    }
+
+    /// Put `value`, read from `one`, at its keys; a key already taken (by
+    /// a file of another format, or a folder) is an error naming both.
+    fn insert(&mut self, one: Found, value: Value, diagnostics: &mut Vec<Diagnostic>) {
+        let Some((last, folders)) = one.keys.split_last() else {
+            return;
+        };
+        let mut folder = &mut self.root;
+        for key in folders {
+            let entry = folder
+                .entry(key.clone())
+                .or_insert_with(|| Entry::Folder(BTreeMap::new()));
+            folder = match entry {
+                Entry::Folder(inner) => inner,
+                Entry::File { file, .. } => {
+                    diagnostics.push(Diagnostic::error(
+                        &one.file,
+                        0,
+                        0,
+                        format!("its folder has the key of {file}; it is left out"),
+                    ));
+                    return;
+                }
+            };
+        }
+        match folder.get(last) {
+            Some(Entry::File { file, .. }) => diagnostics.push(Diagnostic::error(
+                &one.file,
+                0,
+                0,
+                format!("`{last}` is already the data of {file}; this file is left out"),
+            )),
+            Some(Entry::Folder(_)) => diagnostics.push(Diagnostic::error(
+                &one.file,
+                0,
+                0,
+                format!("`{last}` is already a folder of data; this file is left out"),
+            )),
+            None => {
+                self.files.push(one.file.clone());
+                folder.insert(
+                    last.clone(),
+                    Entry::File {
+                        file: one.file,
+                        value,
+                    },
+                );
+            }
+        }
+    }
+
+    /// What is at `path` (keys from the root; empty is the root folder,
+    /// which exists even without a `data/` folder).
+    pub fn get(&self, path: &[&str]) -> Option<Node<'_>> {
+        let mut folder = &self.root;
+        let Some((last, folders)) = path.split_last() else {
+            return Some(Node::Folder(folder.keys().map(String::as_str).collect()));
+        };
+        for key in folders {
+            match folder.get(*key)? {
+                Entry::Folder(inner) => folder = inner,
+                Entry::File { .. } => return None,
+            }
+        }
+        match folder.get(*last)? {
+            Entry::File { file, value } => Some(Node::File { value, file }),
+            Entry::Folder(inner) => Some(Node::Folder(inner.keys().map(String::as_str).collect())),
+        }
+    }
+
+    /// A digest of every data file's path and bytes: for keys that depend
+    /// on any of the data.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Whether there are no data files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The data files in the tree, relative to the site, sorted.
+    pub fn files(&self) -> Vec<&str> {
+        self.files.iter().map(String::as_str).collect()
+    }
+}
+
+/// The data files under `dir` (the site's `data/`), in path order; links
+/// are reported and skipped, files of other types ignored.
+fn find(root: &Path, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Found> {
+    let mut found = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                diagnostics.push(Diagnostic::error(FOLDER, 0, 0, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let file = crate::content::relative_path(root, entry.path());
+        if entry.path_is_symlink() {
+            diagnostics.push(Diagnostic::warning(
+                &file,
+                0,
+                0,
+                "a symbolic link, which a build never follows; it is left out of the data",
+            ));
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Some(format) = entry
+            .path()
+            .extension()
+            .and_then(|x| x.to_str())
+            .and_then(formats::Format::of_extension)
+        else {
+            continue;
+        };
+        let relative = crate::content::relative_path(dir, entry.path());
+        let Some(stem) = relative.rsplit_once('.').map(|(stem, _)| stem) else {
+            continue;
+        };
+        let keys: Vec<String> = stem.split('/').map(str::to_owned).collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            continue;
+        }
+        found.push(Found { file, keys, format });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests;

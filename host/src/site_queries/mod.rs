@@ -1,0 +1,127 @@
+//! What a script or a built-in may ask of the site beyond its own request:
+//! its data files and its pages. Each question is a small JSON document;
+//! its answer is computed once per build, and a call or page that asked is
+//! keyed on the digests of the answers it got (see `docs/extending.md`).
+//!
+//! | question | answer |
+//! |---|---|
+//! | `{"data": ["books", "dune"]}` | `{"value": ...}` (a file), `{"folder": [keys]}`, `{"missing": true}` |
+//! | `{"pages": {"section": "posts", "tag": "rust", "limit": 3, ...}}` | `{"pages": [summary, ...]}` |
+//! | `{"page": "content/posts/a.md"}` (or a URL, or a slug) | `{"page": summary}` or `{"page": null}` |
+
+mod pages;
+
+pub use pages::{Filter, Sort, Summary};
+
+use crate::site_data::{DataTree, Node};
+use blogmark_runtime::QuerySource;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// One question, as the guest and the built-ins ask it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Question {
+    /// A data file or folder, by its keys from `data/`.
+    Data(Vec<String>),
+    /// The pages that match.
+    Pages(Filter),
+    /// One page, by source path, URL or slug.
+    Page(String),
+}
+
+impl Question {
+    /// The question as a document (what a page's record holds).
+    pub fn text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The site as a build's questions see it: its data, its pages (in build
+/// order, newest first), and the answers given so far.
+#[derive(Debug, Default)]
+pub struct SiteQueries {
+    data: Arc<DataTree>,
+    pages: Vec<Summary>,
+    base: String,
+    answers: Mutex<HashMap<String, Arc<Result<String, String>>>>,
+}
+
+impl SiteQueries {
+    /// The questions of a build whose data is `data` and whose pages are
+    /// `pages`, published under `base` (the base URL).
+    pub fn new(data: Arc<DataTree>, pages: Vec<Summary>, base: String) -> Self {
+        SiteQueries {
+            data,
+            pages,
+            base,
+            answers: Mutex::default(),
+        }
+    }
+
+    /// The site's data.
+    pub fn data(&self) -> &Arc<DataTree> {
+        &self.data
+    }
+
+    /// The pages that match `filter`.
+    pub fn pages(&self, filter: &Filter) -> Vec<&Summary> {
+        filter.apply(&self.pages)
+    }
+
+    /// The page named `name` (source path, URL or slug; posts first).
+    pub fn page(&self, name: &str) -> Option<&Summary> {
+        self.pages.iter().find(|p| p.is_named(name, &self.base))
+    }
+
+    /// The answer to `question`, as a value.
+    pub fn value_of(&self, question: &Question) -> Value {
+        match question {
+            Question::Data(keys) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                match self.data.get(&keys) {
+                    Some(Node::File { value, .. }) => json!({ "value": value }),
+                    Some(Node::Folder(names)) => json!({ "folder": names }),
+                    None => json!({ "missing": true }),
+                }
+            }
+            Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
+            Question::Page(name) => json!({ "page": self.page(name) }),
+        }
+    }
+
+    /// The answer to the question `text`, computed once per build.
+    fn answer_text(&self, text: &str) -> Arc<Result<String, String>> {
+        if let Some(known) = lock(&self.answers).get(text) {
+            return known.clone();
+        }
+        let answer = match serde_json::from_str::<Question>(text) {
+            Ok(question) => Ok(self.value_of(&question).to_string()),
+            Err(error) => Err(format!(
+                "the host does not understand the question: {error}"
+            )),
+        };
+        let answer = Arc::new(answer);
+        lock(&self.answers).insert(text.to_owned(), answer.clone());
+        answer
+    }
+
+    /// The digest of the answer to the question `text`: what a result or a
+    /// page that asked it is keyed on.
+    pub fn digest(&self, text: &str) -> String {
+        blogmark_runtime::answer_digest(&self.answer_text(text))
+    }
+}
+
+impl QuerySource for SiteQueries {
+    fn answer(&self, question: &str) -> Result<String, String> {
+        (*self.answer_text(question)).clone()
+    }
+}
+
+/// Answers are only ever inserted: a panic elsewhere leaves the map whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,109 @@
+"""`ctx.data` and `ctx.site` over a fake host: one question per read, and
+only for what the script reads."""
+
+import json
+import unittest
+
+import support
+
+support.install_fake_host()
+
+from blogmark_guest.site import DataFolder, Site  # noqa: E402 - after the fake host
+
+
+def q(document):
+    return json.dumps(document, separators=(", ", ": "))
+
+
+class DataTest(unittest.TestCase):
+    def setUp(self):
+        self.host = support.install_fake_host()
+        self.host.answers = {
+            q({"data": ["books"]}): json.dumps({"folder": ["dune", "emma"]}),
+            q({"data": ["books", "dune"]}): json.dumps({"value": {"title": "Dune",
+                                                                 "tags": ["sf"]}}),
+            q({"data": ["nothing"]}): json.dumps({"missing": True}),
+            q({"data": []}): json.dumps({"folder": ["books"]}),
+        }
+
+    def test_a_file_is_read_only_when_its_key_is(self):
+        data = DataFolder()
+        self.assertEqual(self.host.questions, [])
+        dune = data["books"]["dune"]
+        self.assertEqual(dune["title"], "Dune")
+        self.assertEqual(dune.title, "Dune")
+        self.assertEqual(dune.tags, ("sf",))
+        self.assertEqual(self.host.questions,
+                         [q({"data": ["books"]}), q({"data": ["books", "dune"]})])
+
+    def test_reading_twice_asks_once(self):
+        data = DataFolder()
+        data["books"]["dune"]
+        data["books"]["dune"]
+        self.assertEqual(len(self.host.questions), 2)
+
+    def test_a_missing_key_is_a_key_error_naming_the_path(self):
+        data = DataFolder()
+        with self.assertRaises(KeyError) as raised:
+            data["nothing"]
+        self.assertIn("data/nothing", str(raised.exception))
+        self.assertNotIn("nothing", data)
+        self.assertIsNone(data.get("nothing"))
+
+    def test_listing_a_folder_asks_for_its_names_once(self):
+        books = DataFolder()["books"]
+        self.assertEqual(list(books), ["dune", "emma"])
+        self.assertEqual(len(books), 2)
+        self.assertEqual(list(DataFolder()), ["books"])
+        self.assertEqual(self.host.questions.count(q({"data": []})), 1)
+
+    def test_data_is_read_only(self):
+        data = DataFolder()
+        with self.assertRaises(AttributeError):
+            data.books = 1
+        with self.assertRaises(TypeError):
+            data["books"]["dune"]["title"] = "x"
+
+    def test_a_refusal_is_a_lookup_error(self):
+        self.host.answers[q({"data": ["big"]})] = support.Err("the answer is too large")
+        with self.assertRaises(LookupError) as raised:
+            DataFolder()["big"]
+        self.assertIn("too large", str(raised.exception))
+
+
+class SiteTest(unittest.TestCase):
+    def setUp(self):
+        self.host = support.install_fake_host()
+
+    def test_fields_read_as_keys_and_attributes(self):
+        site = Site({"title": "T", "base_url": "https://x/"})
+        self.assertEqual((site["title"], site.base_url), ("T", "https://x/"))
+        self.assertEqual(dict(site), {"title": "T", "base_url": "https://x/"})
+        self.assertEqual(self.host.questions, [])
+
+    def test_pages_sends_only_what_was_given(self):
+        question = q({"pages": {"tag": "rust", "sort": "date", "reverse": True, "limit": 3}})
+        self.host.answers[question] = json.dumps({"pages": [{"title": "A", "url": "/a/"}]})
+        pages = Site({}).pages(tag="rust", limit=3)
+        self.assertEqual(pages[0].title, "A")
+        self.assertEqual(self.host.questions, [question])
+
+    def test_page_by_path(self):
+        self.host.answers[q({"page": "/a/"})] = json.dumps({"page": None})
+        self.assertIsNone(Site({}).page("/a/"))
+
+    def test_bad_arguments_are_refused_before_asking(self):
+        site = Site({})
+        with self.assertRaises(ValueError):
+            site.pages(sort="random")
+        with self.assertRaises(ValueError):
+            site.pages(taxonomy="tags")
+        with self.assertRaises(ValueError):
+            site.pages(limit=-1)
+        with self.assertRaises(TypeError):
+            site.pages(tag=3)
+        self.assertEqual(self.host.questions, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,167 @@
+"""`ctx.data` and `ctx.site`: what a script reads of the site beyond its
+request, asked of the host one question at a time.
+
+Every question (a data file, a folder's keys, a query over the pages) goes
+through the host's `query` call, which notes the question and its answer:
+a cached result is reused only where the same questions get the same
+answers, so a script is re-run exactly when what it read changed. Nothing
+is fetched before a script reads it.
+"""
+
+import collections.abc
+
+from componentize_py_types import Err
+from wit_world.imports import host
+
+from blogmark_guest.jsoncodec import from_json, to_json
+
+
+def ask(question):
+    """The host's answer to `question` (a dict); its refusal as `LookupError`."""
+    try:
+        answer = host.query(to_json(question))
+    except Err as refused:
+        raise LookupError(str(refused.value)) from None
+    return from_json(answer)
+
+
+def frozen(value):
+    """A read-only deep copy: objects become `Record`s, lists tuples."""
+    if isinstance(value, dict):
+        return Record({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+class Record(collections.abc.Mapping):
+    """A read-only mapping whose keys also read as attributes
+    (`page.title` or `page["title"]`)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields):
+        object.__setattr__(self, "_fields", fields)
+
+    def __getitem__(self, key):
+        return self._fields[key]
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_fields")[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("site data is read-only")
+
+    def __repr__(self):
+        return f"Record({self._fields!r})"
+
+
+class DataFolder(collections.abc.Mapping):
+    """`ctx.data` and each folder in it: a key names a data file (its
+    content, read-only) or a folder (another `DataFolder`).
+
+    Reading a key asks the host about that key alone; listing the keys
+    (`list()`, `len()`, iterating) asks for the folder's names, so a
+    result depends on the listing only when the script looked at it."""
+
+    __slots__ = ("_path", "_names", "_read")
+
+    def __init__(self, path=(), names=None):
+        object.__setattr__(self, "_path", tuple(path))
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_read", {})
+
+    def __getitem__(self, key):
+        if not isinstance(key, str):
+            raise KeyError(key)
+        read = object.__getattribute__(self, "_read")
+        if key not in read:
+            answer = ask({"data": [*self._path, key]})
+            if "folder" in answer:
+                read[key] = DataFolder((*self._path, key), tuple(answer["folder"]))
+            elif "value" in answer:
+                read[key] = frozen(answer["value"])
+            else:
+                read[key] = KeyError
+        value = read[key]
+        if value is KeyError:
+            where = "/".join(("data", *self._path, key))
+            raise KeyError(f"no data file or folder `{where}`")
+        return value
+
+    def __contains__(self, key):
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def _keys(self):
+        if self._names is None:
+            answer = ask({"data": list(self._path)})
+            object.__setattr__(self, "_names", tuple(answer.get("folder", ())))
+        return self._names
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __len__(self):
+        return len(self._keys())
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ctx.data is read-only")
+
+    def __repr__(self):
+        return f"DataFolder({'/'.join(('data', *self._path))!r})"
+
+
+_SORTS = ("date", "title", "path")
+
+
+class Site(Record):
+    """`ctx.site`: its `title` and `base_url`, and its pages by query."""
+
+    __slots__ = ()
+
+    def pages(self, section=None, tag=None, taxonomy=None, term=None, sort="date",
+              reverse=True, limit=None):
+        """The pages that match, as summaries (`title`, `url`, `path`,
+        `slug`, `section`, `date`, `tags`, `taxonomies`, `summary`, `extra`,
+        `resources`): `section` ("posts" or "pages"), `tag`, or `term` of
+        `taxonomy`; sorted by `sort` (date, title or path), newest
+        or last first when `reverse`; at most `limit`."""
+        if sort not in _SORTS:
+            raise ValueError(f"sort must be one of {', '.join(_SORTS)}, not {sort!r}")
+        if (taxonomy is None) != (term is None):
+            raise ValueError("`taxonomy` and `term` go together")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ValueError("`limit` is a number of pages, 0 or more")
+        query = {"section": section, "tag": tag, "taxonomy": taxonomy, "term": term,
+                 "sort": sort, "reverse": bool(reverse), "limit": limit}
+        query = {k: v for k, v in query.items() if v is not None}
+        for key in ("section", "tag", "taxonomy", "term"):
+            if key in query and not isinstance(query[key], str):
+                raise TypeError(f"`{key}` is a str")
+        return frozen(ask({"pages": query})["pages"])
+
+    def page(self, path_or_url):
+        """One page's summary, by its source path (`content/posts/a.md`),
+        its URL path (`/posts/a/`) or its slug; `None` when there is none."""
+        if not isinstance(path_or_url, str):
+            raise TypeError("a page is named by a str")
+        return frozen(ask({"page": path_or_url})["page"])
