@@ -149,9 +149,44 @@ fn requests() -> Vec<(&'static str, Request)> {
             "transform",
             transform("def transform(post):\n    return None\n"),
         ),
+        (
+            "hook",
+            hook("def render(ctx):\n    return '<a>' + ctx.link.text + '</a>'\n"),
+        ),
+        ("hook", hook("def render(ctx):\n    return None\n")),
+        ("hook", hook("def render(ctx):\n    return 3\n")),
+        (
+            "generator",
+            generator(
+                "def generate(ctx):\n    return {'pages': [{'path': 'pages/a.md', \
+                 'front_matter': {'title': 'A'}, 'body': 'x'}], \
+                 'files': [{'output': 'a.json', 'content': '[]'}]}\n",
+            ),
+        ),
         ("check", check(TRIVIAL_MACRO)),
         ("check", check("def render(ctx:\n")),
     ]
+}
+
+fn hook(source: &str) -> Request {
+    Request::new(
+        script("h", source),
+        Operation::Hook {
+            element: abi::Element::Link {
+                url: "https://example.org/".into(),
+                text: "<em>x</em>".into(),
+                title: String::new(),
+            },
+            page: None,
+            site: site(),
+        },
+    )
+}
+
+fn generator(source: &str) -> Request {
+    let mut script = script("g", source);
+    script.entrypoint = "generate".into();
+    Request::new(script, Operation::Generator { site: site() })
 }
 
 #[test]
@@ -181,6 +216,9 @@ fn real_requests_and_guest_results_fit_the_schemas() {
         r#"transform: ["abi", "ok", "unchanged"]"#,
         r#"check: ["abi", "code", "functions", "has_entrypoint", "ok"]"#,
         r#"check: ["abi", "error", "ok"]"#,
+        r#"hook: ["abi", "html", "ok"]"#,
+        r#"hook: ["abi", "error", "ok"]"#,
+        r#"generator: ["abi", "files", "ok", "pages"]"#,
     ] {
         assert!(shapes.contains(shape), "no {shape} among {shapes:#?}");
     }
@@ -250,6 +288,20 @@ fn the_parser_and_the_schemas_agree_on_broken_documents() {
             r#"{"abi":1,"ok":true,"functions":["render"]}"#.to_owned(),
         ),
         ("check", r#"{"abi":1,"ok":true,"html":""}"#.to_owned()),
+        ("hook", r#"{"abi":1,"ok":true,"html":null}"#.to_owned()),
+        ("hook", r#"{"abi":1,"ok":true,"html":"<a></a>"}"#.to_owned()),
+        ("hook", r#"{"abi":1,"ok":true}"#.to_owned()),
+        ("hook", r#"{"abi":1,"ok":true,"html":false}"#.to_owned()),
+        (
+            "generator",
+            r#"{"abi":1,"ok":true,"pages":[],"files":[]}"#.to_owned(),
+        ),
+        ("generator", r#"{"abi":1,"ok":true,"pages":[]}"#.to_owned()),
+        (
+            "generator",
+            r#"{"abi":1,"ok":true,"pages":[{"path":"a","front_matter":{},"body":"","x":1}],"files":[]}"#
+                .to_owned(),
+        ),
     ];
     let mut accepted = 0;
     for (kind, document) in cases {
@@ -262,5 +314,5 @@ fn the_parser_and_the_schemas_agree_on_broken_documents() {
         );
         accepted += usize::from(by_parser);
     }
-    assert_eq!(accepted, 6, "both accept the valid ones and only those");
+    assert_eq!(accepted, 9, "both accept the valid ones and only those");
 }

@@ -12,6 +12,7 @@ mod big_files;
 mod content_layout;
 mod crash_safety;
 mod example_scripts;
+mod extension_points;
 mod fuzz_parsers;
 mod hostile_output;
 mod hostile_site;

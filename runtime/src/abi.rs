@@ -358,14 +358,8 @@ pub struct HookResult {
     pub ok: Always<true>,
     /// The HTML that replaces the element, or `null` for its default
     /// rendering (the field is required either way).
-    #[serde(deserialize_with = "present")]
-    #[schemars(required)]
+    #[schemars(required, extend("type" = ["string", "null"]))]
     pub html: Option<String>,
-}
-
-/// A field that must be present, `null` allowed.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Option::<String>::deserialize(deserializer)
 }
 
 /// A page a generator makes, rendered like a file of `content/`.
@@ -588,6 +582,10 @@ pub fn parse_result(
             Reply::Unchanged
         }
         "transform" => Reply::Post(shaped::<PostResult>(value, kind)?.post),
+        // serde reads a missing `Option` as `None`: the contract wants it said.
+        "hook" if value.get("html").is_none() => {
+            return Err(violation("not a valid hook result: missing field `html`"));
+        }
         "hook" => Reply::Hook(shaped::<HookResult>(value, kind)?.html),
         "generator" => {
             let made = shaped::<GeneratorResult>(value, kind)?;
