@@ -439,10 +439,48 @@ impl Rng {
 }
 
 #[test]
-fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_clean_render() {
+#[expect(
+    clippy::too_many_lines,
+    reason = "one random sequence of every kind of edit, replayable from its seed"
+)]
+fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal_a_clean_render() {
     let mut rng = Rng(common::seed("BLOGMARK_SEED"));
     let site = site();
     let root = site.path();
+    // A data file per book, a macro and a generator that read them, a
+    // link hook, and a page that queries the posts.
+    let book = |title: usize| format!("title = \"Book {title}\"\nyear = {}\n", 1900 + title);
+    common::write(root, "data/books/a.toml", &book(0));
+    common::write(root, "data/books/b.toml", &book(1));
+    common::write(
+        root,
+        "scripts/book.py",
+        "def render(ctx):\n    b = ctx.data['books'][ctx.args['key']]\n    return f\"{b.title} ({b.year})\"\n",
+    );
+    common::write(
+        root,
+        "scripts/books.py",
+        "\"\"\"\n---\nkind: generator\n---\n\"\"\"\ndef generate(ctx):\n    \
+         return [{'path': f'pages/books/{k}.md', 'front_matter': {'title': ctx.data['books'][k].title}, \
+         'body': f'{{{{< book key=\"{k}\" >}}}}'} for k in ctx.data['books']]\n",
+    );
+    let hook = |mark: &str| {
+        format!(
+            "\"\"\"\n---\nkind: hook\nhook: link\n---\n\"\"\"\ndef render(ctx):\n    \
+             return f'<a href=\"{{ctx.link.url}}\">{{ctx.link.text}}{mark}</a>'\n"
+        )
+    };
+    common::write(root, "scripts/external.py", &hook(" ↗"));
+    common::write(
+        root,
+        "scripts/related.py",
+        "def render(ctx):\n    return ', '.join(p.title for p in ctx.site.pages(tag='t1', sort='title', reverse=False))\n",
+    );
+    common::write(
+        root,
+        "content/pages/related.md",
+        "+++\ntitle = \"Related\"\n+++\n{{< related >}}\n",
+    );
     let script = |suffix: &str| {
         format!(
             "\"\"\"\n---\nkind: macro\nname: shout\n---\n\"\"\"\ndef render(ctx):\n    return str(ctx.args.get('text', '')).upper() + '{suffix}'\n"
@@ -465,12 +503,14 @@ fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_cl
         let n = rng.below(1000);
         let post_text = |title: usize, body: usize| {
             format!(
-                "+++\ntitle = \"Post {title}\"\ndate = 2024-01-{:02}\ntags = [\"t{}\"]\n+++\nBody {body} {{{{< shout text=\"w{body}\" >}}}}\n",
+                "+++\ntitle = \"Post {title}\"\ndate = 2024-01-{:02}\ntags = [\"t{}\"]\n+++\nBody {body} {{{{< shout text=\"w{body}\" >}}}} \
+                 [link](https://example.com/{body}) {{{{< book key=\"{}\" >}}}}\n",
                 title % 28 + 1,
-                title % 3
+                title % 3,
+                ["a", "b"][body % 2]
             )
         };
-        let what = match rng.below(8) {
+        let what = match rng.below(11) {
             0 => {
                 let path = format!("content/posts/new-{step}.md");
                 common::write(root, &path, &post_text(n, n));
@@ -520,6 +560,24 @@ fn after_random_edits_of_posts_scripts_and_templates_the_served_files_equal_a_cl
                         .replace("name: loud", &format!("name: {name}")),
                 );
                 format!("rename {from} to {to}")
+            }
+            8 => {
+                let path = ["data/books/a.toml", "data/books/b.toml"][n % 2];
+                common::write(root, path, &book(n));
+                format!("edit {path}")
+            }
+            9 => {
+                if root.join("data/books/c.toml").exists() {
+                    std::fs::remove_file(root.join("data/books/c.toml")).unwrap();
+                    "delete data/books/c.toml".to_owned()
+                } else {
+                    common::write(root, "data/books/c.toml", &book(n));
+                    "add data/books/c.toml".to_owned()
+                }
+            }
+            10 => {
+                common::write(root, "scripts/external.py", &hook(&"↗".repeat(n % 3)));
+                "edit scripts/external.py".to_owned()
             }
             _ => {
                 let path = root.join("templates/post.html");

@@ -81,9 +81,11 @@ fn is_source(root: &Path, path: &Path) -> bool {
     let mut parts = relative.components();
     match parts.next().map(|c| c.as_os_str().to_string_lossy()) {
         Some(first) => {
-            matches!(&*first, "content" | "templates" | "static" | "scripts")
-                || ((first == crate::config::FILE || first == crate::packages::LOCK_FILE)
-                    && parts.next().is_none())
+            matches!(
+                &*first,
+                "content" | "templates" | "static" | "scripts" | crate::site_data::FOLDER
+            ) || ((first == crate::config::FILE || first == crate::packages::LOCK_FILE)
+                && parts.next().is_none())
         }
         None => false,
     }
@@ -143,7 +145,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sources_are_content_templates_static_scripts_site_toml_and_the_lock() {
+    fn sources_are_content_templates_static_scripts_data_site_toml_and_the_lock() {
         let root = Path::new("/site");
         for yes in [
             "content/posts/a.md",
@@ -152,6 +154,7 @@ mod tests {
             "scripts/x.py",
             "scripts/lib/helpers/text.py",
             "scripts/vendor/markdown/core.py",
+            "data/books/dune.toml",
             "site.toml",
             "python.lock",
         ] {
