@@ -105,6 +105,32 @@ fn the_example_macros_render_what_their_docs_promise() {
 }
 
 #[test]
+fn the_example_hooks_and_generator_do_what_their_docs_promise() {
+    let post = "+++\ntitle = \"P\"\ndate = 2024-01-01\ntags = [\"rust\"]\nsummary = \"S\"\n+++\n\
+        {{< toc >}}\n\n## Setup & run\n\n```mermaid\ngraph TD; A-->B<br>\n```\n\n```rust\nfn main() {}\n```\n";
+    let dir = site_with_examples(post);
+    let out = host(dir.path(), &["render"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let html = std::fs::read_to_string(dir.path().join("public/posts/p/index.html")).unwrap();
+    for expected in [
+        "<h2 id=\"setup-run\">Setup &amp; run <a class=\"anchor\" href=\"#setup-run\"",
+        "<a href=\"#setup-run\">Setup &amp; run</a>",
+        "<pre class=\"mermaid\">graph TD; A--&gt;B&lt;br&gt;\n</pre>",
+        "<code class=\"language-rust\">",
+    ] {
+        assert!(html.contains(expected), "missing {expected} in:\n{html}");
+    }
+    let search = std::fs::read_to_string(dir.path().join("public/search.json")).unwrap();
+    let search: serde_json::Value = serde_json::from_str(&search).unwrap();
+    assert_eq!(
+        search,
+        serde_json::json!([{"title": "P", "url": "https://example.org/posts/p/",
+                            "date": "2024-01-01", "tags": ["rust"], "summary": "S"}])
+    );
+}
+
+#[test]
 fn normalize_tags_rewrites_only_the_tags_through_run_script() {
     let post = "+++\ntitle = \"P\"\ntags = [\"Rust\", \"rust \", \"Web Assembly\", \"web_assembly\"]\n+++\nBody.\n";
     let dir = site_with_examples(post);

@@ -44,6 +44,42 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../demo/static/images/office-cat.svg"),
     ),
     (
+        "content/posts/extending.md",
+        include_str!("../../../demo/content/posts/extending.md"),
+    ),
+    (
+        "scripts/external_links.py",
+        include_str!("../../../demo/scripts/external_links.py"),
+    ),
+    (
+        "scripts/chart.py",
+        include_str!("../../../demo/scripts/chart.py"),
+    ),
+    (
+        "scripts/related.py",
+        include_str!("../../../demo/scripts/related.py"),
+    ),
+    (
+        "scripts/books.py",
+        include_str!("../../../demo/scripts/books.py"),
+    ),
+    (
+        "data/books/dune.toml",
+        include_str!("../../../demo/data/books/dune.toml"),
+    ),
+    (
+        "data/books/left-hand.toml",
+        include_str!("../../../demo/data/books/left-hand.toml"),
+    ),
+    (
+        "data/books/piranesi.toml",
+        include_str!("../../../demo/data/books/piranesi.toml"),
+    ),
+    (
+        "data/site.yaml",
+        include_str!("../../../demo/data/site.yaml"),
+    ),
+    (
         "templates/README.md",
         include_str!("../../../demo/templates/README.md"),
     ),

@@ -514,7 +514,11 @@ fn gather_pages<'a>(
         if let Some(summary) = &rendered.summary {
             context.summaries.insert(page.path.clone(), summary.clone());
         }
-        gathered.macro_calls += rendered.calls.len();
+        gathered.macro_calls += rendered
+            .calls
+            .iter()
+            .filter(|(kind, _)| *kind != crate::stats::CallKind::Hook)
+            .count();
         let path = format!("{}index.html", page.url_path().trim_start_matches('/'));
         if options.check_links {
             gathered.sources.insert(

@@ -28,7 +28,8 @@ pub(super) struct SiteContext {
     pub base: String,
     /// `site` in every template.
     pub site: minijinja::Value,
-    /// `nav` in every template: the pages (not posts), in build order.
+    /// `nav` in every template: the pages (not posts) whose front matter
+    /// does not say `nav = false`, in build order.
     pub nav: Vec<Listed>,
     pub templates: Templates,
     /// The site's taxonomies, as site.toml lists them.
@@ -68,7 +69,8 @@ impl SiteContext {
         };
         context.nav = pages
             .iter()
-            .filter(|p| p.kind == Kind::Page)
+            // `nav = false` leaves a page out (a generator's hundred pages).
+            .filter(|p| p.kind == Kind::Page && p.front_matter.get("nav") != Some(&false.into()))
             .map(|p| Listed {
                 date: None,
                 summary: None,
