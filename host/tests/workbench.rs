@@ -667,3 +667,82 @@ fn saving_a_script_reloads_the_pages_and_serves_its_new_output() {
     let (_, page) = server.get("/posts/hello/");
     assert!(page.contains("<b class='shout'>HI!!</b>"), "{page}");
 }
+
+#[test]
+fn hooks_run_on_a_markdown_sample_and_generators_list_what_they_make() {
+    let site = site();
+    common::write(site.path(), "data/books/dune.toml", "title = \"Dune\"\n");
+    let server = Server::start(site.path());
+    let client = Client::new(&server);
+    let hook = "\"\"\"\n---\nkind: hook\nhook: link\n---\n\"\"\"\n\
+                def render(ctx):\n    print('hooked', ctx.link.url)\n    \
+                return None if ctx.link.url.startswith('/') else f'<a class=out>{ctx.link.text}</a>'\n";
+    let (_, checked) = client.call(
+        "POST",
+        "/_blogmark/api/check",
+        json!({ "slug": "links", "text": hook }),
+    );
+    assert_eq!(checked["kind"], "hook", "{checked}");
+    assert_eq!(checked["problems"], json!([]), "{checked}");
+    let (status, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "links", "text": hook, "markdown": "[a](https://a.example/) and [b](/b/)" }),
+    );
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(
+        ran["html"], "<p><a class=out>a</a> and <a href=\"/b/\">b</a></p>\n",
+        "{ran}"
+    );
+    assert_eq!(
+        ran["stdout"], "hooked https://a.example/\n",
+        "the first run's output"
+    );
+    let (_, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "links", "text": hook, "markdown": "no links" }),
+    );
+    assert!(
+        has(&ran["problems"][0]["message"], "the sample has no link"),
+        "{ran}"
+    );
+    let failing = hook.replace("    print(", "    raise ValueError('no')\n    print(");
+    let (_, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "links", "text": failing, "markdown": "[a](https://a.example/)" }),
+    );
+    assert_eq!(ran["failure"]["class"], "GuestError", "{ran}");
+    assert_eq!(
+        ran["html"], "<p><a href=\"https://a.example/\">a</a></p>\n",
+        "a failing hook leaves the default: {ran}"
+    );
+
+    let generator = "\"\"\"\n---\nkind: generator\n---\n\"\"\"\n\
+                     def generate(ctx):\n    return {'pages': [{'path': f'pages/books/{k}.md', \
+                     'front_matter': {'title': ctx.data['books'][k]['title']}} for k in ctx.data['books']], \
+                     'files': [{'output': 'n.txt', 'content': '1'}]}\n";
+    let (_, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "books", "text": generator, "generate": true }),
+    );
+    let html = ran["html"].as_str().unwrap_or_else(|| panic!("{ran}"));
+    assert!(html.starts_with("<p>1 pages, 1 files</p>"), "{html}");
+    assert!(
+        html.contains("<td>content/pages/books/dune.md</td><td>Dune</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>n.txt</td><td>1</td>"), "{html}");
+    // A generator asked to render a sample, and a hook asked to generate:
+    let (_, ran) = client.call(
+        "POST",
+        "/_blogmark/api/run",
+        json!({ "slug": "books", "text": generator, "markdown": "x" }),
+    );
+    assert!(
+        has(&ran["problems"][0]["message"], "a generator, not a hook"),
+        "{ran}"
+    );
+}

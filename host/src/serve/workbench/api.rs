@@ -5,6 +5,7 @@ use super::Workbench;
 use super::access::Refused;
 use super::script_files::{FileError, check_draft};
 use super::trial::{self, Sample};
+use super::trial_kinds;
 use crate::scripts::ScriptKind;
 use crate::scripts::templates::{self, CreateError};
 use axum::Json;
@@ -219,7 +220,7 @@ pub async fn create(State(wb): Shared, Json(new): Json<Create>) -> Response {
         other => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("`{other}` is not a kind: macro or transform"),
+                format!("`{other}` is not a kind: macro, transform, hook or generator"),
             );
         }
     };
@@ -244,6 +245,12 @@ pub struct Draft {
     /// For a transform: the post to run it on.
     #[serde(default)]
     post: Option<String>,
+    /// For a hook: the Markdown to render with it.
+    #[serde(default)]
+    markdown: Option<String>,
+    /// For a generator: run it.
+    #[serde(default)]
+    generate: bool,
 }
 
 /// `POST /_blogmark/api/check`: check the editor's text in the sandbox.
@@ -255,16 +262,19 @@ pub async fn check(State(wb): Shared, Json(draft): Json<Draft>) -> Response {
 }
 
 /// `POST /_blogmark/api/run`: run the editor's text once: a macro on the
-/// sample, a transform on the post.
+/// sample, a transform on the post, a hook on Markdown, a generator.
 pub async fn run(State(wb): Shared, Json(draft): Json<Draft>) -> Response {
     if let Err(e) = check_draft(&draft.slug, &draft.text) {
         return e.into_response();
     }
     blocking(move || {
         let session = wb.session();
-        Json(match &draft.post {
-            Some(post) => trial::run_transform(&session, &wb.root, &draft.slug, &draft.text, post),
-            None => trial::run_macro(&session, &wb.root, &draft.slug, &draft.text, &draft.sample),
+        let (root, slug, text) = (&wb.root, &draft.slug, &draft.text);
+        Json(match (&draft.post, &draft.markdown) {
+            (Some(post), _) => trial::run_transform(&session, root, slug, text, post),
+            (_, Some(sample)) => trial_kinds::run_hook(&session, root, slug, text, sample),
+            _ if draft.generate => trial_kinds::run_generator(&session, root, slug, text),
+            _ => trial::run_macro(&session, root, slug, text, &draft.sample),
         })
     })
     .await

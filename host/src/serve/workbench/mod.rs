@@ -10,6 +10,7 @@ mod assets;
 mod overview;
 mod script_files;
 mod trial;
+mod trial_kinds;
 
 pub use access::{Access, Refused, TOKEN_HEADER};
 

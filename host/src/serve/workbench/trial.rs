@@ -96,7 +96,8 @@ pub struct RunFailure {
 /// What one run showed.
 #[derive(Debug, Default, Serialize)]
 pub struct RunResult {
-    /// The macro's HTML, when it succeeded.
+    /// The macro's HTML, a hook's sample as it renders it, or a
+    /// generator's pages and files listed, when it succeeded.
     pub html: Option<String>,
     /// For a transform: the unified diff of the post (empty: unchanged).
     pub diff: Option<String>,
@@ -117,7 +118,7 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    fn output(&mut self, run: &RunOutput) {
+    pub(super) fn output(&mut self, run: &RunOutput) {
         self.stdout.clone_from(&run.stdout);
         self.stderr.clone_from(&run.stderr);
         self.logs.clone_from(&run.logs);
@@ -125,7 +126,7 @@ impl RunResult {
         self.fuel = run.fuel_used;
     }
 
-    fn failed(&mut self, script: &Script, failure: &Failure) {
+    pub(super) fn failed(&mut self, script: &Script, failure: &Failure) {
         self.failure = Some(RunFailure {
             class: failure.class().to_string(),
             message: crate::python::failure_report(script, failure),
@@ -133,7 +134,7 @@ impl RunResult {
         });
     }
 
-    fn stopped(problems: Vec<Diagnostic>) -> RunResult {
+    pub(super) fn stopped(problems: Vec<Diagnostic>) -> RunResult {
         RunResult {
             problems,
             ..RunResult::default()
@@ -195,7 +196,12 @@ pub fn run_macro(
         return RunResult::stopped(problems);
     }
     if script.kind != ScriptKind::Macro {
-        let problem = Diagnostic::error(&script.path, 1, 1, "a transform: run it on a post");
+        let problem = Diagnostic::error(
+            &script.path,
+            1,
+            1,
+            format!("a {}, not a macro", script.kind.name()),
+        );
         return RunResult::stopped(vec![problem]);
     }
     let page = match sample.page.as_deref().filter(|p| !p.is_empty()) {
@@ -243,7 +249,12 @@ pub fn run_transform(
         return RunResult::stopped(problems);
     }
     if script.kind != ScriptKind::Transform {
-        let problem = Diagnostic::error(&script.path, 1, 1, "a macro: run it with arguments");
+        let problem = Diagnostic::error(
+            &script.path,
+            1,
+            1,
+            format!("a {}, not a transform", script.kind.name()),
+        );
         return RunResult::stopped(vec![problem]);
     }
     let old = page_file(root, post).and_then(|file| {

@@ -212,6 +212,8 @@ function showRunForm() {
   const kind = state.open ? state.open.kind : null;
   $("macro-form").hidden = kind !== "macro";
   $("transform-form").hidden = kind !== "transform";
+  $("hook-form").hidden = kind !== "hook";
+  $("generator-form").hidden = kind !== "generator";
 }
 
 async function openScript(slug, quiet = false) {
@@ -378,11 +380,14 @@ function showResult(result, transform) {
   selectTab(transform ? "diff" : (result.html != null ? "rendered" : "output"));
 }
 
-async function run(event, transform) {
+async function run(event, mode) {
   event.preventDefault();
   if (!state.open) return;
+  const transform = mode === "transform";
   const request = { slug: state.open.slug, text: $("text").value };
   if (transform) request.post = $("post").value;
+  else if (mode === "hook") request.markdown = $("markdown").value;
+  else if (mode === "generator") request.generate = true;
   else {
     request.sample = { args: parseArgs($("args").value), page: $("page").value || null };
     if ($("body").value) request.sample.body = $("body").value;
@@ -433,8 +438,10 @@ $("delete").addEventListener("click", deleteScript);
 $("new").addEventListener("click", () => { $("new-form").hidden = false; $("new-name").focus(); });
 $("new-cancel").addEventListener("click", () => { $("new-form").hidden = true; });
 $("new-form").addEventListener("submit", createScript);
-$("macro-form").addEventListener("submit", (event) => run(event, false));
-$("transform-form").addEventListener("submit", (event) => run(event, true));
+$("macro-form").addEventListener("submit", (event) => run(event, "macro"));
+$("transform-form").addEventListener("submit", (event) => run(event, "transform"));
+$("hook-form").addEventListener("submit", (event) => run(event, "hook"));
+$("generator-form").addEventListener("submit", (event) => run(event, "generator"));
 for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => selectTab(tab.dataset.tab));
 
 if (!writable) {
