@@ -280,8 +280,10 @@ pub enum ScriptsCommand {
     },
     /// Rebuild the scripts table from `scripts/*.py`.
     Rebuild,
-    /// Try one macro on arguments you give and print its HTML; to run a
-    /// transform over posts, see `host run-script`.
+    /// Try one macro on arguments you give and print its HTML; a render
+    /// hook on Markdown (`--markdown`); a generator on the site's data, and
+    /// list what it makes. To run a transform over posts, see `host
+    /// run-script`.
     ///
     /// Runs in the sandbox with a sample context; the script's stdout and
     /// log lines go to stderr.
@@ -370,6 +372,10 @@ pub struct RunArgs {
     /// The context of the call.
     #[command(flatten)]
     pub call: MacroCallArgs,
+    /// For a render hook: the Markdown to render with it (default: a link,
+    /// an image, a heading, a code block, a table and a quote).
+    #[arg(long, value_name = "TEXT")]
+    pub markdown: Option<String>,
 }
 
 fn parse_arg(text: &str) -> Result<(String, serde_json::Value), String> {

@@ -116,3 +116,44 @@ fn page_metadata_and_the_declared_entrypoint_are_used() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello|a,b\n");
 }
+
+#[test]
+fn renders_markdown_with_a_hook_and_lists_what_a_generator_makes() {
+    let site = site_with(
+        "quotes",
+        "\"\"\"\n---\nkind: hook\nhook: blockquote\n---\n\"\"\"\n\
+         def render(ctx):\n    print('quoted')\n    return f'<aside>{ctx.blockquote.html}</aside>'\n",
+    );
+    common::write(site.path(), "site.toml", &common::site_toml(""));
+    let out = host(site.path(), &["quotes", "--markdown", "> *wise*\n"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "<aside><p><em>wise</em></p>\n</aside>\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quoted"));
+    // With no Markdown, a sample with one element of each kind.
+    let out = host(site.path(), &["quotes"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<aside><p>A quote.</p>"));
+
+    common::write(site.path(), "data/tags.json", "[\"rust\", \"wasm\"]");
+    common::write(
+        site.path(),
+        "scripts/tags.py",
+        "\"\"\"\n---\nkind: generator\n---\n\"\"\"\n\
+         def generate(ctx):\n    return {'pages': [{'path': f'pages/t/{t}.md', 'front_matter': {'title': t}} \
+         for t in ctx.data['tags']], 'files': [{'output': 'tags.txt', 'content': 'rust wasm'}]}\n",
+    );
+    let out = host(site.path(), &["tags"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "page content/pages/t/rust.md\trust\npage content/pages/t/wasm.md\twasm\nfile tags.txt\t9 bytes\n"
+    );
+}

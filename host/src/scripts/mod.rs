@@ -7,6 +7,7 @@ pub mod imports;
 pub mod library;
 mod metadata;
 pub mod sample;
+pub mod sample_kinds;
 mod status;
 pub mod templates;
 
