@@ -39,6 +39,22 @@ fn counts(summary: &str) -> (usize, usize, usize) {
     )
 }
 
+/// How many listing files a render with `-v` says it reused, of how many.
+fn listings(log: &str) -> (usize, usize) {
+    let line = log
+        .lines()
+        .find(|l| l.contains(" listings "))
+        .unwrap_or_else(|| panic!("no listings line in {log}"));
+    let field = |name: &str| -> usize {
+        line.split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (field("reused"), field("total"))
+}
+
 fn read(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join("public").join(path))
         .unwrap_or_else(|e| panic!("public/{path}: {e}"))
@@ -169,11 +185,19 @@ fn data_reaches_templates_and_broken_data_is_located() {
     write(root, "data/broken.json", "{\"a\": 1}");
     render(root, &[]);
     write(root, "data/site.yaml", "motto: More is more\nlinks: []\n");
-    let edited = render(root, &[]);
+    let edited = render(root, &["-v"]);
     assert!(
         read(root, "about/index.html").contains("More is more 0"),
         "{edited}"
     );
+    // The theme's HTML listings read `data.site` (the footer's motto), so
+    // they were made again; the feed and the sitemap did not, and were kept.
+    assert_eq!(listings(&edited), (2, 5), "{edited}");
+    // A file no template read leaves every one kept.
+    write(root, "data/other.json", "[1]");
+    let other = render(root, &["-v"]);
+    let (kept, total) = listings(&other);
+    assert!(kept == total && total > 3, "{other}");
 }
 
 #[test]

@@ -26,8 +26,10 @@ pub type Queries = Option<Arc<dyn QuerySource>>;
 /// refused (the answers are kept for the call's key).
 pub const MAX_QUESTIONS: usize = 10_000;
 
-/// The longest question, in bytes.
-pub const MAX_QUESTION_BYTES: usize = 64 << 10;
+/// The longest question, in bytes (a data file's keys or a page filter
+/// take tens of bytes: the cap bounds what a call's record of its
+/// questions can hold, 20 MiB at most).
+pub const MAX_QUESTION_BYTES: usize = 2 << 10;
 
 /// One question a call asked and what its answer was, by digest.
 #[derive(Clone, Debug, PartialEq, Eq)]

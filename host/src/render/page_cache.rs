@@ -36,8 +36,9 @@ pub const FILE: &str = ".blogmark/pages.cache";
 type Pages = HashMap<String, (String, Arc<RenderedPage>)>;
 
 /// The files made from many pages (listings, taxonomies, feed, sitemap,
-/// 404) by path, with the key each was made under and its text.
-type Listings = HashMap<String, (String, String)>;
+/// 404) by path, with the key each was made under, the questions its
+/// template asked of the site (each with its answer's digest) and its text.
+type Listings = HashMap<String, (String, Vec<(String, String)>, String)>;
 
 /// The pages of the last build, by path, with the key each was rendered
 /// under, and the listings made from them.
@@ -56,7 +57,7 @@ struct Stored<'a> {
     listings: Cow<'a, Listings>,
 }
 
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// The domain of the tag that ends the file (see [`crate::machine_key`]).
 const TAG_DOMAIN: &str = "blogmark pages cache v1";
@@ -124,11 +125,17 @@ impl PageCache {
         crate::atomic_file::write(&file, &bytes)
     }
 
-    /// The text of the listing file `path`, if it was made under `key`.
-    pub(super) fn listing(&self, path: &str, key: &str) -> Option<String> {
-        let listings = lock(&self.listings);
-        let (kept, text) = listings.get(path)?;
-        (kept == key).then(|| text.clone())
+    /// The listing file `path` (its reads and text), if it was made under
+    /// `key` and each question its template asked has the answer it had
+    /// (`digest` gives the answer's digest now).
+    pub(super) fn listing(
+        &self,
+        path: &str,
+        key: &str,
+        digest: impl Fn(&str) -> String,
+    ) -> Option<(Vec<(String, String)>, String)> {
+        let (kept, reads, text) = lock(&self.listings).get(path)?.clone();
+        (kept == key && reads.iter().all(|(q, d)| digest(q) == *d)).then_some((reads, text))
     }
 
     /// Keep exactly these listing files; returns whether that changed
@@ -244,6 +251,7 @@ fn every_template(hasher: &mut KeyHasher, root: &Path) {
 /// text is taken from the cache.
 pub(super) struct KeptListings {
     cache: Arc<PageCache>,
+    queries: Arc<crate::site_queries::SiteQueries>,
     site: String,
     root: PathBuf,
     parts: Mutex<HashMap<String, String>>,
@@ -252,10 +260,17 @@ pub(super) struct KeptListings {
 }
 
 impl KeptListings {
-    /// Listings kept in `cache`, for a build whose site key is `site`.
-    pub(super) fn new(cache: Arc<PageCache>, site: &KeyHasher, root: &Path) -> Self {
+    /// Listings kept in `cache`, for a build whose site key is `site` and
+    /// whose templates ask `queries` about the site.
+    pub(super) fn new(
+        cache: Arc<PageCache>,
+        queries: Arc<crate::site_queries::SiteQueries>,
+        site: &KeyHasher,
+        root: &Path,
+    ) -> Self {
         KeptListings {
             cache,
+            queries,
             site: site.clone().finish(),
             root: root.to_path_buf(),
             parts: Mutex::default(),
@@ -264,16 +279,17 @@ impl KeptListings {
         }
     }
 
-    /// The file `path`: `template` rendered with `full` (`ctx` and what
-    /// the site key stands for) by `templates`, or the kept text when it
-    /// was made under the same key.
+    /// The file `path`: `template` rendered with `full` (`ctx`, and `data`
+    /// which notes what the template reads) by `templates`, or the kept
+    /// text when it was made under the same key and what it read is
+    /// unchanged.
     pub(super) fn render(
         &self,
         templates: &Templates,
         path: &str,
         template: &str,
-        ctx: &minijinja::Value,
-        full: minijinja::Value,
+        (ctx, full): (&minijinja::Value, minijinja::Value),
+        data: &super::template_data::TemplateData,
     ) -> Result<String, crate::diagnostics::Diagnostic> {
         let part = lock(&self.parts)
             .entry(template.to_owned())
@@ -287,15 +303,28 @@ impl KeptListings {
             .part(part.as_bytes())
             .part(&serde_json::to_vec(ctx).unwrap_or_default());
         let key = hasher.finish();
-        let text = match self.cache.listing(path, &key) {
-            Some(text) => {
+        let (reads, text) = match self.cache.listing(path, &key, |q| self.queries.digest(q)) {
+            Some(kept) => {
                 self.reused
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                text
+                kept
             }
-            None => templates.render(template, full)?,
+            None => {
+                let text = templates.render(template, full)?;
+                let mut reads = data.reads();
+                reads.sort_unstable();
+                reads.dedup();
+                let reads = reads
+                    .into_iter()
+                    .map(|q| {
+                        let digest = self.queries.digest(&q);
+                        (q, digest)
+                    })
+                    .collect();
+                (reads, text)
+            }
         };
-        lock(&self.made).insert(path.to_owned(), (key, text.clone()));
+        lock(&self.made).insert(path.to_owned(), (key, reads, text.clone()));
         Ok(text)
     }
 

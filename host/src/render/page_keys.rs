@@ -63,11 +63,9 @@ impl<'a> PageKeys<'a> {
     }
 
     /// The listings kept from the last build, keyed by this build's site
-    /// and its data (a listing's template may read any of it).
+    /// and by the answers to what their templates asked.
     pub(super) fn listings(&self, cache: Arc<PageCache>, root: &Path) -> KeptListings {
-        let mut site = self.site.clone();
-        site.part(self.python.queries().data().digest().as_bytes());
-        KeptListings::new(cache, &site, root)
+        KeptListings::new(cache, self.python.queries(), &self.site, root)
     }
 
     /// The key of page `i` as `rendered`: its macro calls, each resolved,

@@ -41,8 +41,8 @@ pub(super) struct SiteContext {
     /// With a page cache: the listing files it kept, reused where their
     /// inputs did not change.
     pub kept: Option<super::page_cache::KeptListings>,
-    /// `data` in listing templates (their key holds the whole data's
-    /// digest: see [`super::page_keys::PageKeys::listings`]).
+    /// `data` in listing templates (a kept listing is keyed on the answers
+    /// to what its template read, as a page is).
     pub data: Option<std::sync::Arc<crate::site_queries::SiteQueries>>,
 }
 
@@ -131,15 +131,11 @@ impl SiteContext {
             ));
             return;
         }
-        let full = match &self.data {
-            Some(queries) => {
-                let data = super::template_data::TemplateData::recording(queries.clone());
-                context! { data => data.value(), ..ctx.clone() }
-            }
-            None => ctx.clone(),
-        };
+        let data =
+            super::template_data::TemplateData::recording(self.data.clone().unwrap_or_default());
+        let full = context! { data => data.value(), ..ctx.clone() };
         let rendered = match &self.kept {
-            Some(kept) => kept.render(&self.templates, &path, template, &ctx, full),
+            Some(kept) => kept.render(&self.templates, &path, template, (&ctx, full), &data),
             None => self.templates.render(template, full),
         };
         match rendered {

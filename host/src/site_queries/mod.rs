@@ -46,8 +46,20 @@ pub struct SiteQueries {
     data: Arc<DataTree>,
     pages: Vec<Summary>,
     base: String,
-    answers: Mutex<HashMap<String, Arc<Result<String, String>>>>,
+    answers: Mutex<Answers>,
 }
+
+/// The answers given so far, and their size.
+#[derive(Debug, Default)]
+struct Answers {
+    by_question: HashMap<String, Arc<Result<String, String>>>,
+    bytes: usize,
+}
+
+/// The most bytes of answers a build keeps: past it an answer is computed
+/// each time it is asked (scripts that ask thousands of distinct large
+/// questions cost time, which their deadline bounds, not memory).
+const MAX_KEPT_BYTES: usize = 256 << 20;
 
 impl SiteQueries {
     /// The questions of a build whose data is `data` and whose pages are
@@ -94,7 +106,7 @@ impl SiteQueries {
 
     /// The answer to the question `text`, computed once per build.
     fn answer_text(&self, text: &str) -> Arc<Result<String, String>> {
-        if let Some(known) = lock(&self.answers).get(text) {
+        if let Some(known) = lock(&self.answers).by_question.get(text) {
             return known.clone();
         }
         let answer = match serde_json::from_str::<Question>(text) {
@@ -104,7 +116,16 @@ impl SiteQueries {
             )),
         };
         let answer = Arc::new(answer);
-        lock(&self.answers).insert(text.to_owned(), answer.clone());
+        let size = text.len()
+            + answer
+                .as_ref()
+                .as_ref()
+                .map_or_else(String::len, String::len);
+        let mut answers = lock(&self.answers);
+        if answers.bytes + size <= MAX_KEPT_BYTES {
+            answers.bytes += size;
+            answers.by_question.insert(text.to_owned(), answer.clone());
+        }
         answer
     }
 
@@ -125,3 +146,6 @@ impl QuerySource for SiteQueries {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests;

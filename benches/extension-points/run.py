@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The extension points at scale, on the release binary (issue "Python
+extension points"): the benchmark's 1,000-post site (`gen_site ... python`:
+three Python macros a post), each post with two links and a tag, against
+the same site where a link hook and a heading hook render every page, each
+post makes a query (related posts by tag), and a generator makes 1,000 pages
+from 1,000 data files.
+
+Measures, RUNS times each, medians printed:
+- cold: `host render` with no `.blogmark/` (no kept pages, no stored results),
+  the compiled guest cached;
+- warm after one data edit: one data file changed, kept pages and results
+  used; the summary's sandbox runs are printed beside the time.
+Not a test: it times things.
+
+    python3 benches/extension-points/run.py target/release/host [RUNS]
+
+(run from the repository: it builds the site with `cargo run --release
+--example gen_site`).
+"""
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/host")
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+POSTS = 1000
+BOOKS = 1000
+
+LINK_HOOK = '''"""
+---
+kind: hook
+hook: link
+---
+"""
+import html
+
+
+def render(ctx):
+    if not ctx.link.url.startswith("http"):
+        return None
+    return f'<a href="{html.escape(ctx.link.url)}" rel="external">{ctx.link.text}</a>'
+'''
+
+HEADING_HOOK = '''"""
+---
+kind: hook
+hook: heading
+---
+"""
+
+
+def render(ctx):
+    h = ctx.heading
+    return f'<h{h.level} id="{h.id}">{h.text} <a href="#{h.id}">#</a></h{h.level}>'
+'''
+
+RELATED = '''"""
+---
+uses_page: true
+---
+"""
+
+
+def render(ctx):
+    tag = ctx.page["tags"][0]
+    posts = ctx.site.pages(section="posts", tag=tag, limit=4)
+    return ", ".join(p.title for p in posts if p.slug != ctx.page["slug"])
+'''
+
+GENERATOR = '''"""
+---
+kind: generator
+---
+"""
+
+
+def generate(ctx):
+    books = ctx.data["books"]
+    return [{"path": f"pages/books/{key}.md",
+             "front_matter": {"title": books[key]["title"], "nav": False},
+             "body": f"{books[key]['title']} ({books[key]['year']})."} for key in books]
+'''
+
+
+def write(root, path, text):
+    full = os.path.join(root, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w") as f:
+        f.write(text)
+
+
+def make_site(root, extended):
+    subprocess.run(["cargo", "run", "-q", "--release", "--example", "gen_site", "--",
+                    root, str(POSTS), "python"], check=True)
+    posts = os.path.join(root, "content", "posts")
+    for i, name in enumerate(sorted(os.listdir(posts))):
+        with open(os.path.join(posts, name)) as f:
+            text = f.read()
+        text = text.replace("\n+++\n", f'\ntags = ["t{i % 20}"]\n+++\n', 1)
+        text += (f"\n\nText with [a link](https://example.com/{i}) and "
+                 f"[one inside](/posts/).\n")
+        if extended:
+            text += "\n{{< related >}}\n"
+        with open(os.path.join(posts, name), "w") as f:
+            f.write(text)
+    if extended:
+        write(root, "scripts/links.py", LINK_HOOK)
+        write(root, "scripts/headings.py", HEADING_HOOK)
+        write(root, "scripts/related.py", RELATED)
+        write(root, "scripts/books.py", GENERATOR)
+        for b in range(BOOKS):
+            write(root, f"data/books/b{b:04}.toml", f'title = "Book {b}"\nyear = {1900 + b % 100}\n')
+
+
+def render(root):
+    started = time.perf_counter()
+    out = subprocess.run([HOST, "render", "--site", root], capture_output=True, text=True,
+                         env=dict(os.environ, NO_COLOR="1"))
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0 or " 0 errors" not in out.stderr:
+        raise SystemExit(out.stderr)
+    summary = next(line for line in out.stderr.splitlines() if line.startswith("Rendered "))
+    runs = re.search(r"(\d+) sandbox runs", summary)
+    return elapsed, int(runs.group(1)) if runs else 0, summary
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="bench-ext-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        results = {}
+        for extended in (False, True):
+            site = os.path.join(work, "extended" if extended else "plain")
+            make_site(site, extended)
+            render(site)  # the compiled guest and the site snapshot, cached
+            label = "with hooks, query, generator" if extended else "without"
+            cold = []
+            for _ in range(RUNS):
+                shutil.rmtree(os.path.join(site, ".blogmark"), ignore_errors=True)
+                shutil.rmtree(os.path.join(site, "public"), ignore_errors=True)
+                elapsed, runs, summary = render(site)
+                cold.append(elapsed)
+                print(f"{label}: cold {elapsed:.3f} s ({runs} sandbox runs)", flush=True)
+            results[extended] = statistics.median(cold)
+            if extended:
+                warm = []
+                for r in range(RUNS):
+                    write(site, "data/books/b0007.toml", f'title = "Book 7, edition {r}"\nyear = 1907\n')
+                    elapsed, runs, summary = render(site)
+                    warm.append(elapsed)
+                    print(f"{label}: warm after one data edit {elapsed * 1000:.0f} ms "
+                          f"({runs} sandbox runs): {summary}", flush=True)
+                print(f"median warm after one data edit: {statistics.median(warm) * 1000:.0f} ms")
+        print(f"median cold: without {results[False]:.3f} s, with {results[True]:.3f} s, "
+              f"ratio {results[True] / results[False]:.2f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+use super::*;
+use std::collections::BTreeMap;
+
+fn summary(slug: &str, section: &'static str, date: Option<&str>, tags: &[&str]) -> Summary {
+    Summary {
+        path: format!("content/{section}/{slug}.md"),
+        slug: slug.into(),
+        section,
+        title: slug.to_uppercase(),
+        url: format!("https://example.org/{section}/{slug}/"),
+        date: date.map(str::to_owned),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        taxonomies: BTreeMap::from([(
+            "series".to_owned(),
+            if slug == "b" {
+                vec!["intro".to_owned()]
+            } else {
+                Vec::new()
+            },
+        )]),
+        summary: None,
+        extra: serde_json::Map::new(),
+        resources: Vec::new(),
+    }
+}
+
+fn site() -> SiteQueries {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/books")).unwrap();
+    std::fs::write(dir.path().join("data/books/dune.json"), r#"{"year": 1965}"#).unwrap();
+    let (data, _) = DataTree::load(dir.path());
+    SiteQueries::new(
+        Arc::new(data),
+        vec![
+            summary("c", "posts", Some("2024-03-01"), &["rust"]),
+            summary("b", "posts", Some("2024-02-01"), &["rust", "wasm"]),
+            summary("a", "posts", None, &["wasm"]),
+            summary("about", "pages", None, &[]),
+        ],
+        "https://example.org/".into(),
+    )
+}
+
+fn slugs(answer: &str) -> Vec<String> {
+    let value: Value = serde_json::from_str(answer).unwrap();
+    value["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn pages_filter_sort_and_limit() {
+    let site = site();
+    let ask = |q: &str| slugs(&site.answer(q).unwrap());
+    assert_eq!(ask(r#"{"pages": {}}"#), ["c", "b", "about", "a"]);
+    assert_eq!(ask(r#"{"pages": {"section": "posts"}}"#), ["c", "b", "a"]);
+    assert_eq!(ask(r#"{"pages": {"tag": "rust", "limit": 1}}"#), ["c"]);
+    assert_eq!(
+        ask(r#"{"pages": {"section": "posts", "reverse": false}}"#),
+        ["a", "b", "c"],
+        "oldest first, undated first"
+    );
+    assert_eq!(
+        ask(r#"{"pages": {"sort": "title", "reverse": false}}"#),
+        ["a", "about", "b", "c"]
+    );
+    assert_eq!(
+        ask(r#"{"pages": {"taxonomy": "series", "term": "intro"}}"#),
+        ["b"]
+    );
+}
+
+#[test]
+fn a_page_by_path_url_or_slug() {
+    let site = site();
+    for name in [
+        "content/posts/b.md",
+        "https://example.org/posts/b/",
+        "/posts/b/",
+        "b",
+    ] {
+        let answer: Value =
+            serde_json::from_str(&site.answer(&Question::Page(name.into()).text()).unwrap())
+                .unwrap();
+        assert_eq!(answer["page"]["slug"], "b", "{name}");
+    }
+    let none = site.answer(r#"{"page": "nowhere"}"#).unwrap();
+    assert_eq!(none, r#"{"page":null}"#);
+}
+
+#[test]
+fn data_answers_a_file_a_folder_or_nothing() {
+    let site = site();
+    assert_eq!(
+        site.answer(r#"{"data": ["books", "dune"]}"#).unwrap(),
+        r#"{"value":{"year":1965}}"#
+    );
+    assert_eq!(
+        site.answer(r#"{"data": ["books"]}"#).unwrap(),
+        r#"{"folder":["dune"]}"#
+    );
+    assert_eq!(
+        site.answer(r#"{"data": ["books", "dune", "year"]}"#)
+            .unwrap(),
+        r#"{"missing":true}"#
+    );
+    assert_eq!(
+        site.answer(r#"{"data": ["..", "etc"]}"#).unwrap(),
+        r#"{"missing":true}"#,
+        "keys name nothing on disk"
+    );
+}
+
+#[test]
+fn a_question_the_host_does_not_know_is_refused() {
+    let site = site();
+    for question in [
+        "not json",
+        r#"{"files": ["/etc/passwd"]}"#,
+        r#"{"pages": {"sort": "random"}}"#,
+        r#"{"pages": {"tag": 3}}"#,
+        r#"{"pages": {}, "data": []}"#,
+    ] {
+        let refused = site.answer(question).unwrap_err();
+        assert!(
+            refused.contains("does not understand"),
+            "{question}: {refused}"
+        );
+    }
+}
+
+#[test]
+fn a_digest_is_the_runtime_s_digest_of_the_answer() {
+    let site = site();
+    let question = r#"{"data": ["books"]}"#;
+    assert_eq!(
+        site.digest(question),
+        blogmark_runtime::answer_digest(&site.answer(question))
+    );
+    assert_ne!(site.digest(question), site.digest(r#"{"data": []}"#));
+}
