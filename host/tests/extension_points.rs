@@ -350,12 +350,13 @@ fn a_failing_hook_falls_back_to_the_default_with_a_located_warning() {
         "scripts/external.py",
         "\"\"\"\n---\nkind: hook\nhook: link\n---\n\"\"\"\ndef render(ctx):\n    \
          if 'loop' in ctx.link.url:\n        while True:\n            pass\n    \
+         if 'huge' in ctx.link.url:\n        return 'x' * (8 << 20)\n    \
          raise ValueError('no ' + ctx.link.url)\n",
     );
     write(
         root,
         "content/posts/a.md",
-        "+++\ntitle = \"A\"\n+++\nFirst line.\n\nSee [x](https://a.example/) and\n[y](https://loop.example/).\n",
+        "+++\ntitle = \"A\"\n+++\nFirst line.\n\nSee [x](https://a.example/) and\n[y](https://loop.example/).\n\n[z](https://huge.example/)\n",
     );
     let out = host(root, &["render"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -372,9 +373,16 @@ fn a_failing_hook_falls_back_to_the_default_with_a_located_warning() {
         stderr.contains("content/posts/a.md:7:1: warning:") && stderr.contains("time"),
         "{stderr}"
     );
+    // A flood of HTML: refused by the host's output cap, not written.
+    assert!(
+        stderr.contains("content/posts/a.md:9:1: warning:") && stderr.contains("OutputTooLarge"),
+        "{stderr}"
+    );
     let a = read(root, "posts/a/index.html");
     assert!(a.contains("<a href=\"https://a.example/\">x</a>"), "{a}");
     assert!(a.contains("<a href=\"https://loop.example/\">y</a>"), "{a}");
+    assert!(a.contains("<a href=\"https://huge.example/\">z</a>"), "{a}");
+    assert!(a.len() < 100_000, "no flood in the page");
 }
 
 const BOOKS_GENERATOR: &str = "\"\"\"\n---\nkind: generator\n---\n\"\"\"\nimport json\n\
