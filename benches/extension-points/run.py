@@ -10,7 +10,9 @@ Measures, RUNS times each, medians printed:
 - cold: `host render` with no `.blogmark/` (no kept pages, no stored results),
   the compiled guest cached;
 - warm after one data edit: one data file changed, kept pages and results
-  used; the summary's sandbox runs are printed beside the time.
+  used; the summary's sandbox runs are printed beside the time;
+- the same edit under `host serve` (its sandbox already started): the
+  render's own time, as the server reports it.
 Not a test: it times things.
 
     python3 benches/extension-points/run.py target/release/host [RUNS]
@@ -20,12 +22,14 @@ Not a test: it times things.
 """
 
 import os
+import queue
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HOST = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/host")
@@ -131,6 +135,36 @@ def render(root):
     return elapsed, int(runs.group(1)) if runs else 0, summary
 
 
+def serve_data_edits(site):
+    """The render times `host serve` reports for RUNS data edits."""
+    server = subprocess.Popen([HOST, "serve", "--port", "0", "--site", site],
+                              stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True).start()
+
+    def next_render():
+        while True:
+            line = lines.get(timeout=60)
+            if line.startswith("Rendered "):
+                return line.strip()
+
+    try:
+        next_render()
+        times = []
+        for r in range(RUNS):
+            time.sleep(0.5)
+            write(site, "data/books/b0007.toml", f'title = "Book 7, serve edit {r}"\nyear = 1907\n')
+            line = next_render()
+            amount, unit = re.search(r" in ([0-9.]+) (ms|s)$", line).groups()
+            took = float(amount) / (1000 if unit == "ms" else 1)
+            times.append(took)
+            print(f"serve: one data edit rendered in {took * 1000:.0f} ms: {line}", flush=True)
+        print(f"median serve render after one data edit: {statistics.median(times) * 1000:.0f} ms")
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="bench-ext-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
@@ -157,6 +191,7 @@ def main():
                     print(f"{label}: warm after one data edit {elapsed * 1000:.0f} ms "
                           f"({runs} sandbox runs): {summary}", flush=True)
                 print(f"median warm after one data edit: {statistics.median(warm) * 1000:.0f} ms")
+                serve_data_edits(site)
         print(f"median cold: without {results[False]:.3f} s, with {results[True]:.3f} s, "
               f"ratio {results[True] / results[False]:.2f}x")
     finally:
