@@ -14,6 +14,7 @@ use syntect::util::LinesWithEndings;
 
 mod elements;
 
+use blogmark_runtime::abi::Element;
 pub use elements::ElementHooks;
 
 /// A heading of the page, for the table of contents.
@@ -50,7 +51,7 @@ pub fn render(markdown: &str) -> Rendered {
 }
 
 /// Render `markdown` to HTML, the elements `hooks` wants rendered by it.
-pub fn render_with(markdown: &str, mut hooks: Option<&mut dyn ElementHooks>) -> Rendered {
+pub fn render_with(markdown: &str, hooks: Option<&mut dyn ElementHooks>) -> Rendered {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -61,58 +62,133 @@ pub fn render_with(markdown: &str, mut hooks: Option<&mut dyn ElementHooks>) -> 
         .into_offset_iter()
         .map(|(event, range)| (event, range.start))
         .unzip();
-    let mut out = Vec::with_capacity(events.len());
-    let mut headings = Vec::new();
-    let mut used_ids: HashMap<String, usize> = HashMap::new();
-    let mut i = 0;
-    while i < events.len() {
-        // An element a hook rendered is replaced whole.
-        if let Some(hooks) = hooks.as_deref_mut()
-            && let Some((html, end)) = elements::hooked(&events, i, offsets[i], hooks, &used_ids)
-        {
-            if let Event::Start(Tag::Heading { .. }) = &events[i] {
-                let (heading, base) = heading_of(&events, i, &used_ids);
-                note_id(&mut used_ids, base);
-                headings.push(heading);
-            }
-            out.push(html);
-            i = end + 1;
-            continue;
-        }
-        match &events[i] {
-            Event::Start(Tag::Heading {
-                level,
-                classes,
-                attrs,
-                ..
-            }) => {
-                let (heading, base) = heading_of(&events, i, &used_ids);
-                note_id(&mut used_ids, base);
-                out.push(Event::Start(Tag::Heading {
-                    level: *level,
-                    id: Some(CowStr::from(heading.id.clone())),
-                    classes: classes.clone(),
-                    attrs: attrs.clone(),
-                }));
-                headings.push(heading);
-                i += 1;
-            }
-            Event::Start(Tag::CodeBlock(kind)) => {
-                let (code, lang, _, end) = elements::code_block(&events, i, kind);
-                out.push(Event::Html(CowStr::from(highlight(&code, &lang))));
-                i = end + 1;
-            }
-            other => {
-                out.push(other.clone());
-                i += 1;
-            }
-        }
-    }
+    let mut renderer = Renderer {
+        hooks,
+        headings: Vec::new(),
+        used_ids: HashMap::new(),
+    };
+    let out = renderer.events(&events, &offsets);
     let mut html_out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut html_out, out.into_iter());
     Rendered {
         html: html_out,
-        headings,
+        headings: renderer.headings,
+    }
+}
+
+/// One render: the hooks, and the headings and ids so far (a hooked block
+/// quote's content is rendered by the same renderer, so the ids in it stay
+/// unique and its headings reach the table of contents).
+struct Renderer<'h> {
+    hooks: Option<&'h mut dyn ElementHooks>,
+    headings: Vec<Heading>,
+    used_ids: HashMap<String, usize>,
+}
+
+impl Renderer<'_> {
+    /// `events` (whose byte offsets are `offsets`) as the events to write.
+    fn events<'a>(&mut self, events: &[Event<'a>], offsets: &[usize]) -> Vec<Event<'a>> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut i = 0;
+        while i < events.len() {
+            if let Some(end) = self.container(events, offsets, i, &mut out) {
+                i = end + 1;
+                continue;
+            }
+            // An element a hook rendered is replaced whole.
+            if let Some(hooks) = self.hooks.as_deref_mut()
+                && let Some((html, end)) =
+                    elements::hooked(events, i, offsets[i], hooks, &self.used_ids)
+            {
+                if let Event::Start(Tag::Heading { .. }) = &events[i] {
+                    let (heading, base) = heading_of(events, i, &self.used_ids);
+                    note_id(&mut self.used_ids, base);
+                    self.headings.push(heading);
+                }
+                out.push(html);
+                i = end + 1;
+                continue;
+            }
+            match &events[i] {
+                Event::Start(Tag::Heading {
+                    level,
+                    classes,
+                    attrs,
+                    ..
+                }) => {
+                    let (heading, base) = heading_of(events, i, &self.used_ids);
+                    note_id(&mut self.used_ids, base);
+                    out.push(Event::Start(Tag::Heading {
+                        level: *level,
+                        id: Some(CowStr::from(heading.id.clone())),
+                        classes: classes.clone(),
+                        attrs: attrs.clone(),
+                    }));
+                    self.headings.push(heading);
+                    i += 1;
+                }
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    let (code, lang, _, end) = elements::code_block(events, i, kind);
+                    out.push(Event::Html(CowStr::from(highlight(&code, &lang))));
+                    i = end + 1;
+                }
+                other => {
+                    out.push(other.clone());
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// When `events[i]` starts a block quote or a table that a hook takes:
+    /// its content rendered (hooks, ids and highlighting included), the
+    /// hook's HTML or else the default around that content pushed to
+    /// `out`, and the index of its end.
+    fn container<'a>(
+        &mut self,
+        events: &[Event<'a>],
+        offsets: &[usize],
+        i: usize,
+        out: &mut Vec<Event<'a>>,
+    ) -> Option<usize> {
+        let kind = match &events[i] {
+            Event::Start(Tag::BlockQuote(_)) => "blockquote",
+            Event::Start(Tag::Table(_)) => "table",
+            _ => return None,
+        };
+        if !self.hooks.as_deref().is_some_and(|h| h.wants(kind, "")) {
+            return None;
+        }
+        let end = elements::end_of(events, i);
+        let inner = self.events(&events[i + 1..end], &offsets[i + 1..end]);
+        let mut whole = vec![events[i].clone()];
+        whole.extend(inner);
+        whole.push(events[end].clone());
+        let html_of = |slice: &[Event<'a>]| {
+            let mut text = String::new();
+            html::push_html(&mut text, slice.iter().cloned());
+            text
+        };
+        let element = if kind == "table" {
+            Element::Table {
+                html: html_of(&whole),
+            }
+        } else {
+            Element::Blockquote {
+                html: html_of(&whole[1..whole.len() - 1]),
+            }
+        };
+        match self.hooks.as_deref_mut()?.render(element, offsets[i]) {
+            Some(mut html) => {
+                if !html.ends_with('\n') {
+                    html.push('\n');
+                }
+                out.push(Event::Html(CowStr::from(html)));
+            }
+            None => out.extend(whole),
+        }
+        Some(end)
     }
 }
 

@@ -115,6 +115,16 @@ fn a_data_edit_reruns_exactly_the_calls_and_pages_that_read_it() {
     let untouched = render(root, &[]);
     assert_eq!(counts(&untouched), (100, 0, 100), "{untouched}");
 
+    // A new file in a folder the calls read from: they read one file by
+    // its key, not the folder's list, so nothing runs.
+    write(
+        root,
+        "data/books/hobbit.toml",
+        "title = \"The Hobbit\"\nyear = 1937\n",
+    );
+    let added = render(root, &[]);
+    assert_eq!(counts(&added), (100, 0, 100), "{added}");
+
     // The file two calls read: those two run again, their two pages render again.
     write(
         root,
@@ -339,6 +349,56 @@ fn hooks_render_their_elements_and_the_rest_keeps_working() {
     // Nothing changed: every hook call is answered from a cache.
     let again = render(root, &[]);
     assert_eq!(counts(&again).1, 0, "{again}");
+
+    // An edited hook renders its elements again on every kept page; a
+    // removed one leaves them to the default.
+    write(root, "scripts/external.py", &LINK_HOOK.replace(" ↗", " ⇗"));
+    render(root, &[]);
+    assert!(read(root, "posts/a/index.html").contains("Rust ⇗</a>"));
+    std::fs::remove_file(root.join("scripts/external.py")).unwrap();
+    render(root, &[]);
+    assert!(
+        read(root, "posts/a/index.html")
+            .contains("<a href=\"https://www.rust-lang.org/\" title=\"R\">Rust</a>")
+    );
+}
+
+#[test]
+fn a_call_that_asks_huge_or_endless_questions_keeps_a_small_record() {
+    let site = common::site("");
+    let root = site.path();
+    write(
+        root,
+        "scripts/greedy.py",
+        "import importlib\n\
+         def render(ctx):\n    host = importlib.import_module('wit_world.imports.host')\n    big = '{\"page\": \"' + 'x' * (8 << 20) + '\"}'\n    \
+         for i in range(20):\n        try:\n            host.query(big)\n        except Exception:\n            pass\n    \
+         for i in range(5000):\n        ctx.site.page('same')\n    \
+         return 'done'\n",
+    );
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\n+++\n{{< greedy >}}\n",
+    );
+    render(root, &[]);
+    assert!(read(root, "posts/a/index.html").contains("done"));
+    let db = std::fs::metadata(root.join(".blogmark/site.db"))
+        .unwrap()
+        .len();
+    let pages = std::fs::metadata(root.join(".blogmark/pages.cache"))
+        .unwrap()
+        .len();
+    assert!(
+        db < 2 << 20 && pages < 1 << 20,
+        "site.db {db} bytes, pages.cache {pages}"
+    );
+    // Its stored result holds: the refused questions are recorded as refused.
+    let again = render(root, &[]);
+    assert_eq!(counts(&again).1, 0, "{again}");
+    std::fs::remove_file(root.join(".blogmark/pages.cache")).unwrap();
+    let stored = render(root, &[]);
+    assert_eq!(counts(&stored), (0, 0, 1), "{stored}");
 }
 
 #[test]
@@ -470,7 +530,8 @@ fn hostile_generators_are_contained() {
          'files': [\n        {'output': '../escaped.txt', 'content': 'x'},\n        \
          {'output': 'taken/index.html', 'content': 'overwritten'},\n        \
          {'output': 'sitemap.xml', 'content': 'overwritten'},\n        \
-         {'output': 'fine.txt', 'content': 'fine'},\n    ]}\n",
+         {'output': 'fine.txt', 'content': 'fine'},\n        \
+         {'output': 'taken', 'content': 'a file where a folder is'},\n    ]}\n",
     );
     write(
         root,
@@ -492,8 +553,9 @@ fn hostile_generators_are_contained() {
         "made a page at `/ok/`, where content/pages/ok.md (made by scripts/evil.py) already is",
         "missing `title`",
         "the output path `../escaped.txt` is not a plain relative path",
-        "made `taken/index.html`, which content/pages/taken.md already publishes",
-        "made `sitemap.xml`, which a file of the site already publishes",
+        "made `taken/index.html`, where content/pages/taken.md already publishes `taken/index.html`",
+        "made `sitemap.xml`, where a file of the site already publishes `sitemap.xml`",
+        "made `taken`, where content/pages/taken.md already publishes `taken/index.html`",
     ] {
         assert!(stderr.contains(expected), "no `{expected}` in {stderr}");
     }

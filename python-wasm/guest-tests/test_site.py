@@ -19,11 +19,12 @@ class DataTest(unittest.TestCase):
     def setUp(self):
         self.host = support.install_fake_host()
         self.host.answers = {
-            q({"data": ["books"]}): json.dumps({"folder": ["dune", "emma"]}),
+            q({"data": ["books"]}): json.dumps({"folder": True}),
+            q({"keys": ["books"]}): json.dumps({"keys": ["dune", "emma"]}),
             q({"data": ["books", "dune"]}): json.dumps({"value": {"title": "Dune",
                                                                  "tags": ["sf"]}}),
             q({"data": ["nothing"]}): json.dumps({"missing": True}),
-            q({"data": []}): json.dumps({"folder": ["books"]}),
+            q({"keys": []}): json.dumps({"keys": ["books"]}),
         }
 
     def test_a_file_is_read_only_when_its_key_is(self):
@@ -55,7 +56,8 @@ class DataTest(unittest.TestCase):
         self.assertEqual(list(books), ["dune", "emma"])
         self.assertEqual(len(books), 2)
         self.assertEqual(list(DataFolder()), ["books"])
-        self.assertEqual(self.host.questions.count(q({"data": []})), 1)
+        self.assertEqual(self.host.questions.count(q({"keys": []})), 1)
+        self.assertEqual(self.host.questions.count(q({"keys": ["books"]})), 1)
 
     def test_data_is_read_only(self):
         data = DataFolder()
@@ -82,7 +84,7 @@ class SiteTest(unittest.TestCase):
         self.assertEqual(self.host.questions, [])
 
     def test_pages_sends_only_what_was_given(self):
-        question = q({"pages": {"tag": "rust", "sort": "date", "reverse": True, "limit": 3}})
+        question = q({"pages": {"tag": "rust", "sort": "date", "limit": 3}})
         self.host.answers[question] = json.dumps({"pages": [{"title": "A", "url": "/a/"}]})
         pages = Site({}).pages(tag="rust", limit=3)
         self.assertEqual(pages[0].title, "A")

@@ -65,7 +65,10 @@ pub use limits::Limits;
 pub use modules::{FileInfo, ModuleCode, ModuleForm, ModuleSource, Modules, is_tree_path};
 pub use observed::{CallSite, Documents, Observed};
 pub use preload::{Preload, PreloadReport};
-pub use queries::{Asked, MAX_QUESTIONS, Queries, QuerySource, answer_digest};
+pub use queries::{
+    Asked, MAX_QUESTION_BYTES, MAX_QUESTIONS, Queries, QuerySource, answer_digest,
+    effective_answer, recorded_question,
+};
 pub use runtime::{Handle, Mode, Runtime, RuntimeConfig};
 pub use sandbox_env::{Captured, LogLine};
 pub use snapshot::{Snapshot, SnapshotPlan, default_snapshot_dir, snapshot};

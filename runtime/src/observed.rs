@@ -30,9 +30,16 @@ pub struct Observed {
     wall_clock: AtomicBool,
     failed_output: Mutex<Option<Captured>>,
     modules: Mutex<Vec<String>>,
-    questions: Mutex<Vec<crate::queries::Asked>>,
+    questions: Mutex<Questions>,
     keep_documents: bool,
     documents: Mutex<Option<Documents>>,
+}
+
+/// The distinct questions of a call, in the order first asked.
+#[derive(Debug, Default)]
+struct Questions {
+    asked: Vec<crate::queries::Asked>,
+    seen: std::collections::HashSet<String>,
 }
 
 /// The two documents of a call, exactly as they crossed the boundary.
@@ -106,17 +113,23 @@ impl Observed {
         self.questions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .asked
             .clone()
     }
 
-    /// Note a question and its answer; `false` when the call has asked
-    /// too many (the question is then refused, and noted as refused).
+    /// Note a question and its answer, once per call (the answer source is
+    /// the same for the whole call); `false` when it is new and the call
+    /// has asked too many distinct ones.
     pub(crate) fn asked(&self, question: &str, answer: &Result<String, String>) -> bool {
         let mut questions = self.questions.lock().unwrap_or_else(|e| e.into_inner());
-        if questions.len() >= crate::queries::MAX_QUESTIONS {
+        if questions.seen.contains(question) {
+            return true;
+        }
+        if questions.asked.len() >= crate::queries::MAX_QUESTIONS {
             return false;
         }
-        questions.push(crate::queries::Asked {
+        questions.seen.insert(question.to_owned());
+        questions.asked.push(crate::queries::Asked {
             question: question.to_owned(),
             answer: crate::queries::answer_digest(answer),
         });

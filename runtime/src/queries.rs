@@ -40,6 +40,48 @@ pub struct Asked {
     pub answer: String,
 }
 
+/// The answer a guest gets to `question` from `answer` (the source's), in
+/// a call whose input limit is `answer_cap`: a question past
+/// [`MAX_QUESTION_BYTES`] or an answer past the cap is refused. Callers
+/// that check a stored result compute it the same way.
+pub fn effective_answer(
+    question: &str,
+    answer: impl FnOnce() -> Result<String, String>,
+    answer_cap: usize,
+) -> Result<String, String> {
+    // A stand-in (see `recorded_question`) is refused as the question it
+    // stands for was, so that a stored result's check agrees with its run.
+    if question.len() > MAX_QUESTION_BYTES || question.starts_with(STAND_IN) {
+        return Err(format!(
+            "the question is longer than {MAX_QUESTION_BYTES} bytes"
+        ));
+    }
+    match answer() {
+        Ok(text) if text.len() > answer_cap => Err(format!(
+            "the answer ({} bytes) is larger than the call's input limit ({answer_cap} bytes)",
+            text.len()
+        )),
+        other => other,
+    }
+}
+
+/// How the record of a refused, over-long question starts.
+const STAND_IN: &str = "<a question of ";
+
+/// What a question is recorded as: itself, or for one past
+/// [`MAX_QUESTION_BYTES`] (refused) its length and digest, so that a call
+/// cannot make its record as large as it likes.
+pub fn recorded_question(question: &str) -> String {
+    if question.len() <= MAX_QUESTION_BYTES {
+        return question.to_owned();
+    }
+    format!(
+        "{STAND_IN}{} bytes, sha256 {}>",
+        question.len(),
+        hex::encode(Sha256::digest(question.as_bytes()))
+    )
+}
+
 /// The digest an answer is recorded under: callers compute it again to
 /// check that a stored result still holds.
 pub fn answer_digest(answer: &Result<String, String>) -> String {
@@ -60,6 +102,25 @@ pub fn answer_digest(answer: &Result<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_question_is_recorded_short_and_refused_alike_by_its_record() {
+        let long = "x".repeat(MAX_QUESTION_BYTES + 1);
+        let record = recorded_question(&long);
+        assert!(record.len() < 120, "{record}");
+        let refused = effective_answer(&long, || Ok("never".into()), 100);
+        assert_eq!(
+            refused,
+            effective_answer(&record, || Ok("never".into()), 100)
+        );
+        assert!(refused.is_err());
+        assert_eq!(recorded_question("{}"), "{}");
+        let big = effective_answer("{}", || Ok("y".repeat(101)), 100);
+        assert!(
+            big.unwrap_err()
+                .contains("larger than the call's input limit")
+        );
+    }
 
     #[test]
     fn an_answer_and_an_error_of_the_same_text_differ() {

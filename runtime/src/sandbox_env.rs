@@ -137,27 +137,17 @@ impl CallEnv {
             )
         };
         // Answered outside the lock: the caller's source may take its time.
-        let answer = if question.len() > crate::queries::MAX_QUESTION_BYTES {
-            Err(format!(
-                "the question is longer than {} bytes",
-                crate::queries::MAX_QUESTION_BYTES
-            ))
-        } else {
-            match &queries {
+        let answer = crate::queries::effective_answer(
+            question,
+            || match &queries {
                 Some(source) => source.answer(question),
                 None => Err("this call cannot ask the host anything".to_owned()),
-            }
-        };
-        let answer = match answer {
-            Ok(text) if text.len() > cap => Err(format!(
-                "the answer ({} bytes) is larger than the call's input limit ({cap} bytes)",
-                text.len()
-            )),
-            other => other,
-        };
-        if !observed.asked(question, &answer) {
+            },
+            cap,
+        );
+        if !observed.asked(&crate::queries::recorded_question(question), &answer) {
             return Err(format!(
-                "a call may ask the host at most {} questions",
+                "a call may ask the host at most {} distinct questions",
                 crate::queries::MAX_QUESTIONS
             ));
         }

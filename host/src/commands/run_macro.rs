@@ -135,6 +135,7 @@ pub fn run_macro(
         "<command line>",
     );
     let session = Session::for_one_call(Settings::for_command(site));
+    session.answer_from(sample_kinds::site_queries(site));
     match session.call_macro(&script, &call, page.as_ref()) {
         Ok(answer) => {
             if let Some(run) = &answer.run {

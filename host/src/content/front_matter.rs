@@ -97,6 +97,14 @@ pub enum Format {
 pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>, Diagnostic> {
     // Front matter starts on line 2 of the file.
     let value = match format {
+        Format::Toml if toml_depth_ok(raw).is_err() => {
+            return Err(Diagnostic::error(
+                file,
+                toml_depth_ok(raw).err().unwrap_or(0) + 1,
+                1,
+                format!("invalid TOML front matter: nested deeper than {MAX_YAML_DEPTH} levels"),
+            ));
+        }
         Format::Toml => toml::from_str::<toml::Table>(raw)
             .map_err(|e| {
                 let (line, column) = e
@@ -110,7 +118,16 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
                     format!("invalid TOML front matter: {}", e.message()),
                 )
             })
-            .map(|table| toml_to_json(toml::Value::Table(table)))?,
+            .and_then(|table| {
+                toml_to_json(toml::Value::Table(table)).map_err(|depth| {
+                    Diagnostic::error(
+                        file,
+                        2,
+                        1,
+                        format!("invalid TOML front matter: nested {depth} levels deep, past {MAX_YAML_DEPTH}"),
+                    )
+                })
+            })?,
         Format::Yaml => {
             if raw.trim().is_empty() {
                 Value::Object(Map::new())
@@ -125,7 +142,7 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
                         ),
                     ));
                 }
-                serde_yaml_ng::from_str::<Value>(raw).map_err(|e| {
+                super::yaml_budget::from_str(raw).map_err(|e| {
                     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
                     let message = e.to_string();
                     let message = message.split(" at line ").next().unwrap_or(&message);
@@ -154,19 +171,162 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
     }
 }
 
-/// TOML values as JSON; dates and times become their TOML text.
-fn toml_to_json(value: toml::Value) -> Value {
+/// `Err(line)` (1-based, within `raw`) where the TOML text `raw` may nest
+/// values deeper than [`MAX_YAML_DEPTH`], counted before parsing: the
+/// parser recurses once per level, and dotted keys inside inline tables
+/// reach thousands of levels in a few kilobytes. A bound, not the exact
+/// depth: each open bracket counts one level plus the dots of the key it
+/// is the value of, and a table header its dots; strings and comments are
+/// skipped.
+pub fn toml_depth_ok(raw: &str) -> Result<(), usize> {
+    let mut line = 1;
+    let mut header = 0usize;
+    let mut open: Vec<usize> = Vec::new();
+    let mut key_dots = 0usize;
+    let mut value_dots = 0usize;
+    let mut at_line_start = true;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_line = std::mem::replace(&mut at_line_start, false);
+        match c {
+            '\n' => {
+                line += 1;
+                at_line_start = true;
+                key_dots = 0;
+                value_dots = 0;
+            }
+            ' ' | '\t' | '\r' => at_line_start = starts_line,
+            '#' => {
+                while chars.peek().is_some_and(|c| *c != '\n') {
+                    chars.next();
+                }
+            }
+            '"' | '\'' => line += skip_toml_string(c, &mut chars),
+            '[' if starts_line && open.is_empty() => {
+                // A table header: its dots nest the keys below it.
+                header = 1;
+                for c in chars.by_ref() {
+                    match c {
+                        '.' => header += 1,
+                        ']' | '\n' => break,
+                        _ => {}
+                    }
+                }
+                if header > MAX_YAML_DEPTH {
+                    return Err(line);
+                }
+            }
+            '.' => key_dots += 1,
+            '=' => {
+                value_dots = key_dots;
+                key_dots = 0;
+                if header + open.iter().sum::<usize>() + value_dots > MAX_YAML_DEPTH {
+                    return Err(line);
+                }
+            }
+            '[' | '{' => {
+                open.push(value_dots + 1);
+                value_dots = 0;
+                key_dots = 0;
+                if header + open.iter().sum::<usize>() > MAX_YAML_DEPTH {
+                    return Err(line);
+                }
+            }
+            ']' | '}' => {
+                open.pop();
+            }
+            ',' => {
+                key_dots = 0;
+                value_dots = 0;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Skip the TOML string that `quote` opened (basic or literal, one line or
+/// three quotes); the newlines it held.
+fn skip_toml_string(quote: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> usize {
+    let mut newlines = 0;
+    let triple = {
+        let mut ahead = chars.clone();
+        ahead.next() == Some(quote) && ahead.next() == Some(quote)
+    };
+    if triple {
+        chars.next();
+        chars.next();
+    }
+    let mut run = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote == '"' => {
+                if chars.next() == Some('\n') {
+                    newlines += 1;
+                }
+                run = 0;
+            }
+            '\n' => {
+                newlines += 1;
+                run = 0;
+                if !triple {
+                    break;
+                }
+            }
+            c if c == quote => {
+                run += 1;
+                if !triple || run == 3 {
+                    break;
+                }
+            }
+            _ => run = 0,
+        }
+    }
+    newlines
+}
+
+/// TOML values as JSON, dates and times as their TOML text; `Err(depth)`
+/// when the value nests deeper than [`MAX_YAML_DEPTH`] (dotted keys inside
+/// inline tables reach thousands of levels, which would exhaust the stack of
+/// whatever walks them recursively).
+pub fn toml_to_json(value: toml::Value) -> Result<Value, usize> {
+    let depth = toml_depth(&value);
+    if depth > MAX_YAML_DEPTH {
+        return Err(depth);
+    }
+    Ok(toml_to_json_within(value))
+}
+
+/// How deep `value` nests, counted without recursion.
+fn toml_depth(value: &toml::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            toml::Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            toml::Value::Table(table) => stack.extend(table.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// [`toml_to_json`] of a value known to nest no deeper than the cap.
+fn toml_to_json_within(value: toml::Value) -> Value {
     match value {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),
         toml::Value::Float(f) => Value::from(f),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),
+        toml::Value::Array(items) => {
+            Value::Array(items.into_iter().map(toml_to_json_within).collect())
+        }
         toml::Value::Table(table) => Value::Object(
             table
                 .into_iter()
-                .map(|(k, v)| (k, toml_to_json(v)))
+                .map(|(k, v)| (k, toml_to_json_within(v)))
                 .collect(),
         ),
     }
@@ -189,36 +349,16 @@ fn kind(value: &Value) -> &'static str {
 pub const MAX_YAML_DEPTH: usize = 128;
 
 /// `Err(line)` (1-based, within `raw`) where flow collections in the YAML
-/// text `raw` nest deeper than [`MAX_YAML_DEPTH`]. Quoted strings and
-/// comments are skipped.
+/// text `raw` may nest deeper than [`MAX_YAML_DEPTH`]. Every bracket
+/// counts, in strings and comments too: telling those apart would take a
+/// YAML lexer (an apostrophe in `it's` is no quote), and counting them all
+/// can only refuse more (a string of 129 unmatched `[`), never less.
 pub fn yaml_flow_depth_ok(raw: &str) -> Result<(), usize> {
     let mut depth = 0usize;
     let mut line = 1;
-    let mut chars = raw.chars().peekable();
-    let mut previous = '\n';
-    while let Some(c) = chars.next() {
+    for c in raw.chars() {
         match c {
             '\n' => line += 1,
-            '#' if previous.is_whitespace() => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        break;
-                    }
-                }
-            }
-            '"' | '\'' => {
-                while let Some(q) = chars.next() {
-                    match q {
-                        '\n' => line += 1,
-                        '\\' if c == '"' => {
-                            chars.next();
-                        }
-                        q if q == c => break,
-                        _ => {}
-                    }
-                }
-            }
             '[' | '{' => {
                 depth += 1;
                 if depth > MAX_YAML_DEPTH {
@@ -228,7 +368,6 @@ pub fn yaml_flow_depth_ok(raw: &str) -> Result<(), usize> {
             ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        previous = c;
     }
     Ok(())
 }
@@ -277,8 +416,17 @@ mod tests {
     fn deep_yaml_nesting_is_refused_before_parsing() {
         let deep = format!("title: A\nx: {}\n", "[".repeat(MAX_YAML_DEPTH + 1));
         assert_eq!(yaml_flow_depth_ok(&deep), Err(2));
-        let quoted = format!("title: \"{0}\"\nt: '{0}' # {0}\n", "[".repeat(500));
-        assert_eq!(yaml_flow_depth_ok(&quoted), Ok(()));
+        let dotted = format!("x = {}1{}\n", "{ k.k.k.k = ".repeat(40), " }".repeat(40));
+        assert_eq!(toml_depth_ok(&dotted), Err(1), "dots count as levels");
+        let fine = "a = \"x.y.z [[[{\"\nb = '''\n{{{{\n'''\n[t.u]\nc.d = [1.5, 2.5] # {{{\n";
+        assert_eq!(toml_depth_ok(fine), Ok(()));
+        let header = format!("[{}]\n", vec!["k"; MAX_YAML_DEPTH + 1].join("."));
+        assert_eq!(toml_depth_ok(&header), Err(1));
+        // Brackets in strings count too: an apostrophe is no quote to skip by.
+        let apostrophe = format!("a: it's\nb: {}\n", "[".repeat(MAX_YAML_DEPTH + 1));
+        assert_eq!(yaml_flow_depth_ok(&apostrophe), Err(2));
+        let balanced = format!("title: \"{0}{1}\"\n", "[".repeat(100), "]".repeat(100));
+        assert_eq!(yaml_flow_depth_ok(&balanced), Ok(()));
         let error = split("a.md", &format!("---\n{deep}---\n")).unwrap_err();
         assert_eq!(error.line, 3, "{error}");
         assert!(error.message.contains("nested deeper than 128"), "{error}");

@@ -6,6 +6,7 @@ pub mod page;
 pub mod resources;
 pub mod rewrite;
 pub mod urls;
+pub mod yaml_budget;
 
 pub use kept::KeptContent;
 pub use page::{Kind, Page};

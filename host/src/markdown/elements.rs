@@ -3,7 +3,7 @@
 
 use super::{heading_level, heading_of};
 use blogmark_runtime::abi::Element;
-use pulldown_cmark::{CodeBlockKind, CowStr, Event, Tag, html};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Tag, html};
 use std::collections::HashMap;
 
 /// What renders chosen elements instead of the default rendering.
@@ -101,8 +101,7 @@ pub(super) fn hooked<'a>(
         Tag::Image { .. } => ("image", String::new()),
         Tag::Heading { .. } => ("heading", String::new()),
         Tag::CodeBlock(kind) => ("codeblock", code_block(events, i, kind).1),
-        Tag::Table(_) => ("table", String::new()),
-        Tag::BlockQuote(_) => ("blockquote", String::new()),
+        // Block quotes and tables hold other elements: see `Renderer::container`.
         _ => return None,
     };
     if !hooks.wants(kind, &lang) {
@@ -112,9 +111,17 @@ pub(super) fn hooked<'a>(
     let inner = &events[i + 1..end];
     let element = match tag {
         Tag::Link {
-            dest_url, title, ..
+            link_type,
+            dest_url,
+            title,
+            ..
         } => Element::Link {
-            url: dest_url.to_string(),
+            // What the default rendering writes in `href`.
+            url: if *link_type == LinkType::Email {
+                format!("mailto:{dest_url}")
+            } else {
+                dest_url.to_string()
+            },
             text: html_of(inner),
             title: title.to_string(),
         },
@@ -131,20 +138,17 @@ pub(super) fn hooked<'a>(
             text: html_of(inner),
             id: heading_of(events, i, used_ids).0.id,
         },
-        Tag::CodeBlock(kind) => {
-            let (code, lang, attrs, _) = code_block(events, i, kind);
+        _ => {
+            let (code, lang, attrs, _) = match tag {
+                Tag::CodeBlock(kind) => code_block(events, i, kind),
+                _ => return None,
+            };
             Element::Codeblock {
                 lang,
                 text: code,
                 attrs,
             }
         }
-        Tag::Table(_) => Element::Table {
-            html: html_of(&events[i..=end]),
-        },
-        _ => Element::Blockquote {
-            html: html_of(inner),
-        },
     };
     let mut html = hooks.render(element, offset)?;
     let event = if matches!(kind, "link" | "image") {
@@ -195,6 +199,16 @@ mod tests {
         assert_eq!(
             out.html,
             "<p>see [{\"type\":\"link\",\"url\":\"https://a.example/\",\"text\":\"the <em>docs</em>\",\"title\":\"Docs\"}] now</p>\n"
+        );
+    }
+
+    #[test]
+    fn an_email_autolink_is_given_its_mailto_url() {
+        let out = hooked("<me@a.example>", vec!["link"]);
+        assert!(
+            out.html.contains("\"url\":\"mailto:me@a.example\""),
+            "{}",
+            out.html
         );
     }
 
@@ -252,6 +266,31 @@ mod tests {
         assert!(
             out.html
                 .contains("{\"type\":\"blockquote\",\"html\":\"<p>quoted</p>\\n\"}"),
+            "{}",
+            out.html
+        );
+    }
+
+    #[test]
+    fn a_hooked_quote_s_content_keeps_ids_highlighting_and_hooks() {
+        let markdown =
+            "> ## Note\n>\n> ```rust\n> fn x() {}\n> ```\n> [a](https://a.example/)\n\n## Note\n";
+        let out = hooked(markdown, vec!["blockquote", "link"]);
+        let ids: Vec<&str> = out.headings.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["note", "note-1"], "{}", out.html);
+        assert!(
+            out.html.contains("<h2 id=\\\"note\\\">Note</h2>"),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains("language-rust"), "{}", out.html);
+        assert!(
+            out.html.contains("[{\\\"type\\\":\\\"link\\\""),
+            "{}",
+            out.html
+        );
+        assert!(
+            out.html.contains("<h2 id=\"note-1\">Note</h2>"),
             "{}",
             out.html
         );

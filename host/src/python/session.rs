@@ -15,6 +15,7 @@ use crate::scripts::Script;
 use crate::site_queries::SiteQueries;
 use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
+use blogmark_runtime::QuerySource as _;
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{
     CallSite, Captured, Isolation, IsolationMode, Job, Limits, Mode, Runtime, RuntimeConfig,
@@ -399,6 +400,11 @@ impl Session {
     /// Whether any Python macro is enabled.
     pub fn has_macros(&self) -> bool {
         !self.macros.is_empty()
+    }
+
+    /// The enabled render hooks, by path.
+    pub fn hooks(&self) -> &[Script] {
+        &self.hooks
     }
 
     /// Whether any render hook is enabled.
@@ -843,13 +849,9 @@ impl Session {
             site.as_ref(),
         );
         let queries = self.queries();
-        if let Some((stored, reads)) = self.results.stored(keys.all(), |q| queries.digest(q)) {
+        if let Some(traced) = self.stored(&keys, &queries, &limits) {
             self.stats.record(kind, name, Event::CacheHit, None);
-            return Traced {
-                result: Ok(stored.clone()),
-                run: None,
-                reads,
-            };
+            return traced;
         }
         let mut ran = false;
         let mut run = || {
@@ -861,7 +863,8 @@ impl Session {
                 call_site: site.clone(),
                 observed: Arc::default(),
                 modules: Some(self.settings.modules.clone()),
-                queries: Some(queries.clone()),
+                // A transform rewrites its post alone: it has no site to ask.
+                queries: (kind != CallKind::Transform).then(|| queries.clone() as _),
             };
             let observed = job.observed.clone();
             let mut output = RunOutput::default();
@@ -931,6 +934,28 @@ impl Session {
             run: output,
             reads: done.asked.iter().map(|a| a.question.clone()).collect(),
         }
+    }
+
+    /// The result an earlier build stored for a request with `keys`, when
+    /// the questions it asked of the site still get the answers it got (as
+    /// a call under `limits` would get them from `queries`).
+    fn stored(
+        &self,
+        keys: &CacheKeys<'_>,
+        queries: &SiteQueries,
+        limits: &Limits,
+    ) -> Option<Traced> {
+        let digest = |q: &str| {
+            let answer =
+                blogmark_runtime::effective_answer(q, || queries.answer(q), limits.input_bytes);
+            blogmark_runtime::answer_digest(&answer)
+        };
+        let (stored, reads) = self.results.stored(keys.all(), digest)?;
+        Some(Traced {
+            result: Ok(stored.clone()),
+            run: None,
+            reads,
+        })
     }
 
     /// Keep `value`, the result of `done`, for the persistent cache: under

@@ -428,7 +428,9 @@ fn run_generators(
     )
 }
 
-/// Put the generators' files into `output`, each where nothing else is.
+/// Put the generators' files into `output`, each where nothing else is,
+/// nor a folder of it or a file in it (a generated `posts` would take the
+/// place of the folder every post is written in).
 fn add_generated_files(
     context: &SiteContext,
     files: Vec<(String, String, String)>,
@@ -436,16 +438,33 @@ fn add_generated_files(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for (path, content, generator) in files {
-        if output.files().contains_key(&path) {
+        let taken = output.files();
+        let inside = format!("{path}/");
+        let clash = taken
+            .get_key_value(path.as_str())
+            .map(|(p, _)| p.clone())
+            .or_else(|| {
+                // A file of the output under `path`, or one at a folder of it.
+                taken
+                    .range(inside.clone()..)
+                    .next()
+                    .filter(|(p, _)| p.starts_with(&inside))
+                    .or_else(|| {
+                        path.match_indices('/')
+                            .find_map(|(end, _)| taken.get_key_value(&path[..end]))
+                    })
+                    .map(|(p, _)| p.clone())
+            });
+        if let Some(clash) = clash {
             let owner = context
                 .published
-                .get(&path)
+                .get(&clash)
                 .map_or_else(|| "a file of the site".to_owned(), Clone::clone);
             diagnostics.push(Diagnostic::error(
                 &generator,
                 1,
                 1,
-                format!("made `{path}`, which {owner} already publishes; it is left out"),
+                format!("made `{path}`, where {owner} already publishes `{clash}`; it is left out"),
             ));
             continue;
         }

@@ -123,17 +123,23 @@ impl<'a> PageKeys<'a> {
     }
 }
 
-/// What every page's template shows of the others (the navigation), and
-/// the transforms, for the page cache's key. What a page's macros read of
-/// the other pages is in its own key, as the answers to its questions.
+/// What every page's template shows of the others (the navigation), the
+/// transforms and the render hooks, for the page cache's key. What a page's
+/// macros read of the other pages is in its own key, as the answers to its
+/// questions.
 fn site_inputs(context: &SiteContext, python: &Session, clock: Duration) -> Vec<u8> {
     let nav: Vec<_> = context.nav.iter().map(|e| (&e.title, &e.url)).collect();
     // Macros' scripts are in each page's key, as the page calls them;
-    // transforms change every page they run on.
+    // transforms change every page they run on, and a hook any page with
+    // its element (added, removed, edited or winning over another).
     let mut scripts: Vec<(String, String)> = python
         .transforms()
         .iter()
-        .map(|s| (s.path.clone(), python.script_identity(s)))
+        .chain(python.hooks())
+        .map(|s| {
+            let on = format!("{:?} {:?}", s.hook, s.languages);
+            (format!("{}\0{on}", s.path), python.script_identity(s))
+        })
         .collect();
     scripts.sort();
     serde_json::to_vec(&(

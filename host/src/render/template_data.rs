@@ -46,11 +46,17 @@ struct Folder {
 
 impl Folder {
     fn ask(&self, keys: Vec<String>) -> serde_json::Value {
-        let question = Question::Data(keys);
-        self.reads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(question.text());
+        self.ask_question(Question::Data(keys))
+    }
+
+    /// The answer to `question`, noted (once) as read.
+    fn ask_question(&self, question: Question) -> serde_json::Value {
+        let text = question.text();
+        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        if !reads.contains(&text) {
+            reads.push(text);
+        }
+        drop(reads);
         self.queries.value_of(&question)
     }
 }
@@ -73,9 +79,9 @@ impl Object for Folder {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let answer = self.ask(self.keys.clone());
+        let answer = self.ask_question(Question::Keys(self.keys.clone()));
         let names: Vec<Value> = answer
-            .get("folder")
+            .get("keys")
             .and_then(|f| f.as_array())
             .map(|names| {
                 names

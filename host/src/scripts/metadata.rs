@@ -268,7 +268,7 @@ fn read_fields(
             ),
         ));
     }
-    match serde_yaml_ng::from_str::<Value>(front_matter.yaml) {
+    match crate::content::yaml_budget::from_str(front_matter.yaml) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(Value::Null) => Ok(Map::new()),
         Ok(_) => Err(Diagnostic::error(

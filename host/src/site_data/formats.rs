@@ -36,32 +36,35 @@ pub(super) fn parse(file: &str, bytes: &[u8], format: Format) -> Result<Value, D
             Diagnostic::error(file, e.line(), e.column(), format!("invalid JSON: {e}"))
         }),
         Format::Toml => {
+            if let Err(line) = crate::content::front_matter::toml_depth_ok(text) {
+                return Err(Diagnostic::error(
+                    file,
+                    line,
+                    1,
+                    format!(
+                        "invalid TOML: nested deeper than {} levels",
+                        crate::content::front_matter::MAX_YAML_DEPTH
+                    ),
+                ));
+            }
             let table: toml::Table = toml::from_str(text).map_err(|e| {
                 let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
                 Diagnostic::error(file, line, column, format!("invalid TOML: {}", e.message()))
             })?;
-            Ok(from_toml(toml::Value::Table(table)))
+            crate::content::front_matter::toml_to_json(toml::Value::Table(table)).map_err(|depth| {
+                Diagnostic::error(
+                    file,
+                    1,
+                    1,
+                    format!(
+                        "invalid TOML: nested {depth} levels deep, past {}",
+                        crate::content::front_matter::MAX_YAML_DEPTH
+                    ),
+                )
+            })
         }
         Format::Yaml => yaml(file, text),
         Format::Csv => csv(file, text),
-    }
-}
-
-/// TOML as JSON: dates and times as their text.
-fn from_toml(value: toml::Value) -> Value {
-    match value {
-        toml::Value::String(s) => Value::String(s),
-        toml::Value::Integer(i) => Value::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(items) => Value::Array(items.into_iter().map(from_toml).collect()),
-        toml::Value::Table(table) => Value::Object(
-            table
-                .into_iter()
-                .map(|(k, v)| (k, from_toml(v)))
-                .collect::<Map<String, Value>>(),
-        ),
     }
 }
 
@@ -77,11 +80,14 @@ fn yaml(file: &str, text: &str) -> Result<Value, Diagnostic> {
             ),
         ));
     }
-    serde_yaml_ng::from_str::<Value>(text).map_err(|e| {
+    crate::content::yaml_budget::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
         Diagnostic::error(file, line, column, format!("invalid YAML: {e}"))
     })
 }
+
+/// The most bytes of header names a CSV file's rows may repeat in all.
+const MAX_CSV_KEY_BYTES: usize = 64 << 20;
 
 /// A CSV file: one object per row, keyed by the header row, every value
 /// text.
@@ -101,9 +107,25 @@ fn csv(file: &str, text: &str) -> Result<Value, Diagnostic> {
         .iter()
         .map(str::to_owned)
         .collect();
+    // Every row repeats the header's names: bound what that can add up to.
+    let header_bytes: usize = headers.iter().map(String::len).sum::<usize>().max(1);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| located(&e))?;
+        if (rows.len() + 1).saturating_mul(header_bytes) > MAX_CSV_KEY_BYTES {
+            let line = record
+                .position()
+                .map_or(1, |p| usize::try_from(p.line()).unwrap_or(1));
+            return Err(Diagnostic::error(
+                file,
+                line,
+                1,
+                format!(
+                    "invalid CSV: its rows repeat a header of {header_bytes} bytes past {} in all",
+                    crate::input::size(MAX_CSV_KEY_BYTES as u64)
+                ),
+            ));
+        }
         let row: Map<String, Value> = headers
             .iter()
             .zip(record.iter())

@@ -5,7 +5,8 @@
 //!
 //! | question | answer |
 //! |---|---|
-//! | `{"data": ["books", "dune"]}` | `{"value": ...}` (a file), `{"folder": [keys]}`, `{"missing": true}` |
+//! | `{"data": ["books", "dune"]}` | `{"value": ...}` (a file), `{"folder": true}`, `{"missing": true}` |
+//! | `{"keys": ["books"]}` | `{"keys": [names]}` (a folder's), `{"missing": true}` |
 //! | `{"pages": {"section": "posts", "tag": "rust", "limit": 3, ...}}` | `{"pages": [summary, ...]}` |
 //! | `{"page": "content/posts/a.md"}` (or a URL, or a slug) | `{"page": summary}` or `{"page": null}` |
 
@@ -24,8 +25,12 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Question {
-    /// A data file or folder, by its keys from `data/`.
+    /// A data file or folder, by its keys from `data/` (a folder's answer
+    /// says only that it is one: reading a file in it does not depend on
+    /// what else is there).
     Data(Vec<String>),
+    /// The keys of a data folder.
+    Keys(Vec<String>),
     /// The pages that match.
     Pages(Filter),
     /// One page, by source path, URL or slug.
@@ -52,7 +57,7 @@ pub struct SiteQueries {
 /// The answers given so far, and their size.
 #[derive(Debug, Default)]
 struct Answers {
-    by_question: HashMap<String, Arc<Result<String, String>>>,
+    by_question: HashMap<String, (Arc<Result<String, String>>, String)>,
     bytes: usize,
 }
 
@@ -83,9 +88,15 @@ impl SiteQueries {
         filter.apply(&self.pages)
     }
 
-    /// The page named `name` (source path, URL or slug; posts first).
+    /// The page named `name` (source path, URL or slug; a post before a
+    /// page of the same slug, then newest first).
     pub fn page(&self, name: &str) -> Option<&Summary> {
-        self.pages.iter().find(|p| p.is_named(name, &self.base))
+        let named = |section: &str| {
+            self.pages
+                .iter()
+                .find(|p| p.section == section && p.is_named(name, &self.base))
+        };
+        named("posts").or_else(|| named("pages"))
     }
 
     /// The answer to `question`, as a value.
@@ -95,8 +106,15 @@ impl SiteQueries {
                 let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 match self.data.get(&keys) {
                     Some(Node::File { value, .. }) => json!({ "value": value }),
-                    Some(Node::Folder(names)) => json!({ "folder": names }),
+                    Some(Node::Folder(_)) => json!({ "folder": true }),
                     None => json!({ "missing": true }),
+                }
+            }
+            Question::Keys(keys) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                match self.data.get(&keys) {
+                    Some(Node::Folder(names)) => json!({ "keys": names }),
+                    _ => json!({ "missing": true }),
                 }
             }
             Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
@@ -104,17 +122,23 @@ impl SiteQueries {
         }
     }
 
-    /// The answer to the question `text`, computed once per build.
-    fn answer_text(&self, text: &str) -> Arc<Result<String, String>> {
+    /// The answer to the question `text` and its digest, computed once per
+    /// build.
+    fn answer_text(&self, text: &str) -> (Arc<Result<String, String>>, String) {
         if let Some(known) = lock(&self.answers).by_question.get(text) {
             return known.clone();
         }
         let answer = match serde_json::from_str::<Question>(text) {
+            Ok(Question::Pages(filter)) if filter.problem().is_some() => Err(format!(
+                "the host does not understand the question: {}",
+                filter.problem().unwrap_or_default()
+            )),
             Ok(question) => Ok(self.value_of(&question).to_string()),
             Err(error) => Err(format!(
                 "the host does not understand the question: {error}"
             )),
         };
+        let digest = blogmark_runtime::answer_digest(&answer);
         let answer = Arc::new(answer);
         let size = text.len()
             + answer
@@ -124,21 +148,23 @@ impl SiteQueries {
         let mut answers = lock(&self.answers);
         if answers.bytes + size <= MAX_KEPT_BYTES {
             answers.bytes += size;
-            answers.by_question.insert(text.to_owned(), answer.clone());
+            answers
+                .by_question
+                .insert(text.to_owned(), (answer.clone(), digest.clone()));
         }
-        answer
+        (answer, digest)
     }
 
     /// The digest of the answer to the question `text`: what a result or a
     /// page that asked it is keyed on.
     pub fn digest(&self, text: &str) -> String {
-        blogmark_runtime::answer_digest(&self.answer_text(text))
+        self.answer_text(text).1
     }
 }
 
 impl QuerySource for SiteQueries {
     fn answer(&self, question: &str) -> Result<String, String> {
-        (*self.answer_text(question)).clone()
+        (*self.answer_text(question).0).clone()
     }
 }
 

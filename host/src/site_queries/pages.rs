@@ -32,6 +32,9 @@ pub struct Summary {
     pub extra: Map<String, Value>,
     /// The names of a bundle's files.
     pub resources: Vec<String>,
+    /// Its date and time, for the order (the answer shows the day).
+    #[serde(skip)]
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Summary {
@@ -55,6 +58,7 @@ impl Summary {
             summary: page.summary.clone(),
             extra: page.extra.clone(),
             resources: page.resources.iter().map(|r| r.name.clone()).collect(),
+            timestamp: page.date,
         }
     }
 
@@ -100,16 +104,12 @@ pub struct Filter {
     /// The order.
     #[serde(default)]
     pub sort: Sort,
-    /// Newest (or last) first.
-    #[serde(default = "yes")]
-    pub reverse: bool,
+    /// Last first: by default newest first for dates, A to Z otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
     /// At most this many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Filter {
@@ -120,7 +120,7 @@ impl Default for Filter {
             taxonomy: None,
             term: None,
             sort: Sort::Date,
-            reverse: true,
+            reverse: None,
             limit: None,
         }
     }
@@ -134,6 +134,12 @@ impl Filter {
             limit: Some(limit),
             ..Filter::default()
         }
+    }
+
+    /// Why the host refuses this filter, if it does.
+    pub fn problem(&self) -> Option<&'static str> {
+        (self.taxonomy.is_some() != self.term.is_some())
+            .then_some("`taxonomy` and `term` go together")
     }
 
     fn keeps(&self, page: &Summary) -> bool {
@@ -152,12 +158,15 @@ impl Filter {
     pub fn apply<'a>(&self, all: &'a [Summary]) -> Vec<&'a Summary> {
         let mut found: Vec<&Summary> = all.iter().filter(|p| self.keeps(p)).collect();
         match self.sort {
-            // Oldest first, undated first; reversed: newest first, undated last.
-            Sort::Date => found.sort_by(|a, b| a.date.cmp(&b.date).then(b.path.cmp(&a.path))),
+            // Oldest first, undated first; reversed: newest first, undated
+            // last, as the site's listings (ties by path either way).
+            Sort::Date => {
+                found.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(b.path.cmp(&a.path)))
+            }
             Sort::Title => found.sort_by(|a, b| a.title.cmp(&b.title).then(a.path.cmp(&b.path))),
             Sort::Path => found.sort_by(|a, b| a.path.cmp(&b.path)),
         }
-        if self.reverse {
+        if self.reverse.unwrap_or(self.sort == Sort::Date) {
             found.reverse();
         }
         if let Some(limit) = self.limit {

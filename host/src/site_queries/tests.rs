@@ -21,6 +21,7 @@ fn summary(slug: &str, section: &'static str, date: Option<&str>, tags: &[&str])
         summary: None,
         extra: serde_json::Map::new(),
         resources: Vec::new(),
+        timestamp: date.map(|d| format!("{d}T12:00:00Z").parse().unwrap()),
     }
 }
 
@@ -64,8 +65,13 @@ fn pages_filter_sort_and_limit() {
         "oldest first, undated first"
     );
     assert_eq!(
-        ask(r#"{"pages": {"sort": "title", "reverse": false}}"#),
-        ["a", "about", "b", "c"]
+        ask(r#"{"pages": {"sort": "title"}}"#),
+        ["a", "about", "b", "c"],
+        "A to Z unless reversed"
+    );
+    assert_eq!(
+        ask(r#"{"pages": {"sort": "title", "reverse": true}}"#),
+        ["c", "b", "about", "a"]
     );
     assert_eq!(
         ask(r#"{"pages": {"taxonomy": "series", "term": "intro"}}"#),
@@ -100,7 +106,16 @@ fn data_answers_a_file_a_folder_or_nothing() {
     );
     assert_eq!(
         site.answer(r#"{"data": ["books"]}"#).unwrap(),
-        r#"{"folder":["dune"]}"#
+        r#"{"folder":true}"#,
+        "a folder's answer does not change when a file is added to it"
+    );
+    assert_eq!(
+        site.answer(r#"{"keys": ["books"]}"#).unwrap(),
+        r#"{"keys":["dune"]}"#
+    );
+    assert_eq!(
+        site.answer(r#"{"keys": ["books", "dune"]}"#).unwrap(),
+        r#"{"missing":true}"#
     );
     assert_eq!(
         site.answer(r#"{"data": ["books", "dune", "year"]}"#)
@@ -123,6 +138,7 @@ fn a_question_the_host_does_not_know_is_refused() {
         r#"{"pages": {"sort": "random"}}"#,
         r#"{"pages": {"tag": 3}}"#,
         r#"{"pages": {}, "data": []}"#,
+        r#"{"pages": {"taxonomy": "series"}}"#,
     ] {
         let refused = site.answer(question).unwrap_err();
         assert!(
@@ -140,5 +156,5 @@ fn a_digest_is_the_runtime_s_digest_of_the_answer() {
         site.digest(question),
         blogmark_runtime::answer_digest(&site.answer(question))
     );
-    assert_ne!(site.digest(question), site.digest(r#"{"data": []}"#));
+    assert_ne!(site.digest(question), site.digest(r#"{"keys": ["books"]}"#));
 }

@@ -69,9 +69,10 @@ class DataFolder(collections.abc.Mapping):
     """`ctx.data` and each folder in it: a key names a data file (its
     content, read-only) or a folder (another `DataFolder`).
 
-    Reading a key asks the host about that key alone; listing the keys
-    (`list()`, `len()`, iterating) asks for the folder's names, so a
-    result depends on the listing only when the script looked at it."""
+    Reading a key asks the host about that key alone (a folder's answer
+    says only that it is one); listing the keys (`list()`, `len()`,
+    iterating) asks for the folder's names, so a result depends on what
+    else is in a folder only when the script looked."""
 
     __slots__ = ("_path", "_names", "_read")
 
@@ -87,7 +88,7 @@ class DataFolder(collections.abc.Mapping):
         if key not in read:
             answer = ask({"data": [*self._path, key]})
             if "folder" in answer:
-                read[key] = DataFolder((*self._path, key), tuple(answer["folder"]))
+                read[key] = DataFolder((*self._path, key))
             elif "value" in answer:
                 read[key] = frozen(answer["value"])
             else:
@@ -107,8 +108,8 @@ class DataFolder(collections.abc.Mapping):
 
     def _keys(self):
         if self._names is None:
-            answer = ask({"data": list(self._path)})
-            object.__setattr__(self, "_names", tuple(answer.get("folder", ())))
+            answer = ask({"keys": list(self._path)})
+            object.__setattr__(self, "_names", tuple(answer.get("keys", ())))
         return self._names
 
     def __iter__(self):
@@ -139,12 +140,13 @@ class Site(Record):
     __slots__ = ()
 
     def pages(self, section=None, tag=None, taxonomy=None, term=None, sort="date",
-              reverse=True, limit=None):
+              reverse=None, limit=None):
         """The pages that match, as summaries (`title`, `url`, `path`,
         `slug`, `section`, `date`, `tags`, `taxonomies`, `summary`, `extra`,
         `resources`): `section` ("posts" or "pages"), `tag`, or `term` of
-        `taxonomy`; sorted by `sort` (date, title or path), newest
-        or last first when `reverse`; at most `limit`."""
+        `taxonomy`; sorted by `sort` (date, title or path), last first when
+        `reverse` (by default newest first for dates, A to Z otherwise); at
+        most `limit`."""
         if sort not in _SORTS:
             raise ValueError(f"sort must be one of {', '.join(_SORTS)}, not {sort!r}")
         if (taxonomy is None) != (term is None):
@@ -152,7 +154,8 @@ class Site(Record):
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise ValueError("`limit` is a number of pages, 0 or more")
         query = {"section": section, "tag": tag, "taxonomy": taxonomy, "term": term,
-                 "sort": sort, "reverse": bool(reverse), "limit": limit}
+                 "sort": sort, "reverse": None if reverse is None else bool(reverse),
+                 "limit": limit}
         query = {k: v for k, v in query.items() if v is not None}
         for key in ("section", "tag", "taxonomy", "term"):
             if key in query and not isinstance(query[key], str):

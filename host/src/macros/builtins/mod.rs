@@ -113,6 +113,7 @@ pub(crate) fn expand_for_test(body: &str) -> crate::macros::expand::Expanded {
         summary: None,
         extra: serde_json::Map::new(),
         resources: Vec::new(),
+        timestamp: format!("{date}T00:00:00Z").parse().ok(),
     };
     let site = SiteQueries::new(
         std::sync::Arc::default(),

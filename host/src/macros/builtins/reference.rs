@@ -16,9 +16,9 @@ impl Builtin for Ref {
 
     fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
         let slug = required(call, "slug", Some(0))?;
-        let target = expander
-            .page(&slug)
-            .ok_or_else(|| format!("`ref` to `{slug}`: no post or page has that slug"))?;
+        let target = expander.page(&slug).ok_or_else(|| {
+            format!("`ref` to `{slug}`: no post or page has that slug, path or URL")
+        })?;
         let text = arg(call, "text", Some(1)).unwrap_or_else(|| target.title.clone());
         Ok(format!(
             "<a href=\"{}\">{}</a>",

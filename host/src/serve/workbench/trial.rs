@@ -224,6 +224,7 @@ pub fn run_macro(
         "<workbench>",
     );
     let mut result = RunResult::default();
+    session.answer_from(scripts::sample_kinds::site_queries(root));
     let (answer, run) = session.try_macro(&script, &call, page.as_ref());
     if let Some(run) = &run {
         result.output(run);
