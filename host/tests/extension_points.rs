@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{host, write};
+use common::{host, listings, write};
 use std::path::Path;
 
 /// `host render ARGS`'s summary (and its log with `-v`), after checking it
@@ -37,22 +37,6 @@ fn counts(summary: &str) -> (usize, usize, usize) {
         number_before(" sandbox runs"),
         number_before(" from cache"),
     )
-}
-
-/// How many listing files a render with `-v` says it reused, of how many.
-fn listings(log: &str) -> (usize, usize) {
-    let line = log
-        .lines()
-        .find(|l| l.contains(" listings "))
-        .unwrap_or_else(|| panic!("no listings line in {log}"));
-    let field = |name: &str| -> usize {
-        line.split(&format!("{name}="))
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {line}"))
-    };
-    (field("reused"), field("total"))
 }
 
 fn read(root: &Path, path: &str) -> String {

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{files, host, write};
+use common::{files, host, listings, write};
 use std::path::Path;
 
 fn site() -> tempfile::TempDir {
@@ -58,23 +58,6 @@ fn reused(summary: &str) -> usize {
         .filter(|_| summary.contains(" unchanged, reused"))
         .and_then(|head| head.rsplit('(').next())
         .map_or(0, |n| n.parse().unwrap())
-}
-
-/// How many listing files (index, taxonomies, feed, sitemap, 404) a
-/// render with `-v` says it reused, of how many.
-fn listings(log: &str) -> (usize, usize) {
-    let line = log
-        .lines()
-        .find(|l| l.contains(" listings "))
-        .unwrap_or_else(|| panic!("no listings line in {log}"));
-    let field = |name: &str| -> usize {
-        line.split(&format!("{name}="))
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {line}"))
-    };
-    (field("reused"), field("total"))
 }
 
 /// The site's output equals, file for file, a render with `args` that

@@ -14,7 +14,7 @@ use std::fmt;
 const VALUES_PER_BYTE: usize = 4;
 
 /// `text` as a JSON value, refused when it holds more values than
-/// [`VALUES_PER_BYTE`] per byte of text (plus a small allowance).
+/// four per byte of text (plus a small allowance).
 pub fn from_str(text: &str) -> Result<Value, serde_yaml_ng::Error> {
     let budget = Cell::new(text.len().saturating_mul(VALUES_PER_BYTE) + 1024);
     let deserializer = serde_yaml_ng::Deserializer::from_str(text);

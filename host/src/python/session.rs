@@ -68,6 +68,23 @@ pub struct Answer<T> {
     pub reads: Vec<String>,
 }
 
+impl Traced {
+    /// The stored text (JSON) of a `what` result as its value.
+    fn decoded<T: serde::de::DeserializeOwned>(self, what: &str) -> Tried<T> {
+        let run = self.run.clone();
+        let result = self.result.and_then(|stored| {
+            let value = serde_json::from_str(&stored)
+                .map_err(|e| Failure::AbiViolation(format!("a stored {what} result: {e}")))?;
+            Ok(Answer {
+                value,
+                run: self.run,
+                reads: self.reads,
+            })
+        });
+        (result, run)
+    }
+}
+
 /// A call's answer or failure, and its run (`None` when a cache answered;
 /// there even when the call failed, for the workbench).
 pub type Tried<T> = (Result<Answer<T>, Failure>, Option<Arc<RunOutput>>);
@@ -585,17 +602,7 @@ impl Session {
                 other => Err(Failure::AbiViolation(format!("a hook answered {other:?}"))),
             },
         );
-        let run = traced.run.clone();
-        let result = traced.result.and_then(|stored| {
-            let value = serde_json::from_str(&stored)
-                .map_err(|e| Failure::AbiViolation(format!("a stored hook result: {e}")))?;
-            Ok(Answer {
-                value,
-                run: traced.run,
-                reads: traced.reads,
-            })
-        });
-        (result, run)
+        traced.decoded("hook")
     }
 
     /// Run the generator `script`: the pages and files it makes. Cached
@@ -620,17 +627,7 @@ impl Session {
                 ))),
             },
         );
-        let run = traced.run.clone();
-        let result = traced.result.and_then(|stored| {
-            let value = serde_json::from_str(&stored)
-                .map_err(|e| Failure::AbiViolation(format!("a stored generator result: {e}")))?;
-            Ok(Answer {
-                value,
-                run: traced.run,
-                reads: traced.reads,
-            })
-        });
-        (result, run)
+        traced.decoded("generator")
     }
 
     /// Compile `script` in the sandbox and list its functions, without

@@ -36,6 +36,23 @@ pub fn site(extra_toml: &str) -> tempfile::TempDir {
     dir
 }
 
+/// How many listing files (index, taxonomies, feed, sitemap, 404) a
+/// render with `-v` says it reused, of how many.
+pub fn listings(log: &str) -> (usize, usize) {
+    let line = log
+        .lines()
+        .find(|l| l.contains(" listings "))
+        .unwrap_or_else(|| panic!("no listings line in {log}"));
+    let field = |name: &str| -> usize {
+        line.split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (field("reused"), field("total"))
+}
+
 /// Write `text` at `path` under `root`, making directories.
 pub fn write(root: &Path, path: &str, text: &str) {
     let file = root.join(path);

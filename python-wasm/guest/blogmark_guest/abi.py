@@ -132,11 +132,17 @@ def _entrypoint(module, script):
     )
 
 
+def _prepared(request):
+    """The request's script loaded: its entrypoint, or the failure document
+    that says it has none."""
+    script = request["script"]
+    return _entrypoint(_load(script), script)
+
+
 def macro(request):
     script = request["script"]
     call = request["call"]
-    module = _load(script)
-    fn, failure = _entrypoint(module, script)
+    fn, failure = _prepared(request)
     if failure:
         return failure
     ctx = Context({
@@ -162,8 +168,7 @@ def macro(request):
 def transform(request):
     script = request["script"]
     post = request["post"]
-    module = _load(script)
-    fn, failure = _entrypoint(module, script)
+    fn, failure = _prepared(request)
     if failure:
         return failure
     value = fn({"path": post["path"],
@@ -192,8 +197,7 @@ _ELEMENT_NAMES = {"link": "link", "image": "image", "heading": "heading",
 def hook(request):
     """A render hook: the element's HTML, or None for the default rendering."""
     script = request["script"]
-    module = _load(script)
-    fn, failure = _entrypoint(module, script)
+    fn, failure = _prepared(request)
     if failure:
         return failure
     element = frozen(request["element"])
@@ -238,8 +242,7 @@ def _generated_file(index, file):
 def generator(request):
     """A generator: pages and output files made from the site's data."""
     script = request["script"]
-    module = _load(script)
-    fn, failure = _entrypoint(module, script)
+    fn, failure = _prepared(request)
     if failure:
         return failure
     ctx = Context({
