@@ -33,7 +33,13 @@ pub(super) fn parse(file: &str, bytes: &[u8], format: Format) -> Result<Value, D
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
-            Diagnostic::error(file, e.line(), e.column(), format!("invalid JSON: {e}"))
+            let message = without_place(&e.to_string(), e.line(), e.column());
+            Diagnostic::error(
+                file,
+                e.line(),
+                e.column(),
+                format!("invalid JSON: {message}"),
+            )
         }),
         Format::Toml => {
             if let Err(line) = crate::content::front_matter::toml_depth_ok(text) {
@@ -82,15 +88,29 @@ fn yaml(file: &str, text: &str) -> Result<Value, Diagnostic> {
     }
     crate::content::yaml_budget::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        Diagnostic::error(file, line, column, format!("invalid YAML: {e}"))
+        let message = without_place(&e.to_string(), line, column);
+        Diagnostic::error(file, line, column, format!("invalid YAML: {message}"))
     })
+}
+
+/// `message` without the ` at line L column C` its parser ends it with:
+/// the diagnostic already starts with the place. A place inside the
+/// message (YAML's "while parsing a flow sequence at line 2 column 4") is
+/// another one, and stays.
+fn without_place(message: &str, line: usize, column: usize) -> String {
+    message
+        .strip_suffix(&format!(" at line {line} column {column}"))
+        .unwrap_or(message)
+        .to_owned()
 }
 
 /// The most bytes of header names a CSV file's rows may repeat in all.
 const MAX_CSV_KEY_BYTES: usize = 64 << 20;
 
 /// A CSV file: one object per row, keyed by the header row, every value
-/// text.
+/// text (a CSV cell has no type; guessing one would turn a ZIP code or an
+/// ISBN into a number). A row with more or fewer fields than the header is
+/// an error at its line, not a row padded or cut.
 fn csv(file: &str, text: &str) -> Result<Value, Diagnostic> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
@@ -99,7 +119,15 @@ fn csv(file: &str, text: &str) -> Result<Value, Diagnostic> {
         let line = e
             .position()
             .map_or(1, |p| usize::try_from(p.line()).unwrap_or(1));
-        Diagnostic::error(file, line, 1, format!("invalid CSV: {e}"))
+        // The csv crate words this one for records; a data file's first
+        // record is its header, which is what the author compares with.
+        let message = match e.kind() {
+            ::csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("this row has {len} fields, but the header has {expected_len}"),
+            _ => e.to_string(),
+        };
+        Diagnostic::error(file, line, 1, format!("invalid CSV: {message}"))
     };
     let headers: Vec<String> = reader
         .headers()

@@ -6,6 +6,21 @@
 //! The folder is the site's, so untrusted: no link is followed (not the
 //! folder itself, not a file or folder in it), each file and the whole are
 //! capped, and every problem is a diagnostic at its file, line and column.
+//!
+//! A key is a file's stem or a folder's name as written; a name that is not
+//! UTF-8 could not be asked for, so it is skipped with a warning. Hidden
+//! files and folders (`.git`, an editor's `.dune.json.swp`) and files of
+//! other types are not data, and are passed over without a word. When two
+//! entries want one key (`books.json` and `books.toml`, or `books.json` and
+//! the folder `books/`), the first by path keeps it, so a folder always
+//! wins over a file, and the other is an error naming it.
+//!
+//! Every value is JSON, whatever the format: TOML dates and times are their
+//! TOML text; a YAML mapping key that is a number or a boolean is its text
+//! (`2024: ...` is common), any other non-string key is an error; a float
+//! JSON cannot hold (TOML's `nan` and `inf`, YAML's `.nan` and `.inf`) is
+//! `null`, as in JSON written by JavaScript; and a CSV file is a list of
+//! objects keyed by its header row, every value a string.
 
 mod formats;
 
@@ -42,10 +57,13 @@ pub struct DataTree {
 
 impl Default for DataTree {
     fn default() -> Self {
+        // The digest of nothing read: a site without `data/` and one with
+        // an empty `data/` hold the same data, so no key should tell them
+        // apart.
         DataTree {
             root: BTreeMap::new(),
             files: Vec::new(),
-            digest: hex::encode(Sha256::digest(b"no data")),
+            digest: hex::encode(Sha256::new().finalize()),
         }
     }
 }
@@ -115,6 +133,9 @@ impl DataTree {
                 Err(e) => diagnostics.push(e.to_diagnostic(&one.file)),
             }
         }
+        // Every file read, parsed or not: a broken file fixed must change
+        // the digest too. Lengths first, so that no two trees share a
+        // stream of bytes.
         let mut hasher = Sha256::new();
         for (one, bytes) in &read {
             for part in [one.file.as_bytes(), bytes.as_slice()] {
@@ -151,18 +172,25 @@ impl DataTree {
             return;
         };
         let mut folder = &mut self.root;
-        for key in folders {
+        for (depth, key) in folders.iter().enumerate() {
             let entry = folder
                 .entry(key.clone())
                 .or_insert_with(|| Entry::Folder(BTreeMap::new()));
             folder = match entry {
                 Entry::Folder(inner) => inner,
+                // Walked in path order, a folder (`books`) comes before any
+                // file named after it (`books.json`), so a file cannot take
+                // a folder's key first; a diagnostic all the same, not a
+                // panic, should the order ever change.
                 Entry::File { file, .. } => {
+                    let folder = folder_path(&one.keys[..=depth]);
                     diagnostics.push(Diagnostic::error(
                         &one.file,
                         0,
                         0,
-                        format!("its folder has the key of {file}; it is left out"),
+                        format!(
+                            "its folder {folder} has the key `{key}` of {file}; this file is left out"
+                        ),
                     ));
                     return;
                 }
@@ -179,7 +207,10 @@ impl DataTree {
                 &one.file,
                 0,
                 0,
-                format!("`{last}` is already a folder of data; this file is left out"),
+                format!(
+                    "`{last}` is already the folder {}; this file is left out",
+                    folder_path(&one.keys)
+                ),
             )),
             None => {
                 self.files.push(one.file.clone());
@@ -213,8 +244,8 @@ impl DataTree {
         }
     }
 
-    /// A digest of every data file's path and bytes: for keys that depend
-    /// on any of the data.
+    /// A SHA-256 hex digest of every data file's path and bytes: for keys
+    /// that depend on any of the data.
     pub fn digest(&self) -> &str {
         &self.digest
     }
@@ -230,20 +261,52 @@ impl DataTree {
     }
 }
 
+/// The keys of the data file `path` under `dir`: its folders' names and its
+/// stem; `None` when one of them is not UTF-8.
+fn keys(dir: &Path, path: &Path) -> Option<Vec<String>> {
+    let mut keys = path
+        .strip_prefix(dir)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_owned))
+        .collect::<Option<Vec<String>>>()?;
+    let name = keys.last_mut()?;
+    if let Some((stem, _extension)) = name.rsplit_once('.') {
+        name.truncate(stem.len());
+    }
+    Some(keys)
+}
+
+/// `data/` and the folders `keys` under it, as a path relative to the site.
+fn folder_path(keys: &[String]) -> String {
+    std::iter::once(FOLDER)
+        .chain(keys.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The data files under `dir` (the site's `data/`), in path order; links
-/// are reported and skipped, files of other types ignored.
+/// and names that are not UTF-8 are reported and skipped, hidden entries
+/// and files of other types passed over.
 fn find(root: &Path, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Found> {
     let mut found = Vec::new();
+    // Sorted, so that which of two files keeps a key does not depend on
+    // the file system's order.
     let walk = walkdir::WalkDir::new(dir)
         .follow_links(false)
+        .follow_root_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."));
     for entry in walk {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                diagnostics.push(Diagnostic::error(FOLDER, 0, 0, format!("cannot read: {e}")));
+                let place = e.path().map_or_else(
+                    || FOLDER.to_owned(),
+                    |p| crate::content::relative_path(root, p),
+                );
+                diagnostics.push(Diagnostic::error(place, 0, 0, format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -257,6 +320,8 @@ fn find(root: &Path, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Found
             ));
             continue;
         }
+        // The entry's own type, not its target's: a FIFO or a device would
+        // hang a read or never end it.
         if !entry.file_type().is_file() {
             continue;
         }
@@ -268,12 +333,20 @@ fn find(root: &Path, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<Found
         else {
             continue;
         };
-        let relative = crate::content::relative_path(dir, entry.path());
-        let Some(stem) = relative.rsplit_once('.').map(|(stem, _)| stem) else {
+        let Some(keys) = keys(dir, entry.path()) else {
+            // A lossy key could never be asked for, and the lossy path
+            // would not open the file again.
+            diagnostics.push(Diagnostic::warning(
+                &file,
+                0,
+                0,
+                "its path is not valid UTF-8, which no key can spell; it is left out of the data",
+            ));
             continue;
         };
-        let keys: Vec<String> = stem.split('/').map(str::to_owned).collect();
-        if keys.iter().any(|k| k.is_empty()) {
+        // Hidden names (`.json`) are passed over above, so no key should be
+        // empty; checked here too, as an empty key could never be asked for.
+        if keys.iter().any(String::is_empty) {
             continue;
         }
         found.push(Found { file, keys, format });
