@@ -181,3 +181,62 @@ fn in_a_browser_an_edited_macro_is_checked_run_saved_and_its_post_reloads() {
         browser.close().await;
     });
 }
+
+#[test]
+fn in_a_browser_a_hook_renders_its_sample_and_a_generator_lists_its_pages() {
+    let site = common::site("");
+    common::write(
+        site.path(),
+        "scripts/links.py",
+        "\"\"\"\n---\nkind: hook\nhook: link\n---\n\"\"\"\n\
+         def render(ctx):\n    return f'<a class=\"hooked\" href=\"{ctx.link.url}\">{ctx.link.text}</a>'\n",
+    );
+    common::write(
+        site.path(),
+        "scripts/books.py",
+        "\"\"\"\n---\nkind: generator\n---\n\"\"\"\n\
+         def generate(ctx):\n    return [{'path': f'pages/books/{k}.md', \
+         'front_matter': {'title': ctx.data['books'][k]['title']}} for k in ctx.data['books']]\n",
+    );
+    common::write(site.path(), "data/books/dune.toml", "title = \"Dune\"\n");
+    let server = Server::start(site.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let browser = Browser::start(1400, 860).await;
+        let c = &browser.client;
+        c.goto(&format!("{}_blogmark/scripts#links", server.base))
+            .await
+            .unwrap();
+        browser
+            .wait_for("document.getElementById('check').textContent.startsWith('ok: hook `links`')")
+            .await;
+        // The hook's form, not the macro's, with a sample holding a link.
+        assert_eq!(
+            browser.eval("[document.getElementById('hook-form').hidden, document.getElementById('macro-form').hidden]").await,
+            serde_json::json!([false, true])
+        );
+        c.find(Locator::Id("run-hook")).await.unwrap().click().await.unwrap();
+        browser
+            .wait_for("document.getElementById('source').textContent.includes('<a class=\"hooked\" href=\"https://www.rust-lang.org/\">Rust</a>')")
+            .await;
+        std::fs::write(shots().join("workbench-hook.png"), c.screenshot().await.unwrap()).unwrap();
+
+        // Another script opened from its address (a new page load: the
+        // hash alone would not open it).
+        c.goto("about:blank").await.unwrap();
+        c.goto(&format!("{}_blogmark/scripts#books", server.base))
+            .await
+            .unwrap();
+        browser
+            .wait_for("document.getElementById('check').textContent.startsWith('ok: generator `books`')")
+            .await;
+        c.find(Locator::Id("run-generator")).await.unwrap().click().await.unwrap();
+        browser
+            .wait_for("document.getElementById('source').textContent.includes('<td>content/pages/books/dune.md</td><td>Dune</td>')")
+            .await;
+        browser.close().await;
+    });
+}
