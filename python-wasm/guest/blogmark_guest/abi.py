@@ -139,6 +139,25 @@ def _prepared(request):
     return _entrypoint(_load(script), script)
 
 
+def _site_fields(request):
+    """What every call on a page sees of it and of the site: `ctx.page`
+    (None unless the script declares `uses_page`), `ctx.site`, `ctx.data`."""
+    return {"page": freeze(request.get("page")),
+            "site": Site(dict(request.get("site") or {})),
+            "data": DataFolder()}
+
+
+def _html_result(value, script, expected, none_allowed=False):
+    """The result document of a macro or hook that returned `value`: a str,
+    or {'html': str}; None too where `none_allowed`."""
+    if isinstance(value, dict) and set(value) == {"html"}:
+        value = value["html"]
+    if not isinstance(value, str) and not (none_allowed and value is None):
+        raise TypeError(
+            f"`{script['entrypoint']}` returned {type(value).__name__}; {expected}")
+    return {"abi": ABI_VERSION, "ok": True, "html": value}
+
+
 def macro(request):
     script = request["script"]
     call = request["call"]
@@ -150,19 +169,9 @@ def macro(request):
         "positional": freeze(call.get("positional") or []),
         "body": call.get("body"),
         "call": CallInfo(call.get("name")),
-        "page": freeze(request.get("page")),
-        "site": Site(dict(request.get("site") or {})),
-        "data": DataFolder(),
+        **_site_fields(request),
     })
-    value = fn(ctx)
-    if isinstance(value, dict) and set(value) == {"html"}:
-        value = value["html"]
-    if not isinstance(value, str):
-        raise TypeError(
-            f"`{script['entrypoint']}` returned {type(value).__name__}; "
-            "a macro returns a str or {'html': str}"
-        )
-    return {"abi": ABI_VERSION, "ok": True, "html": value}
+    return _html_result(fn(ctx), script, "a macro returns a str or {'html': str}")
 
 
 def transform(request):
@@ -204,19 +213,11 @@ def hook(request):
     ctx = Context({
         "element": element,
         _ELEMENT_NAMES.get(element["type"], "element"): element,
-        "page": freeze(request.get("page")),
-        "site": Site(dict(request.get("site") or {})),
-        "data": DataFolder(),
+        **_site_fields(request),
     })
-    value = fn(ctx)
-    if isinstance(value, dict) and set(value) == {"html"}:
-        value = value["html"]
-    if value is not None and not isinstance(value, str):
-        raise TypeError(
-            f"`{script['entrypoint']}` returned {type(value).__name__}; a hook returns "
-            "a str of HTML, or None for the default rendering"
-        )
-    return {"abi": ABI_VERSION, "ok": True, "html": value}
+    return _html_result(fn(ctx), script,
+                        "a hook returns a str of HTML, or None for the default rendering",
+                        none_allowed=True)
 
 
 def _generated_page(index, page):
