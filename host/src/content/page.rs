@@ -82,6 +82,11 @@ impl Page {
         &self.url
     }
 
+    /// The page's full URL under `base` (a base URL with one trailing slash).
+    pub fn full_url(&self, base: &str) -> String {
+        format!("{base}{}", self.url.trim_start_matches('/'))
+    }
+
     /// The terms of `taxonomy` this page lists: the front matter's
     /// `<taxonomy> = [...]`, or `[taxonomies] <taxonomy> = [...]` as Zola
     /// writes them (`tags` are also [`Page::tags`]).

@@ -16,6 +16,7 @@ use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::python::{self, Session};
 use crate::scripts::Script;
+use crate::site_queries::SiteQueries;
 use crate::store::Store;
 use anyhow::Context as _;
 use std::collections::HashMap;
@@ -275,7 +276,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let clock = python::guest_clock(built.iter().copied());
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
     diagnostics.extend(python_diagnostics);
-    let mut made = run_generators(root, &loaded, &built, &python, &mut diagnostics);
+    let mut made = run_generators(&loaded, &built, &python, &mut diagnostics);
     let pool = render_threads(options, &python)?;
     log_loaded(&built, &loaded, &python, &pool, started);
 
@@ -394,10 +395,11 @@ fn log_loaded(
 /// Let calls and templates ask about the site's data and its `pages`
 /// (every page of this build, generated ones too).
 fn answer_about(python: &Session, context: &mut SiteContext, loaded: &Loaded, pages: &[&Page]) {
-    python.answer_from(std::sync::Arc::new(pages::site_queries(
-        context,
+    python.answer_from(std::sync::Arc::new(SiteQueries::of_pages(
         loaded.data.clone(),
         pages,
+        context.base.clone(),
+        &context.taxonomies,
     )));
     context.data = Some(python.queries());
 }
@@ -405,7 +407,6 @@ fn answer_about(python: &Session, context: &mut SiteContext, loaded: &Loaded, pa
 /// Run the site's generators, which may ask about its data and the pages
 /// of its files (`built`); what they made.
 fn run_generators(
-    root: &std::path::Path,
     loaded: &Loaded,
     built: &[&Page],
     python: &Session,
@@ -414,11 +415,11 @@ fn run_generators(
     if python.generators().is_empty() {
         return super::generators::Made::default();
     }
-    let context = SiteContext::new(root, &loaded.config, built);
-    python.answer_from(std::sync::Arc::new(pages::site_queries(
-        &context,
+    python.answer_from(std::sync::Arc::new(SiteQueries::of_pages(
         loaded.data.clone(),
         built,
+        loaded.config.base_url(),
+        &loaded.config.taxonomies,
     )));
     super::generators::generate(
         python,

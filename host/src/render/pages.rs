@@ -8,7 +8,6 @@ use crate::macros::builtins::Registry;
 use crate::macros::expand::Expander;
 use crate::markdown;
 use crate::python::Session;
-use crate::site_queries::{SiteQueries, Summary};
 use crate::stats::CallKind;
 use minijinja::context;
 use rayon::prelude::*;
@@ -52,20 +51,6 @@ struct TermRef {
     name: String,
     slug: String,
     url: String,
-}
-
-/// What macros and scripts may ask of the site: its data, and every page
-/// in build order (newest first).
-pub(super) fn site_queries(
-    context: &SiteContext,
-    data: Arc<crate::site_data::DataTree>,
-    pages: &[&Page],
-) -> SiteQueries {
-    let summaries = pages
-        .iter()
-        .map(|p| Summary::of(p, context.url(p), &context.taxonomies))
-        .collect();
-    SiteQueries::new(data, summaries, context.base.clone())
 }
 
 /// Render `pages` on the current thread pool, in order; `reuse` gives the

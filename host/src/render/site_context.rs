@@ -83,7 +83,7 @@ impl SiteContext {
 
     /// The page's full URL.
     pub fn url(&self, page: &Page) -> String {
-        format!("{}{}", self.base, page.url_path().trim_start_matches('/'))
+        page.full_url(&self.base)
     }
 
     /// `page` as a listing shows it.

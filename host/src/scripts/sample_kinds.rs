@@ -4,7 +4,7 @@
 use super::Script;
 use crate::markdown::{self, ElementHooks, escape};
 use crate::python::{Failure, RunOutput, Session};
-use crate::site_queries::{SiteQueries, Summary};
+use crate::site_queries::SiteQueries;
 use blogmark_runtime::abi::Element;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,18 +17,14 @@ pub fn site_queries(root: &Path) -> Arc<SiteQueries> {
     let Ok(config) = crate::config::Config::load(root) else {
         return Arc::new(SiteQueries::new(data, Vec::new(), String::new()));
     };
-    let base = config.base_url();
     let content = crate::content::load_with(root, &config.permalinks);
-    let pages = content
-        .pages
-        .iter()
-        .filter(|p| !p.draft)
-        .map(|p| {
-            let url = format!("{base}{}", p.url_path().trim_start_matches('/'));
-            Summary::of(p, url, &config.taxonomies)
-        })
-        .collect();
-    Arc::new(SiteQueries::new(data, pages, base))
+    let pages: Vec<&crate::content::Page> = content.pages.iter().filter(|p| !p.draft).collect();
+    Arc::new(SiteQueries::of_pages(
+        data,
+        &pages,
+        config.base_url(),
+        &config.taxonomies,
+    ))
 }
 
 /// Markdown rendered with one hook: its HTML, how many elements the hook

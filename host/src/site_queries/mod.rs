@@ -78,6 +78,22 @@ impl SiteQueries {
         }
     }
 
+    /// The questions of a build whose data is `data` and whose pages are
+    /// `pages` (in build order), published under `base`, with the terms of
+    /// `taxonomies` in their summaries.
+    pub fn of_pages(
+        data: Arc<DataTree>,
+        pages: &[&crate::content::Page],
+        base: String,
+        taxonomies: &[String],
+    ) -> Self {
+        let summaries = pages
+            .iter()
+            .map(|p| Summary::of(p, p.full_url(&base), taxonomies))
+            .collect();
+        SiteQueries::new(data, summaries, base)
+    }
+
     /// The site's data.
     pub fn data(&self) -> &Arc<DataTree> {
         &self.data
