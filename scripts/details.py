@@ -4,7 +4,6 @@ kind: macro
 name: details
 description: A section the reader opens, e.g. {{< details summary="Spoiler" >}}*Markdown* body{{< /details >}}; open=true shows it open.
 markdown: true
-timeout_ms: 100
 ---
 """
 import html

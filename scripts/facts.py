@@ -3,7 +3,6 @@
 kind: macro
 name: facts
 description: A TOML body as a definition list, e.g. {{< facts >}}language = "Rust"{{< /facts >}}; each term gets an id to link to.
-timeout_ms: 200
 ---
 """
 import html

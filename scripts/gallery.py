@@ -4,7 +4,6 @@ kind: macro
 name: gallery
 description: The images of a page bundle as a grid, e.g. {{< gallery >}} or {{< gallery columns=2 >}}; each image links to itself.
 uses_page: true
-timeout_ms: 200
 ---
 """
 import html

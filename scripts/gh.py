@@ -3,7 +3,6 @@
 kind: macro
 name: gh
 description: Links to GitHub, e.g. {{< gh "rust-lang/rust#1" >}} (issue or pull request), {{< gh "rust-lang/rust" >}} (repository), {{< gh "@octocat" >}} (user).
-timeout_ms: 100
 ---
 """
 import html

@@ -3,7 +3,6 @@
 kind: macro
 name: kbd
 description: Keys to press, e.g. {{< kbd "Ctrl+Shift+P" >}} gives Ctrl, Shift and P each in a <kbd>.
-timeout_ms: 100
 ---
 """
 import html
