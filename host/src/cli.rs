@@ -191,6 +191,10 @@ pub struct BuildArgs {
     /// filling) the kept pages and the result cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Fetch every URL scripts read with `ctx.fetch` again, instead of
+    /// replaying the responses kept in site.db.
+    #[arg(long)]
+    pub refresh_remote: bool,
     /// Print a table per macro and transform: calls, cache hits, sandbox
     /// runs, failures by class, p50/p95/max latency.
     #[arg(long)]

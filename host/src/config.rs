@@ -34,6 +34,9 @@ pub struct Config {
     /// a page per term (default: `["tags"]`).
     #[serde(default = "default_taxonomies")]
     pub taxonomies: Vec<String>,
+    /// What the site grants its scripts beyond their inputs.
+    #[serde(default)]
+    pub capabilities: crate::capabilities::Capabilities,
 }
 
 fn default_taxonomies() -> Vec<String> {
@@ -213,7 +216,22 @@ impl Config {
         self.check_permalinks(text)?;
         self.check_taxonomies(text)?;
         self.check_dependencies(text)?;
+        self.check_capabilities(text)?;
         self.check_limits(text)
+    }
+
+    /// An error for `[capabilities]` settings that cannot work.
+    fn check_capabilities(&self, text: &str) -> Result<(), Diagnostic> {
+        match self.capabilities.problem() {
+            Some(why) => {
+                let key = why
+                    .strip_prefix("[capabilities] ")
+                    .and_then(|rest| rest.split([':', ' ']).next())
+                    .unwrap_or("capabilities");
+                Err(Diagnostic::error(FILE, line_of(text, key), 1, why))
+            }
+            None => Ok(()),
+        }
     }
 
     /// An error for the first `[permalinks]` pattern that is not one.

@@ -67,6 +67,7 @@
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod capabilities;
 pub mod config;
 pub mod content;
 pub mod diagnostics;

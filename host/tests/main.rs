@@ -13,6 +13,7 @@ mod content_layout;
 mod crash_safety;
 mod example_scripts;
 mod extension_points;
+mod fetch;
 mod fuzz_parsers;
 mod hostile_output;
 mod hostile_site;

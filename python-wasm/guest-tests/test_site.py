@@ -109,3 +109,50 @@ class SiteTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FetchTest(unittest.TestCase):
+    def setUp(self):
+        self.host = support.install_fake_host()
+        self.host.answers = {
+            q({"fetch": "https://a.example/j"}): json.dumps(
+                {"url": "https://a.example/j", "status": 200,
+                 "content_type": "application/json", "text": '{"n": [1, 2]}\n'}),
+            q({"fetch": "https://a.example/b"}): json.dumps(
+                {"url": "https://a.example/b", "status": 200,
+                 "content_type": "image/png", "base64": "iVBORw=="}),
+        }
+        from blogmark_guest.site import fetch
+        self.fetch = fetch
+
+    def test_json_text_and_bytes(self):
+        got = self.fetch("https://a.example/j")
+        self.assertEqual(got.n, (1, 2))
+        self.assertEqual(self.fetch("https://a.example/j", as_="text"), '{"n": [1, 2]}\n')
+        self.assertEqual(self.fetch("https://a.example/j", as_="bytes"), b'{"n": [1, 2]}\n')
+        self.assertEqual(self.fetch("https://a.example/b", as_="bytes"), b"\x89PNG")
+        self.assertEqual(self.host.questions[0], q({"fetch": "https://a.example/j"}))
+
+    def test_a_refusal_is_sandbox_denied_and_a_failure_fetch_error(self):
+        from blogmark_guest.lockdown import SandboxDenied
+        from blogmark_guest.site import FetchError
+        self.host.answers.update({
+            q({"fetch": "https://b.example/"}):
+                support.Err("denied: cannot fetch https://b.example/"),
+            q({"fetch": "https://a.example/down"}):
+                support.Err("fetching https://a.example/down failed"),
+        })
+        with self.assertRaises(SandboxDenied) as denied:
+            self.fetch("https://b.example/")
+        self.assertEqual(str(denied.exception), "cannot fetch https://b.example/")
+        with self.assertRaises(FetchError) as failed:
+            self.fetch("https://a.example/down")
+        self.assertIn("failed", str(failed.exception))
+        self.assertIsInstance(failed.exception, OSError)
+
+    def test_arguments_are_checked_before_asking(self):
+        with self.assertRaises(ValueError):
+            self.fetch("https://a.example/j", as_="xml")
+        with self.assertRaises(TypeError):
+            self.fetch(b"https://a.example/j")
+        self.assertEqual(self.host.questions, [])

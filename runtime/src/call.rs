@@ -106,6 +106,17 @@ impl SandboxEngine {
             .set_fuel(u64::MAX)
             .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
         store.set_epoch_deadline(u64::MAX / 2);
+        // The time the host spent answering the call's questions is not the
+        // script's: the deadline moves by that much (see `CallEnv::credit`).
+        store.epoch_deadline_callback(|store| {
+            let credit = store.data().env.take_answer_credit();
+            Ok(if credit.is_zero() {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                let ticks = credit.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+                wasmtime::UpdateDeadline::Continue(u64::try_from(ticks).unwrap_or(u64::MAX))
+            })
+        });
         let guest = self
             .pre
             .instantiate(&mut store)

@@ -57,7 +57,17 @@ struct CallState {
     overflowed: Option<Output>,
     logs: Vec<LogLine>,
     log_bytes: usize,
+    /// Time the host spent answering questions, not yet given back to the
+    /// call's deadline.
+    answer_credit: Duration,
+    /// All the time given back so far (capped at [`MAX_ANSWER_CREDIT`]).
+    answer_credit_total: Duration,
 }
+
+/// The most time a call's questions may take on top of its timeout: the
+/// host answers some (`ctx.fetch`) over the network, and that time is not
+/// the script's, but it is bounded.
+pub const MAX_ANSWER_CREDIT: Duration = Duration::from_secs(60);
 
 /// Everything request-specific about one instance, shared by its clocks,
 /// random source and pipes.
@@ -136,7 +146,9 @@ impl CallEnv {
                 state.answer_cap,
             )
         };
-        // Answered outside the lock: the caller's source may take its time.
+        // Answered outside the lock: the caller's source may take its time,
+        // which is given back to the call's deadline.
+        let asked = std::time::Instant::now();
         let answer = crate::queries::effective_answer(
             question,
             || match &queries {
@@ -145,6 +157,7 @@ impl CallEnv {
             },
             cap,
         );
+        self.credit(asked.elapsed());
         if !observed.asked(&crate::queries::recorded_question(question), &answer) {
             return Err(format!(
                 "a call may ask the host at most {} distinct questions",
@@ -152,6 +165,22 @@ impl CallEnv {
             ));
         }
         answer
+    }
+
+    /// Give `spent` (answering a question) back to the call's deadline, up
+    /// to [`MAX_ANSWER_CREDIT`] in all.
+    fn credit(&self, spent: Duration) {
+        let mut state = self.lock();
+        let room = MAX_ANSWER_CREDIT.saturating_sub(state.answer_credit_total);
+        let given = spent.min(room);
+        state.answer_credit += given;
+        state.answer_credit_total += given;
+    }
+
+    /// The time to add to the call's deadline when it is reached (zero:
+    /// the call is out of time).
+    pub(crate) fn take_answer_credit(&self) -> Duration {
+        std::mem::take(&mut self.lock().answer_credit)
     }
 
     /// The job's module source, for a path of the guest's file tree; none

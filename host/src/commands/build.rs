@@ -60,6 +60,7 @@ fn run(base: BuildOptions, args: &BuildArgs, quiet: bool) -> anyhow::Result<Exit
         jobs: args.jobs,
         progress: !quiet && std::io::stderr().is_terminal(),
         use_cache: !args.no_cache,
+        refresh_remote: args.refresh_remote,
         base_url: args.base_url.clone(),
         ..base
     };

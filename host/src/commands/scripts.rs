@@ -145,6 +145,14 @@ pub fn show(site: &Path, name: &str) -> anyhow::Result<ExitCode> {
     println!("uses_page:   {}", s.uses_page);
     println!("markdown:    {}", s.markdown);
     println!(
+        "needs:       {}",
+        if s.needs.is_empty() {
+            "-".to_owned()
+        } else {
+            s.needs.join(", ")
+        }
+    );
+    println!(
         "overrides:   {}",
         if s.overrides_builtin { "builtin" } else { "-" }
     );
@@ -177,6 +185,9 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     }
     let session = Session::for_one_off(Settings::for_command(site));
     let registry = Registry::default();
+    let fetch_grant = blogmark_host::config::Config::load(site)
+        .map(|c| c.capabilities.fetch)
+        .ok();
     if only.is_none() {
         for problem in session.library_problems() {
             eprintln!("{problem}");
@@ -199,6 +210,13 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
         if let Status::Shadowed(message) = Status::of(script, &registry) {
             eprintln!("{}: warning: {message}", script.path);
         }
+        for need in &script.needs {
+            println!(
+                "{}: needs {need} ({})",
+                script.path,
+                grant(&fetch_grant, need)
+            );
+        }
     }
     eprintln!(
         "Checked {} script{}",
@@ -210,6 +228,18 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the site grants `need`, said for `scripts check`.
+fn grant(fetch: &Option<Vec<String>>, need: &str) -> String {
+    match (need, fetch) {
+        (_, None) => "site.toml does not load, so nothing is granted".to_owned(),
+        ("fetch", Some(list)) if list.is_empty() => {
+            "not granted: `[capabilities] fetch` in site.toml lists no URL".to_owned()
+        }
+        ("fetch", Some(list)) => format!("granted for {}", list.join(", ")),
+        _ => "unknown".to_owned(),
+    }
 }
 
 pub fn set_enabled(site: &Path, name: &str, enabled: bool) -> anyhow::Result<ExitCode> {

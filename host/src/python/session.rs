@@ -15,7 +15,6 @@ use crate::scripts::Script;
 use crate::site_queries::SiteQueries;
 use crate::stats::{CallKind, Event, Recorder};
 use crate::store::NewResult;
-use blogmark_runtime::QuerySource as _;
 use blogmark_runtime::abi::{Operation, Reply, Request};
 use blogmark_runtime::{
     CallSite, Captured, Isolation, IsolationMode, Job, Limits, Mode, Runtime, RuntimeConfig,
@@ -845,8 +844,12 @@ impl Session {
             },
             site.as_ref(),
         );
-        let queries = self.queries();
-        if let Some(traced) = self.stored(&keys, &queries, &limits) {
+        let queries = Arc::new(ScriptQueries {
+            site: self.queries(),
+            script: script.path.clone(),
+            may_fetch: script.needs.contains(&"fetch"),
+        });
+        if let Some(traced) = self.stored(&keys, &*queries, &limits) {
             self.stats.record(kind, name, Event::CacheHit, None);
             return traced;
         }
@@ -939,7 +942,7 @@ impl Session {
     fn stored(
         &self,
         keys: &CacheKeys<'_>,
-        queries: &SiteQueries,
+        queries: &dyn blogmark_runtime::QuerySource,
         limits: &Limits,
     ) -> Option<Traced> {
         let digest = |q: &str| {
@@ -1091,4 +1094,27 @@ fn runnable_hooks(scripts: &[Script]) -> (Vec<Script>, Vec<Diagnostic>) {
         }
     }
     (hooks, diagnostics)
+}
+
+/// What one script may ask: the site's answers, with `ctx.fetch` refused
+/// unless the script declares `needs: [fetch]` (the site's allow-list is
+/// checked by the answer itself).
+#[derive(Debug)]
+struct ScriptQueries {
+    site: Arc<SiteQueries>,
+    script: String,
+    may_fetch: bool,
+}
+
+impl blogmark_runtime::QuerySource for ScriptQueries {
+    fn answer(&self, question: &str) -> Result<String, String> {
+        if !self.may_fetch && SiteQueries::is_fetch(question) {
+            return Err(format!(
+                "{}{} does not declare `needs: [fetch]` in its front matter",
+                crate::capabilities::fetch::DENIED,
+                self.script
+            ));
+        }
+        self.site.answer(question)
+    }
 }

@@ -11,6 +11,8 @@ use super::site_context::SiteContext;
 use super::{
     aliases, bundles, feeds, link_check, output_paths, pages, persist, progress, static_files,
 };
+use crate::capabilities::allow_list::AllowList;
+use crate::capabilities::fetch::Remote;
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
@@ -65,6 +67,9 @@ pub struct BuildOptions {
     /// Save `page_cache` in the site's `.blogmark/` for the next render
     /// (when it changed), beside the output ([`build_keeping_pages`] sets it).
     pub keep_pages: bool,
+    /// Fetch what scripts read with `ctx.fetch` again rather than replay
+    /// the stored responses (`--refresh-remote`).
+    pub refresh_remote: bool,
 }
 
 impl BuildOptions {
@@ -164,12 +169,20 @@ struct Loaded {
     /// The `data/` folder, parsed.
     data: std::sync::Arc<crate::site_data::DataTree>,
     diagnostics: Vec<Diagnostic>,
+    /// What `ctx.fetch` answers from (set once the database is open).
+    remote: std::sync::Arc<Remote>,
 }
 
-/// Read `root`'s site.toml, content, scripts and data.
-fn load(root: &std::path::Path, kept: Option<&content::KeptContent>) -> anyhow::Result<Loaded> {
-    let config = Config::load(root)?;
-    let content = match kept {
+/// Read the site's site.toml (published under `options`' base URL when it
+/// has one), content (the kept content when there is some), scripts and
+/// data.
+fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
+    let root = &options.root;
+    let mut config = Config::load(root)?;
+    if let Some(base_url) = &options.base_url {
+        config.base_url = base_url.clone();
+    }
+    let content = match options.kept_content.as_deref() {
         Some(kept) => kept.load(root, &config.permalinks),
         None => content::load_with(root, &config.permalinks),
     };
@@ -185,7 +198,50 @@ fn load(root: &std::path::Path, kept: Option<&content::KeptContent>) -> anyhow::
         scripts,
         data: std::sync::Arc::new(data),
         diagnostics,
+        remote: std::sync::Arc::default(),
     })
+}
+
+/// What `ctx.fetch` answers from in this build: the site's grant, and the
+/// responses earlier builds kept in `store` (none are replayed with
+/// `--refresh-remote`, or when the database cannot be read).
+fn remote(config: &Config, store: Option<&Store>, options: &BuildOptions) -> Remote {
+    let capabilities = &config.capabilities;
+    // site.toml was checked when it loaded.
+    let allow = AllowList::new(&capabilities.fetch).unwrap_or_default();
+    if allow.is_empty() {
+        return Remote::none();
+    }
+    let stored = store
+        .and_then(|store| {
+            store
+                .remote_responses()
+                .inspect_err(|e| tracing::warn!("cannot read the stored responses: {e}"))
+                .ok()
+        })
+        .unwrap_or_default();
+    Remote::new(
+        allow,
+        capabilities.fetch_limits(),
+        options.refresh_remote,
+        build_clock().timestamp(),
+        stored,
+    )
+}
+
+/// What this build fetched (to keep in the database), with a warning for
+/// each stored response it used because fetching failed.
+fn fetched_responses(
+    remote: &Remote,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<crate::capabilities::fetch::Response> {
+    let (fetched, offline) = remote.take_fetched();
+    diagnostics.extend(
+        offline
+            .into_iter()
+            .map(|why| Diagnostic::warning(crate::config::FILE, 0, 0, why)),
+    );
+    fetched
 }
 
 /// The database, when this build reads or writes it: `check` reads one
@@ -266,13 +322,11 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
-    let mut loaded = load(root, options.kept_content.as_deref())?;
-    if let Some(base_url) = &options.base_url {
-        loaded.config.base_url = base_url.clone();
-    }
+    let mut loaded = load(options)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let mut built = published(&loaded.pages, options);
     let mut store = open_store(options)?;
+    loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));
     let clock = python::guest_clock(built.iter().copied());
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
     diagnostics.extend(python_diagnostics);
@@ -342,6 +396,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
 
     made.name_generators(&mut diagnostics);
+    let fetched = fetched_responses(&loaded.remote, &mut diagnostics);
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
@@ -363,7 +418,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             &output,
             store,
             (&loaded.pages, &loaded.scripts),
-            &python,
+            (&python, &fetched),
             &mut report,
             started.elapsed(),
         )?;
@@ -395,12 +450,15 @@ fn log_loaded(
 /// Let calls and templates ask about the site's data and its `pages`
 /// (every page of this build, generated ones too).
 fn answer_about(python: &Session, context: &mut SiteContext, loaded: &Loaded, pages: &[&Page]) {
-    python.answer_from(std::sync::Arc::new(SiteQueries::of_pages(
-        loaded.data.clone(),
-        pages,
-        context.base.clone(),
-        &context.taxonomies,
-    )));
+    python.answer_from(std::sync::Arc::new(
+        SiteQueries::of_pages(
+            loaded.data.clone(),
+            pages,
+            context.base.clone(),
+            &context.taxonomies,
+        )
+        .with_remote(loaded.remote.clone()),
+    ));
     context.data = Some(python.queries());
 }
 
@@ -415,12 +473,15 @@ fn run_generators(
     if python.generators().is_empty() {
         return super::generators::Made::default();
     }
-    python.answer_from(std::sync::Arc::new(SiteQueries::of_pages(
-        loaded.data.clone(),
-        built,
-        loaded.config.base_url(),
-        &loaded.config.taxonomies,
-    )));
+    python.answer_from(std::sync::Arc::new(
+        SiteQueries::of_pages(
+            loaded.data.clone(),
+            built,
+            loaded.config.base_url(),
+            &loaded.config.taxonomies,
+        )
+        .with_remote(loaded.remote.clone()),
+    ));
     super::generators::generate(
         python,
         &loaded.pages,

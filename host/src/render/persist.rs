@@ -4,6 +4,7 @@
 
 use super::build::{BuildOptions, BuildReport};
 use super::output::Output;
+use crate::capabilities::fetch::Response;
 use crate::content::Page;
 use crate::diagnostics::Severity;
 use crate::python::Session;
@@ -12,14 +13,15 @@ use crate::store::{RunRecord, Store};
 use anyhow::Context as _;
 use std::time::Duration;
 
-/// Write `output` and bring `store` in line with this build, which took
-/// `elapsed` so far.
+/// Write `output` and bring `store` in line with this build (its pages and
+/// scripts, the results `python` got, the responses it `fetched`), which
+/// took `elapsed` so far.
 pub(super) fn persist(
     options: &BuildOptions,
     output: &Output,
     store: &mut Store,
     (pages, scripts): (&[Page], &[Script]),
-    python: &Session,
+    (python, fetched): (&Session, &[Response]),
     report: &mut BuildReport,
     elapsed: Duration,
 ) -> anyhow::Result<()> {
@@ -43,6 +45,7 @@ pub(super) fn persist(
         let syncing = scope.spawn(|| {
             store.sync_posts(pages)?;
             store.sync_scripts(&crate::scripts::rows(root, scripts))?;
+            store.record_remote_responses(fetched)?;
             if options.use_cache {
                 store.update_macro_results(
                     &python.take_new_results(),

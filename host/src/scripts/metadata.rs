@@ -27,6 +27,9 @@ pub const HOOK_ELEMENTS: [&str; 6] = [
     "blockquote",
 ];
 
+/// The capabilities a script may declare in `needs:` (DESIGN §11).
+pub const CAPABILITIES: [&str; 1] = ["fetch"];
+
 /// One script and its settings.
 #[derive(Clone, Debug)]
 pub struct Script {
@@ -66,6 +69,9 @@ pub struct Script {
     pub hook: Option<&'static str>,
     /// A code block hook's languages (empty: every code block).
     pub languages: Vec<String>,
+    /// The capabilities it declares it needs (see [`CAPABILITIES`]); the
+    /// site grants them in `[capabilities]`.
+    pub needs: Vec<&'static str>,
     /// False when the front matter cannot be read: the script is listed,
     /// never run.
     pub valid: bool,
@@ -188,6 +194,7 @@ fn default_script(path: &str, bytes: &[u8]) -> Script {
         fallback: None,
         hook: None,
         languages: Vec::new(),
+        needs: Vec::new(),
         valid: true,
         source: String::new(),
         content_hash: crate::input::content_hash(bytes),
@@ -367,6 +374,7 @@ fn apply_field(
                 ));
             }
         },
+        "needs" => return apply_needs(script, value),
         "name" => match value.as_str().filter(|s| is_name(s)) {
             Some(name) => script.name = name.to_owned(),
             None => {
@@ -409,6 +417,32 @@ fn apply_field(
         _ => return apply_flag_or_number(script, key, value),
     }
     None
+}
+
+/// The warning for a `needs:` that is not a list of capabilities, or
+/// names one this host does not know (it is left out: a call that uses it
+/// is denied).
+fn apply_needs(script: &mut Script, value: &Value) -> Option<String> {
+    let Some(names) = value.as_array() else {
+        return Some(format!(
+            "`needs` must be a list such as [fetch], found {value}; ignored"
+        ));
+    };
+    let mut unknown = Vec::new();
+    for name in names {
+        match CAPABILITIES.iter().find(|c| name.as_str() == Some(**c)) {
+            Some(known) if !script.needs.contains(known) => script.needs.push(known),
+            Some(_) => {}
+            None => unknown.push(name.to_string()),
+        }
+    }
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "`needs` names {} which this host does not know (it knows {}); ignored",
+            unknown.join(", "),
+            CAPABILITIES.join(", ")
+        )
+    })
 }
 
 /// The warning for a flag, number or limit `key: value` (or an unknown

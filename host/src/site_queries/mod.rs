@@ -9,11 +9,13 @@
 //! | `{"keys": ["books"]}` | `{"keys": [names]}` (a folder's), `{"missing": true}` |
 //! | `{"pages": {"section": "posts", "tag": "rust", "limit": 3, ...}}` | `{"pages": [summary, ...]}` |
 //! | `{"page": "content/posts/a.md"}` (or a URL, or a slug) | `{"page": summary}` or `{"page": null}` |
+//! | `{"fetch": "https://…"}` (scripts that need `fetch`) | the response (see [`crate::capabilities::fetch`]) |
 
 mod pages;
 
 pub use pages::{Filter, Sort, Summary};
 
+use crate::capabilities::fetch::Remote;
 use crate::site_data::{DataTree, Node};
 use blogmark_runtime::QuerySource;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,8 @@ pub enum Question {
     Pages(Filter),
     /// One page, by source path, URL or slug.
     Page(String),
+    /// A URL's response, fetched by the host when the site allows it.
+    Fetch(String),
 }
 
 impl Question {
@@ -52,6 +56,7 @@ pub struct SiteQueries {
     pages: Vec<Summary>,
     base: String,
     answers: Mutex<Answers>,
+    remote: Arc<Remote>,
 }
 
 /// The answers given so far, and their size.
@@ -75,7 +80,21 @@ impl SiteQueries {
             pages,
             base,
             answers: Mutex::default(),
+            remote: Arc::default(),
         }
+    }
+
+    /// These questions, with `ctx.fetch` answered by `remote`.
+    pub fn with_remote(mut self, remote: Arc<Remote>) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// Whether `question` asks for a fetch (whatever its spelling: JSON
+    /// allows escapes in keys).
+    pub fn is_fetch(question: &str) -> bool {
+        (question.contains("fetch") || question.contains('\\'))
+            && matches!(serde_json::from_str(question), Ok(Question::Fetch(_)))
     }
 
     /// The questions of a build whose data is `data` and whose pages are
@@ -135,6 +154,11 @@ impl SiteQueries {
             }
             Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
             Question::Page(name) => json!({ "page": self.page(name) }),
+            Question::Fetch(url) => self
+                .remote
+                .answer(url)
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+                .unwrap_or(Value::Null),
         }
     }
 
@@ -149,6 +173,7 @@ impl SiteQueries {
                 "the host does not understand the question: {}",
                 filter.problem().unwrap_or_default()
             )),
+            Ok(Question::Fetch(url)) => self.remote.answer(&url),
             Ok(question) => Ok(self.value_of(&question).to_string()),
             Err(error) => Err(format!(
                 "the host does not understand the question: {error}"

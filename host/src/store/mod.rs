@@ -2,6 +2,7 @@
 //! safe; `host rebuild` recreates it from the files.
 
 mod mirror;
+mod remote;
 mod runs;
 mod schema;
 

@@ -107,6 +107,17 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO render_run_macros_new SELECT * FROM render_run_macros;
     DROP TABLE render_run_macros;
     ALTER TABLE render_run_macros_new RENAME TO render_run_macros;",
+    // 7: what `ctx.fetch` got, replayed by later renders; tagged like every
+    // row whose content reaches output.
+    "CREATE TABLE remote_responses (
+        url TEXT PRIMARY KEY,
+        final_url TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        body BLOB NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        tag BLOB NOT NULL
+    );",
 ];
 
 /// Bring the database up to the newest schema.

@@ -15,7 +15,7 @@ import types
 from blogmark_guest import ABI_VERSION
 from blogmark_guest.ctx import CallInfo, Context
 from blogmark_guest.regex_literals import compiled_regexes, prefill_regex_cache
-from blogmark_guest.site import DataFolder, Site, frozen
+from blogmark_guest.site import DataFolder, Site, fetch, frozen
 
 _MappingProxy = types.MappingProxyType
 _ModuleType = types.ModuleType
@@ -141,10 +141,12 @@ def _prepared(request):
 
 def _site_fields(request):
     """What every call on a page sees of it and of the site: `ctx.page`
-    (None unless the script declares `uses_page`), `ctx.site`, `ctx.data`."""
+    (None unless the script declares `uses_page`), `ctx.site`, `ctx.data`,
+    and `ctx.fetch` (for scripts the site lets fetch)."""
     return {"page": freeze(request.get("page")),
             "site": Site(dict(request.get("site") or {})),
-            "data": DataFolder()}
+            "data": DataFolder(),
+            "fetch": fetch}
 
 
 def _html_result(value, script, expected, none_allowed=False):
@@ -250,6 +252,7 @@ def generator(request):
         "site": Site(dict(request.get("site") or {})),
         "data": DataFolder(),
         "page": None,
+        "fetch": fetch,
     })
     value = fn(ctx)
     if value is None:

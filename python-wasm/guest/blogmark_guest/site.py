@@ -8,12 +8,15 @@ answers, so a script is re-run exactly when what it read changed. Nothing
 is fetched before a script reads it.
 """
 
+import binascii
 import collections.abc
+import json
 
 from componentize_py_types import Err
 from wit_world.imports import host
 
 from blogmark_guest.jsoncodec import from_json, to_json
+from blogmark_guest.lockdown import SandboxDenied
 
 
 def ask(question):
@@ -168,3 +171,46 @@ class Site(Record):
         if not isinstance(path_or_url, str):
             raise TypeError("a page is named by a str")
         return frozen(ask({"page": path_or_url})["page"])
+
+
+class FetchError(OSError):
+    """`ctx.fetch` got no response: the network, the server, or a limit
+    (the message says which; a URL the site does not allow is
+    `SandboxDenied` instead)."""
+
+    __module__ = "dispatcher"
+
+
+_DENIED = "denied: "
+_FORMS = ("json", "text", "bytes")
+
+
+def fetch(url, *, as_="json"):
+    """`ctx.fetch(url, as_="json"|"text"|"bytes")`: a GET of `url` made by
+    the host, when the site allows it (`[capabilities] fetch`) and the
+    script declares `needs: [fetch]`. A render replays the response an
+    earlier one stored, until `--refresh-remote` or `fetch_max_age`.
+    JSON comes back read-only (`Record`s and tuples)."""
+    if not isinstance(url, str):
+        raise TypeError("ctx.fetch takes a URL as a str")
+    if as_ not in _FORMS:
+        raise ValueError(f"as_ must be one of {', '.join(_FORMS)}, not {as_!r}")
+    try:
+        answer = host.query(to_json({"fetch": url}))
+    except Err as refused:
+        message = str(refused.value)
+        if message.startswith(_DENIED):
+            raise SandboxDenied(message[len(_DENIED):]) from None
+        raise FetchError(message) from None
+    response = from_json(answer)
+    if "text" in response:
+        text, body = response["text"], None
+    else:
+        text, body = None, binascii.a2b_base64(response["base64"])
+    if as_ == "bytes":
+        return body if body is not None else text.encode()
+    if text is None:
+        text = body.decode("utf-8", errors="replace")
+    if as_ == "text":
+        return text
+    return frozen(json.loads(text))
