@@ -94,6 +94,9 @@ pub struct SyncReport {
     /// as git records them, their folders left as they are (as `git pull`
     /// without `--recurse-submodules` does).
     pub submodules: Vec<String>,
+    /// What the pull asks for beyond what the site had: a script that needs
+    /// a capability it did not, a `[capabilities]` grant that widened.
+    pub capability_changes: Vec<String>,
 }
 
 /// A tree entry's mode for a submodule (a gitlink).
@@ -327,9 +330,68 @@ pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncRepor
     Ok(SyncReport {
         updated: true,
         from_to: Some((local.id().to_string(), target.id().to_string())),
+        capability_changes: capability_changes(&repo, &local, &target, &changes),
         changes,
         submodules: submodules.into_iter().collect(),
     })
+}
+
+/// The file at `path` in `commit`, if it is a file there.
+fn file_at(repo: &Repository, commit: &git2::Commit<'_>, path: &str) -> Option<Vec<u8>> {
+    let entry = commit.tree().ok()?.get_path(Path::new(path)).ok()?;
+    let object = entry.to_object(repo).ok()?;
+    object.as_blob().map(|b| b.content().to_vec())
+}
+
+/// What the pull from `local` to `target` adds to what scripts may reach
+/// (DESIGN §11): needs that scripts declare anew, and URL patterns added
+/// to `[capabilities] fetch`.
+fn capability_changes(
+    repo: &Repository,
+    local: &git2::Commit<'_>,
+    target: &git2::Commit<'_>,
+    changes: &[Change],
+) -> Vec<String> {
+    let mut said = Vec::new();
+    for path in changes.iter().filter_map(|c| match c {
+        Change::Added(p) | Change::Modified(p) | Change::Renamed(_, p) => Some(p.as_str()),
+        Change::Deleted(_) => None,
+    }) {
+        let before = |path: &str| file_at(repo, local, path);
+        let script = path
+            .strip_prefix("scripts/")
+            .is_some_and(|name| name.ends_with(".py") && !name.contains('/'));
+        if script {
+            let needs = |bytes: Option<Vec<u8>>| {
+                bytes.map_or_else(Vec::new, |b| crate::scripts::parse(path, &b).0.needs)
+            };
+            let old = needs(before(path));
+            for need in needs(file_at(repo, target, path)) {
+                if !old.contains(&need) {
+                    said.push(format!(
+                        "{path} now needs `{need}` (the site grants it in [capabilities] of site.toml)"
+                    ));
+                }
+            }
+        } else if path == crate::config::FILE {
+            let grants = |bytes: Option<Vec<u8>>| -> Vec<String> {
+                bytes
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|t| crate::config::Config::parse(&t).ok())
+                    .map(|c| c.capabilities.fetch)
+                    .unwrap_or_default()
+            };
+            let old = grants(before(path));
+            for pattern in grants(file_at(repo, target, path)) {
+                if !old.contains(&pattern) {
+                    said.push(format!(
+                        "site.toml now lets scripts fetch {pattern} ([capabilities] fetch)"
+                    ));
+                }
+            }
+        }
+    }
+    said
 }
 
 /// The branch to sync: `branch`, else the one HEAD is on.

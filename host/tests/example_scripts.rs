@@ -95,7 +95,7 @@ fn the_example_macros_render_what_their_docs_promise() {
     // The bad reference is reported with the script and the reason, and
     // the rest of the page is unaffected.
     assert!(stderr.contains("content/posts/p.md:15:9"), "{stderr}");
-    assert!(stderr.contains("scripts/gh.py:30"), "{stderr}");
+    assert!(stderr.contains("scripts/gh.py:29"), "{stderr}");
     assert!(
         stderr.contains("is not owner/repo, owner/repo#number or @user"),
         "{stderr}"

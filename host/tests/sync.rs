@@ -248,3 +248,48 @@ fn a_bundle_file_changed_upstream_is_copied_by_the_next_render() {
     sync_and_render();
     assert_eq!(std::fs::read_to_string(&copied).unwrap(), "second photo");
 }
+
+#[test]
+fn a_pull_that_adds_a_need_or_widens_a_grant_is_said() {
+    let setup = setup();
+    let up = setup.upstream.workdir().unwrap().to_path_buf();
+    write(
+        &up,
+        "site.toml",
+        &common::site_toml("[capabilities]\nfetch = [\"https://api.example.org/*\"]\n"),
+    );
+    commit_all(&setup.upstream, "grant a fetch");
+    push(&setup.upstream);
+    let first = host(&setup.site, &["sync"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: site.toml now lets scripts fetch https://api.example.org/* ([capabilities] fetch)"
+        ),
+        "{stderr}"
+    );
+    // A script that starts to need it; an unrelated edit says nothing.
+    write(
+        &up,
+        "scripts/old.py",
+        &script("old").replace("kind: macro\n", "kind: macro\nneeds: [fetch]\n"),
+    );
+    write(&up, "content/posts/a.md", "---\ntitle: A\n---\nagain\n");
+    commit_all(&setup.upstream, "old fetches");
+    push(&setup.upstream);
+    let second = host(&setup.site, &["sync"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: scripts/old.py now needs `fetch` (the site grants it in [capabilities] of site.toml)"
+        ],
+        "{stderr}"
+    );
+}

@@ -28,6 +28,9 @@ pub fn run(site: &Path, remote: &str, branch: Option<&str>) -> anyhow::Result<Ex
              checks it out)"
         );
     }
+    for change in &report.capability_changes {
+        eprintln!("warning: {change}");
+    }
     // Reconciled even when nothing was pulled: a sync killed after moving
     // the branch but before this point left the database behind.
     let loaded = content::load(site);
