@@ -11,7 +11,7 @@ pub mod sample_kinds;
 mod status;
 pub mod templates;
 
-pub use metadata::{HOOK_ELEMENTS, Script, ScriptKind, parse};
+pub use metadata::{CAPABILITIES, HOOK_ELEMENTS, Script, ScriptKind, parse};
 pub use status::Status;
 
 use crate::diagnostics::Diagnostic;
