@@ -110,6 +110,7 @@ fn requests() -> Vec<(&'static str, Request)> {
         call.body = Some("inner".into());
         *page = Some(abi::Page {
             slug: "a".into(),
+            path: Some("content/posts/a.md".into()),
             title: "A".into(),
             date: Some("2024-01-01".into()),
             tags: vec!["x".into()],

@@ -18,6 +18,7 @@ mod fuzz_parsers;
 mod hostile_output;
 mod hostile_site;
 mod hostile_sync;
+mod images;
 mod input_caps;
 mod links;
 mod output;

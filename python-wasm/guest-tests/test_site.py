@@ -156,3 +156,42 @@ class FetchTest(unittest.TestCase):
         with self.assertRaises(TypeError):
             self.fetch(b"https://a.example/j")
         self.assertEqual(self.host.questions, [])
+
+
+class ResourceTest(unittest.TestCase):
+    def setUp(self):
+        self.host = support.install_fake_host()
+        from blogmark_guest.site import resource_of
+        self.resource = resource_of({"path": "content/posts/trip/index.md"})
+
+    def test_each_operation_is_one_question_naming_the_page(self):
+        made = json.dumps({"url": "/posts/trip/c_1_800x600.webp", "width": 800, "height": 600})
+        self.host.answers = {
+            q({"image": {"src": "c.jpg", "page": "content/posts/trip/index.md", "op": "resize",
+                         "width": 800, "format": "webp"}}): made,
+        }
+        image = self.resource("c.jpg").resize(800, format="webp")
+        self.assertEqual((image.url, image.width, image.height),
+                         ("/posts/trip/c_1_800x600.webp", 800, 600))
+
+    def test_srcset_lists_each_width(self):
+        for w in (400, 800):
+            self.host.answers[q({"image": {"src": "/a.png", "op": "resize", "width": w}})] = \
+                json.dumps({"url": f"/a_{w}.png", "width": w, "height": w // 2})
+        from blogmark_guest.site import resource_of
+        self.assertEqual(resource_of(None)("/a.png").srcset([400, 800]),
+                         "/a_400.png 400w, /a_800.png 800w")
+
+    def test_refusals_and_failures(self):
+        from blogmark_guest.lockdown import SandboxDenied
+        from blogmark_guest.site import ImageError
+        key = q({"image": {"src": "x.jpg", "page": "content/posts/trip/index.md",
+                           "op": "fit", "width": 1, "height": 1}})
+        self.host.answers = {key: support.Err("denied: no images")}
+        with self.assertRaises(SandboxDenied):
+            self.resource("x.jpg").fit(1, 1)
+        self.host.answers = {key: support.Err("content/posts/trip/index.md has no file")}
+        with self.assertRaises(ImageError):
+            self.resource("x.jpg").fit(1, 1)
+        with self.assertRaises(ValueError):
+            self.resource("x.jpg").resize(0)

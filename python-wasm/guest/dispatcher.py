@@ -46,6 +46,7 @@ from blogmark_guest.jsoncodec import to_json as _to_json
 from blogmark_guest.lockdown import SandboxDenied as SandboxDenied
 from blogmark_guest.lockdown import lock_down
 from blogmark_guest.site import FetchError as FetchError
+from blogmark_guest.site import ImageError as ImageError
 from blogmark_guest.snapshot import preload, settle_heap
 
 

@@ -127,6 +127,10 @@ pub struct MacroCall {
 pub struct Page {
     /// The page's slug.
     pub slug: String,
+    /// Its source, relative to the site (`content/posts/a.md`); what
+    /// `ctx.resource` names a bundle's file against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The page's title.
     pub title: String,
     /// Its date, ISO 8601, if it has one.

@@ -5,6 +5,7 @@
 
 pub mod allow_list;
 pub mod fetch;
+pub mod images;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct Capabilities {
     pub fetch_timeout_ms: u64,
     /// Largest response body, in KiB.
     pub fetch_max_kb: u64,
+    /// Let scripts resize, crop and convert images (`ctx.resource(...)`).
+    pub images: bool,
 }
 
 impl Default for Capabilities {
@@ -31,6 +34,7 @@ impl Default for Capabilities {
             fetch_max_age: None,
             fetch_timeout_ms: 10_000,
             fetch_max_kb: 4 << 10,
+            images: false,
         }
     }
 }

@@ -110,6 +110,20 @@ impl<'a> Expander<'a> {
         self.site.page(name)
     }
 
+    /// The image `request` asks the host to make (`{url, width, height}`),
+    /// noted as read by this page; an error starting `denied: ` when the
+    /// site grants no images.
+    pub fn image(
+        &mut self,
+        request: crate::capabilities::images::Request,
+    ) -> Result<serde_json::Value, String> {
+        use blogmark_runtime::QuerySource as _;
+        let question = Question::Image(request).text();
+        self.reads.push(question.clone());
+        let answer = self.site.answer(&question)?;
+        serde_json::from_str(&answer).map_err(|e| e.to_string())
+    }
+
     /// The page being expanded.
     pub fn page_path(&self) -> &str {
         self.file

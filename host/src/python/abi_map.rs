@@ -63,6 +63,7 @@ pub(super) fn script(script: &Script) -> abi::Script {
 pub(super) fn page(page: &Page, root: &Path) -> abi::Page {
     abi::Page {
         slug: page.slug.clone(),
+        path: Some(page.path.clone()),
         title: page.title.clone(),
         date: page.date.map(|d| d.to_rfc3339()),
         tags: page.tags.clone(),

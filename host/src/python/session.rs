@@ -847,7 +847,7 @@ impl Session {
         let queries = Arc::new(ScriptQueries {
             site: self.queries(),
             script: script.path.clone(),
-            may_fetch: script.needs.contains(&"fetch"),
+            needs: script.needs.clone(),
         });
         if let Some(traced) = self.stored(&keys, &*queries, &limits) {
             self.stats.record(kind, name, Event::CacheHit, None);
@@ -1096,21 +1096,24 @@ fn runnable_hooks(scripts: &[Script]) -> (Vec<Script>, Vec<Diagnostic>) {
     (hooks, diagnostics)
 }
 
-/// What one script may ask: the site's answers, with `ctx.fetch` refused
-/// unless the script declares `needs: [fetch]` (the site's allow-list is
-/// checked by the answer itself).
+/// What one script may ask: the site's answers, with a capability's
+/// questions (`ctx.fetch`, `ctx.resource`) refused unless the script
+/// declares it in `needs:` (what the site grants is checked by the answer
+/// itself).
 #[derive(Debug)]
 struct ScriptQueries {
     site: Arc<SiteQueries>,
     script: String,
-    may_fetch: bool,
+    needs: Vec<&'static str>,
 }
 
 impl blogmark_runtime::QuerySource for ScriptQueries {
     fn answer(&self, question: &str) -> Result<String, String> {
-        if !self.may_fetch && SiteQueries::is_fetch(question) {
+        if let Some(need) = SiteQueries::capability_of(question)
+            && !self.needs.contains(&need)
+        {
             return Err(format!(
-                "{}{} does not declare `needs: [fetch]` in its front matter",
+                "{}{} does not declare `needs: [{need}]` in its front matter",
                 crate::capabilities::fetch::DENIED,
                 self.script
             ));

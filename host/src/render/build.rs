@@ -13,6 +13,7 @@ use super::{
 };
 use crate::capabilities::allow_list::AllowList;
 use crate::capabilities::fetch::Remote;
+use crate::capabilities::images::{BundlePage, Images};
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
@@ -171,6 +172,8 @@ struct Loaded {
     diagnostics: Vec<Diagnostic>,
     /// What `ctx.fetch` answers from (set once the database is open).
     remote: std::sync::Arc<Remote>,
+    /// What `ctx.resource` makes.
+    images: std::sync::Arc<Images>,
 }
 
 /// Read the site's site.toml (published under `options`' base URL when it
@@ -193,8 +196,9 @@ fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
     let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
     diagnostics.extend(data_diagnostics);
     Ok(Loaded {
-        config,
+        images: std::sync::Arc::new(images(root, &config, &content.pages)),
         pages: content.pages,
+        config,
         scripts,
         data: std::sync::Arc::new(data),
         diagnostics,
@@ -227,6 +231,30 @@ fn remote(config: &Config, store: Option<&Store>, options: &BuildOptions) -> Rem
         build_clock().timestamp(),
         stored,
     )
+}
+
+/// What `ctx.resource` makes in this build of the site at `root`: its
+/// bundles' files are what a relative name may name.
+fn images(root: &std::path::Path, config: &Config, pages: &[Page]) -> Images {
+    let bundles = pages
+        .iter()
+        .filter(|p| p.bundle.is_some())
+        .map(|p| {
+            let files = p
+                .resources
+                .iter()
+                .map(|r| (r.name.clone(), r.file.clone()))
+                .collect();
+            (
+                p.path.clone(),
+                BundlePage {
+                    url: p.url.clone(),
+                    files,
+                },
+            )
+        })
+        .collect();
+    Images::new(root, config.capabilities.images, bundles)
 }
 
 /// What this build fetched (to keep in the database), with a warning for
@@ -381,7 +409,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     add_files(
         root,
         &context,
-        (&pages, generated),
+        (&pages, generated, &loaded.images),
         &mut output,
         &mut diagnostics,
     );
@@ -457,7 +485,8 @@ fn answer_about(python: &Session, context: &mut SiteContext, loaded: &Loaded, pa
             context.base.clone(),
             &context.taxonomies,
         )
-        .with_remote(loaded.remote.clone()),
+        .with_remote(loaded.remote.clone())
+        .with_images(loaded.images.clone()),
     ));
     context.data = Some(python.queries());
 }
@@ -480,7 +509,8 @@ fn run_generators(
             loaded.config.base_url(),
             &loaded.config.taxonomies,
         )
-        .with_remote(loaded.remote.clone()),
+        .with_remote(loaded.remote.clone())
+        .with_images(loaded.images.clone()),
     ));
     super::generators::generate(
         python,
@@ -671,13 +701,16 @@ fn render_site_files(
     feeds::render_sitemap(context, pages, &taxonomies, output, diagnostics);
 }
 
+/// A generator's file: its path in the output, its text, its generator.
+type GeneratedFile = (String, String, String);
+
 /// The files copied or made beside the pages: a bundle's files, `static/`,
-/// redirects at old URLs, the generators' files (path, text, generator);
-/// then the output's paths checked.
+/// redirects at old URLs, the generators' files (path, text, generator),
+/// the images scripts made; then the output's paths checked.
 fn add_files(
     root: &std::path::Path,
     context: &SiteContext,
-    (pages, generated): (&[&Page], Vec<(String, String, String)>),
+    (pages, generated, images): (&[&Page], Vec<GeneratedFile>, &Images),
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -685,5 +718,8 @@ fn add_files(
     static_files::add_static_files(root, output, diagnostics);
     aliases::add_aliases(context, pages, output, diagnostics);
     add_generated_files(context, generated, output, diagnostics);
+    for (source, why) in images.produce(output) {
+        diagnostics.push(Diagnostic::warning(source, 0, 0, why));
+    }
     output_paths::check(root, output, &context.published, diagnostics);
 }

@@ -28,7 +28,7 @@ pub const HOOK_ELEMENTS: [&str; 6] = [
 ];
 
 /// The capabilities a script may declare in `needs:` (DESIGN §11).
-pub const CAPABILITIES: [&str; 1] = ["fetch"];
+pub const CAPABILITIES: [&str; 2] = ["fetch", "images"];
 
 /// One script and its settings.
 #[derive(Clone, Debug)]

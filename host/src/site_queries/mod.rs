@@ -16,6 +16,7 @@ mod pages;
 pub use pages::{Filter, Sort, Summary};
 
 use crate::capabilities::fetch::Remote;
+use crate::capabilities::images::Images;
 use crate::site_data::{DataTree, Node};
 use blogmark_runtime::QuerySource;
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,8 @@ pub enum Question {
     Page(String),
     /// A URL's response, fetched by the host when the site allows it.
     Fetch(String),
+    /// An image made from one of the site's (when the site allows it).
+    Image(crate::capabilities::images::Request),
 }
 
 impl Question {
@@ -57,6 +60,7 @@ pub struct SiteQueries {
     base: String,
     answers: Mutex<Answers>,
     remote: Arc<Remote>,
+    images: Arc<Images>,
 }
 
 /// The answers given so far, and their size.
@@ -81,6 +85,7 @@ impl SiteQueries {
             base,
             answers: Mutex::default(),
             remote: Arc::default(),
+            images: Arc::default(),
         }
     }
 
@@ -90,11 +95,23 @@ impl SiteQueries {
         self
     }
 
-    /// Whether `question` asks for a fetch (whatever its spelling: JSON
+    /// These questions, with images made by `images`.
+    pub fn with_images(mut self, images: Arc<Images>) -> Self {
+        self.images = images;
+        self
+    }
+
+    /// The capability `question` uses, if any (whatever its spelling: JSON
     /// allows escapes in keys).
-    pub fn is_fetch(question: &str) -> bool {
-        (question.contains("fetch") || question.contains('\\'))
-            && matches!(serde_json::from_str(question), Ok(Question::Fetch(_)))
+    pub fn capability_of(question: &str) -> Option<&'static str> {
+        let maybe = ["fetch", "image", "\\"]
+            .iter()
+            .any(|k| question.contains(k));
+        match serde_json::from_str(question) {
+            Ok(Question::Fetch(_)) if maybe => Some("fetch"),
+            Ok(Question::Image(_)) if maybe => Some("images"),
+            _ => None,
+        }
     }
 
     /// The questions of a build whose data is `data` and whose pages are
@@ -159,6 +176,11 @@ impl SiteQueries {
                 .answer(url)
                 .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
                 .unwrap_or(Value::Null),
+            Question::Image(request) => self
+                .images
+                .answer(request)
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+                .unwrap_or(Value::Null),
         }
     }
 
@@ -174,6 +196,7 @@ impl SiteQueries {
                 filter.problem().unwrap_or_default()
             )),
             Ok(Question::Fetch(url)) => self.remote.answer(&url),
+            Ok(Question::Image(request)) => self.images.answer(&request),
             Ok(question) => Ok(self.value_of(&question).to_string()),
             Err(error) => Err(format!(
                 "the host does not understand the question: {error}"

@@ -15,7 +15,7 @@ import types
 from blogmark_guest import ABI_VERSION
 from blogmark_guest.ctx import CallInfo, Context
 from blogmark_guest.regex_literals import compiled_regexes, prefill_regex_cache
-from blogmark_guest.site import DataFolder, Site, fetch, frozen
+from blogmark_guest.site import DataFolder, Site, fetch, frozen, resource_of
 
 _MappingProxy = types.MappingProxyType
 _ModuleType = types.ModuleType
@@ -142,11 +142,14 @@ def _prepared(request):
 def _site_fields(request):
     """What every call on a page sees of it and of the site: `ctx.page`
     (None unless the script declares `uses_page`), `ctx.site`, `ctx.data`,
-    and `ctx.fetch` (for scripts the site lets fetch)."""
-    return {"page": freeze(request.get("page")),
+    `ctx.fetch` and `ctx.resource` (for scripts the site lets fetch or
+    process images)."""
+    page = request.get("page")
+    return {"page": freeze(page),
             "site": Site(dict(request.get("site") or {})),
             "data": DataFolder(),
-            "fetch": fetch}
+            "fetch": fetch,
+            "resource": resource_of(page)}
 
 
 def _html_result(value, script, expected, none_allowed=False):
@@ -253,6 +256,7 @@ def generator(request):
         "data": DataFolder(),
         "page": None,
         "fetch": fetch,
+        "resource": resource_of(None),
     })
     value = fn(ctx)
     if value is None:

@@ -214,3 +214,85 @@ def fetch(url, *, as_="json"):
     if as_ == "text":
         return text
     return frozen(json.loads(text))
+
+
+class ImageError(ValueError):
+    """`ctx.resource(...)` cannot make the image asked for (no such file,
+    not an image, a size out of range); the message says which."""
+
+    __module__ = "dispatcher"
+
+
+class Resource:
+    """`ctx.resource(src)`: an image of the site, from which the host makes
+    other sizes and formats when the site grants `[capabilities] images`
+    and the script declares `needs: [images]`. `src` is a file of the
+    page's bundle (`"cover.jpg"`, for scripts that declare `uses_page`) or
+    a file under `static/` written as its URL (`"/img/logo.png"`).
+
+    Each method returns a `Record` with `url`, `width` and `height`; the
+    file is made once the pages are rendered, and kept."""
+
+    __slots__ = ("_src", "_page")
+
+    def __init__(self, src, page=None):
+        if not isinstance(src, str):
+            raise TypeError("ctx.resource takes a file name as a str")
+        object.__setattr__(self, "_src", src)
+        object.__setattr__(self, "_page", page)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a resource is read-only")
+
+    def __repr__(self):
+        return f"Resource({self._src!r})"
+
+    def _make(self, op, width, height, anchor=None, format=None, quality=None):
+        for name, value in (("width", width), ("height", height), ("quality", quality)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise ValueError(f"`{name}` is a whole number of 1 or more")
+        request = {"src": self._src, "page": self._page, "op": op, "width": width,
+                   "height": height, "anchor": anchor, "format": format, "quality": quality}
+        request = {k: v for k, v in request.items() if v is not None}
+        try:
+            answer = host.query(to_json({"image": request}))
+        except Err as refused:
+            message = str(refused.value)
+            if message.startswith(_DENIED):
+                raise SandboxDenied(message[len(_DENIED):]) from None
+            raise ImageError(message) from None
+        return frozen(from_json(answer))
+
+    def resize(self, width=None, height=None, *, format=None, quality=None):
+        """Scaled to `width` or `height` (the other follows the aspect), or
+        to both exactly."""
+        return self._make("resize", width, height, format=format, quality=quality)
+
+    def fit(self, width, height, *, format=None, quality=None):
+        """Scaled down to fit in `width`×`height`, keeping the aspect."""
+        return self._make("fit", width, height, format=format, quality=quality)
+
+    def fill(self, width, height, *, anchor="center", format=None, quality=None):
+        """Scaled to cover `width`×`height`, then cut to it at `anchor`."""
+        return self._make("fill", width, height, anchor, format, quality)
+
+    def crop(self, width, height, *, anchor="center", format=None, quality=None):
+        """Cut to `width`×`height` at `anchor`, unscaled."""
+        return self._make("crop", width, height, anchor, format, quality)
+
+    def srcset(self, widths, *, format=None, quality=None):
+        """`"url 400w, url 800w"` for an `<img srcset>`: one resize per
+        width."""
+        made = [self.resize(width, format=format, quality=quality) for width in widths]
+        return ", ".join(f"{image.url} {image.width}w" for image in made)
+
+
+def resource_of(page):
+    """`ctx.resource` for a call on `page` (its request's, or None)."""
+    path = page.get("path") if page else None
+
+    def resource(src):
+        return Resource(src, path)
+
+    return resource
