@@ -6,6 +6,7 @@
 pub mod allow_list;
 pub mod fetch;
 pub mod images;
+mod known_sources;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
