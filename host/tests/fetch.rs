@@ -203,10 +203,20 @@ fn allowed_urls_are_fetched_once_stored_and_replayed_and_the_rest_refused() {
     .concat();
     let post = |extra: &str| format!("+++\ntitle = \"P\"\ndate = 2024-01-01\n+++\n{calls}{extra}");
     write(root, "content/posts/p.md", &post(""));
+    // A template reads the same response (one request for both).
+    write(
+        root,
+        "templates/post.html",
+        &format!(
+            "<p class=\"stars\">{{{{ fetch(\"{}\").stars }}}}</p>{{{{ page.content | safe }}}}",
+            server.url("/api/repo")
+        ),
+    );
     let t0 = 1_800_000_000;
 
     let (html, stderr) = render(root, &["render"], t0);
     assert!(html.contains("r:5"), "{html}");
+    assert!(html.contains("<p class=\"stars\">5</p>"), "{html}");
     for expected in [
         // Not in the list: denied, naming the setting.
         format!(
@@ -255,6 +265,7 @@ fn allowed_urls_are_fetched_once_stored_and_replayed_and_the_rest_refused() {
     // --refresh-remote fetches again; the new body re-runs the call.
     let (html, stderr) = render(root, &["render", "--refresh-remote"], t0 + 120);
     assert!(html.contains("r:6"), "{html}");
+    assert!(html.contains("<p class=\"stars\">6</p>"), "{html}");
     assert_eq!(server.hits("/api/repo"), 2, "{stderr}");
     assert_eq!(runs(&stderr), 6, "{stderr}");
     // The same body again: the call that read it is not run again.

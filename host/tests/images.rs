@@ -102,11 +102,25 @@ fn images_are_made_decodable_at_their_sizes_and_only_a_changed_one_again() {
          {{< pic src=\"bomb.png\" >}}\n\n\
          {{< figure src=\"cover.jpg\" width=200 format=\"webp\" alt=\"Cover\" >}}\n",
     );
+    // A template asks too: a thumbnail of the page's cover.
+    write(
+        root,
+        "templates/post.html",
+        "{% set t = image(\"cover.jpg\", op=\"fill\", width=64, height=64, format=\"png\") %}\
+         <img class=\"thumb\" src=\"{{ t.url }}\" width=\"{{ t.width }}\">{{ page.content | safe }}",
+    );
     let out = host(root, &["render"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let public = root.join("public");
-    let html = std::fs::read_to_string(public.join("posts/trip/index.html")).unwrap();
+    let page = std::fs::read_to_string(public.join("posts/trip/index.html")).unwrap();
+    let thumb = page
+        .split("class=\"thumb\" src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no thumbnail in {page}"));
+    assert_eq!(decoded(&public, thumb), (ImageFormat::Png, 64, 64));
+    let html = page.split("width=\"64\">").nth(1).unwrap().to_owned();
     let made = urls(&html);
     assert_eq!(made.len(), 6, "{made:?} in {html}");
     assert_eq!(decoded(&public, &made[0]), (ImageFormat::WebP, 320, 240));
@@ -146,7 +160,8 @@ fn images_are_made_decodable_at_their_sizes_and_only_a_changed_one_again() {
     let out = host(root, &["render"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let html = std::fs::read_to_string(public.join("posts/trip/index.html")).unwrap();
-    let again = urls(&html);
+    let html = html.split("width=\"64\">").nth(1).unwrap();
+    let again = urls(html);
     assert_eq!(again[2], made[2]);
     assert_eq!(
         std::fs::metadata(&logo).unwrap().modified().unwrap(),

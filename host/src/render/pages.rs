@@ -115,6 +115,8 @@ fn render_page(
                 site => context.site.clone(),
                 nav => &context.nav,
                 data => data.value(),
+                fetch => data.fetch(),
+                image => data.image(Some(page.path.clone())),
                 page => context! {
                     title => &page.title,
                     date => page.date.map(iso_date),

@@ -133,7 +133,12 @@ impl SiteContext {
         }
         let data =
             super::template_data::TemplateData::recording(self.data.clone().unwrap_or_default());
-        let full = context! { data => data.value(), ..ctx.clone() };
+        let full = context! {
+            data => data.value(),
+            fetch => data.fetch(),
+            image => data.image(None),
+            ..ctx.clone()
+        };
         let rendered = match &self.kept {
             Some(kept) => kept.render(&self.templates, &path, template, (&ctx, full), &data),
             None => self.templates.render(template, full),

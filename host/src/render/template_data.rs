@@ -1,9 +1,14 @@
 //! `data` in templates: the site's `data/` folder, read lazily, each read
 //! noted as a question so that a page is rendered again exactly when a data
-//! file its template read changed.
+//! file its template read changed. `fetch(url)` and `image(src, ...)` are
+//! questions too, answered as for scripts (what the site grants in
+//! `[capabilities]`).
 
+use crate::capabilities::images::Request;
 use crate::site_queries::{Question, SiteQueries};
-use minijinja::value::{Enumerator, Object, Value};
+use blogmark_runtime::QuerySource as _;
+use minijinja::value::{Enumerator, Kwargs, Object, Value};
+use minijinja::{Error, ErrorKind};
 use std::sync::{Arc, Mutex};
 
 /// The `data` of one template render, and the questions it asked.
@@ -30,10 +35,81 @@ impl TemplateData {
         })
     }
 
+    /// `fetch(url, as="json")` (or `as="text"`): a URL's response, for a
+    /// site whose `[capabilities] fetch` allows it.
+    pub(super) fn fetch(&self) -> Value {
+        let (queries, reads) = (self.queries.clone(), self.reads.clone());
+        Value::from_function(move |url: String, kwargs: Kwargs| -> Result<Value, Error> {
+            let form: Option<String> = kwargs.get("as")?;
+            kwargs.assert_all_used()?;
+            let answer = ask(&queries, &reads, Question::Fetch(url))?;
+            let text = answer["text"].as_str().unwrap_or_default();
+            match form.as_deref().unwrap_or("json") {
+                "text" => Ok(Value::from(text)),
+                "json" => serde_json::from_str::<serde_json::Value>(text)
+                    .map(|v| Value::from_serialize(&v))
+                    .map_err(|e| failed(format!("the response is not JSON: {e}"))),
+                other => Err(failed(format!("`as` is json or text, not `{other}`"))),
+            }
+        })
+    }
+
+    /// `image(src, width=800, op="resize", height=, format=, quality=,
+    /// anchor=)`: `{url, width, height}` of an image made from `src` (a file
+    /// of `page`'s bundle, or `/…` under `static/`), for a site whose
+    /// `[capabilities] images` is on.
+    pub(super) fn image(&self, page: Option<String>) -> Value {
+        let (queries, reads) = (self.queries.clone(), self.reads.clone());
+        Value::from_function(move |src: String, kwargs: Kwargs| -> Result<Value, Error> {
+            let request = Request {
+                src,
+                page: page.clone(),
+                op: kwargs
+                    .get::<Option<String>>("op")?
+                    .unwrap_or_else(|| "resize".into()),
+                width: kwargs.get("width")?,
+                height: kwargs.get("height")?,
+                anchor: kwargs.get("anchor")?,
+                format: kwargs.get("format")?,
+                quality: kwargs.get("quality")?,
+            };
+            kwargs.assert_all_used()?;
+            let answer = ask(&queries, &reads, Question::Image(request))?;
+            Ok(Value::from_serialize(&answer))
+        })
+    }
+
     /// The questions the template asked.
     pub(super) fn reads(&self) -> Vec<String> {
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+}
+
+/// The answer to `question` from `queries`, noted (once) in `reads`; a
+/// refusal or failure is the template's error.
+fn ask(
+    queries: &SiteQueries,
+    reads: &Mutex<Vec<String>>,
+    question: Question,
+) -> Result<serde_json::Value, Error> {
+    let text = question.text();
+    {
+        let mut reads = reads.lock().unwrap_or_else(|e| e.into_inner());
+        if !reads.contains(&text) {
+            reads.push(text.clone());
+        }
+    }
+    let answer = queries.answer(&text).map_err(|why| {
+        failed(
+            why.trim_start_matches(crate::capabilities::fetch::DENIED)
+                .to_owned(),
+        )
+    })?;
+    serde_json::from_str(&answer).map_err(|e| failed(e.to_string()))
+}
+
+fn failed(message: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message)
 }
 
 /// One folder of `data/`: a key is a file's content or a folder.
