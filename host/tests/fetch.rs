@@ -247,6 +247,19 @@ fn allowed_urls_are_fetched_once_stored_and_replayed_and_the_rest_refused() {
         "a denied URL is never requested"
     );
     assert_eq!(server.hits("/api/repo"), 1, "once per build, whoever asks");
+    // Tried by hand, the macro gets what the render stored.
+    let tried = host(
+        root,
+        &[
+            "scripts",
+            "run",
+            "stars",
+            "--arg",
+            &format!("url={}", server.url("/api/repo")),
+        ],
+    );
+    assert_eq!(text(&tried.stdout).trim(), "r:5", "{}", text(&tried.stderr));
+    assert_eq!(server.hits("/api/repo"), 1);
 
     // Replayed: nothing is requested, nothing runs again.
     server.route(

@@ -153,6 +153,30 @@ impl Remote {
         }
     }
 
+    /// The fetches of a build at `now` of a site granting `capabilities`,
+    /// replaying what `store` kept unless `refresh`.
+    pub fn for_site(
+        capabilities: &super::Capabilities,
+        store: Option<&crate::store::Store>,
+        refresh: bool,
+        now: i64,
+    ) -> Remote {
+        // site.toml was checked when it loaded.
+        let allow = AllowList::new(&capabilities.fetch).unwrap_or_default();
+        if allow.is_empty() {
+            return Remote::none();
+        }
+        let stored = store
+            .and_then(|store| {
+                store
+                    .remote_responses()
+                    .inspect_err(|e| tracing::warn!("cannot read the stored responses: {e}"))
+                    .ok()
+            })
+            .unwrap_or_default();
+        Remote::new(allow, capabilities.fetch_limits(), refresh, now, stored)
+    }
+
     /// A build that allows nothing (a site without `[capabilities] fetch`).
     pub fn none() -> Remote {
         Remote::new(

@@ -156,6 +156,33 @@ impl Images {
         }
     }
 
+    /// The images of a build of the site at `root` granting
+    /// `capabilities`, whose pages are `pages` (their bundles' files are
+    /// what a relative name may name).
+    pub fn for_site(
+        root: &Path,
+        capabilities: &super::Capabilities,
+        pages: &[crate::content::Page],
+    ) -> Images {
+        let bundles = pages
+            .iter()
+            .filter(|p| p.bundle.is_some())
+            .map(|p| {
+                let files = p
+                    .resources
+                    .iter()
+                    .map(|r| (r.name.clone(), r.file.clone()))
+                    .collect();
+                let page = BundlePage {
+                    url: p.url.clone(),
+                    files,
+                };
+                (p.path.clone(), page)
+            })
+            .collect();
+        Images::new(root, capabilities.images, bundles)
+    }
+
     /// The answer to an image question: `{"url", "width", "height"}`, or
     /// why not (prefixed with `denied: ` when the site grants no images).
     pub fn answer(&self, request: &Request) -> Result<String, String> {

@@ -11,9 +11,8 @@ use super::site_context::SiteContext;
 use super::{
     aliases, bundles, feeds, link_check, output_paths, pages, persist, progress, static_files,
 };
-use crate::capabilities::allow_list::AllowList;
 use crate::capabilities::fetch::Remote;
-use crate::capabilities::images::{BundlePage, Images};
+use crate::capabilities::images::Images;
 use crate::config::Config;
 use crate::content::{self, Kind, Page};
 use crate::diagnostics::{Diagnostic, Severity};
@@ -196,7 +195,7 @@ fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
     let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
     diagnostics.extend(data_diagnostics);
     Ok(Loaded {
-        images: std::sync::Arc::new(images(root, &config, &content.pages)),
+        images: std::sync::Arc::new(Images::for_site(root, &config.capabilities, &content.pages)),
         pages: content.pages,
         config,
         scripts,
@@ -208,53 +207,14 @@ fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
 
 /// What `ctx.fetch` answers from in this build: the site's grant, and the
 /// responses earlier builds kept in `store` (none are replayed with
-/// `--refresh-remote`, or when the database cannot be read).
+/// `--refresh-remote`).
 fn remote(config: &Config, store: Option<&Store>, options: &BuildOptions) -> Remote {
-    let capabilities = &config.capabilities;
-    // site.toml was checked when it loaded.
-    let allow = AllowList::new(&capabilities.fetch).unwrap_or_default();
-    if allow.is_empty() {
-        return Remote::none();
-    }
-    let stored = store
-        .and_then(|store| {
-            store
-                .remote_responses()
-                .inspect_err(|e| tracing::warn!("cannot read the stored responses: {e}"))
-                .ok()
-        })
-        .unwrap_or_default();
-    Remote::new(
-        allow,
-        capabilities.fetch_limits(),
+    Remote::for_site(
+        &config.capabilities,
+        store,
         options.refresh_remote,
         build_clock().timestamp(),
-        stored,
     )
-}
-
-/// What `ctx.resource` makes in this build of the site at `root`: its
-/// bundles' files are what a relative name may name.
-fn images(root: &std::path::Path, config: &Config, pages: &[Page]) -> Images {
-    let bundles = pages
-        .iter()
-        .filter(|p| p.bundle.is_some())
-        .map(|p| {
-            let files = p
-                .resources
-                .iter()
-                .map(|r| (r.name.clone(), r.file.clone()))
-                .collect();
-            (
-                p.path.clone(),
-                BundlePage {
-                    url: p.url.clone(),
-                    files,
-                },
-            )
-        })
-        .collect();
-    Images::new(root, config.capabilities.images, bundles)
 }
 
 /// What this build fetched (to keep in the database), with a warning for

@@ -2,6 +2,7 @@
 //! done: `host scripts run` and the workbench's run panel.
 
 use super::Script;
+use crate::capabilities::{fetch::Remote, images::Images};
 use crate::markdown::{self, ElementHooks, escape};
 use crate::python::{Failure, RunOutput, Session};
 use crate::site_queries::SiteQueries;
@@ -19,12 +20,21 @@ pub fn site_queries(root: &Path) -> Arc<SiteQueries> {
     };
     let content = crate::content::load_with(root, &config.permalinks);
     let pages: Vec<&crate::content::Page> = content.pages.iter().filter(|p| !p.draft).collect();
-    Arc::new(SiteQueries::of_pages(
-        data,
-        &pages,
-        config.base_url(),
-        &config.taxonomies,
-    ))
+    // Fetches and images as a render answers them (what the render stored
+    // is replayed; a trial stores and writes nothing).
+    let store = root
+        .join(crate::store::DB_PATH)
+        .is_file()
+        .then(|| crate::store::Store::open(root).ok())
+        .flatten();
+    let now = chrono::Utc::now().timestamp();
+    let remote = Remote::for_site(&config.capabilities, store.as_ref(), false, now);
+    let images = Images::for_site(root, &config.capabilities, &content.pages);
+    Arc::new(
+        SiteQueries::of_pages(data, &pages, config.base_url(), &config.taxonomies)
+            .with_remote(Arc::new(remote))
+            .with_images(Arc::new(images)),
+    )
 }
 
 /// Markdown rendered with one hook: its HTML, how many elements the hook
