@@ -109,7 +109,7 @@ fn init_writes_a_site_that_renders_and_refuses_to_overwrite() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Rendered 9 pages"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Rendered 10 pages"));
     let again = host(&["init", site.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a site"));
@@ -220,8 +220,8 @@ fn check_writes_nothing() {
     let mut opts = options(site.path());
     opts.write = false;
     let report = build(&opts).unwrap();
-    // Five files of content/, four pages the books generator makes.
-    assert_eq!(report.pages, 9);
+    // Six files of content/, four pages the books generator makes.
+    assert_eq!(report.pages, 10);
     assert!(!site.path().join("public").exists());
     assert!(!site.path().join(".blogmark").exists());
 }
@@ -294,7 +294,7 @@ fn a_generated_thousand_post_site_renders() {
         "{:?}",
         &report.diagnostics[..report.diagnostics.len().min(3)]
     );
-    assert_eq!(report.pages, 1_009);
+    assert_eq!(report.pages, 1_010);
     // The demo's: 6 + 5 in two posts, 1 in a third, 3 in generated pages.
     assert_eq!(report.macro_calls, 1_000 * 4 + 6 + 5 + 1 + 3);
     assert!(read(site.path(), "posts/post-0999/index.html").contains("embed/abc999"));
@@ -328,7 +328,7 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
     let incremental_scripts = Store::open(root).unwrap().scripts().unwrap();
     assert_eq!(
         incremental_scripts.len(),
-        7,
+        8,
         "the demo's scripts are mirrored"
     );
     let out = host(&["rebuild", "--site", root.to_str().unwrap()]);
@@ -342,7 +342,7 @@ fn a_rebuilt_database_equals_the_incrementally_kept_one() {
     assert_eq!(rebuilt_scripts, incremental_scripts);
     assert_eq!(
         incremental.len(),
-        50 + 5,
+        50 + 6,
         "files only: generated pages are not kept"
     );
     assert_eq!(incremental, rebuilt);
@@ -359,7 +359,7 @@ fn deleting_the_database_is_safe() {
     build(&options(site.path())).unwrap();
     std::fs::remove_dir_all(site.path().join(".blogmark")).unwrap();
     build(&options(site.path())).unwrap();
-    assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 5);
+    assert_eq!(Store::open(site.path()).unwrap().posts().unwrap().len(), 6);
     let _: PathBuf = site.path().to_path_buf();
 }
 

@@ -359,3 +359,26 @@ fn run_script_on_a_macro_prints_its_html() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "<b>HEYHello</b>\n");
 }
+
+#[test]
+fn a_transformed_bundle_keeps_its_files_and_its_permalink() {
+    let dir = common::site("[permalinks]\nposts = \"/:year/:slug/\"\n");
+    let root = dir.path();
+    common::write(
+        root,
+        "content/posts/trip/index.md",
+        "+++\ntitle = \"Trip\"\ndate = 2024-05-01\n+++\n![map](map.png)\n",
+    );
+    common::write(root, "content/posts/trip/map.png", "png");
+    common::write(root, "scripts/tagger.py", &tagger());
+    let out = host(root, &["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(root.join("public/2024/trip/index.html")).unwrap();
+    assert!(page.contains("Tagged."), "the transform ran: {page}");
+    assert_eq!(
+        std::fs::read(root.join("public/2024/trip/map.png")).unwrap(),
+        b"png"
+    );
+    let check = host(root, &["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}

@@ -136,6 +136,8 @@ impl Op {
 #[derive(Debug, Default)]
 pub struct Images {
     root: PathBuf,
+    /// The base URL, with its final `/`: a made image's URL is under it.
+    base: String,
     granted: bool,
     pages: HashMap<String, BundlePage>,
     sources: Mutex<HashMap<String, Arc<Result<Source, String>>>>,
@@ -147,21 +149,27 @@ impl Images {
     /// The images of a build of the site at `root` whose bundle pages are
     /// `pages` (by source path); `granted`: whether site.toml grants
     /// `[capabilities] images`.
-    pub fn new(root: &Path, granted: bool, pages: HashMap<String, BundlePage>) -> Images {
+    pub fn new(
+        root: &Path,
+        base: String,
+        granted: bool,
+        pages: HashMap<String, BundlePage>,
+    ) -> Images {
         Images {
             root: root.to_path_buf(),
+            base,
             granted,
             pages,
             ..Images::default()
         }
     }
 
-    /// The images of a build of the site at `root` granting
-    /// `capabilities`, whose pages are `pages` (their bundles' files are
-    /// what a relative name may name).
+    /// The images of a build of the site at `root` configured by `config`,
+    /// whose pages are `pages` (their bundles' files are what a relative
+    /// name may name).
     pub fn for_site(
         root: &Path,
-        capabilities: &super::Capabilities,
+        config: &crate::config::Config,
         pages: &[crate::content::Page],
     ) -> Images {
         let bundles = pages
@@ -180,10 +188,11 @@ impl Images {
                 (p.path.clone(), page)
             })
             .collect();
-        Images::new(root, capabilities.images, bundles)
+        Images::new(root, config.base_url(), config.capabilities.images, bundles)
     }
 
-    /// The answer to an image question: `{"url", "width", "height"}`, or
+    /// The answer to an image question: `{"url", "width", "height"}` (the
+    /// URL under the base URL, as pages' are), or
     /// why not (prefixed with `denied: ` when the site grants no images).
     pub fn answer(&self, request: &Request) -> Result<String, String> {
         if !self.granted {
@@ -213,7 +222,7 @@ impl Images {
         let extension = format.extensions_str()[0];
         let name = format!("{stem}_{}_{w}x{h}.{extension}", &key[..12]);
         let output = format!("{folder}{name}");
-        let url = format!("/{output}");
+        let url = format!("{}{output}", self.base);
         lock(&self.jobs).insert(
             output,
             Job {

@@ -4,84 +4,96 @@ use anyhow::{Context as _, bail};
 use std::path::Path;
 use std::process::ExitCode;
 
-const FILES: &[(&str, &str)] = &[
-    ("site.toml", include_str!("../../../demo/site.toml")),
-    (".gitignore", "public/\n.blogmark/\n"),
+const FILES: &[(&str, &[u8])] = &[
+    ("site.toml", include_bytes!("../../../demo/site.toml")),
+    (".gitignore", b"public/\n.blogmark/\n"),
     (
         "content/posts/hello-world.md",
-        include_str!("../../../demo/content/posts/hello-world.md"),
+        include_bytes!("../../../demo/content/posts/hello-world.md"),
     ),
     (
         "content/posts/macros-tour.md",
-        include_str!("../../../demo/content/posts/macros-tour.md"),
+        include_bytes!("../../../demo/content/posts/macros-tour.md"),
     ),
     (
         "content/posts/python-macros.md",
-        include_str!("../../../demo/content/posts/python-macros.md"),
+        include_bytes!("../../../demo/content/posts/python-macros.md"),
     ),
     (
         "scripts/word_count.py",
-        include_str!("../../../demo/scripts/word_count.py"),
+        include_bytes!("../../../demo/scripts/word_count.py"),
     ),
     (
         "content/pages/about.md",
-        include_str!("../../../demo/content/pages/about.md"),
+        include_bytes!("../../../demo/content/pages/about.md"),
     ),
     (
         "scripts/badge.py",
-        include_str!("../../../demo/scripts/badge.py"),
+        include_bytes!("../../../demo/scripts/badge.py"),
     ),
     (
         "scripts/reading_time.py",
-        include_str!("../../../demo/scripts/reading_time.py"),
+        include_bytes!("../../../demo/scripts/reading_time.py"),
     ),
     (
         "static/robots.txt",
-        include_str!("../../../demo/static/robots.txt"),
+        include_bytes!("../../../demo/static/robots.txt"),
     ),
     (
         "static/images/office-cat.svg",
-        include_str!("../../../demo/static/images/office-cat.svg"),
+        include_bytes!("../../../demo/static/images/office-cat.svg"),
     ),
     (
         "content/posts/extending.md",
-        include_str!("../../../demo/content/posts/extending.md"),
+        include_bytes!("../../../demo/content/posts/extending.md"),
     ),
     (
         "scripts/external_links.py",
-        include_str!("../../../demo/scripts/external_links.py"),
+        include_bytes!("../../../demo/scripts/external_links.py"),
     ),
     (
         "scripts/chart.py",
-        include_str!("../../../demo/scripts/chart.py"),
+        include_bytes!("../../../demo/scripts/chart.py"),
     ),
     (
         "scripts/related.py",
-        include_str!("../../../demo/scripts/related.py"),
+        include_bytes!("../../../demo/scripts/related.py"),
     ),
     (
         "scripts/books.py",
-        include_str!("../../../demo/scripts/books.py"),
+        include_bytes!("../../../demo/scripts/books.py"),
     ),
     (
         "data/books/dune.toml",
-        include_str!("../../../demo/data/books/dune.toml"),
+        include_bytes!("../../../demo/data/books/dune.toml"),
     ),
     (
         "data/books/left-hand.toml",
-        include_str!("../../../demo/data/books/left-hand.toml"),
+        include_bytes!("../../../demo/data/books/left-hand.toml"),
     ),
     (
         "data/books/piranesi.toml",
-        include_str!("../../../demo/data/books/piranesi.toml"),
+        include_bytes!("../../../demo/data/books/piranesi.toml"),
     ),
     (
         "data/site.yaml",
-        include_str!("../../../demo/data/site.yaml"),
+        include_bytes!("../../../demo/data/site.yaml"),
     ),
     (
         "templates/README.md",
-        include_str!("../../../demo/templates/README.md"),
+        include_bytes!("../../../demo/templates/README.md"),
+    ),
+    (
+        "content/posts/photos/index.md",
+        include_bytes!("../../../demo/content/posts/photos/index.md"),
+    ),
+    (
+        "content/posts/photos/waves.jpg",
+        include_bytes!("../../../demo/content/posts/photos/waves.jpg"),
+    ),
+    (
+        "scripts/responsive_images.py",
+        include_bytes!("../../../demo/scripts/responsive_images.py"),
     ),
 ];
 

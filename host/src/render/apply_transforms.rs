@@ -11,6 +11,7 @@ pub(super) fn transform_all(
     root: &std::path::Path,
     python: &Session,
     pages: &[&Page],
+    permalinks: &crate::config::Permalinks,
 ) -> Vec<(Option<Page>, Vec<Diagnostic>)> {
     if python.transforms().is_empty() {
         return pages.iter().map(|_| (None, Vec::new())).collect();
@@ -39,15 +40,22 @@ pub(super) fn transform_all(
             }
             let applied =
                 crate::transforms::apply(python, python.transforms(), page.kind, &page.path, &text);
+            let mut diagnostics = applied.diagnostics;
             let page = applied.page.map(|mut new| {
                 // Diagnostics name lines of the file on disk: while the body
                 // is the file's, so are its line numbers.
                 if new.body == page.body {
                     new.body_line = page.body_line;
                 }
+                // What loading gave the page beyond its text: a bundle's
+                // files, the URL `[permalinks]` makes of its (new) date and slug.
+                new.resources = page.resources.clone();
+                if let Err(d) = crate::content::urls::apply_permalinks(&mut new, permalinks) {
+                    diagnostics.push(d);
+                }
                 new
             });
-            (page, applied.diagnostics)
+            (page, diagnostics)
         })
         .collect()
 }
@@ -87,7 +95,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(python.transforms().len(), 1);
 
-        let out = transform_all(site.path(), &python, &[&page]);
+        let out = transform_all(site.path(), &python, &[&page], &Default::default());
 
         assert!(out[0].0.is_none(), "the page stays as loaded");
         let message = out[0].1.iter().map(|d| d.to_string()).collect::<String>();

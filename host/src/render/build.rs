@@ -195,7 +195,7 @@ fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
     let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
     diagnostics.extend(data_diagnostics);
     Ok(Loaded {
-        images: std::sync::Arc::new(Images::for_site(root, &config.capabilities, &content.pages)),
+        images: std::sync::Arc::new(Images::for_site(root, &config, &content.pages)),
         pages: content.pages,
         config,
         scripts,
@@ -323,7 +323,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     log_loaded(&built, &loaded, &python, &pool, started);
 
     // Transforms rewrite files: a generated page is not one.
-    let mut transformed = pool.install(|| transform_all(root, &python, &built));
+    let permalinks = &loaded.config.permalinks;
+    let mut transformed = pool.install(|| transform_all(root, &python, &built, permalinks));
     let generated = published(&made.pages, options);
     transformed.extend(generated.iter().map(|_| (None, Vec::new())));
     built.extend(generated);

@@ -29,7 +29,7 @@ pub fn site_queries(root: &Path) -> Arc<SiteQueries> {
         .flatten();
     let now = chrono::Utc::now().timestamp();
     let remote = Remote::for_site(&config.capabilities, store.as_ref(), false, now);
-    let images = Images::for_site(root, &config.capabilities, &content.pages);
+    let images = Images::for_site(root, &config, &content.pages);
     Arc::new(
         SiteQueries::of_pages(data, &pages, config.base_url(), &config.taxonomies)
             .with_remote(Arc::new(remote))
