@@ -211,3 +211,83 @@ fn a_site_that_grants_no_images_or_a_script_that_does_not_declare_them_is_refuse
         .collect();
     assert!(made.is_empty(), "{made:?}");
 }
+
+/// What the browser shows of the page's photo, once loaded, in a window
+/// `width` wide: the candidate it picked from the `srcset`, its width as
+/// shown (the decoded width over the candidate's density: the `sizes`
+/// width), and the CSS width `sizes` gives it.
+async fn shown(url: &str, width: u32) -> (String, u64, f64, f64) {
+    let browser = common::browser::Browser::start(width, 900).await;
+    browser.client.goto(url).await.unwrap();
+    browser
+        .wait_for("document.querySelector('article img')?.complete && document.querySelector('article img').naturalWidth > 0")
+        .await;
+    let picked = browser
+        .eval("[document.querySelector('article img').currentSrc, document.querySelector('article img').naturalWidth, Math.min(window.innerWidth, 800), window.devicePixelRatio]")
+        .await;
+    browser.close().await;
+    (
+        picked[0].as_str().unwrap_or_default().to_owned(),
+        picked[1].as_u64().unwrap_or_default(),
+        picked[2].as_f64().unwrap_or_default(),
+        picked[3].as_f64().unwrap_or(1.0),
+    )
+}
+
+/// The candidate of 480, 800 and 1200 pixels a browser needing `needed`
+/// pixels picks: the smallest that is enough, else the largest.
+fn candidate(needed: f64) -> u64 {
+    [480, 800, 1200]
+        .into_iter()
+        .find(|w| *w as f64 >= needed)
+        .unwrap_or(1200)
+}
+
+#[test]
+fn a_real_browser_picks_and_decodes_the_webp_size_the_demo_hook_offers() {
+    let site = site("[capabilities]\nimages = true\n");
+    let root = site.path();
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/scripts/responsive_images.py");
+    write(
+        root,
+        "scripts/responsive_images.py",
+        &std::fs::read_to_string(hook).unwrap(),
+    );
+    let bundle = root.join("content/posts/trip");
+    std::fs::create_dir_all(&bundle).unwrap();
+    let photo = RgbImage::from_fn(1600, 1000, |x, y| {
+        Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    photo.save(bundle.join("photo.jpg")).unwrap();
+    write(
+        root,
+        "content/posts/trip/index.md",
+        "+++\ntitle = \"Trip\"\ndate = 2024-01-01\n+++\n![The trip](photo.jpg)\n",
+    );
+    let server = common::server::Server::start(root);
+    let url = format!("{}posts/trip/", server.base);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // `sizes` says 100vw up to 800 px: each window gets the smallest
+        // WebP that covers its width (headless Chromium's windows are at
+        // least 500 px wide, so both pick 800 here), decoded.
+        let mut picked = Vec::new();
+        for width in [400, 1400] {
+            let (src, natural, css, ratio) = shown(&url, width).await;
+            let needed = css * ratio;
+            assert!(src.starts_with(&server.base), "{src}");
+            let expected = candidate(needed);
+            assert!(
+                src.ends_with(&format!("_{expected}x{}.webp", expected * 1000 / 1600)),
+                "{src} for {needed} pixels"
+            );
+            // Decoded: its intrinsic size is known, shown at the `sizes` width.
+            assert_eq!(natural as f64, css, "{src}");
+            picked.push(expected);
+        }
+        assert!(picked.iter().all(|w| *w >= 480), "{picked:?}");
+    });
+}
