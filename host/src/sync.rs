@@ -374,20 +374,23 @@ fn capability_changes(
                 }
             }
         } else if path == crate::config::FILE {
-            let grants = |bytes: Option<Vec<u8>>| -> Vec<String> {
+            let grants = |bytes: Option<Vec<u8>>| {
                 bytes
                     .and_then(|b| String::from_utf8(b).ok())
                     .and_then(|t| crate::config::Config::parse(&t).ok())
-                    .map(|c| c.capabilities.fetch)
+                    .map(|c| c.capabilities)
                     .unwrap_or_default()
             };
-            let old = grants(before(path));
-            for pattern in grants(file_at(repo, target, path)) {
-                if !old.contains(&pattern) {
-                    said.push(format!(
-                        "site.toml now lets scripts fetch {pattern} ([capabilities] fetch)"
-                    ));
-                }
+            let (old, new) = (grants(before(path)), grants(file_at(repo, target, path)));
+            for pattern in new.fetch.iter().filter(|p| !old.fetch.contains(p)) {
+                said.push(format!(
+                    "site.toml now lets scripts fetch {pattern} ([capabilities] fetch)"
+                ));
+            }
+            if new.images && !old.images {
+                said.push(
+                    "site.toml now lets scripts process images ([capabilities] images)".to_owned(),
+                );
             }
         }
     }

@@ -14,6 +14,9 @@ const PIC: &str = "\"\"\"\n---\nneeds: [images]\nuses_page: true\n---\n\"\"\"\n\
 def render(ctx):\n    \
     r = ctx.resource(ctx.args['src'])\n    \
     op = ctx.args.get('op', 'resize')\n    \
+    if op == 'named':\n        \
+        m = ctx.page.resources['cover.jpg'].fit(50, 50)\n        \
+        return f'<img src=\"{m.url}\" width=\"{m.width}\" height=\"{m.height}\">'\n    \
     if op == 'srcset':\n        \
         return f'<img srcset=\"{r.srcset([160, 320], format=\"webp\")}\">'\n    \
     if op == 'fill':\n        \
@@ -103,7 +106,8 @@ fn images_are_made_decodable_at_their_sizes_and_only_a_changed_one_again() {
          {{< pic src=\"../../../site.toml\" >}}\n\n\
          {{< pic src=\"/../site.toml\" >}}\n\n\
          {{< pic src=\"bomb.png\" >}}\n\n\
-         {{< figure src=\"cover.jpg\" width=200 format=\"webp\" alt=\"Cover\" >}}\n",
+         {{< figure src=\"cover.jpg\" width=200 format=\"webp\" alt=\"Cover\" >}}\n\n\
+         {{< pic src=\"cover.jpg\" op=\"named\" >}}\n",
     );
     // A template asks too: a thumbnail of the page's cover.
     write(
@@ -125,7 +129,7 @@ fn images_are_made_decodable_at_their_sizes_and_only_a_changed_one_again() {
     assert_eq!(decoded(&public, thumb), (ImageFormat::Png, 64, 64));
     let html = page.split("width=\"64\">").nth(1).unwrap().to_owned();
     let made = urls(&html);
-    assert_eq!(made.len(), 6, "{made:?} in {html}");
+    assert_eq!(made.len(), 7, "{made:?} in {html}");
     assert_eq!(decoded(&public, &made[0]), (ImageFormat::WebP, 320, 240));
     assert!(html.contains("width=\"320\" height=\"240\""), "{html}");
     assert_eq!(decoded(&public, &made[1]), (ImageFormat::Jpeg, 100, 100));
@@ -136,6 +140,8 @@ fn images_are_made_decodable_at_their_sizes_and_only_a_changed_one_again() {
     // The built-in figure, with width= and format=.
     assert_eq!(decoded(&public, &made[5]), (ImageFormat::WebP, 200, 150));
     assert!(html.contains("width=\"200\" height=\"150\""), "{html}");
+    // By name from `ctx.page.resources`, in the source's format.
+    assert_eq!(decoded(&public, &made[6]), (ImageFormat::Jpeg, 50, 38));
     assert!(made[0].starts_with("/posts/trip/cover_"), "{made:?}");
     for expected in [
         "content/posts/trip/index.md has no file `../../../site.toml` in its bundle",

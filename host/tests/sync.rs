@@ -256,7 +256,9 @@ fn a_pull_that_adds_a_need_or_widens_a_grant_is_said() {
     write(
         &up,
         "site.toml",
-        &common::site_toml("[capabilities]\nfetch = [\"https://api.example.org/*\"]\n"),
+        &common::site_toml(
+            "[capabilities]\nfetch = [\"https://api.example.org/*\"]\nimages = true\n",
+        ),
     );
     commit_all(&setup.upstream, "grant a fetch");
     push(&setup.upstream);
@@ -267,6 +269,11 @@ fn a_pull_that_adds_a_need_or_widens_a_grant_is_said() {
         stderr.contains(
             "warning: site.toml now lets scripts fetch https://api.example.org/* ([capabilities] fetch)"
         ),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("warning: site.toml now lets scripts process images ([capabilities] images)"),
         "{stderr}"
     );
     // A script that starts to need it; an unrelated edit says nothing.

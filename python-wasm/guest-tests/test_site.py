@@ -195,3 +195,27 @@ class ResourceTest(unittest.TestCase):
             self.resource("x.jpg").fit(1, 1)
         with self.assertRaises(ValueError):
             self.resource("x.jpg").resize(0)
+
+
+class PageResourcesTest(unittest.TestCase):
+    def setUp(self):
+        self.host = support.install_fake_host()
+
+    def test_by_position_as_before_and_by_name_with_the_image_methods(self):
+        from blogmark_guest.site import Resources
+        info = {"name": "cover.jpg", "width": 640, "height": 480, "size": 3}
+        resources = Resources(({"name": "notes.txt"}, info), "content/posts/trip/index.md")
+        self.assertEqual(resources[1]["name"], "cover.jpg")
+        self.assertEqual([r["name"] for r in resources], ["notes.txt", "cover.jpg"])
+        cover = resources["cover.jpg"]
+        self.assertEqual((cover.width, cover["height"]), (640, 480))
+        self.host.answers = {
+            q({"image": {"src": "cover.jpg", "page": "content/posts/trip/index.md",
+                         "op": "resize", "width": 320}}):
+                json.dumps({"url": "/c.jpg", "width": 320, "height": 240}),
+        }
+        self.assertEqual(cover.resize(320).height, 240)
+        with self.assertRaises(KeyError):
+            resources["missing.png"]
+        with self.assertRaises(AttributeError):
+            resources.x = 1

@@ -185,8 +185,8 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     }
     let session = Session::for_one_off(Settings::for_command(site));
     let registry = Registry::default();
-    let fetch_grant = blogmark_host::config::Config::load(site)
-        .map(|c| c.capabilities.fetch)
+    let grants = blogmark_host::config::Config::load(site)
+        .map(|c| c.capabilities)
         .ok();
     if only.is_none() {
         for problem in session.library_problems() {
@@ -214,7 +214,7 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
             println!(
                 "{}: needs {need} ({})",
                 script.path,
-                grant(&fetch_grant, need)
+                grant(grants.as_ref(), need)
             );
         }
     }
@@ -231,14 +231,17 @@ pub fn check(site: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
 }
 
 /// Whether the site grants `need`, said for `scripts check`.
-fn grant(fetch: &Option<Vec<String>>, need: &str) -> String {
-    match (need, fetch) {
-        (_, None) => "site.toml does not load, so nothing is granted".to_owned(),
-        ("fetch", Some(list)) if list.is_empty() => {
+fn grant(grants: Option<&blogmark_host::capabilities::Capabilities>, need: &str) -> String {
+    let Some(grants) = grants else {
+        return "site.toml does not load, so nothing is granted".to_owned();
+    };
+    match need {
+        "fetch" if grants.fetch.is_empty() => {
             "not granted: `[capabilities] fetch` in site.toml lists no URL".to_owned()
         }
-        ("fetch", Some(list)) => format!("granted for {}", list.join(", ")),
-        _ => "unknown".to_owned(),
+        "fetch" => format!("granted for {}", grants.fetch.join(", ")),
+        "images" if grants.images => "granted".to_owned(),
+        _ => format!("not granted: `{need} = true` is not in [capabilities] of site.toml"),
     }
 }
 

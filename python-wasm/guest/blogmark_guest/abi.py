@@ -15,7 +15,15 @@ import types
 from blogmark_guest import ABI_VERSION
 from blogmark_guest.ctx import CallInfo, Context
 from blogmark_guest.regex_literals import compiled_regexes, prefill_regex_cache
-from blogmark_guest.site import DataFolder, Site, fetch, frozen, resource_of
+from blogmark_guest.site import (
+    DataFolder,
+    Record,
+    Resources,
+    Site,
+    fetch,
+    frozen,
+    resource_of,
+)
 
 _MappingProxy = types.MappingProxyType
 _ModuleType = types.ModuleType
@@ -145,7 +153,14 @@ def _site_fields(request):
     `ctx.fetch` and `ctx.resource` (for scripts the site lets fetch or
     process images)."""
     page = request.get("page")
-    return {"page": freeze(page),
+    # `ctx.page.title` or `ctx.page["title"]`; its bundle's files by
+    # position or by name (`ctx.page.resources["cover.jpg"].resize(...)`).
+    shown = None
+    if page is not None:
+        fields = dict(freeze(page))
+        fields["resources"] = Resources(fields.get("resources", ()), page.get("path"))
+        shown = Record(fields)
+    return {"page": shown,
             "site": Site(dict(request.get("site") or {})),
             "data": DataFolder(),
             "fetch": fetch,

@@ -288,6 +288,54 @@ class Resource:
         return ", ".join(f"{image.url} {image.width}w" for image in made)
 
 
+class BundleFile(Resource):
+    """One of `ctx.page.resources`, by name (`ctx.page.resources["cover.jpg"]`):
+    its facts (`name`, `size`, `media_type`, `sha256`, `width`, `height`)
+    as keys or attributes, and for an image the methods of `Resource`."""
+
+    __slots__ = ("_info",)
+
+    def __init__(self, info, page):
+        super().__init__(info["name"], page)
+        object.__setattr__(self, "_info", info)
+
+    def __getitem__(self, key):
+        return self._info[key]
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_info")[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, key, default=None):
+        return self._info.get(key, default)
+
+    def __repr__(self):
+        return f"BundleFile({self._src!r})"
+
+
+class Resources(tuple):
+    """`ctx.page.resources`: the bundle's files, in order (each a read-only
+    mapping, as before), and by name (`["cover.jpg"]`, a `BundleFile`)."""
+
+    def __new__(cls, files, page):
+        made = super().__new__(cls, files)
+        object.__setattr__(made, "_page", page)
+        return made
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ctx.page.resources is read-only")
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for info in self:
+                if info.get("name") == key:
+                    return BundleFile(info, self._page)
+            raise KeyError(f"the page's bundle has no file {key!r}")
+        return super().__getitem__(key)
+
+
 def resource_of(page):
     """`ctx.resource` for a call on `page` (its request's, or None)."""
     path = page.get("path") if page else None
