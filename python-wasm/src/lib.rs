@@ -48,14 +48,19 @@ pub fn override_path() -> Option<PathBuf> {
 }
 
 /// Identifies the guest build: the hash of its inputs (sources, WIT, pinned
-/// tool), or of the component file's size and time when
-/// `$BLOGMARK_GUEST_WASM` names one. Part of every result cache key.
+/// tool) and the start of the component's own SHA-256, or the component
+/// file's size and time when `$BLOGMARK_GUEST_WASM` names one. Part of
+/// every result cache key and of the site snapshot's.
+///
+/// The component's hash is in it because the same inputs do not always
+/// build the same bytes (two checkouts of one commit differ): a snapshot
+/// image made from one guest must never be taken for another's.
 pub fn build_id() -> String {
     match override_path() {
         Some(path) => std::fs::metadata(&path)
             .map(|m| format!("file-{}-{:?}", m.len(), m.modified().ok()))
             .unwrap_or_else(|_| "missing".into()),
-        None => EMBEDDED_BUILD_ID.to_owned(),
+        None => format!("{EMBEDDED_BUILD_ID}-{}", &EMBEDDED_SHA256[..16]),
     }
 }
 
@@ -81,5 +86,8 @@ mod tests {
         assert!(CPYTHON_VERSION.starts_with("3."), "{CPYTHON_VERSION}");
         assert_eq!(EMBEDDED_SHA256.len(), 64);
         assert!(!EMBEDDED_BUILD_ID.is_empty());
+        if override_path().is_none() {
+            assert!(build_id().ends_with(&EMBEDDED_SHA256[..16]), "{}", build_id());
+        }
     }
 }
