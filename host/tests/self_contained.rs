@@ -133,7 +133,11 @@ fn version_names_the_host_the_guest_cpython_and_wasmtime() {
     assert_eq!(lines[0], format!("host {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(
         lines[1],
-        format!("guest build {}", blogmark_guest::EMBEDDED_BUILD_ID)
+        format!(
+            "guest build {}-{}",
+            blogmark_guest::EMBEDDED_BUILD_ID,
+            &blogmark_guest::EMBEDDED_SHA256[..16]
+        )
     );
     assert_eq!(
         lines[2],

@@ -87,7 +87,11 @@ mod tests {
         assert_eq!(EMBEDDED_SHA256.len(), 64);
         assert!(!EMBEDDED_BUILD_ID.is_empty());
         if override_path().is_none() {
-            assert!(build_id().ends_with(&EMBEDDED_SHA256[..16]), "{}", build_id());
+            assert!(
+                build_id().ends_with(&EMBEDDED_SHA256[..16]),
+                "{}",
+                build_id()
+            );
         }
     }
 }
