@@ -29,6 +29,10 @@ pub const MAX_SOURCE_PIXELS: u64 = 100_000_000;
 /// The largest source file read, in bytes.
 pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
 
+/// The most distinct images one build makes: a site (pulled, granted
+/// `images`) cannot have the host work without end.
+pub const MAX_OUTPUTS: usize = 20_000;
+
 /// The longest side an output may have, in pixels.
 pub const MAX_OUTPUT_SIDE: u32 = 8_192;
 
@@ -215,15 +219,32 @@ impl Images {
             format!("{}|{canonical}", source.content_hash).as_bytes(),
         ));
         let (w, h) = op.size();
-        let stem = Path::new(&file)
+        // Letters, digits, `-` and `_` only: the name goes into a URL as is.
+        let stem: String = Path::new(&file)
             .file_stem()
             .and_then(|s| s.to_str())
-            .unwrap_or("image");
+            .unwrap_or("image")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
         let extension = format.extensions_str()[0];
         let name = format!("{stem}_{}_{w}x{h}.{extension}", &key[..12]);
         let output = format!("{folder}{name}");
         let url = format!("{}{output}", self.base);
-        lock(&self.jobs).insert(
+        let mut jobs = lock(&self.jobs);
+        if jobs.len() >= MAX_OUTPUTS && !jobs.contains_key(&output) {
+            return Err(format!(
+                "the site asks for more than {MAX_OUTPUTS} distinct images in one build"
+            ));
+        }
+        jobs.insert(
             output,
             Job {
                 source,
@@ -233,6 +254,7 @@ impl Images {
                 key,
             },
         );
+        drop(jobs);
         Ok(json!({ "url": url, "width": w, "height": h }).to_string())
     }
 
@@ -733,6 +755,33 @@ mod tests {
                 .unwrap_err()
                 .contains("not resize, fit")
         );
+    }
+
+    #[test]
+    fn a_made_name_is_plain_whatever_the_source_is_called() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("static")).unwrap();
+        let mut png = Vec::new();
+        image::RgbImage::new(4, 4)
+            .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        std::fs::write(dir.path().join("static/a b?#\"é.png"), &png).unwrap();
+        let images = Images::new(dir.path(), "https://x.test/".into(), true, HashMap::new());
+        let request = Request {
+            src: "/a b?#\"é.png".into(),
+            page: None,
+            op: "resize".into(),
+            width: Some(2),
+            height: None,
+            anchor: None,
+            format: None,
+            quality: None,
+        };
+        let answer: serde_json::Value =
+            serde_json::from_str(&images.answer(&request).unwrap()).unwrap();
+        let url = answer["url"].as_str().unwrap();
+        assert!(url.starts_with("https://x.test/a-b----_"), "{url}");
+        assert!(url.ends_with("_2x2.png"), "{url}");
     }
 
     #[test]
