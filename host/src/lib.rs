@@ -71,6 +71,7 @@ pub mod capabilities;
 pub mod config;
 pub mod content;
 pub mod diagnostics;
+pub mod file_stamp;
 pub mod input;
 pub mod links;
 pub mod machine_key;

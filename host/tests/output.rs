@@ -255,3 +255,64 @@ fn a_waiting_render_says_why() {
         "{stderr}"
     );
 }
+
+/// `host -vv render` of `site` with the cache folder `cache` (whose key
+/// tags what the render keeps in `.blogmark/`): what it printed.
+fn render_verbose(site: &Path, cache: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["-vv", "render", "--site"])
+        .arg(site)
+        .env("NO_COLOR", "1")
+        .env("BLOGMARK_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+/// Whether `log` says the render wrote `written` files, found `unchanged`
+/// unchanged, of which `by_stamp` without reading them.
+fn says(log: &str, written: usize, unchanged: usize, by_stamp: usize) -> bool {
+    log.contains(&format!("{written} written, {unchanged} unchanged"))
+        && log.contains(&format!("by_stamp={by_stamp}"))
+}
+
+#[test]
+fn the_output_is_checked_by_stamps_and_any_edit_there_is_undone() {
+    let site = site("");
+    let cache = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        write(
+            site.path(),
+            &format!("content/posts/p{i}.md"),
+            &format!(
+                "---\ntitle: P{i}\ndate: 2024-01-0{}\n---\nBody {i}.\n",
+                i + 1
+            ),
+        );
+    }
+    let public = site.path().join("public");
+    render_verbose(site.path(), cache.path());
+    let before = snapshot(&public);
+    let files = before.len();
+    let log = render_verbose(site.path(), cache.path());
+    assert!(says(&log, 0, files, files), "{log}");
+    // An edit of the same length, in place: the folder does not change,
+    // only the file's stamp tells.
+    let page = public.join("posts/p1/index.html");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, text.replace("Body 1", "Evil 1")).unwrap();
+    std::fs::write(public.join("posts/p0/stranger.html"), "?").unwrap();
+    let log = render_verbose(site.path(), cache.path());
+    assert!(says(&log, 1, files - 1, files - 1), "{log}");
+    assert!(log.contains("1 removed"), "{log}");
+    assert!(snapshot(&public) == before, "the render undid both");
+    // A manifest kept by another machine (another key) is not trusted: the
+    // output is compared by reading it, and still undone.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(&page, text.replace("Body 1", "Evil 1")).unwrap();
+    let log = render_verbose(site.path(), elsewhere.path());
+    assert!(says(&log, 1, files - 1, 0), "{log}");
+    assert!(snapshot(&public) == before);
+}

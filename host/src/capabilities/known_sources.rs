@@ -7,36 +7,12 @@
 //! least two seconds after the file's last modification (an edit within
 //! the same tick as the recording could otherwise keep every stamp).
 
+pub(super) use crate::file_stamp::Stamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A file's metadata, as far as an edit changes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Stamp {
-    len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-    ino: u64,
-    dev: u64,
-}
-
-impl Stamp {
-    /// The stamp of a file with metadata `meta`.
-    pub(super) fn of(meta: &std::fs::Metadata) -> Stamp {
-        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-        Stamp {
-            len: meta.len(),
-            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
-            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
-            ino: meta.ino(),
-            dev: meta.dev(),
-        }
-    }
-}
 
 /// What is known of one source.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -90,7 +66,7 @@ impl KnownSources {
     pub(super) fn get(&self, path: &Path, stamp: Stamp) -> Option<Known> {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let known = map.get(path)?;
-        (known.stamp == stamp && known.recorded_ns >= stamp.mtime_ns + SETTLED_NS)
+        (known.stamp == stamp && known.recorded_ns >= stamp.modified_ns() + SETTLED_NS)
             .then(|| known.clone())
     }
 
@@ -152,13 +128,16 @@ mod tests {
         known.put(path.clone(), stamp, facts.clone());
         // Recorded in the same second as the edit: not trusted yet.
         assert!(known.get(&path, stamp).is_none());
-        let mut old = stamp;
-        old.mtime_ns -= 10 * SETTLED_NS;
+        // Last modified long before the recording: trusted.
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10))
+            .unwrap();
+        let old = Stamp::of(&std::fs::metadata(&path).unwrap());
         known.put(path.clone(), old, facts);
         assert_eq!(known.get(&path, old).unwrap().content_hash, "h");
         // Any other stamp (an edit) is not it.
-        let mut edited = old;
-        edited.ctime_ns += 1;
+        std::fs::write(&path, b"two").unwrap();
+        let edited = Stamp::of(&std::fs::metadata(&path).unwrap());
         assert!(known.get(&path, edited).is_none());
     }
 }

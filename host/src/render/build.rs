@@ -297,10 +297,13 @@ fn build_clock() -> chrono::DateTime<chrono::Utc> {
 /// the site's folder ([`PageCache::load`]) unless `options` turn the cache
 /// off, and keeping them again when they changed (a build that writes).
 pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport> {
+    let started = Instant::now();
+    let page_cache = options
+        .use_cache
+        .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
+    phase(started, "kept pages loaded");
     build(&BuildOptions {
-        page_cache: options
-            .use_cache
-            .then(|| std::sync::Arc::new(PageCache::load(&options.root))),
+        page_cache,
         keep_pages: options.use_cache,
         ..options.clone()
     })
@@ -312,6 +315,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let root = &options.root;
     let mut loaded = load(options)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    phase(started, "loaded");
     let mut built = published(&loaded.pages, options);
     let mut store = open_store(options)?;
     loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));
@@ -340,24 +344,28 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     if let (Some(cache), Some(keys)) = (&options.page_cache, &keys) {
         context.kept = Some(keys.listings(cache.clone(), root));
     }
+    phase(started, "page keys made");
     let reuse = |i: usize| keys.as_ref()?.reuse(i, &pages[i].path);
     let rendered =
         pool.install(|| pages::render_pages(&context, &python, &pages, &progress, &reuse));
     // Listings, feeds and the output call no macro.
     python.end_calls();
-    let mut kept_pages_changed = keys
-        .as_ref()
-        .is_some_and(|keys| keys.keep(&pages, &rendered));
+    let kept = |keys: &PageKeys| keys.keep(&pages, &rendered);
+    let mut kept_pages_changed = keys.as_ref().is_some_and(kept);
     progress.finish_and_clear();
-    tracing::info!(
-        pages = pages.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "pages rendered"
-    );
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(pages = pages.len(), elapsed_ms, "pages rendered");
 
     let mut output = Output::default();
-    let gathered = gather_pages(&mut context, &pages, &rendered, options, &mut output);
+    let gathered = gather_pages(
+        &mut context,
+        (&pages, &rendered),
+        keys.as_ref(),
+        options,
+        &mut output,
+    );
     diagnostics.extend(rendered.iter().flat_map(|r| r.diagnostics.iter().cloned()));
+    phase(started, "pages gathered");
     render_site_files(
         &mut context,
         &loaded.config,
@@ -366,6 +374,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         &mut diagnostics,
     );
     kept_pages_changed |= finish_listings(&mut context, started);
+    phase(started, "listings made");
     let generated = std::mem::take(&mut made.files);
     add_files(
         root,
@@ -375,31 +384,24 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         &mut diagnostics,
     );
     if options.check_links {
+        let base = &context.base;
+        let external = options.external_links.as_ref();
+        let sources = &gathered.sources;
         diagnostics.extend(link_check::check_links(
-            root,
-            &context.base,
-            &output,
-            &gathered.sources,
-            options.external_links.as_ref(),
+            root, base, &output, sources, external,
         ));
     }
-
     made.name_generators(&mut diagnostics);
     let fetched = fetched_responses(&loaded.remote, &mut diagnostics);
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    let (sandbox_runs, cache_hits) = python.counts();
     let mut report = BuildReport {
-        pages: pages.len(),
-        pages_reused: keys.as_ref().map_or(0, PageKeys::reused),
-        kept_pages_changed,
-        files: output.len(),
         diagnostics,
-        macro_calls: gathered.macro_calls,
-        sandbox_runs,
-        cache_hits,
-        macros: python.stats().snapshot(),
-        sandbox: python.sandbox_report(),
-        ..BuildReport::default()
+        ..report_of(
+            &python,
+            &pages,
+            (&keys, kept_pages_changed),
+            (&output, &gathered),
+        )
     };
     if let Some(store) = store.as_mut().filter(|_| options.write) {
         persist::persist(
@@ -414,6 +416,35 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What the build did, so far: its pages, what it reused and ran, the
+/// files of its `output`.
+fn report_of(
+    python: &Session,
+    pages: &[&Page],
+    (keys, kept_pages_changed): (&Option<PageKeys>, bool),
+    (output, gathered): (&Output, &Gathered),
+) -> BuildReport {
+    let (sandbox_runs, cache_hits) = python.counts();
+    BuildReport {
+        pages: pages.len(),
+        pages_reused: keys.as_ref().map_or(0, PageKeys::reused),
+        kept_pages_changed,
+        files: output.len(),
+        macro_calls: gathered.macro_calls,
+        sandbox_runs,
+        cache_hits,
+        macros: python.stats().snapshot(),
+        sandbox: python.sandbox_report(),
+        ..BuildReport::default()
+    }
+}
+
+/// Note that a step of the build ended (`-vv` shows it), with the time
+/// since the build started.
+fn phase(started: Instant, step: &str) {
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{step}");
 }
 
 /// Say what was loaded, and in what time.
@@ -567,12 +598,13 @@ struct Gathered<'a> {
     macro_calls: usize,
 }
 
-/// Put each rendered page into `output` and `context` (its summary, its
-/// published path).
+/// Put each rendered page into `output` (under its key in the page cache,
+/// when `keys` know one) and `context` (its summary, its published
+/// path).
 fn gather_pages<'a>(
     context: &mut SiteContext,
-    pages: &[&'a Page],
-    rendered: &'a [std::sync::Arc<pages::RenderedPage>],
+    (pages, rendered): (&[&'a Page], &'a [std::sync::Arc<pages::RenderedPage>]),
+    keys: Option<&PageKeys>,
     options: &BuildOptions,
     output: &mut Output,
 ) -> Gathered<'a> {
@@ -582,7 +614,7 @@ fn gather_pages<'a>(
         sources: HashMap::new(),
         macro_calls: 0,
     };
-    for (page, rendered) in pages.iter().zip(rendered) {
+    for (i, (page, rendered)) in pages.iter().zip(rendered).enumerate() {
         if let Some(summary) = &rendered.summary {
             context.summaries.insert(page.path.clone(), summary.clone());
         }
@@ -603,7 +635,10 @@ fn gather_pages<'a>(
             );
         }
         context.published.insert(path.clone(), page.path.clone());
-        output.add(path, rendered.html.as_str());
+        match keys.and_then(|keys| keys.key_of(i)) {
+            Some(key) => output.add_keyed(path, rendered.html.as_str(), key),
+            None => output.add(path, rendered.html.as_str()),
+        }
         if page.kind == Kind::Post {
             gathered.posts.push(*page);
             gathered.contents.push(&rendered.content);

@@ -14,6 +14,7 @@ mod generators;
 mod link_check;
 mod listings;
 mod output;
+mod output_manifest;
 mod output_paths;
 mod page_cache;
 mod page_keys;

@@ -1,7 +1,10 @@
 //! Writing the output directory: atomically, leaving unchanged files alone,
 //! removing files the build no longer makes.
 
+use super::output_manifest::{Digest, Entry, Manifest};
+use crate::file_stamp::{Stamp, fs_now};
 use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,10 @@ pub struct Output {
     /// Files copied from a source file as they are, by streaming: their
     /// entry in `files` is empty (they are known to exist, not read).
     copies: HashMap<String, PathBuf>,
+    /// What stands for a file's bytes when comparing with the last render
+    /// (a rendered page's key), where something cheaper than hashing them
+    /// is known.
+    digests: HashMap<String, Digest>,
 }
 
 /// Source files from this size up are streamed into the output instead of
@@ -28,6 +35,9 @@ pub struct WriteReport {
     pub unchanged: usize,
     /// Stale files deleted.
     pub removed: usize,
+    /// Of the unchanged files, those known to be so by their stamp, as the
+    /// last render recorded it, without reading them.
+    pub unchanged_by_stamp: usize,
 }
 
 impl Output {
@@ -35,7 +45,18 @@ impl Output {
     pub fn add(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>) {
         let path = path.into();
         self.copies.remove(&path);
+        self.digests.remove(&path);
         self.files.insert(path, bytes.into());
+    }
+
+    /// Add a file whose bytes are exactly determined by `key` (a rendered
+    /// page's key in the page cache): the last render's file there is known
+    /// to be the same when it was made under the same key and not touched.
+    pub fn add_keyed(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>, key: &str) {
+        let path = path.into();
+        self.add(path.clone(), bytes);
+        self.digests
+            .insert(path, digest_of(&[b"page", key.as_bytes()]));
     }
 
     /// Add a file that is a copy of `source`, streamed when written; a
@@ -44,6 +65,7 @@ impl Output {
     pub fn add_copy(&mut self, path: impl Into<String>, source: PathBuf) {
         let path = path.into();
         self.files.insert(path.clone(), Vec::new());
+        self.digests.remove(&path);
         self.copies.insert(path, source);
     }
 
@@ -51,6 +73,26 @@ impl Output {
     pub fn remove(&mut self, path: &str) {
         self.files.remove(path);
         self.copies.remove(path);
+        self.digests.remove(path);
+    }
+
+    /// What stands for the bytes of the file at `path`: its key when added
+    /// with one, a copy's source and that source's stamp, else SHA-256 of
+    /// the bytes.
+    fn digest(&self, path: &str, bytes: &[u8]) -> Digest {
+        if let Some(digest) = self.digests.get(path) {
+            return *digest;
+        }
+        match self.copies.get(path) {
+            Some(source) => {
+                let stamp = Stamp::of_path(source)
+                    .ok()
+                    .and_then(|s| postcard::to_stdvec(&s).ok())
+                    .unwrap_or_default();
+                digest_of(&[b"copy", source.as_os_str().as_encoded_bytes(), &stamp])
+            }
+            None => Sha256::digest(bytes).into(),
+        }
     }
 
     /// Every file, by its path under the output folder.
@@ -84,6 +126,19 @@ impl Output {
     /// pull, `public -> ~`), and a link inside it is removed as a stale
     /// entry before anything is written.
     pub fn write_listing(&self, dir: &Path) -> std::io::Result<(WriteReport, Vec<String>)> {
+        self.write_recorded(dir, &Manifest::new(dir))
+            .map(|(report, listing, _)| (report, listing))
+    }
+
+    /// [`Output::write_listing`], helped by what the last render left in
+    /// `dir` (`last`): a file whose digest and stamp are the recorded ones
+    /// is not read, and the folder tree is not walked when no folder
+    /// changed. Also returns what this render leaves, for the next.
+    pub fn write_recorded(
+        &self,
+        dir: &Path,
+        last: &Manifest,
+    ) -> std::io::Result<(WriteReport, Vec<String>, Manifest)> {
         let mut report = WriteReport::default();
         refuse_link(dir)?;
         std::fs::create_dir_all(dir)?;
@@ -95,43 +150,56 @@ impl Output {
         // behind; a pulled one may be a link, removed (never followed).
         remove_entry(&staging)?;
         std::fs::create_dir(&staging)?;
+        // A stamp read from here on is trusted only if older than this.
+        let before = fs_now(&staging)?;
         // One walk of the old output, following no link: the existing
-        // files to compare with, and what may be stale.
-        let old = Listing::walk(dir)?;
-        let mut listing: Vec<String> = Vec::new();
-        for link in &old.links {
-            tracing::warn!(
-                "removed the symbolic link {} from the output: the render never writes through a link",
-                link.display()
-            );
-            std::fs::remove_file(link).or_else(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })?;
-            listing.push(crate::content::relative_path(dir, link));
-        }
-        // Comparing is reading every old file, and each file is written
+        // files to compare with, and what may be stale; or the recorded
+        // files, when no folder changed since.
+        let tree_unchanged = last.tree_unchanged(dir);
+        let old = if tree_unchanged {
+            Listing::recorded(dir, last)
+        } else {
+            Listing::walk(dir)?
+        };
+        let mut listing = remove_links(dir, &old.links)?;
+        // Comparing is a stat of each old file (a read when the last render
+        // did not leave it, or it changed since), and each file is written
         // and renamed on its own: all in parallel, directories first.
-        let changed: Vec<(&String, PathBuf, &Vec<u8>, bool)> = self
+        let compared: Vec<(&String, PathBuf, &Vec<u8>, Digest, Compared)> = self
             .files
             .par_iter()
-            .map(|(relative, bytes)| (relative, dir.join(relative), bytes))
-            .filter_map(|(relative, path, bytes)| {
-                if !old.files.contains(&path) {
+            .map(|(relative, bytes)| {
+                let path = dir.join(relative);
+                let digest = self.digest(relative, bytes);
+                let state = if old.files.contains(&path) {
+                    self.compare(relative, &path, bytes, digest, last.file(relative), before)
+                } else {
                     // No regular file there (a link was removed above).
-                    return Some((relative, path, bytes, false));
-                }
-                let same = match self.copies.get(relative) {
-                    Some(source) => crate::atomic_file::same_content(source, &path),
-                    None => std::fs::read(&path).is_ok_and(|old| old == *bytes),
+                    Compared::New
                 };
-                (!same).then_some((relative, path, bytes, true))
+                (relative, path, bytes, digest, state)
+            })
+            .collect();
+        report.unchanged_by_stamp = compared
+            .iter()
+            .filter(|c| matches!(c.4, Compared::Known(_)))
+            .count();
+        tracing::debug!(
+            tree_unchanged,
+            files = compared.len(),
+            by_stamp = report.unchanged_by_stamp,
+            "output compared with the last render's"
+        );
+        let changed: Vec<(&String, &PathBuf, &Vec<u8>, bool)> = compared
+            .iter()
+            .filter_map(|(relative, path, bytes, _, state)| match state {
+                Compared::Same(_) | Compared::Known(_) => None,
+                Compared::New => Some((*relative, path, *bytes, false)),
+                Compared::Changed => Some((*relative, path, *bytes, true)),
             })
             .collect();
         report.unchanged = self.files.len() - changed.len();
+        report.written = changed.len();
         let parents: BTreeSet<&Path> = changed
             .iter()
             .map(|(_, path, _, _)| path.parent().unwrap_or(dir))
@@ -148,9 +216,7 @@ impl Output {
                     None => crate::atomic_file::write_staged(path, bytes, &staging, *existing),
                 },
             )?;
-        report.written = changed.len();
         listing.extend(changed.iter().map(|(r, ..)| (*r).clone()));
-        std::fs::remove_dir_all(&staging)?;
         let removed = self.remove_stale(dir, &old)?;
         report.removed = removed.len() + old.links.len();
         listing.extend(
@@ -158,7 +224,58 @@ impl Output {
                 .iter()
                 .map(|path| crate::content::relative_path(dir, path)),
         );
-        Ok((report, listing))
+        let touched = !changed.is_empty() || report.removed > 0;
+        let manifest = if touched || !tree_unchanged {
+            record(dir, &staging, &compared, &old)?
+        } else {
+            // Nothing in the output moved: what was recorded still holds.
+            let files = compared
+                .iter()
+                .map(|(relative, _, _, digest, state)| {
+                    let stamp = match state {
+                        Compared::Same(stamp) => *stamp,
+                        Compared::Known(stamp) => Some(*stamp),
+                        _ => None,
+                    };
+                    ((*relative).clone(), (*digest, stamp))
+                })
+                .collect();
+            Manifest::of(dir, files, last.dirs.clone())
+        };
+        std::fs::remove_dir_all(&staging)?;
+        Ok((report, listing, manifest))
+    }
+
+    /// Whether the old file at `path` holds what this build makes there
+    /// (`bytes`, whose digest is `digest`): known without reading when the
+    /// last render recorded the same digest and the file's stamp did not
+    /// change; else read and compared. A file found the same gets its
+    /// stamp, if read after `before` and older than it.
+    fn compare(
+        &self,
+        relative: &str,
+        path: &Path,
+        bytes: &[u8],
+        digest: Digest,
+        recorded: Option<&Entry>,
+        before: i128,
+    ) -> Compared {
+        let stamp = Stamp::of_path(path).ok();
+        if let (Some((was, Some(then))), Some(now)) = (recorded, stamp)
+            && *was == digest
+            && *then == now
+        {
+            return Compared::Known(now);
+        }
+        let same = match self.copies.get(relative) {
+            Some(source) => crate::atomic_file::same_content(source, path),
+            None => std::fs::read(path).is_ok_and(|old| old == *bytes),
+        };
+        if same {
+            Compared::Same(stamp.filter(|s| s.settled_before(before)))
+        } else {
+            Compared::Changed
+        }
     }
 
     /// Delete what this build does not make, of the `old` output; returns
@@ -211,6 +328,20 @@ struct Listing {
 }
 
 impl Listing {
+    /// The output folder `dir` as `manifest` recorded it.
+    fn recorded(dir: &Path, manifest: &Manifest) -> Listing {
+        Listing {
+            files: manifest.files.keys().map(|f| dir.join(f)).collect(),
+            dirs: manifest
+                .dirs
+                .keys()
+                .filter(|d| !d.is_empty())
+                .map(|d| dir.join(d))
+                .collect(),
+            ..Listing::default()
+        }
+    }
+
     fn walk(dir: &Path) -> std::io::Result<Listing> {
         let mut listing = Listing::default();
         // A repository kept in the output (`public/.git`, as many deploy)
@@ -236,6 +367,117 @@ impl Listing {
             }
         }
         Ok(listing)
+    }
+}
+
+/// Remove the symbolic links found in the output folder `dir`; their
+/// paths under it.
+fn remove_links(dir: &Path, links: &[PathBuf]) -> std::io::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for link in links {
+        tracing::warn!(
+            "removed the symbolic link {} from the output: the render never writes through a link",
+            link.display()
+        );
+        std::fs::remove_file(link).or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        removed.push(crate::content::relative_path(dir, link));
+    }
+    Ok(removed)
+}
+
+/// How an old file of the output compares with what the build makes there.
+enum Compared {
+    /// No file there.
+    New,
+    /// The same bytes, read; the file's stamp, if it can be trusted.
+    Same(Option<Stamp>),
+    /// The same bytes, known by the file's stamp without reading it.
+    Known(Stamp),
+    /// Other bytes.
+    Changed,
+}
+
+/// SHA-256 of `parts`, each length-prefixed.
+fn digest_of(parts: &[&[u8]]) -> Digest {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// What the output folder `dir` holds once written (`compared`: each file
+/// with its digest; `old`: the folders it had), for the next render: each
+/// stamp read after the file system's clock moved past every write, so an
+/// edit after the reading changes the stamp. A folder that cannot be
+/// trusted leaves the tree unrecorded (the next render walks it).
+fn record(
+    dir: &Path,
+    staging: &Path,
+    compared: &[(&String, PathBuf, &Vec<u8>, Digest, Compared)],
+    old: &Listing,
+) -> std::io::Result<Manifest> {
+    let after = next_tick(staging)?;
+    let stamp = |path: &Path| {
+        Stamp::of_path(path)
+            .ok()
+            .filter(|s| s.settled_before(after))
+    };
+    let files = compared
+        .par_iter()
+        .map(|(relative, path, _, digest, _)| ((*relative).clone(), (*digest, stamp(path))))
+        .collect();
+    let mut folders: HashSet<String> = old
+        .dirs
+        .iter()
+        .map(|d| crate::content::relative_path(dir, d))
+        .collect();
+    folders.insert(String::new());
+    for (relative, ..) in compared {
+        let mut parent = relative.as_str();
+        while let Some((up, _)) = parent.rsplit_once('/') {
+            if !folders.insert(up.to_owned()) {
+                break;
+            }
+            parent = up;
+        }
+    }
+    let dirs: Option<HashMap<String, Stamp>> = folders
+        .into_par_iter()
+        .filter_map(
+            |relative| match std::fs::symlink_metadata(dir.join(&relative)) {
+                // Gone: a stale folder, removed.
+                Err(_) => None,
+                Ok(meta) if !meta.is_dir() => Some(None),
+                Ok(meta) => {
+                    let stamp = Stamp::of(&meta);
+                    Some(stamp.settled_before(after).then_some((relative, stamp)))
+                }
+            },
+        )
+        .collect();
+    Ok(Manifest::of(dir, files, dirs.unwrap_or_default()))
+}
+
+/// The file system's clock at `dir` once it has moved past now, so that
+/// everything written so far is older; at most 50 ms are waited (a file
+/// system whose clock is coarser leaves what was just written untrusted).
+fn next_tick(dir: &Path) -> std::io::Result<i128> {
+    let first = fs_now(dir)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
+    loop {
+        let now = fs_now(dir)?;
+        if now > first || std::time::Instant::now() >= deadline {
+            return Ok(now);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
@@ -298,7 +540,8 @@ mod tests {
             WriteReport {
                 written: 2,
                 unchanged: 0,
-                removed: 1
+                removed: 1,
+                unchanged_by_stamp: 0
             }
         );
         assert!(!dir.path().join("old").exists());
@@ -307,12 +550,104 @@ mod tests {
             WriteReport {
                 written: 0,
                 unchanged: 2,
-                removed: 0
+                removed: 0,
+                unchanged_by_stamp: 0
             }
         );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("posts/a/index.html")).unwrap(),
             "a"
         );
+    }
+
+    /// Write `out` into `dir` with what the last write left, as a render
+    /// does; the report and the new manifest.
+    fn write_twice_ready(out: &Output, dir: &Path, last: &Manifest) -> (WriteReport, Manifest) {
+        let (report, _, manifest) = out.write_recorded(dir, last).unwrap();
+        (report, manifest)
+    }
+
+    fn sample() -> Output {
+        let mut out = Output::default();
+        out.add("index.html", "home");
+        out.add_keyed("posts/a/index.html", "a", "key-a");
+        out.add("posts/b/index.html", "b");
+        out
+    }
+
+    #[test]
+    fn a_second_write_knows_unchanged_files_by_their_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = dir.path().join("public");
+        let out = sample();
+        let (first, manifest) = write_twice_ready(&out, &public, &Manifest::new(&public));
+        assert_eq!((first.written, first.unchanged_by_stamp), (3, 0));
+        assert!(manifest.tree_unchanged(&public), "every folder recorded");
+        let (second, again) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!(
+            (second.written, second.unchanged, second.unchanged_by_stamp),
+            (0, 3, 3)
+        );
+        assert_eq!(again, manifest, "nothing moved: nothing to record anew");
+        // Without what the last write left, every file is read again.
+        let (blind, _) = write_twice_ready(&out, &public, &Manifest::new(&public));
+        assert_eq!((blind.unchanged, blind.unchanged_by_stamp), (3, 0));
+    }
+
+    #[test]
+    fn an_edit_in_the_output_is_undone_even_when_the_stamp_was_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = dir.path().join("public");
+        let out = sample();
+        let (_, manifest) = write_twice_ready(&out, &public, &Manifest::new(&public));
+        // Same length, same folder: only the file's stamp tells.
+        std::fs::write(public.join("posts/a/index.html"), "X").unwrap();
+        std::fs::write(public.join("index.html"), "evil").unwrap();
+        let (report, manifest) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!((report.written, report.unchanged_by_stamp), (2, 1));
+        assert_eq!(
+            std::fs::read_to_string(public.join("posts/a/index.html")).unwrap(),
+            "a"
+        );
+        assert_eq!(
+            std::fs::read_to_string(public.join("index.html")).unwrap(),
+            "home"
+        );
+        // A file replaced by a link, a file dropped in a folder: the tree
+        // changed, so it is walked, the link and the stranger removed.
+        let b = public.join("posts/b/index.html");
+        std::fs::remove_file(&b).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &b).unwrap();
+        std::fs::write(public.join("posts/a/stranger.html"), "?").unwrap();
+        assert!(!manifest.tree_unchanged(&public));
+        let (report, _) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!((report.written, report.removed), (1, 2));
+        assert!(!public.join("posts/a/stranger.html").exists());
+        assert!(!std::fs::symlink_metadata(&b).unwrap().is_symlink());
+        assert!(
+            !dir.path().join("elsewhere").exists(),
+            "nothing written through the link"
+        );
+    }
+
+    #[test]
+    fn a_page_under_a_new_key_is_compared_by_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = dir.path().join("public");
+        let (_, manifest) = write_twice_ready(&sample(), &public, &Manifest::new(&public));
+        let mut out = sample();
+        out.add_keyed("posts/a/index.html", "a2", "key-a2");
+        out.add("posts/b/index.html", "b2");
+        let (report, manifest) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!((report.written, report.unchanged_by_stamp), (2, 1));
+        assert_eq!(
+            std::fs::read_to_string(public.join("posts/b/index.html")).unwrap(),
+            "b2"
+        );
+        // Gone from the build: removed, though the tree did not change.
+        out.remove("posts/b/index.html");
+        let (report, _) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!((report.removed, report.unchanged_by_stamp), (1, 2));
+        assert!(!public.join("posts/b").exists());
     }
 }

@@ -26,6 +26,8 @@ pub(super) struct PageKeys<'a> {
     site: KeyHasher,
     /// Each page's hasher, made before its macros are known.
     hashers: Vec<PageHasher>,
+    /// Each page's key, once known (reused, or kept).
+    keys: Vec<std::sync::OnceLock<String>>,
     reused: AtomicUsize,
 }
 
@@ -49,7 +51,7 @@ impl<'a> PageKeys<'a> {
                 (kind, templates_part(&context.templates, root, name))
             })
             .collect();
-        let hashers = pages
+        let hashers: Vec<PageHasher> = pages
             .par_iter()
             .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
             .collect();
@@ -57,6 +59,7 @@ impl<'a> PageKeys<'a> {
             cache,
             python,
             site,
+            keys: hashers.iter().map(|_| std::sync::OnceLock::new()).collect(),
             hashers,
             reused: AtomicUsize::new(0),
         }
@@ -90,7 +93,12 @@ impl<'a> PageKeys<'a> {
     /// Page `i` as the last build rendered it, if nothing it depends on
     /// changed; its calls count as answered from a cache.
     pub(super) fn reuse(&self, i: usize, path: &str) -> Option<Arc<RenderedPage>> {
-        let page = self.cache.get(path, |page| self.key(i, page))?;
+        let mut key = String::new();
+        let page = self.cache.get(path, |page| {
+            key = self.key(i, page);
+            key.clone()
+        })?;
+        let _ = self.keys[i].set(key);
         self.reused.fetch_add(1, Ordering::Relaxed);
         for (kind, name) in &page.calls {
             self.python
@@ -111,10 +119,16 @@ impl<'a> PageKeys<'a> {
                 .enumerate()
                 .filter(|(_, (_, rendered))| rendered.diagnostics.is_empty())
                 .map(|(i, (page, rendered))| {
-                    (page.path.clone(), (self.key(i, rendered), rendered.clone()))
+                    let key = self.keys[i].get_or_init(|| self.key(i, rendered));
+                    (page.path.clone(), (key.clone(), rendered.clone()))
                 })
                 .collect(),
         )
+    }
+
+    /// The key page `i` was reused or kept under, if it was.
+    pub(super) fn key_of(&self, i: usize) -> Option<&str> {
+        self.keys.get(i)?.get().map(String::as_str)
     }
 
     /// How many pages [`PageKeys::reuse`] gave.

@@ -4,6 +4,7 @@
 
 use super::build::{BuildOptions, BuildReport};
 use super::output::Output;
+use super::output_manifest::Manifest;
 use crate::capabilities::fetch::Response;
 use crate::content::Page;
 use crate::diagnostics::Severity;
@@ -26,6 +27,7 @@ pub(super) fn persist(
     elapsed: Duration,
 ) -> anyhow::Result<()> {
     let root = &options.root;
+    let started = std::time::Instant::now();
     let out = options.out.clone().unwrap_or_else(|| root.join("public"));
     // The database does not depend on the output: it is brought up to date
     // on another thread while the output is written.
@@ -55,19 +57,34 @@ pub(super) fn persist(
             }
             anyhow::Ok(())
         });
+        let last = Manifest::load(root, &out);
         let written = output
-            .write_listing(&out)
+            .write_recorded(&out, &last)
             .with_context(|| format!("cannot write {}", out.display()))
-            .map(|(written, changed)| {
+            .map(|(written, changed, manifest)| {
                 (report.written, report.changed) = (written, changed);
+                // Only a help: without it, the next render reads the output.
+                if manifest != last
+                    && let Err(e) = manifest.save(root)
+                {
+                    tracing::warn!("cannot keep what the output holds for the next render: {e}");
+                }
                 if let Some(hook) = &options.on_written {
                     report.elapsed = elapsed;
                     (hook.0)(report);
                 }
             });
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "output written"
+        );
         let synced = syncing
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "database brought up to date"
+        );
         written.and(synced)
     })?;
     let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);

@@ -1,0 +1,146 @@
+//! What the last render left in the output folder: each file it made, by
+//! what it holds (a digest) and its stamp once written, and the stamp of
+//! each folder. A render of a site where nothing changed then costs a stat
+//! per output file and folder, not a read of every page and a walk of the
+//! folder tree.
+//!
+//! A file is taken as unchanged only when the digest of what the build
+//! makes there is the one recorded and the file's stamp (size, times,
+//! inode) is the one recorded, which no edit, copy or rename keeps (see
+//! [`crate::file_stamp`]). The folder tree is taken from the manifest only
+//! when no folder's stamp changed: adding, removing or renaming anything in
+//! a folder changes it. Anything else is compared by reading, as without a
+//! manifest.
+//!
+//! The manifest lives in `.blogmark/`, which a pull may bring: it is used
+//! only when tagged by this machine's key, so a committed one cannot make a
+//! render leave someone else's file in the output.
+
+use crate::file_stamp::Stamp;
+use crate::machine_key::{MachineKey, TAG_LEN};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Where `host render` keeps it, under the site's folder.
+pub const FILE: &str = ".blogmark/output.manifest";
+
+/// What a file holds: SHA-256 of its bytes, or of what stands for them (a
+/// rendered page's key, a copied file's path and stamp).
+pub type Digest = [u8; 32];
+
+/// One file of the output as the last render left it: what it holds, and
+/// its stamp when that could be trusted to change on an edit.
+pub type Entry = (Digest, Option<Stamp>);
+
+/// The output folder as the last render left it.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    format: u32,
+    /// The output folder it describes, as the build named it.
+    out: String,
+    /// Every file the render made, by path under the output folder.
+    pub(super) files: HashMap<String, Entry>,
+    /// Every folder of the output (`""`: the output folder itself), with
+    /// its stamp, when all could be trusted; else empty.
+    pub(super) dirs: HashMap<String, Stamp>,
+}
+
+const FORMAT: u32 = 1;
+
+/// The domain of the tag that ends the file (see [`crate::machine_key`]).
+const TAG_DOMAIN: &str = "blogmark output manifest v1";
+
+impl Manifest {
+    /// An empty manifest of the output folder `out`.
+    pub fn new(out: &Path) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            out: out.to_string_lossy().into_owned(),
+            ..Manifest::default()
+        }
+    }
+
+    /// The manifest of the output folder `out` holding `files` in `dirs`.
+    pub(super) fn of(
+        out: &Path,
+        files: HashMap<String, Entry>,
+        dirs: HashMap<String, Stamp>,
+    ) -> Manifest {
+        Manifest {
+            files,
+            dirs,
+            ..Manifest::new(out)
+        }
+    }
+
+    /// The manifest the last render of the site at `root` kept for the
+    /// output folder `out`; an empty one when there is none, it is not
+    /// this machine's, or it describes another folder.
+    pub fn load(root: &Path, out: &Path) -> Manifest {
+        let bytes = crate::state_dir::check(root, &[FILE])
+            .ok()
+            .and_then(|()| std::fs::read(root.join(FILE)).ok());
+        bytes
+            .as_deref()
+            .and_then(|bytes| {
+                let (content, tag) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
+                MachineKey::get()
+                    .verify(TAG_DOMAIN, &[content], tag)
+                    .then_some(content)
+            })
+            .and_then(|content| postcard::from_bytes::<Manifest>(content).ok())
+            .filter(|m| m.format == FORMAT && Path::new(&m.out) == out)
+            .unwrap_or_else(|| Manifest::new(out))
+    }
+
+    /// Keep the manifest for the next render of the site at `root`.
+    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+        let mut bytes = postcard::to_stdvec(self).map_err(std::io::Error::other)?;
+        let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
+        bytes.extend_from_slice(&tag);
+        crate::state_dir::check(root, &[FILE]).map_err(std::io::Error::other)?;
+        crate::atomic_file::write(&root.join(FILE), &bytes)
+    }
+
+    /// The recorded entry of the file at `path` (under the output folder).
+    pub(super) fn file(&self, path: &str) -> Option<&Entry> {
+        self.files.get(path)
+    }
+
+    /// Whether every folder of the output is as recorded, so that its files
+    /// are exactly the recorded ones (the output folder being `dir`).
+    pub(super) fn tree_unchanged(&self, dir: &Path) -> bool {
+        use rayon::prelude::*;
+        !self.dirs.is_empty()
+            && self
+                .dirs
+                .par_iter()
+                .all(|(path, stamp)| Stamp::of_path(&dir.join(path)).is_ok_and(|s| s == *stamp))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_is_read_back_only_by_this_machine_for_the_same_folder() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join(".blogmark")).unwrap();
+        let out = site.path().join("public");
+        let mut manifest = Manifest::new(&out);
+        manifest.files.insert("index.html".into(), ([7; 32], None));
+        manifest.save(site.path()).unwrap();
+        assert_eq!(Manifest::load(site.path(), &out), manifest);
+        // Another output folder: nothing known of it.
+        let other = site.path().join("elsewhere");
+        assert!(Manifest::load(site.path(), &other).files.is_empty());
+        // One byte changed (a committed or edited manifest): not used.
+        let file = site.path().join(FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[3] ^= 1;
+        std::fs::write(&file, bytes).unwrap();
+        assert!(Manifest::load(site.path(), &out).files.is_empty());
+    }
+}
