@@ -54,7 +54,9 @@ pub struct Page {
     pub extra: Map<String, Value>,
     /// All front matter fields, as written.
     pub front_matter: Map<String, Value>,
-    /// The Markdown body.
+    /// The Markdown body (left out when serialized: the page cache hashes
+    /// its bytes as they are, without escaping megabytes into JSON).
+    #[serde(skip)]
     pub body: String,
     /// The file line on which the body starts.
     pub body_line: usize,

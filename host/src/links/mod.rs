@@ -39,7 +39,7 @@ pub struct ExternalLink {
 /// Everything the check needs of a build.
 pub struct Site<'a> {
     /// Every output file by its path under the output folder.
-    pub files: &'a BTreeMap<String, Vec<u8>>,
+    pub files: &'a BTreeMap<String, bytes::Bytes>,
     /// The source of each page built from one, by output path.
     pub sources: &'a HashMap<String, PageSource>,
     /// The site's own templates (`templates/NAME`, text).
@@ -129,7 +129,7 @@ fn classify(url: &str, base_url: &str) -> Target {
 fn resolve(
     page: &str,
     url: &str,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, bytes::Bytes>,
     ids: &HashMap<&str, BTreeSet<String>>,
 ) -> Result<(), String> {
     let (rest, fragment) = match url.split_once('#') {
@@ -301,10 +301,10 @@ fn find(text: &str, needle: &str) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
-    fn files(pages: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+    fn files(pages: &[(&str, &str)]) -> BTreeMap<String, bytes::Bytes> {
         pages
             .iter()
-            .map(|(p, html)| ((*p).to_owned(), html.as_bytes().to_vec()))
+            .map(|(p, html)| ((*p).to_owned(), html.as_bytes().to_vec().into()))
             .collect()
     }
 

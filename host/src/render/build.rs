@@ -636,7 +636,10 @@ fn gather_pages<'a>(
         }
         context.published.insert(path.clone(), page.path.clone());
         match keys.and_then(|keys| keys.key_of(i)) {
-            Some(key) => output.add_keyed(path, rendered.html.as_str(), key),
+            Some(key) => {
+                let html = bytes::Bytes::from_owner(pages::Html(rendered.clone()));
+                output.add_keyed(path, html, key);
+            }
             None => output.add(path, rendered.html.as_str()),
         }
         if page.kind == Kind::Post {

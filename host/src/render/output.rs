@@ -3,6 +3,7 @@
 
 use super::output_manifest::{Digest, Entry, Manifest};
 use crate::file_stamp::{Stamp, fs_now};
+use bytes::Bytes;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Every file of a build, by path relative to the output directory.
 #[derive(Default)]
 pub struct Output {
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, Bytes>,
     /// Files copied from a source file as they are, by streaming: their
     /// entry in `files` is empty (they are known to exist, not read).
     copies: HashMap<String, PathBuf>,
@@ -46,7 +47,7 @@ impl Output {
         let path = path.into();
         self.copies.remove(&path);
         self.digests.remove(&path);
-        self.files.insert(path, bytes.into());
+        self.files.insert(path, Bytes::from(bytes.into()));
     }
 
     /// Add a file whose bytes are exactly determined by `key` (a rendered
@@ -64,7 +65,7 @@ impl Output {
     /// with no bytes.
     pub fn add_copy(&mut self, path: impl Into<String>, source: PathBuf) {
         let path = path.into();
-        self.files.insert(path.clone(), Vec::new());
+        self.files.insert(path.clone(), Bytes::new());
         self.digests.remove(&path);
         self.copies.insert(path, source);
     }
@@ -96,7 +97,7 @@ impl Output {
     }
 
     /// Every file, by its path under the output folder.
-    pub fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+    pub fn files(&self) -> &BTreeMap<String, Bytes> {
         &self.files
     }
 
@@ -157,7 +158,10 @@ impl Output {
         // files, when no folder changed since.
         let tree_unchanged = last.tree_unchanged(dir);
         let old = if tree_unchanged {
-            Listing::recorded(dir, last)
+            Listing {
+                recorded: Some(last),
+                ..Listing::default()
+            }
         } else {
             Listing::walk(dir)?
         };
@@ -165,13 +169,13 @@ impl Output {
         // Comparing is a stat of each old file (a read when the last render
         // did not leave it, or it changed since), and each file is written
         // and renamed on its own: all in parallel, directories first.
-        let compared: Vec<(&String, PathBuf, &Vec<u8>, Digest, Compared)> = self
+        let compared: Vec<(&String, PathBuf, &Bytes, Digest, Compared)> = self
             .files
             .par_iter()
             .map(|(relative, bytes)| {
                 let path = dir.join(relative);
                 let digest = self.digest(relative, bytes);
-                let state = if old.files.contains(&path) {
+                let state = if old.has(relative, &path) {
                     self.compare(relative, &path, bytes, digest, last.file(relative), before)
                 } else {
                     // No regular file there (a link was removed above).
@@ -190,7 +194,7 @@ impl Output {
             by_stamp = report.unchanged_by_stamp,
             "output compared with the last render's"
         );
-        let changed: Vec<(&String, &PathBuf, &Vec<u8>, bool)> = compared
+        let changed: Vec<(&String, &PathBuf, &Bytes, bool)> = compared
             .iter()
             .filter_map(|(relative, path, bytes, _, state)| match state {
                 Compared::Same(_) | Compared::Known(_) => None,
@@ -281,6 +285,9 @@ impl Output {
     /// Delete what this build does not make, of the `old` output; returns
     /// the files deleted.
     fn remove_stale(&self, dir: &Path, old: &Listing) -> std::io::Result<Vec<PathBuf>> {
+        if let Some(last) = old.recorded {
+            return self.remove_recorded_stale(dir, last);
+        }
         let keep: HashSet<PathBuf> = self.files.keys().map(|k| dir.join(k)).collect();
         // A directory holding a file of this build is not empty: only the
         // others need a look after the stale files are gone.
@@ -311,12 +318,59 @@ impl Output {
         }
         Ok(removed)
     }
+
+    /// [`Output::remove_stale`] of an output folder as `last` recorded it:
+    /// the files it made that this build does not, then each of their
+    /// folders left empty.
+    fn remove_recorded_stale(&self, dir: &Path, last: &Manifest) -> std::io::Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        let mut folders = BTreeSet::new();
+        for relative in last.files.keys() {
+            if self.files.contains_key(relative) {
+                continue;
+            }
+            let file = dir.join(relative);
+            match std::fs::remove_file(&file) {
+                Ok(()) => removed.push(file),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let mut folder = relative.as_str();
+            while let Some((up, _)) = folder.rsplit_once('/') {
+                folders.insert(up);
+                folder = up;
+            }
+        }
+        // Deepest first, so emptied parents go too; a folder holding a file
+        // of this build is not empty.
+        let mut folders: Vec<&str> = folders.into_iter().collect();
+        folders.sort_by_key(|f| std::cmp::Reverse(f.matches('/').count()));
+        for folder in folders {
+            let inside = format!("{folder}/");
+            let occupied = self
+                .files
+                .range(inside.clone()..)
+                .next()
+                .is_some_and(|(p, _)| p.starts_with(&inside));
+            let path = dir.join(folder);
+            if !occupied
+                && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+                && std::fs::read_dir(&path)?.next().is_none()
+            {
+                std::fs::remove_dir(&path)?;
+            }
+        }
+        Ok(removed)
+    }
 }
 
-/// What an output folder held before a build, by one walk that follows no
-/// link.
+/// What an output folder held before a build: by one walk that follows no
+/// link, or as the last render recorded it when no folder changed since.
 #[derive(Default)]
-struct Listing {
+struct Listing<'m> {
+    /// What the last render recorded, when it still holds (the other
+    /// fields are then empty).
+    recorded: Option<&'m Manifest>,
     /// Regular files.
     files: HashSet<PathBuf>,
     /// Folders, the output folder itself excluded.
@@ -327,22 +381,17 @@ struct Listing {
     others: Vec<PathBuf>,
 }
 
-impl Listing {
-    /// The output folder `dir` as `manifest` recorded it.
-    fn recorded(dir: &Path, manifest: &Manifest) -> Listing {
-        Listing {
-            files: manifest.files.keys().map(|f| dir.join(f)).collect(),
-            dirs: manifest
-                .dirs
-                .keys()
-                .filter(|d| !d.is_empty())
-                .map(|d| dir.join(d))
-                .collect(),
-            ..Listing::default()
+impl Listing<'_> {
+    /// Whether a regular file was at `relative` (`path` under the output
+    /// folder).
+    fn has(&self, relative: &str, path: &Path) -> bool {
+        match self.recorded {
+            Some(last) => last.files.contains_key(relative),
+            None => self.files.contains(path),
         }
     }
 
-    fn walk(dir: &Path) -> std::io::Result<Listing> {
+    fn walk(dir: &Path) -> std::io::Result<Listing<'static>> {
         let mut listing = Listing::default();
         // A repository kept in the output (`public/.git`, as many deploy)
         // is not the build's to compare or clean: never entered.
@@ -421,7 +470,7 @@ fn digest_of(parts: &[&[u8]]) -> Digest {
 fn record(
     dir: &Path,
     staging: &Path,
-    compared: &[(&String, PathBuf, &Vec<u8>, Digest, Compared)],
+    compared: &[(&String, PathBuf, &Bytes, Digest, Compared)],
     old: &Listing,
 ) -> std::io::Result<Manifest> {
     let after = next_tick(staging)?;
@@ -434,11 +483,14 @@ fn record(
         .par_iter()
         .map(|(relative, path, _, digest, _)| ((*relative).clone(), (*digest, stamp(path))))
         .collect();
-    let mut folders: HashSet<String> = old
-        .dirs
-        .iter()
-        .map(|d| crate::content::relative_path(dir, d))
-        .collect();
+    let mut folders: HashSet<String> = match old.recorded {
+        Some(last) => last.dirs.keys().cloned().collect(),
+        None => old
+            .dirs
+            .iter()
+            .map(|d| crate::content::relative_path(dir, d))
+            .collect(),
+    };
     folders.insert(String::new());
     for (relative, ..) in compared {
         let mut parent = relative.as_str();

@@ -45,6 +45,16 @@ pub(super) struct RenderedPage {
     pub reads: Vec<String>,
 }
 
+/// A rendered page's HTML, shared with the page (the output holds it
+/// without a copy).
+pub(super) struct Html(pub Arc<RenderedPage>);
+
+impl AsRef<[u8]> for Html {
+    fn as_ref(&self) -> &[u8] {
+        self.0.html.as_bytes()
+    }
+}
+
 /// A term as a page shows it.
 #[derive(Serialize)]
 struct TermRef {
