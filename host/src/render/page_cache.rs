@@ -48,33 +48,201 @@ pub struct PageCache {
     listings: Mutex<Listings>,
 }
 
-/// The file's layout (borrowed when written, owned when read); another
-/// version of it is read as empty.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Stored<'a> {
+/// The file's layout: the listings and the pages in parts, each tagged on
+/// its own so that parts are checked and decoded on every core; the tags
+/// bind each part to its place and to this one save (`generation`), so
+/// parts of two saves cannot be mixed. Another format reads as empty.
+///
+/// In bytes: the format (4, little-endian), the generation (16), the
+/// number of parts (8), then each part's length (8), tag and bytes.
+struct Envelope<'a> {
     format: u32,
-    pages: Cow<'a, Pages>,
-    listings: Cow<'a, Listings>,
+    generation: [u8; 16],
+    parts: Vec<(&'a [u8], [u8; TAG_LEN])>,
 }
 
-const FORMAT: u32 = 5;
+impl<'a> Envelope<'a> {
+    fn read(bytes: &'a [u8]) -> Option<Self> {
+        let (format, rest) = bytes.split_first_chunk::<4>()?;
+        let (generation, rest) = rest.split_first_chunk::<16>()?;
+        let (count, mut rest) = rest.split_first_chunk::<8>()?;
+        let count = usize::try_from(u64::from_le_bytes(*count)).ok()?;
+        // Each part takes 40 bytes at least: a count past that is damage.
+        let mut parts = Vec::with_capacity(count.min(rest.len() / 40));
+        for _ in 0..count {
+            let (len, after) = rest.split_first_chunk::<8>()?;
+            let (tag, after) = after.split_first_chunk::<TAG_LEN>()?;
+            let (part, after) =
+                after.split_at_checked(usize::try_from(u64::from_le_bytes(*len)).ok()?)?;
+            parts.push((part, *tag));
+            rest = after;
+        }
+        rest.is_empty().then_some(Envelope {
+            format: u32::from_le_bytes(*format),
+            generation: *generation,
+            parts,
+        })
+    }
 
-/// The domain of the tag that ends the file (see [`crate::machine_key`]).
-const TAG_DOMAIN: &str = "blogmark pages cache v1";
+    fn write(&self) -> Vec<u8> {
+        let size: usize = self.parts.iter().map(|(p, _)| p.len() + 8 + TAG_LEN).sum();
+        let mut bytes = Vec::with_capacity(28 + size);
+        bytes.extend_from_slice(&self.format.to_le_bytes());
+        bytes.extend_from_slice(&self.generation);
+        bytes.extend_from_slice(&(self.parts.len() as u64).to_le_bytes());
+        for (part, tag) in &self.parts {
+            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(tag);
+            bytes.extend_from_slice(part);
+        }
+        bytes
+    }
+}
 
-/// The file's content without its tag, if the tag is this machine's: a
-/// cache committed by someone else, or edited, is not used.
-fn untagged(bytes: &[u8]) -> Option<&[u8]> {
-    let (content, tag) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
-    if MachineKey::get().verify(TAG_DOMAIN, &[content], tag) {
-        Some(content)
-    } else {
+const FORMAT: u32 = 6;
+
+/// The domain of the tags (see [`crate::machine_key`]).
+const TAG_DOMAIN: &str = "blogmark pages cache v2";
+
+/// Pages per part of the file.
+const PAGES_PER_PART: usize = 1024;
+
+/// The tag of part `index` of `count` in the save `generation`.
+fn part_tag(generation: &[u8; 16], index: usize, count: usize, bytes: &[u8]) -> [u8; TAG_LEN] {
+    let place = [(index as u64).to_le_bytes(), (count as u64).to_le_bytes()].concat();
+    MachineKey::get().tag(TAG_DOMAIN, &[generation, &place, bytes])
+}
+
+/// A rendered page as the file keeps it: its content (the body's HTML) as
+/// where it sits in the whole page when it does, which halves the file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPage<'a> {
+    content: StoredContent<'a>,
+    html: Cow<'a, str>,
+    summary: Cow<'a, Option<String>>,
+    calls: Cow<'a, [(CallKind, String)]>,
+    reads: Cow<'a, [String]>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+enum StoredContent<'a> {
+    /// At this byte range of the page's HTML.
+    Within(u64, u64),
+    Text(Cow<'a, str>),
+}
+
+impl<'a> StoredPage<'a> {
+    fn of(page: &'a RenderedPage) -> Self {
+        let content = match page.html.find(page.content.as_str()) {
+            Some(start) if !page.content.is_empty() => {
+                StoredContent::Within(start as u64, (start + page.content.len()) as u64)
+            }
+            _ => StoredContent::Text(Cow::Borrowed(&page.content)),
+        };
+        StoredPage {
+            content,
+            html: Cow::Borrowed(&page.html),
+            summary: Cow::Borrowed(&page.summary),
+            calls: Cow::Borrowed(&page.calls),
+            reads: Cow::Borrowed(&page.reads),
+        }
+    }
+
+    fn into_page(self) -> Option<RenderedPage> {
+        let html = self.html.into_owned();
+        let content = match self.content {
+            StoredContent::Within(start, end) => html
+                .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)?
+                .to_owned(),
+            StoredContent::Text(text) => text.into_owned(),
+        };
+        Some(RenderedPage {
+            content,
+            html,
+            diagnostics: Vec::new(),
+            summary: self.summary.into_owned(),
+            calls: self.calls.into_owned(),
+            reads: self.reads.into_owned(),
+        })
+    }
+}
+
+/// The pages and listings in `bytes` (a file [`encode`] wrote), if it is
+/// this version's and every part is tagged by this machine.
+fn decode(bytes: &[u8]) -> Option<(Pages, Listings)> {
+    use rayon::prelude::*;
+    let envelope = Envelope::read(bytes)?;
+    if envelope.format != FORMAT || envelope.parts.is_empty() {
+        return None;
+    }
+    let count = envelope.parts.len();
+    let trusted = envelope
+        .parts
+        .par_iter()
+        .enumerate()
+        .all(|(i, (part, tag))| part_tag(&envelope.generation, i, count, part) == *tag);
+    if !trusted {
         tracing::warn!(
             "{FILE} is not tagged by this machine (written elsewhere, or by an older host): \
              every page is rendered again"
         );
-        None
+        return None;
     }
+    let listings: Listings = postcard::from_bytes(envelope.parts[0].0).ok()?;
+    let parts: Option<Vec<Vec<(String, String, RenderedPage)>>> = envelope.parts[1..]
+        .par_iter()
+        .map(|(part, _)| {
+            let stored: Vec<(String, String, StoredPage)> = postcard::from_bytes(part).ok()?;
+            stored
+                .into_iter()
+                .map(|(path, key, page)| Some((path, key, page.into_page()?)))
+                .collect()
+        })
+        .collect();
+    let mut pages = Pages::with_capacity(parts.as_ref()?.iter().map(Vec::len).sum());
+    for (path, key, page) in parts?.into_iter().flatten() {
+        pages.insert(path, (key, Arc::new(page)));
+    }
+    Some((pages, listings))
+}
+
+/// The file holding `pages` and `listings`, in parts encoded and tagged on
+/// every core.
+fn encode(pages: &Pages, listings: &Listings) -> std::io::Result<Vec<u8>> {
+    use rayon::prelude::*;
+    let mut generation = [0u8; 16];
+    getrandom::fill(&mut generation).map_err(std::io::Error::other)?;
+    let mut sorted: Vec<(&String, &(String, Arc<RenderedPage>))> = pages.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut parts: Vec<Vec<u8>> =
+        vec![postcard::to_stdvec(listings).map_err(std::io::Error::other)?];
+    let encoded: Result<Vec<Vec<u8>>, postcard::Error> = sorted
+        .par_chunks(PAGES_PER_PART)
+        .map(|chunk| {
+            let stored: Vec<(&String, &String, StoredPage)> = chunk
+                .iter()
+                .map(|(path, (key, page))| (*path, key, StoredPage::of(page)))
+                .collect();
+            postcard::to_stdvec(&stored)
+        })
+        .collect();
+    parts.extend(encoded.map_err(std::io::Error::other)?);
+    let count = parts.len();
+    let tags: Vec<[u8; TAG_LEN]> = parts
+        .par_iter()
+        .enumerate()
+        .map(|(i, part)| part_tag(&generation, i, count, part))
+        .collect();
+    let envelope = Envelope {
+        format: FORMAT,
+        generation,
+        parts: parts
+            .iter()
+            .zip(tags)
+            .map(|(part, tag)| (part.as_slice(), tag))
+            .collect(),
+    };
+    Ok(envelope.write())
 }
 
 /// What one page's key is made of before its macros are known.
@@ -94,15 +262,10 @@ impl PageCache {
         let bytes = crate::state_dir::check(root, &[FILE])
             .ok()
             .and_then(|()| std::fs::read(root.join(FILE)).ok());
-        let stored = bytes
-            .as_deref()
-            .and_then(untagged)
-            .and_then(|content| postcard::from_bytes::<Stored>(content).ok())
-            .filter(|stored| stored.format == FORMAT);
-        match stored {
-            Some(stored) => PageCache {
-                pages: Mutex::new(stored.pages.into_owned()),
-                listings: Mutex::new(stored.listings.into_owned()),
+        match bytes.as_deref().and_then(decode) {
+            Some((pages, listings)) => PageCache {
+                pages: Mutex::new(pages),
+                listings: Mutex::new(listings),
             },
             None => PageCache::default(),
         }
@@ -110,16 +273,7 @@ impl PageCache {
 
     /// Keep the pages for the next `host render` of the site at `root`.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
-        let pages = lock(&self.pages);
-        let listings = lock(&self.listings);
-        let stored = Stored {
-            format: FORMAT,
-            pages: Cow::Borrowed(&pages),
-            listings: Cow::Borrowed(&listings),
-        };
-        let mut bytes = postcard::to_stdvec(&stored).map_err(std::io::Error::other)?;
-        let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
-        bytes.extend_from_slice(&tag);
+        let bytes = encode(&lock(&self.pages), &lock(&self.listings))?;
         crate::state_dir::check(root, &[FILE]).map_err(std::io::Error::other)?;
         let file: PathBuf = root.join(FILE);
         crate::atomic_file::write(&file, &bytes)
@@ -393,4 +547,84 @@ pub(super) fn page_hasher(
         hasher.part(resource.file.as_bytes()).part(stamp.as_bytes());
     }
     hasher
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(n: usize) -> (String, (String, Arc<RenderedPage>)) {
+        let content = format!("<p>Body {n}</p>");
+        let page = RenderedPage {
+            html: format!("<html><main>{content}</main></html>"),
+            content,
+            diagnostics: Vec::new(),
+            summary: n.is_multiple_of(2).then(|| format!("<p>Sum {n}</p>")),
+            calls: vec![(CallKind::Python, "m".into())],
+            reads: vec![format!("q{n}")],
+        };
+        (
+            format!("content/posts/p{n}.md"),
+            (format!("key{n}"), Arc::new(page)),
+        )
+    }
+
+    fn pages(count: usize) -> Pages {
+        (0..count).map(page).collect()
+    }
+
+    #[test]
+    fn pages_in_many_parts_read_back_as_written() {
+        let pages = pages(PAGES_PER_PART * 2 + 3);
+        let mut listings = Listings::new();
+        listings.insert("index.html".into(), ("k".into(), Vec::new(), "<ul>".into()));
+        let bytes = encode(&pages, &listings).unwrap();
+        let envelope = Envelope::read(&bytes).unwrap();
+        assert_eq!(
+            envelope.parts.len(),
+            4,
+            "the listings and three parts of pages"
+        );
+        let (back, listings_back) = decode(&bytes).unwrap();
+        assert_eq!(listings_back, listings);
+        assert_eq!(back.len(), pages.len());
+        for (path, (key, page)) in &pages {
+            let (k, p) = &back[path];
+            assert_eq!((k, &p.html, &p.content), (key, &page.html, &page.content));
+            assert_eq!(
+                (&p.summary, &p.calls, &p.reads),
+                (&page.summary, &page.calls, &page.reads)
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_byte_a_part_of_another_save_or_a_cut_file_reads_as_nothing() {
+        let pages = pages(PAGES_PER_PART + 1);
+        let first = encode(&pages, &Listings::new()).unwrap();
+        let second = encode(&pages, &Listings::new()).unwrap();
+        assert!(decode(&first).is_some());
+        // A byte of a page's HTML changed.
+        let mut changed = first.clone();
+        let at = changed.len() - 10;
+        changed[at] ^= 1;
+        assert!(decode(&changed).is_none());
+        // The last part taken from another save of the same pages: each
+        // part's tag is right for its own save only.
+        let a = Envelope::read(&first).unwrap();
+        let b = Envelope::read(&second).unwrap();
+        let mixed = Envelope {
+            parts: vec![a.parts[0], a.parts[1], b.parts[2]],
+            ..a
+        };
+        assert!(decode(&mixed.write()).is_none());
+        // A part left out, the count told accordingly.
+        let a = Envelope::read(&first).unwrap();
+        let fewer = Envelope {
+            parts: a.parts[..2].to_vec(),
+            ..a
+        };
+        assert!(decode(&fewer.write()).is_none());
+        assert!(decode(&first[..first.len() - 1]).is_none());
+    }
 }
