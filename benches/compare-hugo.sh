@@ -7,6 +7,8 @@
 #
 # Usage: benches/compare-hugo.sh [POSTS ...]     (default: 1000 10000)
 #        RUNS=5 benches/compare-hugo.sh 1000 10000 100000
+# A ratio over its threshold in benches/thresholds.toml ([compare_hugo]) is
+# marked, and the script then exits with 1.
 # Sites go to /dev/shm when there is one (tmpfs, as the numbers in
 # docs/benchmarks.md were taken), else to a temporary folder.
 set -euo pipefail
@@ -46,7 +48,27 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-printf '%-8s %-9s %12s %12s %7s\n' posts measure host hugo ratio
+# The largest allowed ratio for POSTS and MEASURE in thresholds.toml
+# (nothing when it sets none).
+threshold() {
+    python3 -c 'import sys, tomllib
+t = tomllib.load(open("benches/thresholds.toml", "rb")).get("compare_hugo", {})
+print(t.get(sys.argv[1], {}).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+# Print one row; note a ratio over its threshold.
+over=0
+row() { # POSTS MEASURE OURS HUGO UNIT KEY RATIO
+    local max mark=""
+    max="$(threshold "$1" "$6")"
+    if [ -n "$max" ] && awk -v r="$7" -v m="$max" 'BEGIN { exit !(r > m) }'; then
+        mark="  over $max"
+        over=1
+    fi
+    printf '%-8s %-10s %10s %-3s %10s %-3s %6s×%s\n' "$1" "$2" "$3" "$5" "$4" "$5" "$7" "$mark"
+}
+
+printf '%-8s %-10s %14s %14s %7s\n' posts measure host hugo ratio
 for posts in "${sizes[@]}"; do
     ours="$work/blogmark-$posts"
     theirs="$work/hugo-$posts"
@@ -66,11 +88,15 @@ for posts in "${sizes[@]}"; do
     for measure in cold warm; do
         ours_s=$(cut -d' ' -f1 "$work/ours-$measure" | median)
         hugo_s=$(cut -d' ' -f1 "$work/hugo-$measure" | median)
-        printf '%-8s %-9s %10s s %10s s %6s×\n' "$posts" "$measure" "$ours_s" "$hugo_s" "$(ratio "$ours_s" "$hugo_s")"
+        row "$posts" "$measure" "$ours_s" "$hugo_s" s "$measure" "$(ratio "$ours_s" "$hugo_s")"
         ours_m=$(cut -d' ' -f2 "$work/ours-$measure" | median)
         hugo_m=$(cut -d' ' -f2 "$work/hugo-$measure" | median)
-        printf '%-8s %-9s %8s MiB %8s MiB %6s×\n' "$posts" "peak $measure" \
-            "$((${ours_m%.*} / 1024))" "$((${hugo_m%.*} / 1024))" "$(ratio "$ours_m" "$hugo_m")"
+        row "$posts" "peak $measure" "$((${ours_m%.*} / 1024))" "$((${hugo_m%.*} / 1024))" MiB \
+            "peak_$measure" "$(ratio "$ours_m" "$hugo_m")"
     done
     rm -rf "$ours" "$theirs"
 done
+if [ "$over" -ne 0 ]; then
+    echo "a ratio is over its threshold in benches/thresholds.toml" >&2
+    exit 1
+fi

@@ -16,7 +16,15 @@ use std::path::Path;
 pub struct Thresholds {
     /// Per benchmark id (criterion's full id, e.g. `macro_call/fresh_instance/trivial/worker`).
     pub benchmarks: BTreeMap<String, Threshold>,
+    /// For `benches/compare-hugo.sh`: per site size (posts), per measure
+    /// (`cold`, `warm`, `peak_cold`, `peak_warm`), the largest allowed ratio
+    /// of this project's median to Hugo's in the same run.
+    #[serde(default)]
+    pub compare_hugo: BTreeMap<String, BTreeMap<String, f64>>,
 }
+
+/// The measures `benches/compare-hugo.sh` prints a ratio for.
+pub const COMPARE_HUGO_MEASURES: [&str; 4] = ["cold", "warm", "peak_cold", "peak_warm"];
 
 /// One benchmark's baseline and allowance.
 #[derive(Debug, Deserialize)]
@@ -128,6 +136,23 @@ pub fn parse(file: &str, text: &str) -> Result<Thresholds, Error> {
                 file: file.to_owned(),
                 message: format!("`{id}`: baseline_ms must be > 0 and max_ratio >= 1"),
             });
+        }
+    }
+    for (posts, measures) in &thresholds.compare_hugo {
+        for (measure, ratio) in measures {
+            if posts.parse::<u64>().is_err()
+                || !COMPARE_HUGO_MEASURES.contains(&measure.as_str())
+                || ratio.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            {
+                return Err(Error::Thresholds {
+                    file: file.to_owned(),
+                    message: format!(
+                        "`compare_hugo.{posts}.{measure}`: a number of posts, one of {} and a \
+                         ratio > 0",
+                        COMPARE_HUGO_MEASURES.join(", ")
+                    ),
+                });
+            }
         }
     }
     Ok(thresholds)

@@ -121,6 +121,15 @@ fn the_repository_thresholds_parse_and_name_real_benchmarks() {
             "{id} is not a benchmark in benches/"
         );
     }
+    for posts in ["1000", "10000", "100000"] {
+        let measures = &limits.compare_hugo[posts];
+        for measure in thresholds::COMPARE_HUGO_MEASURES {
+            assert!(measures[measure] > 0.0, "compare_hugo.{posts}.{measure}");
+        }
+    }
+    assert!(thresholds::parse("x", "[compare_hugo.1000]\ncold = 0.0\n").is_err());
+    assert!(thresholds::parse("x", "[compare_hugo.big]\ncold = 0.5\n").is_err());
+    assert!(thresholds::parse("x", "[compare_hugo.1000]\nhot = 0.5\n").is_err());
     assert!(
         thresholds::parse("x", "[benchmarks.a]\nbaseline_ms = 0.0\nmax_ratio = 1.2\n").is_err()
     );
