@@ -48,6 +48,11 @@ impl Stamp {
         self.ctime_ns
     }
 
+    /// The device the file is on.
+    pub fn device(&self) -> u64 {
+        self.dev
+    }
+
     /// When the file was last modified (its `mtime`), in nanoseconds.
     pub fn modified_ns(&self) -> i128 {
         self.mtime_ns

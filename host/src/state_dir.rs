@@ -30,6 +30,27 @@ pub fn check(root: &Path, files: &[&str]) -> Result<(), LinkedState> {
         .try_for_each(|path| refuse_link(&path))
 }
 
+/// The bytes of the regular file at `path` (one the host keeps in
+/// `.blogmark/`), if it is one of at most `cap` bytes: a link there is not
+/// followed, and a FIFO or a device is not read (an archive or a sync may
+/// put one there, and reading it would block the render or never end).
+pub fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > cap {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+    file.take(cap + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= cap).then_some(bytes)
+}
+
 /// An error when `path` is a symbolic link.
 pub fn refuse_link(path: &Path) -> Result<(), LinkedState> {
     match std::fs::symlink_metadata(path) {
@@ -40,5 +61,32 @@ pub fn refuse_link(path: &Path) -> Result<(), LinkedState> {
             path: path.to_path_buf(),
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_regular_file_within_the_cap_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_regular(&file, 5).as_deref(), Some(&b"12345"[..]));
+        assert_eq!(read_regular(&file, 4), None);
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_regular(&link, 5), None);
+        let fifo = dir.path().join("p");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            read_regular(&fifo, 5),
+            None,
+            "a FIFO is not read (nor waited on)"
+        );
+        assert_eq!(read_regular(dir.path(), 5), None);
     }
 }

@@ -369,13 +369,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     tracing::info!(pages = pages.len(), elapsed_ms, "pages rendered");
 
     let mut output = Output::default();
-    let gathered = gather_pages(
-        &mut context,
-        (&pages, &rendered),
-        keys.as_ref(),
-        options,
-        &mut output,
-    );
+    let gathered = gather_pages(&mut context, (&pages, &rendered), options, &mut output);
     diagnostics.extend(rendered.iter().flat_map(|r| r.diagnostics.iter().cloned()));
     phase(started, "pages gathered");
     render_site_files(
@@ -605,13 +599,11 @@ struct Gathered<'a> {
     macro_calls: usize,
 }
 
-/// Put each rendered page into `output` (under its key in the page cache,
-/// when `keys` know one) and `context` (its summary, its published
-/// path).
+/// Put each rendered page into `output` (shared, with its digest) and
+/// `context` (its summary, its published path).
 fn gather_pages<'a>(
     context: &mut SiteContext,
     (pages, rendered): (&[&'a Page], &'a [std::sync::Arc<pages::RenderedPage>]),
-    keys: Option<&PageKeys>,
     options: &BuildOptions,
     output: &mut Output,
 ) -> Gathered<'a> {
@@ -621,7 +613,7 @@ fn gather_pages<'a>(
         sources: HashMap::new(),
         macro_calls: 0,
     };
-    for (i, (page, rendered)) in pages.iter().zip(rendered).enumerate() {
+    for (page, rendered) in pages.iter().zip(rendered) {
         if let Some(summary) = &rendered.summary {
             context.summaries.insert(page.path.clone(), summary.clone());
         }
@@ -642,13 +634,8 @@ fn gather_pages<'a>(
             );
         }
         context.published.insert(path.clone(), page.path.clone());
-        match keys.and_then(|keys| keys.key_of(i)) {
-            Some(key) => {
-                let html = bytes::Bytes::from_owner(pages::Html(rendered.clone()));
-                output.add_keyed(path, html, key);
-            }
-            None => output.add(path, rendered.html.as_str()),
-        }
+        let html = bytes::Bytes::from_owner(pages::Html(rendered.clone()));
+        output.add_digested(path, html, rendered.html_sha256);
         if page.kind == Kind::Post {
             gathered.posts.push(*page);
             gathered.contents.push(&rendered.content);

@@ -50,22 +50,14 @@ impl Output {
         self.files.insert(path, Bytes::from(bytes.into()));
     }
 
-    /// Add a file whose bytes are exactly determined by `key` (a rendered
-    /// page's key in the page cache): the last render's file there is known
-    /// to be the same when it was made under the same key and not touched.
-    ///
-    /// The bytes are shared with their owner (the page cache's page), not
-    /// copied.
-    pub fn add_keyed(&mut self, path: impl Into<String>, bytes: Bytes, key: &str) {
+    /// Add a file whose SHA-256 is known (`sha256`, computed where it was
+    /// made), so that comparing it with the last render's hashes nothing.
+    /// The bytes are shared with their owner (a rendered page), not copied.
+    pub fn add_digested(&mut self, path: impl Into<String>, bytes: Bytes, sha256: Digest) {
         let path = path.into();
         self.copies.remove(&path);
         self.files.insert(path.clone(), bytes);
-        // A page key is a SHA-256 already: its bytes are the digest.
-        let mut digest = [0u8; 32];
-        if hex::decode_to_slice(key, &mut digest).is_err() {
-            digest = digest_of(&[b"page", key.as_bytes()]);
-        }
-        self.digests.insert(path, digest);
+        self.digests.insert(path, sha256);
     }
 
     /// Add a file that is a copy of `source`, streamed when written; a
@@ -85,21 +77,27 @@ impl Output {
         self.digests.remove(path);
     }
 
-    /// What stands for the bytes of the file at `path`: its key when added
-    /// with one, a copy's source and that source's stamp, else SHA-256 of
-    /// the bytes.
-    fn digest(&self, path: &str, bytes: &[u8]) -> Digest {
+    /// What stands for the bytes of the file at `path`: its SHA-256 when
+    /// added with it, a copy's source and that source's stamp (if settled
+    /// before `before`: else a digest that matches nothing, as an edit in
+    /// the same tick could keep the stamp), else SHA-256 of the bytes.
+    fn digest(&self, path: &str, bytes: &[u8], before: i128) -> Digest {
         if let Some(digest) = self.digests.get(path) {
             return *digest;
         }
         match self.copies.get(path) {
-            Some(source) => {
-                let stamp = Stamp::of_path(source)
-                    .ok()
-                    .and_then(|s| postcard::to_stdvec(&s).ok())
-                    .unwrap_or_default();
-                digest_of(&[b"copy", source.as_os_str().as_encoded_bytes(), &stamp])
-            }
+            Some(source) => match Stamp::of_path(source) {
+                Ok(stamp) if stamp.settled_before(before) => digest_of(&[
+                    b"copy",
+                    source.as_os_str().as_encoded_bytes(),
+                    &postcard::to_stdvec(&stamp).unwrap_or_default(),
+                ]),
+                _ => {
+                    let mut unique = [0u8; 32];
+                    getrandom::fill(&mut unique).unwrap_or_default();
+                    unique
+                }
+            },
             None => Sha256::digest(bytes).into(),
         }
     }
@@ -177,12 +175,12 @@ impl Output {
         // Comparing is a stat of each old file (a read when the last render
         // did not leave it, or it changed since), and each file is written
         // and renamed on its own: all in parallel, directories first.
-        let compared: Vec<(&String, PathBuf, &Bytes, Digest, Compared)> = self
+        let compared: Vec<ComparedFile> = self
             .files
             .par_iter()
             .map(|(relative, bytes)| {
                 let path = dir.join(relative);
-                let digest = self.digest(relative, bytes);
+                let digest = self.digest(relative, bytes, before);
                 let state = if old.has(relative, &path) {
                     self.compare(relative, &path, bytes, digest, last.file(relative), before)
                 } else {
@@ -218,16 +216,20 @@ impl Output {
             .collect();
         // `create_dir_all` succeeds when another thread made the directory.
         parents.par_iter().try_for_each(std::fs::create_dir_all)?;
-        changed
+        // Each written file's stamp, read just after it was renamed into
+        // place: the next render trusts it only if unchanged since.
+        let written: HashMap<&str, Option<Stamp>> = changed
             .par_iter()
-            .try_for_each(
-                |(relative, path, bytes, existing)| match self.copies.get(*relative) {
+            .map(|(relative, path, bytes, existing)| {
+                match self.copies.get(*relative) {
                     Some(source) => {
                         crate::atomic_file::copy_staged(source, path, &staging, *existing)
                     }
                     None => crate::atomic_file::write_staged(path, bytes, &staging, *existing),
-                },
-            )?;
+                }?;
+                Ok((relative.as_str(), Stamp::of_path(path).ok()))
+            })
+            .collect::<std::io::Result<_>>()?;
         listing.extend(changed.iter().map(|(r, ..)| (*r).clone()));
         let removed = self.remove_stale(dir, &old)?;
         report.removed = removed.len() + old.links.len();
@@ -238,7 +240,7 @@ impl Output {
         );
         let touched = !changed.is_empty() || report.removed > 0;
         let manifest = if touched || !tree_unchanged {
-            record(dir, &staging, &compared, &old)?
+            record(dir, &staging, (&compared, &written), (&old, last))?
         } else {
             // Nothing in the output moved: what was recorded still holds.
             let files = compared
@@ -448,6 +450,11 @@ fn remove_links(dir: &Path, links: &[PathBuf]) -> std::io::Result<Vec<String>> {
     Ok(removed)
 }
 
+/// A file of the build as compared with the old output: its path under
+/// the output folder and in full, its bytes, its digest, and how it
+/// compared.
+type ComparedFile<'a> = (&'a String, PathBuf, &'a Bytes, Digest, Compared);
+
 /// How an old file of the output compares with what the build makes there.
 enum Compared {
     /// No file there.
@@ -470,26 +477,39 @@ fn digest_of(parts: &[&[u8]]) -> Digest {
     hasher.finalize().into()
 }
 
-/// What the output folder `dir` holds once written (`compared`: each file
-/// with its digest; `old`: the folders it had), for the next render: each
-/// stamp read after the file system's clock moved past every write, so an
-/// edit after the reading changes the stamp. A folder that cannot be
-/// trusted leaves the tree unrecorded (the next render walks it).
+/// What the output folder `dir` holds once written, for the next render:
+/// each file of the build (`compared`, with its digest) with its stamp when
+/// it is the one this render saw (`written`: read just after writing; else
+/// the one the comparison read) and settled; and each folder's stamp, when
+/// every folder can be trusted (else none: the next render walks the tree).
+/// A folder that changed since `last` is listed again, and trusted only if
+/// it holds nothing but the build's files and folders (and `.git`), with
+/// the same stamp before and after the listing: a file another process
+/// dropped there meanwhile is not taken as the build's.
 fn record(
     dir: &Path,
     staging: &Path,
-    compared: &[(&String, PathBuf, &Bytes, Digest, Compared)],
-    old: &Listing,
+    (compared, written): (&[ComparedFile], &HashMap<&str, Option<Stamp>>),
+    (old, last): (&Listing, &Manifest),
 ) -> std::io::Result<Manifest> {
     let after = next_tick(staging)?;
-    let stamp = |path: &Path| {
-        Stamp::of_path(path)
-            .ok()
-            .filter(|s| s.settled_before(after))
-    };
-    let files = compared
+    // The clock of another file system says nothing of this one.
+    let same_fs = Stamp::of_path(staging)?.device() == Stamp::of_path(dir)?.device();
+    let settled = |stamp: Option<Stamp>| stamp.filter(|s| same_fs && s.settled_before(after));
+    let files: HashMap<String, Entry> = compared
         .par_iter()
-        .map(|(relative, path, _, digest, _)| ((*relative).clone(), (*digest, stamp(path))))
+        .map(|(relative, path, _, digest, state)| {
+            let seen = match state {
+                Compared::Known(stamp) => Some(*stamp),
+                Compared::Same(stamp) => *stamp,
+                Compared::New | Compared::Changed => {
+                    written.get(relative.as_str()).copied().flatten()
+                }
+            };
+            let now = Stamp::of_path(path).ok();
+            let stamp = settled(now.filter(|now| Some(*now) == seen));
+            ((*relative).clone(), (*digest, stamp))
+        })
         .collect();
     let mut folders: HashSet<String> = match old.recorded {
         Some(last) => last.dirs.keys().cloned().collect(),
@@ -509,19 +529,43 @@ fn record(
             parent = up;
         }
     }
+    let holds_only_the_build = |relative: &str, path: &Path| -> Option<()> {
+        for entry in std::fs::read_dir(path).ok()? {
+            let entry = entry.ok()?;
+            let name = entry.file_name();
+            if name.eq_ignore_ascii_case(".git") {
+                continue;
+            }
+            let name = name.to_str()?;
+            let inside = if relative.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{relative}/{name}")
+            };
+            let kind = entry.file_type().ok()?;
+            let expected = (kind.is_file() && files.contains_key(&inside))
+                || (kind.is_dir() && folders.contains(&inside));
+            expected.then_some(())?;
+        }
+        Some(())
+    };
     let dirs: Option<HashMap<String, Stamp>> = folders
-        .into_par_iter()
-        .filter_map(
-            |relative| match std::fs::symlink_metadata(dir.join(&relative)) {
+        .par_iter()
+        .filter_map(|relative| {
+            let path = dir.join(relative);
+            let stamp = match std::fs::symlink_metadata(&path) {
                 // Gone: a stale folder, removed.
-                Err(_) => None,
-                Ok(meta) if !meta.is_dir() => Some(None),
-                Ok(meta) => {
-                    let stamp = Stamp::of(&meta);
-                    Some(stamp.settled_before(after).then_some((relative, stamp)))
-                }
-            },
-        )
+                Err(_) => return None,
+                Ok(meta) if !meta.is_dir() => return Some(None),
+                Ok(meta) => Stamp::of(&meta),
+            };
+            if last.dirs.get(relative) == Some(&stamp) {
+                return Some(settled(Some(stamp)).map(|s| (relative.clone(), s)));
+            }
+            let trusted = holds_only_the_build(relative, &path).is_some()
+                && Stamp::of_path(&path).is_ok_and(|again| again == stamp);
+            Some(settled(Some(stamp).filter(|_| trusted)).map(|s| (relative.clone(), s)))
+        })
         .collect();
     Ok(Manifest::of(dir, files, dirs.unwrap_or_default()))
 }
@@ -630,7 +674,11 @@ mod tests {
     fn sample() -> Output {
         let mut out = Output::default();
         out.add("index.html", "home");
-        out.add_keyed("posts/a/index.html", Bytes::from_static(b"a"), "key-a");
+        out.add_digested(
+            "posts/a/index.html",
+            Bytes::from_static(b"a"),
+            Sha256::digest(b"a").into(),
+        );
         out.add("posts/b/index.html", "b");
         out
     }
@@ -691,12 +739,16 @@ mod tests {
     }
 
     #[test]
-    fn a_page_under_a_new_key_is_compared_by_its_bytes() {
+    fn a_page_with_other_bytes_is_written_and_a_gone_one_removed() {
         let dir = tempfile::tempdir().unwrap();
         let public = dir.path().join("public");
         let (_, manifest) = write_twice_ready(&sample(), &public, &Manifest::new(&public));
         let mut out = sample();
-        out.add_keyed("posts/a/index.html", Bytes::from_static(b"a2"), "key-a2");
+        out.add_digested(
+            "posts/a/index.html",
+            Bytes::from_static(b"a2"),
+            Sha256::digest(b"a2").into(),
+        );
         out.add("posts/b/index.html", "b2");
         let (report, manifest) = write_twice_ready(&out, &public, &manifest);
         assert_eq!((report.written, report.unchanged_by_stamp), (2, 1));

@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Past this size the file is not read (it is not one the host wrote).
+const MAX_BYTES: u64 = 4 << 30;
+
 /// Where `host render` keeps it, under the site's folder.
 pub const FILE: &str = ".blogmark/output.manifest";
 
@@ -80,7 +83,7 @@ impl Manifest {
     pub fn load(root: &Path, out: &Path) -> Manifest {
         let bytes = crate::state_dir::check(root, &[FILE])
             .ok()
-            .and_then(|()| std::fs::read(root.join(FILE)).ok());
+            .and_then(|()| crate::state_dir::read_regular(&root.join(FILE), MAX_BYTES));
         bytes
             .as_deref()
             .and_then(|bytes| {

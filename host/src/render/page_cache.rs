@@ -27,6 +27,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Past this size the file is not read (it is not one the host wrote).
+const MAX_BYTES: u64 = 16 << 30;
+
 /// Where `host render` keeps its pages, under the site's folder.
 pub const FILE: &str = ".blogmark/pages.cache";
 
@@ -99,7 +102,7 @@ impl<'a> Envelope<'a> {
     }
 }
 
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 /// The domain of the tags (see [`crate::machine_key`]).
 const TAG_DOMAIN: &str = "blogmark pages cache v2";
@@ -119,6 +122,7 @@ fn part_tag(generation: &[u8; 16], index: usize, count: usize, bytes: &[u8]) -> 
 struct StoredPage<'a> {
     content: StoredContent<'a>,
     html: Cow<'a, str>,
+    html_sha256: [u8; 32],
     summary: Cow<'a, Option<String>>,
     calls: Cow<'a, [(CallKind, String)]>,
     reads: Cow<'a, [String]>,
@@ -142,6 +146,7 @@ impl<'a> StoredPage<'a> {
         StoredPage {
             content,
             html: Cow::Borrowed(&page.html),
+            html_sha256: page.html_sha256,
             summary: Cow::Borrowed(&page.summary),
             calls: Cow::Borrowed(&page.calls),
             reads: Cow::Borrowed(&page.reads),
@@ -159,6 +164,7 @@ impl<'a> StoredPage<'a> {
         Some(RenderedPage {
             content,
             html,
+            html_sha256: self.html_sha256,
             diagnostics: Vec::new(),
             summary: self.summary.into_owned(),
             calls: self.calls.into_owned(),
@@ -261,7 +267,7 @@ impl PageCache {
         // A linked file is not this machine's: read as no file.
         let bytes = crate::state_dir::check(root, &[FILE])
             .ok()
-            .and_then(|()| std::fs::read(root.join(FILE)).ok());
+            .and_then(|()| crate::state_dir::read_regular(&root.join(FILE), MAX_BYTES));
         match bytes.as_deref().and_then(decode) {
             Some((pages, listings)) => PageCache {
                 pages: Mutex::new(pages),
@@ -555,8 +561,10 @@ mod tests {
 
     fn page(n: usize) -> (String, (String, Arc<RenderedPage>)) {
         let content = format!("<p>Body {n}</p>");
+        let html = format!("<html><main>{content}</main></html>");
         let page = RenderedPage {
-            html: format!("<html><main>{content}</main></html>"),
+            html_sha256: Sha256::digest(html.as_bytes()).into(),
+            html,
             content,
             diagnostics: Vec::new(),
             summary: n.is_multiple_of(2).then(|| format!("<p>Sum {n}</p>")),

@@ -126,11 +126,6 @@ impl<'a> PageKeys<'a> {
         )
     }
 
-    /// The key page `i` was reused or kept under, if it was.
-    pub(super) fn key_of(&self, i: usize) -> Option<&str> {
-        self.keys.get(i)?.get().map(String::as_str)
-    }
-
     /// How many pages [`PageKeys::reuse`] gave.
     pub(super) fn reused(&self) -> usize {
         self.reused.load(Ordering::Relaxed)

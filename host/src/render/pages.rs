@@ -32,6 +32,9 @@ pub(super) struct RenderedPage {
     pub content: String,
     /// The whole page.
     pub html: String,
+    /// SHA-256 of `html`: what the output compares with the last render's
+    /// file (computed once, where the page is rendered).
+    pub html_sha256: [u8; 32],
     /// What went wrong, located. (A page with problems is never kept.)
     #[serde(skip)]
     pub diagnostics: Vec<Diagnostic>,
@@ -157,6 +160,7 @@ fn render_page(
     RenderedPage {
         summary,
         content: expanded.html,
+        html_sha256: <sha2::Sha256 as sha2::Digest>::digest(html.as_bytes()).into(),
         html,
         diagnostics,
         calls: expanded.calls,
