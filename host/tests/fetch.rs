@@ -5,58 +5,50 @@
 
 use crate::common;
 
+use common::http_stub::{Reply, Stub};
 use common::{host, site, write};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the server answers at a path: status line, extra headers, body.
 type Route = (&'static str, String, Vec<u8>);
 
-/// A server whose routes a test changes as it goes, counting requests.
+/// A server whose routes a test changes as it goes, counting requests;
+/// `/api/slow` answers after 3 s.
 struct Server {
-    port: u16,
+    stub: Stub,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     hits: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
 }
 
 impl Server {
     fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = Server {
-            port,
-            routes: Arc::default(),
-            hits: Arc::default(),
-            stop: Arc::default(),
-        };
-        let (routes, hits, stop) = (
-            server.routes.clone(),
-            server.hits.clone(),
-            server.stop.clone(),
-        );
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let (routes, hits) = (routes.clone(), hits.clone());
-                        std::thread::spawn(move || answer(stream, &routes, &hits));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
+        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (known, seen) = (routes.clone(), hits.clone());
+        let stub = Stub::start(move |request, _| {
+            seen.lock().unwrap().push(request.path.clone());
+            if request.path == "/api/slow" {
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            let (status, headers, body) = known
+                .lock()
+                .unwrap()
+                .get(&request.path)
+                .cloned()
+                .unwrap_or(("404 Not Found", String::new(), Vec::new()));
+            Reply {
+                status,
+                headers,
+                body,
             }
         });
-        server
+        Server { stub, routes, hits }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.stub.url(path)
     }
 
     fn route(&self, path: &str, status: &'static str, headers: &str, body: &[u8]) {
@@ -74,52 +66,6 @@ impl Server {
             .filter(|p| *p == path)
             .count()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn answer(
-    stream: std::net::TcpStream,
-    routes: &Mutex<HashMap<String, Route>>,
-    hits: &Mutex<Vec<String>>,
-) {
-    stream.set_nonblocking(false).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-    }
-    let path = request
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    hits.lock().unwrap().push(path.clone());
-    if path == "/api/slow" {
-        std::thread::sleep(Duration::from_secs(3));
-    }
-    let (status, headers, body) = routes.lock().unwrap().get(&path).cloned().unwrap_or((
-        "404 Not Found",
-        String::new(),
-        Vec::new(),
-    ));
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(&body);
 }
 
 const FETCHER: &str = "\"\"\"\n---\nneeds: [fetch]\n---\n\"\"\"\n\

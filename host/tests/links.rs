@@ -4,12 +4,10 @@
 
 use crate::common;
 
+use common::http_stub::{Reply, Stub};
 use common::{host, site, write};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -90,88 +88,50 @@ fn the_demo_site_has_no_broken_link() {
 
 /// A small HTTP server on a free port of 127.0.0.1: `/ok` 200, `/missing`
 /// 404, `/moved` 301 to `/ok`, `/slow` 200 after 3 s, `/no-head` 405 to
-/// HEAD and 200 to GET. It records the paths asked for, and stops by itself
-/// after a minute or when dropped.
+/// HEAD and 200 to GET. It records what was asked for (`METHOD path`), and
+/// stops by itself after two minutes or when dropped.
 struct Server {
-    port: u16,
+    stub: Stub,
     seen: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
 }
 
 impl Server {
     fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while !stop2.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let seen = seen2.clone();
-                        std::thread::spawn(move || serve(stream, port, &seen));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        let asked = seen.clone();
+        let stub = Stub::start(move |request, port| {
+            let (method, path) = (request.method.as_str(), request.path.as_str());
+            asked.lock().unwrap().push(format!("{method} {path}"));
+            let (status, headers) = match (method, path) {
+                (_, "/ok") => ("200 OK", String::new()),
+                (_, "/moved") => (
+                    "301 Moved Permanently",
+                    format!("Location: http://127.0.0.1:{port}/ok\r\n"),
+                ),
+                (_, "/slow") => {
+                    std::thread::sleep(Duration::from_secs(3));
+                    ("200 OK", String::new())
                 }
+                ("HEAD", "/no-head") => ("405 Method Not Allowed", String::new()),
+                ("GET", "/no-head") => ("200 OK", String::new()),
+                _ => ("404 Not Found", String::new()),
+            };
+            Reply {
+                status,
+                headers,
+                body: Vec::new(),
             }
         });
-        Server { port, seen, stop }
+        Server { stub, seen }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.stub.url(path)
     }
 
     fn seen(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn serve(stream: std::net::TcpStream, port: u16, seen: &Mutex<Vec<String>>) {
-    stream.set_nonblocking(false).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-    }
-    let mut parts = request.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    seen.lock().unwrap().push(format!("{method} {path}"));
-    let (status, extra) = match (method.as_str(), path.as_str()) {
-        (_, "/ok") => ("200 OK", String::new()),
-        (_, "/moved") => (
-            "301 Moved Permanently",
-            format!("Location: http://127.0.0.1:{port}/ok\r\n"),
-        ),
-        (_, "/slow") => {
-            std::thread::sleep(Duration::from_secs(3));
-            ("200 OK", String::new())
-        }
-        ("HEAD", "/no-head") => ("405 Method Not Allowed", String::new()),
-        ("GET", "/no-head") => ("200 OK", String::new()),
-        _ => ("404 Not Found", String::new()),
-    };
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
 }
 
 #[test]

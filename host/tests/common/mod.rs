@@ -2,6 +2,7 @@
 //! files, real git repositories.
 
 pub mod browser;
+pub mod http_stub;
 pub mod server;
 
 use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
