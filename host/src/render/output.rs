@@ -482,10 +482,11 @@ fn digest_of(parts: &[&[u8]]) -> Digest {
 /// it is the one this render saw (`written`: read just after writing; else
 /// the one the comparison read) and settled; and each folder's stamp, when
 /// every folder can be trusted (else none: the next render walks the tree).
-/// A folder that changed since `last` is listed again, and trusted only if
-/// it holds nothing but the build's files and folders (and `.git`), with
-/// the same stamp before and after the listing: a file another process
-/// dropped there meanwhile is not taken as the build's.
+/// A folder that was there before this render and changed since `last` is
+/// listed again, and trusted only if it holds nothing but the build's files
+/// and folders (and `.git`), with the same stamp before and after the
+/// listing: a file another process dropped there meanwhile is not taken as
+/// the build's.
 fn record(
     dir: &Path,
     staging: &Path,
@@ -520,6 +521,8 @@ fn record(
             .collect(),
     };
     folders.insert(String::new());
+    // The folders there before this render: any other is one it made.
+    let existed = folders.clone();
     for (relative, ..) in compared {
         let mut parent = relative.as_str();
         while let Some((up, _)) = parent.rsplit_once('/') {
@@ -559,7 +562,11 @@ fn record(
                 Ok(meta) if !meta.is_dir() => return Some(None),
                 Ok(meta) => Stamp::of(&meta),
             };
-            if last.dirs.get(relative) == Some(&stamp) {
+            // Unchanged since the last render, or made by this one (what it
+            // holds was put there during this render, by this render but
+            // for a process writing into a folder made moments ago): taken
+            // as listed. A cold render of 10,000 pages lists nothing again.
+            if last.dirs.get(relative) == Some(&stamp) || !existed.contains(relative) {
                 return Some(settled(Some(stamp)).map(|s| (relative.clone(), s)));
             }
             let trusted = holds_only_the_build(relative, &path).is_some()
