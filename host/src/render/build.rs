@@ -524,22 +524,18 @@ fn add_generated_files(
 ) {
     for (path, content, generator) in files {
         let taken = output.files();
-        let inside = format!("{path}/");
         let clash = taken
             .get_key_value(path.as_str())
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| p)
             .or_else(|| {
                 // A file of the output under `path`, or one at a folder of it.
-                taken
-                    .range(inside.clone()..)
-                    .next()
-                    .filter(|(p, _)| p.starts_with(&inside))
-                    .or_else(|| {
-                        path.match_indices('/')
-                            .find_map(|(end, _)| taken.get_key_value(&path[..end]))
-                    })
-                    .map(|(p, _)| p.clone())
-            });
+                output.file_under(&path).or_else(|| {
+                    path.match_indices('/')
+                        .find_map(|(end, _)| taken.get_key_value(&path[..end]))
+                        .map(|(p, _)| p)
+                })
+            })
+            .cloned();
         if let Some(clash) = clash {
             let owner = context
                 .published

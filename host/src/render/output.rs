@@ -2,6 +2,7 @@
 //! removing files the build no longer makes.
 
 use super::output_manifest::{Digest, Entry, Manifest};
+use super::page_cache::KeyHasher;
 use crate::file_stamp::{Stamp, fs_now};
 use bytes::Bytes;
 use rayon::prelude::*;
@@ -16,9 +17,8 @@ pub struct Output {
     /// Files copied from a source file as they are, by streaming: their
     /// entry in `files` is empty (they are known to exist, not read).
     copies: HashMap<String, PathBuf>,
-    /// What stands for a file's bytes when comparing with the last render
-    /// (a rendered page's key), where something cheaper than hashing them
-    /// is known.
+    /// The SHA-256 of a file's bytes, where it was computed when the file
+    /// was made (a rendered page's), so that writing hashes nothing.
     digests: HashMap<String, Digest>,
 }
 
@@ -78,33 +78,40 @@ impl Output {
     }
 
     /// What stands for the bytes of the file at `path`: its SHA-256 when
-    /// added with it, a copy's source and that source's stamp (if settled
-    /// before `before`: else a digest that matches nothing, as an edit in
-    /// the same tick could keep the stamp), else SHA-256 of the bytes.
+    /// added with it, a copy's source and that source's stamp, else SHA-256
+    /// of the bytes. A source stamp not settled before `before` (an edit in
+    /// the same tick could keep it) takes `before` in too, so the digest
+    /// matches no other render's.
     fn digest(&self, path: &str, bytes: &[u8], before: i128) -> Digest {
         if let Some(digest) = self.digests.get(path) {
             return *digest;
         }
-        match self.copies.get(path) {
-            Some(source) => match Stamp::of_path(source) {
-                Ok(stamp) if stamp.settled_before(before) => digest_of(&[
-                    b"copy",
-                    source.as_os_str().as_encoded_bytes(),
-                    &postcard::to_stdvec(&stamp).unwrap_or_default(),
-                ]),
-                _ => {
-                    let mut unique = [0u8; 32];
-                    getrandom::fill(&mut unique).unwrap_or_default();
-                    unique
-                }
-            },
-            None => Sha256::digest(bytes).into(),
+        let Some(source) = self.copies.get(path) else {
+            return Sha256::digest(bytes).into();
+        };
+        let stamp = Stamp::of_path(source).ok();
+        let mut hasher = KeyHasher::new();
+        hasher
+            .part(b"copy")
+            .part(source.as_os_str().as_encoded_bytes())
+            .part(&postcard::to_stdvec(&stamp).unwrap_or_default());
+        if !stamp.is_some_and(|s| s.settled_before(before)) {
+            hasher.part(&before.to_le_bytes());
         }
+        hasher.digest()
     }
 
     /// Every file, by its path under the output folder.
     pub fn files(&self) -> &BTreeMap<String, Bytes> {
         &self.files
+    }
+
+    /// The first file of the build (by path) inside the folder `folder`
+    /// (a path under the output folder), if any.
+    pub fn file_under(&self, folder: &str) -> Option<&String> {
+        let inside = format!("{folder}/");
+        let (path, _) = self.files.range(inside.clone()..).next()?;
+        path.starts_with(&inside).then_some(path)
     }
 
     /// How many files the build makes.
@@ -246,12 +253,7 @@ impl Output {
             let files = compared
                 .iter()
                 .map(|(relative, _, _, digest, state)| {
-                    let stamp = match state {
-                        Compared::Same(stamp) => *stamp,
-                        Compared::Known(stamp) => Some(*stamp),
-                        _ => None,
-                    };
-                    ((*relative).clone(), (*digest, stamp))
+                    ((*relative).clone(), (*digest, state.stamp()))
                 })
                 .collect();
             Manifest::of(dir, files, last.dirs.clone())
@@ -356,14 +358,8 @@ impl Output {
         let mut folders: Vec<&str> = folders.into_iter().collect();
         folders.sort_by_key(|f| std::cmp::Reverse(f.matches('/').count()));
         for folder in folders {
-            let inside = format!("{folder}/");
-            let occupied = self
-                .files
-                .range(inside.clone()..)
-                .next()
-                .is_some_and(|(p, _)| p.starts_with(&inside));
             let path = dir.join(folder);
-            if !occupied
+            if self.file_under(folder).is_none()
                 && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
                 && std::fs::read_dir(&path)?.next().is_none()
             {
@@ -467,14 +463,15 @@ enum Compared {
     Changed,
 }
 
-/// SHA-256 of `parts`, each length-prefixed.
-fn digest_of(parts: &[&[u8]]) -> Digest {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
+impl Compared {
+    /// The stamp the comparison read, when it can be trusted.
+    fn stamp(&self) -> Option<Stamp> {
+        match self {
+            Compared::Known(stamp) => Some(*stamp),
+            Compared::Same(stamp) => *stamp,
+            Compared::New | Compared::Changed => None,
+        }
     }
-    hasher.finalize().into()
 }
 
 /// What the output folder `dir` holds once written, for the next render:
@@ -501,11 +498,10 @@ fn record(
         .par_iter()
         .map(|(relative, path, _, digest, state)| {
             let seen = match state {
-                Compared::Known(stamp) => Some(*stamp),
-                Compared::Same(stamp) => *stamp,
                 Compared::New | Compared::Changed => {
                     written.get(relative.as_str()).copied().flatten()
                 }
+                compared => compared.stamp(),
             };
             let now = Stamp::of_path(path).ok();
             let stamp = settled(now.filter(|now| Some(*now) == seen));

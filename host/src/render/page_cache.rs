@@ -102,7 +102,7 @@ impl<'a> Envelope<'a> {
     }
 }
 
-const FORMAT: u32 = 7;
+const FORMAT: u32 = 8;
 
 /// The domain of the tags (see [`crate::machine_key`]).
 const TAG_DOMAIN: &str = "blogmark pages cache v2";
@@ -110,10 +110,14 @@ const TAG_DOMAIN: &str = "blogmark pages cache v2";
 /// Pages per part of the file.
 const PAGES_PER_PART: usize = 1024;
 
-/// The tag of part `index` of `count` in the save `generation`.
-fn part_tag(generation: &[u8; 16], index: usize, count: usize, bytes: &[u8]) -> [u8; TAG_LEN] {
-    let place = [(index as u64).to_le_bytes(), (count as u64).to_le_bytes()].concat();
-    MachineKey::get().tag(TAG_DOMAIN, &[generation, &place, bytes])
+/// What the tag of part `index` of `count` in the save `generation`
+/// covers: the part bound to its place and its save.
+fn tagged(generation: &[u8; 16], index: usize, count: usize) -> [u8; 32] {
+    let mut covered = [0u8; 32];
+    covered[..16].copy_from_slice(generation);
+    covered[16..24].copy_from_slice(&(index as u64).to_le_bytes());
+    covered[24..].copy_from_slice(&(count as u64).to_le_bytes());
+    covered
 }
 
 /// A rendered page as the file keeps it: its content (the body's HTML) as
@@ -186,7 +190,10 @@ fn decode(bytes: &[u8]) -> Option<(Pages, Listings)> {
         .parts
         .par_iter()
         .enumerate()
-        .all(|(i, (part, tag))| part_tag(&envelope.generation, i, count, part) == *tag);
+        .all(|(i, (part, tag))| {
+            let place = tagged(&envelope.generation, i, count);
+            MachineKey::get().verify(TAG_DOMAIN, &[&place, part], tag)
+        });
     if !trusted {
         tracing::warn!(
             "{FILE} is not tagged by this machine (written elsewhere, or by an older host): \
@@ -237,7 +244,7 @@ fn encode(pages: &Pages, listings: &Listings) -> std::io::Result<Vec<u8>> {
     let tags: Vec<[u8; TAG_LEN]> = parts
         .par_iter()
         .enumerate()
-        .map(|(i, part)| part_tag(&generation, i, count, part))
+        .map(|(i, part)| MachineKey::get().tag(TAG_DOMAIN, &[&tagged(&generation, i, count), part]))
         .collect();
     let envelope = Envelope {
         format: FORMAT,
@@ -356,7 +363,12 @@ impl KeyHasher {
     }
 
     pub(super) fn finish(self) -> String {
-        hex::encode(self.0.finalize())
+        hex::encode(self.digest())
+    }
+
+    /// The hash as bytes.
+    pub(super) fn digest(self) -> [u8; 32] {
+        self.0.finalize().into()
     }
 }
 
