@@ -42,12 +42,6 @@ impl Stamp {
         std::fs::symlink_metadata(path).map(|m| Stamp::of(&m))
     }
 
-    /// When the file last changed (its `ctime`), in nanoseconds since the
-    /// epoch on the file system's clock.
-    pub fn changed_ns(&self) -> i128 {
-        self.ctime_ns
-    }
-
     /// The device the file is on.
     pub fn device(&self) -> u64 {
         self.dev
@@ -85,7 +79,7 @@ mod tests {
         let first = Stamp::of_path(&file).unwrap();
         // The clock of the file system moves in ticks: wait for the next.
         let mut now = fs_now(dir.path()).unwrap();
-        while now <= first.changed_ns() {
+        while !first.settled_before(now) {
             std::thread::sleep(std::time::Duration::from_millis(1));
             now = fs_now(dir.path()).unwrap();
         }
