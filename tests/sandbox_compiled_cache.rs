@@ -26,7 +26,9 @@ fn works(runtime: &Runtime) {
 fn compiled_once_then_loaded_and_recompiled_when_corrupt() {
     let cache = tempfile::tempdir().unwrap();
     let first = runtime(cache.path());
-    assert!(!first.engine().load_report().from_cache);
+    let load = first.engine().load_report();
+    assert!(!load.from_cache);
+    assert_eq!(load.not_cached, None, "the compiled code is stored");
     works(&first);
     let files: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
@@ -58,6 +60,7 @@ fn compiled_once_then_loaded_and_recompiled_when_corrupt() {
         !third.engine().load_report().from_cache,
         "a corrupt file is compiled again"
     );
+    assert_eq!(third.engine().load_report().not_cached, None);
     works(&third);
     assert!(
         std::fs::metadata(&files[0]).unwrap().len() > 1_000_000,

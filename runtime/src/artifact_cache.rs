@@ -47,6 +47,27 @@ pub(crate) fn remove_for(dir: &std::path::Path, sha256: &str) {
     }
 }
 
+/// How [`ArtifactCache::load_or_compile`] obtained the component.
+pub(crate) enum Obtained {
+    /// Loaded from the cache.
+    Loaded,
+    /// Compiled; `not_stored` says why the cache did not take it, if so.
+    Compiled { not_stored: Option<String> },
+}
+
+impl Obtained {
+    pub(crate) fn is_loaded(&self) -> bool {
+        matches!(self, Obtained::Loaded)
+    }
+
+    pub(crate) fn not_stored(self) -> Option<String> {
+        match self {
+            Obtained::Loaded => None,
+            Obtained::Compiled { not_stored } => not_stored,
+        }
+    }
+}
+
 impl ArtifactCache {
     /// The cache in `dir` for the component whose SHA-256 is `sha256` (hex).
     pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine, sha256: &str) -> Self {
@@ -84,19 +105,19 @@ impl ArtifactCache {
         self.path().is_some_and(|p| p.is_file())
     }
 
-    /// The compiled component, and whether it came from the cache.
+    /// The compiled component, and how it was obtained.
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
         compile: impl FnOnce() -> wasmtime::Result<Component>,
-    ) -> wasmtime::Result<(Component, bool)> {
+    ) -> wasmtime::Result<(Component, Obtained)> {
         if let Some(path) = self.path().filter(|p| p.exists()) {
             // SAFETY: the file was written by `Component::serialize` of this
             // cache (the key names the engine and component), lives in the
             // user's own cache directory, and wasmtime checks its header and
             // engine compatibility before using it.
             match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, true)),
+                Ok(component) => return Ok((component, Obtained::Loaded)),
                 Err(e) => tracing::warn!(
                     path = %path.display(),
                     "failed to load code from the compiled-guest cache, compiling again: {e:#}"
@@ -105,12 +126,12 @@ impl ArtifactCache {
         }
         tracing::info!("compiling the Python guest (once per guest build)");
         let component = compile()?;
-        if let Some(path) = self.path()
-            && let Err(e) = self.store(&component, &path)
-        {
+        let not_stored = self.path().and_then(|path| {
+            let e = self.store(&component, &path).err()?;
             tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e:#}");
-        }
-        Ok((component, false))
+            Some(format!("cannot write {}: {e:#}", path.display()))
+        });
+        Ok((component, Obtained::Compiled { not_stored }))
     }
 
     fn store(&self, component: &Component, path: &std::path::Path) -> wasmtime::Result<()> {
@@ -128,5 +149,46 @@ impl ArtifactCache {
         tmp.as_file().sync_all()?;
         tmp.persist(path)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest component: its header, no sections.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn compile(engine: &Engine) -> wasmtime::Result<Component> {
+        Component::new(engine, EMPTY_COMPONENT)
+    }
+
+    #[test]
+    fn stored_once_then_loaded() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ArtifactCache::new(Some(dir.path().into()), &engine, &"ab".repeat(32));
+        let (_, first) = cache.load_or_compile(&engine, || compile(&engine)).unwrap();
+        assert!(!first.is_loaded());
+        assert_eq!(first.not_stored(), None);
+        assert!(cache.holds_artifact());
+        let (_, second) = cache
+            .load_or_compile(&engine, || panic!("loaded, not compiled"))
+            .unwrap();
+        assert!(second.is_loaded());
+    }
+
+    #[test]
+    fn a_cache_that_cannot_be_written_says_why() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, b"").unwrap();
+        let cache = ArtifactCache::new(Some(file.join("compiled")), &engine, &"cd".repeat(32));
+        let (_, obtained) = cache.load_or_compile(&engine, || compile(&engine)).unwrap();
+        assert!(!obtained.is_loaded());
+        let why = obtained.not_stored().expect("the failure is reported");
+        assert!(why.contains("not-a-folder"), "{why}");
+        assert!(!cache.holds_artifact());
     }
 }

@@ -126,6 +126,9 @@ pub struct LoadReport {
     /// Whether the code is the baseline compiler's (see
     /// [`EngineSettings::baseline_first`]).
     pub baseline: bool,
+    /// Why code compiled now was not stored in the disk cache (a folder
+    /// that cannot be written, a full disk): the next run compiles again.
+    pub not_cached: Option<String>,
 }
 
 /// Which compiler makes the guest's code.
@@ -235,7 +238,7 @@ impl SandboxEngine {
             engine = configure(Tier::Baseline)?;
             cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
         }
-        let (component, from_cache) = cache
+        let (component, obtained) = cache
             .load_or_compile(&engine, || {
                 if let Some(observer) = &settings.on_compile {
                     (observer.0)(CompileStage::Started);
@@ -257,9 +260,10 @@ impl SandboxEngine {
             .and_then(PythonGuestPre::new)
             .map_err(|e| unavailable(format!("the guest does not fit the host: {e:#}")))?;
         let load = LoadReport {
-            from_cache,
+            from_cache: obtained.is_loaded(),
             elapsed: started.elapsed(),
             baseline,
+            not_cached: obtained.not_stored(),
         };
         tracing::debug!(?load, %isolation, "python sandbox ready");
         let preload = settings
@@ -296,16 +300,17 @@ impl SandboxEngine {
             .map_err(|e| Failure::Unavailable(format!("cannot read the guest: {e}")))?;
         let cache =
             ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).only_into_existing();
-        let (_, from_cache) = cache
+        let (_, obtained) = cache
             .load_or_compile(&engine, || {
                 compile(&engine, &settings.component, read.as_deref())
             })
             .map_err(|e| Failure::Unavailable(format!("cannot compile the guest: {e:#}")))?;
         crate::function_cache::FunctionCache::shared().clear();
         Ok(LoadReport {
-            from_cache,
+            from_cache: obtained.is_loaded(),
             elapsed: started.elapsed(),
             baseline: false,
+            not_cached: obtained.not_stored(),
         })
     }
 

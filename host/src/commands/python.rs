@@ -86,6 +86,8 @@ pub fn prepare(site: &Path, quiet: bool, code_only: bool) -> anyhow::Result<Exit
         let compiled = &report.compiled;
         if compiled.from_cache {
             println!("The Python sandbox was compiled for this machine already");
+        } else if let Some(why) = &compiled.not_cached {
+            anyhow::bail!("compiled the Python sandbox but could not keep it: {why}");
         } else {
             println!(
                 "Compiled the Python sandbox for this machine in {:.1} s",
