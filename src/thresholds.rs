@@ -17,14 +17,21 @@ pub struct Thresholds {
     /// Per benchmark id (criterion's full id, e.g. `macro_call/fresh_instance/trivial/worker`).
     pub benchmarks: BTreeMap<String, Threshold>,
     /// For `benches/compare-hugo.sh`: per site size (posts), per measure
-    /// (`cold`, `warm`, `peak_cold`, `peak_warm`), the largest allowed ratio
+    /// (`cold`, `warm`, `touched` and the peak memory of each), the largest allowed ratio
     /// of this project's median to Hugo's in the same run.
     #[serde(default)]
     pub compare_hugo: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// The measures `benches/compare-hugo.sh` prints a ratio for.
-pub const COMPARE_HUGO_MEASURES: [&str; 4] = ["cold", "warm", "peak_cold", "peak_warm"];
+pub const COMPARE_HUGO_MEASURES: [&str; 6] = [
+    "cold",
+    "warm",
+    "touched",
+    "peak_cold",
+    "peak_warm",
+    "peak_touched",
+];
 
 /// One benchmark's baseline and allowance.
 #[derive(Debug, Deserialize)]

@@ -36,5 +36,6 @@ mod site_snapshot;
 mod stats;
 mod sync;
 mod transforms;
+mod up_to_date;
 mod workbench;
 mod workbench_browser;

@@ -83,7 +83,9 @@ fn run(base: BuildOptions, args: &BuildArgs, quiet: bool) -> anyhow::Result<Exit
         } else {
             format!("{} files checked, none written", report.files)
         };
-        let python = if report.sandbox_runs + report.cache_hits > 0 {
+        let python = if report.up_to_date {
+            "; nothing changed since the last render".to_owned()
+        } else if report.sandbox_runs + report.cache_hits > 0 {
             format!(
                 "; Python: {} sandbox runs, {} from cache",
                 report.sandbox_runs, report.cache_hits
@@ -138,6 +140,7 @@ fn run(base: BuildOptions, args: &BuildArgs, quiet: bool) -> anyhow::Result<Exit
 fn stats_document(report: &blogmark_host::render::BuildReport) -> serde_json::Value {
     serde_json::json!({
         "pages": report.pages,
+        "up_to_date": report.up_to_date,
         "elapsed_ms": u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
         "warnings": report.count(Severity::Warning),
         "errors": report.count(Severity::Error),

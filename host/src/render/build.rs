@@ -10,6 +10,7 @@ use super::page_keys::PageKeys;
 use super::site_context::SiteContext;
 use super::{
     aliases, bundles, feeds, link_check, output_paths, pages, persist, progress, static_files,
+    up_to_date,
 };
 use crate::capabilities::fetch::Remote;
 use crate::capabilities::images::Images;
@@ -148,6 +149,17 @@ pub struct BuildReport {
     pub sandbox: Option<python::SandboxReport>,
     /// Wall time.
     pub elapsed: Duration,
+    /// Whether nothing changed since the last render, so nothing was built
+    /// (every input and output file had its recorded stamp): the rest is
+    /// what that render reported.
+    pub up_to_date: bool,
+    /// Whether the build depended on nothing but the site's files and
+    /// database: nothing fetched over the network (or failed to be), no
+    /// stored response that ages, no call that failed.
+    pub repeatable: bool,
+    /// When the first page left out for its future date comes due (Unix
+    /// seconds).
+    pub publishes_at: Option<i64>,
 }
 
 impl BuildReport {
@@ -222,14 +234,15 @@ fn remote(config: &Config, store: Option<&Store>, options: &BuildOptions) -> Rem
 fn fetched_responses(
     remote: &Remote,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<crate::capabilities::fetch::Response> {
+) -> (Vec<crate::capabilities::fetch::Response>, bool) {
     let (fetched, offline) = remote.take_fetched();
+    let all_replayed = fetched.is_empty() && offline.is_empty();
     diagnostics.extend(
         offline
             .into_iter()
             .map(|why| Diagnostic::warning(crate::config::FILE, 0, 0, why)),
     );
-    fetched
+    (fetched, all_replayed)
 }
 
 /// The database, when this build reads or writes it: `check` reads one
@@ -286,7 +299,7 @@ fn render_threads(options: &BuildOptions, python: &Session) -> anyhow::Result<ra
 /// What "now" is for a build: `SOURCE_DATE_EPOCH` when set (reproducible
 /// builds, as the sandbox's clock), else the system's time. Pages dated
 /// after it are left out unless `--future`.
-fn build_clock() -> chrono::DateTime<chrono::Utc> {
+pub(super) fn build_clock() -> chrono::DateTime<chrono::Utc> {
     crate::input::source_date_epoch()
         .and_then(|secs| i64::try_from(secs).ok())
         .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
@@ -298,6 +311,19 @@ fn build_clock() -> chrono::DateTime<chrono::Utc> {
 /// off, and keeping them again when they changed (a build that writes).
 pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
+    let repeatable = up_to_date::applies(options);
+    let inputs = if repeatable {
+        if let Some(report) = up_to_date::unchanged(options) {
+            return Ok(BuildReport {
+                elapsed: started.elapsed(),
+                ..report
+            });
+        }
+        up_to_date::Inputs::before_reading(options)
+    } else {
+        None
+    };
+    phase(started, "inputs stamped");
     let page_cache = options
         .use_cache
         .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
@@ -308,6 +334,9 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         ..options.clone()
     };
     let report = build(&options);
+    if repeatable && let Ok(report) = &report {
+        up_to_date::record(&options, inputs, report);
+    }
     drop_later(options);
     report
 }
@@ -342,6 +371,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let permalinks = &loaded.config.permalinks;
     let mut transformed = pool.install(|| transform_all(root, &python, &built, permalinks));
     let generated = published(&made.pages, options);
+    let publishes_at = publishes_at(&loaded.pages, &made.pages, options);
     transformed.extend(generated.iter().map(|_| (None, Vec::new())));
     built.extend(generated);
     let pages = after_transforms(&built, &transformed, options, &mut diagnostics);
@@ -392,10 +422,11 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
         ));
     }
     made.name_generators(&mut diagnostics);
-    let fetched = fetched_responses(&loaded.remote, &mut diagnostics);
+    let (fetched, all_replayed) = fetched_responses(&loaded.remote, &mut diagnostics);
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let mut report = BuildReport {
         diagnostics,
+        publishes_at,
         ..report_of(
             &python,
             &pages,
@@ -403,6 +434,9 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
             (&output, &gathered),
         )
     };
+    report.repeatable = all_replayed
+        && loaded.config.capabilities.fetch_max_age.is_none()
+        && report.macros.iter().all(|m| m.failures.total() == 0);
     if let Some(store) = store.as_mut().filter(|_| options.write) {
         persist::persist(
             options,
@@ -562,6 +596,23 @@ fn published<'a>(pages: &'a [Page], options: &BuildOptions) -> Vec<&'a Page> {
         .filter(|p| options.drafts || !p.draft)
         .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
         .collect()
+}
+
+/// When the first of `pages` and `generated` that a build with `options`
+/// leaves out for its future date comes due (Unix seconds).
+fn publishes_at(pages: &[Page], generated: &[Page], options: &BuildOptions) -> Option<i64> {
+    if options.future {
+        return None;
+    }
+    let now = build_clock();
+    pages
+        .iter()
+        .chain(generated)
+        .filter(|p| options.drafts || !p.draft)
+        .filter_map(|p| p.date)
+        .filter(|date| *date > now)
+        .min()
+        .map(|date| date.timestamp())
 }
 
 /// The pages as the transforms left them, newest first (undated last, ties

@@ -25,6 +25,7 @@ mod site_context;
 mod static_files;
 mod template_data;
 mod templates;
+mod up_to_date;
 
 pub use build::{BuildOptions, BuildReport, OnWritten, build, build_keeping_pages};
 pub use output::{Output, WriteReport};

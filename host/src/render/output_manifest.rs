@@ -121,6 +121,16 @@ impl Manifest {
                 .par_iter()
                 .all(|(path, stamp)| Stamp::of_path(&dir.join(path)).is_ok_and(|s| s == *stamp))
     }
+
+    /// Whether the output folder `dir` holds exactly what the last render
+    /// left there: every folder and every file with its recorded stamp.
+    pub(super) fn all_unchanged(&self, dir: &Path) -> bool {
+        use rayon::prelude::*;
+        self.tree_unchanged(dir)
+            && self.files.par_iter().all(|(path, (_, stamp))| {
+                stamp.is_some_and(|stamp| Stamp::of_path(&dir.join(path)).is_ok_and(|s| s == stamp))
+            })
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,191 @@
+//! `host render` of a site where nothing changed since the last render:
+//! known from stamps alone, nothing is built and the last report is
+//! given again; any change of an input, the output, the options, the
+//! database or the clock renders as before.
+
+use crate::common;
+
+use common::{site, write};
+use std::path::Path;
+use std::process::Command;
+
+const NOTHING: &str = "nothing changed since the last render";
+
+/// `host -vv render ARGS` of `site`, with the cache folder `cache` (whose
+/// key tags what the render keeps) when given, else the user's (where the
+/// sandbox is compiled already): its exit code and what it printed.
+fn render_in(site: &Path, cache: Option<&Path>, args: &[&str]) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host"));
+    command
+        .args(["-vv", "render"])
+        .args(args)
+        .arg("--site")
+        .arg(site)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
+    if let Some(cache) = cache {
+        command.env("BLOGMARK_CACHE_DIR", cache);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Render until a render records its inputs, then once more: the
+/// renders just after a file was written find it too fresh to trust (its
+/// stamp may not change on an edit in the same tick of the clock).
+fn settle(site: &Path) -> String {
+    for _ in 0..5 {
+        let (code, log) = render(site, &[]);
+        assert_eq!(code, Some(0), "{log}");
+        if log.contains(NOTHING) {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("five renders of an unchanged site all built it");
+}
+
+fn render(site: &Path, args: &[&str]) -> (Option<i32>, String) {
+    render_in(site, None, args)
+}
+
+fn page(site: &Path, slug: &str) -> String {
+    std::fs::read_to_string(site.join(format!("public/posts/{slug}/index.html"))).unwrap()
+}
+
+fn post(site: &Path, slug: &str, body: &str) {
+    write(
+        site,
+        &format!("content/posts/{slug}.md"),
+        &format!("---\ntitle: {slug}\ndate: 2024-01-01\n---\n{body}\n"),
+    );
+}
+
+#[test]
+fn nothing_changed_builds_nothing_and_any_change_renders_again() {
+    let site = site("");
+    let root = site.path();
+    write(
+        root,
+        "scripts/shout.py",
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return ctx.args['text'].upper()\n",
+    );
+    post(root, "a", "A {{< shout text=\"one\" >}}");
+    post(root, "b", "B {{< nosuch >}}");
+    let log = settle(root);
+    // The report is the last render's, its warning (file and line) too.
+    assert!(
+        log.contains("Rendered 2 pages (2 unchanged, reused;"),
+        "{log}"
+    );
+    assert!(log.contains("content/posts/b.md:5"), "{log}");
+    assert!(log.contains("1 warning"), "{log}");
+    assert!(!log.contains("site loaded"), "nothing was loaded: {log}");
+    assert!(page(root, "a").contains("A ONE"));
+
+    // An edit of the same length in the same second: its stamp tells.
+    post(root, "a", "A {{< shout text=\"two\" >}}");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("\"content/posts/a.md\" changed"), "{log}");
+    assert!(page(root, "a").contains("A TWO"), "{log}");
+    settle(root);
+
+    // A new post: its folder's stamp changed.
+    post(root, "c", "C");
+    let (_, log) = render(root, &[]);
+    assert!(!log.contains(NOTHING), "{log}");
+    assert!(page(root, "c").contains("C"));
+    settle(root);
+
+    // A new folder at the top of the site, beside the output.
+    write(root, "data/books.toml", "title = 'x'\n");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("a name was added or removed in \"\""), "{log}");
+    settle(root);
+
+    // The output: a file removed, a stranger added; both undone.
+    let public = root.join("public");
+    std::fs::remove_file(public.join("posts/b/index.html")).unwrap();
+    std::fs::write(public.join("posts/stranger.html"), "?").unwrap();
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("the output changed"), "{log}");
+    assert!(public.join("posts/b/index.html").is_file());
+    assert!(!public.join("posts/stranger.html").exists());
+    settle(root);
+
+    // Other options: a render with drafts, then one without.
+    let (_, log) = render(root, &["--drafts"]);
+    assert!(log.contains("other options"), "{log}");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("other options"), "{log}");
+    settle(root);
+
+    // The database, whose stored responses a render replays.
+    let db = rusqlite::Connection::open(root.join(".blogmark/site.db")).unwrap();
+    db.pragma_update(None, "user_version", 7).unwrap();
+    drop(db);
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("the database changed"), "{log}");
+    settle(root);
+
+    // A record with a byte edited is not trusted.
+    settle(root);
+    let record = root.join(".blogmark/inputs.record");
+    let mut bytes = std::fs::read(&record).unwrap();
+    bytes[4] ^= 1;
+    std::fs::write(&record, bytes).unwrap();
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("no record"), "{log}");
+}
+
+#[test]
+fn a_failed_call_or_a_page_coming_due_is_never_taken_for_nothing_changed() {
+    // A call that failed runs again on every render (a time limit depends
+    // on the machine's load): no render of it is recorded.
+    let site = site("[python]\ntimeout_ms = 2000\n");
+    let root = site.path();
+    write(
+        root,
+        "scripts/boom.py",
+        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    raise ValueError('no')\n",
+    );
+    post(root, "a", "{{< boom >}}");
+    for _ in 0..3 {
+        let (_, log) = render(root, &[]);
+        assert!(!log.contains(NOTHING), "{log}");
+        assert!(log.contains("ValueError"), "{log}");
+    }
+    assert!(!root.join(".blogmark/inputs.record").exists());
+
+    // A post dated a few seconds ahead is left out until its date has
+    // come; the render after that publishes it.
+    std::fs::remove_file(root.join("scripts/boom.py")).unwrap();
+    post(root, "a", "A");
+    let due = chrono::Utc::now() + chrono::Duration::seconds(5);
+    write(
+        root,
+        "content/posts/soon.md",
+        &format!(
+            "---\ntitle: soon\ndate: {}\n---\nSoon.\n",
+            due.format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+    );
+    settle(root);
+    assert!(!root.join("public/posts/soon").exists());
+    while chrono::Utc::now() <= due + chrono::Duration::milliseconds(100) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("a page's date has come"), "{log}");
+    assert!(page(root, "soon").contains("Soon."));
+
+    // Another machine (another key; the site has no Python left to
+    // compile for it) does not trust this one's record.
+    settle(root);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (_, log) = render_in(root, Some(elsewhere.path()), &[]);
+    assert!(log.contains("no record"), "{log}");
+}
