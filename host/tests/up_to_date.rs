@@ -64,15 +64,20 @@ fn post(site: &Path, slug: &str, body: &str) {
     );
 }
 
+/// A macro `scripts/NAME.py` whose `render(ctx)` is the one line `body`.
+fn macro_script(site: &Path, name: &str, body: &str) {
+    write(
+        site,
+        &format!("scripts/{name}.py"),
+        &format!("\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    {body}\n"),
+    );
+}
+
 #[test]
 fn nothing_changed_builds_nothing_and_any_change_renders_again() {
     let site = site("");
     let root = site.path();
-    write(
-        root,
-        "scripts/shout.py",
-        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    return ctx.args['text'].upper()\n",
-    );
+    macro_script(root, "shout", "return ctx.args['text'].upper()");
     post(root, "a", "A {{< shout text=\"one\" >}}");
     post(root, "b", "B {{< nosuch >}}");
     let log = settle(root);
@@ -147,11 +152,7 @@ fn a_failed_call_or_a_page_coming_due_is_never_taken_for_nothing_changed() {
     // on the machine's load): no render of it is recorded.
     let site = site("[python]\ntimeout_ms = 2000\n");
     let root = site.path();
-    write(
-        root,
-        "scripts/boom.py",
-        "\"\"\"\n---\nkind: macro\n---\n\"\"\"\ndef render(ctx):\n    raise ValueError('no')\n",
-    );
+    macro_script(root, "boom", "raise ValueError('no')");
     post(root, "a", "{{< boom >}}");
     for _ in 0..3 {
         let (_, log) = render(root, &[]);
