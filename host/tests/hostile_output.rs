@@ -237,3 +237,26 @@ fn jobs_is_bounded() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("1 to 256"));
 }
+
+#[test]
+fn an_output_folder_over_the_sites_own_files_is_refused_and_nothing_is_removed() {
+    let site = site("");
+    a_post(site.path());
+    let before = common::files(site.path(), &[]);
+    // (A folder holding the site, say its parent, is refused the same way:
+    // unit-tested in `output_place.rs`, never tried here on a shared one.)
+    let root = site.path().to_path_buf();
+    for out in [root.clone(), root.join("content"), root.join("scripts/out")] {
+        let out_arg = out.to_str().unwrap();
+        let run = host(site.path(), &["render", "--out", out_arg]);
+        assert_eq!(run.status.code(), Some(1), "{out_arg}: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains("would remove"),
+            "{out_arg}: {}",
+            stderr(&run)
+        );
+        assert_eq!(common::files(site.path(), &[]), before, "{out_arg}");
+    }
+    // The default output folder still renders.
+    assert!(host(site.path(), &["render"]).status.success());
+}

@@ -354,6 +354,12 @@ fn drop_later<T: Send + 'static>(value: T) {
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
+    if options.write {
+        let out = options.out.clone().unwrap_or_else(|| root.join("public"));
+        if let Some(why) = super::output_place::problem(root, &out) {
+            anyhow::bail!(why);
+        }
+    }
     let mut loaded = load(options)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     phase(started, "loaded");

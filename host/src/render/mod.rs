@@ -16,6 +16,7 @@ mod listings;
 mod output;
 mod output_manifest;
 mod output_paths;
+mod output_place;
 mod page_cache;
 mod page_keys;
 mod pages;
