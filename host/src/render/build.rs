@@ -311,6 +311,17 @@ pub(super) fn build_clock() -> chrono::DateTime<chrono::Utc> {
 /// off, and keeping them again when they changed (a build that writes).
 pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
+    // The output folder is the user's to name (`--out`), but not over the
+    // site's own files (`host serve` writes where it chose itself).
+    if options.write {
+        let out = options
+            .out
+            .clone()
+            .unwrap_or_else(|| options.root.join("public"));
+        if let Some(why) = super::output_place::problem(&options.root, &out) {
+            anyhow::bail!(why);
+        }
+    }
     let repeatable = up_to_date::applies(options);
     let inputs = if repeatable {
         if let Some(report) = up_to_date::unchanged(options) {
@@ -354,12 +365,6 @@ fn drop_later<T: Send + 'static>(value: T) {
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
-    if options.write {
-        let out = options.out.clone().unwrap_or_else(|| root.join("public"));
-        if let Some(why) = super::output_place::problem(root, &out) {
-            anyhow::bail!(why);
-        }
-    }
     let mut loaded = load(options)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     phase(started, "loaded");
