@@ -51,6 +51,37 @@ pub fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
     (bytes.len() as u64 <= cap).then_some(bytes)
 }
 
+/// What the file `file` of the site at `root` (a path relative to the
+/// site, in `.blogmark/`) holds before its tag, when it is a regular file
+/// of at most `cap` bytes, not reached through a link, and ends with this
+/// machine's tag for `domain` (see [`crate::machine_key`]).
+pub fn read_tagged(root: &Path, file: &str, domain: &str, cap: u64) -> Option<Vec<u8>> {
+    use crate::machine_key::{MachineKey, TAG_LEN};
+    check(root, &[file]).ok()?;
+    let mut bytes = read_regular(&root.join(file), cap)?;
+    let content = bytes.len().checked_sub(TAG_LEN)?;
+    let (head, tag) = bytes.split_at(content);
+    if !MachineKey::get().verify(domain, &[head], tag) {
+        return None;
+    }
+    bytes.truncate(content);
+    Some(bytes)
+}
+
+/// Write `bytes` and this machine's tag for `domain` to the file `file` of
+/// the site at `root`, as [`read_tagged`] reads it back.
+pub fn write_tagged(
+    root: &Path,
+    file: &str,
+    domain: &str,
+    mut bytes: Vec<u8>,
+) -> std::io::Result<()> {
+    let tag = crate::machine_key::MachineKey::get().tag(domain, &[&bytes]);
+    bytes.extend_from_slice(&tag);
+    check(root, &[file]).map_err(std::io::Error::other)?;
+    crate::atomic_file::write(&root.join(file), &bytes)
+}
+
 /// An error when `path` is a symbolic link.
 pub fn refuse_link(path: &Path) -> Result<(), LinkedState> {
     match std::fs::symlink_metadata(path) {

@@ -74,6 +74,11 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
+    /// The folder the build writes (`out`, else `<root>/public`).
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| self.root.join("public"))
+    }
+
     /// `host render` of the site at `root`: written to `<root>/public`,
     /// with the persistent result cache, no progress bar.
     pub fn render(root: &std::path::Path) -> Self {
@@ -313,26 +318,24 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     let started = Instant::now();
     // The output folder is the user's to name (`--out`), but not over the
     // site's own files (`host serve` writes where it chose itself).
-    if options.write {
-        let out = options
-            .out
-            .clone()
-            .unwrap_or_else(|| options.root.join("public"));
-        if let Some(why) = super::output_place::problem(&options.root, &out) {
-            anyhow::bail!(why);
-        }
+    if options.write
+        && let Some(why) = super::output_place::problem(&options.root, &options.out_dir())
+    {
+        anyhow::bail!(why);
     }
     let repeatable = up_to_date::applies(options);
-    let inputs = if repeatable {
-        if let Some(report) = up_to_date::unchanged(options) {
-            return Ok(BuildReport {
-                elapsed: started.elapsed(),
-                ..report
-            });
+    let key = repeatable.then(|| up_to_date::key(options)).flatten();
+    let inputs = match key {
+        Some(key) => {
+            if let Some(report) = up_to_date::unchanged(options, key) {
+                return Ok(BuildReport {
+                    elapsed: started.elapsed(),
+                    ..report
+                });
+            }
+            up_to_date::Inputs::before_reading(options, key)
         }
-        up_to_date::Inputs::before_reading(options)
-    } else {
-        None
+        None => None,
     };
     phase(started, "inputs stamped");
     let page_cache = options

@@ -17,7 +17,6 @@
 //! render leave someone else's file in the output.
 
 use crate::file_stamp::Stamp;
-use crate::machine_key::{MachineKey, TAG_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -81,29 +80,16 @@ impl Manifest {
     /// output folder `out`; an empty one when there is none, it is not
     /// this machine's, or it describes another folder.
     pub fn load(root: &Path, out: &Path) -> Manifest {
-        let bytes = crate::state_dir::check(root, &[FILE])
-            .ok()
-            .and_then(|()| crate::state_dir::read_regular(&root.join(FILE), MAX_BYTES));
-        bytes
-            .as_deref()
-            .and_then(|bytes| {
-                let (content, tag) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
-                MachineKey::get()
-                    .verify(TAG_DOMAIN, &[content], tag)
-                    .then_some(content)
-            })
-            .and_then(|content| postcard::from_bytes::<Manifest>(content).ok())
+        crate::state_dir::read_tagged(root, FILE, TAG_DOMAIN, MAX_BYTES)
+            .and_then(|content| postcard::from_bytes::<Manifest>(&content).ok())
             .filter(|m| m.format == FORMAT && Path::new(&m.out) == out)
             .unwrap_or_else(|| Manifest::new(out))
     }
 
     /// Keep the manifest for the next render of the site at `root`.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
-        let mut bytes = postcard::to_stdvec(self).map_err(std::io::Error::other)?;
-        let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
-        bytes.extend_from_slice(&tag);
-        crate::state_dir::check(root, &[FILE]).map_err(std::io::Error::other)?;
-        crate::atomic_file::write(&root.join(FILE), &bytes)
+        let bytes = postcard::to_stdvec(self).map_err(std::io::Error::other)?;
+        crate::state_dir::write_tagged(root, FILE, TAG_DOMAIN, bytes)
     }
 
     /// The recorded entry of the file at `path` (under the output folder).

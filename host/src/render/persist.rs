@@ -28,7 +28,7 @@ pub(super) fn persist(
 ) -> anyhow::Result<()> {
     let root = &options.root;
     let started = std::time::Instant::now();
-    let out = options.out.clone().unwrap_or_else(|| root.join("public"));
+    let out = options.out_dir();
     // The database does not depend on the output: it is brought up to date
     // on another thread while the output is written.
     std::thread::scope(|scope| {

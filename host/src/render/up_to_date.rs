@@ -25,11 +25,10 @@ use super::output::WriteReport;
 use super::output_manifest::Manifest;
 use crate::diagnostics::Diagnostic;
 use crate::file_stamp::{Stamp, fs_now};
-use crate::machine_key::{MachineKey, TAG_LEN};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where `host render` keeps it, under the site's folder.
 pub const FILE: &str = ".blogmark/inputs.record";
@@ -93,18 +92,10 @@ pub(super) fn applies(options: &BuildOptions) -> bool {
         && options.on_written.is_none()
 }
 
-/// The output folder of a build with `options`.
-fn out_dir(options: &BuildOptions) -> PathBuf {
-    options
-        .out
-        .clone()
-        .unwrap_or_else(|| options.root.join("public"))
-}
-
 /// What else than the site's files decides what a render writes: its
 /// options, the `host` binary (its theme, guest and code), and the
 /// build's clock when fixed.
-fn key(options: &BuildOptions) -> Option<[u8; 32]> {
+pub(super) fn key(options: &BuildOptions) -> Option<[u8; 32]> {
     let exe = std::env::current_exe().ok()?;
     let binary = std::fs::metadata(&exe).ok().map(|m| Stamp::of(&m))?;
     let mut hasher = Sha256::new();
@@ -117,7 +108,7 @@ fn key(options: &BuildOptions) -> Option<[u8; 32]> {
     part(&postcard::to_stdvec(&binary).ok()?);
     part(exe.as_os_str().as_encoded_bytes());
     part(options.root.as_os_str().as_encoded_bytes());
-    part(out_dir(options).as_os_str().as_encoded_bytes());
+    part(options.out_dir().as_os_str().as_encoded_bytes());
     part(&[u8::from(options.drafts), u8::from(options.future)]);
     part(options.base_url.as_deref().unwrap_or("\0").as_bytes());
     let epoch = std::env::var_os("SOURCE_DATE_EPOCH").unwrap_or_default();
@@ -130,16 +121,15 @@ impl Inputs {
     /// state, git's folder and the output; `None` when one cannot be
     /// trusted (changed in this tick of the file system's clock, on
     /// another file system, a name that is not UTF-8) or read.
-    pub(super) fn before_reading(options: &BuildOptions) -> Option<Inputs> {
+    pub(super) fn before_reading(options: &BuildOptions, key: [u8; 32]) -> Option<Inputs> {
         let root = &options.root;
-        let key = key(options)?;
         // The clock's probe goes in the site's state folder: made in the
         // site's own folder, it would change the stamp being recorded.
         crate::state_dir::check(root, &[]).ok()?;
         let state = root.join(".blogmark");
         let now = fs_now(&state).ok()?;
         let device = Stamp::of_path(&state).ok()?.device();
-        let out = out_dir(options);
+        let out = options.out_dir();
         let walk = walkdir::WalkDir::new(root)
             .follow_links(false)
             .into_iter()
@@ -207,27 +197,22 @@ fn now() -> i64 {
 }
 
 fn load(root: &Path) -> Option<Record> {
-    crate::state_dir::check(root, &[FILE]).ok()?;
-    let bytes = crate::state_dir::read_regular(&root.join(FILE), MAX_BYTES)?;
-    let (content, tag) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
-    if !MachineKey::get().verify(TAG_DOMAIN, &[content], tag) {
-        return None;
-    }
-    postcard::from_bytes::<Record>(content)
+    let content = crate::state_dir::read_tagged(root, FILE, TAG_DOMAIN, MAX_BYTES)?;
+    postcard::from_bytes::<Record>(&content)
         .ok()
         .filter(|r| r.format == FORMAT)
 }
 
 /// The report of a render with `options` when nothing it depends on
 /// changed since the last one, which it recorded: nothing to do.
-pub(super) fn unchanged(options: &BuildOptions) -> Option<BuildReport> {
+pub(super) fn unchanged(options: &BuildOptions, key: [u8; 32]) -> Option<BuildReport> {
     let root = &options.root;
     let changed = |what: &str| tracing::debug!("a render is needed: {what}");
     let Some(record) = load(root) else {
         changed("no record of the last render's inputs from this machine");
         return None;
     };
-    if Some(record.key) != key(options) {
+    if record.key != key {
         changed("other options, binary or SOURCE_DATE_EPOCH");
         return None;
     }
@@ -246,7 +231,7 @@ pub(super) fn unchanged(options: &BuildOptions) -> Option<BuildReport> {
         changed(&format!("{path:?} changed"));
         return None;
     }
-    let out = out_dir(options);
+    let out = options.out_dir();
     if let Some((path, names)) = &record.listing
         && self::names(&root.join(path), &out).as_ref() != Some(names)
     {
@@ -281,17 +266,13 @@ pub(super) fn unchanged(options: &BuildOptions) -> Option<BuildReport> {
 /// otherwise remove an earlier record.
 pub(super) fn record(options: &BuildOptions, inputs: Option<Inputs>, report: &BuildReport) {
     let root = &options.root;
-    let path = root.join(FILE);
-    if inputs.is_none() || !report.repeatable {
+    let Some(inputs) = inputs.filter(|_| report.repeatable) else {
         tracing::debug!(
-            stamped = inputs.is_some(),
             repeatable = report.repeatable,
             "no record of this render's inputs"
         );
-    }
-    let Some(inputs) = inputs.filter(|_| report.repeatable) else {
         if crate::state_dir::check(root, &[FILE]).is_ok() {
-            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(root.join(FILE));
         }
         return;
     };
@@ -308,12 +289,7 @@ pub(super) fn record(options: &BuildOptions, inputs: Option<Inputs>, report: &Bu
     };
     let saved = postcard::to_stdvec(&record)
         .map_err(std::io::Error::other)
-        .and_then(|mut bytes| {
-            let tag = MachineKey::get().tag(TAG_DOMAIN, &[&bytes]);
-            bytes.extend_from_slice(&tag);
-            crate::state_dir::check(root, &[FILE]).map_err(std::io::Error::other)?;
-            crate::atomic_file::write(&path, &bytes)
-        });
+        .and_then(|bytes| crate::state_dir::write_tagged(root, FILE, TAG_DOMAIN, bytes));
     // Only a help: without it, the next render renders.
     if let Err(e) = saved {
         tracing::warn!("cannot record this render's inputs for the next render: {e}");
