@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long the files must be still before a render while one of them is
-/// still being written: an editor's save is often several writes, made
-/// within a few milliseconds. A render that still catches one half-saved
-/// is followed at once by another, since the later writes are changes of
-/// their own.
-const SETTLE: Duration = Duration::from_millis(10);
+/// still being written (opened, written to and not yet closed): an
+/// editor's save is a truncation and one or more writes, and on a busy
+/// machine the writer may wait its turn between them. A save that closes
+/// its file ends the wait at once (`SETTLED`), so this bounds only a
+/// writer that holds its file open. A render that still catches a file
+/// half-saved is followed at once by another, since the later writes are
+/// changes of their own.
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// How long once every file of the batch is complete (closed after
 /// writing, renamed into place, removed): only long enough to take in the
