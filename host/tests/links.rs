@@ -87,9 +87,9 @@ fn the_demo_site_has_no_broken_link() {
 }
 
 /// A small HTTP server on a free port of 127.0.0.1: `/ok` 200, `/missing`
-/// 404, `/moved` 301 to `/ok`, `/slow` 200 after 3 s, `/no-head` 405 to
+/// 404, `/moved` 301 to `/ok`, `/slow` 200 after 20 s, `/no-head` 405 to
 /// HEAD and 200 to GET. It records what was asked for (`METHOD path`), and
-/// stops by itself after two minutes or when dropped.
+/// stops by itself after ten minutes or when dropped.
 struct Server {
     stub: Stub,
     seen: Arc<Mutex<Vec<String>>>,
@@ -109,7 +109,7 @@ impl Server {
                     format!("Location: http://127.0.0.1:{port}/ok\r\n"),
                 ),
                 (_, "/slow") => {
-                    std::thread::sleep(Duration::from_secs(3));
+                    std::thread::sleep(Duration::from_secs(20));
                     ("200 OK", String::new())
                 }
                 ("HEAD", "/no-head") => ("405 Method Not Allowed", String::new()),
@@ -151,7 +151,7 @@ fn external_links_are_checked_against_a_real_server() {
     assert!(host(site.path(), &["check"]).status.success());
     assert!(server.seen().is_empty(), "{:?}", server.seen());
 
-    let out = host(site.path(), &["check", "--external", "--link-timeout", "1"]);
+    let out = host(site.path(), &["check", "--external", "--link-timeout", "4"]);
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let errors = lines_with(&stderr, "broken external link");
@@ -178,7 +178,7 @@ fn external_links_are_checked_against_a_real_server() {
     // Good results are remembered for a day: the next check asks only again
     // for what failed.
     server.seen.lock().unwrap().clear();
-    let again = host(site.path(), &["check", "--external", "--link-timeout", "1"]);
+    let again = host(site.path(), &["check", "--external", "--link-timeout", "4"]);
     assert_eq!(again.status.code(), Some(1));
     let seen = server.seen();
     assert!(

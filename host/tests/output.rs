@@ -239,21 +239,32 @@ fn a_waiting_render_says_why() {
         "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
     );
     let lock = blogmark_host::site_lock::SiteLock::acquire(site.path()).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_host"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
         .args(["render", "--site"])
         .arg(site.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    drop(lock);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    // The lock is let go once the render has said it waits (not after a
+    // fixed time: on a loaded machine the process may start late).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0 {
+        said.push_str(&line);
+        if line.contains(blogmark_host::site_lock::WAITING) {
+            break;
+        }
+        line.clear();
+    }
     assert!(
-        stderr.contains(blogmark_host::site_lock::WAITING),
-        "{stderr}"
+        said.contains(blogmark_host::site_lock::WAITING),
+        "the render ended without waiting: {said}"
     );
+    drop(lock);
+    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{said}");
 }
 
 /// `host -vv render` of `site` with the cache folder `cache` (whose key

@@ -35,6 +35,18 @@ fn rendered(events: &mpsc::Receiver<(String, String)>) -> (serde_json::Value, se
     )
 }
 
+/// Write `text` to `path` under `root` as an editor that saves by renaming
+/// does: written beside the site's folders, then renamed into place. The
+/// watcher sees one finished change, so the edit makes one render; a save
+/// in several writes (which may make two) is `watch.rs`'s unit tests'.
+fn edit(root: &std::path::Path, path: &str, text: &str) {
+    let file = root.join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let saving = tempfile::NamedTempFile::new_in(root).unwrap();
+    std::fs::write(saving.path(), text).unwrap();
+    saving.persist(file).unwrap();
+}
+
 /// The renders that follow an edit, until one of them has `settled` its
 /// problems and changed files. A save is a truncation and then a write, and
 /// on a busy machine the watcher may render between the two: the half-saved
@@ -65,7 +77,7 @@ fn names(changed: &serde_json::Value, file: &str) -> bool {
 
 fn site() -> tempfile::TempDir {
     let site = common::site("");
-    common::write(
+    edit(
         site.path(),
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nFirst words.\n",
@@ -111,7 +123,7 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
     let events = server.events();
     assert_eq!(next(&events), ("problems".into(), "[]".into()));
 
-    common::write(
+    edit(
         site.path(),
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nSecond words.\n",
@@ -129,11 +141,11 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
 
     // A style sheet: every page may use it, so the event names it and the
     // pages' script reloads on it.
-    common::write(site.path(), "static/extra.css", "p { color: red }");
+    edit(site.path(), "static/extra.css", "p { color: red }");
     let (_, changed) = rendered_until(&events, |_, changed| names(changed, "extra.css"));
     assert_eq!(changed, serde_json::json!(["extra.css"]));
     // A template: every page that uses it.
-    common::write(
+    edit(
         site.path(),
         "templates/post.html",
         "<html><body><main>{{ page.content | safe }}</main></body></html>",
@@ -148,7 +160,7 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
             .starts_with("<html><body><main>")
     );
 
-    common::write(
+    edit(
         site.path(),
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = \"someday\"\n+++\nx\n",
@@ -171,7 +183,7 @@ fn an_edit_reloads_open_pages_and_problems_show_until_fixed() {
         "{data}"
     );
 
-    common::write(
+    edit(
         site.path(),
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nFixed.\n",
@@ -232,7 +244,7 @@ fn browser_dom(url: &str) -> String {
 #[test]
 fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
     let site = site();
-    common::write(
+    edit(
         site.path(),
         "content/posts/broken.md",
         "+++\ntitle = \"Broken\"\ndate = \"someday\"\n+++\nx\n",
@@ -264,17 +276,17 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     let root = site.path();
     // Pages that read other pages and scripts, so that edits elsewhere
     // must reach them.
-    common::write(
+    edit(
         root,
         "content/pages/latest.md",
         "+++\ntitle = \"Latest\"\n+++\n{{< recent_posts >}}\n",
     );
-    common::write(
+    edit(
         root,
         "scripts/shout.py",
         "def render(ctx):\n    return ctx.args['text'].upper()\n",
     );
-    common::write(
+    edit(
         root,
         "content/posts/loud.md",
         "+++\ntitle = \"Loud\"\ndate = 2023-01-01\n+++\n{{< shout text=\"hey\" >}}\n",
@@ -312,7 +324,7 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     ];
     for (path, text) in edits {
         match text {
-            Some(text) => common::write(root, path, text),
+            Some(text) => edit(root, path, text),
             None => std::fs::remove_file(root.join(path)).unwrap(),
         }
         rendered(&events);
@@ -329,10 +341,10 @@ fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
 /// follows (the server, the line, and the site, in the order they end).
 fn render_after_a_body_edit(other: &str) -> (Server, String, tempfile::TempDir) {
     let site = site();
-    common::write(site.path(), "content/posts/other.md", other);
+    edit(site.path(), "content/posts/other.md", other);
     let mut server = Server::start(site.path());
     let events = listen(&server);
-    common::write(
+    edit(
         site.path(),
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nEdited body.\n",
@@ -383,7 +395,7 @@ fn a_site_toml_that_does_not_load_is_a_problem_at_its_line() {
     let site = site();
     let server = Server::start(site.path());
     let events = listen(&server);
-    common::write(
+    edit(
         site.path(),
         "site.toml",
         &common::site_toml("paginate = 0\n"),
@@ -473,14 +485,14 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
     // A data file per book, a macro and a generator that read them, a
     // link hook, and a page that queries the posts.
     let book = |title: usize| format!("title = \"Book {title}\"\nyear = {}\n", 1900 + title);
-    common::write(root, "data/books/a.toml", &book(0));
-    common::write(root, "data/books/b.toml", &book(1));
-    common::write(
+    edit(root, "data/books/a.toml", &book(0));
+    edit(root, "data/books/b.toml", &book(1));
+    edit(
         root,
         "scripts/book.py",
         "def render(ctx):\n    b = ctx.data['books'][ctx.args['key']]\n    return f\"{b.title} ({b.year})\"\n",
     );
-    common::write(
+    edit(
         root,
         "scripts/books.py",
         "\"\"\"\n---\nkind: generator\n---\n\"\"\"\ndef generate(ctx):\n    \
@@ -493,13 +505,13 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
              return f'<a href=\"{{ctx.link.url}}\">{{ctx.link.text}}{mark}</a>'\n"
         )
     };
-    common::write(root, "scripts/external.py", &hook(" ↗"));
-    common::write(
+    edit(root, "scripts/external.py", &hook(" ↗"));
+    edit(
         root,
         "scripts/related.py",
         "def render(ctx):\n    return ', '.join(p.title for p in ctx.site.pages(tag='t1', sort='title', reverse=False))\n",
     );
-    common::write(
+    edit(
         root,
         "content/pages/related.md",
         "+++\ntitle = \"Related\"\n+++\n{{< related >}}\n",
@@ -509,8 +521,8 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
             "\"\"\"\n---\nkind: macro\nname: shout\n---\n\"\"\"\ndef render(ctx):\n    return str(ctx.args.get('text', '')).upper() + '{suffix}'\n"
         )
     };
-    common::write(root, "scripts/shout.py", &script(""));
-    common::write(
+    edit(root, "scripts/shout.py", &script(""));
+    edit(
         root,
         "content/pages/latest.md",
         "+++\ntitle = \"Latest\"\n+++\n{{< recent_posts >}}\n",
@@ -536,13 +548,13 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
         let what = match rng.below(11) {
             0 => {
                 let path = format!("content/posts/new-{step}.md");
-                common::write(root, &path, &post_text(n, n));
+                edit(root, &path, &post_text(n, n));
                 posts.push(path.clone());
                 format!("add {path}")
             }
             1 | 2 if !posts.is_empty() => {
                 let path = posts[rng.below(posts.len())].clone();
-                common::write(root, &path, &post_text(step, n));
+                edit(root, &path, &post_text(step, n));
                 format!("edit {path}")
             }
             3 if posts.len() > 1 => {
@@ -558,7 +570,7 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
                 format!("delete {path}")
             }
             5 => {
-                common::write(root, "scripts/shout.py", &script(&"!".repeat(n % 4)));
+                edit(root, "scripts/shout.py", &script(&"!".repeat(n % 4)));
                 "edit scripts/shout.py".to_owned()
             }
             6 => {
@@ -575,7 +587,7 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
                 } else {
                     "shout"
                 };
-                common::write(
+                edit(
                     root,
                     to,
                     &text
@@ -586,7 +598,7 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
             }
             8 => {
                 let path = ["data/books/a.toml", "data/books/b.toml"][n % 2];
-                common::write(root, path, &book(n));
+                edit(root, path, &book(n));
                 format!("edit {path}")
             }
             9 => {
@@ -594,12 +606,12 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
                     std::fs::remove_file(root.join("data/books/c.toml")).unwrap();
                     "delete data/books/c.toml".to_owned()
                 } else {
-                    common::write(root, "data/books/c.toml", &book(n));
+                    edit(root, "data/books/c.toml", &book(n));
                     "add data/books/c.toml".to_owned()
                 }
             }
             10 => {
-                common::write(root, "scripts/external.py", &hook(&"↗".repeat(n % 3)));
+                edit(root, "scripts/external.py", &hook(&"↗".repeat(n % 3)));
                 "edit scripts/external.py".to_owned()
             }
             _ => {
@@ -608,7 +620,7 @@ fn after_random_edits_of_posts_scripts_templates_and_data_the_served_files_equal
                     std::fs::remove_file(&path).unwrap();
                     "delete templates/post.html".to_owned()
                 } else {
-                    common::write(root, "templates/post.html", templates[n % 2]);
+                    edit(root, "templates/post.html", templates[n % 2]);
                     "edit templates/post.html".to_owned()
                 }
             }
@@ -626,12 +638,12 @@ fn a_new_import_shows_at_once_and_the_site_snapshot_never_blocks_a_render() {
     let site = site();
     let cache = tempfile::tempdir().unwrap();
     let root = site.path();
-    common::write(
+    edit(
         root,
         "content/posts/hello.md",
         "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\n{{< sorted >}}\n",
     );
-    common::write(
+    edit(
         root,
         "scripts/sorted.py",
         "\"\"\"\n---\nname: sorted\n---\n\"\"\"\n\ndef render(ctx):\n    return 'plain'\n",
@@ -643,7 +655,7 @@ fn a_new_import_shows_at_once_and_the_site_snapshot_never_blocks_a_render() {
     assert!(server.get("/posts/hello/").1.contains("plain"));
 
     // A module no snapshot holds yet.
-    common::write(
+    edit(
         root,
         "scripts/sorted.py",
         "\"\"\"\n---\nname: sorted\n---\n\"\"\"\nimport graphlib\n\ndef render(ctx):\n    \
@@ -681,7 +693,7 @@ fn a_new_import_shows_at_once_and_the_site_snapshot_never_blocks_a_render() {
         // Built and compiled on one core while the server goes on: on a
         // loaded machine that takes minutes.
         server.next_line_within("site snapshot ready modules=1", PATIENCE * 5);
-        common::write(
+        edit(
             root,
             "content/posts/hello.md",
             // A call with other arguments: no result is stored for it.

@@ -1,7 +1,7 @@
 //! A plain HTTP/1.1 server for tests that need a remote end (link checks,
 //! `ctx.fetch`): bound to a free port of 127.0.0.1, each request answered on
 //! a thread of its own by the test's function, stopped when dropped or after
-//! two minutes, whichever comes first.
+//! ten minutes, whichever comes first.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -43,7 +43,7 @@ impl Stub {
         let (answer, stopped) = (Arc::new(answer), stop.clone());
         std::thread::spawn(move || {
             let started = Instant::now();
-            while !stopped.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
+            while !stopped.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(600) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let answer = answer.clone();
