@@ -70,17 +70,6 @@ impl Browser {
         let driver_name = find_program(DRIVERS).expect(
             "chromedriver: `apt-get install chromium-driver` failed or is not allowed here",
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(driver_name)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         let profile = tempfile::tempdir().unwrap();
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -95,27 +84,50 @@ impl Browser {
                 ],
             }),
         );
-        let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
-        // The driver takes a moment to listen.
-        for _ in 0..100 {
-            match fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-            {
-                Ok(client) => {
-                    return Browser {
-                        client,
-                        driver,
-                        _profile: profile,
-                    };
+        // The free port is found by binding and letting it go, so another
+        // process may take it before the driver does: the driver then
+        // exits, and a new one starts on another port.
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut driver = Command::new(driver_name)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let url = format!("http://127.0.0.1:{port}");
+            // The driver takes a moment to listen, longer on a loaded machine.
+            let deadline = std::time::Instant::now() + super::server::PATIENCE;
+            while std::time::Instant::now() < deadline {
+                match fantoccini::ClientBuilder::new(
+                    hyper_util::client::legacy::connect::HttpConnector::new(),
+                )
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+                {
+                    Ok(client) => {
+                        return Browser {
+                            client,
+                            driver,
+                            _profile: profile,
+                        };
+                    }
+                    Err(e) => last = Some(e),
                 }
-                Err(e) => last = Some(e),
+                if let Ok(Some(status)) = driver.try_wait() {
+                    eprintln!("chromedriver on port {port} ended ({status}); trying another port");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = driver.kill();
+            let _ = driver.wait();
         }
         panic!("no WebDriver session: {last:?}");
     }
