@@ -36,9 +36,12 @@ fn rendered(events: &mpsc::Receiver<(String, String)>) -> (serde_json::Value, se
 }
 
 /// Write `text` to `path` under `root` as an editor that saves by renaming
-/// does: written beside the site's folders, then renamed into place. The
-/// watcher sees one finished change, so the edit makes one render; a save
-/// in several writes (which may make two) is `watch.rs`'s unit tests'.
+/// does, then renamed into place. The watcher sees one finished change, so
+/// the edit makes one render; a save in several writes (which may make two)
+/// is `watch.rs`'s unit tests'. The file is written in the site's own
+/// folder, which the watcher ignores, not beside its target as
+/// `blogmark_host::atomic_file::write` does: there it would be a source
+/// change of its own.
 fn edit(root: &std::path::Path, path: &str, text: &str) {
     let file = root.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -48,9 +51,9 @@ fn edit(root: &std::path::Path, path: &str, text: &str) {
 }
 
 /// The renders that follow an edit, until one of them has `settled` its
-/// problems and changed files. A save is a truncation and then a write, and
-/// on a busy machine the watcher may render between the two: the half-saved
-/// file's render comes first and the complete file's render follows.
+/// problems and changed files. An edit makes one render, but an earlier
+/// edit's may still be on its way (a folder made, then a file renamed into
+/// it, may be two batches on a busy machine).
 fn rendered_until(
     events: &mpsc::Receiver<(String, String)>,
     settled: impl Fn(&serde_json::Value, &serde_json::Value) -> bool,
