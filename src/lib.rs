@@ -115,6 +115,7 @@ pub fn script(slug: &str, source: &str) -> Script {
         path: format!("scripts/{slug}.py"),
         source: source.into(),
         code: None,
+        preloaded: None,
     }
 }
 

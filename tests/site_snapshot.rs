@@ -154,6 +154,7 @@ fn preloaded(preload: Preload, mode: Mode) -> Option<Runtime> {
 fn preload(modules: &[&str], key: &str, dir: &std::path::Path) -> Preload {
     Preload {
         modules: modules.iter().map(|m| (*m).to_owned()).collect(),
+        scripts: Vec::new(),
         source: Arc::new(SiteModules::default()),
         key: key.into(),
         timeout: Duration::from_secs(30),
@@ -348,6 +349,89 @@ fn the_dispatchers_bytecode_is_specialized_in_the_snapshot() {
         assert_eq!(
             before, after,
             "on {guest}, the dispatcher's code was specialized further by more runs"
+        );
+    }
+}
+
+/// A script with state of its own and random numbers: what it answers
+/// shows where its module body ran and what seed it drew from.
+const STATEFUL: &str = "import random\n\nCALLS = []\n\n\
+    def render(ctx):\n    CALLS.append(1)\n    \
+    return f'{len(CALLS)} {random.random()} {ctx.args[\"t\"]}'\n";
+
+/// A script that fails on its second line.
+const FAILS: &str = "def render(ctx):\n    return str(1 / 0)\n";
+
+#[test]
+fn scripts_compiled_into_the_image_are_sent_by_key_and_answer_as_sent_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = |runtime: &Runtime, source: &str| -> Vec<String> {
+        (0..3)
+            .map(|i| {
+                let job = macro_job("stateful", source, &[("t", serde_json::json!(i))]);
+                html(runtime.run(job))
+            })
+            .chain(std::iter::once(
+                match runtime.run(macro_job("fails", FAILS, &[])) {
+                    Err(failure) => format!("{failure:?}"),
+                    Ok(outcome) => panic!("{outcome:?}"),
+                },
+            ))
+            .collect()
+    };
+    // The answers of the scripts sent whole.
+    let Some(plain) = preloaded(preload(&[], "plain", dir.path()), Mode::Inline) else {
+        return;
+    };
+    let expected = answers(&plain, STATEFUL);
+    assert_eq!(
+        plain
+            .engine()
+            .isolation_counters()
+            .snapshot()
+            .preloaded_scripts,
+        0
+    );
+    drop(plain);
+    assert!(expected[0].starts_with("1 0."), "{expected:?}");
+    assert!(expected[3].contains("ZeroDivisionError"), "{}", expected[3]);
+    assert!(expected[3].contains("return str(1 / 0)"), "{}", expected[3]);
+
+    let mut with_scripts = preload(&[], "scripts", dir.path());
+    with_scripts.scripts = vec![
+        blogmark_e2e::script("stateful", STATEFUL),
+        blogmark_e2e::script("fails", FAILS),
+        blogmark_e2e::script("broken", "def render(ctx)\n"),
+    ];
+    for (mode, from_disk) in [(Mode::Worker { workers: 2 }, false), (Mode::Inline, true)] {
+        let runtime = preloaded(with_scripts.clone(), mode).unwrap();
+        let report = runtime.engine().preload_report().unwrap().clone();
+        assert_eq!(report.from_disk, from_disk);
+        // The script that does not compile is left out.
+        assert_eq!(report.scripts.len(), 2, "{:?}", report.scripts);
+        // Each call starts from the image: its module body runs anew (the
+        // count is 1 every time), it draws the numbers it drew when sent
+        // whole, and a failure quotes the same line.
+        assert_eq!(answers(&runtime, STATEFUL), expected);
+        assert_eq!(
+            runtime
+                .engine()
+                .isolation_counters()
+                .snapshot()
+                .preloaded_scripts,
+            4
+        );
+        // A script edited since the image was made is sent whole, and runs.
+        let edited = STATEFUL.replace("CALLS = []", "CALLS = [0]");
+        let job = macro_job("stateful", &edited, &[("t", serde_json::json!(0))]);
+        assert!(html(runtime.run(job)).starts_with("2 0."));
+        assert_eq!(
+            runtime
+                .engine()
+                .isolation_counters()
+                .snapshot()
+                .preloaded_scripts,
+            4
         );
     }
 }

@@ -263,3 +263,62 @@ fn a_site_importing_nothing_new_still_gets_a_snapshot_whose_objects_are_immortal
     assert!(!built(&render(root, cache.path())));
     assert!(page(root).contains("immortal=False"), "{}", page(root));
 }
+
+/// The line of `--stats` that says how many requests named their script in
+/// the site snapshot (0 when it says nothing), or `None` when the render
+/// did not reset instances in place (no image, so nothing to name).
+fn by_key(out: &Output) -> Option<u64> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("sandbox isolation: reset"))?;
+    Some(
+        line.split("; ")
+            .find_map(|part| part.strip_suffix(" requests named their script in the site snapshot"))
+            .map_or(0, |n| n.parse().unwrap()),
+    )
+}
+
+#[test]
+fn the_scripts_are_in_the_image_and_one_edited_since_is_sent_whole() {
+    let site = site("");
+    let root = site.path();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().join("blogmark");
+    for (name, word) in [("a", "one"), ("b", "two")] {
+        write(
+            root,
+            &format!("content/posts/{name}.md"),
+            &format!(
+                "+++\ntitle = \"{name}\"\ndate = 2024-01-01\n+++\n{{{{< tree >}}}}{word}{{{{< /tree >}}}}\n"
+            ),
+        );
+    }
+    let tree = |suffix: &str| {
+        write(
+            root,
+            "scripts/tree.py",
+            &format!("def render(ctx):\n    return ctx.body.upper() + '{suffix}'\n"),
+        )
+    };
+    tree("");
+    let Some(named) = by_key(&render_with(root, &cache, &["--stats", "--no-cache"])) else {
+        eprintln!("no reset in place here: no image");
+        return;
+    };
+    assert_eq!(named, 2, "both calls name the script the image holds");
+    assert!(page(root).contains("ONE"), "{}", page(root));
+
+    // Edited: the image is kept (the imports did not change), and the
+    // script is sent whole, with its new body.
+    tree("!");
+    let out = render_with(root, &cache, &["--stats", "--no-cache"]);
+    assert_eq!(snapshot(&out), Snapshot::Neither);
+    assert_eq!(by_key(&out), Some(0));
+    assert!(page(root).contains("ONE!"), "{}", page(root));
+}

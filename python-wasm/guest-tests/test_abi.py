@@ -12,12 +12,14 @@ support.install_fake_host()
 
 from blogmark_guest import ABI_VERSION  # noqa: E402 - after the fake host
 from blogmark_guest.abi import (  # noqa: E402
+    _PRELOADED,
     HANDLERS,
     check,
     error_document,
     freeze,
     macro,
     precompiled,
+    preload_scripts,
     script_filename,
     transform,
 )
@@ -105,6 +107,57 @@ class Precompiled(unittest.TestCase):
                                 "scripts/s.py")):
             with self.subTest(blob=blob, filename=filename):
                 self.assertEqual(precompiled({"code": blob}, filename), (None, ()))
+
+
+class Preloaded(unittest.TestCase):
+    """Scripts compiled into a site snapshot, and requests that name them."""
+
+    def setUp(self):
+        support.install_fake_host()
+        _PRELOADED.clear()
+        re.purge()
+
+    def tearDown(self):
+        _PRELOADED.clear()
+
+    def preloaded_request(self, key, **script_fields):
+        request = macro_request("")
+        request["script"].update(preloaded=key, **script_fields)
+        return request
+
+    def test_a_filed_script_runs_from_its_key_without_its_source(self):
+        source = "import re\n\ndef render(ctx):\n    return re.sub('o+', '0', ctx.args['t'])\n"
+        self.assertEqual(preload_scripts([dict(script(source), key="k1")]), ["k1"])
+        self.assertIn((str, "o+", 0), re._cache)
+        request = self.preloaded_request("k1")
+        request["call"] = {"name": "s", "args": {"t": "foo"}}
+        self.assertEqual(macro(request)["html"], "f0")
+
+    def test_an_error_in_a_filed_script_quotes_its_lines(self):
+        source = "def render(ctx):\n    return str(1 / 0)\n"
+        preload_scripts([dict(script(source), key="k2")])
+        error = raised(macro, self.preloaded_request("k2"))["error"]
+        self.assertEqual((error["type"], error["line"]), ("ZeroDivisionError", 2))
+        self.assertIn("return str(1 / 0)", error["traceback"])
+
+    def test_a_script_that_does_not_compile_is_not_filed(self):
+        filed = preload_scripts([dict(script("def render(ctx)\n"), key="bad"),
+                                 dict(script("X = 1\n", slug="t"), key="good")])
+        self.assertEqual(filed, ["good"])
+        self.assertNotIn("bad", _PRELOADED)
+
+    def test_a_key_the_snapshot_does_not_hold_is_an_error_not_a_guess(self):
+        preload_scripts([dict(script("def render(ctx):\n    return 'x'\n"), key="k3")])
+        doc = raised(macro, self.preloaded_request("other"))
+        self.assertEqual(doc["error"]["type"], "LookupError")
+
+    def test_a_filed_module_body_runs_on_every_call(self):
+        # Filing compiles and runs nothing: state made by the module body is
+        # made by each call, as for a script sent with its source.
+        source = "SEEN = []\n\ndef render(ctx):\n    SEEN.append(1)\n    return str(len(SEEN))\n"
+        preload_scripts([dict(script(source), key="k4")])
+        self.assertEqual([macro(self.preloaded_request("k4"))["html"] for _ in range(2)],
+                         ["1", "1"])
 
 
 class Macro(unittest.TestCase):

@@ -31,12 +31,14 @@ from componentize_py_types import Err
 
 import blogmark_guest
 from blogmark_guest import ABI_VERSION
+from blogmark_guest.abi import _PRELOADED as _PRELOADED_SCRIPTS
 from blogmark_guest.abi import (
     HANDLERS,
     check,
     error_document,
     freeze,
     precompiled,
+    preload_scripts,
     script_filename,
 )
 from blogmark_guest.ctx import CallInfo as CallInfo
@@ -102,7 +104,7 @@ class WitWorld(wit_world.WitWorld):
             if doc.get("abi") != ABI_VERSION:
                 raise ValueError(f"unsupported ABI version {doc.get('abi')!r}")
             if doc.get("kind") == "preload":
-                return _to_json(preload(doc))
+                return _to_json(preload(doc, preload_scripts))
             handler = HANDLERS[doc["kind"]]
             filename = script_filename(doc["script"])
         except Exception as exc:  # a malformed request is the host's bug
@@ -167,12 +169,16 @@ def _warm_up():
     checked = _from_json(world.handle(_to_json(
         {"abi": ABI_VERSION, "kind": "check", "script": script})))
     compiled = dict(script, code=checked["code"])
+    # And as a site snapshot holds a script (see `preload_scripts`).
+    preload_scripts([dict(script, key="<warm-up>")])
+    preloaded = dict(script, source="", preloaded="<warm-up>")
     for i in range(_WARM_UP_ROUNDS):
         call = {"name": "warm_up", "args": {"t": "a  <b>", "n": i},
                 "positional": ["x", i], "body": "some  <i>words</i>" if i % 2 else None}
-        for sent in (script, compiled):
+        for sent in (script, compiled, preloaded):
             world.handle(_to_json({"abi": ABI_VERSION, "kind": "macro", "script": sent,
                                    "call": call, "page": None, "site": {}}))
+    _PRELOADED_SCRIPTS.clear()
     _linecache.pop("<warm-up>", None)
     settle_heap()
 

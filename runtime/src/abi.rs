@@ -87,8 +87,9 @@ impl<const VALUE: bool> JsonSchema for Always<VALUE> {
     }
 }
 
-/// The script a request runs: its source travels with every request, so the
-/// guest never reads a file.
+/// The script a request runs: its source travels with every request (or,
+/// for a script the site snapshot holds, its key), so the guest never reads
+/// a file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Script {
@@ -105,6 +106,11 @@ pub struct Script {
     /// guest given a wrong one recompiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The key the site snapshot holds this script's compiled code under,
+    /// sent instead of `source` and `code` (then empty and absent). Set by
+    /// the runtime, only for an instance that starts from that snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preloaded: Option<String>,
 }
 
 /// One macro invocation as it appears in a page.
@@ -276,6 +282,26 @@ pub enum Operation {
     Check,
 }
 
+/// A [`Request`] whose script is named by its key (see
+/// [`Request::seed_document`]): the same fields in the same order.
+#[derive(Serialize)]
+struct SeedForm<'a> {
+    abi: &'a AbiVersion,
+    script: KeyedScript<'a>,
+    #[serde(flatten)]
+    operation: &'a Operation,
+}
+
+/// A [`Script`] as a snapshot holding it is sent it.
+#[derive(Serialize)]
+struct KeyedScript<'a> {
+    slug: &'a str,
+    entrypoint: &'a str,
+    path: &'a str,
+    source: &'a str,
+    preloaded: &'a str,
+}
+
 /// A host-to-guest document.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Request {
@@ -301,6 +327,30 @@ impl Request {
     /// The request document as sent to the guest.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a request always serializes")
+    }
+
+    /// What a call's random numbers are seeded from: the document as an
+    /// instance started from a site snapshot holding the script receives
+    /// it (the script by its key, no source, no code). A script then draws
+    /// the same numbers however its code reached the guest: with its
+    /// source, compiled code attached, or compiled into the snapshot.
+    pub(crate) fn seed_document<'a>(&self, sent: &'a str) -> Cow<'a, str> {
+        if self.script.preloaded.is_some() && self.script.code.is_none() {
+            return Cow::Borrowed(sent);
+        }
+        let key = crate::preload::script_key(&self.script);
+        let form = SeedForm {
+            abi: &self.abi,
+            script: KeyedScript {
+                slug: &self.script.slug,
+                entrypoint: &self.script.entrypoint,
+                path: &self.script.path,
+                source: "",
+                preloaded: &key,
+            },
+            operation: &self.operation,
+        };
+        Cow::Owned(serde_json::to_string(&form).expect("a request always serializes"))
     }
 
     /// The operation's name, as in the `kind` field.
@@ -703,6 +753,59 @@ mod tests {
     }
 
     #[test]
+    fn a_script_draws_the_same_seed_however_its_code_is_sent() {
+        let script = Script {
+            slug: "dice".into(),
+            entrypoint: "render".into(),
+            path: "scripts/dice.py".into(),
+            source: "import random\ndef render(ctx): return str(random.random())\n".into(),
+            code: None,
+            preloaded: None,
+        };
+        let call = MacroCall {
+            name: "dice".into(),
+            body: Some("b".into()),
+            ..Default::default()
+        };
+        let operation = Operation::Macro {
+            call,
+            page: None,
+            site: Site::default(),
+        };
+        let plain = Request::new(script.clone(), operation.clone());
+        let with_code = Request::new(
+            Script {
+                code: Some("Y29kZQ==".into()),
+                ..script.clone()
+            },
+            operation.clone(),
+        );
+        let by_key = Request::new(
+            Script {
+                source: String::new(),
+                preloaded: Some(crate::preload::script_key(&script)),
+                ..script.clone()
+            },
+            operation.clone(),
+        );
+        let sent = by_key.to_json();
+        let seeds: Vec<String> = [&plain, &with_code, &by_key]
+            .iter()
+            .map(|r| r.seed_document(&r.to_json()).into_owned())
+            .collect();
+        assert!(seeds.iter().all(|s| *s == sent), "{seeds:#?}");
+        // Another source is another seed.
+        let edited = Request::new(
+            Script {
+                source: "X = 2\n".into(),
+                ..script
+            },
+            operation,
+        );
+        assert_ne!(edited.seed_document(&edited.to_json()), sent);
+    }
+
+    #[test]
     fn requests_serialize_to_the_documented_shape() {
         let request = Request::new(
             Script {
@@ -711,6 +814,7 @@ mod tests {
                 path: "scripts/badge.py".into(),
                 source: "def render(ctx): return ''".into(),
                 code: None,
+                preloaded: None,
             },
             Operation::Check,
         );

@@ -183,7 +183,7 @@ impl Prepared {
                 limit_bytes: limits.input_bytes,
             });
         }
-        let seed: [u8; 32] = Sha256::digest(document.as_bytes()).into();
+        let seed: [u8; 32] = Sha256::digest(job.request.seed_document(&document).as_bytes()).into();
         let env = self.store.data().env.clone();
         env.arm(job, seed);
         self.store.data_mut().memory_limit = limits.memory_bytes;

@@ -24,6 +24,37 @@ const CAPACITY: usize = 4096;
 pub(crate) struct CompiledScripts(Mutex<HashMap<[u8; 32], Option<Arc<str>>>>);
 
 impl SandboxEngine {
+    /// `job` as an instance started from the preloaded image runs it: with
+    /// the key of its script in place of source and code when the image
+    /// holds that script compiled, else as [`SandboxEngine::with_compiled_code`]
+    /// makes it. A call then decodes a few hundred bytes fewer and
+    /// unmarshals nothing.
+    pub(crate) fn with_code_for_image<'j>(
+        &self,
+        job: &'j Job,
+        run: impl FnOnce(&Job) -> Result<Outcome, Failure>,
+    ) -> Cow<'j, Job> {
+        let script = &job.request.script;
+        let plain = script.code.is_none()
+            && script.preloaded.is_none()
+            && !matches!(job.request.operation, Operation::Check);
+        if plain
+            && self.preloaded_images().is_some()
+            && let Some(report) = self.preload_report()
+            && !report.scripts.is_empty()
+        {
+            let key = crate::preload::script_key(script);
+            if report.scripts.contains(&key) {
+                let mut job = job.clone();
+                job.request.script.source = String::new();
+                job.request.script.preloaded = Some(key);
+                self.isolation_counters().preloaded_script();
+                return Cow::Owned(job);
+            }
+        }
+        self.with_compiled_code(job, run)
+    }
+
     /// `job` with its script's compiled code attached, compiling it the
     /// first time this source is seen with a `check` request given to `run`.
     pub(crate) fn with_compiled_code<'j>(

@@ -31,6 +31,7 @@ pub struct IsolationCounters {
     pages: AtomicU64,
     verified: AtomicU64,
     discarded: [AtomicU64; Discard::ALL.len()],
+    preloaded: AtomicU64,
 }
 
 /// A point-in-time copy of [`IsolationCounters`].
@@ -49,6 +50,9 @@ pub struct IsolationStats {
     pub mismatches: u64,
     /// Instances discarded instead of reset, by reason.
     pub discarded: BTreeMap<&'static str, u64>,
+    /// Requests sent with the key of a script the site snapshot holds
+    /// compiled, instead of its source and code.
+    pub preloaded_scripts: u64,
 }
 
 impl IsolationCounters {
@@ -59,6 +63,10 @@ impl IsolationCounters {
     pub(crate) fn reset(&self, pages: usize) {
         self.resets.fetch_add(1, Ordering::Relaxed);
         self.pages.fetch_add(pages as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn preloaded_script(&self) {
+        self.preloaded.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn verified(&self) {
@@ -89,6 +97,7 @@ impl IsolationCounters {
             full_checks: load(&self.verified),
             mismatches: discarded.get("image_mismatch").copied().unwrap_or(0),
             discarded,
+            preloaded_scripts: load(&self.preloaded),
         }
     }
 }

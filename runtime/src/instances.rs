@@ -112,7 +112,7 @@ impl InlinePool {
             }
             reply
         };
-        let job = engine.with_compiled_code(job, &mut serve);
+        let job = engine.with_code_for_image(job, &mut serve);
         let reply = serve(&job);
         if let Some(instance) = instance {
             self.0

@@ -21,6 +21,7 @@
 //!     path: "scripts/hello.py".into(),
 //!     source: "def render(ctx):\n    return '<b>hi</b>'\n".into(),
 //!     code: None,
+//!     preloaded: None,
 //! };
 //! let call = abi::MacroCall { name: "hello".into(), ..Default::default() };
 //! let op = abi::Operation::Macro { call, page: None, site: abi::Site::default() };

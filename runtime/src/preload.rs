@@ -23,6 +23,8 @@ use crate::engine::{EPOCH_TICK, SandboxEngine};
 use crate::modules::ModuleSource;
 use crate::reset::host_memory::Region;
 use crate::snapshot::immortal;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +35,11 @@ use std::time::{Duration, Instant};
 pub struct Preload {
     /// The modules to import, in order.
     pub modules: Vec<String>,
+    /// Scripts to compile into the image (none of them runs): a request for
+    /// one of these, with the same slug, path and source, then carries its
+    /// key instead of its source and code. The image's file name need not
+    /// depend on them: a script edited since is sent whole, as any other.
+    pub scripts: Vec<crate::abi::Script>,
     /// Where the modules the guest does not hold come from.
     pub source: Arc<dyn ModuleSource>,
     /// A hash of every input (base guest, module list, module sources):
@@ -72,10 +79,33 @@ pub struct PreloadReport {
     /// Why there is no image with the modules: instances then start from
     /// the base guest, and every import costs its call.
     pub error: Option<String>,
+    /// The keys ([`script_key`]) of the scripts compiled into the image.
+    pub scripts: BTreeSet<String>,
+}
+
+/// The key a script is compiled into an image under: a hash of what the
+/// compiled code depends on (the file name tracebacks show comes from the
+/// slug and the path).
+pub(crate) fn script_key(script: &crate::abi::Script) -> String {
+    let mut hasher = Sha256::new();
+    for part in [&script.slug, &script.path, &script.source] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// The images of a preloaded instance's memories, in creation order.
 pub(crate) type Images = Vec<Arc<[u8]>>;
+
+/// What an image file holds besides the memories.
+#[derive(Default)]
+struct Filed {
+    /// Modules whose import failed, and why.
+    failed: Vec<(String, String)>,
+    /// The keys of the scripts compiled in.
+    scripts: BTreeSet<String>,
+}
 
 /// The images for `plan`, from the disk or imported now into a new
 /// instance of `engine` (which is then dropped).
@@ -90,13 +120,14 @@ pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>,
         .as_ref()
         .map(|d| d.join(format!("{}.failed", plan.key)));
     if let Some(file) = &file
-        && let Some((images, failed)) = read(file)
+        && let Some((images, filed)) = read(file)
     {
         let report = PreloadReport {
             from_disk: true,
             elapsed: started.elapsed(),
-            failed,
+            failed: filed.failed,
             error: None,
+            scripts: filed.scripts,
         };
         return (Some(images), report);
     }
@@ -113,20 +144,21 @@ pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>,
         return (None, failed_report(started, error));
     }
     match import(engine, plan) {
-        Ok((images, failed)) => {
+        Ok((images, filed)) => {
             if let Some(file) = &file {
                 if let Some(marker) = &marker {
                     let _ = std::fs::remove_file(marker);
                 }
-                if let Err(e) = write(file, &images, &failed) {
+                if let Err(e) = write(file, &images, &filed) {
                     tracing::warn!("cannot keep the site snapshot's image: {e}");
                 }
             }
             let report = PreloadReport {
                 from_disk: false,
                 elapsed: started.elapsed(),
-                failed,
+                failed: filed.failed,
                 error: None,
+                scripts: filed.scripts,
             };
             (Some(images), report)
         }
@@ -150,6 +182,7 @@ fn failed_report(started: Instant, error: String) -> PreloadReport {
         elapsed: started.elapsed(),
         failed: Vec::new(),
         error: Some(error),
+        scripts: BTreeSet::new(),
     }
 }
 
@@ -161,16 +194,25 @@ enum Refused {
     Host(String),
 }
 
-/// Import `plan.modules` into a new instance under the plan's limits; its
-/// memories, with the objects they hold made immortal, and what failed.
-fn import(
-    engine: &SandboxEngine,
-    plan: &Preload,
-) -> Result<(Images, Vec<(String, String)>), Refused> {
+/// Import `plan.modules` into a new instance under the plan's limits, and
+/// compile `plan.scripts` into it; its memories, with the objects they hold
+/// made immortal, what failed and which scripts it holds.
+fn import(engine: &SandboxEngine, plan: &Preload) -> Result<(Images, Filed), Refused> {
     let (mut instance, regions) = engine
         .instantiate()
         .map_err(|f| Refused::Host(f.to_string()))?;
-    let request = serde_json::json!({ "abi": 1, "kind": "preload", "modules": plan.modules });
+    let scripts: Vec<serde_json::Value> = plan
+        .scripts
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "key": script_key(s), "slug": s.slug, "path": s.path, "source": s.source,
+            })
+        })
+        .collect();
+    let request = serde_json::json!({
+        "abi": 1, "kind": "preload", "modules": plan.modules, "scripts": scripts,
+    });
     let mut job = Job::new(crate::abi::Request::new(
         crate::abi::Script {
             slug: "preload".into(),
@@ -178,6 +220,7 @@ fn import(
             path: String::new(),
             source: String::new(),
             code: None,
+            preloaded: None,
         },
         crate::abi::Operation::Check,
     ));
@@ -229,6 +272,14 @@ fn import(
     let answer: serde_json::Value = serde_json::from_str(&answer).map_err(|e| bad(&e))?;
     let failed = crate::snapshot::failed_list(&answer["failed"])
         .ok_or_else(|| bad(&"the preload answer has no `failed` list"))?;
+    // Only keys that were sent: what the guest answers is not trusted to
+    // name anything else.
+    let sent: BTreeSet<String> = plan.scripts.iter().map(script_key).collect();
+    let scripts = filed_scripts(&answer["scripts"])
+        .ok_or_else(|| bad(&"the preload answer's `scripts` is not a list of keys"))?
+        .into_iter()
+        .filter(|key| sent.contains(key))
+        .collect();
     let objects = immortal::listed(&answer["objects"]).map_err(|e| bad(&e))?;
     let mut memories: Vec<Vec<u8>> = regions.iter().map(|r| memory_of(r).to_vec()).collect();
     // The objects live in the interpreter's memory, the largest.
@@ -242,7 +293,23 @@ fn import(
         );
     }
     drop(instance);
-    Ok((memories.into_iter().map(Arc::from).collect(), failed))
+    Ok((
+        memories.into_iter().map(Arc::from).collect(),
+        Filed { failed, scripts },
+    ))
+}
+
+/// A list of script keys (absent: none, as in an image written before
+/// scripts were compiled in); `None` when it is something else.
+fn filed_scripts(value: &serde_json::Value) -> Option<BTreeSet<String>> {
+    if value.is_null() {
+        return Some(BTreeSet::new());
+    }
+    value
+        .as_array()?
+        .iter()
+        .map(|key| key.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The accessible bytes of `region`.
@@ -259,14 +326,15 @@ const WASM_PAGE: u64 = 64 << 10;
 const MAGIC: &[u8; 8] = b"BMIMAGE1";
 
 /// An image file: the magic, the length of a JSON header (little-endian
-/// u32), the header (the memories' sizes and the modules that failed),
-/// then the memories one after another.
-fn write(file: &Path, images: &[Arc<[u8]>], failed: &[(String, String)]) -> std::io::Result<()> {
+/// u32), the header (the memories' sizes, the modules that failed and the
+/// scripts compiled in), then the memories one after another.
+fn write(file: &Path, images: &[Arc<[u8]>], filed: &Filed) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let header = serde_json::json!({
         "sizes": images.iter().map(|m| m.len()).collect::<Vec<_>>(),
-        "failed": failed,
+        "failed": filed.failed,
+        "scripts": filed.scripts,
     })
     .to_string();
     let mut out = tempfile::NamedTempFile::new_in(dir)?;
@@ -287,7 +355,7 @@ fn write(file: &Path, images: &[Arc<[u8]>], failed: &[(String, String)]) -> std:
 }
 
 /// An image file written by [`write`], if it is whole.
-fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
+fn read(file: &Path) -> Option<(Images, Filed)> {
     let mut input = std::io::BufReader::new(std::fs::File::open(file).ok()?);
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic).ok()?;
@@ -309,6 +377,7 @@ fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
         .map(|s| s.as_u64().and_then(|s| usize::try_from(s).ok()))
         .collect::<Option<_>>()?;
     let failed = crate::snapshot::failed_list(&header["failed"])?;
+    let scripts = filed_scripts(&header["scripts"])?;
     // Whole wasm pages, and exactly what the file holds after the header,
     // before anything is allocated for them.
     let total = sizes.iter().try_fold(0u64, |sum, &size| {
@@ -330,7 +399,7 @@ fn read(file: &Path) -> Option<(Images, Vec<(String, String)>)> {
     if input.read(&mut [0u8; 1]).ok()? != 0 {
         return None;
     }
-    Some((images, failed))
+    Some((images, Filed { failed, scripts }))
 }
 
 impl Prepared {
@@ -366,12 +435,15 @@ mod tests {
     fn an_image_file_reads_back_whole_and_a_damaged_one_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("k.image");
-        let failed = vec![("gone".to_owned(), "ImportError: no".to_owned())];
-        write(&file, &[page(1), page(2)], &failed).unwrap();
-        let (images, read_failed) = read(&file).expect("a whole image reads back");
+        let filed = Filed {
+            failed: vec![("gone".to_owned(), "ImportError: no".to_owned())],
+            scripts: BTreeSet::from(["k1".to_owned(), "k2".to_owned()]),
+        };
+        write(&file, &[page(1), page(2)], &filed).unwrap();
+        let (images, back) = read(&file).expect("a whole image reads back");
         assert_eq!(images.len(), 2);
         assert!(images[0].iter().all(|&b| b == 1) && images[1].iter().all(|&b| b == 2));
-        assert_eq!(read_failed, failed);
+        assert_eq!((back.failed, back.scripts), (filed.failed, filed.scripts));
 
         let whole = std::fs::read(&file).unwrap();
         // Cut short, or one byte longer.

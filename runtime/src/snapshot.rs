@@ -311,6 +311,7 @@ fn preload(
         path: String::new(),
         source: String::new(),
         code: None,
+        preloaded: None,
     };
     let mut job = Job::new(crate::abi::Request::new(
         script,

@@ -55,6 +55,7 @@ pub(super) fn script(script: &Script) -> abi::Script {
         path: script.path.clone(),
         source: script.source.clone(),
         code: None,
+        preloaded: None,
     }
 }
 

@@ -32,6 +32,7 @@ pub fn prove_imports(site: &Path, staging: &Path, modules: &[String]) -> Result<
         path: "<import probe>".into(),
         source,
         code: None,
+        preloaded: None,
     };
     let request = Request::new(
         script,

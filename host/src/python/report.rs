@@ -68,6 +68,13 @@ impl std::fmt::Display for SandboxReport {
                 write!(f, "; replaced: {}", reasons.join(", "))?;
             }
         }
+        if c.preloaded_scripts > 0 {
+            write!(
+                f,
+                "; {} requests named their script in the site snapshot",
+                c.preloaded_scripts
+            )?;
+        }
         Ok(())
     }
 }

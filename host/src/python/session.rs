@@ -696,7 +696,11 @@ impl Session {
         // instance per request it is a component of its own.
         let reset = self.resets();
         let preload = match &self.snapshot {
-            Some(plan) if reset => Some(site_snapshot::preload(plan, &self.settings)),
+            Some(plan) if reset => Some(site_snapshot::preload(
+                plan,
+                &self.settings,
+                self.runnable_scripts(),
+            )),
             _ => None,
         };
         let mut provisional = false;
@@ -782,6 +786,22 @@ impl Session {
         );
         tracing::debug!(isolation = %runtime.isolation(), "Python sandbox isolation");
         Ok((runtime, provisional))
+    }
+
+    /// Every script this session may run, as requests name them: what the
+    /// site snapshot's image compiles in.
+    fn runnable_scripts(&self) -> Vec<blogmark_runtime::abi::Script> {
+        let mut scripts: Vec<&Script> = self
+            .macros
+            .values()
+            .chain(&self.transforms)
+            .chain(&self.hooks)
+            .chain(&self.generators)
+            .collect();
+        // The same file under two macro names is compiled once.
+        scripts.sort_by(|a, b| a.path.cmp(&b.path));
+        scripts.dedup_by(|a, b| a.path == b.path && a.source == b.source);
+        scripts.into_iter().map(abi_map::script).collect()
     }
 
     /// Whether this session's sandbox resets instances in place (else a

@@ -303,11 +303,17 @@ fn build_quietly(
 }
 
 /// The site snapshot of `plan` the reset-image way: the modules imported
-/// into the base guest's image by the runtime (see [`made`]).
-pub(super) fn preload(plan: &SitePlan, settings: &Settings) -> Preload {
+/// into the base guest's image by the runtime (see [`made`]), and
+/// `scripts` compiled into it when the image is made.
+pub(super) fn preload(
+    plan: &SitePlan,
+    settings: &Settings,
+    scripts: Vec<blogmark_runtime::abi::Script>,
+) -> Preload {
     let ceiling = &settings.ceiling;
     Preload {
         modules: plan.modules.clone(),
+        scripts,
         source: settings.modules.clone(),
         key: plan.key.clone(),
         // Importing is a call's worth of work per module at most.

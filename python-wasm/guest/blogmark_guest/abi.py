@@ -109,16 +109,57 @@ def precompiled(script, filename):
     return None, ()
 
 
+# The site's scripts compiled into the site snapshot, by the key the host
+# names them with (see `preload_scripts`): a request for one of them carries
+# the key instead of its source and code. What a call does to an entry is
+# undone with the rest of its writes when the instance is reset.
+_PRELOADED = {}
+
+
+def preload_scripts(scripts):
+    """Compile `scripts` (each a dict of `key`, `slug`, `path` and `source`)
+    for the site snapshot: code, regular expression literals and the lines
+    tracebacks quote, filed under `key`. Nothing of a script runs. Returns
+    the keys filed; a script that does not compile is left out (its calls
+    send their source, and fail as they would have)."""
+    filed = []
+    for script in scripts:
+        filename = script_filename(script)
+        source = script["source"].removeprefix("\ufeff")
+        try:
+            tree = _ast_parse(source, filename)
+            code = compile(tree, filename, "exec", dont_inherit=True)
+            regexes = compiled_regexes(tree)
+        except Exception:  # noqa: BLE001 - a script that does not compile is not filed
+            continue
+        lines = source.splitlines(keepends=True)
+        _PRELOADED[script["key"]] = (code, regexes, (len(source), None, lines, filename))
+        # Its lines are in the snapshot too: a call only reads them.
+        _linecache[filename] = _PRELOADED[script["key"]][2]
+        prefill_regex_cache(regexes)
+        filed.append(script["key"])
+    return filed
+
+
 def _load(script):
     """Compile and execute a script's module body; return its namespace."""
     filename = script_filename(script)
-    # An editor's byte-order mark, which Python skips in a file.
-    source = script["source"].removeprefix("\ufeff")
-    lines = source.splitlines(keepends=True)
-    _linecache[filename] = (len(source), None, lines, filename)
-    code, regexes = precompiled(script, filename)
-    if code is None:
-        code = compile(source, filename, "exec", dont_inherit=True)
+    key = script.get("preloaded")
+    if key is not None:
+        found = _PRELOADED.get(key)
+        if found is None:
+            raise LookupError(f"the site snapshot holds no script {key!r}")
+        code, regexes, lines = found
+        if _linecache.get(filename) is not lines:
+            _linecache[filename] = lines
+    else:
+        # An editor's byte-order mark, which Python skips in a file.
+        source = script["source"].removeprefix("\ufeff")
+        lines = source.splitlines(keepends=True)
+        _linecache[filename] = (len(source), None, lines, filename)
+        code, regexes = precompiled(script, filename)
+        if code is None:
+            code = compile(source, filename, "exec", dont_inherit=True)
     prefill_regex_cache(regexes)
     module = _ModuleType(script["slug"])
     module.__file__ = filename

@@ -13,12 +13,15 @@ import sys
 from blogmark_guest import ABI_VERSION
 
 
-def preload(doc):
+def preload(doc, compile_scripts=None):
     """Import `doc["modules"]` for a site snapshot, which the host takes
-    right after: their imports then cost nothing per call. Touches no stream
-    or file (the snapshot must hold no WASI handle) and reports the modules
-    that failed rather than failing."""
+    right after: their imports then cost nothing per call. With
+    `compile_scripts`, the site's scripts (`doc["scripts"]`) are compiled
+    into it too, none of them run (see `abi.preload_scripts`). Touches no
+    stream or file (the snapshot must hold no WASI handle) and reports the
+    modules that failed rather than failing."""
     failed = []
+    filed = []
     # What a module prints or warns while it imports goes nowhere: writing
     # to the real streams would open WASI handles the snapshot cannot keep.
     streams = sys.stdout, sys.stderr
@@ -29,6 +32,9 @@ def preload(doc):
                 __import__(name)
             except BaseException as exc:  # noqa: BLE001 - a module may raise anything
                 failed.append([name, f"{type(exc).__name__}: {exc}"])
+        # A compile's warnings (an invalid escape) go nowhere either.
+        if compile_scripts is not None:
+            filed = compile_scripts(doc.get("scripts") or ())
     finally:
         sys.stdout, sys.stderr = streams
     # An `import` statement for each, as the dispatcher's `_warm_up` does
@@ -45,7 +51,8 @@ def preload(doc):
     # objects (the addresses it only looked up).
     objects = snapshot_objects()
     settle_heap()
-    return {"abi": ABI_VERSION, "ok": True, "failed": failed, "objects": objects.tolist()}
+    return {"abi": ABI_VERSION, "ok": True, "failed": failed, "scripts": filed,
+            "objects": objects.tolist()}
 
 
 # Object sizes whose free blocks are taken: the allocator keeps blocks of

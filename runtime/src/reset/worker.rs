@@ -99,7 +99,7 @@ impl ResetWorker {
     pub(crate) fn run(&mut self, job: &Job) -> Result<Outcome, Failure> {
         let engine = self.engine.clone();
         let counters = engine.isolation_counters();
-        let job = engine.with_compiled_code(job, |check| {
+        let job = engine.with_code_for_image(job, |check| {
             let mut instance = self.take()?;
             let (reply, health) = instance.serve(check, counters);
             if health.is_ok() {
