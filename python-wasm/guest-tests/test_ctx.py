@@ -67,6 +67,24 @@ class ContextTest(unittest.TestCase):
         self.assertEqual(repr(ctx), "Context({'args': {'a': 1}, 'body': None})")
         self.assertEqual(Context.__module__, "dispatcher")
 
+    def test_lazy_fields_are_made_once_on_first_read(self):
+        made = []
+
+        def site(source):
+            made.append(source)
+            return {"title": source}
+
+        ctx = Context({"body": "b"}, "T", {"site": site})
+        self.assertEqual(made, [])
+        self.assertIs(ctx.site, ctx.site)
+        self.assertEqual((ctx.site, made), ({"title": "T"}, ["T"]))
+        with self.assertRaisesRegex(AttributeError, "ctx has no field 'page'"):
+            _ = ctx.page
+        # Shown like the others, whether read yet or not.
+        fresh = Context({"body": "b"}, "U", {"site": site})
+        self.assertEqual(repr(fresh), "Context({'body': 'b', 'site': {'title': 'U'}})")
+        self.assertEqual(repr(ctx), "Context({'body': 'b', 'site': {'title': 'T'}})")
+
     def test_log_sends_one_line_at_its_level(self):
         ctx = Context({})
         ctx.log("hello")

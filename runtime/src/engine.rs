@@ -107,7 +107,7 @@ pub struct SandboxEngine {
     verify_every: u64,
     /// Each memory as instantiation leaves it, from the first instance
     /// reset in place; shared by the engine's instances.
-    pub(crate) images: OnceLock<Vec<Arc<[u8]>>>,
+    pub(crate) images: OnceLock<crate::preload::Images>,
     /// What to import into the image, with reset in place.
     preload: Option<crate::Preload>,
     /// The images with the preload's modules (`None` when it failed) and

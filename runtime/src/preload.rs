@@ -22,6 +22,7 @@ use crate::call::{Job, Prepared};
 use crate::engine::{EPOCH_TICK, SandboxEngine};
 use crate::modules::ModuleSource;
 use crate::reset::host_memory::Region;
+use crate::reset::image::{Image, Mapping};
 use crate::snapshot::immortal;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -96,7 +97,7 @@ pub(crate) fn script_key(script: &crate::abi::Script) -> String {
 }
 
 /// The images of a preloaded instance's memories, in creation order.
-pub(crate) type Images = Vec<Arc<[u8]>>;
+pub(crate) type Images = Vec<Arc<Image>>;
 
 /// What an image file holds besides the memories.
 #[derive(Default)]
@@ -294,7 +295,10 @@ fn import(engine: &SandboxEngine, plan: &Preload) -> Result<(Images, Filed), Ref
     }
     drop(instance);
     Ok((
-        memories.into_iter().map(Arc::from).collect(),
+        memories
+            .into_iter()
+            .map(|m| Arc::new(Image::heap(m)))
+            .collect(),
         Filed { failed, scripts },
     ))
 }
@@ -323,12 +327,23 @@ fn memory_of(region: &Region) -> &[u8] {
 const WASM_PAGE: u64 = 64 << 10;
 
 /// The first bytes of an image file, then its version.
-const MAGIC: &[u8; 8] = b"BMIMAGE1";
+const MAGIC: &[u8; 8] = b"BMIMAGE2";
+
+/// Where the memories start in an image file: a multiple of this, so that
+/// they can be mapped from it.
+const ALIGN: u64 = 4096;
+
+/// The offset of the memories in a file whose header is `length` bytes.
+fn memories_offset(length: usize) -> Option<u64> {
+    let end = u64::try_from(MAGIC.len() + 4 + length).ok()?;
+    Some(end.div_ceil(ALIGN) * ALIGN)
+}
 
 /// An image file: the magic, the length of a JSON header (little-endian
 /// u32), the header (the memories' sizes, the modules that failed and the
-/// scripts compiled in), then the memories one after another.
-fn write(file: &Path, images: &[Arc<[u8]>], filed: &Filed) -> std::io::Result<()> {
+/// scripts compiled in), zeros up to the next multiple of [`ALIGN`], then
+/// the memories one after another.
+fn write(file: &Path, images: &[Arc<Image>], filed: &Filed) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let header = serde_json::json!({
@@ -337,6 +352,9 @@ fn write(file: &Path, images: &[Arc<[u8]>], filed: &Filed) -> std::io::Result<()
         "scripts": filed.scripts,
     })
     .to_string();
+    let offset = memories_offset(header.len()).ok_or_else(|| std::io::Error::other("header"))?;
+    let padding =
+        usize::try_from(offset).map_err(std::io::Error::other)? - (MAGIC.len() + 4 + header.len());
     let mut out = tempfile::NamedTempFile::new_in(dir)?;
     {
         let mut writer = std::io::BufWriter::new(out.as_file_mut());
@@ -344,6 +362,7 @@ fn write(file: &Path, images: &[Arc<[u8]>], filed: &Filed) -> std::io::Result<()
         let length = u32::try_from(header.len()).map_err(std::io::Error::other)?;
         writer.write_all(&length.to_le_bytes())?;
         writer.write_all(header.as_bytes())?;
+        writer.write_all(&vec![0u8; padding])?;
         for memory in images {
             writer.write_all(memory)?;
         }
@@ -354,9 +373,10 @@ fn write(file: &Path, images: &[Arc<[u8]>], filed: &Filed) -> std::io::Result<()
     Ok(())
 }
 
-/// An image file written by [`write`], if it is whole.
+/// An image file written by [`write`], if it is whole: its memories mapped
+/// from it, not read.
 fn read(file: &Path) -> Option<(Images, Filed)> {
-    let mut input = std::io::BufReader::new(std::fs::File::open(file).ok()?);
+    let mut input = std::fs::File::open(file).ok()?;
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic).ok()?;
     if &magic != MAGIC {
@@ -378,26 +398,22 @@ fn read(file: &Path) -> Option<(Images, Filed)> {
         .collect::<Option<_>>()?;
     let failed = crate::snapshot::failed_list(&header["failed"])?;
     let scripts = filed_scripts(&header["scripts"])?;
-    // Whole wasm pages, and exactly what the file holds after the header,
-    // before anything is allocated for them.
+    // Whole wasm pages, and exactly what the file holds after the header.
     let total = sizes.iter().try_fold(0u64, |sum, &size| {
         let size = u64::try_from(size).ok()?;
         (size.is_multiple_of(WASM_PAGE) && size <= 1 << 32).then_some(sum + size)
     })?;
-    let file_length = input.get_ref().metadata().ok()?.len();
-    let header_length = u64::try_from(MAGIC.len() + 4 + length).ok()?;
-    if file_length != header_length.checked_add(total)? {
+    let offset = memories_offset(length)?;
+    let file_length = input.metadata().ok()?.len();
+    if file_length != offset.checked_add(total)? {
         return None;
     }
+    let map = Arc::new(Mapping::of(&input, offset, usize::try_from(total).ok()?).ok()?);
     let mut images = Vec::with_capacity(sizes.len());
+    let mut at = 0;
     for size in sizes {
-        let mut memory = vec![0u8; size];
-        input.read_exact(&mut memory).ok()?;
-        images.push(Arc::from(memory));
-    }
-    // Nothing may follow: a longer file is not one this wrote.
-    if input.read(&mut [0u8; 1]).ok()? != 0 {
-        return None;
+        images.push(Arc::new(Image::mapped(&map, at, size)?));
+        at += size;
     }
     Some((images, Filed { failed, scripts }))
 }
@@ -427,8 +443,8 @@ impl Prepared {
 mod tests {
     use super::*;
 
-    fn page(byte: u8) -> Arc<[u8]> {
-        Arc::from(vec![byte; WASM_PAGE as usize * 2])
+    fn page(byte: u8) -> Arc<Image> {
+        Arc::new(Image::heap(vec![byte; WASM_PAGE as usize * 2]))
     }
 
     #[test]
@@ -444,8 +460,14 @@ mod tests {
         assert_eq!(images.len(), 2);
         assert!(images[0].iter().all(|&b| b == 1) && images[1].iter().all(|&b| b == 2));
         assert_eq!((back.failed, back.scripts), (filed.failed, filed.scripts));
-
+        // Mapped from the file, where the memories start on a page.
         let whole = std::fs::read(&file).unwrap();
+        assert_eq!(whole.len() as u64 % ALIGN, 0);
+        assert_eq!(&whole[whole.len() - images[1].len()..], &images[1][..]);
+        // The file is rewritten in place below, which a mapping of it must
+        // not outlive.
+        drop(images);
+
         // Cut short, or one byte longer.
         std::fs::write(&file, &whole[..whole.len() - 1]).unwrap();
         assert!(read(&file).is_none());

@@ -54,6 +54,10 @@ impl BuildResults {
         keys: impl Iterator<Item = String>,
         digest: impl Fn(&str) -> String,
     ) -> Option<(&String, Vec<String>)> {
+        // A first render has none: its keys need not be made.
+        if self.stored.is_empty() {
+            return None;
+        }
         for key in keys {
             if let Some(result) = self.stored.get(&key) {
                 return Some((result, Vec::new()));

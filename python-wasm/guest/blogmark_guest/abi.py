@@ -188,24 +188,28 @@ def _prepared(request):
     return _entrypoint(_load(script), script)
 
 
-def _site_fields(request):
-    """What every call on a page sees of it and of the site: `ctx.page`
-    (None unless the script declares `uses_page`), `ctx.site`, `ctx.data`,
-    `ctx.fetch` and `ctx.resource` (for scripts the site lets fetch or
-    process images)."""
+def _page_record(request):
+    """`ctx.page`: None unless the script declares `uses_page`; else
+    `ctx.page.title` or `ctx.page["title"]`, and its bundle's files by
+    position or by name (`ctx.page.resources["cover.jpg"].resize(...)`)."""
     page = request.get("page")
-    # `ctx.page.title` or `ctx.page["title"]`; its bundle's files by
-    # position or by name (`ctx.page.resources["cover.jpg"].resize(...)`).
-    shown = None
-    if page is not None:
-        fields = dict(freeze(page))
-        fields["resources"] = Resources(fields.get("resources", ()), page.get("path"))
-        shown = Record(fields)
-    return {"page": shown,
-            "site": Site(dict(request.get("site") or {})),
-            "data": DataFolder(),
-            "fetch": fetch,
-            "resource": resource_of(page)}
+    if page is None:
+        return None
+    fields = dict(freeze(page))
+    fields["resources"] = Resources(fields.get("resources", ()), page.get("path"))
+    return Record(fields)
+
+
+# What every call on a page sees of it and of the site, made when the script
+# first reads it: `ctx.page`, `ctx.site`, `ctx.data`, `ctx.fetch` and
+# `ctx.resource` (for scripts the site lets fetch or process images).
+_SITE_FIELDS = {
+    "page": _page_record,
+    "site": lambda request: Site(dict(request.get("site") or {})),
+    "data": lambda request: DataFolder(),
+    "fetch": lambda request: fetch,
+    "resource": lambda request: resource_of(request.get("page")),
+}
 
 
 def _html_result(value, script, expected, none_allowed=False):
@@ -230,8 +234,7 @@ def macro(request):
         "positional": freeze(call.get("positional") or []),
         "body": call.get("body"),
         "call": CallInfo(call.get("name")),
-        **_site_fields(request),
-    })
+    }, request, _SITE_FIELDS)
     return _html_result(fn(ctx), script, "a macro returns a str or {'html': str}")
 
 
@@ -274,8 +277,7 @@ def hook(request):
     ctx = Context({
         "element": element,
         _ELEMENT_NAMES.get(element["type"], "element"): element,
-        **_site_fields(request),
-    })
+    }, request, _SITE_FIELDS)
     return _html_result(fn(ctx), script,
                         "a hook returns a str of HTML, or None for the default rendering",
                         none_allowed=True)

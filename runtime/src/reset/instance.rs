@@ -15,6 +15,7 @@
 
 use super::host_memory::Region;
 use super::hot_set::HotSet;
+use super::image::Image;
 use super::kernel::{PAGE, WriteTracker};
 use crate::call::{Job, Outcome, Prepared};
 use crate::counters::IsolationCounters;
@@ -70,7 +71,7 @@ impl fmt::Display for Discard {
 /// One linear memory, its image and its tracking.
 struct Tracked {
     region: Arc<Region>,
-    image: Arc<[u8]>,
+    image: Arc<Image>,
     tracker: WriteTracker,
     hot: HotSet,
     written: Vec<Range<usize>>,
@@ -164,7 +165,7 @@ impl SandboxEngine {
     /// A new instance whose memories hold `images` (the preloaded ones).
     fn instantiate_from(
         &self,
-        images: &[Arc<[u8]>],
+        images: &[Arc<Image>],
     ) -> Result<(Prepared, Vec<Arc<Region>>), Failure> {
         let sizes: Vec<usize> = images.iter().map(|m| m.len()).collect();
         let (prepared, regions) =
@@ -193,7 +194,7 @@ impl SandboxEngine {
 
     /// The images of a new instance's memories: the engine's, taken from its
     /// first instance, after checking that this one starts equal to them.
-    fn images(&self, regions: &[Arc<Region>]) -> Result<Vec<Arc<[u8]>>, Failure> {
+    fn images(&self, regions: &[Arc<Region>]) -> Result<Vec<Arc<Image>>, Failure> {
         let current: Vec<&[u8]> = regions.iter().map(|r| memory_of(r)).collect();
         if current.iter().any(|m| !m.len().is_multiple_of(PAGE)) {
             return Err(Failure::Unavailable(
@@ -203,20 +204,20 @@ impl SandboxEngine {
         let mut taken_here = false;
         let shared = self.images.get_or_init(|| {
             taken_here = true;
-            current.iter().map(|m| Arc::from(*m)).collect()
+            current.iter().map(|m| Arc::new(Image::heap(*m))).collect()
         });
         // An image just copied from this instance needs no comparing with
         // it (14 MiB, 3 ms, while the first calls wait).
         let equal = taken_here
             || shared.len() == current.len()
-                && shared.iter().zip(&current).all(|(a, b)| **a == **b);
+                && shared.iter().zip(&current).all(|(a, b)| a[..] == **b);
         if equal {
             return Ok(shared.clone());
         }
         // Instantiation is deterministic, so this is not expected; an
         // instance then keeps its own image rather than trust another's.
         tracing::error!("a new instance's memory differs from the engine's image; using its own");
-        Ok(current.iter().map(|m| Arc::from(*m)).collect())
+        Ok(current.iter().map(|m| Arc::new(Image::heap(*m))).collect())
     }
 }
 
@@ -404,7 +405,7 @@ impl Tracked {
     }
 
     fn equals_image(&self) -> bool {
-        memory_of(&self.region) == &*self.image
+        memory_of(&self.region) == &**self.image
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub(crate) mod host_memory;
 pub(crate) mod hot_set;
+pub(crate) mod image;
 pub(crate) mod instance;
 pub(crate) mod kernel;
 pub(crate) mod worker;
