@@ -379,8 +379,8 @@ fn scripts_compiled_into_the_image_are_sent_by_key_and_answer_as_sent_whole() {
             ))
             .collect()
     };
-    // The answers of the scripts sent whole.
-    let Some(plain) = preloaded(preload(&[], "plain", dir.path()), Mode::Inline) else {
+    // The answers of the scripts sent whole, on an image made without them.
+    let Some(plain) = preloaded(preload(&[], "same", dir.path()), Mode::Inline) else {
         return;
     };
     let expected = answers(&plain, STATEFUL);
@@ -397,16 +397,40 @@ fn scripts_compiled_into_the_image_are_sent_by_key_and_answer_as_sent_whole() {
     assert!(expected[3].contains("ZeroDivisionError"), "{}", expected[3]);
     assert!(expected[3].contains("return str(1 / 0)"), "{}", expected[3]);
 
-    let mut with_scripts = preload(&[], "scripts", dir.path());
+    // The same modules with scripts: the image made above (the modules'
+    // image) is not made again; the scripts are compiled into a layer over
+    // it, kept beside it for the next process.
+    let layers = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("same.") && name.ends_with(".image") && name != "same.image"
+            })
+            .collect()
+    };
+    assert!(layers().is_empty());
+    let mut with_scripts = preload(&[], "same", dir.path());
     with_scripts.scripts = vec![
         blogmark_e2e::script("stateful", STATEFUL),
         blogmark_e2e::script("fails", FAILS),
         blogmark_e2e::script("broken", "def render(ctx)\n"),
     ];
-    for (mode, from_disk) in [(Mode::Worker { workers: 2 }, false), (Mode::Inline, true)] {
+    let mut layer_written = None;
+    for mode in [Mode::Worker { workers: 2 }, Mode::Inline] {
         let runtime = preloaded(with_scripts.clone(), mode).unwrap();
         let report = runtime.engine().preload_report().unwrap().clone();
-        assert_eq!(report.from_disk, from_disk);
+        assert!(
+            report.from_disk,
+            "the modules' image is the one made before"
+        );
+        let [layer] = &layers()[..] else {
+            panic!("one layer: {:?}", layers())
+        };
+        let written = std::fs::metadata(layer).unwrap().modified().unwrap();
+        // The second process maps the first one's layer.
+        assert_eq!(*layer_written.get_or_insert(written), written);
         // The script that does not compile is left out.
         assert_eq!(report.scripts.len(), 2, "{:?}", report.scripts);
         // Each call starts from the image: its module body runs anew (the

@@ -118,11 +118,15 @@ fn snapshots(cache: &Path) -> usize {
         entries
             .flatten()
             // A component (a fresh instance per request) or an image
-            // (reset in place).
+            // (reset in place); not a layer of scripts over an image
+            // (`<key>.<scripts>.image`).
             .filter(|e| {
-                e.path()
-                    .extension()
+                let path = e.path();
+                path.extension()
                     .is_some_and(|x| x == "wasm" || x == "image")
+                    && !path
+                        .file_stem()
+                        .is_some_and(|s| s.to_string_lossy().contains('.'))
             })
             .count()
     })
@@ -285,7 +289,7 @@ fn by_key(out: &Output) -> Option<u64> {
 }
 
 #[test]
-fn the_scripts_are_in_the_image_and_one_edited_since_is_sent_whole() {
+fn the_scripts_are_in_the_image_and_an_edited_one_in_a_layer_over_it() {
     let site = site("");
     let root = site.path();
     let cache = tempfile::tempdir().unwrap();
@@ -314,11 +318,24 @@ fn the_scripts_are_in_the_image_and_one_edited_since_is_sent_whole() {
     assert_eq!(named, 2, "both calls name the script the image holds");
     assert!(page(root).contains("ONE"), "{}", page(root));
 
-    // Edited: the image is kept (the imports did not change), and the
-    // script is sent whole, with its new body.
+    // Edited: the imports did not change, so the modules' image is kept
+    // (not made again); the new script is compiled into a layer over it.
+    let images = |cache: &Path| -> usize {
+        std::fs::read_dir(cache.join("snapshots"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "image"))
+            .count()
+    };
+    assert_eq!(images(&cache), 1);
     tree("!");
     let out = render_with(root, &cache, &["--stats", "--no-cache"]);
     assert_eq!(snapshot(&out), Snapshot::Neither);
-    assert_eq!(by_key(&out), Some(0));
+    assert_eq!(by_key(&out), Some(2));
     assert!(page(root).contains("ONE!"), "{}", page(root));
+    assert_eq!(images(&cache), 2, "the modules' image and one layer");
+    // The next render maps that layer.
+    let out = render_with(root, &cache, &["--stats", "--no-cache"]);
+    assert_eq!(by_key(&out), Some(2));
+    assert_eq!(images(&cache), 2);
 }

@@ -127,7 +127,7 @@ class Preloaded(unittest.TestCase):
 
     def test_a_filed_script_runs_from_its_key_without_its_source(self):
         source = "import re\n\ndef render(ctx):\n    return re.sub('o+', '0', ctx.args['t'])\n"
-        self.assertEqual(preload_scripts([dict(script(source), key="k1")]), ["k1"])
+        self.assertEqual(list(preload_scripts([dict(script(source), key="k1")])), ["k1"])
         self.assertIn((str, "o+", 0), re._cache)
         request = self.preloaded_request("k1")
         request["call"] = {"name": "s", "args": {"t": "foo"}}
@@ -143,7 +143,7 @@ class Preloaded(unittest.TestCase):
     def test_a_script_that_does_not_compile_is_not_filed(self):
         filed = preload_scripts([dict(script("def render(ctx)\n"), key="bad"),
                                  dict(script("X = 1\n", slug="t"), key="good")])
-        self.assertEqual(filed, ["good"])
+        self.assertEqual(list(filed), ["good"])
         self.assertNotIn("bad", _PRELOADED)
 
     def test_a_key_the_snapshot_does_not_hold_is_an_error_not_a_guess(self):

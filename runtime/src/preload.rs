@@ -109,9 +109,44 @@ struct Filed {
 }
 
 /// The images for `plan`, from the disk or imported now into a new
-/// instance of `engine` (which is then dropped).
+/// instance of `engine` (which is then dropped), with every script of the
+/// plan compiled in (see [`with_scripts`]).
 pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>, PreloadReport) {
     let started = Instant::now();
+    // A layer made for this very set of scripts needs nothing else (one
+    // that does not compile is left out of it each time).
+    if let Some((layered, filed)) = layer_file(plan).as_deref().and_then(read) {
+        let report = PreloadReport {
+            from_disk: true,
+            elapsed: started.elapsed(),
+            failed: filed.failed,
+            error: None,
+            scripts: filed.scripts,
+        };
+        return (Some(layered), report);
+    }
+    match modules_images(engine, plan, started) {
+        (Some(images), report) => {
+            let (images, report) = with_scripts(engine, plan, images, report);
+            (
+                Some(images),
+                PreloadReport {
+                    elapsed: started.elapsed(),
+                    ..report
+                },
+            )
+        }
+        none => none,
+    }
+}
+
+/// The image of `plan`'s modules, keyed by them alone: it holds the
+/// scripts of the plan it was made for.
+fn modules_images(
+    engine: &SandboxEngine,
+    plan: &Preload,
+    started: Instant,
+) -> (Option<Images>, PreloadReport) {
     let file = plan
         .dir
         .as_ref()
@@ -177,6 +212,94 @@ pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>,
     }
 }
 
+/// `images` with the plan's scripts that they lack compiled in: a layer
+/// over the modules' image, kept on the disk by the modules' key and the
+/// set of scripts, so that a script edited (or added) since the modules'
+/// image was made does not re-run the imports, and the next process with
+/// the same scripts maps the layer. About 35 ms for the first process
+/// with a new set of scripts; on any failure, `images` as they are (the
+/// scripts they lack are then sent whole).
+fn with_scripts(
+    engine: &SandboxEngine,
+    plan: &Preload,
+    images: Images,
+    report: PreloadReport,
+) -> (Images, PreloadReport) {
+    let missing: Vec<&crate::abi::Script> = plan
+        .scripts
+        .iter()
+        .filter(|s| !report.scripts.contains(&script_key(s)))
+        .collect();
+    if missing.is_empty() {
+        return (images, report);
+    }
+    let file = layer_file(plan);
+    match layer(engine, plan, &images, &missing) {
+        Ok((layered, filed)) => {
+            let scripts: BTreeSet<String> = report.scripts.union(&filed).cloned().collect();
+            let filed = Filed {
+                failed: report.failed.clone(),
+                scripts,
+            };
+            if let Some(file) = &file
+                && let Err(e) = write(file, &layered, &filed)
+            {
+                tracing::warn!("cannot keep the site snapshot's scripts: {e}");
+            }
+            let report = PreloadReport {
+                scripts: filed.scripts,
+                ..report
+            };
+            (layered, report)
+        }
+        Err(Refused::Guest(why) | Refused::Host(why)) => {
+            tracing::warn!("the site's scripts are sent whole with every call: {why}");
+            (images, report)
+        }
+    }
+}
+
+/// Where the layer of `plan`'s scripts over its modules' image is kept:
+/// named by the modules' key and the set of scripts.
+fn layer_file(plan: &Preload) -> Option<PathBuf> {
+    let mut set = Sha256::new();
+    set.update(plan.key.as_bytes());
+    for key in plan.scripts.iter().map(script_key).collect::<BTreeSet<_>>() {
+        set.update([0]);
+        set.update(key.as_bytes());
+    }
+    let name = format!("{}.{}.image", plan.key, hex::encode(&set.finalize()[..8]));
+    plan.dir.as_ref().map(|d| d.join(name))
+}
+
+/// Compile `scripts` into a new instance started from `images`; its
+/// memories, with the scripts' objects made immortal, and the keys filed.
+fn layer(
+    engine: &SandboxEngine,
+    plan: &Preload,
+    images: &Images,
+    scripts: &[&crate::abi::Script],
+) -> Result<(Images, BTreeSet<String>), Refused> {
+    let (instance, regions) = engine
+        .instantiate_from(images)
+        .map_err(|f| Refused::Host(f.to_string()))?;
+    let request = serde_json::json!({
+        "abi": 1, "kind": "preload", "layer": true, "modules": [],
+        "scripts": scripts.iter().map(|s| preload_entry(s)).collect::<Vec<_>>(),
+    });
+    let sent: BTreeSet<String> = scripts.iter().map(|s| script_key(s)).collect();
+    let (images, filed) = run_preload(instance, &regions, &request, plan, &sent)?;
+    Ok((images, filed.scripts))
+}
+
+/// A script as a preload request lists it.
+fn preload_entry(script: &crate::abi::Script) -> serde_json::Value {
+    serde_json::json!({
+        "key": script_key(script), "slug": script.slug, "path": script.path,
+        "source": script.source,
+    })
+}
+
 fn failed_report(started: Instant, error: String) -> PreloadReport {
     PreloadReport {
         from_disk: false,
@@ -199,21 +322,27 @@ enum Refused {
 /// compile `plan.scripts` into it; its memories, with the objects they hold
 /// made immortal, what failed and which scripts it holds.
 fn import(engine: &SandboxEngine, plan: &Preload) -> Result<(Images, Filed), Refused> {
-    let (mut instance, regions) = engine
+    let (instance, regions) = engine
         .instantiate()
         .map_err(|f| Refused::Host(f.to_string()))?;
-    let scripts: Vec<serde_json::Value> = plan
-        .scripts
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "key": script_key(s), "slug": s.slug, "path": s.path, "source": s.source,
-            })
-        })
-        .collect();
     let request = serde_json::json!({
-        "abi": 1, "kind": "preload", "modules": plan.modules, "scripts": scripts,
+        "abi": 1, "kind": "preload", "modules": plan.modules,
+        "scripts": plan.scripts.iter().map(preload_entry).collect::<Vec<_>>(),
     });
+    let sent: BTreeSet<String> = plan.scripts.iter().map(script_key).collect();
+    run_preload(instance, &regions, &request, plan, &sent)
+}
+
+/// Send `request` (a preload) to `instance` under the plan's limits; its
+/// memories then, with the objects the answer lists made immortal, what
+/// failed to import and which of the `sent` scripts were compiled.
+fn run_preload(
+    mut instance: Prepared,
+    regions: &[Arc<Region>],
+    request: &serde_json::Value,
+    plan: &Preload,
+    sent: &BTreeSet<String>,
+) -> Result<(Images, Filed), Refused> {
     let mut job = Job::new(crate::abi::Request::new(
         crate::abi::Script {
             slug: "preload".into(),
@@ -275,7 +404,6 @@ fn import(engine: &SandboxEngine, plan: &Preload) -> Result<(Images, Filed), Ref
         .ok_or_else(|| bad(&"the preload answer has no `failed` list"))?;
     // Only keys that were sent: what the guest answers is not trusted to
     // name anything else.
-    let sent: BTreeSet<String> = plan.scripts.iter().map(script_key).collect();
     let scripts = filed_scripts(&answer["scripts"])
         .ok_or_else(|| bad(&"the preload answer's `scripts` is not a list of keys"))?
         .into_iter()

@@ -120,9 +120,9 @@ def preload_scripts(scripts):
     """Compile `scripts` (each a dict of `key`, `slug`, `path` and `source`)
     for the site snapshot: code, regular expression literals and the lines
     tracebacks quote, filed under `key`. Nothing of a script runs. Returns
-    the keys filed; a script that does not compile is left out (its calls
-    send their source, and fail as they would have)."""
-    filed = []
+    what was filed, by key; a script that does not compile is left out (its
+    calls send their source, and fail as they would have)."""
+    filed = {}
     for script in scripts:
         filename = script_filename(script)
         source = script["source"].removeprefix("\ufeff")
@@ -137,7 +137,7 @@ def preload_scripts(scripts):
         # Its lines are in the snapshot too: a call only reads them.
         _linecache[filename] = _PRELOADED[script["key"]][2]
         prefill_regex_cache(regexes)
-        filed.append(script["key"])
+        filed[script["key"]] = _PRELOADED[script["key"]]
     return filed
 
 

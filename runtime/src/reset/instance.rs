@@ -163,7 +163,7 @@ impl SandboxEngine {
     }
 
     /// A new instance whose memories hold `images` (the preloaded ones).
-    fn instantiate_from(
+    pub(crate) fn instantiate_from(
         &self,
         images: &[Arc<Image>],
     ) -> Result<(Prepared, Vec<Arc<Region>>), Failure> {
