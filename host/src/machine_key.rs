@@ -161,7 +161,7 @@ mod tests {
     fn a_tag_is_the_plain_hmac_of_its_length_prefixed_parts_and_repeats() {
         use hmac::Mac as _;
         let key = MachineKey::random();
-        let mut plain = <hmac::Hmac<sha2::Sha256>>::new_from_slice(&key.key).unwrap();
+        let mut plain = <Hmac<Sha256>>::new_from_slice(&key.key).unwrap();
         for part in [&b"d"[..], b"one", b""] {
             plain.update(&(part.len() as u64).to_le_bytes());
             plain.update(part);
