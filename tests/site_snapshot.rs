@@ -459,3 +459,46 @@ fn scripts_compiled_into_the_image_are_sent_by_key_and_answer_as_sent_whole() {
         );
     }
 }
+
+/// A script of one site, with a mark no other script holds.
+const SECRET: &str = "def render(ctx):\n    return 'mark-7f3a91-of-site-a'\n";
+
+/// What a call can find of other scripts: the lines tracebacks quote, and
+/// every object the collector knows.
+const SNOOP: &str = "import gc, linecache\n\n\
+    def render(ctx):\n    \
+    mark = 'mark-7f3a91' + '-of-site-a'\n    \
+    seen = mark in repr(linecache.cache)\n    \
+    for obj in gc.get_objects():\n        \
+        if isinstance(obj, tuple) and any(isinstance(x, str) and mark in x for x in obj):\n            \
+            seen = True\n    \
+    return f'{seen} {len(linecache.cache)}'\n";
+
+#[test]
+fn one_sites_scripts_are_not_in_another_sites_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    // Site A renders first: its script is compiled over the modules' image
+    // every site importing nothing more shares.
+    let mut site_a = preload(&[], "shared", dir.path());
+    site_a.scripts = vec![blogmark_e2e::script("secret", SECRET)];
+    let Some(a) = preloaded(site_a, Mode::Inline) else {
+        return;
+    };
+    let job = macro_job("secret", SECRET, &[]);
+    assert_eq!(html(a.run(job)), "mark-7f3a91-of-site-a");
+    assert_eq!(
+        a.engine().isolation_counters().snapshot().preloaded_scripts,
+        1
+    );
+    drop(a);
+    // Site B, same modules: its calls find nothing of site A's script.
+    let mut site_b = preload(&[], "shared", dir.path());
+    site_b.scripts = vec![blogmark_e2e::script("snoop", SNOOP)];
+    let b = preloaded(site_b, Mode::Inline).unwrap();
+    let answer = html(b.run(macro_job("snoop", SNOOP, &[])));
+    assert!(answer.starts_with("False "), "{answer}");
+    assert_eq!(
+        b.engine().isolation_counters().snapshot().preloaded_scripts,
+        1
+    );
+}

@@ -108,8 +108,9 @@ pub struct Script {
     pub code: Option<String>,
     /// The key the site snapshot holds this script's compiled code under,
     /// sent instead of `source` and `code` (then empty and absent). Set by
-    /// the runtime, only for an instance that starts from that snapshot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// the runtime, only for an instance that starts from that snapshot;
+    /// never read from a document.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub preloaded: Option<String>,
 }
 

@@ -140,8 +140,8 @@ pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>,
     }
 }
 
-/// The image of `plan`'s modules, keyed by them alone: it holds the
-/// scripts of the plan it was made for.
+/// The image of `plan`'s modules, keyed by them alone (shared by every
+/// site importing the same modules, so it holds no script).
 fn modules_images(
     engine: &SandboxEngine,
     plan: &Preload,
@@ -212,13 +212,13 @@ fn modules_images(
     }
 }
 
-/// `images` with the plan's scripts that they lack compiled in: a layer
-/// over the modules' image, kept on the disk by the modules' key and the
-/// set of scripts, so that a script edited (or added) since the modules'
-/// image was made does not re-run the imports, and the next process with
-/// the same scripts maps the layer. About 35 ms for the first process
-/// with a new set of scripts; on any failure, `images` as they are (the
-/// scripts they lack are then sent whole).
+/// `images` (the modules' image) with the plan's scripts compiled in: a
+/// layer over it, kept on the disk by the modules' key and the set of
+/// scripts, so that its content depends on those alone, a script edited
+/// (or added) does not re-run the imports, and the next process with the
+/// same scripts maps the layer. About 35 ms for the first process with a
+/// new set of scripts; on a failure, `images` as they are (the scripts are
+/// then sent whole), and the failure is remembered for that set.
 fn with_scripts(
     engine: &SandboxEngine,
     plan: &Preload,
@@ -234,6 +234,10 @@ fn with_scripts(
         return (images, report);
     }
     let file = layer_file(plan);
+    let marker = file.as_ref().map(|f| f.with_extension("failed"));
+    if !plan.retry_failed && marker.as_ref().is_some_and(|m| m.is_file()) {
+        return (images, report);
+    }
     match layer(engine, plan, &images, &missing) {
         Ok((layered, filed)) => {
             let scripts: BTreeSet<String> = report.scripts.union(&filed).cloned().collect();
@@ -241,10 +245,11 @@ fn with_scripts(
                 failed: report.failed.clone(),
                 scripts,
             };
-            if let Some(file) = &file
-                && let Err(e) = write(file, &layered, &filed)
-            {
-                tracing::warn!("cannot keep the site snapshot's scripts: {e}");
+            if let Some(file) = &file {
+                match write(file, &layered, &filed) {
+                    Ok(()) => crate::snapshot::prune_layers(file, LAYERS_KEPT),
+                    Err(e) => tracing::warn!("cannot keep the site snapshot's scripts: {e}"),
+                }
             }
             let report = PreloadReport {
                 scripts: filed.scripts,
@@ -252,12 +257,25 @@ fn with_scripts(
             };
             (layered, report)
         }
-        Err(Refused::Guest(why) | Refused::Host(why)) => {
+        Err(Refused::Guest(why)) => {
+            tracing::warn!("the site's scripts are sent whole with every call: {why}");
+            // The same scripts fail the same way: not tried again.
+            if let Some(marker) = &marker {
+                let _ = crate::snapshot::write_atomically(marker, why.as_bytes());
+            }
+            (images, report)
+        }
+        Err(Refused::Host(why)) => {
             tracing::warn!("the site's scripts are sent whole with every call: {why}");
             (images, report)
         }
     }
 }
+
+/// Layers kept per modules' image: the scripts as they are and as they
+/// were before the last edits, or those of a few sites that import the
+/// same modules.
+const LAYERS_KEPT: usize = 4;
 
 /// Where the layer of `plan`'s scripts over its modules' image is kept:
 /// named by the modules' key and the set of scripts.
@@ -325,12 +343,14 @@ fn import(engine: &SandboxEngine, plan: &Preload) -> Result<(Images, Filed), Ref
     let (instance, regions) = engine
         .instantiate()
         .map_err(|f| Refused::Host(f.to_string()))?;
+    // No script: the modules' image is shared by every site that imports
+    // the same modules, so it must hold nothing of any one site's scripts
+    // (their sources would be readable from another site's calls). They
+    // go into a layer of the site's own (see `with_scripts`).
     let request = serde_json::json!({
-        "abi": 1, "kind": "preload", "modules": plan.modules,
-        "scripts": plan.scripts.iter().map(preload_entry).collect::<Vec<_>>(),
+        "abi": 1, "kind": "preload", "modules": plan.modules, "scripts": [],
     });
-    let sent: BTreeSet<String> = plan.scripts.iter().map(script_key).collect();
-    run_preload(instance, &regions, &request, plan, &sent)
+    run_preload(instance, &regions, &request, plan, &BTreeSet::new())
 }
 
 /// Send `request` (a preload) to `instance` under the plan's limits; its
@@ -457,9 +477,10 @@ const WASM_PAGE: u64 = 64 << 10;
 /// The first bytes of an image file, then its version.
 const MAGIC: &[u8; 8] = b"BMIMAGE2";
 
-/// Where the memories start in an image file: a multiple of this, so that
+/// Where the memories start in an image file: a multiple of this (a
+/// WebAssembly page, a multiple of every page size Linux uses), so that
 /// they can be mapped from it.
-const ALIGN: u64 = 4096;
+const ALIGN: u64 = 64 << 10;
 
 /// The offset of the memories in a file whose header is `length` bytes.
 fn memories_offset(length: usize) -> Option<u64> {

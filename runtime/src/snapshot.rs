@@ -204,8 +204,16 @@ pub(crate) const KEEP: usize = 8;
 /// Snapshots younger than this are never pruned, however many there are.
 const PRUNE_GRACE: Duration = Duration::from_secs(3600);
 
+/// Whether `path` is a layer of scripts over a site snapshot's image
+/// (`<key>.<scripts>.image`, see `crate::preload`), not a snapshot.
+fn is_layer(path: &Path) -> bool {
+    path.file_stem()
+        .is_some_and(|stem| stem.to_string_lossy().contains('.'))
+}
+
 /// Remove all but the `keep` newest snapshots of `dir`, and their
-/// compiled code.
+/// compiled code and layers. Layers are not counted: a site's script edits
+/// must not push out the snapshots that cost imports or a compile.
 pub(crate) fn prune(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -214,6 +222,7 @@ pub(crate) fn prune(dir: &Path, keep: usize) {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "image"))
+        .filter(|p| !is_layer(p))
         .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
     records.sort_by_key(|r| std::cmp::Reverse(r.0));
@@ -236,9 +245,46 @@ pub(crate) fn prune(dir: &Path, keep: usize) {
         let _ = std::fs::remove_file(record.with_extension("lock"));
         let _ = std::fs::remove_file(record.with_extension("failed"));
         let _ = std::fs::remove_file(&record);
+        remove_layers(&record, 0);
         if let (Some(sha), Some(compiled)) = (sha, &compiled) {
             crate::artifact_cache::remove_for(compiled, &sha);
         }
+    }
+}
+
+/// Remove all but the `keep` newest layers over the same image as the
+/// layer `written` (which is among them, being the newest).
+pub(crate) fn prune_layers(written: &Path, keep: usize) {
+    if let Some(key) = written.file_stem().and_then(|s| s.to_str()) {
+        let image = key.split('.').next().unwrap_or(key);
+        remove_layers(&written.with_file_name(format!("{image}.image")), keep);
+    }
+}
+
+/// Remove all but the `keep` newest layers (and their failure markers)
+/// over the snapshot whose record is `record`.
+fn remove_layers(record: &Path, keep: usize) {
+    let (Some(dir), Some(key)) = (record.parent(), record.file_stem().and_then(|s| s.to_str()))
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{key}.");
+    let mut layers: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&prefix) && (n.ends_with(".image") || n.ends_with(".failed"))
+            })
+        })
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    layers.sort_by_key(|l| std::cmp::Reverse(l.0));
+    for (_, layer) in layers.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(layer);
     }
 }
 

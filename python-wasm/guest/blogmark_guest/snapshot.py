@@ -22,8 +22,7 @@ def preload(doc, compile_scripts=None):
     modules that failed rather than failing.
 
     With `doc["layer"]`, on a snapshot made this way before, only the
-    scripts are compiled: the objects listed are theirs alone, and the heap
-    is left as it is (settled already)."""
+    scripts are compiled: the objects listed are theirs alone."""
     if doc.get("layer"):
         return _layer(doc, compile_scripts)
     failed = []
@@ -64,7 +63,8 @@ def preload(doc, compile_scripts=None):
 def _layer(doc, compile_scripts):
     """`preload` of scripts alone, over a snapshot: its own objects are
     listed (walking the whole heap again took most of a snapshot's 150 ms)
-    and frozen, so that the collector never walks their pages."""
+    and frozen, so that the collector never walks their pages, and the
+    small blocks compiling freed are held again."""
     streams = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = io.StringIO()
     try:
@@ -73,6 +73,7 @@ def _layer(doc, compile_scripts):
         sys.stdout, sys.stderr = streams
     objects = snapshot_objects(list(filed.values()))
     gc.freeze()
+    hold_small_free_blocks()
     return {"abi": ABI_VERSION, "ok": True, "failed": [], "scripts": list(filed),
             "objects": objects.tolist()}
 

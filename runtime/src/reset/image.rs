@@ -55,17 +55,19 @@ impl Deref for Image {
 
 /// A read-only private mapping of part of a file.
 ///
-/// The image files are written whole to a temporary name and renamed into
-/// place, and old ones are removed by unlinking, so the file a mapping was
-/// made from is never changed under it; only a process of the same user
-/// truncating it in place could (its pages would then fault).
+/// A private mapping still shows writes made to the file in place (in the
+/// pages not copied yet), and a file cut short makes its pages fault. The
+/// image files are written whole under a temporary name and renamed into
+/// place, and old ones are removed by unlinking, so this project never
+/// changes a file under a mapping; only another program of the same user
+/// writing into the cache folder could.
 pub(crate) struct Mapping {
     base: *const u8,
     len: usize,
 }
 
-// SAFETY: the mapping is read-only and never changes while it lives; any
-// thread may read it.
+// SAFETY: the mapping is read-only for this process, and the files mapped
+// are only ever replaced by a rename (see above); any thread may read it.
 unsafe impl Send for Mapping {}
 // SAFETY: as above.
 unsafe impl Sync for Mapping {}
