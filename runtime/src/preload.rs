@@ -80,7 +80,7 @@ pub struct PreloadReport {
     /// Why there is no image with the modules: instances then start from
     /// the base guest, and every import costs its call.
     pub error: Option<String>,
-    /// The keys ([`script_key`]) of the scripts compiled into the image.
+    /// The keys (as `script_key` makes them) of the scripts compiled into the image.
     pub scripts: BTreeSet<String>,
 }
 
