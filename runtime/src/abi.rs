@@ -545,9 +545,12 @@ fn settings() -> schemars::generate::SchemaSettings {
     schemars::generate::SchemaSettings::draft2020_12()
 }
 
-/// The JSON Schema every request document satisfies.
+/// The JSON Schema every request document satisfies: requests as the
+/// runtime writes them (a field it writes but never reads, such as
+/// `Script::preloaded`, is in it).
 pub fn request_schema() -> Value {
     settings()
+        .for_serialize()
         .into_generator()
         .into_root_schema_for::<Request>()
         .to_value()
