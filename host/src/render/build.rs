@@ -373,11 +373,14 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     phase(started, "loaded");
     let mut built = published(&loaded.pages, options);
     let mut store = open_store(options)?;
+    phase(started, "database opened");
     loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));
     let clock = python::guest_clock(built.iter().copied());
     let (python, python_diagnostics) = python_session(options, &loaded, store.as_ref(), clock)?;
     diagnostics.extend(python_diagnostics);
+    phase(started, "Python session made");
     let mut made = run_generators(&loaded, &built, &python, &mut diagnostics);
+    phase(started, "generators run");
     let pool = render_threads(options, &python)?;
     log_loaded(&built, &loaded, &python, &pool, started);
 

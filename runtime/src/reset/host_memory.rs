@@ -95,7 +95,8 @@ unsafe impl MemoryCreator for HostMemoryCreator {
         reserved: Option<usize>,
         guard: usize,
     ) -> Result<Box<dyn LinearMemory>, String> {
-        let minimum = match SIZES.with(|s| s.borrow_mut().pop_front()) {
+        let from_image = SIZES.with(|s| s.borrow_mut().pop_front());
+        let minimum = match from_image {
             Some(size) if maximum.is_some_and(|max| size > max) => {
                 return Err(format!(
                     "an image of {size} bytes is past the memory's maximum"
@@ -143,6 +144,16 @@ unsafe impl MemoryCreator for HostMemoryCreator {
         }
         if minimum > 0 {
             memory.make_accessible(minimum).map_err(|e| e.to_string())?;
+        }
+        if from_image.is_some() {
+            // Every page is about to be written (the data segments, then
+            // the image): one system call gives them all, where thousands
+            // of page faults did (a new instance of the site snapshot went
+            // from 13.5-15 ms to 11.5 ms). Advice: without it, they fault
+            // as before.
+            // SAFETY: advice on our own mapping, accessible for `minimum`
+            // bytes; the pages it gives are zero, as they would be anyway.
+            unsafe { libc::madvise(base, minimum, libc::MADV_POPULATE_WRITE) };
         }
         memory.region.size.store(minimum, Ordering::Release);
         CREATED.with(|created| created.borrow_mut().push(memory.region.clone()));
