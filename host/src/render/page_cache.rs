@@ -258,6 +258,13 @@ fn decode(bytes: &[u8]) -> Option<(Pages, Listings, LoadedParts)> {
     Some((pages, listings, parts))
 }
 
+/// `pages` in the order the file holds them: by path.
+fn by_path(pages: &Pages) -> Vec<(&String, &(String, Arc<RenderedPage>))> {
+    let mut sorted: Vec<_> = pages.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    sorted
+}
+
 /// The page parts of a file as decoded (see [`Loaded::parts`]).
 type LoadedParts = Vec<(Range<usize>, Vec<(String, String, Arc<RenderedPage>)>)>;
 
@@ -268,8 +275,7 @@ fn encode(pages: &Pages, listings: &Listings, loaded: Option<&Loaded>) -> std::i
     use rayon::prelude::*;
     let mut generation = [0u8; 16];
     getrandom::fill(&mut generation).map_err(std::io::Error::other)?;
-    let mut sorted: Vec<(&String, &(String, Arc<RenderedPage>))> = pages.iter().collect();
-    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let sorted = by_path(pages);
     let mut parts: Vec<Cow<[u8]>> = vec![Cow::Owned(
         postcard::to_stdvec(listings).map_err(std::io::Error::other)?,
     )];
@@ -683,11 +689,7 @@ mod tests {
         };
         // One page of the second part rendered again (a new page, equal
         // or not), and one of the third kept under a new key.
-        let sorted_paths: Vec<String> = {
-            let mut paths: Vec<String> = now.keys().cloned().collect();
-            paths.sort();
-            paths
-        };
+        let sorted_paths: Vec<String> = by_path(&now).into_iter().map(|(p, _)| p.clone()).collect();
         let rendered = &sorted_paths[PAGES_PER_PART + 5];
         let mut again = RenderedPage::clone(&now[rendered].1);
         again.html.push_str("<!-- again -->");
@@ -695,8 +697,7 @@ mod tests {
         let rekeyed = &sorted_paths[PAGES_PER_PART * 2 + 1];
         now.get_mut(rekeyed).unwrap().0 = "another key".into();
 
-        let mut sorted: Vec<(&String, &(String, Arc<RenderedPage>))> = now.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let sorted = by_path(&now);
         let chunks: Vec<_> = sorted.chunks(PAGES_PER_PART).collect();
         let old = Envelope::read(&file).unwrap();
         assert_eq!(loaded.reusable(0, chunks[0]), Some(old.parts[1].0));
