@@ -190,6 +190,30 @@ class Macro(unittest.TestCase):
                          "({'a': (1,)}, ('p',), 'b', 'n', 'T', 'mappingproxy')")
         self.assertEqual(self.host.position_asked, 0)
 
+    def test_the_page_is_read_only_all_the_way_down(self):
+        source = ("def render(ctx):\n"
+                  "    p = ctx.page\n"
+                  "    assert p.tags is p['tags']\n"
+                  "    for attempt in (lambda: p.extra.__setitem__('a', 2),\n"
+                  "                    lambda: p.extra['n'].append(3),\n"
+                  "                    lambda: setattr(p, 'title', 'U')):\n"
+                  "        try:\n"
+                  "            attempt()\n"
+                  "        except (TypeError, AttributeError):\n"
+                  "            pass\n"
+                  "        else:\n"
+                  "            return 'changed'\n"
+                  "    return repr((p.tags, type(p.extra).__name__, p.extra['n'],\n"
+                  "                 len(p.resources), p.resources[0]['name'],\n"
+                  "                 type(p.resources[0]).__name__))\n")
+        page = {"title": "T", "tags": ["a", "b"], "extra": {"a": 1, "n": [1, 2]},
+                "path": "content/posts/t/index.md",
+                "resources": [{"name": "c.jpg", "size": 3, "media_type": "image/jpeg",
+                               "sha256": "00"}]}
+        result = macro(macro_request(source, page=page))
+        self.assertEqual(result["html"],
+                         "(('a', 'b'), 'mappingproxy', (1, 2), 1, 'c.jpg', 'mappingproxy')")
+
     def test_missing_arguments_read_as_empty(self):
         source = "def render(ctx):\n    return repr((dict(ctx.args), ctx.positional, ctx.body))\n"
         self.assertEqual(macro(macro_request(source))["html"], "({}, (), None)")

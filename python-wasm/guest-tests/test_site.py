@@ -8,7 +8,7 @@ import support
 
 support.install_fake_host()
 
-from blogmark_guest.site import DataFolder, Site  # noqa: E402 - after the fake host
+from blogmark_guest.site import DataFolder, Record, Site  # noqa: E402 - after the fake host
 
 
 def q(document):
@@ -89,6 +89,26 @@ class SiteTest(unittest.TestCase):
         pages = Site({}).pages(tag="rust", limit=3)
         self.assertEqual(pages[0].title, "A")
         self.assertEqual(self.host.questions, [question])
+
+    def test_a_summary_is_read_only_all_the_way_down_as_it_is_read(self):
+        summary = {"title": "A", "tags": ["x", "y"], "extra": {"cover": {"src": "a.jpg"},
+                                                              "sizes": [[1, 2]]}}
+        self.host.answers[q({"page": "/a/"})] = json.dumps({"page": summary})
+        page = Site({}).page("/a/")
+        self.assertEqual(page.tags, ("x", "y"))
+        self.assertIs(page.tags, page["tags"])
+        self.assertIsInstance(page.extra, Record)
+        self.assertEqual(page.extra.cover.src, "a.jpg")
+        self.assertEqual(page.extra["sizes"], ((1, 2),))
+        self.assertEqual(dict(page)["tags"], ("x", "y"))
+        self.assertEqual(repr(page.extra), "Record({'cover': Record({'src': 'a.jpg'}), "
+                                           "'sizes': ((1, 2),)})")
+        with self.assertRaises(AttributeError):
+            page.title = "B"
+        with self.assertRaises(TypeError):
+            page.extra["cover"]["src"] = "b.jpg"
+        self.assertEqual(page, {"title": "A", "tags": ("x", "y"),
+                                "extra": {"cover": {"src": "a.jpg"}, "sizes": ((1, 2),)}})
 
     def test_page_by_path(self):
         self.host.answers[q({"page": "/a/"})] = json.dumps({"page": None})

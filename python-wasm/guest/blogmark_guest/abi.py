@@ -188,6 +188,14 @@ def _prepared(request):
     return _entrypoint(_load(script), script)
 
 
+class PageRecord(Record):
+    """`ctx.page`: a `Record` whose objects and lists read as mappingproxies
+    and tuples (as `ctx.args` does), each made when first read."""
+
+    __slots__ = ()
+    _made = staticmethod(freeze)
+
+
 def _page_record(request):
     """`ctx.page`: None unless the script declares `uses_page`; else
     `ctx.page.title` or `ctx.page["title"]`, and its bundle's files by
@@ -195,9 +203,9 @@ def _page_record(request):
     page = request.get("page")
     if page is None:
         return None
-    fields = dict(freeze(page))
-    fields["resources"] = Resources(fields.get("resources", ()), page.get("path"))
-    return Record(fields)
+    fields = dict(page)
+    fields["resources"] = Resources(freeze(page.get("resources", [])), page.get("path"))
+    return PageRecord(fields)
 
 
 # What every call on a page sees of it and of the site, made when the script

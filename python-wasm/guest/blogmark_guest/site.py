@@ -29,11 +29,16 @@ def ask(question):
 
 
 def frozen(value):
-    """A read-only deep copy: objects become `Record`s, lists tuples."""
-    if isinstance(value, dict):
-        return Record({k: frozen(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(frozen(v) for v in value)
+    """A read-only view of a decoded JSON value: an object becomes a
+    `Record`, a list a tuple. What a `Record` holds is made read-only when
+    it is first read, so a script that reads two fields of each of four
+    pages pays for those, not for every field of every page (made all at
+    once, that was most of a call that queried)."""
+    kind = type(value)
+    if kind is dict:
+        return Record(value)
+    if kind is list:
+        return tuple(map(frozen, value))
     return value
 
 
@@ -42,12 +47,20 @@ class Record(collections.abc.Mapping):
     (`page.title` or `page["title"]`)."""
 
     __slots__ = ("_fields",)
+    # What a field that holds an object or a list is made into when read.
+    _made = staticmethod(frozen)
 
     def __init__(self, fields):
         object.__setattr__(self, "_fields", fields)
 
     def __getitem__(self, key):
-        return self._fields[key]
+        fields = self._fields
+        value = fields[key]
+        kind = type(value)
+        if kind is dict or kind is list:
+            # Kept made: the same field reads as the same object again.
+            value = fields[key] = self._made(value)
+        return value
 
     def __iter__(self):
         return iter(self._fields)
@@ -57,7 +70,7 @@ class Record(collections.abc.Mapping):
 
     def __getattr__(self, name):
         try:
-            return object.__getattribute__(self, "_fields")[name]
+            return self[name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -65,7 +78,7 @@ class Record(collections.abc.Mapping):
         raise AttributeError("site data is read-only")
 
     def __repr__(self):
-        return f"Record({self._fields!r})"
+        return f"Record({dict(self.items())!r})"
 
 
 class DataFolder(collections.abc.Mapping):
