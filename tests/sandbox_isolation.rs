@@ -598,3 +598,41 @@ fn an_idle_worker_makes_a_spare_only_when_its_caller_wants_one() {
     // spare comes 20 ms into an idle moment; this waits 25 times as long).
     assert_eq!(made_after_idling(false, Duration::from_millis(500)), 1);
 }
+
+#[test]
+fn a_one_shot_runtime_makes_an_instance_per_worker_that_gets_work_only() {
+    if !reset_available() {
+        return;
+    }
+    let made = |idle_spares: bool, calls: usize| {
+        let mut config = RuntimeConfig::new(blogmark_e2e::guest());
+        config.engine = settings(Isolation::Reset);
+        config.mode = Mode::Worker { workers: 2 };
+        config.reset_helper = Some(false);
+        config.idle_spares = idle_spares;
+        let runtime = Runtime::new(config).expect("the guest component loads");
+        for i in 0..calls {
+            let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!(i.to_string()))]);
+            assert_eq!(
+                runtime.run(job).unwrap().reply,
+                Reply::Html(format!("<b>{i}</b>"))
+            );
+        }
+        let counters = runtime.engine().isolation_counters();
+        let waited = std::time::Instant::now();
+        while idle_spares
+            && counters.snapshot().instances_created < 2
+            && waited.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Time for a worker that would make one unasked to do so.
+        std::thread::sleep(Duration::from_millis(300));
+        counters.snapshot().instances_created
+    };
+    // A render that calls once (a data edit re-running one generator)...
+    assert_eq!(made(false, 1), 1);
+    // ...or not at all makes none; a server's workers are ready at once.
+    assert_eq!(made(false, 0), 0);
+    assert!(made(true, 0) >= 2);
+}

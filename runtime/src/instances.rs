@@ -23,15 +23,23 @@ pub(crate) enum Instances {
 }
 
 impl Instances {
-    /// A worker's instances for the engine's isolation, made now; with
-    /// `reset_helper`, a reset worker resets on a helper thread.
-    pub(crate) fn for_worker(engine: &Arc<SandboxEngine>, reset_helper: bool) -> Instances {
+    /// A worker's instances for the engine's isolation; with
+    /// `reset_helper`, a reset worker resets on a helper thread. With
+    /// `eager` (a long-lived runtime: its first request should not wait),
+    /// the first instance is made now; without, a reset worker makes it for
+    /// its first request, so a one-shot render that calls once makes one
+    /// instance, not one per worker (11 ms of a core each, and 15 MB).
+    pub(crate) fn for_worker(
+        engine: &Arc<SandboxEngine>,
+        reset_helper: bool,
+        eager: bool,
+    ) -> Instances {
         match engine.isolation().mode {
             IsolationMode::Instance => Instances::Fresh {
                 ready: engine.prepare().ok(),
                 used: None,
             },
-            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine, reset_helper)),
+            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine, reset_helper, eager)),
         }
     }
 

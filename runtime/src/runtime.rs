@@ -53,6 +53,8 @@ pub struct RuntimeConfig {
     /// by no other, and a spare made then only takes a core from the rest
     /// of its work. A worker with a reset helper makes its second instance
     /// whatever this says: it serves from it while the helper resets.
+    /// Turned off, a worker also makes its first instance for its first
+    /// request rather than when it starts.
     pub idle_spares: bool,
     /// Whether each inline request runs in a new instance, its script
     /// compiled by the call itself: for a command that makes one call
@@ -303,7 +305,7 @@ fn worker(
     reset_helper: bool,
     idle_spares: bool,
 ) {
-    let mut instances = Instances::for_worker(engine, reset_helper);
+    let mut instances = Instances::for_worker(engine, reset_helper, idle_spares);
     loop {
         let idle = instances.idle_after(idle_spares.then_some(IDLE_BEFORE_SPARE));
         let next = match idle {

@@ -78,12 +78,17 @@ pub(crate) struct ResetWorker {
 }
 
 impl ResetWorker {
-    /// A worker with its first instance (made now, on this thread); with
-    /// `helper`, used instances are reset on a thread of their own.
-    pub(crate) fn new(engine: &Arc<SandboxEngine>, helper: bool) -> ResetWorker {
+    /// A worker with `helper`, whose used instances are reset on a thread
+    /// of their own; with `eager`, its first instance is made now, on this
+    /// thread, else for its first request.
+    pub(crate) fn new(engine: &Arc<SandboxEngine>, helper: bool, eager: bool) -> ResetWorker {
         ResetWorker {
             engine: engine.clone(),
-            ready: engine.reset_instance().into_iter().collect(),
+            ready: if eager {
+                engine.reset_instance().into_iter().collect()
+            } else {
+                Vec::new()
+            },
             used: None,
             resetting: 0,
             resetter: if helper {
