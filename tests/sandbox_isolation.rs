@@ -568,29 +568,46 @@ fn a_host_resource_left_behind_replaces_the_instance() {
     assert_eq!(stats.mismatches, 0, "{stats:?}");
 }
 
+/// A runtime of `workers` reset workers without a reset helper, as a
+/// one-shot command (`idle_spares` off) or a server (on) makes it.
+fn reset_workers(workers: usize, idle_spares: bool) -> Runtime {
+    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
+    config.engine = settings(Isolation::Reset);
+    config.mode = Mode::Worker { workers };
+    config.reset_helper = Some(false);
+    config.idle_spares = idle_spares;
+    Runtime::new(config).expect("the guest component loads")
+}
+
+/// Runs the trivial macro on `text` and checks its answer.
+fn bold(runtime: &Runtime, text: &str) {
+    let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!(text))]);
+    assert_eq!(
+        runtime.run(job).unwrap().reply,
+        Reply::Html(format!("<b>{text}</b>"))
+    );
+}
+
+/// The instances `runtime` has made once it has two, or once `limit` has
+/// passed.
+fn instances_within(runtime: &Runtime, limit: Duration) -> u64 {
+    let waited = std::time::Instant::now();
+    let counters = runtime.engine().isolation_counters();
+    while counters.snapshot().instances_created < 2 && waited.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    counters.snapshot().instances_created
+}
+
 #[test]
 fn an_idle_worker_makes_a_spare_only_when_its_caller_wants_one() {
     if !reset_available() {
         return;
     }
     let made_after_idling = |idle_spares: bool, idle: Duration| {
-        let mut config = RuntimeConfig::new(blogmark_e2e::guest());
-        config.engine = settings(Isolation::Reset);
-        config.mode = Mode::Worker { workers: 1 };
-        config.reset_helper = Some(false);
-        config.idle_spares = idle_spares;
-        let runtime = Runtime::new(config).expect("the guest component loads");
-        let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!("x"))]);
-        assert_eq!(
-            runtime.run(job).unwrap().reply,
-            Reply::Html("<b>x</b>".into())
-        );
-        let waited = std::time::Instant::now();
-        let counters = runtime.engine().isolation_counters();
-        while counters.snapshot().instances_created < 2 && waited.elapsed() < idle {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        counters.snapshot().instances_created
+        let runtime = reset_workers(1, idle_spares);
+        bold(&runtime, "x");
+        instances_within(&runtime, idle)
     };
     // A server's worker has a spare ready for the request after a failure...
     assert_eq!(made_after_idling(true, Duration::from_secs(20)), 2);
@@ -605,30 +622,16 @@ fn a_one_shot_runtime_makes_an_instance_per_worker_that_gets_work_only() {
         return;
     }
     let made = |idle_spares: bool, calls: usize| {
-        let mut config = RuntimeConfig::new(blogmark_e2e::guest());
-        config.engine = settings(Isolation::Reset);
-        config.mode = Mode::Worker { workers: 2 };
-        config.reset_helper = Some(false);
-        config.idle_spares = idle_spares;
-        let runtime = Runtime::new(config).expect("the guest component loads");
+        let runtime = reset_workers(2, idle_spares);
         for i in 0..calls {
-            let job = macro_job("bold", TRIVIAL_MACRO, &[("text", json!(i.to_string()))]);
-            assert_eq!(
-                runtime.run(job).unwrap().reply,
-                Reply::Html(format!("<b>{i}</b>"))
-            );
+            bold(&runtime, &i.to_string());
         }
-        let counters = runtime.engine().isolation_counters();
-        let waited = std::time::Instant::now();
-        while idle_spares
-            && counters.snapshot().instances_created < 2
-            && waited.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(10));
+        if idle_spares {
+            instances_within(&runtime, Duration::from_secs(20));
         }
         // Time for a worker that would make one unasked to do so.
         std::thread::sleep(Duration::from_millis(300));
-        counters.snapshot().instances_created
+        instances_within(&runtime, Duration::ZERO)
     };
     // A render that calls once (a data edit re-running one generator)...
     assert_eq!(made(false, 1), 1);
