@@ -702,9 +702,13 @@ fn a_new_import_shows_at_once_and_the_site_snapshot_never_blocks_a_render() {
             // A call with other arguments: no result is stored for it.
             "+++\ntitle = \"Hello\"\ndate = 2024-01-01\n+++\nNow: {{< sorted again=1 >}}\n",
         );
-        rendered(&events);
+        let (problems, changed) = rendered(&events);
         let ready = server.next_line_containing("Python sandbox ready");
         assert!(ready.contains("site_snapshot=\"component\""), "{ready}");
-        assert!(server.get("/posts/hello/").1.contains("Now: a-b-c"));
+        let page = server.get("/posts/hello/").1;
+        assert!(
+            page.contains("Now: a-b-c"),
+            "problems {problems}, changed {changed}, page {page}"
+        );
     }
 }
