@@ -4,9 +4,11 @@
 
 use super::Failure;
 use super::session::RunOutput;
-use crate::store::NewResult;
+use crate::store::{NewResult, Store};
 use blogmark_runtime::CallSite;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A result computed in this session.
@@ -24,9 +26,105 @@ pub(super) struct Memo {
     pub asked: Vec<blogmark_runtime::Asked>,
 }
 
+/// Results stored by earlier builds, by key, read as calls look for them:
+/// the first 64 one row at a time from the site's database,
+/// then all at once. A render that makes a few calls (a data edit that
+/// re-runs one generator) reads a few rows, one that makes none reads
+/// none, and one that makes many reads the table once. A site's database
+/// holds two or three rows a call: reading and checking 15,000 took 15 ms
+/// of every render that built.
+#[derive(Default)]
+pub struct StoredResults {
+    read: OnceLock<HashMap<String, String>>,
+    database: Option<PathBuf>,
+    connection: Mutex<Option<Store>>,
+    looked_up: AtomicUsize,
+}
+
+/// Lookups answered one row at a time before the whole table is read.
+const POINT_LOOKUPS: usize = 64;
+
+impl StoredResults {
+    /// The results stored in the database of the site at `root`.
+    pub fn in_site(root: &Path) -> Self {
+        StoredResults {
+            database: Some(root.to_path_buf()),
+            ..StoredResults::default()
+        }
+    }
+
+    /// Whether there are surely none (read, and empty).
+    fn none(&self) -> bool {
+        match self.read.get() {
+            Some(read) => read.is_empty(),
+            None => self.database.is_none(),
+        }
+    }
+
+    /// The result stored under `key`.
+    fn get(&self, key: &str) -> Option<String> {
+        if let Some(read) = self.read.get() {
+            return read.get(key).cloned();
+        }
+        let root = self.database.as_deref()?;
+        if self.looked_up.fetch_add(1, Ordering::Relaxed) < POINT_LOOKUPS {
+            let mut connection = lock(&self.connection);
+            if connection.is_none() {
+                *connection = open(root);
+            }
+            if let Some(store) = connection.as_ref() {
+                match store.macro_result(key) {
+                    Ok(found) => return found,
+                    Err(error) => tracing::warn!("a stored result unread: {error}"),
+                }
+            }
+        }
+        self.read
+            .get_or_init(|| read_all(root, lock(&self.connection).take()))
+            .get(key)
+            .cloned()
+    }
+}
+
+fn open(root: &Path) -> Option<Store> {
+    Store::open(root)
+        .inspect_err(|error| {
+            tracing::warn!("stored results unread, so their calls run again: {error}");
+        })
+        .ok()
+}
+
+/// Every stored result, on `connection` (or a new one); none when the
+/// database cannot be read (the calls then run).
+fn read_all(root: &Path, connection: Option<Store>) -> HashMap<String, String> {
+    let reading = std::time::Instant::now();
+    let Some(store) = connection.or_else(|| open(root)) else {
+        return HashMap::new();
+    };
+    let results = store.macro_results().unwrap_or_else(|error| {
+        tracing::warn!("stored results unread, so their calls run again: {error}");
+        HashMap::new()
+    });
+    tracing::debug!(
+        results = results.len(),
+        elapsed_us = reading.elapsed().as_micros() as u64,
+        "stored results read"
+    );
+    results
+}
+
+impl From<HashMap<String, String>> for StoredResults {
+    fn from(read: HashMap<String, String>) -> Self {
+        StoredResults {
+            read: OnceLock::from(read),
+            ..StoredResults::default()
+        }
+    }
+}
+
 /// The session's results: stored ones, computed ones, and new ones to store.
 pub(super) struct BuildResults {
-    stored: HashMap<String, String>,
+    stored: StoredResults,
     memo: Mutex<HashMap<String, Arc<OnceLock<Memo>>>>,
     fresh: Mutex<Vec<NewResult>>,
     persist: bool,
@@ -35,9 +133,13 @@ pub(super) struct BuildResults {
 impl BuildResults {
     /// Results answered from `stored` and new ones kept to store, when
     /// `persist`; else neither.
-    pub fn new(stored: HashMap<String, String>, persist: bool) -> Self {
+    pub fn new(stored: StoredResults, persist: bool) -> Self {
         BuildResults {
-            stored: if persist { stored } else { HashMap::new() },
+            stored: if persist {
+                stored
+            } else {
+                StoredResults::default()
+            },
             memo: Mutex::default(),
             fresh: Mutex::default(),
             persist,
@@ -53,9 +155,9 @@ impl BuildResults {
         &self,
         keys: impl Iterator<Item = String>,
         digest: impl Fn(&str) -> String,
-    ) -> Option<(&String, Vec<String>)> {
+    ) -> Option<(String, Vec<String>)> {
         // A first render has none: its keys need not be made.
-        if self.stored.is_empty() {
+        if self.stored.none() {
             return None;
         }
         for key in keys {
@@ -65,7 +167,7 @@ impl BuildResults {
             let Some(record) = self.stored.get(&questions_key(&key)) else {
                 continue;
             };
-            let Ok(questions) = serde_json::from_str::<Vec<String>>(record) else {
+            let Ok(questions) = serde_json::from_str::<Vec<String>>(&record) else {
                 continue;
             };
             let asked: Vec<blogmark_runtime::Asked> = questions
@@ -125,4 +227,76 @@ pub(super) fn keys_with_answers(key: &str, asked: &[blogmark_runtime::Asked]) ->
 /// they are only ever inserted into.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored_in(root: &Path, count: usize) {
+        let mut store = Store::open(root).unwrap();
+        let new: Vec<NewResult> = (0..count)
+            .map(|i| NewResult {
+                key: format!("k{i}"),
+                script_slug: "s".into(),
+                script_hash: "h".into(),
+                html: format!("<{i}>"),
+            })
+            .collect();
+        let live = [("s".to_string(), "h".to_string())];
+        store.update_macro_results(&new, &live, "guest").unwrap();
+    }
+
+    #[test]
+    fn a_few_lookups_read_their_rows_and_many_read_the_table_once() {
+        let site = tempfile::tempdir().unwrap();
+        stored_in(site.path(), 100);
+        let stored = StoredResults::in_site(site.path());
+        assert!(!stored.none());
+        assert_eq!(stored.get("k7").as_deref(), Some("<7>"));
+        assert_eq!(stored.get("nothing"), None);
+        assert!(stored.read.get().is_none(), "a few lookups read no table");
+        for i in 0..POINT_LOOKUPS {
+            assert_eq!(stored.get(&format!("k{i}")), Some(format!("<{i}>")));
+        }
+        let read = stored
+            .read
+            .get()
+            .expect("past the point lookups, the table");
+        assert_eq!(read.len(), 100);
+        assert_eq!(stored.get("k99").as_deref(), Some("<99>"));
+    }
+
+    #[test]
+    fn a_row_this_machine_did_not_tag_is_not_a_result_either_way() {
+        let site = tempfile::tempdir().unwrap();
+        stored_in(site.path(), 2);
+        rusqlite::Connection::open(site.path().join(crate::store::DB_PATH))
+            .unwrap()
+            .execute(
+                "UPDATE macro_results SET html = '<forged>' WHERE key = 'k1'",
+                [],
+            )
+            .unwrap();
+        let stored = StoredResults::in_site(site.path());
+        assert_eq!(stored.get("k1"), None);
+        assert_eq!(stored.get("k0").as_deref(), Some("<0>"));
+        // Dropped when found, as a read of the whole table drops it.
+        let all = read_all(site.path(), None);
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["k0"]);
+        let count = Store::open(site.path()).unwrap().macro_result_count();
+        assert_eq!(count.unwrap(), 1);
+    }
+
+    #[test]
+    fn a_site_without_a_database_has_none_and_a_first_render_none_to_find() {
+        assert!(StoredResults::default().none());
+        let site = tempfile::tempdir().unwrap();
+        stored_in(site.path(), 0);
+        let stored = StoredResults::in_site(site.path());
+        for i in 0..=POINT_LOOKUPS {
+            assert_eq!(stored.get(&format!("k{i}")), None);
+        }
+        assert!(stored.none(), "the table read, and empty");
+    }
 }

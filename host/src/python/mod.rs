@@ -36,6 +36,7 @@ mod versions;
 pub use abi_map::{MacroCall, typed_argument};
 pub use blogmark_runtime::abi::Post;
 pub use blogmark_runtime::{Failure, Limits};
+pub use build_results::StoredResults;
 pub use failure_text::{failure_reason, failure_report};
 pub use import_probe::prove_imports;
 pub use modules::{Provider, SiteModules};

@@ -259,7 +259,7 @@ impl Session {
     pub fn new(
         scripts: &[Script],
         settings: Settings,
-        stored: HashMap<String, String>,
+        stored: impl Into<super::StoredResults>,
     ) -> (Self, Vec<Diagnostic>) {
         let mut macros: HashMap<String, Script> = HashMap::new();
         let mut diagnostics = Vec::new();
@@ -305,7 +305,7 @@ impl Session {
             // Results of calls made in a snapshot are keyed by it.
             settings.build_id = format!("{}+site-{}", settings.build_id, plan.identity);
         }
-        let results = BuildResults::new(stored, settings.use_cache);
+        let results = BuildResults::new(stored.into(), settings.use_cache);
         let session = Session {
             macros,
             transforms,
@@ -972,7 +972,7 @@ impl Session {
         };
         let (stored, reads) = self.results.stored(keys.all(), digest)?;
         Some(Traced {
-            result: Ok(stored.clone()),
+            result: Ok(stored),
             run: None,
             reads,
         })

@@ -91,7 +91,7 @@ mod tests {
         let config = Config::parse("title = \"t\"\nbase_url = \"https://example.org/\"\n").unwrap();
         let settings =
             crate::python::Settings::for_site(site.path(), &config, Duration::ZERO, false);
-        let (python, problems) = Session::new(&scripts, settings, Default::default());
+        let (python, problems) = Session::new(&scripts, settings, std::collections::HashMap::new());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(python.transforms().len(), 1);
 

@@ -272,8 +272,8 @@ fn python_session(
     clock: Duration,
 ) -> anyhow::Result<(Session, Vec<Diagnostic>)> {
     let stored = match store {
-        Some(store) if options.use_cache => store.macro_results()?,
-        _ => HashMap::new(),
+        Some(_) if options.use_cache => python::StoredResults::in_site(&options.root),
+        _ => python::StoredResults::default(),
     };
     let settings =
         python::Settings::for_site(&options.root, &loaded.config, clock, options.use_cache);

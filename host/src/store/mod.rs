@@ -11,7 +11,7 @@ pub use runs::{RunRecord, StoredRun};
 
 use crate::content::Page;
 use crate::machine_key::MachineKey;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -236,22 +236,54 @@ impl Store {
             }
         }
         drop(stmt);
-        if !foreign.is_empty() {
-            tracing::warn!(
-                "{}: {} cached macro result(s) not tagged by this machine (written elsewhere, \
-                 or by an older host) dropped; those macros run again",
-                self.path.display(),
-                foreign.len()
-            );
-            let mut delete = self
-                .conn
-                .prepare("DELETE FROM macro_results WHERE key = ?1")
-                .map_err(|e| self.err(e))?;
-            for k in &foreign {
-                delete.execute([k]).map_err(|e| self.err(e))?;
-            }
-        }
+        self.drop_foreign(&foreign)?;
         Ok(results)
+    }
+
+    /// Drop the results under `keys`, which this machine did not tag, and
+    /// say so.
+    fn drop_foreign(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            "{}: {} cached macro result(s) not tagged by this machine (written elsewhere, \
+             or by an older host) dropped; those macros run again",
+            self.path.display(),
+            keys.len()
+        );
+        let mut delete = self
+            .conn
+            .prepare("DELETE FROM macro_results WHERE key = ?1")
+            .map_err(|e| self.err(e))?;
+        for k in keys {
+            delete.execute([k]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The macro result stored under `key`, if this machine tagged it (a
+    /// row it did not is dropped, as [`Store::macro_results`] does).
+    pub fn macro_result(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT html, tag FROM macro_results WHERE key = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([key], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        let Some((html, tag)) = row else {
+            return Ok(None);
+        };
+        let parts = [key.as_bytes(), html.as_bytes()];
+        if tag.is_some_and(|tag| MachineKey::get().verify(MACRO_RESULT, &parts, &tag)) {
+            return Ok(Some(html));
+        }
+        self.drop_foreign(&[key.to_owned()])?;
+        Ok(None)
     }
 
     /// Store new macro results of the guest build `guest_build` and drop
