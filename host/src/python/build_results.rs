@@ -70,7 +70,11 @@ impl StoredResults {
         if self.looked_up.fetch_add(1, Ordering::Relaxed) < POINT_LOOKUPS {
             let mut connection = lock(&self.connection);
             if connection.is_none() {
-                *connection = open(root);
+                let Some(store) = open(root) else {
+                    // Said once: the calls run, none looks again.
+                    return self.read.get_or_init(HashMap::new).get(key).cloned();
+                };
+                *connection = Some(store);
             }
             if let Some(store) = connection.as_ref() {
                 match store.macro_result(key) {
@@ -286,6 +290,20 @@ mod tests {
         assert_eq!(all.keys().collect::<Vec<_>>(), ["k0"]);
         let count = Store::open(site.path()).unwrap().macro_result_count();
         assert_eq!(count.unwrap(), 1);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_answers_nothing_and_is_tried_once() {
+        let site = tempfile::tempdir().unwrap();
+        // A folder where the database file would be.
+        std::fs::create_dir_all(site.path().join(crate::store::DB_PATH)).unwrap();
+        let stored = StoredResults::in_site(site.path());
+        assert_eq!(stored.get("k0"), None);
+        assert!(stored.none(), "given up after the first try");
+        // A database there now is not looked at again within this session.
+        std::fs::remove_dir(site.path().join(crate::store::DB_PATH)).unwrap();
+        stored_in(site.path(), 2);
+        assert_eq!(stored.get("k1"), None);
     }
 
     #[test]
