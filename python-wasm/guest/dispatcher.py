@@ -186,9 +186,10 @@ def _warm_up():
 
 # A render hook and a macro that reads its page, the site's pages and its
 # data: the paths of every call of a hook or a query, which otherwise each
-# such call would specialize anew (a tenth of its work, and the pages of
-# code it writes, measured on a site of 1,000 posts with hooks and a query
-# per post).
+# such call would specialize anew, writing pages of code that the reset
+# then copies back (on a site of 1,000 posts with a heading hook, the pages
+# a reset copied back went from 83 to 76 a call; no change of wall time
+# stood out of the noise).
 _WARM_UP_HOOK = """\
 def render(ctx):
     e = ctx.element
