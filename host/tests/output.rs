@@ -327,3 +327,48 @@ fn the_output_is_checked_by_stamps_and_any_edit_there_is_undone() {
     assert!(says(&log, 1, files - 1, 0), "{log}");
     assert!(snapshot(&public) == before);
 }
+
+/// Whether `log` (of `host -vv render`) shows the output's folders known
+/// from the last render, not walked again.
+fn folders_known(log: &str) -> bool {
+    log.contains("tree_unchanged=true") || log.contains("nothing changed since the last render")
+}
+
+#[test]
+fn a_render_that_writes_or_removes_a_page_keeps_every_folder_known_and_strangers_found() {
+    let site = site("");
+    let cache = tempfile::tempdir().unwrap();
+    let post =
+        |i: usize, body: &str| format!("---\ntitle: P{i}\ndate: 2024-01-0{}\n---\n{body}\n", i + 1);
+    for i in 0..4 {
+        write(
+            site.path(),
+            &format!("content/posts/p{i}.md"),
+            &post(i, "Body."),
+        );
+    }
+    let public = site.path().join("public");
+    render_verbose(site.path(), cache.path());
+    // One page changed: its folder is looked at again, the others keep
+    // the stamps the render began with.
+    write(site.path(), "content/posts/p2.md", &post(2, "Changed."));
+    let log = render_verbose(site.path(), cache.path());
+    assert!(log.contains("tree_unchanged=true"), "{log}");
+    let log = render_verbose(site.path(), cache.path());
+    assert!(folders_known(&log), "{log}");
+    // A stranger in a folder that render did not touch is still found.
+    std::fs::write(public.join("posts/p0/stranger.html"), "?").unwrap();
+    let log = render_verbose(site.path(), cache.path());
+    assert!(log.contains("1 removed"), "{log}");
+    assert!(!public.join("posts/p0/stranger.html").exists());
+    // A page gone: its folder goes, and is not taken for one still there.
+    std::fs::remove_file(site.path().join("content/posts/p3.md")).unwrap();
+    let log = render_verbose(site.path(), cache.path());
+    assert!(!public.join("posts/p3").exists(), "{log}");
+    let log = render_verbose(site.path(), cache.path());
+    assert!(folders_known(&log), "{log}");
+    std::fs::create_dir(public.join("posts/p3")).unwrap();
+    std::fs::write(public.join("posts/p3/index.html"), "stale").unwrap();
+    let log = render_verbose(site.path(), cache.path());
+    assert!(!public.join("posts/p3").exists(), "{log}");
+}
