@@ -592,3 +592,40 @@ fn a_data_folder_that_is_a_link_is_not_followed() {
     assert!(!a.contains("hunter2"), "{a}");
     assert!(a.contains("{}"), "{a}");
 }
+
+#[test]
+fn a_generator_keeps_its_last_four_results_and_an_undone_edit_runs_nothing() {
+    let site = common::site("");
+    let root = site.path();
+    write(root, "scripts/books.py", BOOKS_GENERATOR);
+    write(root, "scripts/shout.py", SHOUT_MACRO);
+    let dune = |author: &str| format!("title = \"Dune\"\nauthor = \"{author}\"\n");
+    write(root, "data/books/dune.toml", &dune("Herbert"));
+    render(root, &[]);
+    for i in 0..6 {
+        write(root, "data/books/dune.toml", &dune(&format!("A{i}")));
+        let (_, runs, _) = counts(&render(root, &[]));
+        assert_eq!(runs, 1, "each edit runs the generator");
+    }
+    let stored = || -> i64 {
+        let db = rusqlite::Connection::open(root.join(".blogmark/site.db")).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM macro_results WHERE script_slug = 'books'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(stored(), 4, "seven results made, the last four kept");
+    // Back to an edit among the last four: answered from the database.
+    write(root, "data/books/dune.toml", &dune("A3"));
+    let (_, runs, _) = counts(&render(root, &[]));
+    assert_eq!(runs, 0);
+    assert!(read(root, "books/dune/index.html").contains("By A3."));
+    // Back to one that went: the generator runs again.
+    write(root, "data/books/dune.toml", &dune("A0"));
+    let (_, runs, _) = counts(&render(root, &[]));
+    assert_eq!(runs, 1);
+    assert!(read(root, "books/dune/index.html").contains("By A0."));
+    assert_eq!(stored(), 4);
+}

@@ -14,6 +14,10 @@ use crate::store::{RunRecord, Store};
 use anyhow::Context as _;
 use std::time::Duration;
 
+/// How many results of each generator the database keeps (see
+/// [`Store::keep_latest_results`]).
+const KEPT_GENERATOR_RESULTS: usize = 4;
+
 /// Write `output` and bring `store` in line with this build (its pages and
 /// scripts, the results `python` got, the responses it `fetched`), which
 /// took `elapsed` so far.
@@ -49,11 +53,17 @@ pub(super) fn persist(
             store.sync_scripts(&crate::scripts::rows(root, scripts))?;
             store.record_remote_responses(fetched)?;
             if options.use_cache {
-                store.update_macro_results(
-                    &python.take_new_results(),
-                    &python.live_scripts(),
-                    python.guest_build(),
-                )?;
+                let new = python.take_new_results();
+                store.update_macro_results(&new, &python.live_scripts(), python.guest_build())?;
+                let generators: Vec<&str> = python
+                    .generators()
+                    .iter()
+                    .map(|g| g.slug.as_str())
+                    .filter(|slug| new.iter().any(|r| r.script_slug == *slug))
+                    .collect();
+                if !generators.is_empty() {
+                    store.keep_latest_results(&generators, KEPT_GENERATOR_RESULTS)?;
+                }
             }
             anyhow::Ok(())
         });

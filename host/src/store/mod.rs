@@ -340,6 +340,39 @@ impl Store {
         tx.commit().map_err(&err)
     }
 
+    /// Keep only the `keep` results of each script of `slugs` stored last.
+    /// For generators: each of their results holds every page they made,
+    /// and each edit of what they read stores another, which no render asks
+    /// for again once that edit is undone or superseded. A few are kept so
+    /// that renders taking turns (`host serve` and `host render` with
+    /// other options) do not push each other's out. Returns how many went.
+    pub fn keep_latest_results(
+        &mut self,
+        slugs: &[&str],
+        keep: usize,
+    ) -> Result<usize, StoreError> {
+        let err = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut removed = 0;
+        {
+            // `INSERT OR REPLACE` gives a replaced row a new rowid: the
+            // highest are the ones stored last.
+            let mut delete = tx
+                .prepare(
+                    "DELETE FROM macro_results WHERE script_slug = ?1 AND rowid NOT IN
+                       (SELECT rowid FROM macro_results WHERE script_slug = ?1
+                        ORDER BY rowid DESC LIMIT ?2)",
+                )
+                .map_err(&err)?;
+            let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+            for slug in slugs {
+                removed += delete.execute(params![slug, keep]).map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(removed)
+    }
+
     /// How many macro results are stored.
     pub fn macro_result_count(&self) -> Result<usize, StoreError> {
         self.conn
@@ -533,6 +566,38 @@ mod tests {
             store.macro_results().unwrap().keys().collect::<Vec<_>>(),
             ["k3"]
         );
+    }
+
+    #[test]
+    fn a_generator_keeps_only_its_last_results_and_other_scripts_keep_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let live = [
+            ("gen".to_string(), "h".to_string()),
+            ("mac".into(), "h".into()),
+        ];
+        for i in 1..=6 {
+            let new = [
+                result(&format!("g{i}"), "gen", "h"),
+                result(&format!("m{i}"), "mac", "h"),
+            ];
+            store.update_macro_results(&new, &live, "guest").unwrap();
+        }
+        // The oldest stored again is the newest now.
+        store
+            .update_macro_results(&[result("g1", "gen", "h")], &live, "guest")
+            .unwrap();
+        assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 2);
+        let kept = store.macro_results().unwrap();
+        let mut gen_keys: Vec<&str> = kept
+            .keys()
+            .map(String::as_str)
+            .filter(|k| k.starts_with('g'))
+            .collect();
+        gen_keys.sort_unstable();
+        assert_eq!(gen_keys, ["g1", "g4", "g5", "g6"]);
+        assert_eq!(kept.keys().filter(|k| k.starts_with('m')).count(), 6);
+        assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 0);
     }
 }
 
