@@ -209,9 +209,7 @@ fn load(options: &BuildOptions) -> anyhow::Result<Loaded> {
     diagnostics.extend(crate::symlinks::report(root));
     let (scripts, script_diagnostics) = crate::scripts::load(root);
     diagnostics.extend(script_diagnostics);
-    let t = Instant::now();
     let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
-    tracing::debug!(us = t.elapsed().as_micros() as u64, "TMP data");
     diagnostics.extend(data_diagnostics);
     Ok(Loaded {
         images: std::sync::Arc::new(Images::for_site(root, &config, &content.pages)),
