@@ -347,11 +347,7 @@ impl Output {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
-            let mut folder = relative.as_str();
-            while let Some((up, _)) = folder.rsplit_once('/') {
-                folders.insert(up);
-                folder = up;
-            }
+            folders.extend(folders_above(relative));
         }
         // Deepest first, so emptied parents go too; a folder holding a file
         // of this build is not empty.
@@ -529,12 +525,10 @@ fn record(
     // The folders there before this render: any other is one it made.
     let existed = folders.clone();
     for (relative, ..) in compared {
-        let mut parent = relative.as_str();
-        while let Some((up, _)) = parent.rsplit_once('/') {
+        for up in folders_above(relative) {
             if !folders.insert(up.to_owned()) {
                 break;
             }
-            parent = up;
         }
     }
     let holds_only_the_build = |relative: &str, path: &Path| -> Option<()> {
@@ -569,11 +563,7 @@ fn record(
         let written = written.keys().map(|relative| (*relative).to_owned());
         let mut moved = HashSet::from([String::new()]);
         for file in written.chain(removed) {
-            let mut folder = file.as_str();
-            while let Some((up, _)) = folder.rsplit_once('/') {
-                moved.insert(up.to_owned());
-                folder = up;
-            }
+            moved.extend(folders_above(&file).map(str::to_owned));
         }
         moved
     });
@@ -606,6 +596,14 @@ fn record(
         })
         .collect();
     Ok(Manifest::of(dir, files, dirs.unwrap_or_default()))
+}
+
+/// The folders above the output file `relative` (`posts/a/index.html`:
+/// `posts/a`, then `posts`), the output folder itself left out.
+fn folders_above(relative: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(relative.rsplit_once('/').map(|(up, _)| up), |folder| {
+        folder.rsplit_once('/').map(|(up, _)| up)
+    })
 }
 
 /// The file system's clock at `dir` once it has moved past now, so that
