@@ -149,6 +149,11 @@ pub struct RenderArgs {
     /// The output directory (default: `public/` in the site).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Render every page again (no kept page reused), then remove from
+    /// site.db the stored Python results that no call of this render used:
+    /// those of edited pages, old data and queries' old answers.
+    #[arg(long, conflicts_with = "no_cache")]
+    pub gc: bool,
     #[command(flatten)]
     pub build: BuildArgs,
 }

@@ -607,10 +607,12 @@ fn a_generator_keeps_its_last_four_results_and_an_undone_edit_runs_nothing() {
         let (_, runs, _) = counts(&render(root, &[]));
         assert_eq!(runs, 1, "each edit runs the generator");
     }
+    // Its results, not the record of the questions they asked.
     let stored = || -> i64 {
         let db = rusqlite::Connection::open(root.join(".blogmark/site.db")).unwrap();
         db.query_row(
-            "SELECT count(*) FROM macro_results WHERE script_slug = 'books'",
+            "SELECT count(*) FROM macro_results WHERE script_slug = 'books'
+               AND key NOT LIKE '%/questions'",
             [],
             |r| r.get(0),
         )
@@ -628,4 +630,69 @@ fn a_generator_keeps_its_last_four_results_and_an_undone_edit_runs_nothing() {
     assert_eq!(runs, 1);
     assert!(read(root, "books/dune/index.html").contains("By A0."));
     assert_eq!(stored(), 4);
+}
+
+#[test]
+fn render_gc_removes_the_results_no_call_uses_and_keeps_every_one_in_use() {
+    let site = hundred_posts();
+    let root = site.path();
+    write(root, "scripts/books.py", BOOKS_GENERATOR);
+    let dune = |year: u32| format!("title = \"Dune\"\nyear = {year}\nauthor = \"Herbert\"\n");
+    write(root, "data/books/dune.toml", &dune(1965));
+    write(
+        root,
+        "data/books/emma.json",
+        "{\"title\": \"Emma\", \"year\": 1815, \"author\": \"Austen\"}",
+    );
+    render(root, &[]);
+    let stored = |slug: &str| -> i64 {
+        let db = rusqlite::Connection::open(root.join(".blogmark/site.db")).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM macro_results WHERE script_slug LIKE ?1",
+            [slug],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // The generator's result, and the record of the questions it asked.
+    assert_eq!(stored("books"), 2);
+    let all = stored("%");
+    // Each edit stores the book macro's two results and the generator's
+    // one under the new answer; the old ones stay, no call asks for them.
+    for year in 1966..1969 {
+        write(root, "data/books/dune.toml", &dune(year));
+        let (_, runs, _) = counts(&render(root, &[]));
+        assert_eq!(runs, 3, "the two book calls and the generator");
+    }
+    assert_eq!(stored("%"), all + 9);
+    assert_eq!(stored("books"), 5);
+
+    let gc = render(root, &["--gc"]);
+    let (reused, runs, _) = counts(&gc);
+    assert_eq!(
+        (reused, runs),
+        (0, 0),
+        "every page rendered, every call found: {gc}"
+    );
+    assert!(gc.contains("Removed 9 stored Python results"), "{gc}");
+    assert_eq!(stored("%"), all, "as many as one render uses");
+    assert_eq!(stored("books"), 2);
+    // What is left is what the site uses: rendered again without the kept
+    // pages, nothing runs.
+    std::fs::remove_file(root.join(".blogmark/pages.cache")).unwrap();
+    let again = render(root, &[]);
+    assert_eq!(counts(&again).1, 0, "{again}");
+    assert!(read(root, "posts/p010/index.html").contains("<cite>Dune</cite> (1968)"));
+    // An undone edit's results went: its calls run again.
+    write(root, "data/books/dune.toml", &dune(1965));
+    assert_eq!(counts(&render(root, &[])).1, 3);
+    assert!(read(root, "posts/p010/index.html").contains("<cite>Dune</cite> (1965)"));
+    // Now those of 1968 are the ones no call asks for; then none is.
+    assert!(render(root, &["--gc"]).contains("Removed 3 stored Python results"));
+    assert!(render(root, &["--gc"]).contains("Removed 0 stored Python results"));
+    assert_eq!(stored("%"), all);
+    // It needs the result cache.
+    let refused = host(root, &["render", "--gc", "--no-cache"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--no-cache"));
 }

@@ -1,20 +1,15 @@
 //! `host render` and `host check`.
 
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, RenderArgs};
 use anyhow::Context as _;
 use blogmark_host::diagnostics::Severity;
 use blogmark_host::render::{BuildOptions, build_keeping_pages};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// `host render`: the site written to `out` (default `<site>/public`).
-pub fn render(
-    site: &std::path::Path,
-    args: &BuildArgs,
-    out: Option<PathBuf>,
-    quiet: bool,
-) -> anyhow::Result<ExitCode> {
+/// `host render`: the site written to `--out` (default `<site>/public`).
+pub fn render(site: &std::path::Path, args: &RenderArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let out = args.out.clone();
     // A link named with --out is the user's choice of place: resolved
     // here, as the render never writes through a link in its output path.
     let out = match out {
@@ -27,9 +22,10 @@ pub fn render(
     run(
         BuildOptions {
             out,
+            gc: args.gc,
             ..BuildOptions::render(site)
         },
-        args,
+        &args.build,
         quiet,
     )
 }
@@ -121,6 +117,12 @@ fn run(base: BuildOptions, args: &BuildArgs, quiet: bool) -> anyhow::Result<Exit
             blogmark_host::atomic_file::write_named(path, format!("{json}\n").as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
+    }
+    if let Some(removed) = report.results_removed.filter(|_| !quiet) {
+        eprintln!(
+            "Removed {removed} stored Python result{} that no call of this render used",
+            if removed == 1 { "" } else { "s" }
+        );
     }
     let failed = errors > 0 || (args.strict && warnings > 0);
     if failed && args.strict && errors == 0 {

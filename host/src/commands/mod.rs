@@ -60,7 +60,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(site, args),
         Command::Completions { shell } => shell_files::completions(*shell),
         Command::Man => shell_files::man(),
-        Command::Render(args) => build::render(site, &args.build, args.out.clone(), cli.quiet),
+        Command::Render(args) => build::render(site, args, cli.quiet),
         Command::Check(args) => build::check(
             site,
             &args.build,

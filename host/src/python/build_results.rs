@@ -6,7 +6,7 @@ use super::Failure;
 use super::session::RunOutput;
 use crate::store::{NewResult, Store};
 use blogmark_runtime::CallSite;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,6 +39,8 @@ pub struct StoredResults {
     database: Option<PathBuf>,
     connection: Mutex<Option<Store>>,
     looked_up: AtomicUsize,
+    /// The keys found, when asked to record them (`host render --gc`).
+    used: Option<Mutex<HashSet<String>>>,
 }
 
 /// Lookups answered one row at a time before the whole table is read.
@@ -53,6 +55,20 @@ impl StoredResults {
         }
     }
 
+    /// These results, recording the key of each one found: what
+    /// [`StoredResults::used`] gives once the build is done.
+    pub fn recording_use(self) -> Self {
+        StoredResults {
+            used: Some(Mutex::default()),
+            ..self
+        }
+    }
+
+    /// The keys of the results found so far, when recorded.
+    pub fn used(&self) -> Option<HashSet<String>> {
+        self.used.as_ref().map(|used| lock(used).clone())
+    }
+
     /// Whether there are surely none (read, and empty).
     fn none(&self) -> bool {
         match self.read.get() {
@@ -63,6 +79,14 @@ impl StoredResults {
 
     /// The result stored under `key`.
     fn get(&self, key: &str) -> Option<String> {
+        let found = self.find(key);
+        if let (Some(used), Some(_)) = (&self.used, &found) {
+            lock(used).insert(key.to_owned());
+        }
+        found
+    }
+
+    fn find(&self, key: &str) -> Option<String> {
         if let Some(read) = self.read.get() {
             return read.get(key).cloned();
         }
@@ -188,6 +212,12 @@ impl BuildResults {
         None
     }
 
+    /// The keys of the stored results this session found, when it recorded
+    /// them ([`StoredResults::recording_use`]).
+    pub fn used_keys(&self) -> Option<HashSet<String>> {
+        self.stored.used()
+    }
+
     /// The session's one slot for the result under `key`.
     pub fn slot(&self, key: &str) -> Arc<OnceLock<Memo>> {
         lock(&self.memo).entry(key.to_owned()).or_default().clone()
@@ -208,7 +238,7 @@ impl BuildResults {
 
 /// Where the questions of the result stored under `key` are recorded.
 pub(super) fn questions_key(key: &str) -> String {
-    format!("{key}/questions")
+    format!("{key}{}", crate::store::QUESTIONS_SUFFIX)
 }
 
 /// The key of a result stored under `key` that asked `asked`: the answers'

@@ -1054,6 +1054,12 @@ impl Session {
         &self.stats
     }
 
+    /// The keys of the stored results this session's calls found, when its
+    /// results were made to record them (`host render --gc`).
+    pub fn used_result_keys(&self) -> Option<HashSet<String>> {
+        self.results.used_keys()
+    }
+
     /// Results computed in this session, to store (empty without the cache).
     pub fn take_new_results(&self) -> Vec<NewResult> {
         self.results.take()

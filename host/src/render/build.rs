@@ -71,6 +71,9 @@ pub struct BuildOptions {
     /// Fetch what scripts read with `ctx.fetch` again rather than replay
     /// the stored responses (`--refresh-remote`).
     pub refresh_remote: bool,
+    /// Render every page without reusing kept ones, then remove the stored
+    /// results that no call of this render found (`host render --gc`).
+    pub gc: bool,
 }
 
 impl BuildOptions {
@@ -165,6 +168,8 @@ pub struct BuildReport {
     /// When the first page left out for its future date comes due (Unix
     /// seconds).
     pub publishes_at: Option<i64>,
+    /// How many stored results `--gc` removed (`None` without it).
+    pub results_removed: Option<usize>,
 }
 
 impl BuildReport {
@@ -272,6 +277,9 @@ fn python_session(
     clock: Duration,
 ) -> anyhow::Result<(Session, Vec<Diagnostic>)> {
     let stored = match store {
+        Some(_) if options.use_cache && options.gc => {
+            python::StoredResults::in_site(&options.root).recording_use()
+        }
         Some(_) if options.use_cache => python::StoredResults::in_site(&options.root),
         _ => python::StoredResults::default(),
     };
@@ -338,9 +346,14 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         None => None,
     };
     phase(started, "inputs stamped");
-    let page_cache = options
-        .use_cache
-        .then(|| std::sync::Arc::new(PageCache::load(&options.root)));
+    // `--gc` needs every call looked up, so no kept page answers.
+    let page_cache = options.use_cache.then(|| {
+        std::sync::Arc::new(if options.gc {
+            PageCache::default()
+        } else {
+            PageCache::load(&options.root)
+        })
+    });
     phase(started, "kept pages loaded");
     let options = BuildOptions {
         page_cache,

@@ -49,6 +49,7 @@ pub(super) fn persist(
             });
         }
         let syncing = scope.spawn(|| {
+            let mut removed = None;
             store.sync_posts(pages)?;
             store.sync_scripts(&crate::scripts::rows(root, scripts))?;
             store.record_remote_responses(fetched)?;
@@ -64,8 +65,12 @@ pub(super) fn persist(
                 if !generators.is_empty() {
                     store.keep_latest_results(&generators, KEPT_GENERATOR_RESULTS)?;
                 }
+                if let Some(mut used) = python.used_result_keys().filter(|_| options.gc) {
+                    used.extend(new.into_iter().map(|r| r.key));
+                    removed = Some(store.keep_only_results(&used)?);
+                }
             }
-            anyhow::Ok(())
+            anyhow::Ok(removed)
         });
         let last = Manifest::load(root, &out);
         let written = output
@@ -95,7 +100,9 @@ pub(super) fn persist(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "database brought up to date"
         );
-        written.and(synced)
+        written?;
+        report.results_removed = synced?;
+        anyhow::Ok(())
     })?;
     let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
     let run = RunRecord {

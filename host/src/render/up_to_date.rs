@@ -90,6 +90,7 @@ pub(super) fn applies(options: &BuildOptions) -> bool {
         && options.sandbox.is_none()
         && options.kept_content.is_none()
         && options.on_written.is_none()
+        && !options.gc
 }
 
 /// What else than the site's files decides what a render writes: its

@@ -12,7 +12,7 @@ pub use runs::{RunRecord, StoredRun};
 use crate::content::Page;
 use crate::machine_key::MachineKey;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where the database lives in a site.
@@ -357,18 +357,54 @@ impl Store {
         {
             // `INSERT OR REPLACE` gives a replaced row a new rowid: the
             // highest are the ones stored last.
+            // A result's record of its questions is not a result: it is
+            // kept, and replaced, with the newest.
             let mut delete = tx
                 .prepare(
-                    "DELETE FROM macro_results WHERE script_slug = ?1 AND rowid NOT IN
-                       (SELECT rowid FROM macro_results WHERE script_slug = ?1
-                        ORDER BY rowid DESC LIMIT ?2)",
+                    "DELETE FROM macro_results WHERE script_slug = ?1 AND key NOT LIKE ?3
+                       AND rowid NOT IN (SELECT rowid FROM macro_results
+                         WHERE script_slug = ?1 AND key NOT LIKE ?3
+                         ORDER BY rowid DESC LIMIT ?2)",
                 )
                 .map_err(&err)?;
             let keep = i64::try_from(keep).unwrap_or(i64::MAX);
             for slug in slugs {
-                removed += delete.execute(params![slug, keep]).map_err(&err)?;
+                removed += delete
+                    .execute(params![slug, keep, format!("%{QUESTIONS_SUFFIX}")])
+                    .map_err(&err)?;
             }
         }
+        tx.commit().map_err(&err)?;
+        Ok(removed)
+    }
+
+    /// Remove every stored result whose key is not in `keep`: after a
+    /// render that looked up every call (`host render --gc`), the results
+    /// no page, hook or generator of the site asks for any more. Returns
+    /// how many went.
+    pub fn keep_only_results(&mut self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+        let err = sqlite_error(&self.path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let removed = {
+            tx.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS kept_results (key TEXT PRIMARY KEY)",
+                [],
+            )
+            .map_err(&err)?;
+            tx.execute("DELETE FROM kept_results", []).map_err(&err)?;
+            let mut insert = tx
+                .prepare("INSERT OR IGNORE INTO kept_results (key) VALUES (?1)")
+                .map_err(&err)?;
+            for key in keep {
+                insert.execute([key]).map_err(&err)?;
+            }
+            tx.execute(
+                "DELETE FROM macro_results WHERE key NOT IN (SELECT key FROM kept_results)",
+                [],
+            )
+            .map_err(&err)?
+        };
+        tx.execute("DELETE FROM kept_results", []).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(removed)
     }
@@ -383,6 +419,11 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 }
+
+/// What ends the key of the row that records which questions a result
+/// asked of the site (the result itself is stored under a key made with
+/// their answers).
+pub const QUESTIONS_SUFFIX: &str = "/questions";
 
 /// One row of the `scripts` table.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -576,6 +617,11 @@ mod tests {
             ("gen".to_string(), "h".to_string()),
             ("mac".into(), "h".into()),
         ];
+        // The record of the questions its results asked, stored first: not
+        // a result, so neither counted nor removed.
+        store
+            .update_macro_results(&[result("g/questions", "gen", "h")], &live, "guest")
+            .unwrap();
         for i in 1..=6 {
             let new = [
                 result(&format!("g{i}"), "gen", "h"),
@@ -595,9 +641,29 @@ mod tests {
             .filter(|k| k.starts_with('g'))
             .collect();
         gen_keys.sort_unstable();
-        assert_eq!(gen_keys, ["g1", "g4", "g5", "g6"]);
+        assert_eq!(gen_keys, ["g/questions", "g1", "g4", "g5", "g6"]);
         assert_eq!(kept.keys().filter(|k| k.starts_with('m')).count(), 6);
         assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 0);
+    }
+
+    #[test]
+    fn keeping_only_the_results_in_use_removes_every_other_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let live = [("mac".to_string(), "h".to_string())];
+        let new: Vec<NewResult> = (0..5)
+            .map(|i| result(&format!("m{i}"), "mac", "h"))
+            .collect();
+        store.update_macro_results(&new, &live, "guest").unwrap();
+        let used: HashSet<String> = ["m1", "m3", "gone"].map(String::from).into();
+        assert_eq!(store.keep_only_results(&used).unwrap(), 3);
+        let mut kept: Vec<String> = store.macro_results().unwrap().into_keys().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["m1", "m3"]);
+        // Nothing more to remove; an empty set removes all.
+        assert_eq!(store.keep_only_results(&used).unwrap(), 0);
+        assert_eq!(store.keep_only_results(&HashSet::new()).unwrap(), 2);
+        assert_eq!(store.macro_result_count().unwrap(), 0);
     }
 }
 
