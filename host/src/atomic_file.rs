@@ -74,17 +74,21 @@ pub fn copy_staged(
     staging: &Path,
     existing: bool,
 ) -> std::io::Result<()> {
-    let fill = |tmp: &mut std::fs::File| -> std::io::Result<()> {
-        let mut from = open_no_link(source)?;
-        std::io::copy(&mut from, tmp)?;
-        Ok(())
-    };
+    let fill = |tmp: &mut std::fs::File| copy_into(source, tmp);
     match stage_in(path, staging, existing, &fill) {
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
             stage_in(path, parent(path), existing, &fill)
         }
         other => other,
     }
+}
+
+/// Stream the file `source` into `to`; `source` being a symbolic link is
+/// an error.
+pub fn copy_into(source: &Path, to: &mut std::fs::File) -> std::io::Result<()> {
+    let mut from = open_no_link(source)?;
+    std::io::copy(&mut from, to)?;
+    Ok(())
 }
 
 /// Whether the regular file `old` holds the same bytes as `source`,
