@@ -166,8 +166,7 @@ def _warm_up():
                         "    words = len(re.findall(r'\\w+', text))\n"
                         "    return html.escape(re.sub(r'\\s+', ' ', text)) + str(words)\n"}
     world = WitWorld()
-    checked = _from_json(world.handle(_to_json(
-        {"abi": ABI_VERSION, "kind": "check", "script": script})))
+    checked = _warm_call(world, {"abi": ABI_VERSION, "kind": "check", "script": script})
     compiled = dict(script, code=checked["code"])
     # And as a site snapshot holds a script (see `preload_scripts`).
     preload_scripts([dict(script, key="<warm-up>")])
@@ -176,8 +175,8 @@ def _warm_up():
         call = {"name": "warm_up", "args": {"t": "a  <b>", "n": i},
                 "positional": ["x", i], "body": "some  <i>words</i>" if i % 2 else None}
         for sent in (script, compiled, preloaded):
-            world.handle(_to_json({"abi": ABI_VERSION, "kind": "macro", "script": sent,
-                                   "call": call, "page": None, "site": {}}))
+            _warm_call(world, {"abi": ABI_VERSION, "kind": "macro", "script": sent,
+                               "call": call, "page": None, "site": {}})
     _warm_up_extension_points(world)
     _PRELOADED_SCRIPTS.clear()
     _linecache.pop("<warm-up>", None)
@@ -223,10 +222,12 @@ def _warm_answer(question):
 
 def _warm_call(world, request):
     """One warm-up request, which must succeed: a warm-up that fails warms
-    nothing, and the snapshot would be made without a word."""
+    nothing, and the snapshot would be made without a word. Returns its
+    result document."""
     result = _from_json(world.handle(_to_json(request)))
     if not result.get("ok"):
         raise RuntimeError(f"the warm-up's {request['kind']} request failed: {result}")
+    return result
 
 
 def _warm_up_extension_points(world):
