@@ -9,7 +9,8 @@
 
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -35,7 +36,7 @@ impl Hasher for ShaHasher {
 
 /// Remove every compiled artifact of the component whose SHA-256 is
 /// `sha256` from `dir` (whatever engine compiled it).
-pub(crate) fn remove_for(dir: &std::path::Path, sha256: &str) {
+pub(crate) fn remove_for(dir: &Path, sha256: &str) {
     let prefix = format!("guest-{}-", &sha256[..sha256.len().min(24)]);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -45,6 +46,54 @@ pub(crate) fn remove_for(dir: &std::path::Path, sha256: &str) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// Compiled artifacts a cache folder keeps: the base guest and the site
+/// snapshots (with a fresh instance per request) of the builds in use. At
+/// about 40 MB each, a folder that kept every one grew with every upgrade
+/// of `host` and every import set of a site.
+const KEEP: usize = 16;
+
+/// An artifact used (or written) within this time is never removed,
+/// however many there are; a load marks its artifact used when its mark
+/// is older than this.
+const IN_USE: Duration = Duration::from_secs(3600);
+
+/// Mark the artifact at `path` used now, unless it was marked within
+/// [`IN_USE`] (a load then costs no write).
+fn mark_used(path: &Path) {
+    let stale = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().unwrap_or_default() >= IN_USE);
+    if stale && let Ok(file) = std::fs::File::options().write(true).open(path) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// Remove all but the [`KEEP`] most recently used compiled artifacts of
+/// `dir` (by their mark, see [`mark_used`]), and never one used within
+/// [`IN_USE`]: another process may be about to load it. Returns how many
+/// went.
+fn prune(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut artifacts: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("guest-") && name.ends_with(".cwasm")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
+    artifacts
+        .into_iter()
+        .skip(KEEP)
+        .filter(|(used, _)| used.elapsed().unwrap_or_default() >= IN_USE)
+        .filter(|(_, path)| std::fs::remove_file(path).is_ok())
+        .count()
 }
 
 /// How [`ArtifactCache::load_or_compile`] obtained the component.
@@ -117,7 +166,10 @@ impl ArtifactCache {
             // user's own cache directory, and wasmtime checks its header and
             // engine compatibility before using it.
             match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, Obtained::Loaded)),
+                Ok(component) => {
+                    mark_used(&path);
+                    return Ok((component, Obtained::Loaded));
+                }
                 Err(e) => tracing::warn!(
                     path = %path.display(),
                     "failed to load code from the compiled-guest cache, compiling again: {e:#}"
@@ -134,7 +186,7 @@ impl ArtifactCache {
         Ok((component, Obtained::Compiled { not_stored }))
     }
 
-    fn store(&self, component: &Component, path: &std::path::Path) -> wasmtime::Result<()> {
+    fn store(&self, component: &Component, path: &Path) -> wasmtime::Result<()> {
         let dir = path.parent().expect("cache files live in a directory");
         if !self.create && !dir.is_dir() {
             wasmtime::bail!("{} is gone", dir.display());
@@ -148,6 +200,15 @@ impl ArtifactCache {
         std::io::Write::write_all(&mut tmp, &serialized)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path)?;
+        // A new artifact is a new guest build: those of builds no longer
+        // used can go.
+        let removed = prune(dir);
+        if removed > 0 {
+            tracing::debug!(
+                removed,
+                "compiled guests unused for a while removed from the cache"
+            );
+        }
         Ok(())
     }
 }
@@ -176,6 +237,46 @@ mod tests {
             .load_or_compile(&engine, || panic!("loaded, not compiled"))
             .unwrap();
         assert!(second.is_loaded());
+    }
+
+    #[test]
+    fn the_cache_keeps_the_artifacts_used_last_and_every_one_used_lately() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let day = Duration::from_secs(86_400);
+        let long_ago = SystemTime::now() - 30 * day;
+        // Twenty artifacts of older builds, the first used longest ago; one
+        // used a minute ago; a file of another kind.
+        let name = |i: usize| dir.path().join(format!("guest-{i:02}-e.cwasm"));
+        for i in 0..20 {
+            std::fs::write(name(i), b"old").unwrap();
+            let at = long_ago + Duration::from_secs(i as u64 * 60);
+            let file = std::fs::File::options().write(true).open(name(i)).unwrap();
+            file.set_modified(at).unwrap();
+        }
+        std::fs::write(dir.path().join("guest-recent-e.cwasm"), b"in use").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"not ours").unwrap();
+        let cache = ArtifactCache::new(Some(dir.path().into()), &engine, &"ef".repeat(32));
+        let (_, obtained) = cache.load_or_compile(&engine, || compile(&engine)).unwrap();
+        assert!(!obtained.is_loaded());
+        // The new one and the recent one, and the fourteen used last.
+        let left = |i: usize| name(i).exists();
+        assert!((0..6).all(|i| !left(i)), "the six used longest ago went");
+        assert!((6..20).all(left));
+        assert!(dir.path().join("guest-recent-e.cwasm").exists());
+        assert!(dir.path().join("notes.txt").exists());
+        assert!(cache.holds_artifact());
+
+        // A load marks an artifact used a long time ago as used now.
+        let path = cache.path().unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(long_ago).unwrap();
+        let (_, again) = cache
+            .load_or_compile(&engine, || panic!("loaded, not compiled"))
+            .unwrap();
+        assert!(again.is_loaded());
+        let marked = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert!(marked.elapsed().unwrap() < IN_USE);
     }
 
     #[test]
