@@ -151,7 +151,9 @@ pub struct RenderArgs {
     pub out: Option<PathBuf>,
     /// Render every page again (no kept page reused), then remove from
     /// site.db the stored Python results that no call of this render used:
-    /// those of edited pages, old data and queries' old answers.
+    /// those of edited pages, old data, queries' old answers and other
+    /// options (drafts, another base URL). Nothing is removed when a call
+    /// fails.
     #[arg(long, conflicts_with = "no_cache")]
     pub gc: bool,
     #[command(flatten)]

@@ -691,6 +691,29 @@ fn render_gc_removes_the_results_no_call_uses_and_keeps_every_one_in_use() {
     assert!(render(root, &["--gc"]).contains("Removed 3 stored Python results"));
     assert!(render(root, &["--gc"]).contains("Removed 0 stored Python results"));
     assert_eq!(stored("%"), all);
+    // A render in which a call fails cannot tell what its page would use:
+    // nothing is removed, and it says why.
+    write(root, "data/books/dune.toml", &dune(1970));
+    render(root, &[]);
+    let before = stored("%");
+    write(
+        root,
+        "scripts/broken.py",
+        "def render(ctx):\n    raise ValueError('no')\n",
+    );
+    write(
+        root,
+        "content/posts/p050.md",
+        "+++\ntitle = \"P50\"\ndate = 2024-01-01\n+++\n{{< broken >}}\n",
+    );
+    let blocked = host(root, &["render", "--gc"]);
+    let said = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        said.contains("--gc removed nothing: something failed"),
+        "{said}"
+    );
+    assert!(!said.contains("Removed "), "{said}");
+    assert!(stored("%") >= before, "nothing removed");
     // It needs the result cache.
     let refused = host(root, &["render", "--gc", "--no-cache"]);
     assert!(!refused.status.success());

@@ -54,24 +54,27 @@ pub(crate) fn remove_for(dir: &Path, sha256: &str) {
 /// of `host` and every import set of a site.
 const KEEP: usize = 16;
 
-/// An artifact used (or written) within this time is never removed,
-/// however many there are; a load marks its artifact used when its mark
-/// is older than this.
-const IN_USE: Duration = Duration::from_secs(3600);
+/// A load marks its artifact used when the mark is older than this (so a
+/// load costs no write most of the time)...
+const MARK_AFTER: Duration = Duration::from_secs(3600);
+
+/// ...and an artifact marked within this time is never removed, however
+/// many there are: one loaded within the hour is among them.
+const IN_USE: Duration = Duration::from_secs(2 * 3600);
 
 /// Mark the artifact at `path` used now, unless it was marked within
-/// [`IN_USE`] (a load then costs no write).
+/// [`MARK_AFTER`] (a mark in the future is made right too).
 fn mark_used(path: &Path) {
     let stale = std::fs::metadata(path)
         .and_then(|m| m.modified())
-        .is_ok_and(|at| at.elapsed().unwrap_or_default() >= IN_USE);
+        .is_ok_and(|at| at.elapsed().map_or(true, |age| age >= MARK_AFTER));
     if stale && let Ok(file) = std::fs::File::options().write(true).open(path) {
         let _ = file.set_modified(SystemTime::now());
     }
 }
 
 /// Remove all but the [`KEEP`] most recently used compiled artifacts of
-/// `dir` (by their mark, see [`mark_used`]), and never one used within
+/// `dir` (by their mark, see [`mark_used`]), and never one marked within
 /// [`IN_USE`]: another process may be about to load it. Returns how many
 /// went.
 fn prune(dir: &Path) -> usize {
@@ -91,7 +94,7 @@ fn prune(dir: &Path) -> usize {
     artifacts
         .into_iter()
         .skip(KEEP)
-        .filter(|(used, _)| used.elapsed().unwrap_or_default() >= IN_USE)
+        .filter(|(used, _)| used.elapsed().map_or(true, |age| age >= IN_USE))
         .filter(|(_, path)| std::fs::remove_file(path).is_ok())
         .count()
 }
@@ -276,7 +279,7 @@ mod tests {
             .unwrap();
         assert!(again.is_loaded());
         let marked = std::fs::metadata(&path).unwrap().modified().unwrap();
-        assert!(marked.elapsed().unwrap() < IN_USE);
+        assert!(marked.elapsed().unwrap() < MARK_AFTER);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::store::{NewResult, Store};
 use blogmark_runtime::CallSite;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A result computed in this session.
@@ -41,6 +41,20 @@ pub struct StoredResults {
     looked_up: AtomicUsize,
     /// The keys found, when asked to record them (`host render --gc`).
     used: Option<Mutex<HashSet<String>>>,
+    /// The newest row when the recording began: rows stored after it (by
+    /// another process) are not this build's to judge.
+    recorded_up_to: i64,
+    /// Whether a lookup failed (the database unread, a row unreadable):
+    /// what was found then says nothing of what is used.
+    failed: AtomicBool,
+}
+
+/// The keys of the stored results a build found ([`StoredResults::used`]).
+pub struct UsedResults {
+    /// The keys.
+    pub keys: HashSet<String>,
+    /// Rows after this one were stored since the build began.
+    pub up_to_rowid: i64,
 }
 
 /// Lookups answered one row at a time before the whole table is read.
@@ -56,17 +70,26 @@ impl StoredResults {
     }
 
     /// These results, recording the key of each one found: what
-    /// [`StoredResults::used`] gives once the build is done.
-    pub fn recording_use(self) -> Self {
+    /// [`StoredResults::used`] gives once the build is done. `up_to_rowid`:
+    /// the newest row of the table now.
+    pub fn recording_use(self, up_to_rowid: i64) -> Self {
         StoredResults {
             used: Some(Mutex::default()),
+            recorded_up_to: up_to_rowid,
             ..self
         }
     }
 
-    /// The keys of the results found so far, when recorded.
-    pub fn used(&self) -> Option<HashSet<String>> {
-        self.used.as_ref().map(|used| lock(used).clone())
+    /// The keys of the results found so far, when recorded and every
+    /// lookup could read the database.
+    pub fn used(&self) -> Option<UsedResults> {
+        if self.failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.used.as_ref().map(|used| UsedResults {
+            keys: lock(used).clone(),
+            up_to_rowid: self.recorded_up_to,
+        })
     }
 
     /// Whether there are surely none (read, and empty).
@@ -94,7 +117,7 @@ impl StoredResults {
         if self.looked_up.fetch_add(1, Ordering::Relaxed) < POINT_LOOKUPS {
             let mut connection = lock(&self.connection);
             if connection.is_none() {
-                let Some(store) = open(root) else {
+                let Some(store) = open(root, &self.failed) else {
                     // Said once: the calls run, none looks again.
                     return self.read.get_or_init(HashMap::new).get(key).cloned();
                 };
@@ -103,20 +126,24 @@ impl StoredResults {
             if let Some(store) = connection.as_ref() {
                 match store.macro_result(key) {
                     Ok(found) => return found,
-                    Err(error) => tracing::warn!("a stored result unread: {error}"),
+                    Err(error) => {
+                        self.failed.store(true, Ordering::Relaxed);
+                        tracing::warn!("a stored result unread: {error}");
+                    }
                 }
             }
         }
         self.read
-            .get_or_init(|| read_all(root, lock(&self.connection).take()))
+            .get_or_init(|| read_all(root, lock(&self.connection).take(), &self.failed))
             .get(key)
             .cloned()
     }
 }
 
-fn open(root: &Path) -> Option<Store> {
+fn open(root: &Path, failed: &AtomicBool) -> Option<Store> {
     Store::open(root)
         .inspect_err(|error| {
+            failed.store(true, Ordering::Relaxed);
             tracing::warn!("stored results unread, so their calls run again: {error}");
         })
         .ok()
@@ -124,12 +151,17 @@ fn open(root: &Path) -> Option<Store> {
 
 /// Every stored result, on `connection` (or a new one); none when the
 /// database cannot be read (the calls then run).
-fn read_all(root: &Path, connection: Option<Store>) -> HashMap<String, String> {
+fn read_all(
+    root: &Path,
+    connection: Option<Store>,
+    failed: &AtomicBool,
+) -> HashMap<String, String> {
     let reading = std::time::Instant::now();
-    let Some(store) = connection.or_else(|| open(root)) else {
+    let Some(store) = connection.or_else(|| open(root, failed)) else {
         return HashMap::new();
     };
     let results = store.macro_results().unwrap_or_else(|error| {
+        failed.store(true, Ordering::Relaxed);
         tracing::warn!("stored results unread, so their calls run again: {error}");
         HashMap::new()
     });
@@ -213,8 +245,8 @@ impl BuildResults {
     }
 
     /// The keys of the stored results this session found, when it recorded
-    /// them ([`StoredResults::recording_use`]).
-    pub fn used_keys(&self) -> Option<HashSet<String>> {
+    /// them ([`StoredResults::recording_use`]) and could read every one.
+    pub fn used_keys(&self) -> Option<UsedResults> {
         self.stored.used()
     }
 
@@ -316,7 +348,7 @@ mod tests {
         assert_eq!(stored.get("k1"), None);
         assert_eq!(stored.get("k0").as_deref(), Some("<0>"));
         // Dropped when found, as a read of the whole table drops it.
-        let all = read_all(site.path(), None);
+        let all = read_all(site.path(), None, &AtomicBool::new(false));
         assert_eq!(all.keys().collect::<Vec<_>>(), ["k0"]);
         let count = Store::open(site.path()).unwrap().macro_result_count();
         assert_eq!(count.unwrap(), 1);
@@ -327,13 +359,31 @@ mod tests {
         let site = tempfile::tempdir().unwrap();
         // A folder where the database file would be.
         std::fs::create_dir_all(site.path().join(crate::store::DB_PATH)).unwrap();
-        let stored = StoredResults::in_site(site.path());
+        let stored = StoredResults::in_site(site.path()).recording_use(0);
         assert_eq!(stored.get("k0"), None);
         assert!(stored.none(), "given up after the first try");
+        // What was found says nothing of what is used (`--gc` removes none).
+        assert!(stored.used().is_none());
         // A database there now is not looked at again within this session.
         std::fs::remove_dir(site.path().join(crate::store::DB_PATH)).unwrap();
         stored_in(site.path(), 2);
         assert_eq!(stored.get("k1"), None);
+    }
+
+    #[test]
+    fn the_keys_found_are_recorded_when_asked() {
+        let site = tempfile::tempdir().unwrap();
+        stored_in(site.path(), 3);
+        let stored = StoredResults::in_site(site.path()).recording_use(7);
+        assert_eq!(stored.get("k1").as_deref(), Some("<1>"));
+        assert_eq!(stored.get("absent"), None);
+        let used = stored.used().unwrap();
+        assert_eq!(used.keys, HashSet::from(["k1".to_owned()]));
+        assert_eq!(used.up_to_rowid, 7);
+        assert!(
+            StoredResults::in_site(site.path()).used().is_none(),
+            "not asked"
+        );
     }
 
     #[test]

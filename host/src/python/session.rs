@@ -1055,8 +1055,9 @@ impl Session {
     }
 
     /// The keys of the stored results this session's calls found, when its
-    /// results were made to record them (`host render --gc`).
-    pub fn used_result_keys(&self) -> Option<HashSet<String>> {
+    /// results were made to record them (`host render --gc`) and every
+    /// lookup could read the database.
+    pub fn used_result_keys(&self) -> Option<super::build_results::UsedResults> {
         self.results.used_keys()
     }
 

@@ -277,8 +277,8 @@ fn python_session(
     clock: Duration,
 ) -> anyhow::Result<(Session, Vec<Diagnostic>)> {
     let stored = match store {
-        Some(_) if options.use_cache && options.gc => {
-            python::StoredResults::in_site(&options.root).recording_use()
+        Some(store) if options.use_cache && options.gc => {
+            python::StoredResults::in_site(&options.root).recording_use(store.last_result_rowid()?)
         }
         Some(_) if options.use_cache => python::StoredResults::in_site(&options.root),
         _ => python::StoredResults::default(),

@@ -290,8 +290,9 @@ impl Output {
     /// written on its own is a temporary file renamed into place, and every
     /// rename between folders takes a lock of the whole file system: 11,000
     /// of them were half of writing a 10,000-post site. `None` (nothing in
-    /// `dir`) when the tree cannot take its place: `dir` no longer empty,
-    /// or a mount point.
+    /// `dir`, no tree left) when the tree cannot be written (two paths that
+    /// a file system without case tells apart from neither) or cannot take
+    /// its place (`dir` no longer empty, a mount point).
     fn write_tree<'c>(
         &self,
         dir: &Path,
@@ -299,15 +300,36 @@ impl Output {
         changed: &[Changed<'c>],
     ) -> std::io::Result<Option<HashMap<&'c str, Option<Stamp>>>> {
         let tree = staging.join("tree");
-        std::fs::create_dir(&tree)?;
+        let written = self.fill_tree(&tree, changed);
+        let moved = written.and_then(|written| std::fs::rename(&tree, dir).map(|()| written));
+        match moved {
+            Ok(written) => Ok(Some(written)),
+            Err(e) => {
+                tracing::debug!("the output not written as one tree ({e}): file by file");
+                // Not left to take the disk twice over while the files are
+                // written again.
+                remove_entry(&tree)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Write each of `changed` into the new folder `tree`, by its path
+    /// under the output folder; each one's stamp as written (renaming the
+    /// tree changes none).
+    fn fill_tree<'c>(
+        &self,
+        tree: &Path,
+        changed: &[Changed<'c>],
+    ) -> std::io::Result<HashMap<&'c str, Option<Stamp>>> {
+        std::fs::create_dir(tree)?;
         let parents: BTreeSet<PathBuf> = changed
             .iter()
             .filter_map(|(relative, ..)| Path::new(relative.as_str()).parent())
             .map(|parent| tree.join(parent))
             .collect();
         parents.par_iter().try_for_each(std::fs::create_dir_all)?;
-        // Each file's stamp as written: renaming the tree changes none.
-        let written = changed
+        changed
             .par_iter()
             .map(|(relative, _, bytes, _)| {
                 let path = tree.join(relative.as_str());
@@ -319,16 +341,7 @@ impl Output {
                 let stamp = file.metadata().ok().map(|m| Stamp::of(&m));
                 Ok((relative.as_str(), stamp))
             })
-            .collect::<std::io::Result<_>>()?;
-        match std::fs::rename(&tree, dir) {
-            Ok(()) => Ok(Some(written)),
-            Err(e) => {
-                tracing::debug!(
-                    "the output's tree not renamed into place ({e}): written file by file"
-                );
-                Ok(None)
-            }
-        }
+            .collect()
     }
 
     /// Whether the old file at `path` holds what this build makes there
@@ -864,6 +877,10 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["theirs.txt"]);
+        assert!(
+            !staging.join("tree").exists(),
+            "not left to take the disk twice"
+        );
     }
 
     #[cfg(unix)]

@@ -32,6 +32,8 @@ pub(super) fn persist(
 ) -> anyhow::Result<()> {
     let root = &options.root;
     let started = std::time::Instant::now();
+    let failed: u64 = report.macros.iter().map(|m| m.failures.total()).sum();
+    let gc_blocked = report.count(Severity::Error) > 0 || failed > 0;
     let out = options.out_dir();
     // The database does not depend on the output: it is brought up to date
     // on another thread while the output is written.
@@ -65,9 +67,8 @@ pub(super) fn persist(
                 if !generators.is_empty() {
                     store.keep_latest_results(&generators, KEPT_GENERATOR_RESULTS)?;
                 }
-                if let Some(mut used) = python.used_result_keys().filter(|_| options.gc) {
-                    used.extend(new.into_iter().map(|r| r.key));
-                    removed = Some(store.keep_only_results(&used)?);
+                if options.gc {
+                    removed = collect_garbage(store, python, new, gc_blocked)?;
                 }
             }
             anyhow::Ok(removed)
@@ -116,4 +117,27 @@ pub(super) fn persist(
     };
     store.record_run(&run, &report.macros)?;
     Ok(())
+}
+
+/// `host render --gc`: remove the stored results no call of this build
+/// found, but only when every call could look for its own: nothing failed
+/// (`blocked` says something did: a failed generator's pages made no
+/// call), and the database could be read. Returns how many went (`None`:
+/// none could be judged).
+fn collect_garbage(
+    store: &mut Store,
+    python: &Session,
+    new: Vec<crate::store::NewResult>,
+    blocked: bool,
+) -> anyhow::Result<Option<usize>> {
+    let why = match python.used_result_keys() {
+        _ if blocked => "something failed in this render, so what it would have used is unknown",
+        None => "the stored results could not all be read",
+        Some(mut used) => {
+            used.keys.extend(new.into_iter().map(|r| r.key));
+            return Ok(Some(store.keep_only_results(&used.keys, used.up_to_rowid)?));
+        }
+    };
+    tracing::warn!("--gc removed nothing: {why}");
+    Ok(None)
 }

@@ -378,11 +378,27 @@ impl Store {
         Ok(removed)
     }
 
-    /// Remove every stored result whose key is not in `keep`: after a
-    /// render that looked up every call (`host render --gc`), the results
-    /// no page, hook or generator of the site asks for any more. Returns
-    /// how many went.
-    pub fn keep_only_results(&mut self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+    /// The rowid of the newest stored result (0: none).
+    pub fn last_result_rowid(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(rowid), 0) FROM macro_results",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Remove every stored result up to row `up_to_rowid` whose key is not
+    /// in `keep`: after a render that looked up every call (`host render
+    /// --gc`), the results no page, hook or generator of the site asks for
+    /// any more (rows stored since it began, by another process, stay).
+    /// Returns how many went.
+    pub fn keep_only_results(
+        &mut self,
+        keep: &HashSet<String>,
+        up_to_rowid: i64,
+    ) -> Result<usize, StoreError> {
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         let removed = {
@@ -399,8 +415,9 @@ impl Store {
                 insert.execute([key]).map_err(&err)?;
             }
             tx.execute(
-                "DELETE FROM macro_results WHERE key NOT IN (SELECT key FROM kept_results)",
-                [],
+                "DELETE FROM macro_results WHERE rowid <= ?1
+                   AND key NOT IN (SELECT key FROM kept_results)",
+                [up_to_rowid],
             )
             .map_err(&err)?
         };
@@ -656,14 +673,19 @@ mod tests {
             .collect();
         store.update_macro_results(&new, &live, "guest").unwrap();
         let used: HashSet<String> = ["m1", "m3", "gone"].map(String::from).into();
-        assert_eq!(store.keep_only_results(&used).unwrap(), 3);
+        let up_to = store.last_result_rowid().unwrap();
+        // A row stored since the render began is not its to judge.
+        store
+            .update_macro_results(&[result("later", "mac", "h")], &live, "guest")
+            .unwrap();
+        assert_eq!(store.keep_only_results(&used, up_to).unwrap(), 3);
         let mut kept: Vec<String> = store.macro_results().unwrap().into_keys().collect();
         kept.sort_unstable();
-        assert_eq!(kept, ["m1", "m3"]);
-        // Nothing more to remove; an empty set removes all.
-        assert_eq!(store.keep_only_results(&used).unwrap(), 0);
-        assert_eq!(store.keep_only_results(&HashSet::new()).unwrap(), 2);
-        assert_eq!(store.macro_result_count().unwrap(), 0);
+        assert_eq!(kept, ["later", "m1", "m3"]);
+        // Nothing more to remove; an empty set removes all up to the row.
+        assert_eq!(store.keep_only_results(&used, up_to).unwrap(), 0);
+        assert_eq!(store.keep_only_results(&HashSet::new(), up_to).unwrap(), 2);
+        assert_eq!(store.macro_result_count().unwrap(), 1);
     }
 }
 
