@@ -48,11 +48,12 @@ pub(crate) fn remove_for(dir: &Path, sha256: &str) {
     }
 }
 
-/// Compiled artifacts a cache folder keeps: the base guest and the site
-/// snapshots (with a fresh instance per request) of the builds in use. At
-/// about 40 MB each, a folder that kept every one grew with every upgrade
-/// of `host` and every import set of a site.
-const KEEP: usize = 16;
+/// Compiled artifacts a cache folder keeps: the base guest (Winch's and
+/// Cranelift's) of the builds in use, and the code of the site snapshots
+/// that a fresh instance per request compiles (`snapshot::KEEP` of them,
+/// two tiers each), with room to spare. At about 40 MB each, a folder that
+/// kept every one grew with every upgrade of `host`.
+const KEEP: usize = 24;
 
 /// A load marks its artifact used when the mark is older than this (so a
 /// load costs no write most of the time)...
@@ -248,10 +249,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let day = Duration::from_secs(86_400);
         let long_ago = SystemTime::now() - 30 * day;
-        // Twenty artifacts of older builds, the first used longest ago; one
+        // Thirty artifacts of older builds, the first used longest ago; one
         // used a minute ago; a file of another kind.
         let name = |i: usize| dir.path().join(format!("guest-{i:02}-e.cwasm"));
-        for i in 0..20 {
+        for i in 0..30 {
             std::fs::write(name(i), b"old").unwrap();
             let at = long_ago + Duration::from_secs(i as u64 * 60);
             let file = std::fs::File::options().write(true).open(name(i)).unwrap();
@@ -262,10 +263,11 @@ mod tests {
         let cache = ArtifactCache::new(Some(dir.path().into()), &engine, &"ef".repeat(32));
         let (_, obtained) = cache.load_or_compile(&engine, || compile(&engine)).unwrap();
         assert!(!obtained.is_loaded());
-        // The new one and the recent one, and the fourteen used last.
+        // Thirty of older builds: the new one, the recent one and the
+        // twenty-two used last stay.
         let left = |i: usize| name(i).exists();
-        assert!((0..6).all(|i| !left(i)), "the six used longest ago went");
-        assert!((6..20).all(left));
+        assert!((0..8).all(|i| !left(i)), "the eight used longest ago went");
+        assert!((8..30).all(left));
         assert!(dir.path().join("guest-recent-e.cwasm").exists());
         assert!(dir.path().join("notes.txt").exists());
         assert!(cache.holds_artifact());
