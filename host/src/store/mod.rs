@@ -356,15 +356,18 @@ impl Store {
         let mut removed = 0;
         {
             // `INSERT OR REPLACE` gives a replaced row a new rowid: the
-            // highest are the ones stored last.
-            // A result's record of its questions is not a result: it is
-            // kept, and replaced, with the newest.
+            // highest are the ones stored last. The records of which
+            // questions a run asked (one per request: another site title or
+            // base URL makes another) are counted apart from the results.
             let mut delete = tx
                 .prepare(
-                    "DELETE FROM macro_results WHERE script_slug = ?1 AND key NOT LIKE ?3
-                       AND rowid NOT IN (SELECT rowid FROM macro_results
-                         WHERE script_slug = ?1 AND key NOT LIKE ?3
-                         ORDER BY rowid DESC LIMIT ?2)",
+                    "DELETE FROM macro_results WHERE script_slug = ?1 AND (
+                       (key NOT LIKE ?3 AND rowid NOT IN (SELECT rowid FROM macro_results
+                          WHERE script_slug = ?1 AND key NOT LIKE ?3
+                          ORDER BY rowid DESC LIMIT ?2))
+                       OR (key LIKE ?3 AND rowid NOT IN (SELECT rowid FROM macro_results
+                          WHERE script_slug = ?1 AND key LIKE ?3
+                          ORDER BY rowid DESC LIMIT ?2)))",
                 )
                 .map_err(&err)?;
             let keep = i64::try_from(keep).unwrap_or(i64::MAX);
@@ -634,11 +637,14 @@ mod tests {
             ("gen".to_string(), "h".to_string()),
             ("mac".into(), "h".into()),
         ];
-        // The record of the questions its results asked, stored first: not
-        // a result, so neither counted nor removed.
-        store
-            .update_macro_results(&[result("g/questions", "gen", "h")], &live, "guest")
-            .unwrap();
+        // Records of the questions its runs asked (one per request), stored
+        // first: counted apart from the results, the newest four kept.
+        for i in 0..6 {
+            let record = result(&format!("q{i}/questions"), "gen", "h");
+            store
+                .update_macro_results(&[record], &live, "guest")
+                .unwrap();
+        }
         for i in 1..=6 {
             let new = [
                 result(&format!("g{i}"), "gen", "h"),
@@ -650,15 +656,27 @@ mod tests {
         store
             .update_macro_results(&[result("g1", "gen", "h")], &live, "guest")
             .unwrap();
-        assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 2);
+        assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 4);
         let kept = store.macro_results().unwrap();
         let mut gen_keys: Vec<&str> = kept
             .keys()
             .map(String::as_str)
-            .filter(|k| k.starts_with('g'))
+            .filter(|k| k.starts_with(['g', 'q']))
             .collect();
         gen_keys.sort_unstable();
-        assert_eq!(gen_keys, ["g/questions", "g1", "g4", "g5", "g6"]);
+        assert_eq!(
+            gen_keys,
+            [
+                "g1",
+                "g4",
+                "g5",
+                "g6",
+                "q2/questions",
+                "q3/questions",
+                "q4/questions",
+                "q5/questions"
+            ]
+        );
         assert_eq!(kept.keys().filter(|k| k.starts_with('m')).count(), 6);
         assert_eq!(store.keep_latest_results(&["gen"], 4).unwrap(), 0);
     }
