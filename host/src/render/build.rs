@@ -173,6 +173,12 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
+    /// Whether a call of this build (a macro, hook, transform or
+    /// generator) failed.
+    pub fn a_call_failed(&self) -> bool {
+        self.macros.iter().any(|m| m.failures.total() > 0)
+    }
+
     /// Number of diagnostics of `severity`.
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
@@ -466,7 +472,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     };
     report.repeatable = all_replayed
         && loaded.config.capabilities.fetch_max_age.is_none()
-        && report.macros.iter().all(|m| m.failures.total() == 0);
+        && !report.a_call_failed();
     if let Some(store) = store.as_mut().filter(|_| options.write) {
         persist::persist(
             options,

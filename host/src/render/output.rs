@@ -263,12 +263,7 @@ impl Output {
         staging: &Path,
         changed: &[Changed<'c>],
     ) -> std::io::Result<HashMap<&'c str, Option<Stamp>>> {
-        let parents: BTreeSet<&Path> = changed
-            .iter()
-            .map(|(_, path, _, _)| path.parent().unwrap_or(dir))
-            .collect();
-        // `create_dir_all` succeeds when another thread made the directory.
-        parents.par_iter().try_for_each(std::fs::create_dir_all)?;
+        make_parents(dir, changed)?;
         changed
             .par_iter()
             .map(|(relative, path, bytes, existing)| {
@@ -323,12 +318,7 @@ impl Output {
         changed: &[Changed<'c>],
     ) -> std::io::Result<HashMap<&'c str, Option<Stamp>>> {
         std::fs::create_dir(tree)?;
-        let parents: BTreeSet<PathBuf> = changed
-            .iter()
-            .filter_map(|(relative, ..)| Path::new(relative.as_str()).parent())
-            .map(|parent| tree.join(parent))
-            .collect();
-        parents.par_iter().try_for_each(std::fs::create_dir_all)?;
+        make_parents(tree, changed)?;
         changed
             .par_iter()
             .map(|(relative, _, bytes, _)| {
@@ -691,6 +681,18 @@ fn record(
         })
         .collect();
     Ok(Manifest::of(dir, files, dirs.unwrap_or_default()))
+}
+
+/// Make under `base` the folders the files of `changed` go in (by their
+/// path under the output folder), on every core.
+fn make_parents(base: &Path, changed: &[Changed]) -> std::io::Result<()> {
+    let parents: BTreeSet<PathBuf> = changed
+        .iter()
+        .filter_map(|(relative, ..)| Path::new(relative.as_str()).parent())
+        .map(|parent| base.join(parent))
+        .collect();
+    // `create_dir_all` succeeds when another thread made the directory.
+    parents.par_iter().try_for_each(std::fs::create_dir_all)
 }
 
 /// The folders above the output file `relative` (`posts/a/index.html`:

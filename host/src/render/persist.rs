@@ -32,8 +32,7 @@ pub(super) fn persist(
 ) -> anyhow::Result<()> {
     let root = &options.root;
     let started = std::time::Instant::now();
-    let failed: u64 = report.macros.iter().map(|m| m.failures.total()).sum();
-    let gc_blocked = report.count(Severity::Error) > 0 || failed > 0;
+    let gc_blocked = options.gc && (report.count(Severity::Error) > 0 || report.a_call_failed());
     let out = options.out_dir();
     // The database does not depend on the output: it is brought up to date
     // on another thread while the output is written.

@@ -318,18 +318,13 @@ impl Store {
                     ])
                     .map_err(&err)?;
             }
-            tx.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS live_scripts (slug TEXT, hash TEXT)",
-                [],
+            refill_temp_table(
+                &tx,
+                ("live_scripts", "slug TEXT, hash TEXT"),
+                "INSERT INTO live_scripts (slug, hash) VALUES (?1, ?2)",
+                live.iter().map(|(slug, hash)| (slug, hash)),
             )
             .map_err(&err)?;
-            tx.execute("DELETE FROM live_scripts", []).map_err(&err)?;
-            let mut live_insert = tx
-                .prepare("INSERT INTO live_scripts (slug, hash) VALUES (?1, ?2)")
-                .map_err(&err)?;
-            for (slug, hash) in live {
-                live_insert.execute(params![slug, hash]).map_err(&err)?;
-            }
             tx.execute(
                 "DELETE FROM macro_results WHERE guest_build != ?1 OR NOT EXISTS (SELECT 1 FROM live_scripts l
                    WHERE l.slug = macro_results.script_slug AND l.hash = macro_results.script_hash)",
@@ -405,18 +400,13 @@ impl Store {
         let err = sqlite_error(&self.path);
         let tx = self.conn.transaction().map_err(&err)?;
         let removed = {
-            tx.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS kept_results (key TEXT PRIMARY KEY)",
-                [],
+            refill_temp_table(
+                &tx,
+                ("kept_results", "key TEXT PRIMARY KEY"),
+                "INSERT OR IGNORE INTO kept_results (key) VALUES (?1)",
+                keep.iter().map(|key| [key]),
             )
             .map_err(&err)?;
-            tx.execute("DELETE FROM kept_results", []).map_err(&err)?;
-            let mut insert = tx
-                .prepare("INSERT OR IGNORE INTO kept_results (key) VALUES (?1)")
-                .map_err(&err)?;
-            for key in keep {
-                insert.execute([key]).map_err(&err)?;
-            }
             tx.execute(
                 "DELETE FROM macro_results WHERE rowid <= ?1
                    AND key NOT IN (SELECT key FROM kept_results)",
@@ -438,6 +428,26 @@ impl Store {
             .map(|n| n as usize)
             .map_err(|e| self.err(e))
     }
+}
+
+/// Make the temporary table `name` (made with `columns` if missing) of
+/// `tx`'s connection hold exactly the `rows` that `insert` adds.
+fn refill_temp_table<P: rusqlite::Params>(
+    tx: &rusqlite::Transaction<'_>,
+    (name, columns): (&str, &str),
+    insert: &str,
+    rows: impl IntoIterator<Item = P>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!("CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})"),
+        [],
+    )?;
+    tx.execute(&format!("DELETE FROM {name}"), [])?;
+    let mut insert = tx.prepare(insert)?;
+    for row in rows {
+        insert.execute(row)?;
+    }
+    Ok(())
 }
 
 /// What ends the key of the row that records which questions a result
