@@ -86,10 +86,9 @@ kind: generator
 
 
 def generate(ctx):
-    books = ctx.data["books"]
     return [{"path": f"pages/books/{key}.md",
-             "front_matter": {"title": books[key]["title"], "nav": False},
-             "body": f"{books[key]['title']} ({books[key]['year']})."} for key in books]
+             "front_matter": {"title": book.title, "nav": False},
+             "body": f"{book.title} ({book.year})."} for key, book in ctx.data["books"].items()]
 '''
 
 

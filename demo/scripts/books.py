@@ -9,10 +9,9 @@ import json
 
 
 def generate(ctx):
-    books = ctx.data["books"]
+    books = sorted(ctx.data["books"].items())
     pages, listed = [], []
-    for key in sorted(books):
-        book = books[key]
+    for key, book in books:
         pages.append({
             "path": f"pages/books/{key}.md",
             "front_matter": {"title": book.title, "url": f"/books/{key}/", "nav": False},
@@ -25,6 +24,5 @@ def generate(ctx):
         "front_matter": {"title": "Reading list"},
         "body": "Made by `scripts/books.py` from `data/books/`.\n\n" + "\n".join(listed) + "\n",
     })
-    index = [{"key": key, "title": books[key].title, "url": f"/books/{key}/"}
-             for key in sorted(books)]
+    index = [{"key": key, "title": book.title, "url": f"/books/{key}/"} for key, book in books]
     return {"pages": pages, "files": [{"output": "books.json", "content": json.dumps(index)}]}

@@ -495,6 +495,63 @@ fn generators_make_pages_and_files_and_run_again_only_when_what_they_read_change
     assert!(read(root, "books/hobbit/index.html").contains("By Tolkien. HOBBIT"));
 }
 
+/// A generator that reads `data/books/` with `items()`, and skips the
+/// folder `more/` in it.
+const SHELF_GENERATOR: &str = "\"\"\"\n---\nkind: generator\n---\n\"\"\"\n\
+def generate(ctx):\n    return [{'path': f'pages/books/{key}.md', 'front_matter': {'title': b.title}, \
+'body': f'By {b.author}.'}\n            for key, b in ctx.data['books'].items() if key != 'more']\n";
+
+#[test]
+fn a_generator_that_reads_a_folder_with_items_asks_once_and_runs_again_only_for_that_folder() {
+    let site = common::site("");
+    let root = site.path();
+    write(root, "scripts/shelf.py", SHELF_GENERATOR);
+    let book = |title: &str, author: &str| format!("title = \"{title}\"\nauthor = \"{author}\"\n");
+    write(root, "data/books/dune.toml", &book("Dune", "Herbert"));
+    write(root, "data/books/emma.toml", &book("Emma", "Austen"));
+    write(root, "data/books/more/x.toml", "y = 1\n");
+    write(root, "data/other.toml", "x = 1\n");
+    render(root, &[]);
+    assert!(read(root, "books/emma/index.html").contains("By Austen."));
+    let questions = || -> Vec<String> {
+        let db = rusqlite::Connection::open(root.join(".blogmark/site.db")).unwrap();
+        let record: String = db
+            .query_row(
+                "SELECT html FROM macro_results WHERE script_slug = 'shelf'
+                   AND key LIKE '%/questions' ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&record).unwrap()
+    };
+    assert_eq!(
+        questions(),
+        [r#"{"data": ["books"]}"#, r#"{"entries": ["books"]}"#],
+        "the folder, then all of it: not a question a file"
+    );
+    for (file, text) in [
+        ("data/other.toml", "x = 2\n"),
+        ("data/books/more/x.toml", "y = 2\n"),
+    ] {
+        write(root, file, text);
+        let (_, runs, _) = counts(&render(root, &[]));
+        assert_eq!(runs, 0, "{file} is not what the generator read");
+    }
+    write(root, "data/books/emma.toml", &book("Emma", "J. Austen"));
+    let (_, runs, _) = counts(&render(root, &[]));
+    assert_eq!(runs, 1, "a book's edit runs the generator again");
+    assert!(read(root, "books/emma/index.html").contains("By J. Austen."));
+    write(
+        root,
+        "data/books/hobbit.toml",
+        &book("The Hobbit", "Tolkien"),
+    );
+    let (_, runs, _) = counts(&render(root, &[]));
+    assert_eq!(runs, 1, "so does a new book");
+    assert!(read(root, "books/hobbit/index.html").contains("By Tolkien."));
+}
+
 #[test]
 fn hostile_generators_are_contained() {
     // The generators that must finish have time to spare on a loaded

@@ -59,6 +59,30 @@ class DataTest(unittest.TestCase):
         self.assertEqual(self.host.questions.count(q({"keys": []})), 1)
         self.assertEqual(self.host.questions.count(q({"keys": ["books"]})), 1)
 
+    def test_items_and_values_read_a_folder_in_one_question(self):
+        self.host.answers[q({"entries": ["books"]})] = json.dumps(
+            {"files": {"dune": {"title": "Dune"}, "emma": {"title": "Emma"}},
+             "folders": ["series"]})
+        books = DataFolder()["books"]
+        dune = books["dune"]
+        items = dict(books.items())
+        self.assertEqual(list(items), ["dune", "emma", "series"])
+        self.assertIs(items["dune"], dune, "a value read before is the same object")
+        self.assertEqual(items["emma"].title, "Emma")
+        self.assertIsInstance(items["series"], DataFolder)
+        self.assertEqual([v for v in books.values() if isinstance(v, Record)][1].title, "Emma")
+        self.assertEqual(self.host.questions, [
+            q({"data": ["books"]}), q({"data": ["books", "dune"]}), q({"entries": ["books"]})])
+
+    def test_a_folder_too_large_for_one_answer_is_read_key_by_key(self):
+        self.host.answers[q({"entries": ["books"]})] = support.Err("the answer is too large")
+        self.host.answers[q({"data": ["books", "emma"]})] = json.dumps({"value": 1})
+        books = DataFolder()["books"]
+        self.assertEqual([v if v == 1 else v.title for v in books.values()], ["Dune", 1])
+        self.assertEqual(self.host.questions[1:], [
+            q({"entries": ["books"]}), q({"keys": ["books"]}),
+            q({"data": ["books", "dune"]}), q({"data": ["books", "emma"]})])
+
     def test_data_is_read_only(self):
         data = DataFolder()
         with self.assertRaises(AttributeError):

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `{"data": ["books", "dune"]}` | `{"value": ...}` (a file), `{"folder": true}`, `{"missing": true}` |
 //! | `{"keys": ["books"]}` | `{"keys": [names]}` (a folder's), `{"missing": true}` |
+//! | `{"entries": ["books"]}` | `{"files": {name: value}, "folders": [names]}` (a folder's, whole), `{"missing": true}` |
 //! | `{"pages": {"section": "posts", "tag": "rust", "limit": 3, ...}}` | `{"pages": [summary, ...]}` |
 //! | `{"page": "content/posts/a.md"}` (or a URL, or a slug) | `{"page": summary}` or `{"page": null}` |
 //! | `{"fetch": "https://…"}` (scripts that need `fetch`) | the response (see [`crate::capabilities::fetch`]) |
@@ -34,6 +35,9 @@ pub enum Question {
     Data(Vec<String>),
     /// The keys of a data folder.
     Keys(Vec<String>),
+    /// Everything in a data folder: each file's content and the names of
+    /// the folders in it (what `items()` and `values()` read).
+    Entries(Vec<String>),
     /// The pages that match.
     Pages(Filter),
     /// One page, by source path, URL or slug.
@@ -168,6 +172,26 @@ impl SiteQueries {
                     Some(Node::Folder(names)) => json!({ "keys": names }),
                     _ => json!({ "missing": true }),
                 }
+            }
+            Question::Entries(keys) => {
+                let mut path: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let Some(Node::Folder(names)) = self.data.get(&path) else {
+                    return json!({ "missing": true });
+                };
+                let mut files = serde_json::Map::new();
+                let mut folders = Vec::new();
+                for name in names {
+                    path.push(name);
+                    match self.data.get(&path) {
+                        Some(Node::File { value, .. }) => {
+                            files.insert(name.to_owned(), value.clone());
+                        }
+                        Some(Node::Folder(_)) => folders.push(name),
+                        None => {}
+                    }
+                    path.pop();
+                }
+                json!({ "files": files, "folders": folders })
             }
             Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
             Question::Page(name) => json!({ "page": self.page(name) }),

@@ -130,6 +130,35 @@ fn data_answers_a_file_a_folder_or_nothing() {
 }
 
 #[test]
+fn entries_answer_a_whole_folder_in_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/books/series")).unwrap();
+    std::fs::write(dir.path().join("data/books/dune.json"), r#"{"year": 1965}"#).unwrap();
+    std::fs::write(dir.path().join("data/books/emma.toml"), "year = 1815\n").unwrap();
+    std::fs::write(dir.path().join("data/books/series/a.json"), "1").unwrap();
+    std::fs::write(dir.path().join("data/top.json"), "2").unwrap();
+    let (data, _) = DataTree::load(dir.path());
+    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    assert_eq!(
+        site.answer(r#"{"entries": ["books"]}"#).unwrap(),
+        r#"{"files":{"dune":{"year":1965},"emma":{"year":1815}},"folders":["series"]}"#,
+        "a folder inside says only that it is one"
+    );
+    assert_eq!(
+        site.answer(r#"{"entries": []}"#).unwrap(),
+        r#"{"files":{"top":2},"folders":["books"]}"#
+    );
+    for missing in [r#"["books", "dune"]"#, r#"["nope"]"#, r#"["..", "etc"]"#] {
+        assert_eq!(
+            site.answer(&format!(r#"{{"entries": {missing}}}"#))
+                .unwrap(),
+            r#"{"missing":true}"#,
+            "{missing}"
+        );
+    }
+}
+
+#[test]
 fn a_question_the_host_does_not_know_is_refused() {
     let site = site();
     for question in [

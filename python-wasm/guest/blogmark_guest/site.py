@@ -88,14 +88,17 @@ class DataFolder(collections.abc.Mapping):
     Reading a key asks the host about that key alone (a folder's answer
     says only that it is one); listing the keys (`list()`, `len()`,
     iterating) asks for the folder's names, so a result depends on what
-    else is in a folder only when the script looked."""
+    else is in a folder only when the script looked. `items()` and
+    `values()` read every file of the folder, so they ask for all of it in
+    one question rather than one a file."""
 
-    __slots__ = ("_path", "_names", "_read")
+    __slots__ = ("_path", "_names", "_read", "_whole")
 
     def __init__(self, path=(), names=None):
         object.__setattr__(self, "_path", tuple(path))
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_read", {})
+        object.__setattr__(self, "_whole", False)
 
     def __getitem__(self, key):
         if not isinstance(key, str):
@@ -127,6 +130,37 @@ class DataFolder(collections.abc.Mapping):
             answer = ask({"keys": list(self._path)})
             object.__setattr__(self, "_names", tuple(answer.get("keys", ())))
         return self._names
+
+    def _read_whole(self):
+        """Every entry at once (one question, where reading key by key asks
+        one a file); an answer too large for the call's input limit leaves
+        the reads to `__getitem__`, key by key."""
+        if self._whole:
+            return
+        object.__setattr__(self, "_whole", True)
+        try:
+            answer = ask({"entries": list(self._path)})
+        except LookupError:
+            return
+        files = answer.get("files", {})
+        folders = answer.get("folders", ())
+        read = self._read
+        for key, value in files.items():
+            if key not in read:
+                read[key] = frozen(value)
+        for key in folders:
+            if key not in read:
+                read[key] = DataFolder((*self._path, key))
+        if self._names is None:
+            object.__setattr__(self, "_names", tuple(sorted((*files, *folders))))
+
+    def items(self):
+        self._read_whole()
+        return super().items()
+
+    def values(self):
+        self._read_whole()
+        return super().values()
 
     def __iter__(self):
         return iter(self._keys())
