@@ -553,6 +553,33 @@ fn a_generator_that_reads_a_folder_with_items_asks_once_and_runs_again_only_for_
 }
 
 #[test]
+fn a_folder_too_large_for_one_answer_is_read_key_by_key() {
+    let site = common::site("");
+    let root = site.path();
+    let mega = format!("\"{}\"", "x".repeat(1 << 20));
+    for i in 0..5 {
+        write(root, &format!("data/big/{i}.json"), &mega);
+    }
+    write(
+        root,
+        "scripts/weigh.py",
+        "def render(ctx):\n    return str(sum(len(v) for v in ctx.data['big'].values()))\n",
+    );
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\n+++\n{{< weigh >}}\n",
+    );
+    render(root, &[]);
+    assert!(read(root, "posts/a/index.html").contains(&(5 << 20).to_string()));
+    // One file's edit re-runs the call, through its own question.
+    write(root, "data/big/2.json", "\"short\"");
+    let (_, runs, _) = counts(&render(root, &[]));
+    assert_eq!(runs, 1);
+    assert!(read(root, "posts/a/index.html").contains(&((4 << 20) + 5).to_string()));
+}
+
+#[test]
 fn hostile_generators_are_contained() {
     // The generators that must finish have time to spare on a loaded
     // machine; the endless one has its own short limit.

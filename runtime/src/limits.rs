@@ -30,12 +30,16 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             output_bytes: 4 << 20,
             stdout_bytes: 256 << 10,
-            input_bytes: 4 << 20,
+            input_bytes: Limits::DEFAULT_INPUT_BYTES,
         }
     }
 }
 
 impl Limits {
+    /// The default, and the largest, request document: a site's ceiling
+    /// keeps it, so no call takes an answer larger than this.
+    pub const DEFAULT_INPUT_BYTES: usize = 4 << 20;
+
     /// The tighter of `self` and `ceiling`, field by field: a script may ask
     /// for less than the site allows, never more.
     pub fn capped_by(&self, ceiling: &Limits) -> Limits {

@@ -173,26 +173,10 @@ impl SiteQueries {
                     _ => json!({ "missing": true }),
                 }
             }
-            Question::Entries(keys) => {
-                let mut path: Vec<&str> = keys.iter().map(String::as_str).collect();
-                let Some(Node::Folder(names)) = self.data.get(&path) else {
-                    return json!({ "missing": true });
-                };
-                let mut files = serde_json::Map::new();
-                let mut folders = Vec::new();
-                for name in names {
-                    path.push(name);
-                    match self.data.get(&path) {
-                        Some(Node::File { value, .. }) => {
-                            files.insert(name.to_owned(), value.clone());
-                        }
-                        Some(Node::Folder(_)) => folders.push(name),
-                        None => {}
-                    }
-                    path.pop();
-                }
-                json!({ "files": files, "folders": folders })
-            }
+            Question::Entries(keys) => self
+                .entries(keys)
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+                .unwrap_or(Value::Null),
             Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
             Question::Page(name) => json!({ "page": self.page(name) }),
             Question::Fetch(url) => self
@@ -205,6 +189,45 @@ impl SiteQueries {
                 .answer(request)
                 .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
                 .unwrap_or(Value::Null),
+        }
+    }
+
+    /// The answer to `{"entries": keys}`: each file's content in the folder
+    /// and the names of the folders in it, or `missing`. Refused, without
+    /// being made whole, past [`MAX_ENTRIES_BYTES`]: no call could take it,
+    /// and the script then reads key by key only what it reads.
+    fn entries(&self, keys: &[String]) -> Result<String, String> {
+        #[derive(Serialize)]
+        struct Entries<'a> {
+            files: std::collections::BTreeMap<&'a str, &'a Value>,
+            folders: Vec<&'a str>,
+        }
+        let mut path: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let Some(Node::Folder(names)) = self.data.get(&path) else {
+            return Ok(json!({ "missing": true }).to_string());
+        };
+        let mut entries = Entries {
+            files: std::collections::BTreeMap::new(),
+            folders: Vec::new(),
+        };
+        for name in names {
+            path.push(name);
+            match self.data.get(&path) {
+                Some(Node::File { value, .. }) => {
+                    entries.files.insert(name, value);
+                }
+                Some(Node::Folder(_)) => entries.folders.push(name),
+                None => {}
+            }
+            path.pop();
+        }
+        let mut text = Capped(Vec::new());
+        match serde_json::to_writer(&mut text, &entries) {
+            Ok(()) => String::from_utf8(text.0).map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "the folder's entries are larger than a call's input limit \
+                 ({MAX_ENTRIES_BYTES} bytes): read its keys one by one"
+            )),
         }
     }
 
@@ -221,6 +244,7 @@ impl SiteQueries {
             )),
             Ok(Question::Fetch(url)) => self.remote.answer(&url),
             Ok(Question::Image(request)) => self.images.answer(&request),
+            Ok(Question::Entries(keys)) => self.entries(&keys),
             Ok(question) => Ok(self.value_of(&question).to_string()),
             Err(error) => Err(format!(
                 "the host does not understand the question: {error}"
@@ -253,6 +277,27 @@ impl SiteQueries {
 impl QuerySource for SiteQueries {
     fn answer(&self, question: &str) -> Result<String, String> {
         (*self.answer_text(question).0).clone()
+    }
+}
+
+/// The largest `entries` answer made: a call's input limit (a larger
+/// answer would be refused by the runtime anyway).
+const MAX_ENTRIES_BYTES: usize = blogmark_runtime::Limits::DEFAULT_INPUT_BYTES;
+
+/// A buffer that refuses to grow past [`MAX_ENTRIES_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + bytes.len() > MAX_ENTRIES_BYTES {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

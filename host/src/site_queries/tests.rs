@@ -159,6 +159,35 @@ fn entries_answer_a_whole_folder_in_one_document() {
 }
 
 #[test]
+fn entries_past_a_call_s_input_limit_are_refused_unmade() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/big")).unwrap();
+    let mega = format!("\"{}\"", "x".repeat(1 << 20));
+    for i in 0..5 {
+        std::fs::write(dir.path().join(format!("data/big/{i}.json")), &mega).unwrap();
+    }
+    let (data, _) = DataTree::load(dir.path());
+    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    let refused = site.answer(r#"{"entries": ["big"]}"#).unwrap_err();
+    assert!(
+        refused.contains("larger than a call's input limit"),
+        "{refused}"
+    );
+    // Each file alone is still read.
+    assert_eq!(
+        site.answer(r#"{"data": ["big", "4"]}"#).unwrap().len(),
+        mega.len() + r#"{"value":}"#.len()
+    );
+    // Three fit.
+    for i in [3, 4] {
+        std::fs::remove_file(dir.path().join(format!("data/big/{i}.json"))).unwrap();
+    }
+    let (data, _) = DataTree::load(dir.path());
+    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    assert!(site.answer(r#"{"entries": ["big"]}"#).unwrap().len() > 3 << 20);
+}
+
+#[test]
 fn a_question_the_host_does_not_know_is_refused() {
     let site = site();
     for question in [
