@@ -197,6 +197,9 @@ fn a_question_the_host_does_not_know_is_refused() {
         r#"{"pages": {"tag": 3}}"#,
         r#"{"pages": {}, "data": []}"#,
         r#"{"pages": {"taxonomy": "series"}}"#,
+        r#"{"entries": "books"}"#,
+        r#"{"entries": [1]}"#,
+        r#"{"entries": ["books"], "keys": ["books"]}"#,
     ] {
         let refused = site.answer(question).unwrap_err();
         assert!(
