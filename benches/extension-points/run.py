@@ -8,7 +8,7 @@ from 1,000 data files.
 
 Measures, RUNS times each, medians printed:
 - cold: `host render` with no `.blogmark/` (no kept pages, no stored results),
-  the compiled guest cached;
+  the compiled guest cached, the two sites in turns;
 - warm after one data edit: one data file changed, kept pages and results
   used; the summary's sandbox runs are printed beside the time;
 - the same edit under `host serve` (its sandbox already started): the
@@ -119,7 +119,8 @@ def make_site(root, extended):
         write(root, "scripts/related.py", RELATED)
         write(root, "scripts/books.py", GENERATOR)
         for b in range(BOOKS):
-            write(root, f"data/books/b{b:04}.toml", f'title = "Book {b}"\nyear = {1900 + b % 100}\n')
+            write(root, f"data/books/b{b:04}.toml",
+                  f'title = "Book {b}"\nyear = {1900 + b % 100}\n')
 
 
 def render(root):
@@ -139,7 +140,8 @@ def serve_data_edits(site):
     server = subprocess.Popen([HOST, "serve", "--port", "0", "--site", site],
                               stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
     lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in server.stderr], daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stderr],
+                     daemon=True).start()
 
     def next_render():
         while True:
@@ -164,35 +166,42 @@ def serve_data_edits(site):
         server.wait()
 
 
+def cold_render(site):
+    shutil.rmtree(os.path.join(site, ".blogmark"), ignore_errors=True)
+    shutil.rmtree(os.path.join(site, "public"), ignore_errors=True)
+    return render(site)
+
+
 def main():
-    work = tempfile.mkdtemp(prefix="bench-ext-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    work = tempfile.mkdtemp(prefix="bench-ext-", dir=shm)
     try:
-        results = {}
+        sites = {}
         for extended in (False, True):
-            site = os.path.join(work, "extended" if extended else "plain")
-            make_site(site, extended)
-            render(site)  # the compiled guest and the site snapshot, cached
-            label = "with hooks, query, generator" if extended else "without"
-            cold = []
-            for _ in range(RUNS):
-                shutil.rmtree(os.path.join(site, ".blogmark"), ignore_errors=True)
-                shutil.rmtree(os.path.join(site, "public"), ignore_errors=True)
-                elapsed, runs, summary = render(site)
-                cold.append(elapsed)
+            sites[extended] = os.path.join(work, "extended" if extended else "plain")
+            make_site(sites[extended], extended)
+            render(sites[extended])  # the compiled guest and the site snapshot, cached
+        # The two sites in turns, so that the machine's drift (this one's
+        # speed moves by a third within an hour) falls on both alike.
+        cold = {False: [], True: []}
+        for _ in range(RUNS):
+            for extended, label in ((False, "without"), (True, "with hooks, query, generator")):
+                elapsed, runs, _ = cold_render(sites[extended])
+                cold[extended].append(elapsed)
                 print(f"{label}: cold {elapsed:.3f} s ({runs} sandbox runs)", flush=True)
-            results[extended] = statistics.median(cold)
-            if extended:
-                warm = []
-                for r in range(RUNS):
-                    write(site, "data/books/b0007.toml", f'title = "Book 7, edition {r}"\nyear = 1907\n')
-                    elapsed, runs, summary = render(site)
-                    warm.append(elapsed)
-                    print(f"{label}: warm after one data edit {elapsed * 1000:.0f} ms "
-                          f"({runs} sandbox runs): {summary}", flush=True)
-                print(f"median warm after one data edit: {statistics.median(warm) * 1000:.0f} ms")
-                serve_data_edits(site)
-        print(f"median cold: without {results[False]:.3f} s, with {results[True]:.3f} s, "
-              f"ratio {results[True] / results[False]:.2f}x")
+        site = sites[True]
+        warm = []
+        for r in range(RUNS):
+            write(site, "data/books/b0007.toml", f'title = "Book 7, edition {r}"\nyear = 1907\n')
+            elapsed, runs, summary = render(site)
+            warm.append(elapsed)
+            print(f"with hooks, query, generator: warm after one data edit {elapsed * 1000:.0f} ms "
+                  f"({runs} sandbox runs): {summary}", flush=True)
+        print(f"median warm after one data edit: {statistics.median(warm) * 1000:.0f} ms")
+        serve_data_edits(site)
+        without, with_them = statistics.median(cold[False]), statistics.median(cold[True])
+        print(f"median cold: without {without:.3f} s, with {with_them:.3f} s, "
+              f"ratio {with_them / without:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
