@@ -263,20 +263,41 @@ impl DataTree {
     /// What is at `path` (keys from the root; empty is the root folder,
     /// which exists even without a `data/` folder).
     pub fn get(&self, path: &[&str]) -> Option<Node<'_>> {
-        let mut folder = &self.root;
         let Some((last, folders)) = path.split_last() else {
-            return Some(Node::Folder(folder.keys().map(String::as_str).collect()));
+            return Some(Node::Folder(self.root.keys().map(String::as_str).collect()));
         };
-        for key in folders {
+        match self.folder_at(folders)?.get(*last)? {
+            Entry::File { file, value } => Some(Node::File { value, file }),
+            Entry::Folder(inner) => Some(Node::Folder(inner.keys().map(String::as_str).collect())),
+        }
+    }
+
+    /// What the folder at `path` holds, in key order: each key with its
+    /// file's parsed content, or `None` for a folder. `None` when no folder
+    /// is there.
+    pub fn folder(&self, path: &[&str]) -> Option<Vec<(&str, Option<&Value>)>> {
+        let entries = self.folder_at(path)?;
+        Some(
+            entries
+                .iter()
+                .map(|(key, entry)| match entry {
+                    Entry::File { value, .. } => (key.as_str(), Some(value)),
+                    Entry::Folder(_) => (key.as_str(), None),
+                })
+                .collect(),
+        )
+    }
+
+    /// The folder at `path`, if one is there.
+    fn folder_at(&self, path: &[&str]) -> Option<&BTreeMap<String, Entry>> {
+        let mut folder = &self.root;
+        for key in path {
             match folder.get(*key)? {
                 Entry::Folder(inner) => folder = inner,
                 Entry::File { .. } => return None,
             }
         }
-        match folder.get(*last)? {
-            Entry::File { file, value } => Some(Node::File { value, file }),
-            Entry::Folder(inner) => Some(Node::Folder(inner.keys().map(String::as_str).collect())),
-        }
+        Some(folder)
     }
 
     /// A SHA-256 hex digest of every data file's path and bytes: for keys

@@ -173,10 +173,10 @@ impl SiteQueries {
                     _ => json!({ "missing": true }),
                 }
             }
-            Question::Entries(keys) => self
-                .entries(keys)
-                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-                .unwrap_or(Value::Null),
+            Question::Entries(keys) => match self.entries_of(keys) {
+                Some(entries) => serde_json::to_value(entries).unwrap_or(Value::Null),
+                None => json!({ "missing": true }),
+            },
             Question::Pages(filter) => json!({ "pages": self.pages(filter) }),
             Question::Page(name) => json!({ "page": self.page(name) }),
             Question::Fetch(url) => self
@@ -192,35 +192,29 @@ impl SiteQueries {
         }
     }
 
-    /// The answer to `{"entries": keys}`: each file's content in the folder
-    /// and the names of the folders in it, or `missing`. Refused, without
-    /// being made whole, past [`MAX_ENTRIES_BYTES`]: no call could take it,
-    /// and the script then reads key by key only what it reads.
-    fn entries(&self, keys: &[String]) -> Result<String, String> {
-        #[derive(Serialize)]
-        struct Entries<'a> {
-            files: std::collections::BTreeMap<&'a str, &'a Value>,
-            folders: Vec<&'a str>,
-        }
-        let mut path: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let Some(Node::Folder(names)) = self.data.get(&path) else {
-            return Ok(json!({ "missing": true }).to_string());
-        };
-        let mut entries = Entries {
-            files: std::collections::BTreeMap::new(),
-            folders: Vec::new(),
-        };
-        for name in names {
-            path.push(name);
-            match self.data.get(&path) {
-                Some(Node::File { value, .. }) => {
+    /// What `{"entries": keys}` answers: each file's content in the folder
+    /// and the names of the folders in it; `None` when no folder is there.
+    fn entries_of<'a>(&'a self, keys: &[String]) -> Option<Entries<'a>> {
+        let path: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut entries = Entries::default();
+        for (name, value) in self.data.folder(&path)? {
+            match value {
+                Some(value) => {
                     entries.files.insert(name, value);
                 }
-                Some(Node::Folder(_)) => entries.folders.push(name),
-                None => {}
+                None => entries.folders.push(name),
             }
-            path.pop();
         }
+        Some(entries)
+    }
+
+    /// The answer to `{"entries": keys}`, refused without being made whole
+    /// past [`MAX_ENTRIES_BYTES`]: no call could take it, and the script
+    /// then reads key by key only what it reads.
+    fn entries(&self, keys: &[String]) -> Result<String, String> {
+        let Some(entries) = self.entries_of(keys) else {
+            return Ok(json!({ "missing": true }).to_string());
+        };
         let mut text = Capped(Vec::new());
         match serde_json::to_writer(&mut text, &entries) {
             Ok(()) => String::from_utf8(text.0).map_err(|e| e.to_string()),
@@ -278,6 +272,13 @@ impl QuerySource for SiteQueries {
     fn answer(&self, question: &str) -> Result<String, String> {
         (*self.answer_text(question).0).clone()
     }
+}
+
+/// A data folder's whole content, as `{"entries": keys}` answers it.
+#[derive(Default, Serialize)]
+struct Entries<'a> {
+    files: std::collections::BTreeMap<&'a str, &'a Value>,
+    folders: Vec<&'a str>,
 }
 
 /// The largest `entries` answer made: a call's input limit (a larger

@@ -129,16 +129,26 @@ fn data_answers_a_file_a_folder_or_nothing() {
     );
 }
 
+/// The questions of a site with only these data files (path, text).
+fn data_site(files: &[(&str, &str)]) -> SiteQueries {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let (data, _) = DataTree::load(dir.path());
+    SiteQueries::new(Arc::new(data), Vec::new(), String::new())
+}
+
 #[test]
 fn entries_answer_a_whole_folder_in_one_document() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("data/books/series")).unwrap();
-    std::fs::write(dir.path().join("data/books/dune.json"), r#"{"year": 1965}"#).unwrap();
-    std::fs::write(dir.path().join("data/books/emma.toml"), "year = 1815\n").unwrap();
-    std::fs::write(dir.path().join("data/books/series/a.json"), "1").unwrap();
-    std::fs::write(dir.path().join("data/top.json"), "2").unwrap();
-    let (data, _) = DataTree::load(dir.path());
-    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    let site = data_site(&[
+        ("data/books/dune.json", r#"{"year": 1965}"#),
+        ("data/books/emma.toml", "year = 1815\n"),
+        ("data/books/series/a.json", "1"),
+        ("data/top.json", "2"),
+    ]);
     assert_eq!(
         site.answer(r#"{"entries": ["books"]}"#).unwrap(),
         r#"{"files":{"dune":{"year":1965},"emma":{"year":1815}},"folders":["series"]}"#,
@@ -160,14 +170,14 @@ fn entries_answer_a_whole_folder_in_one_document() {
 
 #[test]
 fn entries_past_a_call_s_input_limit_are_refused_unmade() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("data/big")).unwrap();
     let mega = format!("\"{}\"", "x".repeat(1 << 20));
-    for i in 0..5 {
-        std::fs::write(dir.path().join(format!("data/big/{i}.json")), &mega).unwrap();
-    }
-    let (data, _) = DataTree::load(dir.path());
-    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    let files: Vec<(String, &str)> = (0..5)
+        .map(|i| (format!("data/big/{i}.json"), mega.as_str()))
+        .collect();
+    let named = |n: usize| -> Vec<(&str, &str)> {
+        files[..n].iter().map(|(p, t)| (p.as_str(), *t)).collect()
+    };
+    let site = data_site(&named(5));
     let refused = site.answer(r#"{"entries": ["big"]}"#).unwrap_err();
     assert!(
         refused.contains("larger than a call's input limit"),
@@ -179,11 +189,7 @@ fn entries_past_a_call_s_input_limit_are_refused_unmade() {
         mega.len() + r#"{"value":}"#.len()
     );
     // Three fit.
-    for i in [3, 4] {
-        std::fs::remove_file(dir.path().join(format!("data/big/{i}.json"))).unwrap();
-    }
-    let (data, _) = DataTree::load(dir.path());
-    let site = SiteQueries::new(Arc::new(data), Vec::new(), String::new());
+    let site = data_site(&named(3));
     assert!(site.answer(r#"{"entries": ["big"]}"#).unwrap().len() > 3 << 20);
 }
 
