@@ -639,3 +639,29 @@ fn a_one_shot_runtime_makes_an_instance_per_worker_that_gets_work_only() {
     assert_eq!(made(false, 0), 0);
     assert!(made(true, 0) >= 2);
 }
+
+#[test]
+fn a_runtime_started_ahead_of_its_first_request_makes_one_instance_that_serves_it() {
+    if !reset_available() {
+        return;
+    }
+    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
+    config.engine = settings(Isolation::Reset);
+    config.mode = Mode::Worker { workers: 2 };
+    config.reset_helper = Some(false);
+    config.idle_spares = false;
+    config.first_instance_now = true;
+    let runtime = Runtime::new(config).expect("the guest component loads");
+    let counters = runtime.engine().isolation_counters();
+    let waited = std::time::Instant::now();
+    while counters.snapshot().instances_created == 0 && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Made before any request (a render reading its site meanwhile)...
+    assert_eq!(counters.snapshot().instances_created, 1);
+    // ...and the request is served from it, whichever worker takes it: no
+    // worker makes one of its own.
+    bold(&runtime, "ahead");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(counters.snapshot().instances_created, 1);
+}

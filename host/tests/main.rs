@@ -28,6 +28,7 @@ mod python_macros;
 mod python_packages;
 mod real_packages;
 mod render;
+mod sandbox_start;
 mod scripts_cli;
 mod scripts_run;
 mod self_contained;

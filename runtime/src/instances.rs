@@ -28,18 +28,23 @@ impl Instances {
     /// `eager` (a long-lived runtime: its first request should not wait),
     /// the first instance is made now; without, a reset worker makes it for
     /// its first request, so a one-shot render that calls once makes one
-    /// instance, not one per worker (11 ms of a core each, and 15 MB).
+    /// instance, not one per worker (11 ms of a core each, and 15 MB);
+    /// `first` is the runtime's first instance, made as it started, which
+    /// the first reset worker in need of one takes.
     pub(crate) fn for_worker(
         engine: &Arc<SandboxEngine>,
         reset_helper: bool,
         eager: bool,
+        first: Option<Arc<crate::reset::worker::FirstInstance>>,
     ) -> Instances {
         match engine.isolation().mode {
             IsolationMode::Instance => Instances::Fresh {
                 ready: engine.prepare().ok(),
                 used: None,
             },
-            IsolationMode::Reset => Instances::Reset(ResetWorker::new(engine, reset_helper, eager)),
+            IsolationMode::Reset => {
+                Instances::Reset(ResetWorker::new(engine, reset_helper, eager, first))
+            }
         }
     }
 

@@ -63,6 +63,13 @@ pub struct RuntimeConfig {
     /// process). Ignored with a preload, whose image only reset instances
     /// start from.
     pub fresh_inline: bool,
+    /// Whether one instance is made as soon as the runtime starts, on a
+    /// thread of its own, for whichever worker first needs one: for a
+    /// caller that starts the runtime ahead of its first request (a render,
+    /// while it reads the site), so that the request does not wait for it.
+    /// Reset in place only (a fresh-instance worker makes its first one as
+    /// it starts anyway).
+    pub first_instance_now: bool,
 }
 
 impl RuntimeConfig {
@@ -75,6 +82,7 @@ impl RuntimeConfig {
             reset_helper: None,
             idle_spares: true,
             fresh_inline: false,
+            first_instance_now: false,
         }
     }
 }
@@ -163,6 +171,10 @@ impl Runtime {
                 })
                 .map_err(|e| Failure::Unavailable(format!("cannot start the epoch ticker: {e}")))?
         };
+        let first = (workers > 0
+            && config.first_instance_now
+            && engine.isolation().mode == crate::isolation::IsolationMode::Reset)
+            .then(|| crate::reset::worker::FirstInstance::start(&engine));
         let (queue, handles) = if workers > 0 {
             let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity.max(1));
             let handles = (0..workers)
@@ -170,9 +182,14 @@ impl Runtime {
                     let engine = engine.clone();
                     let counters = counters.clone();
                     let rx: Receiver<Queued> = rx.clone();
+                    let first = first.clone();
                     std::thread::Builder::new()
                         .name(format!("blogmark-sandbox-{i}"))
-                        .spawn(move || worker(&engine, &counters, &rx, reset_helper, idle_spares))
+                        .spawn(move || {
+                            let instances =
+                                Instances::for_worker(&engine, reset_helper, idle_spares, first);
+                            worker(&engine, instances, &counters, &rx, idle_spares);
+                        })
                         .map_err(|e| Failure::Unavailable(format!("cannot start a worker: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -300,12 +317,11 @@ const IDLE_BEFORE_SPARE: Duration = Duration::from_millis(20);
 
 fn worker(
     engine: &Arc<SandboxEngine>,
+    mut instances: Instances,
     counters: &Counters,
     queue: &Receiver<Queued>,
-    reset_helper: bool,
     idle_spares: bool,
 ) {
-    let mut instances = Instances::for_worker(engine, reset_helper, idle_spares);
     loop {
         let idle = instances.idle_after(idle_spares.then_some(IDLE_BEFORE_SPARE));
         let next = match idle {

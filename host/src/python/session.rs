@@ -248,6 +248,9 @@ pub struct Session {
     prepared: OnceLock<Duration>,
     /// See [`Session::for_one_call`].
     one_call: bool,
+    /// Whether the sandbox was started ahead of the first call
+    /// ([`Session::start_sandbox`]).
+    started_early: std::sync::atomic::AtomicBool,
     /// What calls may ask of the site; an empty site until a build says.
     queries: Mutex<Arc<SiteQueries>>,
 }
@@ -320,6 +323,7 @@ impl Session {
             snapshot,
             prepared: OnceLock::new(),
             one_call: false,
+            started_early: std::sync::atomic::AtomicBool::new(false),
             queries: Mutex::default(),
         };
         diagnostics.extend(session.library_problems().iter().cloned());
@@ -355,6 +359,31 @@ impl Session {
         let mut session = Session::for_one_off(settings);
         session.one_call = true;
         session
+    }
+
+    /// Set what the guest's clock reads from now on (see
+    /// [`super::guest_clock`]): a build knows it once its pages are read,
+    /// after its session (and maybe its sandbox) started.
+    pub fn set_clock(&mut self, clock: Duration) {
+        self.settings.clock = clock;
+    }
+
+    /// Whether this session has scripts a build may call: macros, hooks,
+    /// transforms or generators.
+    pub fn runs_scripts(&self) -> bool {
+        !(self.macros.is_empty()
+            && self.hooks.is_empty()
+            && self.transforms.is_empty()
+            && self.generators.is_empty())
+    }
+
+    /// Start the sandbox now rather than at the first call, with one
+    /// instance made at once for the first call. A failure to start is
+    /// kept and reported by the first call, as when a call starts it.
+    pub fn start_sandbox(&self) {
+        self.started_early
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.runtime();
     }
 
     /// Let calls from now on ask `queries` about the site (its data, its
@@ -755,6 +784,9 @@ impl Session {
         // would never serve.
         config.idle_spares = self.shared.is_some();
         config.fresh_inline = self.one_call;
+        config.first_instance_now = self
+            .started_early
+            .load(std::sync::atomic::Ordering::Relaxed);
         config.engine.preload = preload;
         // A first run on this machine does not wait for Cranelift: see
         // `precompile`.

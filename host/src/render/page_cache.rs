@@ -340,6 +340,11 @@ impl PageCache {
         }
     }
 
+    /// Whether no page was kept (no file, or one this version cannot read).
+    pub(super) fn is_empty(&self) -> bool {
+        self.loaded.is_none()
+    }
+
     /// Keep the pages for the next `host render` of the site at `root`.
     pub fn save(&self, root: &Path) -> std::io::Result<()> {
         let bytes = encode(

@@ -166,6 +166,31 @@ impl Inputs {
     }
 }
 
+impl Inputs {
+    /// Whether every file and folder under the site's `data/` has the
+    /// stamp the last render recorded (none added or removed either); false
+    /// when there is no record to tell.
+    pub(super) fn data_unchanged(&self, root: &Path) -> bool {
+        let Some(record) = load(root) else {
+            return false;
+        };
+        let data = |stamps: &[(String, Stamp)]| -> Vec<(String, Stamp)> {
+            stamps
+                .iter()
+                .filter(|(path, _)| in_data(path))
+                .cloned()
+                .collect()
+        };
+        data(&record.inputs) == data(&self.stamps)
+    }
+}
+
+/// Whether `path` (under the site, `/`-separated) is `data/` or in it.
+fn in_data(path: &str) -> bool {
+    path.strip_prefix("data")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// The names in `dir` (which holds the output folder `out`) but the
 /// output's, its staging folder's and those no render reads, sorted;
 /// `None` if one is not UTF-8 or the folder cannot be read.

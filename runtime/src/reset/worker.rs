@@ -13,8 +13,8 @@ use super::{Discard, ResetInstance};
 use crate::call::{Job, Outcome};
 use crate::engine::SandboxEngine;
 use crate::failure::Failure;
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
 
 /// A reset instance being made on another thread.
 struct Spare(Receiver<Result<ResetInstance, Failure>>);
@@ -30,6 +30,23 @@ impl Spare {
             })
             .ok()
             .map(|_| Spare(rx))
+    }
+}
+
+/// An instance made as the runtime starts, for whichever worker first needs
+/// one: a caller that starts the runtime ahead of its first request (a
+/// render, while it reads the site) then finds it made.
+pub(crate) struct FirstInstance(Mutex<Option<Spare>>);
+
+impl FirstInstance {
+    /// Start making it, on a thread of its own.
+    pub(crate) fn start(engine: &Arc<SandboxEngine>) -> Arc<FirstInstance> {
+        Arc::new(FirstInstance(Mutex::new(Spare::start(engine))))
+    }
+
+    /// It, for the first worker that asks.
+    fn claim(&self) -> Option<Spare> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -75,13 +92,21 @@ pub(crate) struct ResetWorker {
     resetting: usize,
     resetter: Option<Resetter>,
     spare: Option<Spare>,
+    /// The runtime's first instance, until a worker claims it.
+    first: Option<Arc<FirstInstance>>,
 }
 
 impl ResetWorker {
     /// A worker with `helper`, whose used instances are reset on a thread
     /// of their own; with `eager`, its first instance is made now, on this
-    /// thread, else for its first request.
-    pub(crate) fn new(engine: &Arc<SandboxEngine>, helper: bool, eager: bool) -> ResetWorker {
+    /// thread, else for its first request (the runtime's `first` one, when
+    /// no other worker claimed it).
+    pub(crate) fn new(
+        engine: &Arc<SandboxEngine>,
+        helper: bool,
+        eager: bool,
+        first: Option<Arc<FirstInstance>>,
+    ) -> ResetWorker {
         ResetWorker {
             engine: engine.clone(),
             ready: if eager {
@@ -97,6 +122,7 @@ impl ResetWorker {
                 None
             },
             spare: None,
+            first,
         }
     }
 
@@ -217,6 +243,12 @@ impl ResetWorker {
         self.collect(false);
         if let Some(instance) = self.ready.pop() {
             return Ok(instance);
+        }
+        if self.spare.is_none()
+            && self.resetting == 0
+            && let Some(first) = self.first.take()
+        {
+            self.spare = first.claim();
         }
         if let Some(spare) = self.spare.take() {
             match spare.0.try_recv() {
