@@ -645,23 +645,44 @@ fn a_runtime_started_ahead_of_its_first_request_makes_one_instance_that_serves_i
     if !reset_available() {
         return;
     }
-    let mut config = RuntimeConfig::new(blogmark_e2e::guest());
-    config.engine = settings(Isolation::Reset);
-    config.mode = Mode::Worker { workers: 2 };
-    config.reset_helper = Some(false);
-    config.idle_spares = false;
-    config.first_instance_now = true;
-    let runtime = Runtime::new(config).expect("the guest component loads");
-    let counters = runtime.engine().isolation_counters();
-    let waited = std::time::Instant::now();
-    while counters.snapshot().instances_created == 0 && waited.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(10));
+    // Two workers without a reset helper (a render on 2 cores), and one
+    // with (`workers = 1`), which asks for its second instance before its
+    // first request.
+    for (workers, helper) in [(2, false), (1, true)] {
+        let mut config = RuntimeConfig::new(blogmark_e2e::guest());
+        config.engine = settings(Isolation::Reset);
+        config.mode = Mode::Worker { workers };
+        config.reset_helper = Some(helper);
+        config.idle_spares = false;
+        config.first_instance_now = true;
+        let runtime = Runtime::new(config).expect("the guest component loads");
+        let counters = runtime.engine().isolation_counters();
+        let waited = std::time::Instant::now();
+        while counters.snapshot().instances_created == 0
+            && waited.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Made before any request (a render reading its site meanwhile)...
+        assert!(
+            counters.snapshot().instances_created >= 1,
+            "helper {helper}"
+        );
+        // ...and the request is served from it, whichever worker takes it.
+        bold(&runtime, "ahead");
+        // A worker with a helper then makes its second: two in all, not a
+        // third beside a first one left unused.
+        let expected = if helper {
+            instances_within(&runtime, Duration::from_secs(20));
+            2
+        } else {
+            1
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            counters.snapshot().instances_created,
+            expected,
+            "helper {helper}"
+        );
     }
-    // Made before any request (a render reading its site meanwhile)...
-    assert_eq!(counters.snapshot().instances_created, 1);
-    // ...and the request is served from it, whichever worker takes it: no
-    // worker makes one of its own.
-    bold(&runtime, "ahead");
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(counters.snapshot().instances_created, 1);
 }

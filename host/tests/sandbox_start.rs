@@ -10,10 +10,12 @@ use common::write;
 use std::path::Path;
 use std::process::Command;
 
-/// `host -vv render` of `root`: what it printed.
-fn render(root: &Path) -> String {
+/// `host -vv render ARGS` of `root`: what it printed.
+fn render_with(root: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(["-vv", "render", "--site"])
+        .args(["-vv", "render"])
+        .args(args)
+        .arg("--site")
         .arg(root)
         .env("NO_COLOR", "1")
         .output()
@@ -21,6 +23,10 @@ fn render(root: &Path) -> String {
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{log}");
     log
+}
+
+fn render(root: &Path) -> String {
+    render_with(root, &[])
 }
 
 /// When the render whose `log` is given started its sandbox: `Some(true)`
@@ -68,6 +74,12 @@ fn a_first_render_starts_the_sandbox_while_reading_and_kept_pages_start_it_late_
     let first = render(root);
     assert_eq!(started_ahead(&first), Some(true), "{first}");
     assert!(first.contains("Python: 1 sandbox runs"), "{first}");
+
+    // `--gc` renders every page again, its calls answered by their stored
+    // results.
+    let gc = render_with(root, &["--gc"]);
+    assert_eq!(started_ahead(&gc), None, "{gc}");
+    assert!(gc.contains("Python: 0 sandbox runs"), "{gc}");
 
     // An edit that keeps the page's call: its stored result answers.
     post(root, "a", "{{< shout text=\"one\" >}} More.");

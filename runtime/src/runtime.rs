@@ -67,8 +67,8 @@ pub struct RuntimeConfig {
     /// thread of its own, for whichever worker first needs one: for a
     /// caller that starts the runtime ahead of its first request (a render,
     /// while it reads the site), so that the request does not wait for it.
-    /// Reset in place only (a fresh-instance worker makes its first one as
-    /// it starts anyway).
+    /// Reset in place, without `idle_spares`, only (a fresh-instance
+    /// worker, or an eager one, makes its first one as it starts anyway).
     pub first_instance_now: bool,
 }
 
@@ -171,8 +171,10 @@ impl Runtime {
                 })
                 .map_err(|e| Failure::Unavailable(format!("cannot start the epoch ticker: {e}")))?
         };
+        // An eager runtime's workers make their own as they start.
         let first = (workers > 0
             && config.first_instance_now
+            && !config.idle_spares
             && engine.isolation().mode == crate::isolation::IsolationMode::Reset)
             .then(|| crate::reset::worker::FirstInstance::start(&engine));
         let (queue, handles) = if workers > 0 {

@@ -77,7 +77,9 @@ pub struct BuildOptions {
     /// Known before reading the site: no file or folder under `data/` has
     /// changed since the last render ([`build_keeping_pages`] sets it from
     /// the stamps), so a generator is not expected to run again and the
-    /// build does not start its sandbox ahead for one.
+    /// build does not start its sandbox ahead for one. A hint about when
+    /// to start the sandbox, never about what runs: generators still
+    /// decide from what they read.
     pub data_unchanged: bool,
 }
 
@@ -278,10 +280,12 @@ fn load(options: &BuildOptions, config: Config, scripts: Vec<Script>) -> Loaded 
 /// instance (about 15 ms of a core, and 15 MB) that a build answered from
 /// kept pages and stored results never uses.
 fn starts_sandbox_early(options: &BuildOptions, python: &Session) -> bool {
-    let renders_all = options
-        .page_cache
-        .as_deref()
-        .is_none_or(PageCache::is_empty);
+    // `--gc` keeps no page, but its calls' stored results answer them.
+    let renders_all = !options.gc
+        && options
+            .page_cache
+            .as_deref()
+            .is_none_or(PageCache::is_empty);
     let generates = !python.generators().is_empty() && !options.data_unchanged;
     options.sandbox.is_none() && python.runs_scripts() && (renders_all || generates)
 }

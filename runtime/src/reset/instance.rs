@@ -118,9 +118,12 @@ impl SandboxEngine {
     /// A new instance, its memories imaged and write-protected.
     pub(crate) fn reset_instance(&self) -> Result<ResetInstance, Failure> {
         let unavailable = |what: String| Failure::Unavailable(what);
+        // The site snapshot's import (seconds, on first use) is not held
+        // under the lock: only making the instance is.
+        let preloaded = self.preloaded_images();
         let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
         let started = std::time::Instant::now();
-        let (prepared, regions, images) = match self.preloaded_images() {
+        let (prepared, regions, images) = match preloaded {
             Some(images) => {
                 let (prepared, regions) = self.instantiate_from(images)?;
                 (prepared, regions, Some(images.clone()))

@@ -21,10 +21,14 @@ struct Spare(Receiver<Result<ResetInstance, Failure>>);
 
 impl Spare {
     fn start(engine: &Arc<SandboxEngine>) -> Option<Spare> {
+        Spare::start_named(engine, "blogmark-spare")
+    }
+
+    fn start_named(engine: &Arc<SandboxEngine>, name: &str) -> Option<Spare> {
         let (tx, rx) = mpsc::sync_channel(1);
         let engine = engine.clone();
         std::thread::Builder::new()
-            .name("blogmark-spare".into())
+            .name(name.into())
             .spawn(move || {
                 let _ = tx.send(engine.reset_instance());
             })
@@ -41,7 +45,10 @@ pub(crate) struct FirstInstance(Mutex<Option<Spare>>);
 impl FirstInstance {
     /// Start making it, on a thread of its own.
     pub(crate) fn start(engine: &Arc<SandboxEngine>) -> Arc<FirstInstance> {
-        Arc::new(FirstInstance(Mutex::new(Spare::start(engine))))
+        Arc::new(FirstInstance(Mutex::new(Spare::start_named(
+            engine,
+            "blogmark-first",
+        ))))
     }
 
     /// It, for the first worker that asks.
@@ -181,8 +188,19 @@ impl ResetWorker {
     pub(crate) fn when_idle(&mut self) {
         self.collect(false);
         if self.ready.len() + self.resetting < 2 && self.spare.is_none() {
-            self.spare = Spare::start(&self.engine);
+            self.spare = self.first_or_new();
         }
+    }
+
+    /// The runtime's first instance, while no worker has claimed it, else a
+    /// new one made on a thread of its own: a worker with a reset helper
+    /// asks for its second instance before its first request, and would
+    /// otherwise leave the first one unused.
+    fn first_or_new(&mut self) -> Option<Spare> {
+        self.first
+            .take()
+            .and_then(|first| first.claim())
+            .or_else(|| Spare::start(&self.engine))
     }
 
     fn reset_here(&mut self, mut instance: ResetInstance) {
@@ -198,7 +216,7 @@ impl ResetWorker {
 
     fn replace_soon(&mut self) {
         if self.spare.is_none() {
-            self.spare = Spare::start(&self.engine);
+            self.spare = self.first_or_new();
         }
     }
 
