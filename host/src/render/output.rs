@@ -824,6 +824,12 @@ mod tests {
         let public = dir.path().join("public");
         let source = dir.path().join("photo.jpg");
         std::fs::write(&source, b"jpeg bytes").unwrap();
+        // The copy's source settled (older than the file system's clock),
+        // so that the write may take its stamp.
+        let settled = Stamp::of_path(&source).unwrap();
+        while !settled.settled_before(fs_now(dir.path()).unwrap()) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let mut out = sample();
         out.add_copy("posts/a/photo.jpg", source.clone());
         let (first, manifest) = write_twice_ready(&out, &public, &Manifest::new(&public));
@@ -844,12 +850,18 @@ mod tests {
             mode(&public.join("index.html")),
             mode(&dir.path().join("plain"))
         );
-        // Every stamp taken as written holds after the folder was renamed
-        // (the copy is compared by content: its source was written in this
-        // tick of the clock, so its digest cannot stand for it yet).
-        let (second, _) = write_twice_ready(&out, &public, &manifest);
+        // Every stamp taken as written holds after the folder was renamed.
+        let (second, manifest) = write_twice_ready(&out, &public, &manifest);
         assert_eq!(
             (second.written, second.unchanged, second.unchanged_by_stamp),
+            (0, 4, 4)
+        );
+        // A source written again (the same bytes) has another stamp: the
+        // copy is compared by content, and found unchanged.
+        std::fs::write(&source, b"jpeg bytes").unwrap();
+        let (third, _) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!(
+            (third.written, third.unchanged, third.unchanged_by_stamp),
             (0, 4, 3)
         );
 
