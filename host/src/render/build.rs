@@ -397,17 +397,17 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     }
     let repeatable = up_to_date::applies(options);
     let key = repeatable.then(|| up_to_date::key(options)).flatten();
-    let inputs = match key {
-        Some(key) => {
-            if let Some(report) = up_to_date::unchanged(options, key) {
+    let (inputs, last) = match key {
+        Some(key) => match up_to_date::unchanged(options, key) {
+            Ok(report) => {
                 return Ok(BuildReport {
                     elapsed: started.elapsed(),
                     ..report
                 });
             }
-            up_to_date::Inputs::before_reading(options, key)
-        }
-        None => None,
+            Err(last) => (up_to_date::Inputs::before_reading(options, key), Some(last)),
+        },
+        None => (None, None),
     };
     phase(started, "inputs stamped");
     // `--gc` needs every call looked up, so no kept page answers.
@@ -424,7 +424,8 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         keep_pages: options.use_cache,
         data_unchanged: inputs
             .as_ref()
-            .is_some_and(|inputs| inputs.data_unchanged(&options.root)),
+            .zip(last.as_ref())
+            .is_some_and(|(inputs, last)| last.data_unchanged(inputs)),
         ..options.clone()
     };
     let report = build(&options);

@@ -166,22 +166,24 @@ impl Inputs {
     }
 }
 
-impl Inputs {
-    /// Whether every file and folder under the site's `data/` has the
-    /// stamp the last render recorded (none added or removed either); false
-    /// when there is no record to tell.
-    pub(super) fn data_unchanged(&self, root: &Path) -> bool {
-        let Some(record) = load(root) else {
+/// What the last render recorded, as [`unchanged`] read it (`None`: no
+/// record from this machine), for a render that must build again.
+pub(super) struct LastRender(Option<Box<Record>>);
+
+impl LastRender {
+    /// Whether every file and folder under the site's `data/` has in
+    /// `inputs` the stamp this record has (none added or removed either);
+    /// false when there is no record to tell.
+    pub(super) fn data_unchanged(&self, inputs: &Inputs) -> bool {
+        let Some(record) = &self.0 else {
             return false;
         };
-        let data = |stamps: &[(String, Stamp)]| -> Vec<(String, Stamp)> {
-            stamps
-                .iter()
-                .filter(|(path, _)| in_data(path))
-                .cloned()
-                .collect()
-        };
-        data(&record.inputs) == data(&self.stamps)
+        let in_data = |(path, _): &&(String, Stamp)| in_data(path);
+        record
+            .inputs
+            .iter()
+            .filter(in_data)
+            .eq(inputs.stamps.iter().filter(in_data))
     }
 }
 
@@ -230,50 +232,51 @@ fn load(root: &Path) -> Option<Record> {
 }
 
 /// The report of a render with `options` when nothing it depends on
-/// changed since the last one, which it recorded: nothing to do.
-pub(super) fn unchanged(options: &BuildOptions, key: [u8; 32]) -> Option<BuildReport> {
+/// changed since the last one, which it recorded: nothing to do. Else
+/// what the last render recorded, for the build that follows.
+pub(super) fn unchanged(options: &BuildOptions, key: [u8; 32]) -> Result<BuildReport, LastRender> {
     let root = &options.root;
     let changed = |what: &str| tracing::debug!("a render is needed: {what}");
     let Some(record) = load(root) else {
         changed("no record of the last render's inputs from this machine");
-        return None;
+        return Err(LastRender(None));
+    };
+    let stale = |record: Record, what: &str| {
+        changed(what);
+        Err(LastRender(Some(Box::new(record))))
     };
     if record.key != key {
-        changed("other options, binary or SOURCE_DATE_EPOCH");
-        return None;
+        return stale(record, "other options, binary or SOURCE_DATE_EPOCH");
     }
     if record.publishes_at.is_some_and(|at| at <= now()) {
-        changed("a page's date has come");
-        return None;
+        return stale(record, "a page's date has come");
     }
     if record.database != database(root) {
-        changed("the database changed");
-        return None;
+        return stale(record, "the database changed");
     }
     let edited = |(path, stamp): &(String, Stamp)| {
         Stamp::of_path(&root.join(path)).map_or(true, |s| s != *stamp)
     };
     if let Some((path, _)) = record.inputs.par_iter().find_any(|input| edited(input)) {
-        changed(&format!("{path:?} changed"));
-        return None;
+        let what = format!("{path:?} changed");
+        return stale(record, &what);
     }
     let out = options.out_dir();
     if let Some((path, names)) = &record.listing
         && self::names(&root.join(path), &out).as_ref() != Some(names)
     {
-        changed(&format!("a name was added or removed in {path:?}"));
-        return None;
+        let what = format!("a name was added or removed in {path:?}");
+        return stale(record, &what);
     }
     if !Manifest::load(root, &out).all_unchanged(&out) {
-        changed("the output changed");
-        return None;
+        return stale(record, "the output changed");
     }
     tracing::info!(
         inputs = record.inputs.len(),
         files = record.files,
         "nothing changed since the last render: every input and output file has its recorded stamp"
     );
-    Some(BuildReport {
+    Ok(BuildReport {
         pages: record.pages,
         pages_reused: record.pages,
         files: record.files,

@@ -197,10 +197,12 @@ impl ResetWorker {
     /// asks for its second instance before its first request, and would
     /// otherwise leave the first one unused.
     fn first_or_new(&mut self) -> Option<Spare> {
-        self.first
-            .take()
-            .and_then(|first| first.claim())
-            .or_else(|| Spare::start(&self.engine))
+        self.claim_first().or_else(|| Spare::start(&self.engine))
+    }
+
+    /// The runtime's first instance, unless a worker claimed it already.
+    fn claim_first(&mut self) -> Option<Spare> {
+        self.first.take().and_then(|first| first.claim())
     }
 
     fn reset_here(&mut self, mut instance: ResetInstance) {
@@ -262,11 +264,8 @@ impl ResetWorker {
         if let Some(instance) = self.ready.pop() {
             return Ok(instance);
         }
-        if self.spare.is_none()
-            && self.resetting == 0
-            && let Some(first) = self.first.take()
-        {
-            self.spare = first.claim();
+        if self.spare.is_none() && self.resetting == 0 {
+            self.spare = self.claim_first();
         }
         if let Some(spare) = self.spare.take() {
             match spare.0.try_recv() {
