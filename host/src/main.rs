@@ -19,13 +19,37 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    match commands::run(&cli) {
+    let code = match commands::run(&cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(1)
         }
-    }
+    };
+    exit_now(code)
+}
+
+/// End the process with `code` once the command is done, skipping the C
+/// library's exit handlers.
+///
+/// Everything a command writes is written and closed by the time it
+/// returns (files renamed into place, the database closed). What `exit`
+/// would still do is mimalloc's exit handler collecting every thread's
+/// freed memory: after a render, about 500 `madvise` calls handing pages
+/// back to a process about to end, 4-7 ms of a 150 ms cold render of
+/// 1,000 posts (measured in turns, release build, 2 cores).
+fn exit_now(code: ExitCode) -> ! {
+    use std::io::Write as _;
+    // Returning from `main` would have flushed them.
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let status = (0..=u8::MAX)
+        .find(|&status| ExitCode::from(status) == code)
+        .unwrap_or(1);
+    // SAFETY: `_exit` ends the process at once; no Rust code runs after it
+    // and no value of this thread is used again. Other threads are ended
+    // with it, as `exit` would end them.
+    unsafe { libc::_exit(i32::from(status)) }
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
