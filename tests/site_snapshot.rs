@@ -228,6 +228,70 @@ fn the_reset_image_way_imports_once_and_every_call_starts_from_the_image() {
     assert_eq!(html(again.run(job)), answers[0]);
 }
 
+/// A call that writes a module's attribute and a few hundred KB of new
+/// objects: what it answers shows whether a call before it left anything.
+const WRITES: &str = "import tomllib\n\n\
+    def render(ctx):\n    \
+    seen = getattr(tomllib, 'seen', 0)\n    \
+    tomllib.seen = seen + 1\n    \
+    junk = [str(i) * 40 for i in range(3000)]\n    \
+    return f'{seen} {len(junk)} {sum(map(len, junk))}'\n";
+
+/// A process that reads the image from the disk maps it into each new
+/// instance instead of copying its 15 MB: the instance's memory is a
+/// private, writable mapping of the image file, and calls that write all
+/// over it still each start from the image, checked page for page.
+#[test]
+fn an_image_read_from_disk_is_mapped_into_each_instance_and_every_call_starts_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let modules = ["tomllib"];
+    let Some(first) = preloaded(preload(&modules, "mapped", dir.path()), Mode::Inline) else {
+        return;
+    };
+    let mut job = macro_job("writes", WRITES, &[]);
+    job.modules = Some(Arc::new(SiteModules::default()));
+    assert_eq!(html(first.run(job)), "0 3000 435600");
+    drop(first);
+    let file = dir.path().join("mapped.image");
+    assert!(file.is_file());
+
+    let mut config = RuntimeConfig::new(guest());
+    config.mode = Mode::Worker { workers: 1 };
+    config.engine.isolation = Isolation::from_env().unwrap_or_default();
+    config.engine.preload = Some(preload(&modules, "mapped", dir.path()));
+    config.engine.verify_every = 1;
+    let runtime = Runtime::new(config).expect("the guest loads");
+    assert!(runtime.engine().preload_report().unwrap().from_disk);
+    let answers: Vec<String> = (0..8)
+        .map(|_| {
+            let mut job = macro_job("writes", WRITES, &[]);
+            job.modules = Some(Arc::new(SiteModules::default()));
+            html(runtime.run(job))
+        })
+        .collect();
+    assert_eq!(answers[0], "0 3000 435600", "{answers:?}");
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+
+    // The instance's memory is the file, mapped writable and private (the
+    // image the resets copy from is the same file, mapped read-only).
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let name = file.to_str().unwrap();
+    let perms: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.ends_with(name))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(perms.contains(&"rw-p"), "{perms:?} in\n{maps}");
+    assert!(perms.contains(&"r--p"), "{perms:?} in\n{maps}");
+    // Every call was served by a reset instance, and every reset compared
+    // the whole memory with the image and found it equal.
+    let stats = runtime.engine().isolation_counters().snapshot();
+    assert!(stats.resets >= 7, "{stats:?}");
+    assert!(stats.full_checks >= 7, "{stats:?}");
+    assert_eq!(stats.mismatches, 0, "{stats:?}");
+    assert!(stats.discarded.is_empty(), "{stats:?}");
+}
+
 #[test]
 fn a_preload_that_loops_is_stopped_remembered_and_calls_still_import() {
     let dir = tempfile::tempdir().unwrap();

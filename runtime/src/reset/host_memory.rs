@@ -23,6 +23,76 @@ impl Region {
     pub(crate) fn size(&self) -> usize {
         self.size.load(Ordering::Acquire)
     }
+
+    /// Replace the region's first `len` bytes (all accessible, a whole
+    /// number of pages) with a private, writable mapping of `file` from
+    /// `offset`: the memory then reads as the file, and a page the guest
+    /// writes becomes its own copy. Nothing is read or copied up front.
+    /// On failure the bytes are left zeroed, or, if that failed too, the
+    /// region is unusable (see [`MapFailed`]).
+    ///
+    /// # Safety
+    ///
+    /// No guest may be running in the region, and nothing may hold a
+    /// reference into its first `len` bytes.
+    pub(crate) unsafe fn map_file(
+        &self,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> Result<(), MapFailed> {
+        use std::os::fd::AsRawFd as _;
+        let refused = |why: &str| Err(MapFailed::Empty(std::io::Error::other(why.to_string())));
+        if len > self.size() || !len.is_multiple_of(4096) {
+            return refused("a mapping past the memory's size, or not of whole pages");
+        }
+        let Ok(offset) = libc::off_t::try_from(offset) else {
+            return refused("an offset past the file system's");
+        };
+        // SAFETY: `MAP_FIXED` over `len` bytes of our own reservation,
+        // accessible now (checked above) and so inside it; the caller
+        // vouches that nothing uses them.
+        let mapped = unsafe {
+            libc::mmap(
+                self.base as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        if mapped == libc::MAP_FAILED {
+            let e = std::io::Error::last_os_error();
+            // A failed `MAP_FIXED` may have unmapped the range already: it
+            // is made plain memory again, for the caller to fill.
+            // SAFETY: as above, with anonymous memory.
+            let again = unsafe {
+                libc::mmap(
+                    self.base as *mut libc::c_void,
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if again == libc::MAP_FAILED {
+                return Err(MapFailed::Unusable(e));
+            }
+            return Err(MapFailed::Empty(e));
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Region::map_file`] failed, and what the region holds after.
+#[derive(Debug)]
+pub(crate) enum MapFailed {
+    /// The range is plain zeroed memory: it may be filled some other way.
+    Empty(std::io::Error),
+    /// The range may be unmapped: the instance cannot be used.
+    Unusable(std::io::Error),
 }
 
 thread_local! {

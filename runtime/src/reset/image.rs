@@ -38,6 +38,19 @@ impl Image {
     }
 }
 
+impl Image {
+    /// The file this image is mapped from and the offset of its first byte
+    /// in it; `None` for an image on the heap.
+    pub(crate) fn file_range(&self) -> Option<(&std::fs::File, u64)> {
+        match &self.0 {
+            Backing::Heap(_) => None,
+            Backing::Mapped { map, offset, .. } => {
+                Some((&map.file, map.offset + u64::try_from(*offset).ok()?))
+            }
+        }
+    }
+}
+
 impl Deref for Image {
     type Target = [u8];
 
@@ -64,6 +77,10 @@ impl Deref for Image {
 pub(crate) struct Mapping {
     base: *const u8,
     len: usize,
+    /// The file and where the mapping starts in it, so that an instance's
+    /// memory can map the same pages (see [`Image::file_range`]).
+    file: std::fs::File,
+    offset: u64,
 }
 
 // SAFETY: the mapping is read-only for this process, and the files mapped
@@ -79,6 +96,7 @@ impl Mapping {
         if len == 0 {
             return Err(std::io::Error::other("an empty mapping"));
         }
+        let file_offset = offset;
         let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
         // SAFETY: a new mapping of our own, read-only and private: nothing
         // else refers to it, and writes to the file by others after a
@@ -99,6 +117,8 @@ impl Mapping {
         Ok(Mapping {
             base: base.cast(),
             len,
+            file: file.try_clone()?,
+            offset: file_offset,
         })
     }
 }

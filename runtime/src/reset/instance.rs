@@ -13,7 +13,7 @@
 //! - globals, the stack, the component's own flags: a call that returns
 //!   leaves them as it found them; a trap may not, so a trap discards.
 
-use super::host_memory::Region;
+use super::host_memory::{MapFailed, Region};
 use super::hot_set::HotSet;
 use super::image::Image;
 use super::kernel::{PAGE, WriteTracker};
@@ -188,10 +188,33 @@ impl SandboxEngine {
             ));
         }
         let copying = std::time::Instant::now();
+        let mut mapped = 0;
         for (region, image) in regions.iter().zip(images) {
+            // An image read from a file is mapped from it, privately: the
+            // pages come from the page cache as the guest touches them and
+            // a written one becomes the instance's own, where copying all
+            // 15 MB took 5 ms per instance (and as much memory).
+            if let Some((file, offset)) = image.file_range() {
+                // SAFETY: the guest is not running (we hold its store) and
+                // nothing refers into its memory yet.
+                match unsafe { region.map_file(file, offset, image.len()) } {
+                    Ok(()) => {
+                        mapped += 1;
+                        continue;
+                    }
+                    Err(MapFailed::Empty(e)) => {
+                        tracing::debug!("site snapshot image not mapped ({e}): copied");
+                    }
+                    Err(MapFailed::Unusable(e)) => {
+                        return Err(Failure::Unavailable(format!(
+                            "cannot map the site snapshot's image into a new instance: {e}"
+                        )));
+                    }
+                }
+            }
             // SAFETY: the region is mapped writable for `image.len()` bytes
             // (checked above) and the guest is not running (we hold its
-            // store); the image is our own allocation, apart from it.
+            // store); the image is apart from it.
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     image.as_ptr(),
@@ -201,8 +224,9 @@ impl SandboxEngine {
             }
         }
         tracing::debug!(
+            mapped,
             copy_us = copying.elapsed().as_micros() as u64,
-            "site snapshot image copied into a new instance"
+            "site snapshot image brought into a new instance"
         );
         Ok((prepared, regions))
     }
