@@ -298,7 +298,7 @@ fn layer(
     images: &Images,
     scripts: &[&crate::abi::Script],
 ) -> Result<(Images, BTreeSet<String>), Refused> {
-    let (instance, regions) = engine
+    let (instance, regions, _) = engine
         .instantiate_from(images)
         .map_err(|f| Refused::Host(f.to_string()))?;
     let request = serde_json::json!({

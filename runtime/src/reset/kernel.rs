@@ -30,6 +30,9 @@ const UFFDIO_WRITEPROTECT: libc::c_ulong = 0xc018_aa06;
 // _IOWR('f', 16, struct pm_scan_arg)
 const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
 const PAGE_IS_WRITTEN: u64 = 1 << 1;
+const PAGE_IS_FILE: u64 = 1 << 2;
+const PAGE_IS_PRESENT: u64 = 1 << 3;
+const PAGE_IS_SWAPPED: u64 = 1 << 4;
 const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 
 #[repr(C)]
@@ -188,10 +191,49 @@ impl WriteTracker {
     /// Append to `out` the runs of pages (counted from the range's start)
     /// written since they were last protected, or never protected.
     pub(crate) fn written(&mut self, out: &mut Vec<Range<usize>>) -> io::Result<()> {
-        self.scan(PM_SCAN_CHECK_WPASYNC, out)
+        self.scan_categories(
+            PM_SCAN_CHECK_WPASYNC,
+            PAGE_IS_WRITTEN,
+            PAGE_IS_WRITTEN,
+            |_| true,
+            out,
+        )
     }
 
-    fn scan(&mut self, flags: u64, out: &mut Vec<Range<usize>>) -> io::Result<()> {
+    /// Append to `out` the runs of pages (counted from the range's start)
+    /// that hold a copy of their own, when the range is a private mapping
+    /// of a file: present pages that are not the file's (a write made them
+    /// the process's own), and pages swapped out since they were written.
+    /// Every other page reads as the file does. A page swapped out while
+    /// protected is not listed: the kernel reports it as it reports a
+    /// page never touched (both are protected entries with no page).
+    pub(crate) fn own_copies(&mut self, out: &mut Vec<Range<usize>>) -> io::Result<()> {
+        let wanted = PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+        self.scan_categories(
+            0,
+            0,
+            wanted,
+            |categories| {
+                let present = categories & PAGE_IS_PRESENT != 0;
+                let swapped = categories & PAGE_IS_SWAPPED != 0;
+                let file = categories & PAGE_IS_FILE != 0;
+                let written = categories & PAGE_IS_WRITTEN != 0;
+                (present && !file) || (swapped && written)
+            },
+            out,
+        )
+    }
+
+    /// Append to `out` the runs of pages whose categories (those of
+    /// `returned`) match `mask` and pass `keep`.
+    fn scan_categories(
+        &mut self,
+        flags: u64,
+        mask: u64,
+        returned: u64,
+        keep: impl Fn(u64) -> bool,
+        out: &mut Vec<Range<usize>>,
+    ) -> io::Result<()> {
         let end = self.range.end as u64;
         let mut start = self.range.start as u64;
         while start < end {
@@ -202,14 +244,17 @@ impl WriteTracker {
                 end,
                 vec: self.regions.as_mut_ptr() as u64,
                 vec_len: self.regions.len() as u64,
-                category_mask: PAGE_IS_WRITTEN,
-                return_mask: PAGE_IS_WRITTEN,
+                category_mask: mask,
+                return_mask: returned,
                 ..Default::default()
             };
             // SAFETY: the kernel writes at most `vec_len` regions into `vec`.
             let found = unsafe { libc::ioctl(self.pagemap.as_raw_fd(), PAGEMAP_SCAN, &mut arg) };
             check(found, "PAGEMAP_SCAN")?;
             for region in &self.regions[..found as usize] {
+                if !keep(region.categories) {
+                    continue;
+                }
                 let first = (region.start as usize - self.range.start) / PAGE;
                 let last = (region.end as usize - self.range.start) / PAGE;
                 match out.last_mut() {
@@ -305,6 +350,71 @@ pub(crate) fn probe() -> Result<(), String> {
 )]
 mod tests {
     use super::*;
+
+    /// A private mapping of `file`'s first `pages` pages, unmapped when
+    /// dropped.
+    fn map_file(file: &std::fs::File, pages: usize) -> Pages {
+        // SAFETY: a new private mapping of a file of at least that length.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                pages * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        Pages {
+            base: base as usize,
+            len: pages * PAGE,
+        }
+    }
+
+    #[test]
+    fn a_file_mappings_own_copies_are_the_pages_written_whether_protected_or_not() {
+        if let Err(why) = probe() {
+            eprintln!("skipped: this kernel cannot track writes ({why})");
+            return;
+        }
+        use std::io::Write as _;
+        const PAGES: usize = 8;
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&vec![7u8; PAGES * PAGE]).unwrap();
+        let pages = map_file(&file, PAGES);
+        let mut tracker = WriteTracker::new(pages.range()).unwrap();
+        tracker.protect(0..PAGES, true).unwrap();
+        let mut own = Vec::new();
+        tracker.own_copies(&mut own).unwrap();
+        assert!(own.is_empty(), "{own:?}");
+        // Read pages hold the file's pages; a written one is its own copy.
+        // SAFETY: inside the mapping.
+        let read = unsafe { *((pages.base + PAGE + 3) as *const u8) };
+        assert_eq!(read, 7);
+        pages.write(3, 0);
+        pages.write(4, 9);
+        tracker.own_copies(&mut own).unwrap();
+        assert_eq!(own, [3..5]);
+        // Protected again (as a reset leaves a page it restored), a copy
+        // is still listed: a write the tracking missed would show there.
+        let mut written = Vec::new();
+        tracker.written(&mut written).unwrap();
+        assert_eq!(written, [3..5]);
+        tracker.protect(3..5, true).unwrap();
+        written.clear();
+        tracker.written(&mut written).unwrap();
+        assert!(written.is_empty(), "{written:?}");
+        own.clear();
+        tracker.own_copies(&mut own).unwrap();
+        assert_eq!(own, [3..5]);
+        // So is a page written while unprotected (the hot set's).
+        tracker.protect(6..7, false).unwrap();
+        pages.write(6, 1);
+        own.clear();
+        tracker.own_copies(&mut own).unwrap();
+        assert_eq!(own, [3..5, 6..7]);
+    }
 
     #[test]
     fn writes_are_seen_page_by_page_until_protected_again() {
