@@ -11,6 +11,9 @@ use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 pub(crate) struct Region {
     base: usize,
     size: AtomicUsize,
+    /// Set when a mapping into the region failed: the reservation is then
+    /// never unmapped, since part of it may belong to someone else by then.
+    leaked: std::sync::atomic::AtomicBool,
 }
 
 impl Region {
@@ -24,12 +27,28 @@ impl Region {
         self.size.load(Ordering::Acquire)
     }
 
+    /// A region over memory the caller mapped (and unmaps), for tests.
+    #[cfg(test)]
+    pub(crate) fn over(base: usize, size: usize) -> Region {
+        Region {
+            base,
+            size: AtomicUsize::new(size),
+            leaked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a mapping into the region failed (see [`Region::map_file`]):
+    /// its instance must not run.
+    pub(crate) fn leaked(&self) -> bool {
+        self.leaked.load(Ordering::Acquire)
+    }
+
     /// Replace the region's first `len` bytes (all accessible, a whole
     /// number of pages) with a private, writable mapping of `file` from
     /// `offset`: the memory then reads as the file, and a page the guest
     /// writes becomes its own copy. Nothing is read or copied up front.
-    /// On failure the bytes are left zeroed, or, if that failed too, the
-    /// region is unusable (see [`MapFailed`]).
+    /// After a failure the region must not be used: its instance is dropped
+    /// and its reservation left mapped (see [`Region::leaked`]).
     ///
     /// # Safety
     ///
@@ -40,15 +59,14 @@ impl Region {
         file: &std::fs::File,
         offset: u64,
         len: usize,
-    ) -> Result<(), MapFailed> {
+    ) -> std::io::Result<()> {
         use std::os::fd::AsRawFd as _;
-        let refused = |why: &str| Err(MapFailed::Empty(std::io::Error::other(why.to_string())));
         if len > self.size() || !len.is_multiple_of(4096) {
-            return refused("a mapping past the memory's size, or not of whole pages");
+            return Err(std::io::Error::other(
+                "a mapping past the memory's size, or not of whole pages",
+            ));
         }
-        let Ok(offset) = libc::off_t::try_from(offset) else {
-            return refused("an offset past the file system's");
-        };
+        let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
         // SAFETY: `MAP_FIXED` over `len` bytes of our own reservation,
         // accessible now (checked above) and so inside it; the caller
         // vouches that nothing uses them.
@@ -63,36 +81,15 @@ impl Region {
             )
         };
         if mapped == libc::MAP_FAILED {
-            let e = std::io::Error::last_os_error();
-            // A failed `MAP_FIXED` may have unmapped the range already: it
-            // is made plain memory again, for the caller to fill.
-            // SAFETY: as above, with anonymous memory.
-            let again = unsafe {
-                libc::mmap(
-                    self.base as *mut libc::c_void,
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if again == libc::MAP_FAILED {
-                return Err(MapFailed::Unusable(e));
-            }
-            return Err(MapFailed::Empty(e));
+            // Before Linux 6.12 a failed `MAP_FIXED` may have unmapped the
+            // range already, and another thread's mapping may land in the
+            // hole: nothing of this reservation is touched or unmapped
+            // again (see `Region::leaked`).
+            self.leaked.store(true, Ordering::Release);
+            return Err(std::io::Error::last_os_error());
         }
         Ok(())
     }
-}
-
-/// Why [`Region::map_file`] failed, and what the region holds after.
-#[derive(Debug)]
-pub(crate) enum MapFailed {
-    /// The range is plain zeroed memory: it may be filled some other way.
-    Empty(std::io::Error),
-    /// The range may be unmapped: the instance cannot be used.
-    Unusable(std::io::Error),
 }
 
 thread_local! {
@@ -202,6 +199,7 @@ unsafe impl MemoryCreator for HostMemoryCreator {
             region: Arc::new(Region {
                 base: base as usize,
                 size: AtomicUsize::new(0),
+                leaked: std::sync::atomic::AtomicBool::new(false),
             }),
             reserved,
             mapped,
@@ -281,6 +279,9 @@ unsafe impl LinearMemory for HostMemory {
 
 impl Drop for HostMemory {
     fn drop(&mut self) {
+        if self.region.leaked() {
+            return;
+        }
         // SAFETY: the reservation made in `new_memory`, no longer used by
         // wasmtime (it drops the memory with its instance).
         unsafe { libc::munmap(self.region.base as *mut libc::c_void, self.mapped) };

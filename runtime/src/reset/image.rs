@@ -73,7 +73,10 @@ impl Deref for Image {
 /// image files are written whole under a temporary name and renamed into
 /// place, and old ones are removed by unlinking, so this project never
 /// changes a file under a mapping; only another program of the same user
-/// writing into the cache folder could.
+/// writing into the cache folder could. Instances map the same file (see
+/// `Region::map_file`), so such a program would change what they read
+/// too: the cache folder is trusted as the compiled guest's code in it is,
+/// which that program could replace as well.
 pub(crate) struct Mapping {
     base: *const u8,
     len: usize,
@@ -98,6 +101,8 @@ impl Mapping {
         }
         let file_offset = offset;
         let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
+        // Before mapping: a failure after it would leave the mapping behind.
+        let kept = file.try_clone()?;
         // SAFETY: a new mapping of our own, read-only and private: nothing
         // else refers to it, and writes to the file by others after a
         // rename do not reach it.
@@ -117,7 +122,7 @@ impl Mapping {
         Ok(Mapping {
             base: base.cast(),
             len,
-            file: file.try_clone()?,
+            file: kept,
             offset: file_offset,
         })
     }

@@ -13,7 +13,7 @@
 //! - globals, the stack, the component's own flags: a call that returns
 //!   leaves them as it found them; a trap may not, so a trap discards.
 
-use super::host_memory::{MapFailed, Region};
+use super::host_memory::Region;
 use super::hot_set::HotSet;
 use super::image::Image;
 use super::kernel::{PAGE, WriteTracker};
@@ -80,6 +80,10 @@ struct Tracked {
     mapped: bool,
     /// Pages the full comparison looks at, when `mapped`.
     own: Vec<Range<usize>>,
+    /// Every page a request wrote since the instance was made (or the hot
+    /// set or the lazy list held), when `mapped`: compared with the rest,
+    /// since a protected copy swapped out reads like a page never touched.
+    ever: Vec<bool>,
     /// Pages outside the hot set that a request wrote and that were left
     /// writable after its reset (see [`Tracked::restore`]).
     lazy: Lazy,
@@ -114,6 +118,15 @@ static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// A new instance, its memories, and which of them are mapped from the
 /// image's file.
 pub(crate) type Instantiated = (Prepared, Vec<Arc<Region>>, Vec<bool>);
+
+/// Why an instance could not be filled from its images.
+enum Refill {
+    /// Instantiating failed.
+    Failure(Failure),
+    /// Mapping an image's file failed: the instance is dropped (its
+    /// memories left reserved) and another one made by copying.
+    MapFailed(std::io::Error),
+}
 
 /// An instance reset in place after every request.
 pub(crate) struct ResetInstance {
@@ -165,6 +178,11 @@ impl SandboxEngine {
                 written: Vec::new(),
                 mapped,
                 own: Vec::new(),
+                ever: if mapped {
+                    vec![false; pages]
+                } else {
+                    Vec::new()
+                },
                 lazy: Lazy::default(),
             });
         }
@@ -188,15 +206,34 @@ impl SandboxEngine {
     /// and which of them are mapped from the images' file rather than
     /// copied.
     pub(crate) fn instantiate_from(&self, images: &[Arc<Image>]) -> Result<Instantiated, Failure> {
+        match self.instantiate_filled(images, true) {
+            Err(Refill::MapFailed(e)) => {
+                tracing::warn!("cannot map the site snapshot's image ({e}): copied instead");
+                self.instantiate_filled(images, false)
+            }
+            made => made,
+        }
+        .map_err(|refused| match refused {
+            Refill::Failure(failure) => failure,
+            Refill::MapFailed(e) => Failure::Unavailable(format!(
+                "cannot bring the site snapshot's image into a new instance: {e}"
+            )),
+        })
+    }
+
+    /// A new instance filled from `images`: mapped from their file where
+    /// they come from one and `map` allows it, else copied.
+    fn instantiate_filled(&self, images: &[Arc<Image>], map: bool) -> Result<Instantiated, Refill> {
         let sizes: Vec<usize> = images.iter().map(|m| m.len()).collect();
         let (prepared, regions) =
-            super::host_memory::with_initial_sizes(&sizes, || self.instantiate())?;
+            super::host_memory::with_initial_sizes(&sizes, || self.instantiate())
+                .map_err(Refill::Failure)?;
         if regions.len() != images.len()
             || regions.iter().zip(images).any(|(r, m)| r.size() != m.len())
         {
-            return Err(Failure::Unavailable(
+            return Err(Refill::Failure(Failure::Unavailable(
                 "a new instance's memories do not match the site snapshot's image".into(),
-            ));
+            )));
         }
         let copying = std::time::Instant::now();
         let mut mapped = vec![false; regions.len()];
@@ -205,23 +242,12 @@ impl SandboxEngine {
             // pages come from the page cache as the guest touches them and
             // a written one becomes the instance's own, where copying all
             // 15 MB took 5 ms per instance (and as much memory).
-            if let Some((file, offset)) = image.file_range() {
+            if let Some((file, offset)) = image.file_range().filter(|_| map) {
                 // SAFETY: the guest is not running (we hold its store) and
                 // nothing refers into its memory yet.
-                match unsafe { region.map_file(file, offset, image.len()) } {
-                    Ok(()) => {
-                        *mapped = true;
-                        continue;
-                    }
-                    Err(MapFailed::Empty(e)) => {
-                        tracing::debug!("site snapshot image not mapped ({e}): copied");
-                    }
-                    Err(MapFailed::Unusable(e)) => {
-                        return Err(Failure::Unavailable(format!(
-                            "cannot map the site snapshot's image into a new instance: {e}"
-                        )));
-                    }
-                }
+                unsafe { region.map_file(file, offset, image.len()) }.map_err(Refill::MapFailed)?;
+                *mapped = true;
+                continue;
             }
             // SAFETY: the region is mapped writable for `image.len()` bytes
             // (checked above) and the guest is not running (we hold its
@@ -365,6 +391,16 @@ impl Tracked {
     fn restore(&mut self) -> std::io::Result<usize> {
         self.written.clear();
         self.tracker.written(&mut self.written)?;
+        if self.mapped {
+            for run in self
+                .written
+                .iter()
+                .chain(self.hot.runs())
+                .chain(&self.lazy.runs)
+            {
+                self.ever[run.clone()].fill(true);
+            }
+        }
         let mut copied = 0;
         for run in &self.written {
             self.copy(run.clone());
@@ -456,10 +492,11 @@ impl Tracked {
 
     /// Whether the memory holds the image, byte for byte. A memory mapped
     /// from the image's file reads as the file wherever it holds no copy
-    /// of its own, so only its own copies are compared: the pages a
-    /// request wrote, restored or not, which are where a reset that missed
-    /// a write would show. That spares reading (and faulting in) 15 MB that
-    /// cannot differ: the first reset of an instance took 3-4 ms.
+    /// of its own, so only these pages are compared: those the kernel
+    /// lists as its own copies, and every page a request ever wrote (a
+    /// protected copy swapped out is listed as a page never touched is).
+    /// That spares reading (and faulting in) 15 MB that cannot differ: the
+    /// first reset of an instance took 3-4 ms.
     fn equals_image(&mut self) -> bool {
         let memory = memory_of(&self.region);
         if !self.mapped {
@@ -470,10 +507,15 @@ impl Tracked {
             tracing::warn!("cannot list the pages to compare ({e}): comparing all");
             return memory == &**self.image;
         }
-        self.own.iter().all(|run| {
-            let bytes = run.start * PAGE..run.end * PAGE;
+        let mut compared = self.ever.clone();
+        for run in &self.own {
+            compared[run.clone()].fill(true);
+        }
+        let same = |page: usize| {
+            let bytes = page * PAGE..(page + 1) * PAGE;
             memory[bytes.clone()] == self.image[bytes]
-        })
+        };
+        (0..compared.len()).filter(|&page| compared[page]).all(same)
     }
 }
 
@@ -505,5 +547,75 @@ mod tests {
         assert_eq!(merged(&[], &[4..7]), [4..7]);
         assert_eq!(merged(&[2..4], &[4..5]), [2..5]);
         assert!(merged(&[], &[]).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod mapped_tests {
+    use super::*;
+    use crate::reset::image::Mapping;
+    use std::io::Write as _;
+    use std::os::fd::AsRawFd as _;
+
+    fn poke(base: usize, at: usize, byte: u8) {
+        // SAFETY: inside the test's mapping.
+        unsafe { *((base + at) as *mut u8) = byte };
+    }
+
+    /// The comparison after a reset looks only at a mapped memory's own
+    /// copies: a write the reset did not bring back must still be found.
+    #[test]
+    fn a_write_the_reset_missed_is_found_in_a_memory_mapped_from_the_image() {
+        if let Err(why) = super::super::kernel::probe() {
+            eprintln!("skipped: this kernel cannot track writes ({why})");
+            return;
+        }
+        const PAGES: usize = 16;
+        let len = PAGES * PAGE;
+        let mut file = tempfile::tempfile_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        file.write_all(&bytes).unwrap();
+        let map = Arc::new(Mapping::of(&file, 0, len).unwrap());
+        let image = Arc::new(Image::mapped(&map, 0, len).unwrap());
+        // SAFETY: a new private mapping of the file, unmapped below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let base = base as usize;
+        let tracker = WriteTracker::new(base..base + len).unwrap();
+        tracker.protect(0..PAGES, true).unwrap();
+        let mut memory = Tracked {
+            region: Arc::new(Region::over(base, len)),
+            image,
+            tracker,
+            hot: HotSet::new(PAGES),
+            written: Vec::new(),
+            mapped: true,
+            own: Vec::new(),
+            ever: vec![false; PAGES],
+            lazy: Lazy::default(),
+        };
+        assert!(memory.equals_image());
+        // A request's write, seen, then brought back.
+        poke(base, 3 * PAGE + 5, 0xff);
+        assert!(!memory.equals_image());
+        assert_eq!(memory.restore().unwrap(), 1);
+        assert!(memory.equals_image());
+        // A write the tracking does not report (protected again before
+        // the reset scans): the reset leaves it, the comparison finds it.
+        poke(base, 7 * PAGE, 0xee);
+        memory.tracker.protect(7..8, true).unwrap();
+        assert_eq!(memory.restore().unwrap(), 0);
+        assert!(!memory.equals_image());
+        // SAFETY: the mapping made above; nothing refers to it any more.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
     }
 }

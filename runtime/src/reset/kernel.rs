@@ -380,7 +380,9 @@ mod tests {
         }
         use std::io::Write as _;
         const PAGES: usize = 8;
-        let mut file = tempfile::tempfile().unwrap();
+        // On the disk the cache folder is on, as a rule, not a tmpfs (whose
+        // files are shared memory, tracked another way).
+        let mut file = tempfile::tempfile_in(env!("CARGO_MANIFEST_DIR")).unwrap();
         file.write_all(&vec![7u8; PAGES * PAGE]).unwrap();
         let pages = map_file(&file, PAGES);
         let mut tracker = WriteTracker::new(pages.range()).unwrap();
