@@ -554,8 +554,8 @@ mod tests {
 mod mapped_tests {
     use super::*;
     use crate::reset::image::Mapping;
+    use crate::reset::kernel::Pages;
     use std::io::Write as _;
-    use std::os::fd::AsRawFd as _;
 
     fn poke(base: usize, at: usize, byte: u8) {
         // SAFETY: inside the test's mapping.
@@ -577,20 +577,9 @@ mod mapped_tests {
         file.write_all(&bytes).unwrap();
         let map = Arc::new(Mapping::of(&file, 0, len).unwrap());
         let image = Arc::new(Image::mapped(&map, 0, len).unwrap());
-        // SAFETY: a new private mapping of the file, unmapped below.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
-        let base = base as usize;
-        let tracker = WriteTracker::new(base..base + len).unwrap();
+        let pages = Pages::map_file(&file, PAGES).unwrap();
+        let base = pages.range().start;
+        let tracker = WriteTracker::new(pages.range()).unwrap();
         tracker.protect(0..PAGES, true).unwrap();
         let mut memory = Tracked {
             region: Arc::new(Region::over(base, len)),
@@ -615,7 +604,5 @@ mod mapped_tests {
         memory.tracker.protect(7..8, true).unwrap();
         assert_eq!(memory.restore().unwrap(), 0);
         assert!(!memory.equals_image());
-        // SAFETY: the mapping made above; nothing refers to it any more.
-        unsafe { libc::munmap(base as *mut libc::c_void, len) };
     }
 }

@@ -271,8 +271,9 @@ impl WriteTracker {
     }
 }
 
-/// A private anonymous mapping of some pages, unmapped when dropped.
-struct Pages {
+/// A private mapping of some pages, anonymous or of a file, unmapped when
+/// dropped.
+pub(crate) struct Pages {
     base: usize,
     len: usize,
 }
@@ -300,7 +301,31 @@ impl Pages {
         })
     }
 
-    fn range(&self) -> Range<usize> {
+    /// A private, writable mapping of `file`'s first `count` pages.
+    #[cfg(test)]
+    pub(crate) fn map_file(file: &std::fs::File, count: usize) -> io::Result<Pages> {
+        let len = count * PAGE;
+        // SAFETY: a new private mapping of the file, owned by the value.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Pages {
+            base: base as usize,
+            len,
+        })
+    }
+
+    pub(crate) fn range(&self) -> Range<usize> {
         self.base..self.base + self.len
     }
 
@@ -313,7 +338,7 @@ impl Pages {
 
 impl Drop for Pages {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in `map`, no longer used.
+        // SAFETY: the mapping made in `map` or `map_file`, no longer used.
         unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
     }
 }
@@ -351,27 +376,6 @@ pub(crate) fn probe() -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// A private mapping of `file`'s first `pages` pages, unmapped when
-    /// dropped.
-    fn map_file(file: &std::fs::File, pages: usize) -> Pages {
-        // SAFETY: a new private mapping of a file of at least that length.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                pages * PAGE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED);
-        Pages {
-            base: base as usize,
-            len: pages * PAGE,
-        }
-    }
-
     #[test]
     fn a_file_mappings_own_copies_are_the_pages_written_whether_protected_or_not() {
         if let Err(why) = probe() {
@@ -384,7 +388,7 @@ mod tests {
         // files are shared memory, tracked another way).
         let mut file = tempfile::tempfile_in(env!("CARGO_MANIFEST_DIR")).unwrap();
         file.write_all(&vec![7u8; PAGES * PAGE]).unwrap();
-        let pages = map_file(&file, PAGES);
+        let pages = Pages::map_file(&file, PAGES).unwrap();
         let mut tracker = WriteTracker::new(pages.range()).unwrap();
         tracker.protect(0..PAGES, true).unwrap();
         let mut own = Vec::new();
