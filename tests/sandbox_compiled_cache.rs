@@ -30,11 +30,14 @@ fn compiled_once_then_loaded_and_recompiled_when_corrupt() {
     assert!(!load.from_cache);
     assert_eq!(load.not_cached, None, "the compiled code is stored");
     works(&first);
-    let files: Vec<_> = std::fs::read_dir(cache.path())
+    let (files, images): (Vec<_>, Vec<_>) = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
+        .partition(|p| p.extension().is_some_and(|e| e == "cwasm"));
     assert_eq!(files.len(), 1, "{files:?}");
+    // With reset in place, the guest's memory is kept apart from its code.
+    let apart = first.engine().isolation().mode == blogmark_runtime::IsolationMode::Reset;
+    assert_eq!(images.len(), usize::from(apart), "{images:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         name.starts_with("guest-") && name.ends_with(".cwasm"),

@@ -245,6 +245,39 @@ fn every_hostile_kind_is_survived_and_what_each_leaves_is_invisible() {
     assert!(stats.instances_created >= 7, "{stats:?}");
 }
 
+/// With reset in place the guest's code is compiled apart from its memory,
+/// which then fills every instance from an image kept beside the code: a
+/// new instance must hold the very bytes the whole component's data
+/// segments lay out, as wasmtime instantiates it.
+#[test]
+fn an_instance_of_the_guest_compiled_apart_starts_from_its_whole_memory() {
+    if !reset_available() {
+        return;
+    }
+    let apart = blogmark_runtime::SandboxEngine::new(&settings(Isolation::Reset))
+        .expect("the guest loads apart from its memory");
+    let cache = tempfile::tempdir().unwrap();
+    let mut whole = settings(Isolation::Reset);
+    whole.keep_data_in_code = true;
+    // Winch's code (a quarter of Cranelift's compile) fills the memory alike.
+    whole.cache_dir = Some(cache.path().into());
+    whole.baseline_first = true;
+    let whole = blogmark_runtime::SandboxEngine::new(&whole).expect("the whole guest loads");
+    let from_image = apart.new_instance_memories().unwrap();
+    let from_segments = whole.new_instance_memories().unwrap();
+    assert_eq!(from_image.len(), 1);
+    assert_eq!(from_image, from_segments);
+    // Not a memory of zeros: the interpreter's heap is in it.
+    assert!(from_image[0].1 > 4 << 20, "{from_image:?}");
+    // No image is kept beside code compiled whole.
+    let images = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".image"))
+        .count();
+    assert_eq!(images, 0);
+}
+
 #[test]
 fn patching_json_does_not_reach_the_dispatcher() {
     let runtime = runtime_with(Isolation::Auto);

@@ -76,8 +76,8 @@ fn mark_used(path: &Path) {
 
 /// Remove all but the [`KEEP`] most recently used compiled artifacts of
 /// `dir` (by their mark, see [`mark_used`]), and never one marked within
-/// [`IN_USE`]: another process may be about to load it. Returns how many
-/// went.
+/// [`IN_USE`]: another process may be about to load it, and the memory
+/// images left without code. Returns how many artifacts went.
 fn prune(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -92,12 +92,47 @@ fn prune(dir: &Path) -> usize {
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
-    artifacts
+    let removed = artifacts
         .into_iter()
         .skip(KEEP)
         .filter(|(used, _)| used.elapsed().map_or(true, |age| age >= IN_USE))
         .filter(|(_, path)| std::fs::remove_file(path).is_ok())
-        .count()
+        .count();
+    remove_orphan_images(dir);
+    removed
+}
+
+/// Remove the memory images (`guest_image`) whose component has no
+/// compiled code left in `dir`, unless written within [`IN_USE`] (its code
+/// may be compiling now). Without its image, code is only loaded once the
+/// component is split again.
+fn remove_orphan_images(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &names {
+        let Some(component) = name
+            .strip_prefix("guest-")
+            .and_then(|n| n.strip_suffix(".image"))
+        else {
+            continue;
+        };
+        let prefix = format!("guest-{component}-");
+        let compiled = names
+            .iter()
+            .any(|n| n.starts_with(&prefix) && n.ends_with(".cwasm"));
+        let path = dir.join(name);
+        let recent = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < IN_USE));
+        if !compiled && !recent {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// How [`ArtifactCache::load_or_compile`] obtained the component.

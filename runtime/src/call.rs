@@ -93,8 +93,22 @@ impl SandboxEngine {
     }
 
     /// A fresh instance and the memories the runtime mapped for it (none
-    /// with the pooling allocator).
+    /// with the pooling allocator), filled from the guest's memory image
+    /// when its code was compiled apart from it.
     pub(crate) fn instantiate(
+        &self,
+    ) -> Result<(Prepared, Vec<Arc<crate::reset::host_memory::Region>>), Failure> {
+        match self.base_images() {
+            Some(images) => self
+                .instantiate_from(images)
+                .map(|(prepared, regions, _)| (prepared, regions)),
+            None => self.instantiate_bare(),
+        }
+    }
+
+    /// A fresh instance as wasmtime leaves it, and the memories the runtime
+    /// mapped for it.
+    pub(crate) fn instantiate_bare(
         &self,
     ) -> Result<(Prepared, Vec<Arc<crate::reset::host_memory::Region>>), Failure> {
         crate::reset::host_memory::take_created();

@@ -58,6 +58,11 @@ pub struct EngineSettings {
     /// (reset in place only; ignored with a fresh instance per request,
     /// whose way to a site snapshot is [`crate::snapshot`]).
     pub preload: Option<crate::Preload>,
+    /// With reset in place, compile the guest whole, its memory in its data
+    /// segments, rather than apart from it (see `guest_image`): only to
+    /// check that both start from the same bytes.
+    #[doc(hidden)]
+    pub keep_data_in_code: bool,
 }
 
 /// The default of [`EngineSettings::verify_every`]: every reset in debug
@@ -79,6 +84,7 @@ impl EngineSettings {
             verify_every: DEFAULT_VERIFY_EVERY,
             baseline_first: false,
             preload: None,
+            keep_data_in_code: false,
         }
     }
 }
@@ -105,8 +111,12 @@ pub struct SandboxEngine {
     load: LoadReport,
     isolation: ResolvedIsolation,
     verify_every: u64,
-    /// Each memory as instantiation leaves it, from the first instance
-    /// reset in place; shared by the engine's instances.
+    /// Whether the guest was compiled apart from its memory (see
+    /// `guest_image`): every instance is then filled from `images`.
+    pub(crate) data_apart: bool,
+    /// Each memory as instantiation leaves it: the guest's memory kept
+    /// apart, else taken from the first instance reset in place; shared by
+    /// the engine's instances.
     pub(crate) images: OnceLock<crate::preload::Images>,
     /// What to import into the image, with reset in place.
     preload: Option<crate::Preload>,
@@ -227,7 +237,12 @@ impl SandboxEngine {
             ))
         };
         let (sha256, read) = settings.component.identify().map_err(cannot_read)?;
-        let mut cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
+        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
+        let code_key = apart
+            .as_ref()
+            .map_or(sha256.as_str(), |a| a.key())
+            .to_owned();
+        let mut cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &code_key);
         // Winch compiles for x86-64 only; without a cache folder the
         // optimized code could never be made apart.
         let baseline = settings.baseline_first
@@ -236,20 +251,31 @@ impl SandboxEngine {
             && !cache.holds_artifact();
         if baseline {
             engine = configure(Tier::Baseline)?;
-            cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256);
+            cache = ArtifactCache::new(settings.cache_dir.clone(), &engine, &code_key);
         }
         let (component, obtained) = cache
             .load_or_compile(&engine, || {
                 if let Some(observer) = &settings.on_compile {
                     (observer.0)(CompileStage::Started);
                 }
-                let compiled = compile(&engine, &settings.component, read.as_deref());
+                let compiled = compile(
+                    &engine,
+                    &settings.component,
+                    read.as_deref(),
+                    apart.as_ref(),
+                );
                 if let Some(observer) = &settings.on_compile {
                     (observer.0)(CompileStage::Finished);
                 }
                 compiled
             })
             .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
+        let images = OnceLock::new();
+        if let Some(apart) = &apart {
+            let whole = || read.clone().map_or_else(|| settings.component.bytes(), Ok);
+            let image = apart.image(whole).map_err(unavailable)?;
+            let _ = images.set(vec![Arc::new(image)]);
+        }
         drop(read);
         crate::function_cache::FunctionCache::shared().clear();
         let mut linker = Linker::new(&engine);
@@ -278,7 +304,8 @@ impl SandboxEngine {
             load,
             isolation,
             verify_every: settings.verify_every,
-            images: OnceLock::new(),
+            data_apart: apart.is_some(),
+            images,
             preload,
             preloaded: OnceLock::new(),
             isolation_counters: IsolationCounters::default(),
@@ -298,11 +325,18 @@ impl SandboxEngine {
             .component
             .identify()
             .map_err(|e| Failure::Unavailable(format!("cannot read the guest: {e}")))?;
+        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
+        let code_key = apart.as_ref().map_or(sha256.as_str(), |a| a.key());
         let cache =
-            ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).only_into_existing();
+            ArtifactCache::new(settings.cache_dir.clone(), &engine, code_key).only_into_existing();
         let (_, obtained) = cache
             .load_or_compile(&engine, || {
-                compile(&engine, &settings.component, read.as_deref())
+                compile(
+                    &engine,
+                    &settings.component,
+                    read.as_deref(),
+                    apart.as_ref(),
+                )
             })
             .map_err(|e| Failure::Unavailable(format!("cannot compile the guest: {e:#}")))?;
         crate::function_cache::FunctionCache::shared().clear();
@@ -325,10 +359,12 @@ impl SandboxEngine {
         else {
             return false;
         };
-        let Ok((sha256, _)) = settings.component.identify() else {
+        let Ok((sha256, read)) = settings.component.identify() else {
             return false;
         };
-        ArtifactCache::new(settings.cache_dir.clone(), &engine, &sha256).holds_artifact()
+        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
+        let code_key = apart.as_ref().map_or(sha256.as_str(), |a| a.key());
+        ArtifactCache::new(settings.cache_dir.clone(), &engine, code_key).holds_artifact()
     }
 
     /// Identifies the guest build and engine settings: part of every result
@@ -363,6 +399,37 @@ impl SandboxEngine {
             .as_ref()
     }
 
+    /// The images of the guest's memories kept apart from its code (see
+    /// `guest_image`), which every instance is filled from; `None` when
+    /// instantiation fills them.
+    pub(crate) fn base_images(&self) -> Option<&crate::preload::Images> {
+        self.images.get().filter(|_| self.data_apart)
+    }
+
+    /// The SHA-256 of each memory of a new instance, as the guest's first
+    /// instruction would find it, and how many of its bytes are not zero:
+    /// what a test compares across engines.
+    #[doc(hidden)]
+    pub fn new_instance_memories(&self) -> Result<Vec<(String, usize)>, Failure> {
+        use sha2::Digest as _;
+        let (prepared, regions) = self.instantiate()?;
+        let digests = regions
+            .iter()
+            .map(|region| {
+                // SAFETY: the region is mapped readable for `size()` bytes
+                // while its instance (`prepared`, alive here) lives, and
+                // the guest is not running.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(region.base() as *const u8, region.size())
+                };
+                let set = bytes.iter().filter(|b| **b != 0).count();
+                (hex::encode(sha2::Sha256::digest(bytes)), set)
+            })
+            .collect();
+        drop(prepared);
+        Ok(digests)
+    }
+
     /// Whether instances start from a preloaded image.
     pub(crate) fn has_preload(&self) -> bool {
         self.preload.is_some()
@@ -385,13 +452,36 @@ impl SandboxEngine {
     }
 }
 
-/// Compile `component` for `engine`, from `read` when identifying it
-/// already read its bytes.
+/// The guest's code apart from its memory, with reset in place (whose
+/// memories the runtime fills itself) when the component can be split;
+/// `read`: its bytes, when identifying it read them.
+fn apart(
+    settings: &EngineSettings,
+    mode: IsolationMode,
+    sha256: &str,
+    read: Option<&[u8]>,
+) -> Option<crate::guest_image::Apart> {
+    if mode != IsolationMode::Reset || settings.keep_data_in_code {
+        return None;
+    }
+    crate::guest_image::Apart::choose(sha256, settings.cache_dir.as_deref(), || {
+        read.map_or_else(|| settings.component.bytes(), |bytes| Ok(bytes.to_vec()))
+    })
+}
+
+/// Compile `component` for `engine` (split, when `apart`), from `read`
+/// when identifying it already read its bytes.
 fn compile(
     engine: &Engine,
     component: &GuestComponent,
     read: Option<&[u8]>,
+    apart: Option<&crate::guest_image::Apart>,
 ) -> wasmtime::Result<Component> {
+    if let Some(apart) = apart {
+        let whole = || read.map_or_else(|| component.bytes(), |bytes| Ok(bytes.to_vec()));
+        let split = apart.component(whole).map_err(wasmtime::Error::msg)?;
+        return Component::new(engine, split);
+    }
     match read {
         Some(bytes) => Component::new(engine, bytes),
         None => Component::new(engine, component.bytes()?),

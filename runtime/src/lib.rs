@@ -41,6 +41,7 @@ mod engine;
 mod failure;
 mod function_cache;
 mod guest_component;
+mod guest_image;
 mod instances;
 mod isolation;
 mod limits;

@@ -99,9 +99,9 @@ thread_local! {
 }
 
 thread_local! {
-    /// Sizes the next memories created on this thread start at, in order
-    /// (see [`with_initial_sizes`]).
-    static SIZES: RefCell<std::collections::VecDeque<usize>> =
+    /// Sizes the next memories created on this thread start at, in order,
+    /// and whether to populate them (see [`with_initial_sizes`]).
+    static SIZES: RefCell<std::collections::VecDeque<(usize, bool)>> =
         const { RefCell::new(std::collections::VecDeque::new()) };
 }
 
@@ -109,8 +109,9 @@ thread_local! {
 /// bytes, in creation order, rather than at their declared minimum: an
 /// instance about to be filled from a larger image (see `crate::preload`).
 /// Wasmtime reads a memory's size from it when it is created, so the
-/// guest sees these sizes from the start.
-pub(crate) fn with_initial_sizes<R>(sizes: &[usize], instantiate: impl FnOnce() -> R) -> R {
+/// guest sees these sizes from the start. A memory whose flag is set is
+/// populated whole (every page is about to be written).
+pub(crate) fn with_initial_sizes<R>(sizes: &[(usize, bool)], instantiate: impl FnOnce() -> R) -> R {
     SIZES.with(|s| *s.borrow_mut() = sizes.iter().copied().collect());
     let made = instantiate();
     SIZES.with(|s| s.borrow_mut().clear());
@@ -163,7 +164,7 @@ unsafe impl MemoryCreator for HostMemoryCreator {
         guard: usize,
     ) -> Result<Box<dyn LinearMemory>, String> {
         let from_image = SIZES.with(|s| s.borrow_mut().pop_front());
-        let minimum = match from_image {
+        let minimum = match from_image.map(|(size, _)| size) {
             Some(size) if maximum.is_some_and(|max| size > max) => {
                 return Err(format!(
                     "an image of {size} bytes is past the memory's maximum"
@@ -213,12 +214,12 @@ unsafe impl MemoryCreator for HostMemoryCreator {
         if minimum > 0 {
             memory.make_accessible(minimum).map_err(|e| e.to_string())?;
         }
-        if from_image.is_some() {
-            // Every page is about to be written (the data segments, then
-            // the image): one system call gives them all, where thousands
-            // of page faults did (a new instance of the site snapshot went
-            // from 13.5-15 ms to 11.5 ms). Advice: without it, they fault
-            // as before.
+        if from_image.is_some_and(|(_, populate)| populate) {
+            // Every page is about to be written (the data segments, or a
+            // copy of the image): one system call gives them all, where
+            // thousands of page faults did (a new instance of the site
+            // snapshot went from 13.5-15 ms to 11.5 ms). Advice: without
+            // it, they fault as before.
             // SAFETY: advice on our own mapping, accessible for `minimum`
             // bytes; the pages it gives are zero, as they would be anyway.
             unsafe { libc::madvise(base, minimum, libc::MADV_POPULATE_WRITE) };

@@ -142,7 +142,7 @@ impl SandboxEngine {
         let unavailable = |what: String| Failure::Unavailable(what);
         // The site snapshot's import (seconds, on first use) is not held
         // under the lock: only making the instance is.
-        let preloaded = self.preloaded_images();
+        let preloaded = self.preloaded_images().or(self.base_images());
         let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
         let started = std::time::Instant::now();
         let (prepared, regions, images, mapped) = match preloaded {
@@ -151,7 +151,7 @@ impl SandboxEngine {
                 (prepared, regions, Some(images.clone()), mapped)
             }
             None => {
-                let (prepared, regions) = self.instantiate()?;
+                let (prepared, regions) = self.instantiate_bare()?;
                 let mapped = vec![false; regions.len()];
                 (prepared, regions, None, mapped)
             }
@@ -224,9 +224,19 @@ impl SandboxEngine {
     /// A new instance filled from `images`: mapped from their file where
     /// they come from one and `map` allows it, else copied.
     fn instantiate_filled(&self, images: &[Arc<Image>], map: bool) -> Result<Instantiated, Refill> {
-        let sizes: Vec<usize> = images.iter().map(|m| m.len()).collect();
+        // A memory is made whole at once (one system call, not a fault a
+        // page) when every page of it is about to be written: by the data
+        // segments, or by a copy of the image. One mapped from the image's
+        // file, of a guest with no data segments, is left as reserved.
+        let sizes: Vec<(usize, bool)> = images
+            .iter()
+            .map(|m| {
+                let mapped = map && m.file_range().is_some();
+                (m.len(), !(mapped && self.data_apart))
+            })
+            .collect();
         let (prepared, regions) =
-            super::host_memory::with_initial_sizes(&sizes, || self.instantiate())
+            super::host_memory::with_initial_sizes(&sizes, || self.instantiate_bare())
                 .map_err(Refill::Failure)?;
         if regions.len() != images.len()
             || regions.iter().zip(images).any(|(r, m)| r.size() != m.len())
