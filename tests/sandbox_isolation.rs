@@ -263,6 +263,7 @@ fn an_instance_of_the_guest_compiled_apart_starts_from_its_whole_memory() {
     whole.cache_dir = Some(cache.path().into());
     whole.baseline_first = true;
     let whole = blogmark_runtime::SandboxEngine::new(&whole).expect("the whole guest loads");
+    assert!(apart.data_apart() && !whole.data_apart());
     let from_image = apart.new_instance_memories().unwrap();
     let from_segments = whole.new_instance_memories().unwrap();
     assert_eq!(from_image.len(), 1);

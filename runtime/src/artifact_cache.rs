@@ -35,14 +35,23 @@ impl Hasher for ShaHasher {
 }
 
 /// Remove every compiled artifact of the component whose SHA-256 is
-/// `sha256` from `dir` (whatever engine compiled it).
+/// `sha256` from `dir` (whatever engine compiled it), and of its form
+/// compiled apart from its memory, with that memory's image (see
+/// `guest_image`).
 pub(crate) fn remove_for(dir: &Path, sha256: &str) {
-    let prefix = format!("guest-{}-", &sha256[..sha256.len().min(24)]);
+    let split = crate::guest_image::split_key(sha256);
+    let prefixes =
+        [sha256, split.as_str()].map(|key| format!("guest-{}", &key[..key.len().min(24)]));
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = prefixes.iter().any(|prefix| {
+            name.strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.starts_with('-') || rest == ".image")
+        });
+        if ours {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -237,7 +237,7 @@ impl SandboxEngine {
             ))
         };
         let (sha256, read) = settings.component.identify().map_err(cannot_read)?;
-        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
+        let apart = apart(settings, isolation.mode, &sha256, read.as_deref(), true);
         let code_key = apart
             .as_ref()
             .map_or(sha256.as_str(), |a| a.key())
@@ -325,7 +325,8 @@ impl SandboxEngine {
             .component
             .identify()
             .map_err(|e| Failure::Unavailable(format!("cannot read the guest: {e}")))?;
-        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
+        // Made apart for a cache that exists: no folder is made again.
+        let apart = apart(settings, isolation.mode, &sha256, read.as_deref(), false);
         let code_key = apart.as_ref().map_or(sha256.as_str(), |a| a.key());
         let cache =
             ArtifactCache::new(settings.cache_dir.clone(), &engine, code_key).only_into_existing();
@@ -359,12 +360,18 @@ impl SandboxEngine {
         else {
             return false;
         };
-        let Ok((sha256, read)) = settings.component.identify() else {
+        let Ok((sha256, _)) = settings.component.identify() else {
             return false;
         };
-        let apart = apart(settings, isolation.mode, &sha256, read.as_deref());
-        let code_key = apart.as_ref().map_or(sha256.as_str(), |a| a.key());
-        ArtifactCache::new(settings.cache_dir.clone(), &engine, code_key).holds_artifact()
+        // Only asks: the code a reset engine would load is the split
+        // component's (a component that cannot be split is then compiled
+        // apart once more, for nothing).
+        let code_key = if isolation.mode == IsolationMode::Reset && !settings.keep_data_in_code {
+            crate::guest_image::split_key(&sha256)
+        } else {
+            sha256
+        };
+        ArtifactCache::new(settings.cache_dir.clone(), &engine, &code_key).holds_artifact()
     }
 
     /// Identifies the guest build and engine settings: part of every result
@@ -430,6 +437,13 @@ impl SandboxEngine {
         Ok(digests)
     }
 
+    /// Whether the guest was compiled apart from its memory (see
+    /// `guest_image`).
+    #[doc(hidden)]
+    pub fn data_apart(&self) -> bool {
+        self.data_apart
+    }
+
     /// Whether instances start from a preloaded image.
     pub(crate) fn has_preload(&self) -> bool {
         self.preload.is_some()
@@ -454,17 +468,20 @@ impl SandboxEngine {
 
 /// The guest's code apart from its memory, with reset in place (whose
 /// memories the runtime fills itself) when the component can be split;
-/// `read`: its bytes, when identifying it read them.
+/// `read`: its bytes, when identifying it read them; `create`: whether
+/// keeping its image may make the cache folder.
 fn apart(
     settings: &EngineSettings,
     mode: IsolationMode,
     sha256: &str,
     read: Option<&[u8]>,
+    create: bool,
 ) -> Option<crate::guest_image::Apart> {
     if mode != IsolationMode::Reset || settings.keep_data_in_code {
         return None;
     }
-    crate::guest_image::Apart::choose(sha256, settings.cache_dir.as_deref(), || {
+    let dir = settings.cache_dir.as_deref();
+    crate::guest_image::Apart::choose(sha256, (dir, create), || {
         read.map_or_else(|| settings.component.bytes(), |bytes| Ok(bytes.to_vec()))
     })
 }

@@ -163,8 +163,9 @@ fn module_data(module: &[u8]) -> Result<ModuleData<'_>, String> {
 }
 
 /// Whether any module inside the component `bytes` (nested components
-/// included) has data segments; refused when one has a start function.
-fn any_data(bytes: &[u8]) -> Result<bool, String> {
+/// included) has data segments or a memory of its own; refused when one
+/// has a start function.
+fn any_data_or_memory(bytes: &[u8]) -> Result<bool, String> {
     for section in sections(bytes)? {
         let inner = &bytes[section.body.clone()];
         let has = match section.id {
@@ -173,9 +174,9 @@ fn any_data(bytes: &[u8]) -> Result<bool, String> {
                 if data.starts {
                     return Err(refuse("a module with a start function"));
                 }
-                !data.segments.is_empty() || data.passive > 0
+                !data.segments.is_empty() || data.passive > 0 || !data.memories_defined.is_empty()
             }
-            COMPONENT => any_data(inner)?,
+            COMPONENT => any_data_or_memory(inner)?,
             _ => false,
         };
         if has {
@@ -200,14 +201,19 @@ pub(crate) fn split(component: &[u8]) -> Result<Split, String> {
                     return Err(refuse("a module with a start function"));
                 }
                 if data.segments.is_empty() && data.passive == 0 {
+                    // One image fills one memory: a second would start
+                    // empty.
+                    if !data.memories_defined.is_empty() {
+                        return Err(refuse("a module without data defines a memory"));
+                    }
                     continue;
                 }
                 if with_data.replace(index).is_some() {
                     return Err(refuse("more than one module has data"));
                 }
             }
-            COMPONENT if any_data(inner)? => {
-                return Err(refuse("a nested component has data"));
+            COMPONENT if any_data_or_memory(inner)? => {
+                return Err(refuse("a nested component has data or a memory"));
             }
             _ => {}
         }
@@ -267,7 +273,7 @@ pub(crate) fn split(component: &[u8]) -> Result<Split, String> {
 /// component's SHA-256: another component, so other code in the cache.
 pub(crate) fn split_key(sha256: &str) -> String {
     use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(format!("{sha256}:data-apart-1")))
+    hex::encode(sha2::Sha256::digest(format!("{sha256}:data-apart-2")))
 }
 
 /// Where the memory image of the component split under `key` is kept in
@@ -276,31 +282,52 @@ pub(crate) fn image_path(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("guest-{}.image", &key[..key.len().min(24)]))
 }
 
-/// Keep `image` at `path`: written whole under a temporary name, then
-/// renamed, so that a process mapping the old file keeps its pages.
-pub(crate) fn store_image(path: &Path, image: &[u8]) -> std::io::Result<()> {
+/// The first bytes of an image file, then the memory's size (a
+/// little-endian u64); the memory itself starts at [`WASM_PAGE`], so that
+/// it can be mapped from the file.
+const MAGIC: &[u8; 8] = b"BMGUEST1";
+
+/// Keep `image` at `path` (making its folder if `create`): a header that
+/// names its size, then the memory; written whole and synced under a
+/// temporary name, then renamed, so that a reader never sees part of one
+/// and a process mapping the old file keeps its pages.
+pub(crate) fn store_image(path: &Path, image: &[u8], create: bool) -> std::io::Result<()> {
     let dir = path.parent().expect("cache files live in a directory");
-    std::fs::create_dir_all(dir)?;
+    if create {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut header = vec![0u8; WASM_PAGE as usize];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..16].copy_from_slice(&(image.len() as u64).to_le_bytes());
+    std::io::Write::write_all(&mut tmp, &header)?;
     std::io::Write::write_all(&mut tmp, image)?;
+    tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
-/// The image kept at `path`, mapped, when it is there and of `size` bytes
-/// (`None` for any size).
-pub(crate) fn load_image(
-    path: &Path,
-    size: Option<usize>,
-) -> std::io::Result<crate::reset::image::Image> {
-    let file = std::fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
-    if size.is_some_and(|size| size != len) || len == 0 || !(len as u64).is_multiple_of(WASM_PAGE) {
-        return Err(std::io::Error::other("an image of the wrong size"));
+/// The image kept at `path`, mapped, when the file is whole: its header,
+/// and exactly the size it names after it (whole wasm pages).
+pub(crate) fn load_image(path: &Path) -> std::io::Result<crate::reset::image::Image> {
+    use std::io::Read as _;
+    let bad = |why: &str| std::io::Error::other(format!("not a whole image file: {why}"));
+    let mut file = std::fs::File::open(path)?;
+    let mut header = [0u8; 16];
+    file.read_exact(&mut header).map_err(|_| bad("too short"))?;
+    if &header[..8] != MAGIC {
+        return Err(bad("another format"));
     }
-    let map = std::sync::Arc::new(crate::reset::image::Mapping::of(&file, 0, len)?);
-    crate::reset::image::Image::mapped(&map, 0, len)
-        .ok_or_else(|| std::io::Error::other("an image outside its mapping"))
+    let size = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+    if size == 0 || !size.is_multiple_of(WASM_PAGE) || size > LARGEST_IMAGE {
+        return Err(bad("a size that is no memory's"));
+    }
+    if file.metadata()?.len() != WASM_PAGE + size {
+        return Err(bad("cut short or too long"));
+    }
+    let len = size as usize;
+    let map = std::sync::Arc::new(crate::reset::image::Mapping::of(&file, WASM_PAGE, len)?);
+    crate::reset::image::Image::mapped(&map, 0, len).ok_or_else(|| bad("outside its mapping"))
 }
 
 /// A guest compiled apart from its memory: the key its code is cached
@@ -308,6 +335,8 @@ pub(crate) fn load_image(
 pub(crate) struct Apart {
     key: String,
     image_path: Option<PathBuf>,
+    /// Whether keeping the image may make the cache folder.
+    create: bool,
     /// The split made while choosing, when one was: its component is the
     /// next compile's, its image the engine's.
     made: std::sync::Mutex<Option<Split>>,
@@ -317,10 +346,11 @@ impl Apart {
     /// The split form of the component whose SHA-256 is `sha256`, cached
     /// in `dir`; `None` when it cannot be split (it is then compiled whole).
     /// A component with an image kept already was split before; any other
-    /// is read (`whole`) and split now.
+    /// is read (`whole`) and split now. The image is kept only in a folder
+    /// that exists, unless `create`.
     pub(crate) fn choose(
         sha256: &str,
-        dir: Option<&Path>,
+        (dir, create): (Option<&Path>, bool),
         whole: impl FnOnce() -> std::io::Result<Vec<u8>>,
     ) -> Option<Apart> {
         let key = split_key(sha256);
@@ -328,6 +358,7 @@ impl Apart {
         let mut apart = Apart {
             key,
             image_path,
+            create,
             made: std::sync::Mutex::new(None),
         };
         if apart.image_path.as_deref().is_some_and(Path::is_file) {
@@ -358,7 +389,7 @@ impl Apart {
     /// next process splits the component again).
     fn keep(&self, image: &[u8]) {
         if let Some(path) = &self.image_path
-            && let Err(e) = store_image(path, image)
+            && let Err(e) = store_image(path, image, self.create)
         {
             tracing::warn!(path = %path.display(), "cannot keep the guest's memory image: {e}");
         }
@@ -392,10 +423,13 @@ impl Apart {
             return Ok(crate::reset::image::Image::heap(split.image));
         }
         if let Some(path) = &self.image_path {
-            match load_image(path, None) {
+            match load_image(path) {
                 Ok(image) => return Ok(image),
                 Err(e) => {
-                    tracing::debug!(path = %path.display(), "the guest's memory image is split again: {e}")
+                    // Replaced below by a whole one (a file never
+                    // changes in place: a process mapping it keeps it).
+                    tracing::warn!(path = %path.display(), "the guest's memory image is split again: {e}");
+                    let _ = std::fs::remove_file(path);
                 }
             }
         }
@@ -469,6 +503,12 @@ mod tests {
         assert!(split(b"not wasm").is_err());
         let no_data = component(1, &[]);
         let refused = split(&no_data).err().expect("refused");
+        assert!(
+            refused.contains("without data defines a memory"),
+            "{refused}"
+        );
+        let nothing = wasm_encoder::Component::new().finish();
+        let refused = split(&nothing).err().expect("refused");
         assert!(refused.contains("no module has data"), "{refused}");
     }
 
@@ -518,7 +558,7 @@ mod tests {
             read.set(read.get() + 1);
             Ok(whole.clone())
         };
-        let first = Apart::choose(&sha, Some(dir.path()), reading).unwrap();
+        let first = Apart::choose(&sha, (Some(dir.path()), true), reading).unwrap();
         assert_eq!(read.get(), 1);
         let path = image_path(dir.path(), first.key());
         assert!(path.is_file());
@@ -527,33 +567,86 @@ mod tests {
         assert_eq!(compiled, split(&whole).unwrap().component);
         let made_now = first.image(reading).unwrap();
         assert!(made_now.file_range().is_none());
-        let next = Apart::choose(&sha, Some(dir.path()), reading).unwrap();
+        let next = Apart::choose(&sha, (Some(dir.path()), true), reading).unwrap();
         let mapped = next.image(reading).unwrap();
         assert_eq!(read.get(), 1, "a kept image needs no read of the component");
         assert!(mapped.file_range().is_some());
         assert_eq!(&*mapped, &*made_now);
         assert_eq!(&mapped[5..9], b"kept");
         std::fs::remove_file(&path).unwrap();
-        let again = Apart::choose(&sha, Some(dir.path()), reading).unwrap();
+        let again = Apart::choose(&sha, (Some(dir.path()), true), reading).unwrap();
         assert_eq!(read.get(), 2);
         assert_eq!(&*again.image(reading).unwrap(), &*made_now);
+        // A file cut short is split again and replaced by a whole one.
+        let whole_file = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &whole_file[..whole_file.len() - 65_536]).unwrap();
+        let cut = Apart::choose(&sha, (Some(dir.path()), true), reading).unwrap();
+        assert_eq!(&*cut.image(reading).unwrap(), &*made_now);
+        assert_eq!(read.get(), 3);
+        assert_eq!(std::fs::read(&path).unwrap(), whole_file);
+        // No folder is made unless asked.
+        let gone = dir.path().join("gone");
+        assert!(Apart::choose(&sha, (Some(&gone), false), reading).is_some());
+        assert!(!gone.exists());
         // A component that cannot be split is compiled whole.
         let no_data = component(1, &[]);
         assert!(
-            Apart::choose(&"ef".repeat(32), Some(dir.path()), || Ok(no_data.clone())).is_none()
+            Apart::choose(&"ef".repeat(32), (Some(dir.path()), true), || Ok(
+                no_data.clone()
+            ))
+            .is_none()
         );
     }
 
     #[test]
-    fn a_kept_image_maps_back_at_its_size_only() {
+    fn a_kept_image_maps_back_only_when_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = image_path(dir.path(), &split_key(&"ab".repeat(32)));
         let mut image = vec![0u8; 65_536];
         image[100] = 7;
-        store_image(&path, &image).unwrap();
-        let mapped = load_image(&path, Some(65_536)).unwrap();
+        store_image(&path, &image, true).unwrap();
+        let mapped = load_image(&path).unwrap();
         assert_eq!(&*mapped, &image[..]);
-        assert!(load_image(&path, Some(2 * 65_536)).is_err());
-        assert!(load_image(&dir.path().join("none.image"), None).is_err());
+        let whole = std::fs::read(&path).unwrap();
+        for broken in [
+            &whole[..whole.len() - 1],
+            &whole[..16],
+            &whole[8..],
+            b"".as_slice(),
+        ] {
+            std::fs::write(&path, broken).unwrap();
+            assert!(load_image(&path).is_err(), "{} bytes", broken.len());
+        }
+        let mut longer = whole.clone();
+        longer.extend_from_slice(&[0u8; 65_536]);
+        std::fs::write(&path, &longer).unwrap();
+        assert!(load_image(&path).is_err());
+        assert!(load_image(&dir.path().join("none.image")).is_err());
+    }
+
+    #[test]
+    fn a_second_memory_keeps_the_memory_in_the_component() {
+        use wasm_encoder::*;
+        let with_data = component(1, &[(0, b"x")]);
+        let top = sections(&with_data).unwrap();
+        let data_module = &with_data[top[0].body.clone()];
+        let mut other = Module::new();
+        let mut memories = MemorySection::new();
+        memories.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        other.section(&memories);
+        let mut both = Component::new();
+        both.section(&RawSection {
+            id: ComponentSectionId::CoreModule as u8,
+            data: data_module,
+        });
+        both.section(&ModuleSection(&other));
+        let refused = split(&both.finish()).err().expect("refused");
+        assert!(refused.contains("defines a memory"), "{refused}");
     }
 }

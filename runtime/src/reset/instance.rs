@@ -208,16 +208,16 @@ impl SandboxEngine {
     pub(crate) fn instantiate_from(&self, images: &[Arc<Image>]) -> Result<Instantiated, Failure> {
         match self.instantiate_filled(images, true) {
             Err(Refill::MapFailed(e)) => {
-                tracing::warn!("cannot map the site snapshot's image ({e}): copied instead");
+                tracing::warn!("cannot map an image into a new instance ({e}): copied instead");
                 self.instantiate_filled(images, false)
             }
             made => made,
         }
         .map_err(|refused| match refused {
             Refill::Failure(failure) => failure,
-            Refill::MapFailed(e) => Failure::Unavailable(format!(
-                "cannot bring the site snapshot's image into a new instance: {e}"
-            )),
+            Refill::MapFailed(e) => {
+                Failure::Unavailable(format!("cannot bring an image into a new instance: {e}"))
+            }
         })
     }
 
@@ -242,7 +242,7 @@ impl SandboxEngine {
             || regions.iter().zip(images).any(|(r, m)| r.size() != m.len())
         {
             return Err(Refill::Failure(Failure::Unavailable(
-                "a new instance's memories do not match the site snapshot's image".into(),
+                "a new instance's memories do not match the images it is to be filled from".into(),
             )));
         }
         let copying = std::time::Instant::now();
@@ -273,7 +273,7 @@ impl SandboxEngine {
         tracing::debug!(
             mapped = mapped.iter().filter(|m| **m).count(),
             copy_us = copying.elapsed().as_micros() as u64,
-            "site snapshot image brought into a new instance"
+            "image brought into a new instance"
         );
         Ok((prepared, regions, mapped))
     }
