@@ -443,19 +443,25 @@ impl Apart {
 mod tests {
     use super::*;
 
-    /// A component of one module: one memory of `pages` pages, the given
-    /// active segments (offset, bytes), and a function using the memory.
-    fn component(pages: u64, segments: &[(i32, &[u8])]) -> Vec<u8> {
-        use wasm_encoder::*;
-        let mut module = Module::new();
-        let mut memories = MemorySection::new();
-        memories.memory(MemoryType {
+    /// A memory section with one memory of `pages` pages.
+    fn one_memory(pages: u64) -> wasm_encoder::MemorySection {
+        let mut memories = wasm_encoder::MemorySection::new();
+        memories.memory(wasm_encoder::MemoryType {
             minimum: pages,
             maximum: None,
             memory64: false,
             shared: false,
             page_size_log2: None,
         });
+        memories
+    }
+
+    /// A component of one module: one memory of `pages` pages, the given
+    /// active segments (offset, bytes), and a function using the memory.
+    fn component(pages: u64, segments: &[(i32, &[u8])]) -> Vec<u8> {
+        use wasm_encoder::*;
+        let mut module = Module::new();
+        let memories = one_memory(pages);
         module.section(&memories);
         let mut data = DataSection::new();
         for (offset, bytes) in segments {
@@ -522,14 +528,7 @@ mod tests {
         let mut functions = FunctionSection::new();
         functions.function(0);
         module.section(&functions);
-        let mut memories = MemorySection::new();
-        memories.memory(MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
+        let memories = one_memory(1);
         module.section(&memories);
         module.section(&StartSection { function_index: 0 });
         let mut code = CodeSection::new();
@@ -631,14 +630,7 @@ mod tests {
         let top = sections(&with_data).unwrap();
         let data_module = &with_data[top[0].body.clone()];
         let mut other = Module::new();
-        let mut memories = MemorySection::new();
-        memories.memory(MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
+        let memories = one_memory(1);
         other.section(&memories);
         let mut both = Component::new();
         both.section(&RawSection {
