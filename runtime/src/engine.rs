@@ -272,7 +272,7 @@ impl SandboxEngine {
             .map_err(|e| unavailable(format!("the guest component is unusable: {e:#}")))?;
         let images = OnceLock::new();
         if let Some(apart) = &apart {
-            let whole = || read.clone().map_or_else(|| settings.component.bytes(), Ok);
+            let whole = || whole_bytes(&settings.component, read.as_deref());
             let image = apart.image(whole).map_err(unavailable)?;
             let _ = images.set(vec![Arc::new(image)]);
         }
@@ -423,12 +423,8 @@ impl SandboxEngine {
         let digests = regions
             .iter()
             .map(|region| {
-                // SAFETY: the region is mapped readable for `size()` bytes
-                // while its instance (`prepared`, alive here) lives, and
-                // the guest is not running.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(region.base() as *const u8, region.size())
-                };
+                // Read while its instance (`prepared`, alive here) lives.
+                let bytes = crate::reset::instance::memory_of(region);
                 let set = bytes.iter().filter(|b| **b != 0).count();
                 (hex::encode(sha2::Sha256::digest(bytes)), set)
             })
@@ -482,8 +478,13 @@ fn apart(
     }
     let dir = settings.cache_dir.as_deref();
     crate::guest_image::Apart::choose(sha256, (dir, create), || {
-        read.map_or_else(|| settings.component.bytes(), |bytes| Ok(bytes.to_vec()))
+        whole_bytes(&settings.component, read)
     })
+}
+
+/// The bytes of `component`: `read`, when identifying it read them.
+fn whole_bytes(component: &GuestComponent, read: Option<&[u8]>) -> std::io::Result<Vec<u8>> {
+    read.map_or_else(|| component.bytes(), |bytes| Ok(bytes.to_vec()))
 }
 
 /// Compile `component` for `engine` (split, when `apart`), from `read`
@@ -495,8 +496,9 @@ fn compile(
     apart: Option<&crate::guest_image::Apart>,
 ) -> wasmtime::Result<Component> {
     if let Some(apart) = apart {
-        let whole = || read.map_or_else(|| component.bytes(), |bytes| Ok(bytes.to_vec()));
-        let split = apart.component(whole).map_err(wasmtime::Error::msg)?;
+        let split = apart
+            .component(|| whole_bytes(component, read))
+            .map_err(wasmtime::Error::msg)?;
         return Component::new(engine, split);
     }
     match read {

@@ -308,7 +308,7 @@ impl SandboxEngine {
 }
 
 /// The accessible bytes of `region`.
-fn memory_of(region: &Region) -> &[u8] {
+pub(crate) fn memory_of(region: &Region) -> &[u8] {
     // SAFETY: the region is mapped readable for `size()` bytes while its
     // instance lives, and the guest is not running (we hold its store).
     unsafe { std::slice::from_raw_parts(region.base() as *const u8, region.size()) }

@@ -280,39 +280,28 @@ pub(crate) struct Pages {
 
 impl Pages {
     fn map(count: usize) -> io::Result<Pages> {
-        let len = count * PAGE;
-        // SAFETY: a new private anonymous mapping, owned by the value.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Pages {
-            base: base as usize,
-            len,
-        })
+        Pages::mapped(count, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1)
     }
 
     /// A private, writable mapping of `file`'s first `count` pages.
     #[cfg(test)]
     pub(crate) fn map_file(file: &std::fs::File, count: usize) -> io::Result<Pages> {
+        Pages::mapped(count, libc::MAP_PRIVATE, file.as_raw_fd())
+    }
+
+    /// `count` readable and writable pages mapped with `flags` from `fd`
+    /// (-1 for none).
+    fn mapped(count: usize, flags: libc::c_int, fd: libc::c_int) -> io::Result<Pages> {
         let len = count * PAGE;
-        // SAFETY: a new private mapping of the file, owned by the value.
+        // SAFETY: a new private mapping (anonymous, or of the caller's
+        // file), owned by the value.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
+                flags,
+                fd,
                 0,
             )
         };
