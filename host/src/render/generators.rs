@@ -110,7 +110,7 @@ impl Made {
         diagnostics: &mut Vec<Diagnostic>,
     ) {
         for page in pages {
-            let built = match page_of(&page, permalinks) {
+            let built = match page_of(page, permalinks) {
                 Ok(built) => built,
                 Err(problem) => {
                     diagnostics.push(Diagnostic::error(
@@ -196,7 +196,7 @@ fn failure_line(failure: &python::Failure) -> usize {
 
 /// `generated` as a page of the site: its path under `content/` checked,
 /// its front matter and body parsed as a file's would be.
-fn page_of(generated: &GeneratedPage, permalinks: &Permalinks) -> Result<Page, String> {
+fn page_of(generated: GeneratedPage, permalinks: &Permalinks) -> Result<Page, String> {
     let segments = crate::site_paths::plain_segments(&generated.path)
         .filter(|s| {
             s.len() >= 2
@@ -222,11 +222,9 @@ fn page_of(generated: &GeneratedPage, permalinks: &Permalinks) -> Result<Page, S
             generated.path
         ));
     }
-    // JSON is YAML: the front matter goes through the parser a file's does.
-    let front_matter = serde_json::to_string(&generated.front_matter).unwrap_or_default();
-    let text = format!("---\n{front_matter}\n---\n{}", generated.body);
     let mut page =
-        crate::content::page::parse(kind, &path, text.as_bytes()).map_err(|d| d.message)?;
+        crate::content::page::from_generated(kind, &path, generated.front_matter, &generated.body)
+            .map_err(|d| d.message)?;
     crate::content::urls::apply_permalinks(&mut page, permalinks).map_err(|d| d.message)?;
     Ok(page)
 }
@@ -260,11 +258,69 @@ mod tests {
 
     #[test]
     fn a_page_is_parsed_as_a_file_of_content_would_be() {
-        let page = page_of(&generated("pages/books/dune.md"), &Permalinks::default()).unwrap();
+        let page = page_of(generated("pages/books/dune.md"), &Permalinks::default()).unwrap();
         assert_eq!(page.path, "content/pages/books/dune.md");
         assert_eq!(page.kind, Kind::Page);
         assert_eq!(page.title, "Dune");
         assert_eq!(page.body.trim(), "A *book*.");
+    }
+
+    /// The page of a file holding `front_matter` as YAML and then `body`,
+    /// as generated pages were made before they skipped the writing out.
+    fn as_a_file(
+        path: &str,
+        front_matter: &serde_json::Value,
+        body: &str,
+    ) -> Result<Page, Diagnostic> {
+        let text = format!("---\n{front_matter}\n---\n{body}");
+        crate::content::page::parse(Kind::Page, path, text.as_bytes())
+    }
+
+    #[test]
+    fn a_generated_page_is_the_page_of_a_file_with_its_front_matter_and_body() {
+        let path = "content/pages/books/dune.md";
+        let rich = serde_json::json!({
+            "title": "Dune, \"the\" novel: ünïcode ✓",
+            "date": "1965-08-01",
+            "lastmod": "2024-02-03T04:05:06Z",
+            "tags": ["sf", "desert"],
+            "slug": "dune-1965",
+            "aliases": ["/old/dune/"],
+            "draft": false,
+            "summary": "Spice.\nMore spice.",
+            "extra": {"pages": 412, "rating": 4.25, "series": null,
+                      "nested": {"deep": [1, [2, {"three": true}]]}},
+        });
+        let body = "# Dune\n\nA *book* {{< badge text=\"sf\" >}}.\n";
+        let map = rich.as_object().unwrap().clone();
+        let made = crate::content::page::from_generated(Kind::Page, path, map, body).unwrap();
+        // Every field, `content_hash` and `body_line` among them.
+        let file = as_a_file(path, &rich, body).unwrap();
+        assert_eq!(format!("{made:?}"), format!("{file:?}"));
+        assert_eq!(made.body_line, 4);
+
+        // What a file's front matter would be refused for, with the same
+        // message at the same line.
+        let refusals = [
+            serde_json::json!({"date": "1965-08-01"}),
+            serde_json::json!({"title": "Dune", "tags": "sf"}),
+            serde_json::json!({"title": "Dune", "date": "someday"}),
+            serde_json::json!({"title": 7}),
+        ];
+        let mut deep = serde_json::json!("bottom");
+        for _ in 0..200 {
+            deep = serde_json::json!([deep]);
+        }
+        for front_matter in refusals
+            .into_iter()
+            .chain([serde_json::json!({"title": "Deep", "extra": {"x": deep}})])
+        {
+            let map = front_matter.as_object().unwrap().clone();
+            let made = crate::content::page::from_generated(Kind::Page, path, map, body);
+            let file = as_a_file(path, &front_matter, body);
+            assert!(made.is_err(), "{front_matter}");
+            assert_eq!(made.unwrap_err(), file.unwrap_err(), "{front_matter}");
+        }
     }
 
     #[test]
@@ -280,7 +336,7 @@ mod tests {
             "pages/a\u{0}b.md",
         ] {
             assert!(
-                page_of(&generated(path), &Permalinks::default()).is_err(),
+                page_of(generated(path), &Permalinks::default()).is_err(),
                 "{path}"
             );
         }

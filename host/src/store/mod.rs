@@ -12,6 +12,7 @@ pub use runs::{RunRecord, StoredRun};
 use crate::content::Page;
 use crate::machine_key::MachineKey;
 use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -289,6 +290,12 @@ impl Store {
     /// Store new macro results of the guest build `guest_build` and drop
     /// those of scripts that are gone or changed (`live`: slug and content
     /// hash of every current script) and of any other guest build.
+    ///
+    /// Dropping them reads every stored result (7 ms of 10,000), so it is
+    /// done only when it can find something: when `live` or `guest_build`
+    /// differ from what the last pruning kept, or a new result is not one
+    /// of them. Otherwise every stored row was live at that pruning, and
+    /// every row stored since was too.
     pub fn update_macro_results(
         &mut self,
         new: &[NewResult],
@@ -318,19 +325,39 @@ impl Store {
                     ])
                     .map_err(&err)?;
             }
-            refill_temp_table(
-                &tx,
-                ("live_scripts", "slug TEXT, hash TEXT"),
-                "INSERT INTO live_scripts (slug, hash) VALUES (?1, ?2)",
-                live.iter().map(|(slug, hash)| (slug, hash)),
-            )
-            .map_err(&err)?;
-            tx.execute(
-                "DELETE FROM macro_results WHERE guest_build != ?1 OR NOT EXISTS (SELECT 1 FROM live_scripts l
-                   WHERE l.slug = macro_results.script_slug AND l.hash = macro_results.script_hash)",
-                [guest_build],
-            )
-            .map_err(&err)?;
+            let pruned_for = pruning_note(live, guest_build);
+            let all_live = new.iter().all(|r| {
+                live.iter()
+                    .any(|(slug, hash)| *slug == r.script_slug && *hash == r.script_hash)
+            });
+            let last: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM notes WHERE name = ?1",
+                    [PRUNED_FOR],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(&err)?;
+            if !all_live || last.as_deref() != Some(pruned_for.as_str()) {
+                refill_temp_table(
+                    &tx,
+                    ("live_scripts", "slug TEXT, hash TEXT"),
+                    "INSERT INTO live_scripts (slug, hash) VALUES (?1, ?2)",
+                    live.iter().map(|(slug, hash)| (slug, hash)),
+                )
+                .map_err(&err)?;
+                tx.execute(
+                    "DELETE FROM macro_results WHERE guest_build != ?1 OR NOT EXISTS (SELECT 1 FROM live_scripts l
+                       WHERE l.slug = macro_results.script_slug AND l.hash = macro_results.script_hash)",
+                    [guest_build],
+                )
+                .map_err(&err)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO notes (name, value) VALUES (?1, ?2)",
+                    [PRUNED_FOR, pruned_for.as_str()],
+                )
+                .map_err(&err)?;
+            }
         }
         tx.commit().map_err(&err)
     }
@@ -448,6 +475,27 @@ fn refill_temp_table<P: rusqlite::Params>(
         insert.execute(row)?;
     }
     Ok(())
+}
+
+/// The note naming the live scripts and guest build the result cache was
+/// last pruned for.
+const PRUNED_FOR: &str = "results pruned for";
+
+/// What [`PRUNED_FOR`] holds for `live` and `guest_build`: a digest, the
+/// same whatever the order of `live`.
+fn pruning_note(live: &[(String, String)], guest_build: &str) -> String {
+    let mut sorted: Vec<&(String, String)> = live.iter().collect();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    for part in std::iter::once(guest_build).chain(
+        sorted
+            .iter()
+            .flat_map(|(slug, hash)| [slug.as_str(), hash.as_str()]),
+    ) {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// What ends the key of the row that records which questions a result
@@ -637,6 +685,55 @@ mod tests {
             store.macro_results().unwrap().keys().collect::<Vec<_>>(),
             ["k3"]
         );
+    }
+
+    #[test]
+    fn pruning_is_skipped_only_while_it_could_find_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let live = [
+            ("a".to_string(), "h1".to_string()),
+            ("b".into(), "h2".into()),
+        ];
+        store
+            .update_macro_results(&[result("k1", "a", "h1")], &live, "guest")
+            .unwrap();
+        let note = |store: &Store| -> String {
+            store
+                .conn
+                .query_row(
+                    "SELECT value FROM notes WHERE name = ?1",
+                    [PRUNED_FOR],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let first = note(&store);
+        // The same scripts listed in another order: the same note.
+        let reordered = [live[1].clone(), live[0].clone()];
+        assert_eq!(pruning_note(&reordered, "guest"), first);
+        assert_ne!(pruning_note(&live, "guest-2"), first);
+
+        // A new result of a script that is not live goes at once, though the
+        // live scripts are those of the last pruning.
+        store
+            .update_macro_results(
+                &[result("k2", "a", "h1"), result("gone", "c", "h9")],
+                &live,
+                "guest",
+            )
+            .unwrap();
+        assert_eq!(
+            store.macro_results().unwrap().keys().collect::<Vec<_>>(),
+            ["k1", "k2"]
+        );
+        assert_eq!(note(&store), first);
+
+        // Script a edited: its results go, and the note follows.
+        let edited = [("a".to_string(), "h3".to_string()), live[1].clone()];
+        store.update_macro_results(&[], &edited, "guest").unwrap();
+        assert_eq!(store.macro_result_count().unwrap(), 0);
+        assert_eq!(note(&store), pruning_note(&edited, "guest"));
     }
 
     #[test]

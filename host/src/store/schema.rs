@@ -118,6 +118,13 @@ const MIGRATIONS: &[&str] = &[
         fetched_at INTEGER NOT NULL,
         tag BLOB NOT NULL
     );",
+    // 8: what the store last did that need not be done again while it
+    // holds (which live scripts and guest build the result cache was last
+    // pruned for).
+    "CREATE TABLE notes (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
 ];
 
 /// Bring the database up to the newest schema.
