@@ -651,14 +651,21 @@ mod tests {
         }
     }
 
+    fn temporary_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    /// Scripts `a` (content hash `h1`) and `b` (`h2`), as live scripts.
+    fn live_a_and_b() -> [(String, String); 2] {
+        [("a".into(), "h1".into()), ("b".into(), "h2".into())]
+    }
+
     #[test]
     fn results_of_another_guest_build_or_a_changed_script_are_pruned() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let live = [
-            ("a".to_string(), "h1".to_string()),
-            ("b".into(), "h2".into()),
-        ];
+        let (_dir, mut store) = temporary_store();
+        let live = live_a_and_b();
         let first = [result("k1", "a", "h1"), result("k2", "b", "h2")];
         store
             .update_macro_results(&first, &live, "guest-1")
@@ -689,12 +696,8 @@ mod tests {
 
     #[test]
     fn pruning_is_skipped_only_while_it_could_find_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let live = [
-            ("a".to_string(), "h1".to_string()),
-            ("b".into(), "h2".into()),
-        ];
+        let (_dir, mut store) = temporary_store();
+        let live = live_a_and_b();
         store
             .update_macro_results(&[result("k1", "a", "h1")], &live, "guest")
             .unwrap();
