@@ -73,6 +73,7 @@ pub mod content;
 pub mod diagnostics;
 pub mod file_stamp;
 pub mod input;
+mod key_hasher;
 pub mod links;
 pub mod machine_key;
 pub mod macros;

@@ -132,16 +132,7 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
             if raw.trim().is_empty() {
                 Value::Object(Map::new())
             } else {
-                if let Err(line) = yaml_flow_depth_ok(raw) {
-                    return Err(Diagnostic::error(
-                        file,
-                        line + 1,
-                        1,
-                        format!(
-                            "invalid YAML front matter: nested deeper than {MAX_YAML_DEPTH} levels"
-                        ),
-                    ));
-                }
+                yaml_depth_checked(file, raw)?;
                 super::yaml_budget::from_str(raw).map_err(|e| {
                     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
                     let message = e.to_string();
@@ -169,6 +160,19 @@ pub fn parse(file: &str, raw: &str, format: Format) -> Result<Map<String, Value>
             ),
         )),
     }
+}
+
+/// The error for YAML front matter `raw` (of `file`) that may nest deeper
+/// than [`MAX_YAML_DEPTH`], at its line in the file.
+pub fn yaml_depth_checked(file: &str, raw: &str) -> Result<(), Diagnostic> {
+    yaml_flow_depth_ok(raw).map_err(|line| {
+        Diagnostic::error(
+            file,
+            line + 1,
+            1,
+            format!("invalid YAML front matter: nested deeper than {MAX_YAML_DEPTH} levels"),
+        )
+    })
 }
 
 /// `Err(line)` (1-based, within `raw`) where the TOML text `raw` may nest

@@ -137,7 +137,7 @@ fn place(path: &str) -> (String, Option<String>) {
 pub fn parse(kind: Kind, path: &str, bytes: &[u8]) -> Result<Page, Diagnostic> {
     let text = crate::input::utf8(bytes).map_err(|e| e.to_diagnostic(path))?;
     let split = front_matter::split(path, text)?;
-    from_fields(kind, path, text, split)
+    from_fields(kind, path, text, split.fields, split.body, split.body_line)
 }
 
 /// The page a generator made at `path` (under `content/`), from its front
@@ -153,43 +153,24 @@ pub fn from_generated(
     body: &str,
 ) -> Result<Page, Diagnostic> {
     let written = serde_json::to_string(&front_matter).unwrap_or_default();
+    front_matter::yaml_depth_checked(path, &written)?;
     let text = format!("---\n{written}\n---\n{body}");
-    if let Err(line) = front_matter::yaml_flow_depth_ok(&written) {
-        return Err(Diagnostic::error(
-            path,
-            line + 1,
-            1,
-            format!(
-                "invalid YAML front matter: nested deeper than {} levels",
-                front_matter::MAX_YAML_DEPTH
-            ),
-        ));
-    }
-    let body_start = text.len() - body.len();
-    let split = front_matter::Split {
-        fields: front_matter,
-        body: &text[body_start..],
-        // The delimiter, the fields on one line, the delimiter.
-        body_line: 4,
-        front: Some(front_matter::Front {
-            format: front_matter::Format::Yaml,
-            raw: 4..4 + written.len() + 1,
-            body_start,
-        }),
-    };
-    from_fields(kind, path, &text, split)
+    // The delimiter, the fields on one line, the delimiter, then the body.
+    from_fields(kind, path, &text, front_matter, body, 4)
 }
 
-/// The page of the file at `path` whose text is `text`, split into
-/// `split`.
+/// The page of the file at `path` whose text is `text`: its front matter
+/// `map`, then `body` from line `body_line`.
 fn from_fields(
     kind: Kind,
     path: &str,
     text: &str,
-    split: front_matter::Split<'_>,
+    map: Map<String, Value>,
+    body: &str,
+    body_line: usize,
 ) -> Result<Page, Diagnostic> {
     let fields = Fields {
-        map: &split.fields,
+        map: &map,
         text,
         path,
     };
@@ -223,10 +204,10 @@ fn from_fields(
         draft,
         summary,
         extra,
-        body: split.body.to_owned(),
-        body_line: split.body_line,
+        body: body.to_owned(),
+        body_line,
         content_hash: crate::input::content_hash(text.as_bytes()),
-        front_matter: split.fields,
+        front_matter: map,
     })
 }
 

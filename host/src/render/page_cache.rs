@@ -21,7 +21,6 @@ use super::templates::Templates;
 use crate::content::Page;
 use crate::machine_key::{MachineKey, TAG_LEN};
 use crate::stats::CallKind;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -412,30 +411,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Length-prefixed parts, so that no two sequences hash alike.
-#[derive(Clone)]
-pub(super) struct KeyHasher(Sha256);
-
-impl KeyHasher {
-    pub(super) fn new() -> Self {
-        KeyHasher(Sha256::new())
-    }
-
-    pub(super) fn part(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update((bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
-        self
-    }
-
-    pub(super) fn finish(self) -> String {
-        hex::encode(self.digest())
-    }
-
-    /// The hash as bytes.
-    pub(super) fn digest(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
-}
+pub(super) use crate::key_hasher::KeyHasher;
 
 /// What every page of a build depends on besides itself and its
 /// templates: `inputs` (the site index, navigation, transforms, guest,
@@ -635,6 +611,7 @@ pub(super) fn page_hasher(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn page(n: usize) -> (String, (String, Arc<RenderedPage>)) {
         let content = format!("<p>Body {n}</p>");

@@ -12,7 +12,6 @@ pub use runs::{RunRecord, StoredRun};
 use crate::content::Page;
 use crate::machine_key::MachineKey;
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -486,16 +485,12 @@ const PRUNED_FOR: &str = "results pruned for";
 fn pruning_note(live: &[(String, String)], guest_build: &str) -> String {
     let mut sorted: Vec<&(String, String)> = live.iter().collect();
     sorted.sort();
-    let mut hasher = Sha256::new();
-    for part in std::iter::once(guest_build).chain(
-        sorted
-            .iter()
-            .flat_map(|(slug, hash)| [slug.as_str(), hash.as_str()]),
-    ) {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
+    let mut hasher = crate::key_hasher::KeyHasher::new();
+    hasher.part(guest_build.as_bytes());
+    for (slug, hash) in sorted {
+        hasher.part(slug.as_bytes()).part(hash.as_bytes());
     }
-    hex::encode(hasher.finalize())
+    hasher.finish()
 }
 
 /// What ends the key of the row that records which questions a result
