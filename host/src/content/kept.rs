@@ -9,7 +9,7 @@
 use super::{Content, load_with};
 use crate::config::Permalinks;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Content kept between renders (see the module's documentation).
 #[derive(Default)]
@@ -24,7 +24,7 @@ impl std::fmt::Debug for KeptContent {
 #[derive(Default)]
 struct Kept {
     /// The last load, with the permalinks it was published under.
-    content: Option<(Content, Permalinks)>,
+    content: Option<(Arc<Content>, Permalinks)>,
     /// Whether a change may have made it stale since.
     stale: bool,
 }
@@ -40,7 +40,7 @@ impl KeptContent {
 
     /// The site's content: the kept load when nothing changed since and
     /// the permalinks are the same, else a new load of `root`, kept.
-    pub fn load(&self, root: &Path, permalinks: &Permalinks) -> Content {
+    pub fn load(&self, root: &Path, permalinks: &Permalinks) -> Arc<Content> {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if !kept.stale
             && let Some((content, used)) = &kept.content
@@ -48,7 +48,7 @@ impl KeptContent {
         {
             return content.clone();
         }
-        let content = load_with(root, permalinks);
+        let content = Arc::new(load_with(root, permalinks));
         kept.content = Some((content.clone(), permalinks.clone()));
         kept.stale = false;
         content

@@ -62,6 +62,9 @@ pub struct BuildOptions {
     /// The content of the last build, reused while nothing under
     /// `content/` changed (`host serve`, told by its file watcher).
     pub kept_content: Option<std::sync::Arc<content::KeptContent>>,
+    /// The data of the last build, of which only the files under `data/`
+    /// that changed are read again (`host serve`, told by its watcher).
+    pub kept_data: Option<std::sync::Arc<crate::site_data::KeptData>>,
     /// Told as soon as the output folder is written, before the database is
     /// brought up to date (`host serve` reloads the open pages from here).
     pub on_written: Option<OnWritten>,
@@ -199,7 +202,9 @@ impl BuildReport {
 /// database), scripts, and what loading them said.
 struct Loaded {
     config: Config,
-    pages: Vec<Page>,
+    /// Every page of `content/` (and what loading them said), shared with
+    /// the content `host serve` keeps.
+    content: std::sync::Arc<content::Content>,
     scripts: Vec<Script>,
     /// The `data/` folder, parsed.
     data: std::sync::Arc<crate::site_data::DataTree>,
@@ -254,18 +259,24 @@ fn load(options: &BuildOptions, config: Config, scripts: Vec<Script>) -> Loaded 
     let root = &options.root;
     let content = match options.kept_content.as_deref() {
         Some(kept) => kept.load(root, &config.permalinks),
-        None => content::load_with(root, &config.permalinks),
+        None => std::sync::Arc::new(content::load_with(root, &config.permalinks)),
     };
-    let mut diagnostics = content.diagnostics;
+    let mut diagnostics = content.diagnostics.clone();
     diagnostics.extend(crate::symlinks::report(root));
-    let (data, data_diagnostics) = crate::site_data::DataTree::load(root);
+    let (data, data_diagnostics) = match options.kept_data.as_deref() {
+        Some(kept) => kept.load(root),
+        None => {
+            let (data, diagnostics) = crate::site_data::DataTree::load(root);
+            (std::sync::Arc::new(data), diagnostics)
+        }
+    };
     diagnostics.extend(data_diagnostics);
     Loaded {
         images: std::sync::Arc::new(Images::for_site(root, &config, &content.pages)),
-        pages: content.pages,
+        content,
         config,
         scripts,
-        data: std::sync::Arc::new(data),
+        data,
         diagnostics,
         remote: std::sync::Arc::default(),
     }
@@ -449,9 +460,13 @@ fn drop_later<T: Send + 'static>(value: T) {
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
+    // The output folder is looked at while the site is read and rendered.
+    let look = options
+        .write
+        .then(|| super::output_manifest::Look::begin(root, &options.out_dir()));
     let (mut loaded, mut python, mut store) = load_with_session(options, started)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let mut built = published(&loaded.pages, options);
+    let mut built = published(&loaded.content.pages, options);
     loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));
     let clock = python::guest_clock(built.iter().copied());
     python.set_clock(clock);
@@ -464,7 +479,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let permalinks = &loaded.config.permalinks;
     let mut transformed = pool.install(|| transform_all(root, &python, &built, permalinks));
     let generated = published(&made.pages, options);
-    let publishes_at = publishes_at(&loaded.pages, &made.pages, options);
+    let publishes_at = publishes_at(&loaded.content.pages, &made.pages, options);
     transformed.extend(generated.iter().map(|_| (None, Vec::new())));
     built.extend(generated);
     let pages = after_transforms(&built, &transformed, options, &mut diagnostics);
@@ -530,12 +545,12 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     report.repeatable = all_replayed
         && loaded.config.capabilities.fetch_max_age.is_none()
         && !report.a_call_failed();
-    if let Some(store) = store.as_mut().filter(|_| options.write) {
+    if let (Some(store), Some(look)) = (store.as_mut().filter(|_| options.write), look) {
         persist::persist(
             options,
-            &output,
+            (&output, look),
             store,
-            (&loaded.pages, &loaded.scripts),
+            (&loaded.content.pages, &loaded.scripts),
             (&python, &fetched),
             &mut report,
             started.elapsed(),
@@ -635,7 +650,7 @@ fn run_generators(
     ));
     super::generators::generate(
         python,
-        &loaded.pages,
+        &loaded.content.pages,
         &loaded.config.permalinks,
         diagnostics,
     )
@@ -801,7 +816,9 @@ fn finish_listings(context: &mut SiteContext, started: Instant) -> bool {
 }
 
 /// The files made from many pages: the index with its pagination, the
-/// taxonomies, the 404 page, the feed and the sitemap.
+/// taxonomies, the 404 page, the feed and the sitemap. Each group is made on
+/// a core of its own (a listing's time is building its context and its
+/// key), into an output of its own, added in this order.
 fn render_site_files(
     context: &mut SiteContext,
     config: &Config,
@@ -809,31 +826,45 @@ fn render_site_files(
     output: &mut Output,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    render_index(
-        context,
-        &gathered.posts,
-        config.paginate,
-        output,
-        diagnostics,
-    );
+    let context = &*context;
     let taxonomies: Vec<(&str, _)> = context
         .taxonomies
         .iter()
         .map(|name| (name.as_str(), terms(&gathered.posts, name)))
         .collect();
-    for (taxonomy, terms) in &taxonomies {
-        render_taxonomy(context, taxonomy, terms, output, diagnostics);
+    let mut index = Group::default();
+    let mut by_taxonomy: Vec<Group> = taxonomies.iter().map(|_| Group::default()).collect();
+    let mut others = Group::default();
+    let mut sitemap = Group::default();
+    rayon::scope(|scope| {
+        scope.spawn(|_| {
+            let (out, found) = &mut index;
+            render_index(context, &gathered.posts, config.paginate, out, found);
+        });
+        for ((taxonomy, terms), (out, found)) in taxonomies.iter().zip(&mut by_taxonomy) {
+            scope.spawn(move |_| render_taxonomy(context, taxonomy, terms, out, found));
+        }
+        scope.spawn(|_| {
+            let (out, found) = &mut others;
+            render_404(context, out, found);
+            feeds::render_feed(context, &gathered.posts, &gathered.contents, out, found);
+        });
+        scope.spawn(|_| {
+            let (out, found) = &mut sitemap;
+            feeds::render_sitemap(context, pages, &taxonomies, out, found);
+        });
+    });
+    for (out, found) in std::iter::once(index)
+        .chain(by_taxonomy)
+        .chain([others, sitemap])
+    {
+        output.append(out);
+        diagnostics.extend(found);
     }
-    render_404(context, output, diagnostics);
-    feeds::render_feed(
-        context,
-        &gathered.posts,
-        &gathered.contents,
-        output,
-        diagnostics,
-    );
-    feeds::render_sitemap(context, pages, &taxonomies, output, diagnostics);
 }
+
+/// What one group of listings made: its files and diagnostics.
+type Group = (Output, Vec<Diagnostic>);
 
 /// A generator's file: its path in the output, its text, its generator.
 type GeneratedFile = (String, String, String);

@@ -15,6 +15,7 @@ use crate::diagnostics::Diagnostic;
 use crate::python::{self, Session};
 use crate::scripts::Script;
 use blogmark_runtime::abi::GeneratedPage;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// The most pages one generator may make.
@@ -109,8 +110,13 @@ impl Made {
         taken: &mut HashMap<String, String>,
         diagnostics: &mut Vec<Diagnostic>,
     ) {
-        for page in pages {
-            let built = match page_of(page, permalinks) {
+        // Parsed on every core, in order; checked against the others after.
+        let pages: Vec<Result<Page, String>> = pages
+            .into_par_iter()
+            .map(|page| page_of(page, permalinks))
+            .collect();
+        for built in pages {
+            let built = match built {
                 Ok(built) => built,
                 Err(problem) => {
                     diagnostics.push(Diagnostic::error(

@@ -1,7 +1,7 @@
 //! Writing the output directory: atomically, leaving unchanged files alone,
 //! removing files the build no longer makes.
 
-use super::output_manifest::{Digest, Entry, Manifest};
+use super::output_manifest::{Digest, Entry, Existing, Manifest};
 use super::page_cache::KeyHasher;
 use crate::file_stamp::{Stamp, fs_now};
 use bytes::Bytes;
@@ -68,6 +68,17 @@ impl Output {
         self.files.insert(path.clone(), Bytes::new());
         self.digests.remove(&path);
         self.copies.insert(path, source);
+    }
+
+    /// Add every file of `other`, each replacing one at the same path.
+    pub fn append(&mut self, other: Output) {
+        for (path, bytes) in other.files {
+            self.copies.remove(&path);
+            self.digests.remove(&path);
+            self.files.insert(path, bytes);
+        }
+        self.copies.extend(other.copies);
+        self.digests.extend(other.digests);
     }
 
     /// Leave the file at `path` out of the build.
@@ -140,19 +151,21 @@ impl Output {
     /// pull, `public -> ~`), and a link inside it is removed as a stale
     /// entry before anything is written.
     pub fn write_listing(&self, dir: &Path) -> std::io::Result<(WriteReport, Vec<String>)> {
-        self.write_recorded(dir, &Manifest::new(dir))
+        self.write_recorded(dir, &Existing::of(dir, Manifest::new(dir)))
             .map(|(report, listing, _)| (report, listing))
     }
 
     /// [`Output::write_listing`], helped by what the last render left in
-    /// `dir` (`last`): a file whose digest and stamp are the recorded ones
-    /// is not read, and the folder tree is not walked when no folder
-    /// changed. Also returns what this render leaves, for the next.
+    /// `dir` and what this one saw there (`existing`): a file whose digest
+    /// and stamp are the recorded ones is not read, and the folder tree is
+    /// not walked when no folder changed. Also returns what this render
+    /// leaves, for the next.
     pub fn write_recorded(
         &self,
         dir: &Path,
-        last: &Manifest,
+        existing: &Existing,
     ) -> std::io::Result<(WriteReport, Vec<String>, Manifest)> {
+        let last = &existing.manifest;
         let mut report = WriteReport::default();
         refuse_link(dir)?;
         let fresh =
@@ -171,7 +184,7 @@ impl Output {
         // One walk of the old output, following no link: the existing
         // files to compare with, and what may be stale; or the recorded
         // files, when no folder changed since.
-        let tree_unchanged = last.tree_unchanged(dir);
+        let tree_unchanged = existing.tree_unchanged;
         let old = if tree_unchanged {
             Listing {
                 recorded: Some(last),
@@ -191,7 +204,8 @@ impl Output {
                 let path = dir.join(relative);
                 let digest = self.digest(relative, bytes, before);
                 let state = if old.has(relative, &path) {
-                    self.compare(relative, &path, bytes, digest, last.file(relative), before)
+                    let recorded = last.file(relative).zip(Some(existing.stamp(relative)));
+                    self.compare(relative, &path, bytes, digest, recorded, before)
                 } else {
                     // No regular file there (a link was removed above).
                     Compared::New
@@ -336,8 +350,9 @@ impl Output {
 
     /// Whether the old file at `path` holds what this build makes there
     /// (`bytes`, whose digest is `digest`): known without reading when the
-    /// last render recorded the same digest and the file's stamp did not
-    /// change; else read and compared. A file found the same gets its
+    /// last render recorded the same digest and the stamp seen of the file
+    /// (`recorded`: the entry, and the stamp [`Existing`] saw) is the one
+    /// it recorded; else read and compared. A file found the same gets its
     /// stamp, if read after `before` and older than it.
     fn compare(
         &self,
@@ -345,16 +360,16 @@ impl Output {
         path: &Path,
         bytes: &[u8],
         digest: Digest,
-        recorded: Option<&Entry>,
+        recorded: Option<(&Entry, Option<Stamp>)>,
         before: i128,
     ) -> Compared {
-        let stamp = Stamp::of_path(path).ok();
-        if let (Some((was, Some(then))), Some(now)) = (recorded, stamp)
+        if let Some(((was, Some(then)), Some(seen))) = recorded
             && *was == digest
-            && *then == now
+            && *then == seen
         {
-            return Compared::Known(now);
+            return Compared::Known(seen);
         }
+        let stamp = Stamp::of_path(path).ok();
         let same = match self.copies.get(relative) {
             Some(source) => crate::atomic_file::same_content(source, path),
             None => std::fs::read(path).is_ok_and(|old| old == *bytes),
@@ -800,7 +815,8 @@ mod tests {
     /// Write `out` into `dir` with what the last write left, as a render
     /// does; the report and the new manifest.
     fn write_twice_ready(out: &Output, dir: &Path, last: &Manifest) -> (WriteReport, Manifest) {
-        let (report, _, manifest) = out.write_recorded(dir, last).unwrap();
+        let existing = Existing::of(dir, last.clone());
+        let (report, _, manifest) = out.write_recorded(dir, &existing).unwrap();
         (report, manifest)
     }
 
@@ -909,7 +925,7 @@ mod tests {
         let mut out = sample();
         out.add_copy("leak.txt", link);
         assert!(
-            out.write_recorded(&public, &Manifest::new(&public))
+            out.write_recorded(&public, &Existing::of(&public, Manifest::new(&public)))
                 .is_err()
         );
         assert!(!public.join("leak.txt").exists());
@@ -968,6 +984,31 @@ mod tests {
             !dir.path().join("elsewhere").exists(),
             "nothing written through the link"
         );
+    }
+
+    #[test]
+    fn an_edit_between_the_look_and_the_write_is_undone_by_the_next_render() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = dir.path().join("public");
+        let out = sample();
+        let (_, manifest) = write_twice_ready(&out, &public, &Manifest::new(&public));
+        // Looked at early, as a build does; edited and joined by a stranger
+        // after that, before the write.
+        let existing = Existing::of(&public, manifest.clone());
+        std::fs::write(public.join("posts/a/index.html"), "X").unwrap();
+        std::fs::write(public.join("posts/a/stranger.html"), "?").unwrap();
+        let (report, _, manifest) = out.write_recorded(&public, &existing).unwrap();
+        assert_eq!(report.unchanged_by_stamp, 3, "what the look saw");
+        // The manifest holds the stamps seen, not the file's new one, nor
+        // the folder's: the next render reads the file and walks the tree.
+        assert!(!manifest.tree_unchanged(&public));
+        let (report, _) = write_twice_ready(&out, &public, &manifest);
+        assert_eq!((report.written, report.removed), (1, 1));
+        assert_eq!(
+            std::fs::read_to_string(public.join("posts/a/index.html")).unwrap(),
+            "a"
+        );
+        assert!(!public.join("posts/a/stranger.html").exists());
     }
 
     #[test]

@@ -119,6 +119,84 @@ impl Manifest {
     }
 }
 
+/// The output folder as a build found it before writing: the last
+/// render's manifest, whether every folder is as recorded, and the stamp of
+/// each recorded file that is there. A build looks at it on a thread of its
+/// own while it renders (those are thousands of `stat` calls, on a core the
+/// render leaves idle while a generator runs), and writes from what it saw.
+///
+/// Seen a few milliseconds earlier than the writing: a file edited in that
+/// time keeps the stamp seen, which the new manifest records; the next
+/// render finds another stamp there and compares the file by reading. So an
+/// edit of the output during a render is put right by the next, as one made
+/// just after it is.
+#[derive(Debug)]
+pub struct Existing {
+    pub(super) manifest: Manifest,
+    pub(super) tree_unchanged: bool,
+    stamps: HashMap<String, Stamp>,
+}
+
+impl Existing {
+    /// Look at the output folder `out` of the site at `root`, with the
+    /// manifest the last render kept.
+    pub fn look(root: &Path, out: &Path) -> Existing {
+        Existing::of(out, Manifest::load(root, out))
+    }
+
+    /// Look at the output folder `out` as `manifest` recorded it.
+    pub fn of(out: &Path, manifest: Manifest) -> Existing {
+        use rayon::prelude::*;
+        let tree_unchanged = manifest.tree_unchanged(out);
+        let stamps = manifest
+            .files
+            .par_iter()
+            .filter(|(_, (_, stamp))| stamp.is_some())
+            .filter_map(|(path, _)| {
+                Stamp::of_path(&out.join(path))
+                    .ok()
+                    .map(|stamp| (path.clone(), stamp))
+            })
+            .collect();
+        Existing {
+            manifest,
+            tree_unchanged,
+            stamps,
+        }
+    }
+
+    /// The stamp seen of the recorded file at `path` (under the output
+    /// folder), if it was there.
+    pub(super) fn stamp(&self, path: &str) -> Option<Stamp> {
+        self.stamps.get(path).copied()
+    }
+}
+
+/// [`Existing::look`] begun on a thread of its own.
+#[derive(Debug)]
+pub struct Look(Option<std::thread::JoinHandle<Existing>>);
+
+impl Look {
+    /// Begin looking at the output folder `out` of the site at `root`.
+    pub fn begin(root: &Path, out: &Path) -> Look {
+        let (root, out) = (root.to_path_buf(), out.to_path_buf());
+        Look(
+            std::thread::Builder::new()
+                .name("output look".into())
+                .spawn(move || Existing::look(&root, &out))
+                .ok(),
+        )
+    }
+
+    /// What the look saw, once done; looked at now when it could not be
+    /// begun or failed.
+    pub fn seen(self, root: &Path, out: &Path) -> Existing {
+        self.0
+            .and_then(|look| look.join().ok())
+            .unwrap_or_else(|| Existing::look(root, out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

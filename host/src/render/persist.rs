@@ -4,7 +4,7 @@
 
 use super::build::{BuildOptions, BuildReport};
 use super::output::Output;
-use super::output_manifest::Manifest;
+use super::output_manifest::Look;
 use crate::capabilities::fetch::Response;
 use crate::content::Page;
 use crate::diagnostics::Severity;
@@ -18,12 +18,12 @@ use std::time::Duration;
 /// [`Store::keep_latest_results`]).
 const KEPT_GENERATOR_RESULTS: usize = 4;
 
-/// Write `output` and bring `store` in line with this build (its pages and
-/// scripts, the results `python` got, the responses it `fetched`), which
-/// took `elapsed` so far.
+/// Write `output` over what `look` saw of the output folder, and bring
+/// `store` in line with this build (its pages and scripts, the results
+/// `python` got, the responses it `fetched`), which took `elapsed` so far.
 pub(super) fn persist(
     options: &BuildOptions,
-    output: &Output,
+    (output, look): (&Output, Look),
     store: &mut Store,
     (pages, scripts): (&[Page], &[Script]),
     (python, fetched): (&Session, &[Response]),
@@ -72,14 +72,14 @@ pub(super) fn persist(
             }
             anyhow::Ok(removed)
         });
-        let last = Manifest::load(root, &out);
+        let existing = look.seen(root, &out);
         let written = output
-            .write_recorded(&out, &last)
+            .write_recorded(&out, &existing)
             .with_context(|| format!("cannot write {}", out.display()))
             .map(|(written, changed, manifest)| {
                 (report.written, report.changed) = (written, changed);
                 // Only a help: without it, the next render reads the output.
-                if manifest != last
+                if manifest != existing.manifest
                     && let Err(e) = manifest.save(root)
                 {
                     tracing::warn!("cannot keep what the output holds for the next render: {e}");

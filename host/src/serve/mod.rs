@@ -65,6 +65,9 @@ struct State {
     /// The last render's content, reused while the watcher reports no
     /// change to it.
     content: Arc<crate::content::KeptContent>,
+    /// The last render's data, of which a render reads again only the
+    /// files the watcher reports changed.
+    data: Arc<crate::site_data::KeptData>,
     /// The renders' sandbox, started once.
     sandbox: Arc<crate::python::SharedSandbox>,
     /// The last render's problems, as the JSON pages are served with.
@@ -112,6 +115,7 @@ async fn run(
         out: serve_dir(&options.root),
         pages: Arc::default(),
         content: Arc::default(),
+        data: Arc::default(),
         sandbox: Arc::default(),
         problems: RwLock::new(Arc::new("[]".into())),
         notices,
@@ -195,6 +199,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
         page_cache: Some(state.pages.clone()),
         sandbox: Some(state.sandbox.clone()),
         kept_content: Some(state.content.clone()),
+        kept_data: Some(state.data.clone()),
         on_written: Some(on_written),
         ..BuildOptions::serve(&options.root, state.out.clone(), base_url.to_owned())
     };
@@ -274,6 +279,7 @@ async fn rebuild_on_change(
             tracing::info!(path = %path.display(), "changed");
         }
         state.content.changed(&root, &changed);
+        state.data.changed(&root, &changed);
         render(&options, &base_url, &state).await;
     }
 }

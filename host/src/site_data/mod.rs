@@ -23,13 +23,17 @@
 //! objects keyed by its header row, every value a string.
 
 mod formats;
+mod kept;
+
+pub use kept::KeptData;
 
 use crate::diagnostics::Diagnostic;
 use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The site's data folder, relative to the site.
 pub const FOLDER: &str = "data";
@@ -43,7 +47,7 @@ pub const MAX_TOTAL_BYTES: u64 = 64 << 20;
 /// One entry of a folder.
 #[derive(Debug)]
 enum Entry {
-    File { file: String, value: Value },
+    File { file: String, value: Arc<Value> },
     Folder(BTreeMap<String, Entry>),
 }
 
@@ -68,32 +72,66 @@ impl Default for DataTree {
     }
 }
 
-/// A data file's bytes, or why it could not be read; `None` when it was
-/// left to be read in order.
-type Read = Option<Result<Vec<u8>, crate::input::ReadError>>;
+/// A data file as read: its bytes and what they parse to (the value, or
+/// the diagnostic saying why not). [`KeptData`] keeps them between renders.
+#[derive(Debug)]
+struct ReadFile {
+    bytes: Vec<u8>,
+    parsed: Result<Arc<Value>, Diagnostic>,
+}
+
+/// Every data file a load read, by path relative to the site.
+type ReadFiles = HashMap<String, Arc<ReadFile>>;
+
+/// A data file's bytes, or why it could not be read: the earlier read kept
+/// for it, else its bytes now; `None` when it was left to be read in order.
+enum Got {
+    Kept(Arc<ReadFile>),
+    Read(Option<Result<Vec<u8>, crate::input::ReadError>>),
+}
+
+impl Got {
+    fn len(&self) -> Option<u64> {
+        match self {
+            Got::Kept(file) => Some(file.bytes.len() as u64),
+            Got::Read(Some(Ok(bytes))) => Some(bytes.len() as u64),
+            Got::Read(_) => None,
+        }
+    }
+}
 
 /// Read the `found` files on every core (a thousand small files take a
-/// third of the time of reading them one by one), in their order. Past
-/// [`MAX_TOTAL_BYTES`] read in all, a file is not read here but left for
-/// the caller, so that the bytes held stay within the cap and a few files
-/// in reading, however many a pulled site holds.
-fn read_all(root: &Path, found: Vec<Found>) -> Vec<(Found, Read)> {
+/// third of the time of reading them one by one), in their order, those
+/// `kept` gives excepted. Past [`MAX_TOTAL_BYTES`] held in all, a file is
+/// not read here but left for the caller, so that the bytes held stay
+/// within the cap and a few files in reading, however many a pulled site
+/// holds.
+fn read_all(
+    root: &Path,
+    found: Vec<Found>,
+    kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
+) -> Vec<(Found, Got)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let held = AtomicU64::new(0);
     found
         .into_par_iter()
         .map(|one| {
             if held.load(Ordering::Relaxed) > MAX_TOTAL_BYTES {
-                return (one, None);
+                return (one, Got::Read(None));
             }
-            let bytes = crate::input::read_capped(&root.join(&one.file), MAX_FILE_BYTES);
-            if let Ok(bytes) = &bytes
-                && held.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64
-                    > MAX_TOTAL_BYTES
+            let got = match kept(&one.file) {
+                Some(file) => Got::Kept(file),
+                None => Got::Read(Some(crate::input::read_capped(
+                    &root.join(&one.file),
+                    MAX_FILE_BYTES,
+                ))),
+            };
+            if let Some(len) = got.len()
+                && held.fetch_add(len, Ordering::Relaxed) + len > MAX_TOTAL_BYTES
             {
-                return (one, None);
+                return (one, Got::Read(None));
             }
-            (one, Some(bytes))
+            (one, got)
         })
         .collect()
 }
@@ -125,6 +163,17 @@ impl DataTree {
     /// a diagnostic at the file's line and column, and a file that fails is
     /// left out.
     pub fn load(root: &Path) -> (DataTree, Vec<Diagnostic>) {
+        let (tree, diagnostics, _) = DataTree::load_reusing(root, |_| None);
+        (tree, diagnostics)
+    }
+
+    /// [`DataTree::load`], taking a file's bytes and parsed value from
+    /// `kept` (by path relative to the site) instead of reading it when
+    /// `kept` has them; with every file it read or took, for the next load.
+    fn load_reusing(
+        root: &Path,
+        kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
+    ) -> (DataTree, Vec<Diagnostic>, ReadFiles) {
         let mut diagnostics = Vec::new();
         let dir = root.join(FOLDER);
         if crate::site_paths::is_link(&dir) {
@@ -134,23 +183,27 @@ impl DataTree {
                 0,
                 "`data` is a symbolic link, which a build never follows; the site has no data",
             ));
-            return (DataTree::default(), diagnostics);
+            return (DataTree::default(), diagnostics, ReadFiles::new());
         }
         if !dir.is_dir() {
-            return (DataTree::default(), diagnostics);
+            return (DataTree::default(), diagnostics, ReadFiles::new());
         }
         let found = find(root, &dir, &mut diagnostics);
         let mut total = 0u64;
-        let mut read = Vec::new();
-        for (one, bytes) in read_all(root, found) {
+        let mut read: Vec<(Found, Got)> = Vec::new();
+        for (one, got) in read_all(root, found, kept) {
             // A file the parallel reads left for later (the site holds more
             // than the cap) is read here, in path order, so which files are
             // left out never depends on the threads.
-            let bytes = bytes.unwrap_or_else(|| {
-                crate::input::read_capped(&root.join(&one.file), MAX_FILE_BYTES)
-            });
-            match bytes {
-                Ok(bytes) if total + bytes.len() as u64 > MAX_TOTAL_BYTES => {
+            let got = match got {
+                Got::Read(None) => Got::Read(Some(crate::input::read_capped(
+                    &root.join(&one.file),
+                    MAX_FILE_BYTES,
+                ))),
+                got => got,
+            };
+            match (got.len(), got) {
+                (Some(len), _) if total + len > MAX_TOTAL_BYTES => {
                     diagnostics.push(Diagnostic::error(
                         &one.file,
                         0,
@@ -161,28 +214,41 @@ impl DataTree {
                         ),
                     ));
                 }
-                Ok(bytes) => {
-                    total += bytes.len() as u64;
-                    read.push((one, bytes));
+                (_, Got::Read(Some(Err(e)))) => diagnostics.push(e.to_diagnostic(&one.file)),
+                (Some(len), got) => {
+                    total += len;
+                    read.push((one, got));
                 }
-                Err(e) => diagnostics.push(e.to_diagnostic(&one.file)),
+                (None, _) => {}
             }
         }
         // Every file read, parsed or not: a broken file fixed must change
         // the digest too. Lengths first, so that no two trees share a
         // stream of bytes.
         let mut hasher = Sha256::new();
-        for (one, bytes) in &read {
-            for part in [one.file.as_bytes(), bytes.as_slice()] {
+        for (one, got) in &read {
+            let bytes = match got {
+                Got::Kept(file) => file.bytes.as_slice(),
+                Got::Read(Some(Ok(bytes))) => bytes.as_slice(),
+                Got::Read(_) => continue,
+            };
+            for part in [one.file.as_bytes(), bytes] {
                 hasher.update((part.len() as u64).to_le_bytes());
                 hasher.update(part);
             }
         }
-        let parsed: Vec<(Found, Result<Value, Diagnostic>)> = read
+        let parsed: Vec<(Found, Arc<ReadFile>)> = read
             .into_par_iter()
-            .map(|(one, bytes)| {
-                let value = formats::parse(&one.file, &bytes, one.format);
-                (one, value)
+            .filter_map(|(one, got)| {
+                let file = match got {
+                    Got::Kept(file) => file,
+                    Got::Read(Some(Ok(bytes))) => Arc::new(ReadFile {
+                        parsed: formats::parse(&one.file, &bytes, one.format).map(Arc::new),
+                        bytes,
+                    }),
+                    Got::Read(_) => return None,
+                };
+                Some((one, file))
             })
             .collect();
         let mut tree = DataTree {
@@ -190,19 +256,22 @@ impl DataTree {
             files: Vec::new(),
             digest: hex::encode(hasher.finalize()),
         };
-        for (one, value) in parsed {
-            match value {
-                Ok(value) => tree.insert(one, value, &mut diagnostics),
-                Err(diagnostic) => diagnostics.push(diagnostic),
+        let mut files = ReadFiles::with_capacity(parsed.len());
+        for (one, file) in parsed {
+            let path = one.file.clone();
+            match &file.parsed {
+                Ok(value) => tree.insert(one, value.clone(), &mut diagnostics),
+                Err(diagnostic) => diagnostics.push(diagnostic.clone()),
             }
+            files.insert(path, file);
         }
         tree.files.sort();
-        (tree, diagnostics)
+        (tree, diagnostics, files)
     }
 
     /// Put `value`, read from `one`, at its keys; a key already taken (by
     /// a file of another format, or a folder) is an error naming both.
-    fn insert(&mut self, one: Found, value: Value, diagnostics: &mut Vec<Diagnostic>) {
+    fn insert(&mut self, one: Found, value: Arc<Value>, diagnostics: &mut Vec<Diagnostic>) {
         let Some((last, folders)) = one.keys.split_last() else {
             return;
         };
@@ -281,7 +350,7 @@ impl DataTree {
             entries
                 .iter()
                 .map(|(key, entry)| match entry {
-                    Entry::File { value, .. } => (key.as_str(), Some(value)),
+                    Entry::File { value, .. } => (key.as_str(), Some(&**value)),
                     Entry::Folder(_) => (key.as_str(), None),
                 })
                 .collect(),

@@ -1,0 +1,212 @@
+//! The data of the last render, kept by `host serve`: a render after an
+//! edit elsewhere takes the whole tree as it was, and one after a data edit
+//! reads and parses again only the files the edit touched.
+//!
+//! What changed is what the file watcher reports, as for the kept content
+//! ([`crate::content::KeptContent`]): a path under `data/` (a file, or a
+//! folder and so everything in it), or the site itself or a path outside
+//! it (a watch that lost events), and every file is read again.
+
+use super::{DataTree, FOLDER, ReadFiles};
+use crate::diagnostics::Diagnostic;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Data kept between renders (see the module's documentation).
+#[derive(Default)]
+pub struct KeptData(Mutex<Kept>);
+
+impl std::fmt::Debug for KeptData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptData(..)")
+    }
+}
+
+#[derive(Default)]
+struct Kept {
+    /// The last load: the site it read, the tree and what loading said.
+    last: Option<(PathBuf, Arc<DataTree>, Vec<Diagnostic>)>,
+    /// Every file it read, by path relative to the site.
+    files: ReadFiles,
+    /// What changed since (under `data/`, relative to the site).
+    changed: Vec<String>,
+    /// Whether anything may have changed (a lost watch, the whole site).
+    everything: bool,
+}
+
+impl Kept {
+    /// Whether `file` (relative to the site) is one of the changed paths
+    /// or lies in a changed folder.
+    fn touched(&self, file: &str) -> bool {
+        self.changed.iter().any(|changed| {
+            file.strip_prefix(changed.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+impl KeptData {
+    /// Note that the files at `paths` (absolute, under the site `root`)
+    /// changed.
+    pub fn changed(&self, root: &Path, paths: &[PathBuf]) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for path in paths {
+            match path.strip_prefix(root) {
+                Ok(relative) if relative.starts_with(FOLDER) => match relative.to_str() {
+                    Some(relative) => kept.changed.push(relative.to_owned()),
+                    None => kept.everything = true,
+                },
+                Ok(relative) if !relative.as_os_str().is_empty() => {}
+                _ => kept.everything = true,
+            }
+        }
+    }
+
+    /// The site's data: the kept tree when nothing under `data/` changed
+    /// since, else a new load of `root` that reads only the files that
+    /// changed (and those it had not read), kept.
+    pub fn load(&self, root: &Path) -> (Arc<DataTree>, Vec<Diagnostic>) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let same_site = kept.last.as_ref().is_some_and(|(last, ..)| last == root);
+        if !same_site {
+            kept.everything = true;
+        }
+        if !kept.everything
+            && kept.changed.is_empty()
+            && let Some((_, tree, diagnostics)) = &kept.last
+        {
+            return (tree.clone(), diagnostics.clone());
+        }
+        let (tree, diagnostics, files) = if kept.everything {
+            DataTree::load_reusing(root, |_| None)
+        } else {
+            let kept = &*kept;
+            DataTree::load_reusing(root, |file| {
+                (!kept.touched(file))
+                    .then(|| kept.files.get(file).cloned())
+                    .flatten()
+            })
+        };
+        let tree = Arc::new(tree);
+        *kept = Kept {
+            last: Some((root.to_path_buf(), tree.clone(), diagnostics.clone())),
+            files,
+            changed: Vec::new(),
+            everything: false,
+        };
+        (tree, diagnostics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn site() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data/books")).unwrap();
+        std::fs::write(dir.path().join("data/books/a.toml"), "title = \"A\"\n").unwrap();
+        std::fs::write(dir.path().join("data/books/b.json"), r#"{"title": "B"}"#).unwrap();
+        std::fs::write(dir.path().join("data/site.yaml"), "name: S\n").unwrap();
+        dir
+    }
+
+    fn value(tree: &DataTree, path: &[&str]) -> serde_json::Value {
+        match tree.get(path) {
+            Some(super::super::Node::File { value, .. }) => value.clone(),
+            other => panic!("{path:?}: {other:?}"),
+        }
+    }
+
+    /// Every load from `kept` is what a fresh load of the site gives.
+    fn assert_as_fresh(kept: &KeptData, root: &Path) -> Arc<DataTree> {
+        let (tree, diagnostics) = kept.load(root);
+        let (fresh, fresh_diagnostics) = DataTree::load(root);
+        assert_eq!(tree.digest(), fresh.digest());
+        assert_eq!(tree.files(), fresh.files());
+        assert_eq!(format!("{:?}", tree.root), format!("{:?}", fresh.root));
+        assert_eq!(diagnostics, fresh_diagnostics);
+        tree
+    }
+
+    #[test]
+    fn kept_data_is_reused_until_a_change_under_data_and_then_only_that_is_read_again() {
+        let site = site();
+        let root = site.path();
+        let kept = KeptData::default();
+        let first = assert_as_fresh(&kept, root);
+        let read = |file: &str| kept.0.lock().unwrap().files[file].clone();
+        let (a, b) = (read("data/books/a.toml"), read("data/books/b.json"));
+
+        // An edit elsewhere: the same tree, not even walked.
+        kept.changed(root, &[root.join("content/posts/x.md")]);
+        assert!(Arc::ptr_eq(&kept.load(root).0, &first));
+
+        // One file edited: it is read again, the other taken as it was.
+        std::fs::write(root.join("data/books/a.toml"), "title = \"A2\"\n").unwrap();
+        kept.changed(root, &[root.join("data/books/a.toml")]);
+        let second = assert_as_fresh(&kept, root);
+        assert_eq!(value(&second, &["books", "a"]), json!({"title": "A2"}));
+        assert!(!Arc::ptr_eq(&read("data/books/a.toml"), &a));
+        assert!(Arc::ptr_eq(&read("data/books/b.json"), &b));
+
+        // A file broken, then a new one and a folder's change: what a fresh
+        // load says, at each step.
+        std::fs::write(root.join("data/books/b.json"), "{\"title\": ").unwrap();
+        kept.changed(root, &[root.join("data/books/b.json")]);
+        let (_, diagnostics) = kept.load(root);
+        assert!(diagnostics.iter().any(|d| d.file == "data/books/b.json"));
+        assert_as_fresh(&kept, root);
+        std::fs::write(root.join("data/books/c.csv"), "k,v\n1,2\n").unwrap();
+        std::fs::write(root.join("data/books/b.json"), r#"{"title": "B3"}"#).unwrap();
+        kept.changed(root, &[root.join("data/books")]);
+        let third = assert_as_fresh(&kept, root);
+        assert_eq!(value(&third, &["books", "b"]), json!({"title": "B3"}));
+        assert_eq!(
+            value(&third, &["books", "c"]),
+            json!([{"k": "1", "v": "2"}])
+        );
+
+        // A file removed, which a fresh load no longer has.
+        std::fs::remove_file(root.join("data/site.yaml")).unwrap();
+        kept.changed(root, &[root.join("data/site.yaml")]);
+        assert!(assert_as_fresh(&kept, root).get(&["site"]).is_none());
+    }
+
+    #[test]
+    fn a_lost_watch_or_another_site_reads_everything_again() {
+        let site = site();
+        let root = site.path();
+        let kept = KeptData::default();
+        kept.load(root);
+        let a = kept.0.lock().unwrap().files["data/books/a.toml"].clone();
+        // Edited without a word from the watcher but the site's own path
+        // (how a lost watch is reported).
+        std::fs::write(root.join("data/books/a.toml"), "title = \"A4\"\n").unwrap();
+        kept.changed(root, &[root.to_path_buf()]);
+        let tree = assert_as_fresh(&kept, root);
+        assert_eq!(value(&tree, &["books", "a"]), json!({"title": "A4"}));
+        assert!(!Arc::ptr_eq(
+            &kept.0.lock().unwrap().files["data/books/a.toml"],
+            &a
+        ));
+        // Another site: nothing of the first is taken.
+        let other = self::site();
+        std::fs::write(other.path().join("data/books/a.toml"), "title = \"O\"\n").unwrap();
+        let tree = assert_as_fresh(&kept, other.path());
+        assert_eq!(value(&tree, &["books", "a"]), json!({"title": "O"}));
+    }
+
+    #[test]
+    fn a_changed_path_touches_itself_and_what_is_under_it_only() {
+        let kept = Kept {
+            changed: vec!["data/books".into()],
+            ..Kept::default()
+        };
+        assert!(kept.touched("data/books"));
+        assert!(kept.touched("data/books/a.toml"));
+        assert!(!kept.touched("data/books.json"));
+        assert!(!kept.touched("data/bookshelf/a.toml"));
+    }
+}
