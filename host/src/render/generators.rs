@@ -47,10 +47,11 @@ pub(super) fn generate(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Made {
     let mut made = Made::default();
-    let mut taken: HashMap<String, String> = HashMap::new();
+    let mut taken = Taken::default();
+    taken.files.reserve(pages.len() * 2);
     for page in pages {
-        taken.insert(page.path.clone(), page.path.clone());
-        taken.insert(page.url.clone(), page.path.clone());
+        taken.files.insert(&page.path, &page.path);
+        taken.files.insert(&page.url, &page.path);
     }
     for script in python.generators() {
         let generated = match python.generate(script).0 {
@@ -90,6 +91,24 @@ pub(super) fn generate(
     made
 }
 
+/// The paths and URLs pages already have, with what has each: the site's
+/// files (borrowed from their pages), then what generators made.
+#[derive(Default)]
+struct Taken<'a> {
+    files: HashMap<&'a str, &'a str>,
+    made: HashMap<String, String>,
+}
+
+impl Taken<'_> {
+    /// What has `key` (a page's path or URL), if anything does.
+    fn by(&self, key: &str) -> Option<String> {
+        match self.files.get(key) {
+            Some(file) => Some((*file).to_owned()),
+            None => self.made.get(key).cloned(),
+        }
+    }
+}
+
 impl Made {
     /// Say in each diagnostic of a generated page which generator made it.
     pub(super) fn name_generators(&self, diagnostics: &mut [Diagnostic]) {
@@ -107,7 +126,7 @@ impl Made {
         script: &Script,
         pages: Vec<GeneratedPage>,
         permalinks: &Permalinks,
-        taken: &mut HashMap<String, String>,
+        taken: &mut Taken<'_>,
         diagnostics: &mut Vec<Diagnostic>,
     ) {
         // Parsed on every core, in order; checked against the others after.
@@ -133,7 +152,7 @@ impl Made {
             };
             let clash = [&built.path, &built.url]
                 .into_iter()
-                .find_map(|key| taken.get(key.as_str()).map(|by| (key.clone(), by.clone())));
+                .find_map(|key| taken.by(key).map(|by| (key.clone(), by)));
             if let Some((at, by)) = clash {
                 diagnostics.push(Diagnostic::error(
                     &script.path,
@@ -148,8 +167,8 @@ impl Made {
                 continue;
             }
             let by = format!("{} (made by {})", built.path, script.path);
-            taken.insert(built.path.clone(), by.clone());
-            taken.insert(built.url.clone(), by);
+            taken.made.insert(built.path.clone(), by.clone());
+            taken.made.insert(built.url.clone(), by);
             self.made_by.insert(built.path.clone(), script.path.clone());
             self.pages.push(built);
         }

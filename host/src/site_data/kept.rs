@@ -7,7 +7,7 @@
 //! folder and so everything in it), or the site itself or a path outside
 //! it (a watch that lost events), and every file is read again.
 
-use super::{DataTree, FOLDER, ReadFiles};
+use super::{DataTree, FOLDER, Loaded};
 use crate::diagnostics::Diagnostic;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,8 +26,8 @@ impl std::fmt::Debug for KeptData {
 struct Kept {
     /// The last load: the site it read, the tree and what loading said.
     last: Option<(PathBuf, Arc<DataTree>, Vec<Diagnostic>)>,
-    /// Every file it read, by path relative to the site.
-    files: ReadFiles,
+    /// Its walk of `data/` and every file it read.
+    loaded: Loaded,
     /// What changed since (under `data/`, relative to the site).
     changed: Vec<String>,
     /// Whether anything may have changed (a lost watch, the whole site).
@@ -35,6 +35,18 @@ struct Kept {
 }
 
 impl Kept {
+    /// Whether the files under `data/` are still those the last walk found:
+    /// every change the watcher reported was to one of them, and each is
+    /// still a file (a file made, removed or replaced by a link or a
+    /// folder, a hidden one or a folder changed: walked again).
+    fn same_files(&self, root: &Path) -> bool {
+        !self.everything
+            && self.changed.iter().all(|changed| {
+                self.loaded.files.contains_key(changed)
+                    && std::fs::symlink_metadata(root.join(changed)).is_ok_and(|m| m.is_file())
+            })
+    }
+
     /// Whether `file` (relative to the site) is one of the changed paths
     /// or lies in a changed folder.
     fn touched(&self, file: &str) -> bool {
@@ -77,20 +89,24 @@ impl KeptData {
         {
             return (tree.clone(), diagnostics.clone());
         }
-        let (tree, diagnostics, files) = if kept.everything {
-            DataTree::load_reusing(root, |_| None)
+        let (tree, diagnostics, loaded) = if kept.everything {
+            DataTree::load_reusing(root, None, |_| None)
         } else {
+            let walked = kept
+                .same_files(root)
+                .then(|| kept.loaded.walked.clone())
+                .flatten();
             let kept = &*kept;
-            DataTree::load_reusing(root, |file| {
+            DataTree::load_reusing(root, walked, |file| {
                 (!kept.touched(file))
-                    .then(|| kept.files.get(file).cloned())
+                    .then(|| kept.loaded.files.get(file).cloned())
                     .flatten()
             })
         };
         let tree = Arc::new(tree);
         *kept = Kept {
             last: Some((root.to_path_buf(), tree.clone(), diagnostics.clone())),
-            files,
+            loaded,
             changed: Vec::new(),
             everything: false,
         };
@@ -136,7 +152,7 @@ mod tests {
         let root = site.path();
         let kept = KeptData::default();
         let first = assert_as_fresh(&kept, root);
-        let read = |file: &str| kept.0.lock().unwrap().files[file].clone();
+        let read = |file: &str| kept.0.lock().unwrap().loaded.files[file].clone();
         let (a, b) = (read("data/books/a.toml"), read("data/books/b.json"));
 
         // An edit elsewhere: the same tree, not even walked.
@@ -180,7 +196,7 @@ mod tests {
         let root = site.path();
         let kept = KeptData::default();
         kept.load(root);
-        let a = kept.0.lock().unwrap().files["data/books/a.toml"].clone();
+        let a = kept.0.lock().unwrap().loaded.files["data/books/a.toml"].clone();
         // Edited without a word from the watcher but the site's own path
         // (how a lost watch is reported).
         std::fs::write(root.join("data/books/a.toml"), "title = \"A4\"\n").unwrap();
@@ -188,7 +204,7 @@ mod tests {
         let tree = assert_as_fresh(&kept, root);
         assert_eq!(value(&tree, &["books", "a"]), json!({"title": "A4"}));
         assert!(!Arc::ptr_eq(
-            &kept.0.lock().unwrap().files["data/books/a.toml"],
+            &kept.0.lock().unwrap().loaded.files["data/books/a.toml"],
             &a
         ));
         // Another site: nothing of the first is taken.
@@ -196,6 +212,43 @@ mod tests {
         std::fs::write(other.path().join("data/books/a.toml"), "title = \"O\"\n").unwrap();
         let tree = assert_as_fresh(&kept, other.path());
         assert_eq!(value(&tree, &["books", "a"]), json!({"title": "O"}));
+    }
+
+    #[test]
+    fn data_is_walked_again_unless_every_change_was_to_a_file_still_there() {
+        let site = site();
+        let root = site.path();
+        let kept = KeptData::default();
+        kept.load(root);
+        let same_files = |changed: &[&str]| {
+            let mut kept = kept.0.lock().unwrap();
+            kept.changed = changed.iter().map(|c| (*c).to_owned()).collect();
+            kept.same_files(root)
+        };
+        assert!(same_files(&["data/books/a.toml", "data/site.yaml"]));
+        assert!(!same_files(&["data/books"]), "a folder");
+        assert!(
+            !same_files(&["data/books/new.toml"]),
+            "a file not found before"
+        );
+        assert!(!same_files(&["data/books/.a.toml.swp"]), "a hidden file");
+        std::fs::remove_file(root.join("data/books/a.toml")).unwrap();
+        std::os::unix::fs::symlink(root.join("data/site.yaml"), root.join("data/books/a.toml"))
+            .unwrap();
+        assert!(!same_files(&["data/books/a.toml"]), "now a link");
+        std::fs::remove_file(root.join("data/books/a.toml")).unwrap();
+        assert!(!same_files(&["data/books/a.toml"]), "gone");
+
+        // Each of those, reported by its own path alone, loads as fresh.
+        kept.0.lock().unwrap().changed.clear();
+        kept.changed(root, &[root.join("data/books/a.toml")]);
+        assert!(assert_as_fresh(&kept, root).get(&["books", "a"]).is_none());
+        std::fs::write(root.join("data/books/d.json"), "[1]").unwrap();
+        kept.changed(root, &[root.join("data/books/d.json")]);
+        assert_eq!(
+            value(&assert_as_fresh(&kept, root), &["books", "d"]),
+            json!([1])
+        );
     }
 
     #[test]

@@ -83,6 +83,21 @@ struct ReadFile {
 /// Every data file a load read, by path relative to the site.
 type ReadFiles = HashMap<String, Arc<ReadFile>>;
 
+/// The data files a walk of `data/` found, and what it said of the others.
+#[derive(Clone, Debug)]
+struct Walked {
+    found: Vec<Found>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// What a load leaves for the next ([`KeptData`]): its walk and every file
+/// it read.
+#[derive(Debug, Default)]
+struct Loaded {
+    walked: Option<Walked>,
+    files: ReadFiles,
+}
+
 /// A data file's bytes, or why it could not be read: the earlier read kept
 /// for it, else its bytes now; `None` when it was left to be read in order.
 enum Got {
@@ -152,6 +167,7 @@ pub enum Node<'a> {
 
 /// A data file found on disk: its path relative to the site, its key path
 /// and its format.
+#[derive(Clone, Debug)]
 struct Found {
     file: String,
     keys: Vec<String>,
@@ -163,17 +179,19 @@ impl DataTree {
     /// a diagnostic at the file's line and column, and a file that fails is
     /// left out.
     pub fn load(root: &Path) -> (DataTree, Vec<Diagnostic>) {
-        let (tree, diagnostics, _) = DataTree::load_reusing(root, |_| None);
+        let (tree, diagnostics, _) = DataTree::load_reusing(root, None, |_| None);
         (tree, diagnostics)
     }
 
-    /// [`DataTree::load`], taking a file's bytes and parsed value from
-    /// `kept` (by path relative to the site) instead of reading it when
-    /// `kept` has them; with every file it read or took, for the next load.
+    /// [`DataTree::load`] from the files `walked` found, when given (else
+    /// walking `data/`), taking a file's bytes and parsed value from `kept`
+    /// (by path relative to the site) instead of reading it when `kept` has
+    /// them; with the walk and every file it read or took, for the next.
     fn load_reusing(
         root: &Path,
+        walked: Option<Walked>,
         kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
-    ) -> (DataTree, Vec<Diagnostic>, ReadFiles) {
+    ) -> (DataTree, Vec<Diagnostic>, Loaded) {
         let mut diagnostics = Vec::new();
         let dir = root.join(FOLDER);
         if crate::site_paths::is_link(&dir) {
@@ -183,12 +201,18 @@ impl DataTree {
                 0,
                 "`data` is a symbolic link, which a build never follows; the site has no data",
             ));
-            return (DataTree::default(), diagnostics, ReadFiles::new());
+            return (DataTree::default(), diagnostics, Loaded::default());
         }
         if !dir.is_dir() {
-            return (DataTree::default(), diagnostics, ReadFiles::new());
+            return (DataTree::default(), diagnostics, Loaded::default());
         }
-        let found = find(root, &dir, &mut diagnostics);
+        let walked = walked.unwrap_or_else(|| {
+            let mut diagnostics = Vec::new();
+            let found = find(root, &dir, &mut diagnostics);
+            Walked { found, diagnostics }
+        });
+        diagnostics.extend(walked.diagnostics.iter().cloned());
+        let found = walked.found.clone();
         let mut total = 0u64;
         let mut read: Vec<(Found, Got)> = Vec::new();
         for (one, got) in read_all(root, found, kept) {
@@ -266,7 +290,14 @@ impl DataTree {
             files.insert(path, file);
         }
         tree.files.sort();
-        (tree, diagnostics, files)
+        (
+            tree,
+            diagnostics,
+            Loaded {
+                walked: Some(walked),
+                files,
+            },
+        )
     }
 
     /// Put `value`, read from `one`, at its keys; a key already taken (by
