@@ -460,11 +460,11 @@ fn drop_later<T: Send + 'static>(value: T) {
 pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let started = Instant::now();
     let root = &options.root;
-    // The output folder is looked at while the site is read and rendered.
+    let (mut loaded, mut python, mut store) = load_with_session(options, started)?;
+    // The output folder is looked at while the site renders.
     let look = options
         .write
         .then(|| super::output_manifest::Look::begin(root, &options.out_dir()));
-    let (mut loaded, mut python, mut store) = load_with_session(options, started)?;
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let mut built = published(&loaded.content.pages, options);
     loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));

@@ -105,7 +105,7 @@ impl Manifest {
             && self
                 .dirs
                 .par_iter()
-                .all(|(path, stamp)| Stamp::of_path(&dir.join(path)).is_ok_and(|s| s == *stamp))
+                .all(|(path, stamp)| has_stamp(&dir.join(path), stamp))
     }
 
     /// Whether the output folder `dir` holds exactly what the last render
@@ -114,16 +114,22 @@ impl Manifest {
         use rayon::prelude::*;
         self.tree_unchanged(dir)
             && self.files.par_iter().all(|(path, (_, stamp))| {
-                stamp.is_some_and(|stamp| Stamp::of_path(&dir.join(path)).is_ok_and(|s| s == stamp))
+                stamp.is_some_and(|stamp| has_stamp(&dir.join(path), &stamp))
             })
     }
+}
+
+/// Whether what is at `path` has the stamp `stamp`.
+fn has_stamp(path: &Path, stamp: &Stamp) -> bool {
+    Stamp::of_path(path).is_ok_and(|s| s == *stamp)
 }
 
 /// The output folder as a build found it before writing: the last
 /// render's manifest, whether every folder is as recorded, and the stamp of
 /// each recorded file that is there. A build looks at it on a thread of its
-/// own while it renders (those are thousands of `stat` calls, on a core the
-/// render leaves idle while a generator runs), and writes from what it saw.
+/// own once it has read the site, while it renders (those are thousands of
+/// `stat` calls, on a core the render leaves idle while a generator runs),
+/// and writes from what it saw.
 ///
 /// Seen a few milliseconds earlier than the writing: a file edited in that
 /// time keeps the stamp seen, which the new manifest records; the next
@@ -144,13 +150,18 @@ impl Existing {
         Existing::of(out, Manifest::load(root, out))
     }
 
-    /// Look at the output folder `out` as `manifest` recorded it.
+    /// Look at the output folder `out` as `manifest` recorded it, on this
+    /// thread alone: the look runs beside a render, which needs the shared
+    /// threads.
     pub fn of(out: &Path, manifest: Manifest) -> Existing {
-        use rayon::prelude::*;
-        let tree_unchanged = manifest.tree_unchanged(out);
+        let tree_unchanged = !manifest.dirs.is_empty()
+            && manifest
+                .dirs
+                .iter()
+                .all(|(path, stamp)| has_stamp(&out.join(path), stamp));
         let stamps = manifest
             .files
-            .par_iter()
+            .iter()
             .filter(|(_, (_, stamp))| stamp.is_some())
             .filter_map(|(path, _)| {
                 Stamp::of_path(&out.join(path))
