@@ -412,6 +412,9 @@ impl Session {
     /// Part of its results' keys, and of the page cache's.
     pub fn script_identity(&self, script: &Script) -> String {
         let mut known = self.identities.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(identity) = known.get(&script.path) {
+            return identity.clone();
+        }
         known
             .entry(script.path.clone())
             .or_insert_with(|| self.settings.modules.identity(script))
@@ -440,6 +443,13 @@ impl Session {
     /// The enabled Python macro called `name`.
     pub fn macro_named(&self, name: &str) -> Option<&Script> {
         self.macros.get(name)
+    }
+
+    /// The enabled Python macros, each with its name.
+    pub fn macros(&self) -> impl Iterator<Item = (&str, &Script)> {
+        self.macros
+            .iter()
+            .map(|(name, script)| (name.as_str(), script))
     }
 
     /// Whether any Python macro is enabled.

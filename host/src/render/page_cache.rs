@@ -558,10 +558,10 @@ impl KeptListings {
 /// `calls`, each name resolved by `resolve` (to a script's path and
 /// version, or to nothing for a built-in), and asked the questions `read`
 /// (each with the digest of its answer now).
-pub(super) fn page_key<'q>(
+pub(super) fn page_key<'q, 'r>(
     page: &PageHasher,
     calls: &[(CallKind, String)],
-    resolve: impl Fn(&str) -> String,
+    resolve: impl Fn(&str) -> &'r str,
     read: impl Iterator<Item = (&'q str, String)>,
 ) -> String {
     let mut hasher = page.clone();

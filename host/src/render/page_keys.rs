@@ -28,6 +28,9 @@ pub(super) struct PageKeys<'a> {
     hashers: Vec<PageHasher>,
     /// Each page's key, once known (reused, or kept).
     keys: Vec<std::sync::OnceLock<String>>,
+    /// What each Python macro's name resolves to in a key: its script's
+    /// path and identity (a built-in's name resolves to nothing).
+    resolved: HashMap<&'a str, String>,
     reused: AtomicUsize,
 }
 
@@ -55,10 +58,15 @@ impl<'a> PageKeys<'a> {
             .par_iter()
             .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
             .collect();
+        let resolved = python
+            .macros()
+            .map(|(name, s)| (name, format!("{}\0{}", s.path, python.script_identity(s))))
+            .collect();
         PageKeys {
             cache,
             python,
             site,
+            resolved,
             keys: hashers.iter().map(|_| std::sync::OnceLock::new()).collect(),
             hashers,
             reused: AtomicUsize::new(0),
@@ -78,11 +86,7 @@ impl<'a> PageKeys<'a> {
         page_key(
             &self.hashers[i],
             &rendered.calls,
-            |name| {
-                self.python.macro_named(name).map_or_else(String::new, |s| {
-                    format!("{}\0{}", s.path, self.python.script_identity(s))
-                })
-            },
+            |name| self.resolved.get(name).map_or("", String::as_str),
             rendered
                 .reads
                 .iter()
