@@ -490,17 +490,18 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let keys = options
         .page_cache
         .as_deref()
-        .map(|cache| pool.install(|| PageKeys::new(cache, &python, root, &context, clock, &pages)));
+        .map(|cache| PageKeys::new(cache, &python, root, &context, clock, &pages));
     if let (Some(cache), Some(keys)) = (&options.page_cache, &keys) {
         context.kept = Some(keys.listings(cache.clone(), root));
     }
     phase(started, "page keys made");
     let reuse = |i: usize| keys.as_ref()?.reuse(i, &pages[i].path);
+    let note = |i, page: &_| keys.iter().for_each(|keys| keys.rendered(i, page));
     let rendered =
-        pool.install(|| pages::render_pages(&context, &python, &pages, &progress, &reuse));
+        pool.install(|| pages::render_pages(&context, &python, &pages, &progress, (&reuse, &note)));
     // Listings, feeds and the output call no macro.
     python.end_calls();
-    let kept = |keys: &PageKeys| keys.keep(&pages, &rendered);
+    let kept = |keys: &PageKeys| pool.install(|| keys.keep(&rendered));
     let mut kept_pages_changed = keys.as_ref().is_some_and(kept);
     progress.finish_and_clear();
     let elapsed_ms = started.elapsed().as_millis() as u64;

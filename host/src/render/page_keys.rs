@@ -23,9 +23,15 @@ use std::time::Duration;
 pub(super) struct PageKeys<'a> {
     cache: &'a PageCache,
     python: &'a Session,
+    root: &'a Path,
+    pages: &'a [&'a Page],
     site: KeyHasher,
-    /// Each page's hasher, made before its macros are known.
-    hashers: Vec<PageHasher>,
+    /// The part of each kind of page's key for the templates it may load.
+    templates: HashMap<Kind, String>,
+    /// Each page's hasher, made before its macros are known, when first
+    /// needed: on the render thread that looks for the page in the cache or
+    /// renders it (a first render's pages are in no cache).
+    hashers: Vec<std::sync::OnceLock<PageHasher>>,
     /// Each page's key, once known (reused, or kept).
     keys: Vec<std::sync::OnceLock<String>>,
     /// What each Python macro's name resolves to in a key: its script's
@@ -35,16 +41,15 @@ pub(super) struct PageKeys<'a> {
 }
 
 impl<'a> PageKeys<'a> {
-    /// The hashers of `pages` (in parallel, on the calling thread's pool),
-    /// for a build of the site at `root` whose context, index and guest
-    /// clock are these.
+    /// The keys of `pages`, for a build of the site at `root` whose
+    /// context, index and guest clock are these.
     pub(super) fn new(
         cache: &'a PageCache,
         python: &'a Session,
-        root: &Path,
+        root: &'a Path,
         context: &SiteContext,
         clock: Duration,
-        pages: &[&Page],
+        pages: &'a [&'a Page],
     ) -> Self {
         let site = site_key(root, &site_inputs(context, python, clock));
         let templates: HashMap<Kind, String> = [Kind::Post, Kind::Page]
@@ -54,10 +59,6 @@ impl<'a> PageKeys<'a> {
                 (kind, templates_part(&context.templates, root, name))
             })
             .collect();
-        let hashers: Vec<PageHasher> = pages
-            .par_iter()
-            .map(|p| page_hasher(&site, &templates[&p.kind], root, p))
-            .collect();
         let resolved = python
             .macros()
             .map(|(name, s)| (name, format!("{}\0{}", s.path, python.script_identity(s))))
@@ -65,12 +66,23 @@ impl<'a> PageKeys<'a> {
         PageKeys {
             cache,
             python,
+            root,
+            pages,
             site,
+            templates,
             resolved,
-            keys: hashers.iter().map(|_| std::sync::OnceLock::new()).collect(),
-            hashers,
+            keys: pages.iter().map(|_| std::sync::OnceLock::new()).collect(),
+            hashers: pages.iter().map(|_| std::sync::OnceLock::new()).collect(),
             reused: AtomicUsize::new(0),
         }
+    }
+
+    /// The hasher of page `i`.
+    fn hasher(&self, i: usize) -> &PageHasher {
+        self.hashers[i].get_or_init(|| {
+            let page = self.pages[i];
+            page_hasher(&self.site, &self.templates[&page.kind], self.root, page)
+        })
     }
 
     /// The listings kept from the last build, keyed by this build's site
@@ -84,7 +96,7 @@ impl<'a> PageKeys<'a> {
     fn key(&self, i: usize, rendered: &RenderedPage) -> String {
         let queries = self.python.queries();
         page_key(
-            &self.hashers[i],
+            self.hasher(i),
             &rendered.calls,
             |name| self.resolved.get(name).map_or("", String::as_str),
             rendered
@@ -112,13 +124,21 @@ impl<'a> PageKeys<'a> {
         Some(page)
     }
 
+    /// Note that page `i` rendered as `rendered`: its key is made now, on
+    /// the render thread, for [`PageKeys::keep`].
+    pub(super) fn rendered(&self, i: usize, rendered: &RenderedPage) {
+        if rendered.diagnostics.is_empty() {
+            let _ = self.keys[i].get_or_init(|| self.key(i, rendered));
+        }
+    }
+
     /// Keep this build's pages for the next; whether the cache changed. A
     /// page with problems (a macro that timed out, ...) is not kept: it is
     /// rendered again next time, the problem may be gone.
-    pub(super) fn keep(&self, pages: &[&Page], rendered: &[Arc<RenderedPage>]) -> bool {
+    pub(super) fn keep(&self, rendered: &[Arc<RenderedPage>]) -> bool {
         self.cache.replace(
-            pages
-                .iter()
+            self.pages
+                .par_iter()
                 .zip(rendered)
                 .enumerate()
                 .filter(|(_, (_, rendered))| rendered.diagnostics.is_empty())

@@ -66,22 +66,34 @@ struct TermRef {
     url: String,
 }
 
+/// What [`render_pages`] is told of each page: the one an earlier build
+/// rendered under the same inputs, if any; and, for a page it renders, the
+/// page as rendered (on its render thread).
+pub(super) type Reuse<'r> = (
+    &'r (dyn Fn(usize) -> Option<Arc<RenderedPage>> + Sync),
+    &'r (dyn Fn(usize, &RenderedPage) + Sync),
+);
+
 /// Render `pages` on the current thread pool, in order; `reuse` gives the
-/// ones an earlier build rendered under the same inputs.
+/// ones an earlier build rendered under the same inputs, and is told of
+/// each page rendered.
 pub(super) fn render_pages(
     context: &SiteContext,
     python: &Session,
     pages: &[&Page],
     progress: &indicatif::ProgressBar,
-    reuse: &(dyn Fn(usize) -> Option<Arc<RenderedPage>> + Sync),
+    (reuse, rendered_one): Reuse<'_>,
 ) -> Vec<Arc<RenderedPage>> {
     let registry = Registry::default();
     pages
         .par_iter()
         .enumerate()
         .map(|(i, page)| {
-            let rendered =
-                reuse(i).unwrap_or_else(|| Arc::new(render_page(context, python, &registry, page)));
+            let rendered = reuse(i).unwrap_or_else(|| {
+                let rendered = render_page(context, python, &registry, page);
+                rendered_one(i, &rendered);
+                Arc::new(rendered)
+            });
             progress.inc(1);
             rendered
         })
