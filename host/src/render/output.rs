@@ -204,7 +204,9 @@ impl Output {
                 let path = dir.join(relative);
                 let digest = self.digest(relative, bytes, before);
                 let state = if old.has(relative, &path) {
-                    let recorded = last.file(relative).zip(Some(existing.stamp(relative)));
+                    let recorded = last
+                        .file(relative)
+                        .map(|entry| (entry, existing.stamp(relative)));
                     self.compare(relative, &path, bytes, digest, recorded, before)
                 } else {
                     // No regular file there (a link was removed above).

@@ -84,7 +84,7 @@ struct ReadFile {
 type ReadFiles = HashMap<String, Arc<ReadFile>>;
 
 /// The data files a walk of `data/` found, and what it said of the others.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Walked {
     found: Vec<Found>,
     diagnostics: Vec<Diagnostic>,
@@ -94,7 +94,7 @@ struct Walked {
 /// it read.
 #[derive(Debug, Default)]
 struct Loaded {
-    walked: Option<Walked>,
+    walked: Option<Arc<Walked>>,
     files: ReadFiles,
 }
 
@@ -121,15 +121,15 @@ impl Got {
 /// not read here but left for the caller, so that the bytes held stay
 /// within the cap and a few files in reading, however many a pulled site
 /// holds.
-fn read_all(
+fn read_all<'w>(
     root: &Path,
-    found: Vec<Found>,
+    found: &'w [Found],
     kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
-) -> Vec<(Found, Got)> {
+) -> Vec<(&'w Found, Got)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let held = AtomicU64::new(0);
     found
-        .into_par_iter()
+        .par_iter()
         .map(|one| {
             if held.load(Ordering::Relaxed) > MAX_TOTAL_BYTES {
                 return (one, Got::Read(None));
@@ -167,7 +167,7 @@ pub enum Node<'a> {
 
 /// A data file found on disk: its path relative to the site, its key path
 /// and its format.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Found {
     file: String,
     keys: Vec<String>,
@@ -189,7 +189,7 @@ impl DataTree {
     /// them; with the walk and every file it read or took, for the next.
     fn load_reusing(
         root: &Path,
-        walked: Option<Walked>,
+        walked: Option<Arc<Walked>>,
         kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
     ) -> (DataTree, Vec<Diagnostic>, Loaded) {
         let mut diagnostics = Vec::new();
@@ -209,13 +209,12 @@ impl DataTree {
         let walked = walked.unwrap_or_else(|| {
             let mut diagnostics = Vec::new();
             let found = find(root, &dir, &mut diagnostics);
-            Walked { found, diagnostics }
+            Arc::new(Walked { found, diagnostics })
         });
         diagnostics.extend(walked.diagnostics.iter().cloned());
-        let found = walked.found.clone();
         let mut total = 0u64;
-        let mut read: Vec<(Found, Got)> = Vec::new();
-        for (one, got) in read_all(root, found, kept) {
+        let mut read: Vec<(&Found, Got)> = Vec::new();
+        for (one, got) in read_all(root, &walked.found, kept) {
             // A file the parallel reads left for later (the site holds more
             // than the cap) is read here, in path order, so which files are
             // left out never depends on the threads.
@@ -261,7 +260,7 @@ impl DataTree {
                 hasher.update(part);
             }
         }
-        let parsed: Vec<(Found, Arc<ReadFile>)> = read
+        let parsed: Vec<(&Found, Arc<ReadFile>)> = read
             .into_par_iter()
             .filter_map(|(one, got)| {
                 let file = match got {
@@ -282,12 +281,11 @@ impl DataTree {
         };
         let mut files = ReadFiles::with_capacity(parsed.len());
         for (one, file) in parsed {
-            let path = one.file.clone();
             match &file.parsed {
                 Ok(value) => tree.insert(one, value.clone(), &mut diagnostics),
                 Err(diagnostic) => diagnostics.push(diagnostic.clone()),
             }
-            files.insert(path, file);
+            files.insert(one.file.clone(), file);
         }
         tree.files.sort();
         (
@@ -302,7 +300,7 @@ impl DataTree {
 
     /// Put `value`, read from `one`, at its keys; a key already taken (by
     /// a file of another format, or a folder) is an error naming both.
-    fn insert(&mut self, one: Found, value: Arc<Value>, diagnostics: &mut Vec<Diagnostic>) {
+    fn insert(&mut self, one: &Found, value: Arc<Value>, diagnostics: &mut Vec<Diagnostic>) {
         let Some((last, folders)) = one.keys.split_last() else {
             return;
         };
@@ -352,7 +350,7 @@ impl DataTree {
                 folder.insert(
                     last.clone(),
                     Entry::File {
-                        file: one.file,
+                        file: one.file.clone(),
                         value,
                     },
                 );
