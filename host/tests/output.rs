@@ -267,6 +267,55 @@ fn a_waiting_render_says_why() {
     assert!(status.success(), "{said}");
 }
 
+/// `host python prepare` compiles into the machine's cache only: a render
+/// started while it compiles (as it does in the background after a first
+/// render) neither waits for it nor says it waits.
+#[test]
+fn a_render_never_waits_for_the_sandbox_compile() {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/hello.md",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let mut prepare = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["python", "prepare", "--site"])
+        .arg(site.path())
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Compiling once it holds its own lock (an empty cache: a compile of
+    // seconds), and before that it held the site's, if it takes it.
+    let lock = cache.path().join("compiled/prepare.lock");
+    let deadline = std::time::Instant::now() + common::server::PATIENCE;
+    while std::fs::File::open(&lock).is_ok_and(|file| file.try_lock().is_ok()) || !lock.exists() {
+        assert!(
+            prepare.try_wait().unwrap().is_none(),
+            "prepare ended at once"
+        );
+        assert!(std::time::Instant::now() < deadline, "prepare never locked");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "--site"])
+        .arg(site.path())
+        .env("BLOGMARK_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let _ = prepare.kill();
+    let _ = prepare.wait();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains(blogmark_host::site_lock::WAITING),
+        "the render waited for the compile: {said}"
+    );
+    assert!(site.path().join("public/posts/hello/index.html").is_file());
+}
+
 /// `host -vv render` of `site` with the cache folder `cache` (whose key
 /// tags what the render keeps in `.blogmark/`): what it printed.
 fn render_verbose(site: &Path, cache: &Path) -> String {

@@ -23,7 +23,7 @@ fn writes_site(command: &Command) -> bool {
         | Command::Check(_)
         | Command::Rebuild
         | Command::Sync { .. }
-        | Command::Python(_) => true,
+        | Command::Python(PythonCommand::Lock(_) | PythonCommand::Add { .. }) => true,
         Command::RunScript(args) => args.write,
         Command::Scripts(command) => matches!(
             command,
@@ -34,7 +34,12 @@ fn writes_site(command: &Command) -> bool {
                 | ScriptsCommand::Disable(_)
         ),
         // `serve` takes the lock for each render, not for its lifetime.
-        Command::Init { .. }
+        // `python prepare` writes the machine's cache alone, under a lock of
+        // its own; started in the background at the lowest priority, it
+        // would otherwise hold every render back for its whole compile
+        // (minutes on a busy machine).
+        Command::Python(PythonCommand::Prepare { .. })
+        | Command::Init { .. }
         | Command::Serve(_)
         | Command::Stats { .. }
         | Command::Completions { .. }
