@@ -267,33 +267,51 @@ fn a_waiting_render_says_why() {
     assert!(status.success(), "{said}");
 }
 
+/// A child process killed when dropped, so that a failing assertion
+/// leaves no compile running.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `host python prepare` compiles into the machine's cache only: a render
 /// started while it compiles (as it does in the background after a first
-/// render) neither waits for it nor says it waits.
+/// render) neither waits for it nor says it waits, and runs its own calls.
 #[test]
 fn a_render_never_waits_for_the_sandbox_compile() {
     let site = site("");
     write(
         site.path(),
         "content/posts/hello.md",
-        "---\ntitle: Hello\ndate: 2024-01-01\n---\nHi.\n",
+        "---\ntitle: Hello\ndate: 2024-01-01\n---\nSaid: {{< shout >}}\n",
+    );
+    write(
+        site.path(),
+        "scripts/shout.py",
+        "\"\"\"\n---\nname: shout\n---\n\"\"\"\n\ndef render(ctx):\n    return 'HEY'\n",
     );
     let cache = tempfile::tempdir().unwrap();
-    let mut prepare = Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(["python", "prepare", "--site"])
-        .arg(site.path())
-        .env("BLOGMARK_CACHE_DIR", cache.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut prepare = Killed(
+        Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["python", "prepare", "--site"])
+            .arg(site.path())
+            .env("BLOGMARK_CACHE_DIR", cache.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Compiling once it holds its own lock (an empty cache: a compile of
     // seconds), and before that it held the site's, if it takes it.
     let lock = cache.path().join("compiled/prepare.lock");
     let deadline = std::time::Instant::now() + common::server::PATIENCE;
     while std::fs::File::open(&lock).is_ok_and(|file| file.try_lock().is_ok()) || !lock.exists() {
         assert!(
-            prepare.try_wait().unwrap().is_none(),
+            prepare.0.try_wait().unwrap().is_none(),
             "prepare ended at once"
         );
         assert!(std::time::Instant::now() < deadline, "prepare never locked");
@@ -305,15 +323,15 @@ fn a_render_never_waits_for_the_sandbox_compile() {
         .env("BLOGMARK_CACHE_DIR", cache.path())
         .output()
         .unwrap();
+    drop(prepare);
     let said = String::from_utf8_lossy(&out.stderr);
-    let _ = prepare.kill();
-    let _ = prepare.wait();
     assert!(out.status.success(), "{said}");
     assert!(
         !said.contains(blogmark_host::site_lock::WAITING),
         "the render waited for the compile: {said}"
     );
-    assert!(site.path().join("public/posts/hello/index.html").is_file());
+    let page = std::fs::read_to_string(site.path().join("public/posts/hello/index.html")).unwrap();
+    assert!(page.contains("Said: HEY"), "{page}");
 }
 
 /// `host -vv render` of `site` with the cache folder `cache` (whose key

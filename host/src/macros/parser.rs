@@ -517,10 +517,64 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    /// Pieces of Markdown with no backtick, tilde or tab: containers,
+    /// markers, odd whitespace and line ends, entities, math, metadata.
+    const PLAIN: &[&str] = &[
+        " ",
+        "  ",
+        "   ",
+        "\n",
+        "\n\n",
+        "\r",
+        "\r\n",
+        "\u{b}",
+        "\u{c}",
+        "\u{a0}",
+        "\u{3000}",
+        "> ",
+        ">",
+        "- ",
+        "* ",
+        "+ ",
+        "1. ",
+        "10) ",
+        ": ",
+        "[^1]: ",
+        "---",
+        "+++",
+        "$$",
+        "$x$",
+        "- [ ] ",
+        "&#96;",
+        "&#126;",
+        "x",
+        "*y*",
+        "{{< a >}}",
+        "<pre>",
+        "</pre>",
+        "<code>",
+        "|a|b|\n|-|-|",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
-        /// The shortcut past the Markdown parse finds the code the parse
-        /// finds, whatever the containers (quotes, lists) and indentation.
+        /// A body the shortcut passes by holds no code as the parse finds
+        /// it, whatever its containers, markers and whitespace.
+        #[test]
+        fn a_body_without_the_marks_of_code_holds_none(parts in proptest::collection::vec(
+            prop::sample::select(PLAIN), 0..40,
+        )) {
+            let mut body: String = parts.concat();
+            // Four spaces in a row (which pieces may add up to) are a mark.
+            while body.contains("    ") {
+                body = body.replace("    ", "   x");
+            }
+            prop_assert!(!may_hold_code(&body));
+            prop_assert_eq!(parsed_code_ranges(&body), Vec::<Range<usize>>::new(), "{:?}", body);
+        }
+
+        /// With the marks of code mixed in, the shortcut and the parse
+        /// agree.
         #[test]
         fn code_is_found_with_or_without_the_parse(parts in proptest::collection::vec(
             prop::sample::select(vec![
@@ -531,6 +585,23 @@ mod tests {
         )) {
             let body: String = parts.concat();
             prop_assert_eq!(code_ranges(&body), parsed_code_ranges(&body), "{:?}", body);
+        }
+    }
+
+    #[test]
+    fn indented_code_in_containers_is_never_passed_by() {
+        for body in [
+            "    x",
+            "\tx",
+            "-     x",
+            ">     x",
+            "a\n:     x",
+            "1.\n\n       x",
+            "- a\n\n      x",
+            "> - a\n>\n>       x",
+        ] {
+            assert!(may_hold_code(body), "{body:?}");
+            assert!(!parsed_code_ranges(body).is_empty(), "{body:?} holds code");
         }
     }
 
