@@ -201,6 +201,50 @@ fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
     assert!(page(root).contains("LEAF"), "{}", page(root));
 }
 
+/// A library module that reads a file of the library as it is imported
+/// (a table, a word list) is imported again when that file is edited: the
+/// snapshot holds what it read, so the file is in the snapshot's key.
+#[test]
+fn a_library_file_read_at_import_is_read_again_when_edited() {
+    let site = site("");
+    let root = site.path();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().join("blogmark");
+    write(
+        root,
+        "content/posts/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\nSaid: {{< say >}}\n",
+    );
+    write(
+        root,
+        "scripts/lib/wordy/__init__.py",
+        "import os\n\nwith open(os.path.join(os.path.dirname(__file__), 'word.txt')) as f:\n    \
+         WORD = f.read().strip()\n",
+    );
+    write(root, "scripts/lib/wordy/word.txt", "one\n");
+    write(
+        root,
+        "scripts/say.py",
+        "import wordy\n\ndef render(ctx):\n    return wordy.WORD\n",
+    );
+    assert!(built(&render(root, &cache)), "the first render builds it");
+    assert!(page(root).contains("Said: one"), "{}", page(root));
+    let before = snapshots(&cache);
+
+    write(root, "scripts/lib/wordy/word.txt", "two\n");
+    assert!(
+        built(&render(root, &cache)),
+        "an edited file: another snapshot"
+    );
+    assert!(page(root).contains("Said: two"), "{}", page(root));
+    assert_eq!(snapshots(&cache), before + 1);
+
+    // Back to the first text: the first snapshot, kept, is used again.
+    write(root, "scripts/lib/wordy/word.txt", "one\n");
+    assert!(!built(&render(root, &cache)), "the first snapshot again");
+    assert!(page(root).contains("Said: one"), "{}", page(root));
+}
+
 #[test]
 fn without_a_snapshot_the_same_imports_still_work() {
     let site = site("[python]\nsnapshot = false\n");

@@ -229,6 +229,12 @@ impl SiteModules {
         used
     }
 
+    /// A hash of every library file that is not a module (which a module
+    /// may read as it is imported); none when there is no such file.
+    pub fn data_hash(&self) -> Option<&str> {
+        self.tree.data_hash()
+    }
+
     /// What `script`'s results depend on besides its own text: its own
     /// hash when it uses no library module and the library holds no data
     /// file, else a hash of it, of every library module it uses and of

@@ -3,7 +3,8 @@
 //! holds made immortal, so that no call writes their reference counts. Which modules
 //! (read from the scripts' text, through the library modules they import,
 //! plus `[python] preload`), its key (the guest, the list, the library
-//! sources), and building it when the disk has none, said on a terminal.
+//! sources and other files), and building it when the disk has none, said
+//! on a terminal.
 
 use super::modules::{Provider, SiteModules};
 use super::settings::Settings;
@@ -27,8 +28,8 @@ pub struct SitePlan {
     /// (`yaml.cyaml` without its extension, a platform's module) are
     /// expected to fail now and then.
     pub required: BTreeSet<String>,
-    /// A hash of the guest build, the modules and their library sources:
-    /// names the snapshot's file.
+    /// A hash of the guest build, the modules, their library sources and
+    /// the library's other files: names the snapshot's file.
     pub key: String,
     /// A hash of the guest build and the module names: what results are
     /// keyed by. A library module's source is not in it: the scripts that
@@ -110,6 +111,15 @@ pub(super) fn plan(
     for hash in chosen.values() {
         sources.update(b"\0");
         sources.update(hash.as_bytes());
+    }
+    // A library module may read the library's other files as it is
+    // imported: an edit of one makes another snapshot, or the image would
+    // keep what the module read before.
+    if chosen.values().any(|hash| !hash.is_empty())
+        && let Some(data) = modules.data_hash()
+    {
+        sources.update(b"\0data\0");
+        sources.update(data.as_bytes());
     }
     let plan = SitePlan {
         required: required(scripts, modules),
