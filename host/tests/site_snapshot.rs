@@ -158,17 +158,22 @@ fn page(root: &Path) -> String {
     std::fs::read_to_string(root.join("public/posts/a/index.html")).unwrap()
 }
 
+/// A site whose one post, `a`, holds `body`, and a cache folder.
+fn one_post(body: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let site = site("");
+    write(
+        site.path(),
+        "content/posts/a.md",
+        &format!("+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{body}\n"),
+    );
+    (site, tempfile::tempdir().unwrap())
+}
+
 #[test]
 fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
-    let site = site("");
+    let (site, cache) = one_post("{{< tree >}}");
     let root = site.path();
-    let cache = tempfile::tempdir().unwrap();
     let cache = cache.path().join("blogmark");
-    write(
-        root,
-        "content/posts/a.md",
-        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n{{< tree >}}\n",
-    );
     tree(root, "", "");
     textkit(root, "");
 
@@ -206,15 +211,9 @@ fn the_snapshot_is_rebuilt_when_the_imports_change_and_not_otherwise() {
 /// snapshot holds what it read, so the file is in the snapshot's key.
 #[test]
 fn a_library_file_read_at_import_is_read_again_when_edited() {
-    let site = site("");
+    let (site, cache) = one_post("Said: {{< say >}}");
     let root = site.path();
-    let cache = tempfile::tempdir().unwrap();
     let cache = cache.path().join("blogmark");
-    write(
-        root,
-        "content/posts/a.md",
-        "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\nSaid: {{< say >}}\n",
-    );
     write(
         root,
         "scripts/lib/wordy/__init__.py",
