@@ -2,9 +2,11 @@
 
 use crate::content::front_matter;
 use crate::diagnostics::Diagnostic;
+use crate::site_queries::Summary;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Posts are dated and listed; pages stand alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -62,6 +64,47 @@ pub struct Page {
     pub body_line: usize,
     /// SHA-256 of the file's bytes.
     pub content_hash: String,
+    /// [`Page::digest`], once made.
+    #[serde(skip)]
+    digest: DigestOnce,
+    /// [`Page::query_summary`], once made.
+    #[serde(skip)]
+    query_summary: SummaryOnce,
+}
+
+/// A page's summary for site queries, with the base URL and taxonomies it
+/// was made for. Like [`DigestOnce`], a clone starts without it.
+#[derive(Default)]
+struct SummaryOnce(std::sync::OnceLock<(String, Vec<String>, Arc<Summary>)>);
+
+impl Clone for SummaryOnce {
+    fn clone(&self) -> Self {
+        SummaryOnce::default()
+    }
+}
+
+impl std::fmt::Debug for SummaryOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SummaryOnce")
+    }
+}
+
+/// A page's digest, made the first time it is asked for. A clone starts
+/// without it: a clone is what gets changed (a transform's result, a
+/// permalink applied), and the page it came from is not.
+#[derive(Default)]
+struct DigestOnce(std::sync::OnceLock<[u8; 32]>);
+
+impl Clone for DigestOnce {
+    fn clone(&self) -> Self {
+        DigestOnce::default()
+    }
+}
+
+impl std::fmt::Debug for DigestOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigestOnce")
+    }
 }
 
 impl Kind {
@@ -79,6 +122,53 @@ impl Kind {
 }
 
 impl Page {
+    /// The SHA-256 of everything the page holds (its fields and its body),
+    /// for the page cache's keys. Made once per page: `host serve` keeps
+    /// the pages of unchanged files from one render to the next, and
+    /// serializing and hashing 2,000 of them was a fifth of what deciding
+    /// to reuse them cost.
+    pub fn digest(&self) -> [u8; 32] {
+        let made = || {
+            let mut hasher = crate::key_hasher::KeyHasher::new();
+            hasher
+                .part(&serde_json::to_vec(self).unwrap_or_default())
+                .part(self.body.as_bytes());
+            hasher.digest()
+        };
+        let digest = *self.digest.0.get_or_init(made);
+        // A page is changed only before its first digest (while it is
+        // loaded); every test checks that no path changes it after.
+        debug_assert_eq!(digest, made(), "{} changed after its digest", self.path);
+        digest
+    }
+
+    /// The page as site queries show it, published under `base` with its
+    /// terms in `taxonomies`. Made once per page for the same settings: a
+    /// build asks twice (its generators see the files' pages, its pages
+    /// see them all), and `host serve` keeps unchanged pages between
+    /// renders.
+    pub fn query_summary(&self, base: &str, taxonomies: &[String]) -> Arc<Summary> {
+        let made = || Arc::new(Summary::of(self, self.full_url(base), taxonomies));
+        if let Some((b, t, summary)) = self.query_summary.0.get()
+            && b == base
+            && t == taxonomies
+        {
+            debug_assert_eq!(
+                serde_json::to_string(&**summary).ok(),
+                serde_json::to_string(&*made()).ok(),
+                "{} changed after its summary",
+                self.path
+            );
+            return summary.clone();
+        }
+        let summary = made();
+        let _ = self
+            .query_summary
+            .0
+            .set((base.to_owned(), taxonomies.to_vec(), summary.clone()));
+        summary
+    }
+
     /// The page's URL path, e.g. `/posts/hello/`.
     pub fn url_path(&self) -> &str {
         &self.url
@@ -208,6 +298,8 @@ fn from_fields(
         body_line,
         content_hash: crate::input::content_hash(text.as_bytes()),
         front_matter: map,
+        digest: DigestOnce::default(),
+        query_summary: SummaryOnce::default(),
     })
 }
 
@@ -425,6 +517,59 @@ pub fn parse_date(value: &Value) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn post(text: &str) -> Page {
+        parse(Kind::Post, "content/posts/a.md", text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_digest_covers_every_field_and_the_body_and_a_clone_makes_its_own() {
+        let text = "+++\ntitle = \"A\"\ntags = [\"x\"]\n+++\nBody";
+        let page = post(text);
+        assert_eq!(page.digest(), post(text).digest());
+        assert_ne!(
+            page.digest(),
+            post(&text.replace("\"A\"", "\"B\"")).digest()
+        );
+        assert_ne!(
+            page.digest(),
+            post(&text.replace("\"x\"", "\"y\"")).digest()
+        );
+        assert_ne!(page.digest(), post(&text.replace("Body", "Other")).digest());
+        // Changing a clone of a page whose digest is made gives another.
+        let mut changed = page.clone();
+        changed.title = "C".into();
+        assert_ne!(changed.digest(), page.digest());
+        let mut back = changed.clone();
+        back.title = "A".into();
+        assert_eq!(back.digest(), page.digest());
+    }
+
+    #[test]
+    fn a_summary_is_made_once_per_settings_and_a_clone_makes_its_own() {
+        let page = post("+++\ntitle = \"A\"\ntags = [\"x\"]\n+++\nBody");
+        let tags = ["tags".to_owned()];
+        let first = page.query_summary("https://a.example/", &tags);
+        assert!(Arc::ptr_eq(
+            &first,
+            &page.query_summary("https://a.example/", &tags)
+        ));
+        assert_eq!(first.url, "https://a.example/posts/a/");
+        let elsewhere = page.query_summary("https://b.example/", &tags);
+        assert_eq!(elsewhere.url, "https://b.example/posts/a/");
+        assert!(
+            page.query_summary("https://a.example/", &[])
+                .taxonomies
+                .is_empty()
+        );
+        assert_eq!(first.taxonomies["tags"], ["x"]);
+        let mut changed = page.clone();
+        changed.title = "C".into();
+        assert_eq!(
+            changed.query_summary("https://a.example/", &tags).title,
+            "C"
+        );
+    }
 
     #[test]
     fn a_complete_post() {

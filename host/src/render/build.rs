@@ -22,6 +22,7 @@ use crate::scripts::Script;
 use crate::site_queries::SiteQueries;
 use crate::store::Store;
 use anyhow::Context as _;
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -65,6 +66,10 @@ pub struct BuildOptions {
     /// The data of the last build, of which only the files under `data/`
     /// that changed are read again (`host serve`, told by its watcher).
     pub kept_data: Option<std::sync::Arc<crate::site_data::KeptData>>,
+    /// The pages the generators made in the last build, reused where one
+    /// is made again from the same path, front matter and body (`host
+    /// serve`).
+    pub kept_generated: Option<std::sync::Arc<super::generators::KeptGenerated>>,
     /// Told as soon as the output folder is written, before the database is
     /// brought up to date (`host serve` reloads the open pages from here).
     pub on_written: Option<OnWritten>,
@@ -470,7 +475,8 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     loaded.remote = std::sync::Arc::new(remote(&loaded.config, store.as_ref(), options));
     let clock = python::guest_clock(built.iter().copied());
     python.set_clock(clock);
-    let mut made = run_generators(&loaded, &built, &python, &mut diagnostics);
+    let kept_generated = options.kept_generated.as_deref();
+    let mut made = run_generators(&loaded, &built, &python, kept_generated, &mut diagnostics);
     phase(started, "generators run");
     let pool = render_threads(options, &python)?;
     log_loaded(&built, &loaded, &python, &pool, started);
@@ -634,6 +640,7 @@ fn run_generators(
     loaded: &Loaded,
     built: &[&Page],
     python: &Session,
+    kept: Option<&super::generators::KeptGenerated>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> super::generators::Made {
     if python.generators().is_empty() {
@@ -653,6 +660,7 @@ fn run_generators(
         python,
         &loaded.content.pages,
         &loaded.config.permalinks,
+        kept,
         diagnostics,
     )
 }
@@ -699,10 +707,11 @@ fn add_generated_files(
 
 /// The pages this build publishes: drafts only with `--drafts`, pages dated
 /// after the build clock only with `--future`.
-fn published<'a>(pages: &'a [Page], options: &BuildOptions) -> Vec<&'a Page> {
+fn published<'a, P: Borrow<Page>>(pages: &'a [P], options: &BuildOptions) -> Vec<&'a Page> {
     let now = build_clock();
     pages
         .iter()
+        .map(Borrow::borrow)
         .filter(|p| options.drafts || !p.draft)
         .filter(|p| options.future || p.date.is_none_or(|d| d <= now))
         .collect()
@@ -710,14 +719,18 @@ fn published<'a>(pages: &'a [Page], options: &BuildOptions) -> Vec<&'a Page> {
 
 /// When the first of `pages` and `generated` that a build with `options`
 /// leaves out for its future date comes due (Unix seconds).
-fn publishes_at(pages: &[Page], generated: &[Page], options: &BuildOptions) -> Option<i64> {
+fn publishes_at(
+    pages: &[Page],
+    generated: &[std::sync::Arc<Page>],
+    options: &BuildOptions,
+) -> Option<i64> {
     if options.future {
         return None;
     }
     let now = build_clock();
     pages
         .iter()
-        .chain(generated)
+        .chain(generated.iter().map(|p| &**p))
         .filter(|p| options.drafts || !p.draft)
         .filter_map(|p| p.date)
         .filter(|date| *date > now)

@@ -17,6 +17,7 @@ use crate::scripts::Script;
 use blogmark_runtime::abi::GeneratedPage;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The most pages one generator may make.
 pub const MAX_PAGES: usize = 100_000;
@@ -31,19 +32,63 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 #[derive(Debug, Default)]
 pub(super) struct Made {
     /// Their pages, parsed as files of `content/` would be.
-    pub pages: Vec<Page>,
+    pub pages: Vec<Arc<Page>>,
     /// Their output files: path, text, and the generator that made it.
     pub files: Vec<(String, String, String)>,
     /// The generator of each page, by page path (for diagnostics).
     pub made_by: HashMap<String, String>,
 }
 
+/// The pages each generator made in the last render of `host serve`, with
+/// what each was made from, under the permalinks of that render. A page a
+/// generator makes again from the same path, front matter and body is that
+/// same page: it is not parsed again, and it keeps its digest and summary
+/// (a data edit re-runs a generator of 1,000 pages for one changed page).
+#[derive(Default)]
+pub struct KeptGenerated(Mutex<Option<(Permalinks, HashMap<String, KeptPages>)>>);
+
+/// One generator's pages, by the path it gave each.
+type KeptPages = HashMap<String, (GeneratedPage, Arc<Page>)>;
+
+impl std::fmt::Debug for KeptGenerated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptGenerated(..)")
+    }
+}
+
+impl KeptGenerated {
+    /// What `generator` made last time under `permalinks` (nothing under
+    /// others).
+    fn take(&self, generator: &str, permalinks: &Permalinks) -> KeptPages {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match kept.as_mut() {
+            Some((used, by_generator)) if used == permalinks => {
+                by_generator.remove(generator).unwrap_or_default()
+            }
+            _ => {
+                *kept = Some((permalinks.clone(), HashMap::new()));
+                KeptPages::new()
+            }
+        }
+    }
+
+    /// Keep what `generator` made this time.
+    fn keep(&self, generator: &str, pages: KeptPages) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, by_generator)) = kept.as_mut() {
+            by_generator.insert(generator.to_owned(), pages);
+        }
+    }
+}
+
 /// Run every generator of `python` and gather what they made, beside the
-/// site's `pages` (whose paths and URLs they may not take).
+/// site's `pages` (whose paths and URLs they may not take); `kept` holds
+/// what they made last time, if anything is kept between renders.
 pub(super) fn generate(
     python: &Session,
     pages: &[Page],
     permalinks: &Permalinks,
+    kept: Option<&KeptGenerated>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Made {
     let mut made = Made::default();
@@ -85,7 +130,8 @@ pub(super) fn generate(
             ));
             continue;
         }
-        made.take_pages(script, generated.pages, permalinks, &mut taken, diagnostics);
+        let pages = parsed(&script.path, generated.pages, permalinks, kept);
+        made.take_pages(script, pages, &mut taken, diagnostics);
         made.take_files(script, generated.files, diagnostics);
     }
     made
@@ -124,16 +170,10 @@ impl Made {
     fn take_pages(
         &mut self,
         script: &Script,
-        pages: Vec<GeneratedPage>,
-        permalinks: &Permalinks,
+        pages: Vec<Result<Arc<Page>, String>>,
         taken: &mut Taken<'_>,
         diagnostics: &mut Vec<Diagnostic>,
     ) {
-        // Parsed on every core, in order; checked against the others after.
-        let pages: Vec<Result<Page, String>> = pages
-            .into_par_iter()
-            .map(|page| page_of(page, permalinks))
-            .collect();
         for built in pages {
             let built = match built {
                 Ok(built) => built,
@@ -211,6 +251,46 @@ impl Made {
     }
 }
 
+/// The pages the generator at `generator` made, parsed on every core, in
+/// order (each reused from `kept` when made again from the same path, front
+/// matter and body); what it made this time is kept for the next.
+fn parsed(
+    generator: &str,
+    pages: Vec<GeneratedPage>,
+    permalinks: &Permalinks,
+    kept: Option<&KeptGenerated>,
+) -> Vec<Result<Arc<Page>, String>> {
+    let Some(kept) = kept else {
+        return pages
+            .into_par_iter()
+            .map(|page| page_of(page, permalinks).map(Arc::new))
+            .collect();
+    };
+    let last = kept.take(generator, permalinks);
+    let made: Vec<(GeneratedPage, Result<Arc<Page>, String>)> = pages
+        .into_par_iter()
+        .map(|generated| {
+            let page = match last.get(&generated.path) {
+                Some((before, page)) if *before == generated => Ok(page.clone()),
+                _ => page_of(generated.clone(), permalinks).map(Arc::new),
+            };
+            (generated, page)
+        })
+        .collect();
+    let mut next = KeptPages::with_capacity(made.len());
+    let pages = made
+        .into_iter()
+        .map(|(generated, page)| {
+            if let Ok(page) = &page {
+                next.insert(generated.path.clone(), (generated, page.clone()));
+            }
+            page
+        })
+        .collect();
+    kept.keep(generator, next);
+    pages
+}
+
 /// The line a failure points at in its script, else the first.
 fn failure_line(failure: &python::Failure) -> usize {
     match failure {
@@ -279,6 +359,50 @@ mod tests {
             front_matter,
             body: "A *book*.".into(),
         }
+    }
+
+    #[test]
+    fn a_page_made_again_alike_is_the_same_page_and_any_difference_parses_anew() {
+        let kept = KeptGenerated::default();
+        let permalinks = Permalinks::default();
+        let made = |pages: Vec<GeneratedPage>, permalinks: &Permalinks| -> Vec<Arc<Page>> {
+            parsed("scripts/books.py", pages, permalinks, Some(&kept))
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let first = made(
+            vec![generated("pages/a.md"), generated("pages/b.md")],
+            &permalinks,
+        );
+        let _ = first[0].digest();
+        let mut edited = generated("pages/b.md");
+        edited.body = "Another *book*.".into();
+        let again = made(vec![generated("pages/a.md"), edited], &permalinks);
+        assert!(Arc::ptr_eq(&first[0], &again[0]), "the same page is reused");
+        assert!(!Arc::ptr_eq(&first[1], &again[1]));
+        assert_eq!(again[1].body.trim(), "Another *book*.");
+        // Another generator's pages are its own.
+        let other = parsed(
+            "scripts/other.py",
+            vec![generated("pages/a.md")],
+            &permalinks,
+            Some(&kept),
+        );
+        assert!(!Arc::ptr_eq(&first[0], other[0].as_ref().unwrap()));
+        // Other permalinks give other URLs: nothing is reused under them.
+        let moved = Permalinks {
+            pages: Some("/p/:slug/".into()),
+            ..Permalinks::default()
+        };
+        let under_moved = made(vec![generated("pages/a.md")], &moved);
+        assert!(!Arc::ptr_eq(&again[0], &under_moved[0]));
+        assert_eq!(under_moved[0].url, "/p/a/");
+        // A page the generator no longer makes is not kept either.
+        let back = made(vec![generated("pages/a.md")], &moved);
+        assert!(Arc::ptr_eq(&under_moved[0], &back[0]));
+        let b_again = made(vec![generated("pages/b.md")], &moved);
+        assert!(!Arc::ptr_eq(&first[1], &b_again[0]));
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod templates;
 mod up_to_date;
 
 pub use build::{BuildOptions, BuildReport, OnWritten, build, build_keeping_pages};
+pub use generators::KeptGenerated;
 pub use output::{Output, WriteReport};
 pub use page_cache::PageCache;
 pub use templates::Templates;

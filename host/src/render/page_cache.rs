@@ -596,8 +596,7 @@ pub(super) fn page_hasher(
 ) -> PageHasher {
     let mut hasher = site.clone();
     hasher.part(templates.as_bytes());
-    hasher.part(&serde_json::to_vec(page).unwrap_or_default());
-    hasher.part(page.body.as_bytes());
+    hasher.part(&page.digest());
     for resource in &page.resources {
         // A macro may read a resource's bytes: its size and time stand in.
         let stamp = std::fs::metadata(root.join(&resource.file))

@@ -68,6 +68,8 @@ struct State {
     /// The last render's data, of which a render reads again only the
     /// files the watcher reports changed.
     data: Arc<crate::site_data::KeptData>,
+    /// The last render's generated pages, reused where made again alike.
+    generated: Arc<crate::render::KeptGenerated>,
     /// The renders' sandbox, started once.
     sandbox: Arc<crate::python::SharedSandbox>,
     /// The last render's problems, as the JSON pages are served with.
@@ -116,6 +118,7 @@ async fn run(
         pages: Arc::default(),
         content: Arc::default(),
         data: Arc::default(),
+        generated: Arc::default(),
         sandbox: Arc::default(),
         problems: RwLock::new(Arc::new("[]".into())),
         notices,
@@ -200,6 +203,7 @@ async fn render(options: &ServeOptions, base_url: &str, state: &Arc<State>) {
         sandbox: Some(state.sandbox.clone()),
         kept_content: Some(state.content.clone()),
         kept_data: Some(state.data.clone()),
+        kept_generated: Some(state.generated.clone()),
         on_written: Some(on_written),
         ..BuildOptions::serve(&options.root, state.out.clone(), base_url.to_owned())
     };

@@ -61,7 +61,7 @@ impl Question {
 #[derive(Debug, Default)]
 pub struct SiteQueries {
     data: Arc<DataTree>,
-    pages: Vec<Summary>,
+    pages: Vec<Arc<Summary>>,
     base: String,
     answers: Mutex<Answers>,
     remote: Arc<Remote>,
@@ -84,6 +84,10 @@ impl SiteQueries {
     /// The questions of a build whose data is `data` and whose pages are
     /// `pages`, published under `base` (the base URL).
     pub fn new(data: Arc<DataTree>, pages: Vec<Summary>, base: String) -> Self {
+        Self::of_summaries(data, pages.into_iter().map(Arc::new).collect(), base)
+    }
+
+    fn of_summaries(data: Arc<DataTree>, pages: Vec<Arc<Summary>>, base: String) -> Self {
         SiteQueries {
             data,
             pages,
@@ -128,13 +132,13 @@ impl SiteQueries {
         base: String,
         taxonomies: &[String],
     ) -> Self {
-        // On every core: a build makes them twice (for its generators, then
-        // for its pages), a few milliseconds each at 1,000 pages.
+        // On every core: a few milliseconds at 1,000 pages the first time a
+        // page is summarized (each page keeps its own).
         let summaries = pages
             .par_iter()
-            .map(|p| Summary::of(p, p.full_url(&base), taxonomies))
+            .map(|p| p.query_summary(&base, taxonomies))
             .collect();
-        SiteQueries::new(data, summaries, base)
+        SiteQueries::of_summaries(data, summaries, base)
     }
 
     /// The site's data.
@@ -155,7 +159,7 @@ impl SiteQueries {
                 .iter()
                 .find(|p| p.section == section && p.is_named(name, &self.base))
         };
-        named("posts").or_else(|| named("pages"))
+        named("posts").or_else(|| named("pages")).map(|p| &**p)
     }
 
     /// The answer to `question`, as a value.

@@ -5,6 +5,7 @@ use crate::content::{Kind, Page};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One page as a query shows it: what a listing or a related-posts box
 /// needs, never its body.
@@ -155,8 +156,8 @@ impl Filter {
     }
 
     /// The pages of `all` that match, in order, at most `limit`.
-    pub fn apply<'a>(&self, all: &'a [Summary]) -> Vec<&'a Summary> {
-        let mut found: Vec<&Summary> = all.iter().filter(|p| self.keeps(p)).collect();
+    pub fn apply<'a>(&self, all: &'a [Arc<Summary>]) -> Vec<&'a Summary> {
+        let mut found: Vec<&Summary> = all.iter().map(|p| &**p).filter(|p| self.keeps(p)).collect();
         match self.sort {
             // Oldest first, undated first; reversed: newest first, undated
             // last, as the site's listings (ties by path either way).
