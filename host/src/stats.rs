@@ -159,16 +159,40 @@ struct Tally {
 /// Collects the numbers of one build from every render thread.
 #[derive(Default)]
 pub struct Recorder {
-    tallies: Mutex<BTreeMap<(CallKind, String), Tally>>,
+    /// By kind, then name: a name is looked up without a copy of it.
+    tallies: Mutex<BTreeMap<CallKind, BTreeMap<String, Tally>>>,
 }
 
 impl Recorder {
     /// Count one call of `name`: how it ran and, if it failed, why.
     pub fn record(&self, kind: CallKind, name: &str, event: Event, failure: Option<Failed>) {
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
-        let tally = match tallies.get_mut(&(kind, name.to_owned())) {
+        Self::count(tallies.entry(kind).or_default(), name, event, failure);
+    }
+
+    /// Count each of `calls` as answered from a cache, under one lock (a
+    /// reused page's calls: the render threads take the lock once a page).
+    pub fn record_hits(&self, calls: &[(CallKind, String)]) {
+        let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        for (kind, name) in calls {
+            Self::count(
+                tallies.entry(*kind).or_default(),
+                name,
+                Event::CacheHit,
+                None,
+            );
+        }
+    }
+
+    fn count(
+        by_name: &mut BTreeMap<String, Tally>,
+        name: &str,
+        event: Event,
+        failure: Option<Failed>,
+    ) {
+        let tally = match by_name.get_mut(name) {
             Some(tally) => tally,
-            None => tallies.entry((kind, name.to_owned())).or_default(),
+            None => by_name.entry(name.to_owned()).or_default(),
         };
         tally.calls += 1;
         match event {
@@ -190,8 +214,9 @@ impl Recorder {
         let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         tallies
             .iter()
-            .filter(|((kind, _), _)| *kind != CallKind::Builtin)
-            .fold((0, 0), |(runs, hits), (_, t)| {
+            .filter(|(kind, _)| **kind != CallKind::Builtin)
+            .flat_map(|(_, by_name)| by_name.values())
+            .fold((0, 0), |(runs, hits), t| {
                 (runs + t.sandbox_runs, hits + t.cache_hits)
             })
     }
@@ -201,7 +226,8 @@ impl Recorder {
         let tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         tallies
             .iter()
-            .map(|((kind, name), tally)| {
+            .flat_map(|(kind, by_name)| by_name.iter().map(move |(name, t)| (kind, name, t)))
+            .map(|(kind, name, tally)| {
                 let mut sorted = tally.latencies_us.clone();
                 sorted.sort_unstable();
                 CallStats {
@@ -340,5 +366,30 @@ mod tests {
         let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
         assert_eq!(header[..3], ["name", "kind", "calls"]);
         assert_eq!(table.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_reused_pages_calls_count_as_hits_in_order_of_kind_then_name() {
+        let recorder = Recorder::default();
+        recorder.record_hits(&[
+            (CallKind::Hook, "links".into()),
+            (CallKind::Python, "zeta".into()),
+            (CallKind::Python, "alpha".into()),
+            (CallKind::Python, "zeta".into()),
+        ]);
+        let rows: Vec<_> = recorder
+            .snapshot()
+            .into_iter()
+            .map(|r| (r.kind, r.name, r.calls, r.cache_hits, r.sandbox_runs))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (CallKind::Python, "alpha".into(), 1, 1, 0),
+                (CallKind::Python, "zeta".into(), 2, 2, 0),
+                (CallKind::Hook, "links".into(), 1, 1, 0),
+            ]
+        );
+        assert_eq!(recorder.python_totals(), (0, 4));
     }
 }

@@ -11,7 +11,6 @@ use super::pages::RenderedPage;
 use super::site_context::SiteContext;
 use crate::content::{Kind, Page};
 use crate::python::Session;
-use crate::stats::Event;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -116,11 +115,7 @@ impl<'a> PageKeys<'a> {
         })?;
         let _ = self.keys[i].set(key);
         self.reused.fetch_add(1, Ordering::Relaxed);
-        for (kind, name) in &page.calls {
-            self.python
-                .stats()
-                .record(*kind, name, Event::CacheHit, None);
-        }
+        self.python.stats().record_hits(&page.calls);
         Some(page)
     }
 
