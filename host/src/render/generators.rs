@@ -72,6 +72,15 @@ impl KeptGenerated {
         }
     }
 
+    /// Forget the generators that are not among `live` (a deleted script's
+    /// pages are not held until the server stops).
+    fn retain(&self, live: &[&str]) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, by_generator)) = kept.as_mut() {
+            by_generator.retain(|path, _| live.contains(&path.as_str()));
+        }
+    }
+
     /// Keep what `generator` made this time.
     fn keep(&self, generator: &str, pages: KeptPages) {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -97,6 +106,14 @@ pub(super) fn generate(
     for page in pages {
         taken.files.insert(&page.path, &page.path);
         taken.files.insert(&page.url, &page.path);
+    }
+    if let Some(kept) = kept {
+        let live: Vec<&str> = python
+            .generators()
+            .iter()
+            .map(|g| g.path.as_str())
+            .collect();
+        kept.retain(&live);
     }
     for script in python.generators() {
         let generated = match python.generate(script).0 {
@@ -403,6 +420,13 @@ mod tests {
         assert!(Arc::ptr_eq(&under_moved[0], &back[0]));
         let b_again = made(vec![generated("pages/b.md")], &moved);
         assert!(!Arc::ptr_eq(&first[1], &b_again[0]));
+        // A generator no longer among the site's has nothing kept.
+        kept.retain(&["scripts/other.py"]);
+        let after = made(vec![generated("pages/b.md")], &moved);
+        assert!(!Arc::ptr_eq(&b_again[0], &after[0]));
+        kept.retain(&["scripts/books.py"]);
+        let still = made(vec![generated("pages/b.md")], &moved);
+        assert!(Arc::ptr_eq(&after[0], &still[0]));
     }
 
     #[test]
