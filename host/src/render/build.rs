@@ -643,6 +643,16 @@ fn run_generators(
     kept: Option<&super::generators::KeptGenerated>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> super::generators::Made {
+    // Before anything returns: a site whose last generator was deleted
+    // keeps none of its pages.
+    if let Some(kept) = kept {
+        let live: Vec<&str> = python
+            .generators()
+            .iter()
+            .map(|g| g.path.as_str())
+            .collect();
+        kept.retain(&live);
+    }
     if python.generators().is_empty() {
         return super::generators::Made::default();
     }

@@ -74,7 +74,7 @@ impl KeptGenerated {
 
     /// Forget the generators that are not among `live` (a deleted script's
     /// pages are not held until the server stops).
-    fn retain(&self, live: &[&str]) {
+    pub(super) fn retain(&self, live: &[&str]) {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, by_generator)) = kept.as_mut() {
             by_generator.retain(|path, _| live.contains(&path.as_str()));
@@ -106,14 +106,6 @@ pub(super) fn generate(
     for page in pages {
         taken.files.insert(&page.path, &page.path);
         taken.files.insert(&page.url, &page.path);
-    }
-    if let Some(kept) = kept {
-        let live: Vec<&str> = python
-            .generators()
-            .iter()
-            .map(|g| g.path.as_str())
-            .collect();
-        kept.retain(&live);
     }
     for script in python.generators() {
         let generated = match python.generate(script).0 {
@@ -288,7 +280,7 @@ fn parsed(
         .into_par_iter()
         .map(|generated| {
             let page = match last.get(&generated.path) {
-                Some((before, page)) if *before == generated => Ok(page.clone()),
+                Some((before, page)) if made_alike(before, &generated) => Ok(page.clone()),
                 _ => page_of(generated.clone(), permalinks).map(Arc::new),
             };
             (generated, page)
@@ -306,6 +298,34 @@ fn parsed(
         .collect();
     kept.keep(generator, next);
     pages
+}
+
+/// Whether two generated pages are the same to the last bit: `Value`'s
+/// equality takes `-0.0` for `0.0`, which a page would show otherwise.
+fn made_alike(a: &GeneratedPage, b: &GeneratedPage) -> bool {
+    fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                x == y && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => same_map(x, y),
+            _ => a == b,
+        }
+    }
+    fn same_map(
+        a: &serde_json::Map<String, serde_json::Value>,
+        b: &serde_json::Map<String, serde_json::Value>,
+    ) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+    }
+    a.path == b.path && a.body == b.body && same_map(&a.front_matter, &b.front_matter)
 }
 
 /// The line a failure points at in its script, else the first.
@@ -420,6 +440,18 @@ mod tests {
         assert!(Arc::ptr_eq(&under_moved[0], &back[0]));
         let b_again = made(vec![generated("pages/b.md")], &moved);
         assert!(!Arc::ptr_eq(&first[1], &b_again[0]));
+        // A value that only its sign tells apart is another value.
+        let mut signed = generated("pages/z.md");
+        signed
+            .front_matter
+            .insert("weight".into(), serde_json::json!(0.0));
+        let zero = made(vec![signed.clone()], &moved);
+        signed
+            .front_matter
+            .insert("weight".into(), serde_json::json!(-0.0));
+        let minus = made(vec![signed], &moved);
+        assert!(!Arc::ptr_eq(&zero[0], &minus[0]));
+        assert_eq!(minus[0].front_matter["weight"].to_string(), "-0.0");
         // A generator no longer among the site's has nothing kept.
         kept.retain(&["scripts/other.py"]);
         let after = made(vec![generated("pages/b.md")], &moved);
