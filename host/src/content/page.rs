@@ -66,44 +66,33 @@ pub struct Page {
     pub content_hash: String,
     /// [`Page::digest`], once made.
     #[serde(skip)]
-    digest: DigestOnce,
-    /// [`Page::query_summary`], once made.
+    digest: Made<[u8; 32]>,
+    /// [`Page::query_summary`], once made, with the base URL and taxonomies
+    /// it was made for.
     #[serde(skip)]
-    query_summary: SummaryOnce,
+    query_summary: Made<(String, Vec<String>, Arc<Summary>)>,
 }
 
-/// A page's summary for site queries, with the base URL and taxonomies it
-/// was made for. Like [`DigestOnce`], a clone starts without it.
-#[derive(Default)]
-struct SummaryOnce(std::sync::OnceLock<(String, Vec<String>, Arc<Summary>)>);
-
-impl Clone for SummaryOnce {
-    fn clone(&self) -> Self {
-        SummaryOnce::default()
-    }
-}
-
-impl std::fmt::Debug for SummaryOnce {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SummaryOnce")
-    }
-}
-
-/// A page's digest, made the first time it is asked for. A clone starts
+/// What is made of a page the first time it is asked for. A clone starts
 /// without it: a clone is what gets changed (a transform's result, a
 /// permalink applied), and the page it came from is not.
-#[derive(Default)]
-struct DigestOnce(std::sync::OnceLock<[u8; 32]>);
+struct Made<T>(std::sync::OnceLock<T>);
 
-impl Clone for DigestOnce {
-    fn clone(&self) -> Self {
-        DigestOnce::default()
+impl<T> Default for Made<T> {
+    fn default() -> Self {
+        Made(std::sync::OnceLock::new())
     }
 }
 
-impl std::fmt::Debug for DigestOnce {
+impl<T> Clone for Made<T> {
+    fn clone(&self) -> Self {
+        Made::default()
+    }
+}
+
+impl<T> std::fmt::Debug for Made<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DigestOnce")
+        f.write_str("Made(..)")
     }
 }
 
@@ -298,8 +287,8 @@ fn from_fields(
         body_line,
         content_hash: crate::input::content_hash(text.as_bytes()),
         front_matter: map,
-        digest: DigestOnce::default(),
-        query_summary: SummaryOnce::default(),
+        digest: Made::default(),
+        query_summary: Made::default(),
     })
 }
 
