@@ -51,7 +51,14 @@ impl Server {
             let line = found
                 .recv_timeout(PATIENCE)
                 .expect("host serve says where it serves");
-            if let Some(url) = line.split(" at ").nth(1).and_then(|r| r.split(' ').next()) {
+            // Only the serving line: a warning printed before it (a site
+            // snapshot that could not be built, with a wasm backtrace "at"
+            // some function) is no address.
+            if let Some(url) = line
+                .strip_prefix("Serving ")
+                .and_then(|rest| rest.rsplit_once(" at "))
+                .and_then(|(_, r)| r.split(' ').next())
+            {
                 break url.to_owned();
             }
         };
