@@ -135,6 +135,50 @@ fn a_module_that_loops_while_importing_is_stopped() {
     assert!(!retried.to_string().contains("remembered"), "{retried}");
 }
 
+/// Modules whose one module, `starved`, takes the host `wait` to find: to
+/// the guest's thread, as if the machine gave it no CPU for that long.
+#[derive(Debug)]
+struct Starving {
+    wait: Duration,
+}
+
+impl blogmark_runtime::ModuleSource for Starving {
+    fn find(&self, name: &str) -> Option<blogmark_runtime::ModuleCode> {
+        (name == "starved").then(|| {
+            std::thread::sleep(self.wait);
+            blogmark_runtime::ModuleCode {
+                origin: "scripts/lib/starved.py".into(),
+                is_package: false,
+                form: blogmark_runtime::ModuleForm::Source,
+                code: b"VALUE = 1\n".to_vec().into(),
+            }
+        })
+    }
+}
+
+/// Four times the timeout on the clock with little CPU used: the machine was
+/// busy, not the import endless.
+fn starving(timeout: Duration) -> Arc<Starving> {
+    Arc::new(Starving { wait: timeout * 5 })
+}
+
+#[test]
+fn an_import_starved_of_cpu_is_stopped_but_not_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = plan(&["starved"], "starved");
+    plan.timeout = Duration::from_millis(300);
+    plan.source = starving(plan.timeout);
+    let failure = snapshot(&plan, dir.path()).expect_err("a starved import is stopped");
+    assert!(failure.to_string().contains("too busy"), "{failure}");
+    assert!(!dir.path().join("starved.failed").exists());
+    // The next render tries again, and given the CPU it succeeds.
+    plan.source = Arc::new(Starving {
+        wait: Duration::ZERO,
+    });
+    let built = snapshot(&plan, dir.path()).expect("the import finishes this time");
+    assert!(built.built && built.failed.is_empty(), "{:?}", built.failed);
+}
+
 /// A runtime whose instances start from an image with `preload`'s modules
 /// imported (the reset-image way); `None` where reset in place is not
 /// what runs (the image is then not used).
@@ -341,6 +385,30 @@ fn a_preload_that_loops_is_stopped_remembered_and_calls_still_import() {
         error.contains("did not finish within the limits"),
         "{error}"
     );
+}
+
+#[test]
+fn a_preload_starved_of_cpu_is_stopped_but_not_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = preload(&["starved"], "starved", dir.path());
+    plan.timeout = Duration::from_millis(300);
+    plan.source = starving(plan.timeout);
+    let Some(runtime) = preloaded(plan.clone(), Mode::Inline) else {
+        return;
+    };
+    let error = runtime.engine().preload_report().unwrap().error.clone();
+    let error = error.expect("a starved import is stopped");
+    assert!(error.contains("too busy"), "{error}");
+    assert!(!dir.path().join("starved.failed").exists());
+    drop(runtime);
+    // The next process tries again, and given the CPU it succeeds.
+    plan.source = Arc::new(Starving {
+        wait: Duration::ZERO,
+    });
+    let again = preloaded(plan, Mode::Inline).unwrap();
+    let report = again.engine().preload_report().unwrap();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(dir.path().join("starved.image").is_file());
 }
 
 /// The guest as a render runs it: the base guest, and a site snapshot.

@@ -1,7 +1,7 @@
 //! One request in one fresh instance, and the classification of how it ended.
 
 use crate::abi::{self, Reply, Request};
-use crate::engine::{EPOCH_TICK, PythonGuest, SandboxEngine};
+use crate::engine::{PythonGuest, SandboxEngine};
 use crate::failure::{Failure, GuestError, Output};
 use crate::limits::Limits;
 use crate::modules::Modules;
@@ -84,6 +84,8 @@ pub(crate) struct Prepared {
     guest: PythonGuest,
     /// Whether a call ended in a trap: the instance may then be in any state.
     pub(crate) trapped: bool,
+    /// Kept awake while a call runs, for its deadline.
+    pub(crate) clock: Arc<crate::epoch_clock::EpochClock>,
 }
 
 impl SandboxEngine {
@@ -120,17 +122,7 @@ impl SandboxEngine {
             .set_fuel(u64::MAX)
             .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
         store.set_epoch_deadline(u64::MAX / 2);
-        // The time the host spent answering the call's questions is not the
-        // script's: the deadline moves by that much (see `CallEnv::credit`).
-        store.epoch_deadline_callback(|store| {
-            let credit = store.data().env.take_answer_credit();
-            Ok(if credit.is_zero() {
-                wasmtime::UpdateDeadline::Interrupt
-            } else {
-                let ticks = credit.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
-                wasmtime::UpdateDeadline::Continue(u64::try_from(ticks).unwrap_or(u64::MAX))
-            })
-        });
+        store.epoch_deadline_callback(deadline_reached);
         let guest = self
             .pre
             .instantiate(&mut store)
@@ -140,6 +132,7 @@ impl SandboxEngine {
             store,
             guest,
             trapped: false,
+            clock: self.clock.clone(),
         };
         Ok((prepared, regions))
     }
@@ -205,16 +198,13 @@ impl Prepared {
         self.store
             .set_fuel(limits.fuel)
             .map_err(|e| Failure::Unavailable(format!("cannot set fuel: {e:#}")))?;
-        let ticks = limits
-            .timeout
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1);
         self.store
-            .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+            .set_epoch_deadline(crate::engine::epoch_ticks(limits.timeout));
 
         let started = Instant::now();
+        let awake = self.clock.awake();
         let result = self.guest.call_handle(&mut self.store, &document);
+        drop(awake);
         self.trapped |= result.is_err();
         let elapsed = started.elapsed();
         let fuel_used = limits.fuel - self.store.get_fuel().unwrap_or(0);
@@ -311,4 +301,24 @@ fn classify_trap(
             traceback: String::new(),
         }),
     }
+}
+
+/// What a call does when its epoch deadline is reached: under a CPU
+/// deadline (`CallEnv::limit_cpu`), run on for the CPU time it has left;
+/// else, run on for the time the host spent answering its questions, which
+/// is not the script's (see `CallEnv::credit`); else stop.
+pub(crate) fn deadline_reached(
+    store: wasmtime::StoreContextMut<'_, SandboxState>,
+) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+    let env = &store.data().env;
+    let more = match env.cpu_time_left() {
+        Some(Ok(left)) => left,
+        Some(Err(_)) => return Ok(wasmtime::UpdateDeadline::Interrupt),
+        None => env.take_answer_credit(),
+    };
+    Ok(if more.is_zero() {
+        wasmtime::UpdateDeadline::Interrupt
+    } else {
+        wasmtime::UpdateDeadline::Continue(crate::engine::epoch_ticks(more))
+    })
 }

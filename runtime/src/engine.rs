@@ -23,6 +23,11 @@ pub(crate) use self::blogmark::guest::host as wit_host;
 /// How often the epoch ticker advances: the resolution of time limits.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// `time` in epoch ticks, rounded up to at least one.
+pub(crate) fn epoch_ticks(time: Duration) -> u64 {
+    u64::try_from(time.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1)).unwrap_or(u64::MAX)
+}
+
 /// Settings of the engine that are fixed for the life of the process.
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
@@ -124,6 +129,8 @@ pub struct SandboxEngine {
     /// what it did, made by the first instance that needs them.
     preloaded: OnceLock<(Option<crate::preload::Images>, crate::PreloadReport)>,
     isolation_counters: IsolationCounters,
+    /// Advances the epoch while calls run (started by the runtime).
+    pub(crate) clock: Arc<crate::epoch_clock::EpochClock>,
 }
 
 /// How the compiled guest was obtained, for logs and benchmarks.
@@ -309,6 +316,7 @@ impl SandboxEngine {
             preload,
             preloaded: OnceLock::new(),
             isolation_counters: IsolationCounters::default(),
+            clock: Arc::default(),
         }))
     }
 

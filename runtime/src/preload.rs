@@ -19,7 +19,7 @@
 //! by the same key.
 
 use crate::call::{Job, Prepared};
-use crate::engine::{EPOCH_TICK, SandboxEngine};
+use crate::engine::SandboxEngine;
 use crate::modules::ModuleSource;
 use crate::reset::host_memory::Region;
 use crate::reset::image::{Image, Mapping};
@@ -330,10 +330,29 @@ fn failed_report(started: Instant, error: String) -> PreloadReport {
 
 /// Why no image was made.
 enum Refused {
-    /// The imports trapped, timed out or kept a handle.
+    /// The imports trapped, spent their CPU time or kept a handle: the same
+    /// inputs would again, so it is remembered.
     Guest(String),
-    /// The host could not make an instance.
+    /// The host could not make an instance, or the machine was too busy
+    /// for the imports to finish: tried again at the next render.
     Host(String),
+}
+
+/// Why an import stopped by its deadline is not the inputs' fault (it was
+/// starved of CPU, see `crate::cpu_deadline`), or `None` when it is.
+pub(crate) fn starved(env: &crate::sandbox_env::CallEnv, timeout: Duration) -> Option<String> {
+    match env.cpu_stop()? {
+        crate::cpu_deadline::CpuStop::Starved { used } => Some(format!(
+            "cannot build the site snapshot now: the machine is too busy (the preload ran \
+             {:.1} s of CPU in the {:.1} s it may take on the clock); not remembered, so a \
+             later `host render` (or `host serve` started again) tries again",
+            used.as_secs_f64(),
+            timeout
+                .saturating_mul(crate::cpu_deadline::WALL_FACTOR)
+                .as_secs_f64()
+        )),
+        crate::cpu_deadline::CpuStop::Spent => None,
+    }
 }
 
 /// Import `plan.modules` into a new instance under the plan's limits, and
@@ -378,16 +397,7 @@ fn run_preload(
     job.limits.timeout = plan.timeout;
     job.limits.fuel = plan.fuel;
     job.limits.memory_bytes = plan.memory_bytes;
-    let ticks = plan
-        .timeout
-        .as_nanos()
-        .div_ceil(EPOCH_TICK.as_nanos())
-        .max(1);
-    let answer = instance.call_raw(
-        &job,
-        &request.to_string(),
-        u64::try_from(ticks).unwrap_or(u64::MAX),
-    );
+    let answer = instance.call_raw(&job, &request.to_string());
     let answer = match answer {
         Ok(Ok(text)) => text,
         Ok(Err(refused)) => {
@@ -402,9 +412,12 @@ fn run_preload(
             )));
         }
         Err(trap) => {
+            if let Some(why) = starved(&instance.store.data().env, plan.timeout) {
+                return Err(Refused::Host(why));
+            }
             return Err(Refused::Guest(format!(
                 "cannot build the site snapshot: importing the modules did not finish within \
-                 the limits ({} s, {} fuel): {trap:#}",
+                 the limits ({} s of CPU, {} fuel): {trap:#}",
                 plan.timeout.as_secs(),
                 plan.fuel
             )));
@@ -569,19 +582,22 @@ fn read(file: &Path) -> Option<(Images, Filed)> {
 
 impl Prepared {
     /// Call the guest with `document` as it is (not a job's request), under
-    /// `job`'s environment and limits and a deadline of `ticks` epochs.
+    /// `job`'s environment and limits, its timeout counted in CPU time.
     pub(crate) fn call_raw(
         &mut self,
         job: &Job,
         document: &str,
-        ticks: u64,
     ) -> wasmtime::Result<Result<String, String>> {
         let env = self.store.data().env.clone();
         env.arm(job, [0; 32]);
+        // Its failure is remembered: a busy machine must not cause one.
+        env.limit_cpu(job.limits.timeout);
         self.store.data_mut().memory_limit = job.limits.memory_bytes;
         self.store.data_mut().memory_denied = false;
         self.store.set_fuel(job.limits.fuel)?;
-        self.store.set_epoch_deadline(ticks);
+        self.store
+            .set_epoch_deadline(crate::engine::epoch_ticks(job.limits.timeout));
+        let _awake = self.clock.awake();
         let result = self.guest_call(document);
         self.trapped |= result.is_err();
         result

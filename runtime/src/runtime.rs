@@ -3,7 +3,7 @@
 
 use crate::call::{Job, Outcome};
 use crate::counters::Counters;
-use crate::engine::{EPOCH_TICK, EngineSettings, SandboxEngine};
+use crate::engine::{EngineSettings, SandboxEngine};
 use crate::failure::Failure;
 use crate::instances::{InlinePool, Instances};
 use crate::isolation::ResolvedIsolation;
@@ -133,7 +133,6 @@ pub struct Runtime {
     queue: RwLock<Option<Sender<Queued>>>,
     workers: Vec<JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
-    stop_ticker: Arc<AtomicBool>,
     mode: Mode,
     inline: InlinePool,
     fresh_inline: bool,
@@ -157,20 +156,10 @@ impl Runtime {
             .max(u32::try_from(workers * 2 + 8).unwrap_or(u32::MAX));
         let engine = SandboxEngine::new(&settings)?;
         let counters = Arc::new(Counters::default());
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        let ticker = {
-            let engine = engine.wasmtime().clone();
-            let stop = stop_ticker.clone();
-            std::thread::Builder::new()
-                .name("blogmark-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| Failure::Unavailable(format!("cannot start the epoch ticker: {e}")))?
-        };
+        let ticker = engine
+            .clock
+            .start(engine.wasmtime().clone())
+            .map_err(|e| Failure::Unavailable(format!("cannot start the epoch ticker: {e}")))?;
         // An eager runtime's workers make their own as they start.
         let first = (workers > 0
             && config.first_instance_now
@@ -206,7 +195,6 @@ impl Runtime {
             queue: RwLock::new(queue),
             workers: handles,
             ticker: Some(ticker),
-            stop_ticker,
             mode: config.mode,
             inline: InlinePool::default(),
             fresh_inline,
@@ -296,7 +284,7 @@ impl Drop for Runtime {
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
-        self.stop_ticker.store(true, Ordering::Relaxed);
+        self.engine.clock.stop();
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
         }

@@ -6,6 +6,7 @@
 //! [`CallEnv`] that is armed just before the call.
 
 use crate::call::Job;
+use crate::cpu_deadline::{CpuDeadline, CpuStop};
 use crate::failure::Output;
 use crate::modules::{ModuleCode, Modules};
 use crate::observed::{CallSite, Observed};
@@ -62,6 +63,10 @@ struct CallState {
     answer_credit: Duration,
     /// All the time given back so far (capped at [`MAX_ANSWER_CREDIT`]).
     answer_credit_total: Duration,
+    /// A deadline on CPU time rather than wall time (see
+    /// [`CallEnv::limit_cpu`]), and why it stopped the call if it did.
+    cpu_deadline: Option<CpuDeadline>,
+    cpu_stop: Option<CpuStop>,
 }
 
 /// The most time a call's questions may take on top of its timeout: the
@@ -175,6 +180,30 @@ impl CallEnv {
         let given = spent.min(room);
         state.answer_credit += given;
         state.answer_credit_total += given;
+    }
+
+    /// Measure the call's timeout in the CPU time of the calling thread
+    /// (which must run the guest), with a wall-clock cap, until the next
+    /// `arm`: for imports whose failure is remembered (`crate::cpu_deadline`).
+    pub(crate) fn limit_cpu(&self, budget: Duration) {
+        self.lock().cpu_deadline = Some(CpuDeadline::start(budget));
+    }
+
+    /// Under [`CallEnv::limit_cpu`], the longest the call may still run, or
+    /// why it must stop (then also kept for [`CallEnv::cpu_stop`]); `None`
+    /// for a call under a wall-clock deadline.
+    pub(crate) fn cpu_time_left(&self) -> Option<Result<Duration, CpuStop>> {
+        let mut state = self.lock();
+        let left = state.cpu_deadline?.left();
+        if let Err(stop) = left {
+            state.cpu_stop = Some(stop);
+        }
+        Some(left)
+    }
+
+    /// Why the CPU deadline stopped the call, if it did.
+    pub(crate) fn cpu_stop(&self) -> Option<CpuStop> {
+        self.lock().cpu_stop
     }
 
     /// The time to add to the call's deadline when it is reached (zero:

@@ -23,6 +23,7 @@ pub(crate) mod immortal;
 
 use crate::call::Job;
 use crate::engine::PythonGuest;
+use crate::epoch_clock::EpochClock;
 use crate::failure::Failure;
 use crate::guest_component::GuestComponent;
 use crate::modules::ModuleSource;
@@ -149,6 +150,9 @@ pub fn snapshot(plan: &SnapshotPlan, dir: &Path) -> Result<Snapshot, Failure> {
         .map_err(|e| unavailable("cannot start a runtime", &e))?;
     let output = match runtime.block_on(component_init_transform::initialize(&base, run)) {
         Ok(output) => output,
+        Err(e) if e.chain().any(|cause| cause.is::<Starved>()) => {
+            return Err(Failure::Unavailable(format!("{e:#}")));
+        }
         Err(e) => {
             // The guest's own failure (an import that traps, loops or
             // keeps a handle): the same inputs fail the same way.
@@ -296,6 +300,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     Ok(())
 }
 
+/// The import ran out of wall-clock time with CPU time left: the machine
+/// was busy, and the same inputs may well succeed at the next render.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Starved(String);
+
 /// The export through which the transform reads the guest's memory.
 const MEMORY_EXPORT: &str = "component-init-get-memory";
 
@@ -366,7 +376,7 @@ fn preload(
     job.modules = Some(plan.source.clone());
     job.limits.timeout = plan.timeout;
     env.arm(&job, [0; 32]);
-    let mut state = SandboxState::new(env);
+    let mut state = SandboxState::new(env.clone());
     state.memory_limit = plan.memory_bytes;
     let mut store = Store::new(&engine, state);
     store.limiter(|state| state);
@@ -375,28 +385,21 @@ fn preload(
     // wasmtime caps at 128 MiB a call by default: a site that imports
     // large packages (sympy, babel) has more. The memory limit bounds it.
     store.set_hostcall_fuel(plan.memory_bytes.saturating_add(1 << 20));
-    // One tick: the deadline is the timeout, measured by a thread that
-    // stops with the import.
-    store.set_epoch_deadline(1);
+    // The deadline is the timeout in the CPU time of this thread (a busy
+    // machine must not make a remembered failure), checked at every
+    // timeout's worth of epochs, which this engine's own clock ticks while
+    // the import runs.
+    store.epoch_deadline_callback(crate::call::deadline_reached);
+    env.limit_cpu(plan.timeout);
+    store.set_epoch_deadline(crate::engine::epoch_ticks(plan.timeout));
     let instance = linker.instantiate(&mut store, &component)?;
     let guest = PythonGuest::new(&mut store, &instance)?;
-    let done = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
-    let ticker = {
-        let (engine, done, timeout) = (engine.clone(), done.clone(), plan.timeout);
-        std::thread::spawn(move || {
-            let (lock, wake) = &*done;
-            let finished = lock.lock().unwrap_or_else(|e| e.into_inner());
-            let (finished, _) = wake
-                .wait_timeout_while(finished, timeout, |finished| !*finished)
-                .unwrap_or_else(|e| e.into_inner());
-            if !*finished {
-                engine.increment_epoch();
-            }
-        })
-    };
+    let clock = Arc::new(EpochClock::default());
+    let ticker = clock.start(engine.clone())?;
+    let awake = clock.awake();
     let answer = guest.call_handle(&mut store, &request.to_string());
-    *done.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-    done.1.notify_all();
+    drop(awake);
+    clock.stop();
     let _ = ticker.join();
     let answer = match answer {
         Ok(Ok(text)) => text,
@@ -404,11 +407,17 @@ fn preload(
         Err(trap) if store.data().memory_denied => {
             anyhow::bail!("importing the modules needs more than the memory limit ({trap:#})")
         }
-        Err(trap) => anyhow::bail!(
-            "importing the modules did not finish within the limits ({} s, {} fuel): {trap:#}",
-            plan.timeout.as_secs(),
-            plan.fuel
-        ),
+        Err(trap) => {
+            if let Some(why) = crate::preload::starved(&env, plan.timeout) {
+                return Err(Starved(why).into());
+            }
+            anyhow::bail!(
+                "importing the modules did not finish within the limits ({} s of CPU, {} fuel): \
+                 {trap:#}",
+                plan.timeout.as_secs(),
+                plan.fuel
+            )
+        }
     };
     if !store.data().resources_empty() {
         anyhow::bail!("importing the modules opened a stream or file that a snapshot cannot keep");
