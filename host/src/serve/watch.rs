@@ -49,6 +49,9 @@ impl Step {
 #[derive(Default)]
 struct Batch {
     changed: Vec<PathBuf>,
+    /// What `changed` holds: a `git pull` or a transform over every post
+    /// sends tens of thousands of events at once.
+    seen: HashSet<PathBuf>,
     writing: HashSet<PathBuf>,
 }
 
@@ -58,7 +61,7 @@ impl Batch {
             Step::Writing => self.writing.insert(path.clone()),
             Step::Done => self.writing.remove(&path),
         };
-        if !self.changed.contains(&path) {
+        if self.seen.insert(path.clone()) {
             self.changed.push(path);
         }
     }

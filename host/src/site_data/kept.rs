@@ -9,6 +9,7 @@
 
 use super::{DataTree, FOLDER, Loaded};
 use crate::diagnostics::Diagnostic;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -28,8 +29,9 @@ struct Kept {
     last: Option<(PathBuf, Arc<DataTree>, Vec<Diagnostic>)>,
     /// Its walk of `data/` and every file it read.
     loaded: Loaded,
-    /// What changed since (under `data/`, relative to the site).
-    changed: Vec<String>,
+    /// What changed since (under `data/`, relative to the site): a set, as
+    /// every data file is checked against it (see `touched`).
+    changed: BTreeSet<String>,
     /// Whether anything may have changed (a lost watch, the whole site).
     everything: bool,
 }
@@ -50,10 +52,10 @@ impl Kept {
     /// Whether `file` (relative to the site) is one of the changed paths
     /// or lies in a changed folder.
     fn touched(&self, file: &str) -> bool {
-        self.changed.iter().any(|changed| {
-            file.strip_prefix(changed.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+        self.changed.contains(file)
+            || file
+                .match_indices('/')
+                .any(|(at, _)| self.changed.contains(&file[..at]))
     }
 }
 
@@ -65,7 +67,9 @@ impl KeptData {
         for path in paths {
             match path.strip_prefix(root) {
                 Ok(relative) if relative.starts_with(FOLDER) => match relative.to_str() {
-                    Some(relative) => kept.changed.push(relative.to_owned()),
+                    Some(relative) => {
+                        kept.changed.insert(relative.to_owned());
+                    }
                     None => kept.everything = true,
                 },
                 Ok(relative) if !relative.as_os_str().is_empty() => {}
@@ -107,7 +111,7 @@ impl KeptData {
         *kept = Kept {
             last: Some((root.to_path_buf(), tree.clone(), diagnostics.clone())),
             loaded,
-            changed: Vec::new(),
+            changed: BTreeSet::new(),
             everything: false,
         };
         (tree, diagnostics)
@@ -254,12 +258,17 @@ mod tests {
     #[test]
     fn a_changed_path_touches_itself_and_what_is_under_it_only() {
         let kept = Kept {
-            changed: vec!["data/books".into()],
+            changed: BTreeSet::from(["data/books".into(), "data/x/y.json".into()]),
             ..Kept::default()
         };
         assert!(kept.touched("data/books"));
         assert!(kept.touched("data/books/a.toml"));
+        assert!(kept.touched("data/books/deep/er/a.toml"));
+        assert!(kept.touched("data/x/y.json"));
         assert!(!kept.touched("data/books.json"));
         assert!(!kept.touched("data/bookshelf/a.toml"));
+        assert!(!kept.touched("data/x/y.json.bak"));
+        assert!(!kept.touched("data/x"));
+        assert!(!kept.touched("data"));
     }
 }

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One question, as the guest and the built-ins ask it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,7 +66,27 @@ pub struct SiteQueries {
     answers: Mutex<Answers>,
     remote: Arc<Remote>,
     images: Arc<Images>,
+    /// Each name a page answers to (see [`SiteQueries::page`]), to its
+    /// place in `pages`: made at the first such question, so that a site
+    /// whose every page refers to others asks in constant time, not in
+    /// time that grows with the site.
+    names: OnceLock<HashMap<Box<str>, usize>>,
+    /// Which pages each filter asked so far matched, by the filter's
+    /// question: a built-in such as `recent_posts` on every page asks the
+    /// same one thousands of times.
+    matched: Mutex<Matched>,
 }
+
+/// The pages each filter matched, and how many places that is in all.
+#[derive(Debug, Default)]
+struct Matched {
+    by_question: HashMap<String, Arc<[usize]>>,
+    places: usize,
+}
+
+/// The most places kept for filters' matches (8 bytes each): past it a
+/// filter's pages are found again each time it is asked.
+const MAX_KEPT_PLACES: usize = 8 << 20;
 
 /// The answers given so far, and their size.
 #[derive(Debug, Default)]
@@ -95,6 +115,8 @@ impl SiteQueries {
             answers: Mutex::default(),
             remote: Arc::default(),
             images: Arc::default(),
+            names: OnceLock::new(),
+            matched: Mutex::default(),
         }
     }
 
@@ -148,18 +170,40 @@ impl SiteQueries {
 
     /// The pages that match `filter`.
     pub fn pages(&self, filter: &Filter) -> Vec<&Summary> {
-        filter.apply(&self.pages)
+        let question = Question::Pages(filter.clone()).text();
+        let known = lock(&self.matched).by_question.get(&question).cloned();
+        let places = known.unwrap_or_else(|| {
+            let places: Arc<[usize]> = filter.places(&self.pages).into();
+            let mut matched = lock(&self.matched);
+            if matched.places + places.len() <= MAX_KEPT_PLACES {
+                matched.places += places.len();
+                matched.by_question.insert(question, places.clone());
+            }
+            places
+        });
+        places.iter().map(|&i| &*self.pages[i]).collect()
     }
 
     /// The page named `name` (source path, URL or slug; a post before a
     /// page of the same slug, then newest first).
     pub fn page(&self, name: &str) -> Option<&Summary> {
-        let named = |section: &str| {
-            self.pages
-                .iter()
-                .find(|p| p.section == section && p.is_named(name, &self.base))
-        };
-        named("posts").or_else(|| named("pages")).map(|p| &**p)
+        let names = self.names.get_or_init(|| {
+            let mut names = HashMap::new();
+            for section in ["posts", "pages"] {
+                for (i, page) in self.pages.iter().enumerate() {
+                    if page.section != section {
+                        continue;
+                    }
+                    // The first page to answer to a name keeps it: a post
+                    // before a page, then in build order.
+                    for name in page.names(&self.base) {
+                        names.entry(name.into()).or_insert(i);
+                    }
+                }
+            }
+            names
+        });
+        names.get(name).map(|&i| &*self.pages[i])
     }
 
     /// The answer to `question`, as a value.

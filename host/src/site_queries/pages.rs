@@ -63,13 +63,17 @@ impl Summary {
         }
     }
 
-    /// Whether this is the page named `name`: by source path, URL (full or
-    /// its path) or slug.
-    pub fn is_named(&self, name: &str, base: &str) -> bool {
-        self.path == name
-            || self.url == name
-            || self.url.strip_prefix(base.trim_end_matches('/')) == Some(name)
-            || self.slug == name
+    /// The names this page answers to, published under `base`: its source
+    /// path, its URL (whole, and without the base), its slug.
+    pub fn names<'a>(&'a self, base: &str) -> impl Iterator<Item = &'a str> {
+        [
+            Some(self.path.as_str()),
+            Some(self.url.as_str()),
+            self.url.strip_prefix(base.trim_end_matches('/')),
+            Some(self.slug.as_str()),
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -157,15 +161,26 @@ impl Filter {
 
     /// The pages of `all` that match, in order, at most `limit`.
     pub fn apply<'a>(&self, all: &'a [Arc<Summary>]) -> Vec<&'a Summary> {
-        let mut found: Vec<&Summary> = all.iter().map(|p| &**p).filter(|p| self.keeps(p)).collect();
+        self.places(all).into_iter().map(|i| &*all[i]).collect()
+    }
+
+    /// Where the pages of `all` that match are, in order, at most `limit`.
+    pub fn places(&self, all: &[Arc<Summary>]) -> Vec<usize> {
+        let mut found: Vec<(usize, &Summary)> = all
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, &**p))
+            .filter(|(_, p)| self.keeps(p))
+            .collect();
         match self.sort {
             // Oldest first, undated first; reversed: newest first, undated
             // last, as the site's listings (ties by path either way).
-            Sort::Date => {
-                found.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(b.path.cmp(&a.path)))
+            Sort::Date => found
+                .sort_by(|(_, a), (_, b)| a.timestamp.cmp(&b.timestamp).then(b.path.cmp(&a.path))),
+            Sort::Title => {
+                found.sort_by(|(_, a), (_, b)| a.title.cmp(&b.title).then(a.path.cmp(&b.path)));
             }
-            Sort::Title => found.sort_by(|a, b| a.title.cmp(&b.title).then(a.path.cmp(&b.path))),
-            Sort::Path => found.sort_by(|a, b| a.path.cmp(&b.path)),
+            Sort::Path => found.sort_by(|(_, a), (_, b)| a.path.cmp(&b.path)),
         }
         if self.reverse.unwrap_or(self.sort == Sort::Date) {
             found.reverse();
@@ -173,6 +188,6 @@ impl Filter {
         if let Some(limit) = self.limit {
             found.truncate(limit);
         }
-        found
+        found.into_iter().map(|(i, _)| i).collect()
     }
 }

@@ -77,6 +77,18 @@ fn pages_filter_sort_and_limit() {
         ask(r#"{"pages": {"taxonomy": "series", "term": "intro"}}"#),
         ["b"]
     );
+    // Asked again, by a built-in this time: the same pages, kept once for
+    // the seven distinct filters.
+    let filter: Filter = serde_json::from_str(r#"{"tag": "rust", "limit": 1}"#).unwrap();
+    for _ in 0..2 {
+        let slugs: Vec<&str> = site
+            .pages(&filter)
+            .iter()
+            .map(|p| p.slug.as_str())
+            .collect();
+        assert_eq!(slugs, ["c"]);
+    }
+    assert_eq!(lock(&site.matched).by_question.len(), 7);
 }
 
 #[test]
@@ -95,6 +107,43 @@ fn a_page_by_path_url_or_slug() {
     }
     let none = site.answer(r#"{"page": "nowhere"}"#).unwrap();
     assert_eq!(none, r#"{"page":null}"#);
+}
+
+#[test]
+fn a_name_several_pages_answer_to_is_a_posts_first_then_the_first_in_build_order() {
+    let mut older = summary("twin", "posts", Some("2023-01-01"), &[]);
+    older.path = "content/posts/2023/twin.md".into();
+    older.url = "https://example.org/posts/2023/twin/".into();
+    older.title = "Older twin".into();
+    let mut slug_is_a_path = summary("odd", "posts", None, &[]);
+    slug_is_a_path.slug = "content/posts/twin.md".into();
+    let site = SiteQueries::new(
+        Arc::default(),
+        vec![
+            // A page first in build order does not win over a post.
+            summary("twin", "pages", None, &[]),
+            summary("twin", "posts", Some("2024-01-01"), &[]),
+            older,
+            slug_is_a_path,
+        ],
+        "https://example.org".into(),
+    );
+    let title = |name: &str| site.page(name).map(|p| p.title.clone());
+    assert_eq!(title("twin").as_deref(), Some("TWIN"));
+    assert_eq!(
+        title("content/posts/2023/twin.md").as_deref(),
+        Some("Older twin")
+    );
+    assert_eq!(title("/posts/2023/twin/").as_deref(), Some("Older twin"));
+    // A name that is one page's path and another's slug: the first in
+    // build order, by whichever name.
+    assert_eq!(title("content/posts/twin.md").as_deref(), Some("TWIN"));
+    assert_eq!(title("content/pages/twin.md").as_deref(), Some("TWIN"));
+    assert_eq!(
+        site.page("content/pages/twin.md").map(|p| p.section),
+        Some("pages")
+    );
+    assert_eq!(title("twin/"), None);
 }
 
 #[test]
