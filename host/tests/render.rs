@@ -411,3 +411,84 @@ fn on_written_is_told_once_the_output_is_written_and_before_the_run_is_recorded(
     .unwrap();
     assert_eq!(*checked.lock().unwrap(), 0);
 }
+
+/// The `<nav>` of the default theme, in `html`.
+fn nav_of(html: &str) -> &str {
+    let start = html.find("<nav>").expect("a <nav>");
+    let end = start + html[start..].find("</nav>").expect("its end");
+    &html[start..end]
+}
+
+#[test]
+fn the_navigation_lists_pages_by_default_only_while_few_say_nothing_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("content/pages/docs")).unwrap();
+    std::fs::write(
+        root.join("site.toml"),
+        "title = \"Docs\"\nbase_url = \"https://example.org/\"\n",
+    )
+    .unwrap();
+    let page = |name: &str, nav: &str| {
+        std::fs::write(
+            root.join(format!("content/pages/{name}.md")),
+            format!("+++\ntitle = \"T-{name}\"\n{nav}+++\n\nText.\n"),
+        )
+        .unwrap();
+    };
+    page("about", "");
+    page("hidden", "nav = false\n");
+    let report = build(&options(root)).unwrap();
+    let html = read(root, "about/index.html");
+    assert!(nav_of(&html).contains("T-about"), "{html}");
+    assert!(!nav_of(&html).contains("T-hidden"));
+    assert_eq!(
+        report.count(Severity::Warning),
+        0,
+        "{:?}",
+        report.diagnostics
+    );
+
+    // A documentation site of many pages: listing each in every page would
+    // grow with the square of the site, so none is listed by default...
+    for i in 0..40 {
+        page(&format!("docs/d{i:02}"), "");
+    }
+    let report = build(&options(root)).unwrap();
+    let html = read(root, "docs/d07/index.html");
+    assert!(!nav_of(&html).contains("T-"), "{}", nav_of(&html));
+    let warned: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("content/pages"), "{}", warned[0]);
+    assert!(
+        warned[0].contains("41 pages say nothing of `nav`"),
+        "{}",
+        warned[0]
+    );
+    assert!(warned[0].contains("`nav = true`"), "{}", warned[0]);
+
+    // ...and those that ask to be listed are, without a warning.
+    page("about", "nav = true\n");
+    page("docs/d03", "nav = true\n");
+    let report = build(&options(root)).unwrap();
+    let nav = nav_of(&read(root, "docs/d07/index.html")).to_owned();
+    assert!(
+        nav.contains("T-about") && nav.contains("T-docs/d03"),
+        "{nav}"
+    );
+    assert!(
+        !nav.contains("T-docs/d04") && !nav.contains("T-hidden"),
+        "{nav}"
+    );
+    assert_eq!(
+        report.count(Severity::Warning),
+        0,
+        "{:?}",
+        report.diagnostics
+    );
+}

@@ -491,6 +491,7 @@ pub fn build(options: &BuildOptions) -> anyhow::Result<BuildReport> {
     let pages = after_transforms(&built, &transformed, options, &mut diagnostics);
 
     let mut context = SiteContext::new(root, &loaded.config, &pages);
+    diagnostics.extend(context.nav_warning());
     let progress = progress::progress_bar(options.progress, pages.len());
     answer_about(&python, &mut context, &loaded, &pages);
     let keys = options

@@ -131,7 +131,7 @@ fn render_page(
         .map(|name| (name.as_str(), terms(name)))
         .collect();
     let template = template_of(page.kind);
-    let data = super::template_data::TemplateData::recording(queries.clone());
+    let data = super::template_data::TemplateData::recording(queries.clone(), &context.data_values);
     let html = context
         .templates
         .render(

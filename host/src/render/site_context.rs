@@ -22,6 +22,13 @@ pub(super) struct Listed {
     pub summary_html: Option<String>,
 }
 
+/// The most pages the navigation lists without their saying `nav = true`.
+/// Listing every page of a documentation site's thousands in every page
+/// would make time and output grow with the square of the site (5,000
+/// pages: 1.3 GB of output, 17 s): past this many, only the pages that
+/// ask to be listed are, and the render says so.
+pub(super) const NAV_BY_DEFAULT: usize = 30;
+
 /// The shared part of every template context of one build.
 pub(super) struct SiteContext {
     /// The site's `base_url`, with one trailing slash.
@@ -29,8 +36,12 @@ pub(super) struct SiteContext {
     /// `site` in every template.
     pub site: minijinja::Value,
     /// `nav` in every template: the pages (not posts) whose front matter
-    /// does not say `nav = false`, in build order.
+    /// does not say `nav = false`, in build order; of those that say
+    /// nothing of it, none when there are more than [`NAV_BY_DEFAULT`].
     pub nav: Vec<Listed>,
+    /// How many pages say nothing of `nav` when there are more than
+    /// [`NAV_BY_DEFAULT`] (and so are left out of it); else 0.
+    pub nav_left_out: usize,
     pub templates: Templates,
     /// The site's taxonomies, as site.toml lists them.
     pub taxonomies: Vec<String>,
@@ -44,6 +55,8 @@ pub(super) struct SiteContext {
     /// `data` in listing templates (a kept listing is keyed on the answers
     /// to what its template read, as a page is).
     pub data: Option<std::sync::Arc<crate::site_queries::SiteQueries>>,
+    /// The data files' template values, converted once per build.
+    pub data_values: super::template_data::KeptValues,
 }
 
 impl SiteContext {
@@ -60,17 +73,30 @@ impl SiteContext {
             base,
             site,
             nav: Vec::new(),
+            nav_left_out: 0,
             templates: Templates::new(root),
             taxonomies: config.taxonomies.clone(),
             summaries: Default::default(),
             published: Default::default(),
             kept: None,
             data: None,
+            data_values: Default::default(),
         };
+        // `nav = false` leaves a page out (a generator's hundred pages).
+        let says = |p: &Page| {
+            p.front_matter
+                .get("nav")
+                .and_then(serde_json::Value::as_bool)
+        };
+        let silent = pages
+            .iter()
+            .filter(|p| p.kind == Kind::Page && says(p).is_none())
+            .count();
+        let by_default = silent <= NAV_BY_DEFAULT;
+        context.nav_left_out = if by_default { 0 } else { silent };
         context.nav = pages
             .iter()
-            // `nav = false` leaves a page out (a generator's hundred pages).
-            .filter(|p| p.kind == Kind::Page && p.front_matter.get("nav") != Some(&false.into()))
+            .filter(|p| p.kind == Kind::Page && says(p).unwrap_or(by_default))
             .map(|p| Listed {
                 date: None,
                 summary: None,
@@ -79,6 +105,24 @@ impl SiteContext {
             })
             .collect();
         context
+    }
+
+    /// The warning for a navigation left empty because too many pages say
+    /// nothing of `nav` (see [`NAV_BY_DEFAULT`]).
+    pub fn nav_warning(&self) -> Option<Diagnostic> {
+        (self.nav_left_out > 0 && self.nav.is_empty()).then(|| {
+            Diagnostic::warning(
+                "content/pages",
+                0,
+                0,
+                format!(
+                    "the navigation lists no page: {} pages say nothing of `nav`, more than \
+                     the {NAV_BY_DEFAULT} it lists by default (each would be in every page). \
+                     Give the pages to list `nav = true` in their front matter",
+                    self.nav_left_out
+                ),
+            )
+        })
     }
 
     /// The page's full URL.
@@ -131,8 +175,10 @@ impl SiteContext {
             ));
             return;
         }
-        let data =
-            super::template_data::TemplateData::recording(self.data.clone().unwrap_or_default());
+        let data = super::template_data::TemplateData::recording(
+            self.data.clone().unwrap_or_default(),
+            &self.data_values,
+        );
         let full = context! {
             data => data.value(),
             fetch => data.fetch(),

@@ -9,20 +9,40 @@ use crate::site_queries::{Question, SiteQueries};
 use blogmark_runtime::QuerySource as _;
 use minijinja::value::{Enumerator, Kwargs, Object, Value};
 use minijinja::{Error, ErrorKind};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+
+/// The template values of the data files read so far in one build, by
+/// question: a file that every page reads (a map keyed by slug, say) is
+/// converted once, not once per page, which would cost time that grows
+/// with the square of the site.
+pub(super) type KeptValues = Arc<Mutex<Kept>>;
+
+/// See [`KeptValues`].
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    /// The values of the files read more than once.
+    values: HashMap<String, Value>,
+    /// The files read once so far: a value is kept from its second read,
+    /// so that a folder of a file per page is not all held until the end.
+    once: HashSet<String>,
+}
 
 /// The `data` of one template render, and the questions it asked.
 pub(super) struct TemplateData {
     queries: Arc<SiteQueries>,
     reads: Arc<Mutex<Vec<String>>>,
+    values: KeptValues,
 }
 
 impl TemplateData {
-    /// A `data` that notes what the template reads.
-    pub(super) fn recording(queries: Arc<SiteQueries>) -> Self {
+    /// A `data` that notes what the template reads, sharing with the rest
+    /// of the build the values it converts.
+    pub(super) fn recording(queries: Arc<SiteQueries>, values: &KeptValues) -> Self {
         TemplateData {
             queries,
             reads: Arc::default(),
+            values: values.clone(),
         }
     }
 
@@ -32,6 +52,7 @@ impl TemplateData {
             keys: Vec::new(),
             queries: self.queries.clone(),
             reads: self.reads.clone(),
+            values: self.values.clone(),
         })
     }
 
@@ -118,21 +139,21 @@ struct Folder {
     keys: Vec<String>,
     queries: Arc<SiteQueries>,
     reads: Arc<Mutex<Vec<String>>>,
+    values: KeptValues,
 }
 
 impl Folder {
-    fn ask(&self, keys: Vec<String>) -> serde_json::Value {
-        self.ask_question(Question::Data(keys))
+    /// Note (once) that the template asked `text`.
+    fn note(&self, text: &str) {
+        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        if !reads.iter().any(|read| read == text) {
+            reads.push(text.to_owned());
+        }
     }
 
     /// The answer to `question`, noted (once) as read.
     fn ask_question(&self, question: Question) -> serde_json::Value {
-        let text = question.text();
-        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
-        if !reads.contains(&text) {
-            reads.push(text);
-        }
-        drop(reads);
+        self.note(&question.text());
         self.queries.value_of(&question)
     }
 }
@@ -141,15 +162,36 @@ impl Object for Folder {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let mut keys = self.keys.clone();
         keys.push(key.as_str()?.to_owned());
-        let answer = self.ask(keys.clone());
-        if let Some(value) = answer.get("value") {
-            return Some(Value::from_serialize(value));
+        let question = Question::Data(keys);
+        let text = question.text();
+        self.note(&text);
+        let kept = |values: &KeptValues| {
+            let kept = values.lock().unwrap_or_else(|e| e.into_inner());
+            kept.values.get(&text).cloned()
+        };
+        if let Some(value) = kept(&self.values) {
+            return Some(value);
         }
+        let answer = self.queries.value_of(&question);
+        if let Some(value) = answer.get("value") {
+            let value = Value::from_serialize(value);
+            let mut kept = self.values.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.once.contains(&text) {
+                kept.values.insert(text, value.clone());
+            } else {
+                kept.once.insert(text);
+            }
+            return Some(value);
+        }
+        let Question::Data(keys) = question else {
+            return None;
+        };
         answer.get("folder").map(|_| {
             Value::from_object(Folder {
                 keys,
                 queries: self.queries.clone(),
                 reads: self.reads.clone(),
+                values: self.values.clone(),
             })
         })
     }
@@ -168,5 +210,62 @@ impl Object for Folder {
             })
             .unwrap_or_default();
         Enumerator::Values(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site_data::DataTree;
+
+    #[test]
+    fn a_data_file_read_by_every_page_is_converted_once_and_noted_by_each() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(
+            dir.path().join("data/comments.json"),
+            r#"{"a": {"count": 2}, "b": {"count": 5}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("data/site.json"), r#"{"motto": "hi"}"#).unwrap();
+        let (tree, problems) = DataTree::load(dir.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        let queries = Arc::new(SiteQueries::new(
+            Arc::new(tree),
+            Vec::new(),
+            "https://example.org/".into(),
+        ));
+        let values = KeptValues::default();
+        let mut env = minijinja::Environment::new();
+        env.add_template("t", "{{ data.comments[key].count }}")
+            .unwrap();
+        env.add_template("once", "{{ data.site.motto }}").unwrap();
+        let data = TemplateData::recording(queries.clone(), &values);
+        let html = env
+            .get_template("once")
+            .unwrap()
+            .render(minijinja::context! { data => data.value() })
+            .unwrap();
+        assert_eq!(html, "hi");
+        for (key, count) in [("a", "2"), ("b", "5"), ("a", "2")] {
+            let data = TemplateData::recording(queries.clone(), &values);
+            let html = env
+                .get_template("t")
+                .unwrap()
+                .render(minijinja::context! { data => data.value(), key })
+                .unwrap();
+            assert_eq!(html, count);
+            assert_eq!(
+                data.reads(),
+                [r#"{"data":["comments"]}"#],
+                "each page notes its read"
+            );
+        }
+        // Kept: the file read by every page, not the one read once.
+        let kept = values.lock().unwrap();
+        assert_eq!(
+            kept.values.keys().collect::<Vec<_>>(),
+            [r#"{"data":["comments"]}"#]
+        );
     }
 }
