@@ -373,13 +373,9 @@ fn a_preload_that_loops_is_stopped_remembered_and_calls_still_import() {
     // ...unless asked to.
     plan.retry_failed = true;
     let retried = preloaded(plan, Mode::Inline).unwrap();
-    let error = retried
-        .engine()
-        .preload_report()
-        .unwrap()
-        .error
-        .clone()
-        .unwrap();
+    let report = retried.engine().preload_report().unwrap();
+    assert!(!report.retry, "the inputs' failure: the same inputs fail again");
+    let error = report.error.clone().unwrap();
     assert!(!error.contains("remembered"), "{error}");
     assert!(
         error.contains("did not finish within the limits"),
@@ -396,7 +392,9 @@ fn a_preload_starved_of_cpu_is_stopped_but_not_remembered() {
     let Some(runtime) = preloaded(plan.clone(), Mode::Inline) else {
         return;
     };
-    let error = runtime.engine().preload_report().unwrap().error.clone();
+    let report = runtime.engine().preload_report().unwrap();
+    assert!(report.retry, "the machine's failure, to try again");
+    let error = report.error.clone();
     let error = error.expect("a starved import is stopped");
     assert!(error.contains("too busy"), "{error}");
     assert!(!dir.path().join("starved.failed").exists());

@@ -274,6 +274,28 @@ fn in_a_browser_the_overlay_names_the_problem_and_goes_when_fixed() {
 }
 
 #[test]
+fn in_a_browser_a_problem_of_a_whole_folder_is_named_without_line() {
+    let site = site();
+    // Past 30 pages that say nothing of `nav`, the navigation lists none:
+    // a warning about `content/pages` as a whole, with no line to give.
+    for n in 0..31 {
+        edit(
+            site.path(),
+            &format!("content/pages/p{n}.md"),
+            &format!("+++\ntitle = \"P{n}\"\n+++\nx\n"),
+        );
+    }
+    let server = Server::start(site.path());
+    let dom = browser_dom(&format!("{}posts/hello/", server.base));
+    assert!(
+        dom.contains(
+            r#"<div class="blogmark-problem">content/pages: warning: the navigation lists no page"#
+        ),
+        "{dom}"
+    );
+}
+
+#[test]
 fn after_a_run_of_edits_the_served_files_equal_a_clean_render() {
     let site = site();
     let root = site.path();

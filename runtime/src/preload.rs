@@ -80,6 +80,10 @@ pub struct PreloadReport {
     /// Why there is no image with the modules: instances then start from
     /// the base guest, and every import costs its call.
     pub error: Option<String>,
+    /// Whether that failure was the machine's, not the inputs' (too busy
+    /// for the imports to finish, no instance to import into): it is not
+    /// remembered, and a long-lived process may try again later.
+    pub retry: bool,
     /// The keys (as `script_key` makes them) of the scripts compiled into the image.
     pub scripts: BTreeSet<String>,
 }
@@ -121,6 +125,7 @@ pub(crate) fn images(engine: &SandboxEngine, plan: &Preload) -> (Option<Images>,
             elapsed: started.elapsed(),
             failed: filed.failed,
             error: None,
+            retry: false,
             scripts: filed.scripts,
         };
         return (Some(layered), report);
@@ -163,6 +168,7 @@ fn modules_images(
             elapsed: started.elapsed(),
             failed: filed.failed,
             error: None,
+            retry: false,
             scripts: filed.scripts,
         };
         return (Some(images), report);
@@ -177,7 +183,7 @@ fn modules_images(
              sources, and not tried again until one of them changes or a render runs with \
              --no-cache)"
         );
-        return (None, failed_report(started, error));
+        return (None, failed_report(started, error, false));
     }
     match import(engine, plan) {
         Ok((images, filed)) => {
@@ -194,6 +200,7 @@ fn modules_images(
                 elapsed: started.elapsed(),
                 failed: filed.failed,
                 error: None,
+                retry: false,
                 scripts: filed.scripts,
             };
             (Some(images), report)
@@ -206,9 +213,9 @@ fn modules_images(
                 let _ = std::fs::create_dir_all(dir);
                 let _ = crate::snapshot::write_atomically(marker, why.as_bytes());
             }
-            (None, failed_report(started, why))
+            (None, failed_report(started, why, false))
         }
-        Err(Refused::Host(why)) => (None, failed_report(started, why)),
+        Err(Refused::Host(why)) => (None, failed_report(started, why, true)),
     }
 }
 
@@ -318,12 +325,13 @@ fn preload_entry(script: &crate::abi::Script) -> serde_json::Value {
     })
 }
 
-fn failed_report(started: Instant, error: String) -> PreloadReport {
+fn failed_report(started: Instant, error: String, retry: bool) -> PreloadReport {
     PreloadReport {
         from_disk: false,
         elapsed: started.elapsed(),
         failed: Vec::new(),
         error: Some(error),
+        retry,
         scripts: BTreeSet::new(),
     }
 }
@@ -345,7 +353,7 @@ pub(crate) fn starved(env: &crate::sandbox_env::CallEnv, timeout: Duration) -> O
         crate::cpu_deadline::CpuStop::Starved { used } => Some(format!(
             "cannot build the site snapshot now: the machine is too busy (the preload ran \
              {:.1} s of CPU in the {:.1} s it may take on the clock); not remembered, so a \
-             later `host render` (or `host serve` started again) tries again",
+             later `host render` tries again (a running `host serve`, after a wait)",
             used.as_secs_f64(),
             timeout
                 .saturating_mul(crate::cpu_deadline::WALL_FACTOR)

@@ -51,6 +51,7 @@ pub struct Expander<'a> {
     made: Vec<(CallKind, String)>,
     reads: Vec<String>,
     depth: usize,
+    in_destination: bool,
 }
 
 /// The HTML shown in place of a macro that failed.
@@ -78,6 +79,7 @@ impl<'a> Expander<'a> {
             made: Vec::new(),
             reads: Vec::new(),
             depth: 0,
+            in_destination: false,
         }
     }
 
@@ -122,6 +124,13 @@ impl<'a> Expander<'a> {
         self.reads.push(question.clone());
         let answer = self.site.answer(&question)?;
         serde_json::from_str(&answer).map_err(|e| e.to_string())
+    }
+
+    /// Whether the call being expanded stands where a Markdown link's
+    /// destination goes (`[text]({{< ref x >}})`): its output is then a URL,
+    /// not HTML.
+    pub fn in_link_destination(&self) -> bool {
+        self.in_destination
     }
 
     /// The page being expanded.
@@ -190,9 +199,20 @@ impl<'a> Expander<'a> {
                     source.push_str(&placeholder(outputs.len() - 1));
                 }
                 Segment::Macro(call) => {
+                    let in_destination = ends_in_link_destination(&source);
+                    let outer = std::mem::replace(&mut self.in_destination, in_destination);
+                    let problems = self.diagnostics.len();
                     let html = self.expand_call(&call);
-                    outputs.push(html);
-                    source.push_str(&placeholder(outputs.len() - 1));
+                    self.in_destination = outer;
+                    if in_destination && self.diagnostics.len() == problems {
+                        // Written into the Markdown, the URL is what the link's
+                        // hook, the link checker and the page all see, as in
+                        // Hugo; a placeholder would stand in the `href`.
+                        source.push_str(&destination_text(&html));
+                    } else {
+                        outputs.push(html);
+                        source.push_str(&placeholder(outputs.len() - 1));
+                    }
                 }
             }
         }
@@ -396,6 +416,39 @@ impl markdown::ElementHooks for PageHooks<'_> {
     }
 }
 
+/// Whether Markdown `source` ends where a link's destination starts: after
+/// `](` (or `](<`) on its last line, or after `[label]:` starting a line.
+fn ends_in_link_destination(source: &str) -> bool {
+    let line = source.rsplit('\n').next().unwrap_or("");
+    let tail = line.trim_end_matches([' ', '\t']);
+    if tail.ends_with("](") || tail.ends_with("](<") {
+        return true;
+    }
+    let start = line.trim_start_matches(' ');
+    line.len() - start.len() <= 3 && start.starts_with('[') && tail.ends_with("]:")
+}
+
+/// `url` made safe to stand as a Markdown link destination: the characters
+/// that would end or split it are percent-encoded.
+fn destination_text(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '\t' => out.push_str("%09"),
+            '\n' => out.push_str("%0A"),
+            '\r' => out.push_str("%0D"),
+            '(' => out.push_str("%28"),
+            ')' => out.push_str("%29"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            '\\' => out.push_str("%5C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn placeholder(index: usize) -> String {
     format!("{PLACEHOLDER}{index}X")
 }
@@ -466,6 +519,17 @@ mod tests {
             out.html
         );
         assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn a_link_destination_is_found_at_the_end_of_the_source() {
+        for yes in ["[a](", "x [a]( ", "[a](<", "line\n[a]: ", "   [a]:"] {
+            assert!(ends_in_link_destination(yes), "{yes:?}");
+        }
+        for no in ["", "[a]", "(", "[a](x) ", "[a](\n", "    [a]: ", "x [a]:", "a]:\nb"] {
+            assert!(!ends_in_link_destination(no), "{no:?}");
+        }
+        assert_eq!(destination_text("/a b/(c)<d>\\"), "/a%20b/%28c%29%3Cd%3E%5C");
     }
 
     #[test]

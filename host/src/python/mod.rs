@@ -31,6 +31,7 @@ mod report;
 mod session;
 mod settings;
 mod site_snapshot;
+mod snapshot_retry;
 mod versions;
 
 pub use abi_map::{MacroCall, typed_argument};

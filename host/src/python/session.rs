@@ -139,6 +139,8 @@ pub struct SharedSandbox {
     started: Mutex<Option<Started>>,
     /// Keys of the site snapshots being built in the background.
     building: Arc<Mutex<HashSet<String>>>,
+    /// When to try again a site snapshot that failed for the machine's sake.
+    retries: super::snapshot_retry::Retries,
 }
 
 /// A started runtime and what it was started for: its mode, isolation and
@@ -175,8 +177,38 @@ impl SharedSandbox {
         started: &Started,
     ) -> bool {
         let waits_for_code = started.runtime.engine().load_report().baseline;
+        // A site snapshot image the machine was too busy to make: started
+        // again, the runtime makes it again.
+        let image_failed = || {
+            started
+                .runtime
+                .engine()
+                .preload_report()
+                .is_some_and(|report| report.retry)
+        };
         (waits_for_code && super::precompile::optimized_ready(settings))
             || (started.provisional && snapshot.is_some_and(|plan| self.ready(plan)))
+            || (snapshot.is_some_and(|plan| image_failed() && self.retries.due(&plan.key, Instant::now())))
+    }
+
+    /// Build again in the background a site component snapshot whose last
+    /// build ended with nothing settled (the machine was too busy), once its
+    /// wait is over; until it is ready the runtime goes on without it.
+    fn retry_build(&self, plan: &SitePlan, settings: &Settings) {
+        let building = self
+            .building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&plan.key);
+        if !building && !site_snapshot::settled(plan) && self.retries.due(&plan.key, Instant::now())
+        {
+            site_snapshot::build_in_background(
+                plan,
+                super::precompile::guest_component(),
+                settings,
+                &self.building,
+            );
+        }
     }
 
     fn get_or_start(
@@ -709,9 +741,19 @@ impl Session {
         let started = self.runtime.get_or_init(|| {
             let started = Instant::now();
             let runtime = match &self.shared {
-                Some(shared) => shared.get_or_start(&self.settings, self.snapshot.as_ref(), || {
-                    self.start(Some(&shared.building))
-                }),
+                Some(shared) => {
+                    let runtime =
+                        shared.get_or_start(&self.settings, self.snapshot.as_ref(), || {
+                            self.start(Some(&shared.building))
+                        });
+                    if let Some(plan) = &self.snapshot
+                        && runtime.is_ok()
+                        && !self.resets()
+                    {
+                        shared.retry_build(plan, &self.settings);
+                    }
+                    runtime
+                }
                 None => self.start(None).map(|(runtime, _)| Arc::new(runtime)),
             };
             let _ = self.prepared.set(started.elapsed());

@@ -38,7 +38,9 @@ const SCRIPT: &str = r#"<script data-blogmark-serve>
     overlay.replaceChildren(...problems.map((p) => {
       const line = document.createElement("div");
       line.className = "blogmark-problem";
-      line.textContent = `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.message}`;
+      // As `Diagnostic::place` writes it: a line or column of 0 is left out.
+      const place = p.line ? (p.column ? `${p.file}:${p.line}:${p.column}` : `${p.file}:${p.line}`) : p.file;
+      line.textContent = `${place}: ${p.severity}: ${p.message}`;
       return line;
     }));
   };

@@ -47,7 +47,8 @@ impl Default for Registry {
             Box::new(figure::Figure),
             Box::new(note::Note),
             Box::new(toc::Toc),
-            Box::new(reference::Ref),
+            Box::new(reference::Ref("ref")),
+            Box::new(reference::Ref("relref")),
             Box::new(recent_posts::RecentPosts),
         ];
         Registry {

@@ -1,31 +1,58 @@
 //! `{{< ref "slug" >}}` or `{{< ref slug="..." text="..." >}}`: a link to
-//! another post or page, checked at build time.
+//! another post or page, checked at build time; in a Markdown link's
+//! destination (`[text]({{< ref "slug" >}})`), its URL alone.
 
 use super::{Builtin, arg, required};
 use crate::macros::expand::Expander;
 use crate::macros::parser::Call;
 use crate::markdown::escape;
 
-/// A checked internal link.
-pub struct Ref;
+/// A checked internal link: `ref` (the target's full URL) or `relref` (its
+/// path on the site), as in Hugo.
+pub struct Ref(pub &'static str);
 
 impl Builtin for Ref {
     fn name(&self) -> &'static str {
-        "ref"
+        self.0
     }
 
     fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
-        let slug = required(call, "slug", Some(0))?;
-        let target = expander.page(&slug).ok_or_else(|| {
-            format!("`ref` to `{slug}`: no post or page has that slug, path or URL")
+        let name = required(call, "slug", Some(0))?;
+        // `ref "post#section"` links to a heading of the post, as in Hugo.
+        let (slug, anchor) = match name.split_once('#') {
+            Some((slug, anchor)) => (slug, Some(anchor)),
+            None => (name.as_str(), None),
+        };
+        let target = expander.page(slug).ok_or_else(|| {
+            format!(
+                "`{}` to `{slug}`: no post or page has that slug, path or URL",
+                self.0
+            )
         })?;
+        let url = if self.0 == "relref" {
+            site_path(&target.url)
+        } else {
+            &target.url
+        };
+        let url = match anchor {
+            Some(anchor) => format!("{url}#{anchor}"),
+            None => url.to_owned(),
+        };
+        if expander.in_link_destination() {
+            return Ok(url);
+        }
         let text = arg(call, "text", Some(1)).unwrap_or_else(|| target.title.clone());
-        Ok(format!(
-            "<a href=\"{}\">{}</a>",
-            escape(&target.url),
-            escape(&text)
-        ))
+        Ok(format!("<a href=\"{}\">{}</a>", escape(&url), escape(&text)))
     }
+}
+
+/// The path of a full URL (`https://example.org/blog/a/` is `/blog/a/`); a
+/// URL with no scheme as it is.
+fn site_path(url: &str) -> &str {
+    let Some((_, rest)) = url.split_once("://") else {
+        return url;
+    };
+    rest.find('/').map_or("/", |slash| &rest[slash..])
 }
 
 #[cfg(test)]
@@ -40,5 +67,51 @@ mod tests {
             crate::diagnostics::Severity::Error
         );
         assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 1));
+    }
+
+    #[test]
+    fn in_a_link_destination_a_ref_is_the_url_alone() {
+        let out = expand(
+            "See [the bee]({{< ref b >}}), [its intro]({{< ref \"b#intro\" >}} \"Intro\") \
+             and [ay][].\n\n[ay]: {{< relref a >}}\n",
+        );
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert!(
+            out.html.contains(
+                "See <a href=\"/posts/b/\">the bee</a>, \
+                 <a href=\"/posts/b/#intro\" title=\"Intro\">its intro</a> and \
+                 <a href=\"/posts/a/\">ay</a>."
+            ),
+            "{}",
+            out.html
+        );
+        assert_eq!(out.reads.len(), 2, "{:?}", out.reads);
+    }
+
+    #[test]
+    fn elsewhere_a_ref_is_a_whole_link() {
+        let out = expand("go to {{< ref b >}} or {{< ref \"b#x\" text=\"its x\" >}}");
+        assert!(
+            out.html.contains(
+                "go to <a href=\"/posts/b/\">Bee</a> or <a href=\"/posts/b/#x\">its x</a>"
+            ),
+            "{}",
+            out.html
+        );
+    }
+
+    #[test]
+    fn a_missing_target_in_a_link_destination_is_still_an_error() {
+        let out = expand("[gone]({{< ref nowhere >}})");
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 8));
+        assert!(out.diagnostics[0].message.contains("`nowhere`"));
+    }
+
+    #[test]
+    fn relref_is_the_path_of_the_full_url() {
+        assert_eq!(super::site_path("https://example.org/blog/a/"), "/blog/a/");
+        assert_eq!(super::site_path("https://example.org"), "/");
+        assert_eq!(super::site_path("/posts/a/"), "/posts/a/");
     }
 }
