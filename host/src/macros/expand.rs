@@ -417,9 +417,16 @@ impl markdown::ElementHooks for PageHooks<'_> {
 }
 
 /// Whether Markdown `source` ends where a link's destination starts: after
-/// `](` (or `](<`) on its last line, or after `[label]:` starting a line.
+/// `](` (or `](<`) on its last line, after `[label]:` starting a line, or
+/// in raw HTML after `href="` or `src="`.
 fn ends_in_link_destination(source: &str) -> bool {
     let line = source.rsplit('\n').next().unwrap_or("");
+    if ["href=\"", "href='", "src=\"", "src='"]
+        .iter()
+        .any(|attribute| line.ends_with(attribute))
+    {
+        return true;
+    }
     let tail = line.trim_end_matches([' ', '\t']);
     if tail.ends_with("](") || tail.ends_with("](<") {
         return true;
@@ -443,6 +450,8 @@ fn destination_text(url: &str) -> String {
             '<' => out.push_str("%3C"),
             '>' => out.push_str("%3E"),
             '\\' => out.push_str("%5C"),
+            '"' => out.push_str("%22"),
+            '\'' => out.push_str("%27"),
             c => out.push(c),
         }
     }
@@ -523,13 +532,16 @@ mod tests {
 
     #[test]
     fn a_link_destination_is_found_at_the_end_of_the_source() {
-        for yes in ["[a](", "x [a]( ", "[a](<", "line\n[a]: ", "   [a]:"] {
+        for yes in ["[a](", "x [a]( ", "[a](<", "line\n[a]: ", "   [a]:", "<a href=\"", "<img src='"] {
             assert!(ends_in_link_destination(yes), "{yes:?}");
         }
-        for no in ["", "[a]", "(", "[a](x) ", "[a](\n", "    [a]: ", "x [a]:", "a]:\nb"] {
+        for no in ["", "[a]", "(", "[a](x) ", "[a](\n", "    [a]: ", "x [a]:", "a]:\nb", "href=\" "] {
             assert!(!ends_in_link_destination(no), "{no:?}");
         }
-        assert_eq!(destination_text("/a b/(c)<d>\\"), "/a%20b/%28c%29%3Cd%3E%5C");
+        assert_eq!(
+            destination_text("/a b/(c)<d>\\\"'"),
+            "/a%20b/%28c%29%3Cd%3E%5C%22%27"
+        );
     }
 
     #[test]

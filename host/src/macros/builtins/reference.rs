@@ -86,6 +86,12 @@ mod tests {
             out.html
         );
         assert_eq!(out.reads.len(), 2, "{:?}", out.reads);
+        let out = expand("<a href=\"{{< ref b >}}\">raw</a>");
+        assert!(
+            out.html.contains("<a href=\"/posts/b/\">raw</a>"),
+            "{}",
+            out.html
+        );
     }
 
     #[test]
