@@ -66,7 +66,8 @@ def render(ctx):
     # ctx.blockquote: html. ctx.element is the same, whatever the type.
     # Return HTML, or None for the default rendering.
     link = ctx.link
-    if not link.url.startswith(("http://", "https://")):
+    site = ctx.site.base_url  # `ref` gives the site's own full URLs
+    if not link.url.startswith(("http://", "https://")) or (site and link.url.startswith(site)):
         return None
     title = f' title="{html.escape(link.title)}"' if link.title else ""
     return (f'<a href="{html.escape(link.url)}"{title} rel="external noopener">'
