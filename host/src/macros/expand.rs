@@ -199,19 +199,24 @@ impl<'a> Expander<'a> {
                     source.push_str(&placeholder(outputs.len() - 1));
                 }
                 Segment::Macro(call) => {
-                    let in_destination = ends_in_link_destination(&source);
-                    let outer = std::mem::replace(&mut self.in_destination, in_destination);
+                    let place = url_place(&source);
+                    let outer = std::mem::replace(&mut self.in_destination, place.is_some());
                     let problems = self.diagnostics.len();
-                    let html = self.expand_call(&call);
+                    let output = self.expand_call(&call);
                     self.in_destination = outer;
-                    if in_destination && self.diagnostics.len() == problems {
-                        // Written into the Markdown, the URL is what the link's
-                        // hook, the link checker and the page all see, as in
-                        // Hugo; a placeholder would stand in the `href`.
-                        source.push_str(&destination_text(&html));
-                    } else {
-                        outputs.push(html);
-                        source.push_str(&placeholder(outputs.len() - 1));
+                    match place {
+                        // Written into the Markdown, the URL is what the
+                        // link's hook, the link checker and the page all
+                        // see, as in Hugo: a placeholder would stand in the
+                        // `href`, and a failed call's marker (HTML) break it.
+                        Some(place) if self.diagnostics.len() == problems => {
+                            source.push_str(&url_text(&output, place));
+                        }
+                        Some(_) => source.push('#'),
+                        None => {
+                            outputs.push(output);
+                            source.push_str(&placeholder(outputs.len() - 1));
+                        }
                     }
                 }
             }
@@ -252,6 +257,9 @@ impl<'a> Expander<'a> {
             }
             (Resolved::Builtin, _, _, Some(builtin)) => {
                 self.made.push((CallKind::Builtin, call.name.clone()));
+                if self.in_destination && !builtin.gives_url() {
+                    return self.not_a_url(call);
+                }
                 self.expand_builtin(builtin, call)
             }
             (Resolved::Unresolved(why), ..) => self.unresolved(call, why),
@@ -259,6 +267,20 @@ impl<'a> Expander<'a> {
             (Resolved::Python, ..) => self.unresolved(call, Unresolved::NoPython),
             (Resolved::Builtin, ..) => self.unresolved(call, Unresolved::NoBuiltin),
         }
+    }
+
+    fn not_a_url(&mut self, call: &Call) -> String {
+        let reason = format!(
+            "`{}` makes HTML, not a URL: it cannot stand where a link's destination goes",
+            call.name
+        );
+        self.diagnostics.push(Diagnostic::warning(
+            self.file,
+            call.line,
+            call.column,
+            reason.clone(),
+        ));
+        marker(&call.source, &reason)
     }
 
     fn unresolved(&mut self, call: &Call, why: Unresolved) -> String {
@@ -324,7 +346,9 @@ impl Expander<'_> {
         match python.call_macro(script, &sandbox_call, self.page) {
             Ok(answer) => {
                 self.reads.extend(answer.reads);
-                if script.markdown {
+                // A URL is not rendered as Markdown (it would come back
+                // in a paragraph).
+                if script.markdown && !self.in_destination {
                     self.render_fragment(&answer.value, call.line)
                 } else {
                     answer.value
@@ -416,43 +440,85 @@ impl markdown::ElementHooks for PageHooks<'_> {
     }
 }
 
-/// Whether Markdown `source` ends where a link's destination starts: after
-/// `](` (or `](<`) on its last line, after `[label]:` starting a line, or
-/// in raw HTML after `href="` or `src="`.
-fn ends_in_link_destination(source: &str) -> bool {
-    let line = source.rsplit('\n').next().unwrap_or("");
-    if ["href=\"", "href='", "src=\"", "src='"]
-        .iter()
-        .any(|attribute| line.ends_with(attribute))
-    {
-        return true;
-    }
-    let tail = line.trim_end_matches([' ', '\t']);
-    if tail.ends_with("](") || tail.ends_with("](<") {
-        return true;
-    }
-    let start = line.trim_start_matches(' ');
-    line.len() - start.len() <= 3 && start.starts_with('[') && tail.ends_with("]:")
+/// Where a URL is written in Markdown source: what must be escaped there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UrlPlace {
+    /// A link's destination after `](`, or in a `[label]:` definition.
+    Destination,
+    /// A destination in angle brackets, after `](<`.
+    Angled,
+    /// A raw HTML `href` or `src` attribute quoted with this character.
+    Attribute(char),
 }
 
-/// `url` made safe to stand as a Markdown link destination: the characters
-/// that would end or split it are percent-encoded.
-fn destination_text(url: &str) -> String {
+/// Where a URL goes, when Markdown `source` ends where one starts: after
+/// `](` or `](<` on its last line, after `[label]:` opening a line (not a
+/// footnote's, and not within a paragraph), or in raw HTML after `href="`
+/// or `src="`.
+fn url_place(source: &str) -> Option<UrlPlace> {
+    let (before, line) = source.rsplit_once('\n').unwrap_or(("", source));
+    for quote in ['"', '\''] {
+        if let Some(attribute) = line.strip_suffix(quote)
+            && (attribute.ends_with(" href=") || attribute.ends_with(" src="))
+        {
+            return Some(UrlPlace::Attribute(quote));
+        }
+    }
+    let tail = line.trim_end_matches([' ', '\t']);
+    if tail.ends_with("](<") {
+        return Some(UrlPlace::Angled);
+    }
+    if tail.ends_with("](") {
+        return Some(UrlPlace::Destination);
+    }
+    let definition = |line: &str| {
+        let start = line.trim_start_matches(' ');
+        line.len() - start.len() <= 3
+            && start.starts_with('[')
+            && !start.starts_with("[^")
+            && start.contains("]:")
+    };
+    // A definition cannot interrupt a paragraph, but may follow another.
+    let previous = before.rsplit('\n').next().unwrap_or("");
+    (tail.ends_with("]:")
+        && definition(line)
+        && (previous.trim().is_empty() || definition(previous)))
+    .then_some(UrlPlace::Destination)
+}
+
+/// `url` made safe to write at `place`: the characters that would end or
+/// split it there are percent-encoded, and no other (parentheses stay
+/// when they pair up, as in `Rust_(programming_language)`).
+fn url_text(url: &str, place: UrlPlace) -> String {
+    let paired = {
+        let mut depth = 0usize;
+        url.chars().all(|c| match c {
+            '(' => {
+                depth += 1;
+                true
+            }
+            ')' => depth.checked_sub(1).map(|d| depth = d).is_some(),
+            _ => true,
+        }) && depth == 0
+    };
     let mut out = String::with_capacity(url.len());
     for c in url.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '\t' => out.push_str("%09"),
-            '\n' => out.push_str("%0A"),
-            '\r' => out.push_str("%0D"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '<' => out.push_str("%3C"),
-            '>' => out.push_str("%3E"),
-            '\\' => out.push_str("%5C"),
-            '"' => out.push_str("%22"),
-            '\'' => out.push_str("%27"),
-            c => out.push(c),
+        let encode = match place {
+            UrlPlace::Destination => {
+                c.is_whitespace()
+                    || matches!(c, '<' | '>' | '\\')
+                    || (!paired && matches!(c, '(' | ')'))
+            }
+            UrlPlace::Angled => matches!(c, '<' | '>' | '\\' | '\n' | '\r'),
+            UrlPlace::Attribute(quote) => c == quote || c == '\n' || c == '\r',
+        };
+        if encode {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            out.push(c);
         }
     }
     out
@@ -531,17 +597,62 @@ mod tests {
     }
 
     #[test]
-    fn a_link_destination_is_found_at_the_end_of_the_source() {
-        for yes in ["[a](", "x [a]( ", "[a](<", "line\n[a]: ", "   [a]:", "<a href=\"", "<img src='"] {
-            assert!(ends_in_link_destination(yes), "{yes:?}");
+    fn where_a_url_goes_is_found_at_the_end_of_the_source() {
+        use UrlPlace::*;
+        for (source, place) in [
+            ("[a](", Destination),
+            ("x [a]( ", Destination),
+            ("[a](<", Angled),
+            ("para\n\n[a]: ", Destination),
+            ("   [a]:", Destination),
+            ("[a]: /x\n[b]:", Destination),
+            ("<a href=\"", Attribute('"')),
+            ("<img class=\"x\" src='", Attribute('\'')),
+        ] {
+            assert_eq!(url_place(source), Some(place), "{source:?}");
         }
-        for no in ["", "[a]", "(", "[a](x) ", "[a](\n", "    [a]: ", "x [a]:", "a]:\nb", "href=\" "] {
-            assert!(!ends_in_link_destination(no), "{no:?}");
+        for source in [
+            "",
+            "[a]",
+            "(",
+            "[a](x) ",
+            "[a](\n",
+            "    [a]: ",
+            "x [a]:",
+            "a paragraph\n[a]:",
+            "[^1]:",
+            "href=\" ",
+            "<a data-href=\"",
+        ] {
+            assert_eq!(url_place(source), None, "{source:?}");
         }
-        assert_eq!(
-            destination_text("/a b/(c)<d>\\\"'"),
-            "/a%20b/%28c%29%3Cd%3E%5C%22%27"
-        );
+    }
+
+    #[test]
+    fn a_url_is_escaped_only_where_its_place_needs_it() {
+        use UrlPlace::*;
+        let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
+        assert_eq!(url_text(wiki, Destination), wiki);
+        assert_eq!(url_text("/a b/c)<d>\\é", Destination), "/a%20b/c%29%3Cd%3E%5C\u{e9}");
+        assert_eq!(url_text("/a b/c)", Angled), "/a b/c)");
+        assert_eq!(url_text("/a\"b'c", Attribute('"')), "/a%22b'c");
+        assert_eq!(url_text("/a\"b'c", Attribute('\'')), "/a\"b%27c");
+    }
+
+    #[test]
+    fn a_call_in_a_link_destination_that_fails_leaves_the_link_whole() {
+        for body in [
+            "[gone]({{< nosuch >}})",
+            "[vid]({{< youtube abc >}})",
+            "<a href=\"{{< ref nowhere >}}\">gone</a>",
+        ] {
+            let out = expand(body);
+            assert_eq!(out.diagnostics.len(), 1, "{body}: {:?}", out.diagnostics);
+            assert!(out.html.contains("href=\"#\""), "{body}: {}", out.html);
+            assert!(!out.html.contains("macro-error"), "{body}: {}", out.html);
+        }
+        let out = expand("[vid]({{< youtube abc >}})");
+        assert!(out.diagnostics[0].message.contains("not a URL"));
     }
 
     #[test]

@@ -177,18 +177,25 @@ impl SharedSandbox {
         started: &Started,
     ) -> bool {
         let waits_for_code = started.runtime.engine().load_report().baseline;
-        // A site snapshot image the machine was too busy to make: started
-        // again, the runtime makes it again.
-        let image_failed = || {
-            started
-                .runtime
-                .engine()
-                .preload_report()
-                .is_some_and(|report| report.retry)
-        };
         (waits_for_code && super::precompile::optimized_ready(settings))
             || (started.provisional && snapshot.is_some_and(|plan| self.ready(plan)))
-            || (snapshot.is_some_and(|plan| image_failed() && self.retries.due(&plan.key, Instant::now())))
+            || snapshot.is_some_and(|plan| self.image_retry_due(plan, started))
+    }
+
+    /// Whether to start the runtime again to make the site snapshot image
+    /// the machine was too busy to make (the render that does waits for
+    /// the imports, as the first one did).
+    fn image_retry_due(&self, plan: &SitePlan, started: &Started) -> bool {
+        let failed = started
+            .runtime
+            .engine()
+            .preload_report()
+            .is_some_and(|report| report.retry);
+        if !failed {
+            self.retries.forget(&plan.key);
+            return false;
+        }
+        self.retries.due(&plan.key, Instant::now())
     }
 
     /// Build again in the background a site component snapshot whose last
@@ -200,8 +207,12 @@ impl SharedSandbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&plan.key);
-        if !building && !site_snapshot::settled(plan) && self.retries.due(&plan.key, Instant::now())
-        {
+        if building {
+            return;
+        }
+        if site_snapshot::settled(plan) {
+            self.retries.forget(&plan.key);
+        } else if self.retries.due(&plan.key, Instant::now()) {
             site_snapshot::build_in_background(
                 plan,
                 super::precompile::guest_component(),

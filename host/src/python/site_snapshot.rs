@@ -216,6 +216,10 @@ pub(super) fn build_in_background(
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot build the site snapshot in the background: {e}");
+        building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&plan.key);
     }
 }
 

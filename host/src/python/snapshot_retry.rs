@@ -53,6 +53,17 @@ impl Retries {
     }
 }
 
+impl Retries {
+    /// The snapshot `key` is made, or failed for good: a later failure of
+    /// it starts from the first wait again.
+    pub(super) fn forget(&self, key: &str) {
+        self.by_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
 /// The wait after `tries` tries.
 fn wait(tries: u32) -> Duration {
     FIRST.saturating_mul(1 << tries.min(16)).min(LONGEST)
@@ -77,6 +88,10 @@ mod tests {
         assert!(retries.due("k", at(210)));
         // Another snapshot has its own wait.
         assert!(!retries.due("other", at(210)));
+        // Once made, a later failure waits from the start again.
+        retries.forget("k");
+        assert!(!retries.due("k", at(1000)));
+        assert!(retries.due("k", at(1030)));
         assert_eq!(wait(3), Duration::from_secs(240));
         assert_eq!(wait(5), LONGEST);
         assert_eq!(wait(40), LONGEST);

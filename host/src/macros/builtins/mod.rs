@@ -32,6 +32,12 @@ pub trait Builtin: Send + Sync {
     }
     /// Expand `call` to HTML, or say what is wrong with it.
     fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String>;
+    /// Whether it gives a URL where a link's destination goes
+    /// ([`Expander::in_link_destination`]); the others make HTML, which
+    /// cannot stand there.
+    fn gives_url(&self) -> bool {
+        false
+    }
 }
 
 /// Every built-in macro, by name.
@@ -100,6 +106,12 @@ pub(crate) fn required(call: &Call, name: &str, index: Option<usize>) -> Result<
 /// tests, each beside its macro.
 #[cfg(test)]
 pub(crate) fn expand_for_test(body: &str) -> crate::macros::expand::Expanded {
+    expand_on_site_for_test(body, "")
+}
+
+/// [`expand_for_test`] on a site whose URLs start with `base`.
+#[cfg(test)]
+pub(crate) fn expand_on_site_for_test(body: &str, base: &str) -> crate::macros::expand::Expanded {
     use crate::site_queries::{SiteQueries, Summary};
     use std::collections::BTreeMap;
     let post = |slug: &str, title: &str, date: &str| Summary {
@@ -107,7 +119,7 @@ pub(crate) fn expand_for_test(body: &str) -> crate::macros::expand::Expanded {
         slug: slug.into(),
         section: "posts",
         title: title.into(),
-        url: format!("/posts/{slug}/"),
+        url: format!("{base}/posts/{slug}/"),
         date: Some(date.into()),
         tags: Vec::new(),
         taxonomies: BTreeMap::new(),

@@ -16,13 +16,20 @@ impl Builtin for Ref {
         self.0
     }
 
+    fn gives_url(&self) -> bool {
+        true
+    }
+
     fn render(&self, call: &Call, expander: &mut Expander<'_>) -> Result<String, String> {
         let name = required(call, "slug", Some(0))?;
-        // `ref "post#section"` links to a heading of the post, as in Hugo.
+        // `ref "post#section"` links to a heading of the post, and
+        // `ref "#section"` to one of this page, as in Hugo.
         let (slug, anchor) = match name.split_once('#') {
-            Some((slug, anchor)) => (slug, Some(anchor)),
-            None => (name.as_str(), None),
+            Some(("", anchor)) => (expander.page_path().to_owned(), Some(anchor)),
+            Some((slug, anchor)) => (slug.to_owned(), Some(anchor)),
+            None => (name.clone(), None),
         };
+        let slug = slug.as_str();
         let target = expander.page(slug).ok_or_else(|| {
             format!(
                 "`{}` to `{slug}`: no post or page has that slug, path or URL",
@@ -112,6 +119,26 @@ mod tests {
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!((out.diagnostics[0].line, out.diagnostics[0].column), (5, 8));
         assert!(out.diagnostics[0].message.contains("`nowhere`"));
+    }
+
+    #[test]
+    fn ref_gives_the_full_url_and_relref_its_path() {
+        let out = super::super::expand_on_site_for_test(
+            "[full]({{< ref b >}}) [path]({{< relref \"b#x\" >}}) [here]({{< relref \"#top\" >}}) \
+             {{< relref a >}}",
+            "https://example.org/blog",
+        );
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert!(
+            out.html.contains(
+                "<a href=\"https://example.org/blog/posts/b/\">full</a> \
+                 <a href=\"/blog/posts/b/#x\">path</a> \
+                 <a href=\"/blog/posts/a/#top\">here</a> \
+                 <a href=\"/blog/posts/a/\">Ay</a>"
+            ),
+            "{}",
+            out.html
+        );
     }
 
     #[test]
