@@ -374,7 +374,10 @@ fn a_preload_that_loops_is_stopped_remembered_and_calls_still_import() {
     plan.retry_failed = true;
     let retried = preloaded(plan, Mode::Inline).unwrap();
     let report = retried.engine().preload_report().unwrap();
-    assert!(!report.retry, "the inputs' failure: the same inputs fail again");
+    assert!(
+        !report.retry,
+        "the inputs' failure: the same inputs fail again"
+    );
     let error = report.error.clone().unwrap();
     assert!(!error.contains("remembered"), "{error}");
     assert!(

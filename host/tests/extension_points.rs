@@ -290,10 +290,19 @@ fn hooks_render_their_elements_and_the_rest_keeps_working() {
     write(
         root,
         "content/posts/b.md",
-        "+++\ntitle = \"B\"\ndate = 2024-01-02\n+++\nSee [a](/posts/a/#intro-1).\n",
+        "+++\ntitle = \"B\"\ndate = 2024-01-02\n+++\nSee [a](/posts/a/#intro-1).\n\n\
+         As Hugo sites write it: [again]({{< ref \"a#intro-1\" >}}), [not]({{< relref \"a#nope\" >}}).\n",
     );
     let out = host(root, &["check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // A heading that a `ref` names is checked, located at its fragment.
+    assert!(
+        stderr.contains(
+            "content/posts/b.md:7:78: error: broken link `/posts/a/#nope`: no element with id `nope`"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("intro-1`"), "{stderr}");
     // Link checking still sees a hooked page's links, located in its Markdown.
     assert!(
         stderr.contains("content/posts/a.md:9:74: error: broken link `/nowhere/`"),
@@ -309,6 +318,13 @@ fn hooks_render_their_elements_and_the_rest_keeps_working() {
         a.contains("<a href=\"/posts/b/\">b</a>"),
         "internal links keep the default: {a}"
     );
+    // The link hook sees the URL a `ref` gives in a link, not a stand-in.
+    let b = read(root, "posts/b/index.html");
+    assert!(
+        b.contains("<a href=\"https://example.org/posts/a/#intro-1\" rel=\"external\">again ↗</a>"),
+        "{b}"
+    );
+    assert!(b.contains("<a href=\"/posts/a/#nope\">not</a>"), "{b}");
     assert!(
         a.contains("<h2 id=\"intro\"><a class=\"anchor\" href=\"#intro\">#</a> Intro</h2>"),
         "{a}"

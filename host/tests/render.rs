@@ -295,8 +295,8 @@ fn a_generated_thousand_post_site_renders() {
         &report.diagnostics[..report.diagnostics.len().min(3)]
     );
     assert_eq!(report.pages, 1_010);
-    // The demo's: 6 + 5 in two posts, 1 in a third, 3 in generated pages.
-    assert_eq!(report.macro_calls, 1_000 * 4 + 6 + 5 + 1 + 3);
+    // The demo's: 7 + 5 in two posts, 1 in a third, 3 in generated pages.
+    assert_eq!(report.macro_calls, 1_000 * 4 + 7 + 5 + 1 + 3);
     assert!(read(site.path(), "posts/post-0999/index.html").contains("embed/abc999"));
     assert!(site.path().join("public/page/101/index.html").exists());
     assert_eq!(

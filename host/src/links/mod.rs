@@ -283,6 +283,15 @@ fn place_of(site: &Site<'_>, page: &str, url: &str) -> (String, usize, usize) {
             return (name.clone(), line, column);
         }
     }
+    // A URL a macro gave (`[x]({{< ref "a#part" >}})`) is not in the
+    // source, but its fragment is.
+    if let Some(source) = site.sources.get(page)
+        && let Some((_, fragment)) = url.split_once('#')
+        && !fragment.is_empty()
+        && let Some((line, column)) = find(&source.body, &format!("#{fragment}"))
+    {
+        return (source.file.clone(), source.body_line + line - 1, column);
+    }
     match site.sources.get(page) {
         Some(source) => (source.file.clone(), 0, 0),
         None => (format!("(built) {page}"), 0, 0),

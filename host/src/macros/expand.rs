@@ -633,7 +633,10 @@ mod tests {
         use UrlPlace::*;
         let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
         assert_eq!(url_text(wiki, Destination), wiki);
-        assert_eq!(url_text("/a b/c)<d>\\é", Destination), "/a%20b/c%29%3Cd%3E%5C\u{e9}");
+        assert_eq!(
+            url_text("/a b/c)<d>\\é", Destination),
+            "/a%20b/c%29%3Cd%3E%5C\u{e9}"
+        );
         assert_eq!(url_text("/a b/c)", Angled), "/a b/c)");
         assert_eq!(url_text("/a\"b'c", Attribute('"')), "/a%22b'c");
         assert_eq!(url_text("/a\"b'c", Attribute('\'')), "/a\"b%27c");

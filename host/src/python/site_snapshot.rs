@@ -190,6 +190,7 @@ pub(super) fn build_in_background(
     {
         return;
     }
+    let (key, registry) = (plan.key.clone(), building.clone());
     let (plan, settings, building) = (plan.clone(), settings.clone(), building.clone());
     let spawned = std::thread::Builder::new()
         .name("blogmark-snapshot".into())
@@ -216,10 +217,10 @@ pub(super) fn build_in_background(
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot build the site snapshot in the background: {e}");
-        building
+        registry
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&plan.key);
+            .remove(&key);
     }
 }
 

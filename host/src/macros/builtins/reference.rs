@@ -49,7 +49,11 @@ impl Builtin for Ref {
             return Ok(url);
         }
         let text = arg(call, "text", Some(1)).unwrap_or_else(|| target.title.clone());
-        Ok(format!("<a href=\"{}\">{}</a>", escape(&url), escape(&text)))
+        Ok(format!(
+            "<a href=\"{}\">{}</a>",
+            escape(&url),
+            escape(&text)
+        ))
     }
 }
 
