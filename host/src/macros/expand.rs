@@ -502,7 +502,7 @@ fn url_text(url: &str, place: UrlPlace) -> String {
         }) && depth == 0
     };
     let mut out = String::with_capacity(url.len());
-    for c in url.chars() {
+    for (at, c) in url.char_indices() {
         let encode = match place {
             UrlPlace::Destination => {
                 c.is_whitespace()
@@ -512,7 +512,10 @@ fn url_text(url: &str, place: UrlPlace) -> String {
             UrlPlace::Angled => matches!(c, '<' | '>' | '\\' | '\n' | '\r'),
             UrlPlace::Attribute(quote) => c == quote || c == '\n' || c == '\r',
         };
-        if encode {
+        // Nor may it hold a placeholder, which another macro's HTML would
+        // replace once the Markdown is rendered (`%42` is a `B`).
+        let placeholder = c == 'B' && url[at..].starts_with(PLACEHOLDER);
+        if encode || placeholder {
             let mut bytes = [0; 4];
             for byte in c.encode_utf8(&mut bytes).bytes() {
                 out.push_str(&format!("%{byte:02X}"));
@@ -640,6 +643,10 @@ mod tests {
         assert_eq!(url_text("/a b/c)", Angled), "/a b/c)");
         assert_eq!(url_text("/a\"b'c", Attribute('"')), "/a%22b'c");
         assert_eq!(url_text("/a\"b'c", Attribute('\'')), "/a\"b%27c");
+        assert_eq!(
+            url_text("/BLOGMARKMACRO0X", Destination),
+            "/%42LOGMARKMACRO0X"
+        );
     }
 
     #[test]
