@@ -184,8 +184,9 @@ impl SiteQueries {
         places.iter().map(|&i| &*self.pages[i]).collect()
     }
 
-    /// The page named `name` (source path, URL or slug; a post before a
-    /// page of the same slug, then newest first).
+    /// The page named `name` (source path, from the site or the content
+    /// folder, URL or slug; a post before a page of the same slug, then
+    /// newest first).
     pub fn page(&self, name: &str) -> Option<&Summary> {
         let names = self.names.get_or_init(|| {
             let mut names = HashMap::new();
@@ -203,7 +204,12 @@ impl SiteQueries {
             }
             names
         });
-        names.get(name).map(|&i| &*self.pages[i])
+        // `/posts/a.md` is a file's path from the content folder, as Hugo
+        // writes it, unless a URL path answers to it first.
+        let found = names
+            .get(name)
+            .or_else(|| names.get(name.strip_prefix('/').filter(|n| n.ends_with(".md"))?));
+        found.map(|&i| &*self.pages[i])
     }
 
     /// The answer to `question`, as a value.

@@ -68,6 +68,8 @@ impl Summary {
     pub fn names<'a>(&'a self, base: &str) -> impl Iterator<Item = &'a str> {
         [
             Some(self.path.as_str()),
+            // As Hugo's `ref` names a file: from the content folder.
+            self.path.strip_prefix("content/"),
             Some(self.url.as_str()),
             self.url.strip_prefix(base.trim_end_matches('/')),
             Some(self.slug.as_str()),

@@ -135,6 +135,10 @@ fn a_name_several_pages_answer_to_is_a_posts_first_then_the_first_in_build_order
         Some("Older twin")
     );
     assert_eq!(title("/posts/2023/twin/").as_deref(), Some("Older twin"));
+    // As Hugo names files, from the content folder.
+    assert_eq!(title("posts/2023/twin.md").as_deref(), Some("Older twin"));
+    assert_eq!(title("/posts/2023/twin.md").as_deref(), Some("Older twin"));
+    assert_eq!(title("/twin"), None);
     // A name that is one page's path and another's slug: the first in
     // build order, by whichever name.
     assert_eq!(title("content/posts/twin.md").as_deref(), Some("TWIN"));
