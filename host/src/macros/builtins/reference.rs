@@ -97,6 +97,14 @@ mod tests {
             out.html
         );
         assert_eq!(out.reads.len(), 2, "{:?}", out.reads);
+        // As Hugo sites name files, from the content folder.
+        let out = expand("[by file]({{< ref \"/posts/b.md\" >}}) {{< ref \"posts/a.md\" >}}");
+        assert!(
+            out.html
+                .contains("<a href=\"/posts/b/\">by file</a> <a href=\"/posts/a/\">Ay</a>"),
+            "{}",
+            out.html
+        );
         let out = expand("<a href=\"{{< ref b >}}\">raw</a>");
         assert!(
             out.html.contains("<a href=\"/posts/b/\">raw</a>"),
