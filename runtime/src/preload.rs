@@ -80,9 +80,10 @@ pub struct PreloadReport {
     /// Why there is no image with the modules: instances then start from
     /// the base guest, and every import costs its call.
     pub error: Option<String>,
-    /// Whether that failure was the machine's, not the inputs' (too busy
-    /// for the imports to finish, no instance to import into): it is not
-    /// remembered, and a long-lived process may try again later.
+    /// Whether a failure to make the image, or to compile the scripts into
+    /// it, was the machine's, not the inputs' (too busy for the imports to
+    /// finish, no instance to import into): it is not remembered, and a
+    /// long-lived process may try again later.
     pub retry: bool,
     /// The keys (as `script_key` makes them) of the scripts compiled into the image.
     pub scripts: BTreeSet<String>,
@@ -274,7 +275,15 @@ fn with_scripts(
         }
         Err(Refused::Host(why)) => {
             tracing::warn!("the site's scripts are sent whole with every call: {why}");
-            (images, report)
+            // The machine's failure, not the scripts': a long-lived
+            // process may try again.
+            (
+                images,
+                PreloadReport {
+                    retry: true,
+                    ..report
+                },
+            )
         }
     }
 }

@@ -274,17 +274,15 @@ impl<'a> Expander<'a> {
             "`{}` makes HTML, not a URL: it cannot stand where a link's destination goes",
             call.name
         );
-        self.diagnostics.push(Diagnostic::warning(
-            self.file,
-            call.line,
-            call.column,
-            reason.clone(),
-        ));
-        marker(&call.source, &reason)
+        self.warn(call, reason)
     }
 
     fn unresolved(&mut self, call: &Call, why: Unresolved) -> String {
-        let reason = why.message(&call.name);
+        self.warn(call, why.message(&call.name))
+    }
+
+    /// A warning at `call`, and the marker that stands for it.
+    fn warn(&mut self, call: &Call, reason: String) -> String {
         self.diagnostics.push(Diagnostic::warning(
             self.file,
             call.line,
