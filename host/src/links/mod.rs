@@ -287,15 +287,31 @@ fn place_of(site: &Site<'_>, page: &str, url: &str) -> (String, usize, usize) {
     // source, but its fragment is.
     if let Some(source) = site.sources.get(page)
         && let Some((_, fragment)) = url.split_once('#')
-        && !fragment.is_empty()
-        && let Some((line, column)) = find(&source.body, &format!("#{fragment}"))
+        && let Some(at) = fragment_in(&source.body, fragment)
     {
+        let (line, column) = crate::diagnostics::line_col(&source.body, at);
         return (source.file.clone(), source.body_line + line - 1, column);
     }
     match site.sources.get(page) {
         Some(source) => (source.file.clone(), 0, 0),
         None => (format!("(built) {page}"), 0, 0),
     }
+}
+
+/// Where `#fragment` is written in `text` as the end of a link or a
+/// macro's argument: not a hashtag in prose (after a space), nor the start
+/// of a longer fragment (`#intro` in `#introduction`).
+fn fragment_in(text: &str, fragment: &str) -> Option<usize> {
+    if fragment.is_empty() {
+        return None;
+    }
+    let needle = format!("#{fragment}");
+    text.match_indices(&needle).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + needle.len()..].chars().next();
+        before.is_some_and(|c| !c.is_whitespace())
+            && after.is_none_or(|c| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>'))
+    })
 }
 
 /// 1-based line and column of the first `needle` in `text`, as written
@@ -315,6 +331,15 @@ mod tests {
             .iter()
             .map(|(p, html)| ((*p).to_owned(), html.as_bytes().to_vec().into()))
             .collect()
+    }
+
+    #[test]
+    fn a_fragment_is_found_where_a_link_or_a_macro_ends_with_it() {
+        let text = "#intro here, [x](#introduction) and {{< ref \"b#intro\" >}}";
+        assert_eq!(fragment_in(text, "intro"), text.find("#intro\""));
+        assert_eq!(fragment_in("a #intro hashtag", "intro"), None);
+        assert_eq!(fragment_in("[x](b#intro)", "intro"), Some(5));
+        assert_eq!(fragment_in("[x](b#intro)", ""), None);
     }
 
     #[test]
