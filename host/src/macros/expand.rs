@@ -516,7 +516,7 @@ fn url_text(url: &str, place: UrlPlace) -> String {
         if encode || placeholder {
             let mut bytes = [0; 4];
             for byte in c.encode_utf8(&mut bytes).bytes() {
-                out.push_str(&format!("%{byte:02X}"));
+                out.push_str(percent_encoding::percent_encode_byte(byte));
             }
         } else {
             out.push(c);

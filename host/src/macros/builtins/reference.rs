@@ -39,11 +39,11 @@ impl Builtin for Ref {
         let url = if self.0 == "relref" {
             site_path(&target.url)
         } else {
-            &target.url
+            target.url.clone()
         };
         let url = match anchor {
             Some(anchor) => format!("{url}#{anchor}"),
-            None => url.to_owned(),
+            None => url,
         };
         if expander.in_link_destination() {
             return Ok(url);
@@ -59,11 +59,8 @@ impl Builtin for Ref {
 
 /// The path of a full URL (`https://example.org/blog/a/` is `/blog/a/`); a
 /// URL with no scheme as it is.
-fn site_path(url: &str) -> &str {
-    let Some((_, rest)) = url.split_once("://") else {
-        return url;
-    };
-    rest.find('/').map_or("/", |slash| &rest[slash..])
+fn site_path(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_owned(), |parsed| parsed.path().to_owned())
 }
 
 #[cfg(test)]
