@@ -301,7 +301,7 @@ fn starts_sandbox_early(options: &BuildOptions, python: &Session) -> bool {
         && options
             .page_cache
             .as_deref()
-            .is_none_or(PageCache::is_empty);
+            .is_none_or(PageCache::likely_empty);
     let generates = !python.generators().is_empty() && !options.data_unchanged;
     options.sandbox.is_none() && python.runs_scripts() && (renders_all || generates)
 }
@@ -413,28 +413,28 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     }
     let repeatable = up_to_date::applies(options);
     let key = repeatable.then(|| up_to_date::key(options)).flatten();
-    let (inputs, last) = match key {
-        Some(key) => match up_to_date::unchanged(options, key) {
-            Ok(report) => {
-                return Ok(BuildReport {
-                    elapsed: started.elapsed(),
-                    ..report
-                });
-            }
-            Err(last) => (up_to_date::Inputs::before_reading(options, key), Some(last)),
-        },
-        None => (None, None),
+    let last = match key.map(|key| up_to_date::unchanged(options, key)) {
+        Some(Ok(report)) => {
+            return Ok(BuildReport {
+                elapsed: started.elapsed(),
+                ..report
+            });
+        }
+        Some(Err(last)) => Some(last),
+        None => None,
     };
-    phase(started, "inputs stamped");
-    // `--gc` needs every call looked up, so no kept page answers.
+    // `--gc` needs every call looked up, so no kept page answers. The
+    // kept pages are first needed once the site is read: they load
+    // meanwhile.
     let page_cache = options.use_cache.then(|| {
-        std::sync::Arc::new(if options.gc {
-            PageCache::default()
+        if options.gc {
+            std::sync::Arc::new(PageCache::default())
         } else {
-            PageCache::load(&options.root)
-        })
+            PageCache::load_in_background(&options.root)
+        }
     });
-    phase(started, "kept pages loaded");
+    let inputs = key.and_then(|key| up_to_date::Inputs::before_reading(options, key));
+    phase(started, "inputs stamped");
     let options = BuildOptions {
         page_cache,
         keep_pages: options.use_cache,
