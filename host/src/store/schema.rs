@@ -78,7 +78,7 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL,
         checked_at INTEGER NOT NULL
     );",
-    // 5: a tag (HMAC under the machine's key) on every row whose content
+    // 5: a tag (a MAC under the machine's key) on every row whose content
     // reaches output, so a committed database's rows are never used: rows
     // from before have none and are ignored, then replaced.
     "ALTER TABLE macro_results ADD COLUMN tag BLOB;
