@@ -195,3 +195,66 @@ fn a_failed_call_or_a_page_coming_due_is_never_taken_for_nothing_changed() {
     let (_, log) = render_in(root, Some(elsewhere.path()), &[]);
     assert!(log.contains("no record"), "{log}");
 }
+
+/// What a render that must build says when it took its inputs' stamps
+/// from the last record, without walking the site again.
+const NO_WALK: &str = "stamped without a walk";
+
+#[test]
+fn a_file_edited_in_place_is_stamped_without_a_walk_and_any_other_change_walks() {
+    let site = site("");
+    let root = site.path();
+    post(root, "a", "A one");
+    post(root, "b", "B");
+    write(root, "data/books/x.toml", "title = 'X'\n");
+    settle(root);
+
+    // Edited in place: the paths are the recorded ones.
+    post(root, "a", "A two");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("\"content/posts/a.md\" changed"), "{log}");
+    assert!(log.contains(NO_WALK), "{log}");
+    assert!(page(root, "a").contains("A two"));
+    // What it recorded holds: the next render builds nothing, and the
+    // edit after that is seen.
+    settle(root);
+    post(root, "a", "A six");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("\"content/posts/a.md\" changed"), "{log}");
+    assert!(page(root, "a").contains("A six"));
+    settle(root);
+
+    // A file added: its folder changed, so the site is walked, and the
+    // new file is recorded (its edit is seen by the render after).
+    post(root, "c", "C one");
+    let (_, log) = render(root, &[]);
+    assert!(!log.contains(NO_WALK), "{log}");
+    assert!(page(root, "c").contains("C one"));
+    settle(root);
+    post(root, "c", "C two");
+    let (_, log) = render(root, &[]);
+    assert!(log.contains("\"content/posts/c.md\" changed"), "{log}");
+    assert!(page(root, "c").contains("C two"));
+    settle(root);
+
+    // Saved as editors do, a new file renamed over the old: a walk.
+    let data = root.join("data/books");
+    std::fs::write(data.join(".x.toml.tmp"), "title = 'Y'\n").unwrap();
+    std::fs::rename(data.join(".x.toml.tmp"), data.join("x.toml")).unwrap();
+    let (_, log) = render(root, &[]);
+    assert!(!log.contains(NO_WALK), "{log}");
+    assert!(!log.contains(NOTHING), "{log}");
+    settle(root);
+
+    // A file removed, and one replaced by a folder: walks, and pages go.
+    std::fs::remove_file(root.join("content/posts/b.md")).unwrap();
+    let (_, log) = render(root, &[]);
+    assert!(!log.contains(NO_WALK), "{log}");
+    assert!(!root.join("public/posts/b").exists(), "{log}");
+    settle(root);
+    std::fs::remove_file(root.join("content/posts/c.md")).unwrap();
+    std::fs::create_dir(root.join("content/posts/c.md")).unwrap();
+    let (_, log) = render(root, &[]);
+    assert!(!log.contains(NO_WALK), "{log}");
+    assert!(!root.join("public/posts/c").exists(), "{log}");
+}

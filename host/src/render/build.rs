@@ -413,7 +413,7 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     }
     let repeatable = up_to_date::applies(options);
     let key = repeatable.then(|| up_to_date::key(options)).flatten();
-    let last = match key.map(|key| up_to_date::unchanged(options, key)) {
+    let mut last = match key.map(|key| up_to_date::unchanged(options, key)) {
         Some(Ok(report)) => {
             return Ok(BuildReport {
                 elapsed: started.elapsed(),
@@ -433,7 +433,10 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
             PageCache::load_in_background(&options.root)
         }
     });
-    let inputs = key.and_then(|key| up_to_date::Inputs::before_reading(options, key));
+    let inputs = match last.as_mut().and_then(up_to_date::LastRender::take_inputs) {
+        Some(inputs) => Some(inputs),
+        None => key.and_then(|key| up_to_date::Inputs::before_reading(options, key)),
+    };
     phase(started, "inputs stamped");
     let options = BuildOptions {
         page_cache,

@@ -11,6 +11,9 @@
 //! report is the recorded one. Anything else (an edit, a file added
 //! anywhere in the site, since that changes its folder's stamp, an edited
 //! or removed output file, a page whose date has come) renders as before.
+//! When only files were edited in place, the stamps read for that check are
+//! the next record's, and the site is not walked again
+//! ([`Inputs::of_record`]).
 //!
 //! What cannot be known from stamps is never recorded: a render that
 //! fetched over the network, or failed to, or may fetch again as stored
@@ -124,12 +127,7 @@ impl Inputs {
     /// another file system, a name that is not UTF-8) or read.
     pub(super) fn before_reading(options: &BuildOptions, key: [u8; 32]) -> Option<Inputs> {
         let root = &options.root;
-        // The clock's probe goes in the site's state folder: made in the
-        // site's own folder, it would change the stamp being recorded.
-        crate::state_dir::check(root, &[]).ok()?;
-        let state = root.join(".blogmark");
-        let now = fs_now(&state).ok()?;
-        let device = Stamp::of_path(&state).ok()?.device();
+        let (now, device) = clock(root)?;
         let out = options.out_dir();
         let walk = walkdir::WalkDir::new(root)
             .follow_links(false)
@@ -164,11 +162,70 @@ impl Inputs {
             listing,
         })
     }
+
+    /// The inputs when the site holds the very paths `record` lists, known
+    /// without a walk: each path `seen` (its stamp now, and whether it is a
+    /// regular file; read after the clock said `now` on `device`) kept its
+    /// stamp or is a file edited in place. A name added, removed or
+    /// renamed anywhere changes the stamp of the folder that holds it, and
+    /// a folder is no regular file; so does the output's neighbours'
+    /// listing, read again here. `None`: a walk must tell.
+    fn of_record(
+        record: &Record,
+        seen: &[Option<(Stamp, bool)>],
+        (now, device): (i128, u64),
+        options: &BuildOptions,
+    ) -> Option<Inputs> {
+        let stamps = record
+            .inputs
+            .iter()
+            .zip(seen)
+            .map(|((path, before), seen)| {
+                let (stamp, is_file) = (*seen)?;
+                let kept_names = stamp == *before || is_file;
+                let trusted = stamp.settled_before(now) && stamp.device() == device;
+                (kept_names && trusted).then(|| (path.clone(), stamp))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let listing = match &record.listing {
+            Some((path, before)) => {
+                let names = names(&options.root.join(path), &options.out_dir())?;
+                (names == *before).then(|| Some((path.clone(), names)))?
+            }
+            None => None,
+        };
+        tracing::debug!("the site's paths are the last render's: stamped without a walk");
+        Some(Inputs {
+            key: record.key,
+            stamps,
+            listing,
+        })
+    }
+}
+
+/// The file system's clock in the site's state folder at `root`, and the
+/// device it is on; `None` if the folder cannot be used. The clock's probe
+/// goes in the state folder: made in the site's own folder, it would
+/// change the stamp being recorded.
+fn clock(root: &Path) -> Option<(i128, u64)> {
+    crate::state_dir::check(root, &[]).ok()?;
+    let state = root.join(".blogmark");
+    let now = fs_now(&state).ok()?;
+    let device = Stamp::of_path(&state).ok()?.device();
+    Some((now, device))
+}
+
+/// The stamp of the entry at `path` under `root` now, and whether it is a
+/// regular file.
+fn seen(root: &Path, path: &str) -> Option<(Stamp, bool)> {
+    let meta = std::fs::symlink_metadata(root.join(path)).ok()?;
+    Some((Stamp::of(&meta), meta.is_file()))
 }
 
 /// What the last render recorded, as [`unchanged`] read it (`None`: no
-/// record from this machine), for a render that must build again.
-pub(super) struct LastRender(Option<Box<Record>>);
+/// record from this machine), for a render that must build again; and
+/// this render's inputs when [`unchanged`] could stamp them already.
+pub(super) struct LastRender(Option<Box<Record>>, Option<Inputs>);
 
 impl LastRender {
     /// Whether every file and folder under the site's `data/` has in
@@ -184,6 +241,14 @@ impl LastRender {
             .iter()
             .filter(in_data)
             .eq(inputs.stamps.iter().filter(in_data))
+    }
+}
+
+impl LastRender {
+    /// This render's inputs, when [`unchanged`] stamped them; else
+    /// [`Inputs::before_reading`] must.
+    pub(super) fn take_inputs(&mut self) -> Option<Inputs> {
+        self.1.take()
     }
 }
 
@@ -239,37 +304,50 @@ pub(super) fn unchanged(options: &BuildOptions, key: [u8; 32]) -> Result<BuildRe
     let changed = |what: &str| tracing::debug!("a render is needed: {what}");
     let Some(record) = load(root) else {
         changed("no record of the last render's inputs from this machine");
-        return Err(LastRender(None));
+        return Err(LastRender(None, None));
     };
-    let stale = |record: Record, what: &str| {
+    let stale = |record: Record, inputs: Option<Inputs>, what: &str| {
         changed(what);
-        Err(LastRender(Some(Box::new(record))))
+        Err(LastRender(Some(Box::new(record)), inputs))
     };
     if record.key != key {
-        return stale(record, "other options, binary or SOURCE_DATE_EPOCH");
+        return stale(record, None, "other options, binary or SOURCE_DATE_EPOCH");
     }
     if record.publishes_at.is_some_and(|at| at <= now()) {
-        return stale(record, "a page's date has come");
+        return stale(record, None, "a page's date has come");
     }
     if record.database != database(root) {
-        return stale(record, "the database changed");
+        return stale(record, None, "the database changed");
     }
-    let edited = |(path, stamp): &(String, Stamp)| {
-        Stamp::of_path(&root.join(path)).map_or(true, |s| s != *stamp)
-    };
-    if let Some((path, _)) = record.inputs.par_iter().find_any(|input| edited(input)) {
+    // Read before the stamps, so that a render that follows can record
+    // them (see `Inputs::before_reading`); every stamp is read, as a site
+    // with nothing changed needs all of them anyway.
+    let clock = clock(root);
+    let seen: Vec<Option<(Stamp, bool)>> = record
+        .inputs
+        .par_iter()
+        .map(|(path, _)| seen(root, path))
+        .collect();
+    let edited = record
+        .inputs
+        .iter()
+        .zip(&seen)
+        .find(|((_, stamp), now)| now.map(|(now, _)| now) != Some(*stamp));
+    if let Some(((path, _), _)) = edited {
         let what = format!("{path:?} changed");
-        return stale(record, &what);
+        let inputs = clock.and_then(|clock| Inputs::of_record(&record, &seen, clock, options));
+        return stale(record, inputs, &what);
     }
     let out = options.out_dir();
     if let Some((path, names)) = &record.listing
         && self::names(&root.join(path), &out).as_ref() != Some(names)
     {
         let what = format!("a name was added or removed in {path:?}");
-        return stale(record, &what);
+        return stale(record, None, &what);
     }
     if !Manifest::load(root, &out).all_unchanged(&out) {
-        return stale(record, "the output changed");
+        let inputs = clock.and_then(|clock| Inputs::of_record(&record, &seen, clock, options));
+        return stale(record, inputs, "the output changed");
     }
     tracing::info!(
         inputs = record.inputs.len(),
