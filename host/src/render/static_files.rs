@@ -5,7 +5,6 @@ use super::output::Output;
 use super::templates::STYLE_CSS;
 use crate::content;
 use crate::diagnostics::Diagnostic;
-use crate::markdown;
 
 /// `style.css`, `syntax.css` (the code highlighting theme), then the
 /// site's `static/` folder, which may replace either.
@@ -15,7 +14,7 @@ pub(super) fn add_static_files(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     output.add("style.css", STYLE_CSS);
-    output.add("syntax.css", SYNTAX_CSS.as_str());
+    output.add("syntax.css", SYNTAX_CSS);
     copy_static(root, output, diagnostics);
 }
 
@@ -59,10 +58,14 @@ fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Ve
     }
 }
 
-/// The code highlighting theme's stylesheet, made once per process (its
-/// themes take 2 ms to load, on every render `host serve` makes).
-static SYNTAX_CSS: std::sync::LazyLock<String> = std::sync::LazyLock::new(syntax_css);
+/// The code highlighting theme's stylesheet, as [`syntax_css`] makes it:
+/// made once and kept in the theme, since loading syntect's themes to make
+/// it took 1.3-2 ms of every render that writes its output (a test checks
+/// that it is what syntect makes).
+const SYNTAX_CSS: &str = include_str!("../../theme/syntax.css");
 
+/// The code highlighting theme's stylesheet, from syntect's themes.
+#[cfg(test)]
 fn syntax_css() -> String {
     let themes = syntect::highlighting::ThemeSet::load_defaults();
     themes
@@ -72,10 +75,22 @@ fn syntax_css() -> String {
             syntect::html::css_for_theme_with_class_style(
                 theme,
                 syntect::html::ClassStyle::SpacedPrefixed {
-                    prefix: markdown::HIGHLIGHT_CLASS_PREFIX,
+                    prefix: crate::markdown::HIGHLIGHT_CLASS_PREFIX,
                 },
             )
             .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kept_syntax_stylesheet_is_the_one_syntect_makes() {
+        assert_eq!(
+            super::SYNTAX_CSS,
+            super::syntax_css(),
+            "syntect makes another stylesheet now: write its output to host/theme/syntax.css"
+        );
+    }
 }
