@@ -58,7 +58,7 @@ fn copy_static(root: &std::path::Path, output: &mut Output, diagnostics: &mut Ve
     }
 }
 
-/// The code highlighting theme's stylesheet, as [`syntax_css`] makes it:
+/// The code highlighting theme's stylesheet, as `syntax_css` makes it:
 /// made once and kept in the theme, since loading syntect's themes to make
 /// it took 1.3-2 ms of every render that writes its output (a test checks
 /// that it is what syntect makes).
