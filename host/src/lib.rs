@@ -88,6 +88,7 @@ pub mod site_data;
 pub mod site_lock;
 pub mod site_paths;
 pub mod site_queries;
+pub mod source_files;
 pub mod state_dir;
 pub mod stats;
 pub mod store;

@@ -258,3 +258,56 @@ fn a_file_edited_in_place_is_stamped_without_a_walk_and_any_other_change_walks()
     assert!(!log.contains(NO_WALK), "{log}");
     assert!(!root.join("public/posts/c").exists(), "{log}");
 }
+
+#[test]
+fn a_render_takes_the_sources_it_kept_only_while_their_stamps_hold() {
+    let site = site("");
+    let root = site.path();
+    post(root, "a", "A one");
+    post(root, "b", "B one");
+    write(root, "data/books/x.toml", "title = 'X one'\n");
+    settle(root);
+
+    // One post edited in place: the other and the data file are taken
+    // from what the last render kept, the edit is read.
+    post(root, "a", "A two");
+    let (_, log) = render_settled(root);
+    assert!(log.contains(TAKEN_2_OF_3), "{log}");
+    assert!(page(root, "a").contains("A two"), "{log}");
+    assert!(page(root, "b").contains("B one"), "{log}");
+    settle(root);
+
+    // The same again, after the kept file was changed by someone else:
+    // not this machine's, so every source is read from its file.
+    let kept = root.join(".blogmark/sources.cache");
+    let mut bytes = std::fs::read(&kept).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"B one").unwrap();
+    bytes[at..at + 5].copy_from_slice(b"B bad");
+    std::fs::write(&kept, &bytes).unwrap();
+    post(root, "a", "A six");
+    let (_, log) = render_settled(root);
+    assert!(log.contains("taken=0 read=3"), "{log}");
+    assert!(page(root, "b").contains("B one"), "{log}");
+    assert!(!page(root, "b").contains("B bad"), "{log}");
+    assert!(page(root, "a").contains("A six"), "{log}");
+    settle(root);
+
+    // A file saved as editors save it (a new file renamed over the old)
+    // has a new stamp: read, not taken.
+    let data = root.join("data/books");
+    std::fs::write(data.join(".x.tmp"), "title = 'X two'\n").unwrap();
+    std::fs::rename(data.join(".x.tmp"), data.join("x.toml")).unwrap();
+    post(root, "b", "B two");
+    let (_, log) = render_settled(root);
+    assert!(log.contains("taken=1 read=3"), "{log}");
+    assert!(page(root, "b").contains("B two"), "{log}");
+}
+
+const TAKEN_2_OF_3: &str = "taken=2 read=3";
+
+/// A render once the last edit is old enough for its stamp to be trusted
+/// (a later tick of the file system's clock than the render's own).
+fn render_settled(site: &Path) -> (Option<i32>, String) {
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    render(site, &[])
+}

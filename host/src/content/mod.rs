@@ -41,6 +41,16 @@ pub fn load(root: &Path) -> Content {
 /// `root`: a folder with an `index.md` is one page (a bundle) whose other
 /// files are its resources.
 pub fn load_with(root: &Path, permalinks: &Permalinks) -> Content {
+    load_from(root, permalinks, None)
+}
+
+/// [`load_with`], each file read through `sources` when given (the
+/// sources the last render kept).
+pub fn load_from(
+    root: &Path,
+    permalinks: &Permalinks,
+    sources: Option<&crate::source_files::SourceFiles>,
+) -> Content {
     let mut content = Content::default();
     let mut resources: BTreeMap<String, Vec<Resource>> = BTreeMap::new();
     for (dir, kind) in [("content/posts", Kind::Post), ("content/pages", Kind::Page)] {
@@ -108,7 +118,8 @@ pub fn load_with(root: &Path, permalinks: &Permalinks) -> Content {
             .par_iter()
             .map(|file| {
                 let relative = relative_path(root, file);
-                match crate::input::read_capped(file, crate::input::MAX_POST_BYTES) {
+                let max = crate::input::MAX_POST_BYTES;
+                match crate::source_files::SourceFiles::read_from(sources, &relative, file, max) {
                     Ok(bytes) => page::parse(kind, &relative, &bytes),
                     Err(e) => Err(Diagnostic::error(relative, 0, 0, e.to_string())),
                 }

@@ -20,6 +20,7 @@ use crate::diagnostics::{Diagnostic, Severity};
 use crate::python::{self, Session};
 use crate::scripts::Script;
 use crate::site_queries::SiteQueries;
+use crate::source_files::SourceFiles;
 use crate::store::Store;
 use anyhow::Context as _;
 use std::borrow::Borrow;
@@ -89,6 +90,11 @@ pub struct BuildOptions {
     /// to start the sandbox, never about what runs: generators still
     /// decide from what they read.
     pub data_unchanged: bool,
+    /// The posts, pages and data files the last render kept, taken instead
+    /// of opening each file whose stamp is unchanged
+    /// ([`build_keeping_pages`] sets it when the inputs' stamps are
+    /// trusted).
+    pub sources: Option<std::sync::Arc<SourceFiles>>,
 }
 
 impl BuildOptions {
@@ -264,14 +270,19 @@ fn load(options: &BuildOptions, config: Config, scripts: Vec<Script>) -> Loaded 
     let root = &options.root;
     let content = match options.kept_content.as_deref() {
         Some(kept) => kept.load(root, &config.permalinks),
-        None => std::sync::Arc::new(content::load_with(root, &config.permalinks)),
+        None => std::sync::Arc::new(content::load_from(
+            root,
+            &config.permalinks,
+            options.sources.as_deref(),
+        )),
     };
     let mut diagnostics = content.diagnostics.clone();
     diagnostics.extend(crate::symlinks::report(root));
     let (data, data_diagnostics) = match options.kept_data.as_deref() {
         Some(kept) => kept.load(root),
         None => {
-            let (data, diagnostics) = crate::site_data::DataTree::load(root);
+            let sources = options.sources.as_deref();
+            let (data, diagnostics) = crate::site_data::DataTree::load_from(root, sources);
             (std::sync::Arc::new(data), diagnostics)
         }
     };
@@ -438,7 +449,11 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
         None => key.and_then(|key| up_to_date::Inputs::before_reading(options, key)),
     };
     phase(started, "inputs stamped");
+    let sources = inputs
+        .as_ref()
+        .map(|inputs| std::sync::Arc::new(SourceFiles::load(&options.root, inputs.stamps())));
     let options = BuildOptions {
+        sources: sources.clone(),
         page_cache,
         keep_pages: options.use_cache,
         data_unchanged: inputs
@@ -450,6 +465,9 @@ pub fn build_keeping_pages(options: &BuildOptions) -> anyhow::Result<BuildReport
     let report = build(&options);
     if repeatable && let Ok(report) = &report {
         up_to_date::record(&options, inputs, report);
+    }
+    if let (Some(sources), Ok(_)) = (sources, &report) {
+        sources.save(&options.root);
     }
     drop_later(options);
     report

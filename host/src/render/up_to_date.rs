@@ -163,6 +163,13 @@ impl Inputs {
         })
     }
 
+    /// Every path stamped, under the site, with its stamp.
+    pub(super) fn stamps(&self) -> impl Iterator<Item = (&str, Stamp)> {
+        self.stamps
+            .iter()
+            .map(|(path, stamp)| (path.as_str(), *stamp))
+    }
+
     /// The inputs when the site holds the very paths `record` lists, known
     /// without a walk: each path `seen` (its stamp now, and whether it is a
     /// regular file; read after the clock said `now` on `device`) kept its

@@ -94,14 +94,14 @@ impl KeptData {
             return (tree.clone(), diagnostics.clone());
         }
         let (tree, diagnostics, loaded) = if kept.everything {
-            DataTree::load_reusing(root, None, |_| None)
+            DataTree::load_reusing(root, None, None, |_| None)
         } else {
             let walked = kept
                 .same_files(root)
                 .then(|| kept.loaded.walked.clone())
                 .flatten();
             let kept = &*kept;
-            DataTree::load_reusing(root, walked, |file| {
+            DataTree::load_reusing(root, walked, None, |file| {
                 (!kept.touched(file))
                     .then(|| kept.loaded.files.get(file).cloned())
                     .flatten()

@@ -124,6 +124,7 @@ impl Got {
 fn read_all<'w>(
     root: &Path,
     found: &'w [Found],
+    sources: Option<&crate::source_files::SourceFiles>,
     kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
 ) -> Vec<(&'w Found, Got)> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,10 +137,7 @@ fn read_all<'w>(
             }
             let got = match kept(&one.file) {
                 Some(file) => Got::Kept(file),
-                None => Got::Read(Some(crate::input::read_capped(
-                    &root.join(&one.file),
-                    MAX_FILE_BYTES,
-                ))),
+                None => Got::Read(Some(read(root, one, sources))),
             };
             if let Some(len) = got.len()
                 && held.fetch_add(len, Ordering::Relaxed) + len > MAX_TOTAL_BYTES
@@ -149,6 +147,17 @@ fn read_all<'w>(
             (one, got)
         })
         .collect()
+}
+
+/// The bytes of the data file `one` of the site at `root`, through
+/// `sources` when given.
+fn read(
+    root: &Path,
+    one: &Found,
+    sources: Option<&crate::source_files::SourceFiles>,
+) -> Result<Vec<u8>, crate::input::ReadError> {
+    let full = root.join(&one.file);
+    crate::source_files::SourceFiles::read_from(sources, &one.file, &full, MAX_FILE_BYTES)
 }
 
 /// What is at a path of the tree.
@@ -179,7 +188,16 @@ impl DataTree {
     /// a diagnostic at the file's line and column, and a file that fails is
     /// left out.
     pub fn load(root: &Path) -> (DataTree, Vec<Diagnostic>) {
-        let (tree, diagnostics, _) = DataTree::load_reusing(root, None, |_| None);
+        DataTree::load_from(root, None)
+    }
+
+    /// [`DataTree::load`], each file read through `sources` when given
+    /// (the sources the last render kept).
+    pub fn load_from(
+        root: &Path,
+        sources: Option<&crate::source_files::SourceFiles>,
+    ) -> (DataTree, Vec<Diagnostic>) {
+        let (tree, diagnostics, _) = DataTree::load_reusing(root, None, sources, |_| None);
         (tree, diagnostics)
     }
 
@@ -190,6 +208,7 @@ impl DataTree {
     fn load_reusing(
         root: &Path,
         walked: Option<Arc<Walked>>,
+        sources: Option<&crate::source_files::SourceFiles>,
         kept: impl Fn(&str) -> Option<Arc<ReadFile>> + Sync,
     ) -> (DataTree, Vec<Diagnostic>, Loaded) {
         let mut diagnostics = Vec::new();
@@ -214,15 +233,12 @@ impl DataTree {
         diagnostics.extend(walked.diagnostics.iter().cloned());
         let mut total = 0u64;
         let mut read: Vec<(&Found, Got)> = Vec::new();
-        for (one, got) in read_all(root, &walked.found, kept) {
+        for (one, got) in read_all(root, &walked.found, sources, kept) {
             // A file the parallel reads left for later (the site holds more
             // than the cap) is read here, in path order, so which files are
             // left out never depends on the threads.
             let got = match got {
-                Got::Read(None) => Got::Read(Some(crate::input::read_capped(
-                    &root.join(&one.file),
-                    MAX_FILE_BYTES,
-                ))),
+                Got::Read(None) => Got::Read(Some(self::read(root, one, sources))),
                 got => got,
             };
             match (got.len(), got) {
