@@ -42,6 +42,11 @@ impl Stamp {
         std::fs::symlink_metadata(path).map(|m| Stamp::of(&m))
     }
 
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
     /// The device the file is on.
     pub fn device(&self) -> u64 {
         self.dev

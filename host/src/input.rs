@@ -82,17 +82,27 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
 
 /// The bytes of `path`, if there are at most `limit` of them.
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_capped_with_metadata(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_capped`], with the metadata of the file it opened (as it was
+/// when opened; `None` when it could not be read).
+pub fn read_capped_with_metadata(
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, Option<std::fs::Metadata>), ReadError> {
     let file = std::fs::File::open(path)?;
     // Sized from the file's length, so that reading takes one call, not
     // one per doubling of the buffer; the cap holds whatever the length
     // says (a file growing while read).
-    let len = file.metadata().map_or(0, |m| m.len()).min(limit + 1);
+    let meta = file.metadata().ok();
+    let len = meta.as_ref().map_or(0, |m| m.len()).min(limit + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// The SHA-256 of a file's bytes, in hex: how posts and scripts are told

@@ -10,11 +10,15 @@
 //! An entry is used only for a path of this render's own inputs
 //! ([`crate::render`]'s record of the site's stamps, all read after the
 //! file system's clock and settled before it) whose stamp now is the one
-//! the entry was kept under. That stamp was read before the entry's bytes
-//! were, so an edit after it changed the stamp (see [`crate::file_stamp`]);
-//! a path reached through a link is never among the inputs. The file
-//! lives in `.blogmark/`, which a pull may bring: it is used only when
-//! tagged by this machine's key, and read as empty otherwise.
+//! the entry was kept under. Bytes are kept only when the file opened to
+//! read them had that very stamp (a folder on the way swapped, or a link
+//! put in the file's place, between the stamping and the reading, opens
+//! another file: its bytes are used, not kept), and the stamp was read
+//! before the bytes were, so an edit after it changed the stamp (see
+//! [`crate::file_stamp`]). The loaders of posts and data never take a
+//! link. The file lives in `.blogmark/`, which a pull may bring: it is
+//! used only when tagged by this machine's key; otherwise it is removed,
+//! with a warning.
 
 use crate::file_stamp::Stamp;
 use crate::input::ReadError;
@@ -32,12 +36,14 @@ const TAG_DOMAIN: &str = "blogmark sources cache v1";
 
 const FORMAT: u32 = 1;
 
-/// Past this size the file is not read (it is not one the host wrote).
-const MAX_FILE_BYTES: u64 = 1 << 30;
-
 /// Past this many bytes of sources, none is kept: a site that large pays
-/// more for writing them than it saves in opening files.
-const MAX_KEPT_BYTES: usize = 256 << 20;
+/// more for writing them than it saves in opening files, and a pulled
+/// site's files are not held twice past it.
+const MAX_KEPT_BYTES: usize = 128 << 20;
+
+/// Past this size the file is not read (it is not one the host wrote):
+/// the sources, and an index of a few million paths.
+const MAX_FILE_BYTES: u64 = (MAX_KEPT_BYTES as u64) + (256 << 20);
 
 /// The file's index: each source's path, the stamp it was read under and
 /// where its bytes lie in the part that follows the index.
@@ -69,6 +75,9 @@ pub struct SourceFiles {
     kept: HashMap<String, (Stamp, Range<usize>)>,
     /// What this render read, by path, with the stamp it was read under.
     read: Mutex<HashMap<String, (Stamp, Read)>>,
+    /// The bytes of `read`; past [`MAX_KEPT_BYTES`], nothing more is noted
+    /// and nothing is kept.
+    held: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for SourceFiles {
@@ -92,7 +101,7 @@ impl SourceFiles {
             stamps,
             blob,
             kept,
-            read: Mutex::default(),
+            ..SourceFiles::default()
         }
     }
 
@@ -106,13 +115,16 @@ impl SourceFiles {
         };
         if let Some((kept, range)) = self.kept.get(relative)
             && kept == stamp
+            && range.len() as u64 == stamp.size()
             && range.len() as u64 <= limit
         {
-            self.note(relative, *stamp, Read::Kept(range.clone()));
+            self.note(relative, *stamp, range.len(), || Read::Kept(range.clone()));
             return Ok(self.blob[range.clone()].to_vec());
         }
-        let bytes = crate::input::read_capped(full, limit)?;
-        self.note(relative, *stamp, Read::Fresh(bytes.clone()));
+        let (bytes, opened) = crate::input::read_capped_with_metadata(full, limit)?;
+        if opened.is_some_and(|meta| Stamp::of(&meta) == *stamp) {
+            self.note(relative, *stamp, bytes.len(), || Read::Fresh(bytes.clone()));
+        }
         Ok(bytes)
     }
 
@@ -129,11 +141,21 @@ impl SourceFiles {
         }
     }
 
-    fn note(&self, relative: &str, stamp: Stamp, read: Read) {
+    /// Note that the source at `relative` was `read` (of `len` bytes)
+    /// under `stamp`, unless the sources noted are past the cap.
+    fn note(&self, relative: &str, stamp: Stamp, len: usize, read: impl FnOnce() -> Read) {
+        use std::sync::atomic::Ordering;
+        let held = self
+            .held
+            .fetch_add(len, Ordering::Relaxed)
+            .saturating_add(len);
+        if held > MAX_KEPT_BYTES {
+            return;
+        }
         self.read
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(relative.to_owned(), (stamp, read));
+            .insert(relative.to_owned(), (stamp, read()));
     }
 
     /// Keep what this render read for the next, in the site at `root`;
@@ -152,16 +174,16 @@ impl SourceFiles {
             && read.iter().all(|(path, (stamp, got))| {
                 matches!(got, Read::Kept(_)) && self.kept.get(path).is_some_and(|(s, _)| s == stamp)
             });
+        if self.held.load(std::sync::atomic::Ordering::Relaxed) > MAX_KEPT_BYTES {
+            drop(read);
+            remove(root);
+            return;
+        }
         if unchanged || self.stamps.is_empty() {
             return;
         }
         let bytes = |got| got_bytes(&self.blob, got);
         let total: usize = read.values().map(|(_, got)| bytes(got).len()).sum();
-        if total > MAX_KEPT_BYTES {
-            drop(read);
-            remove(root);
-            return;
-        }
         let mut paths: Vec<&String> = read.keys().collect();
         paths.sort_unstable();
         let mut blob = Vec::with_capacity(total);
@@ -212,7 +234,29 @@ fn remove(root: &Path) {
 type Kept = (Vec<u8>, HashMap<String, (Stamp, Range<usize>)>);
 
 fn read_kept(root: &Path) -> Option<Kept> {
-    let mut file = crate::state_dir::read_tagged(root, FILE, TAG_DOMAIN, MAX_FILE_BYTES)?;
+    use crate::machine_key::{MachineKey, TAG_LEN};
+    // A linked file is not this machine's: read as no file.
+    crate::state_dir::check(root, &[FILE]).ok()?;
+    let path = root.join(FILE);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return None;
+    }
+    let mut file = crate::state_dir::read_regular(&path, MAX_FILE_BYTES);
+    let tagged = file.as_ref().and_then(|file| {
+        let (head, tag) = file.split_at_checked(file.len().checked_sub(TAG_LEN)?)?;
+        MachineKey::get()
+            .verify(TAG_DOMAIN, &[head], tag)
+            .then_some(head.len())
+    });
+    let (Some(mut file), Some(len)) = (file.take(), tagged) else {
+        tracing::warn!(
+            "{FILE} is not tagged by this machine (written elsewhere, or damaged): \
+             it is removed, and every post and data file is read"
+        );
+        remove(root);
+        return None;
+    };
+    file.truncate(len);
     let (len, rest) = file.split_first_chunk::<8>()?;
     let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
     let (index, _) = rest.split_at_checked(len)?;
@@ -329,15 +373,60 @@ mod tests {
             read(&sources, root, A).is_err(),
             "the forged bytes were used"
         );
+        assert!(!file.exists(), "a kept file not tagged here stays");
         // Nor one that is a link, even to a file that was this machine's.
         std::fs::write(root.join("elsewhere"), &kept).unwrap();
-        std::fs::remove_file(&file).unwrap();
         std::os::unix::fs::symlink(root.join("elsewhere"), &file).unwrap();
         let sources = SourceFiles::load(root, stamps.into_iter());
         assert!(
             read(&sources, root, A).is_err(),
             "a linked kept file was used"
         );
+    }
+
+    #[test]
+    fn a_kept_file_tagged_here_with_its_parts_out_of_place_is_not_used() {
+        let dir = site();
+        let root = dir.path();
+        let stamps = keep(root);
+        std::fs::remove_file(root.join(A)).unwrap();
+        let index = Index {
+            format: FORMAT,
+            files: vec![(A.to_owned(), stamps[0].1, 2, u64::MAX)],
+        };
+        let index = postcard::to_stdvec(&index).unwrap();
+        for len in [index.len() as u64, u64::MAX, 0] {
+            let mut file = len.to_le_bytes().to_vec();
+            file.extend_from_slice(&index);
+            file.extend_from_slice(b"one");
+            crate::state_dir::write_tagged(root, FILE, TAG_DOMAIN, file).unwrap();
+            let sources = SourceFiles::load(root, stamps.into_iter());
+            assert!(sources.kept.is_empty());
+            assert!(read(&sources, root, A).is_err());
+        }
+    }
+
+    #[test]
+    fn bytes_read_from_another_file_than_the_one_stamped_are_used_but_not_kept() {
+        let dir = site();
+        let root = dir.path();
+        let stamped = stamp(root, A);
+        // Between the stamping and the reading, the post's folder is
+        // swapped for one holding another `a.md`.
+        let posts = root.join("content/posts");
+        std::fs::rename(&posts, root.join("content/old")).unwrap();
+        std::fs::create_dir(&posts).unwrap();
+        std::fs::write(posts.join("a.md"), "two").unwrap();
+        let sources = SourceFiles::load(root, [(A, stamped)].into_iter());
+        assert_eq!(read(&sources, root, A).unwrap(), b"two");
+        sources.save(root);
+        // Swapped back, the stamped file is there again with its stamp,
+        // and its own bytes are read.
+        std::fs::remove_dir_all(&posts).unwrap();
+        std::fs::rename(root.join("content/old"), &posts).unwrap();
+        assert_eq!(stamp(root, A), stamped);
+        let sources = SourceFiles::load(root, [(A, stamped)].into_iter());
+        assert_eq!(read(&sources, root, A).unwrap(), b"one");
     }
 
     #[test]

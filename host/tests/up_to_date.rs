@@ -272,6 +272,7 @@ fn a_render_takes_the_sources_it_kept_only_while_their_stamps_hold() {
     // from what the last render kept, the edit is read.
     post(root, "a", "A two");
     let (_, log) = render_settled(root);
+    assert!(log.contains(NO_WALK), "{log}");
     assert!(log.contains(TAKEN_2_OF_3), "{log}");
     assert!(page(root, "a").contains("A two"), "{log}");
     assert!(page(root, "b").contains("B one"), "{log}");
@@ -287,6 +288,7 @@ fn a_render_takes_the_sources_it_kept_only_while_their_stamps_hold() {
     post(root, "a", "A six");
     let (_, log) = render_settled(root);
     assert!(log.contains("taken=0 read=3"), "{log}");
+    assert!(log.contains("sources.cache is not tagged"), "{log}");
     assert!(page(root, "b").contains("B one"), "{log}");
     assert!(!page(root, "b").contains("B bad"), "{log}");
     assert!(page(root, "a").contains("A six"), "{log}");
@@ -299,6 +301,7 @@ fn a_render_takes_the_sources_it_kept_only_while_their_stamps_hold() {
     std::fs::rename(data.join(".x.tmp"), data.join("x.toml")).unwrap();
     post(root, "b", "B two");
     let (_, log) = render_settled(root);
+    assert!(!log.contains(NO_WALK), "{log}");
     assert!(log.contains("taken=1 read=3"), "{log}");
     assert!(page(root, "b").contains("B two"), "{log}");
 }
