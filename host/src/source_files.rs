@@ -183,17 +183,20 @@ impl SourceFiles {
             return;
         }
         let bytes = |got| got_bytes(&self.blob, got);
-        let total: usize = read.values().map(|(_, got)| bytes(got).len()).sum();
         let mut paths: Vec<&String> = read.keys().collect();
         paths.sort_unstable();
-        let mut blob = Vec::with_capacity(total);
-        let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
-            let (stamp, got) = &read[path];
-            let got = bytes(got);
-            files.push((path.clone(), *stamp, blob.len() as u64, got.len() as u64));
-            blob.extend_from_slice(got);
-        }
+        // The index first, with where each source will lie; the sources
+        // then go straight into the file, without a copy between.
+        let mut at = 0;
+        let files = paths
+            .iter()
+            .map(|path| {
+                let (stamp, got) = &read[*path];
+                let len = bytes(got).len() as u64;
+                at += len;
+                ((*path).clone(), *stamp, at - len, len)
+            })
+            .collect();
         let index = Index {
             format: FORMAT,
             files,
@@ -201,10 +204,13 @@ impl SourceFiles {
         let saved = postcard::to_stdvec(&index)
             .map_err(std::io::Error::other)
             .and_then(|index| {
-                let mut file = Vec::with_capacity(8 + index.len() + blob.len() + 32);
+                let total = usize::try_from(at).unwrap_or(0);
+                let mut file = Vec::with_capacity(8 + index.len() + total + 32);
                 file.extend_from_slice(&(index.len() as u64).to_le_bytes());
                 file.extend_from_slice(&index);
-                file.extend_from_slice(&blob);
+                for path in paths {
+                    file.extend_from_slice(bytes(&read[path].1));
+                }
                 crate::state_dir::write_tagged(root, FILE, TAG_DOMAIN, file)
             });
         // Only a help: without it, the next render opens every file.
@@ -234,21 +240,11 @@ fn remove(root: &Path) {
 type Kept = (Vec<u8>, HashMap<String, (Stamp, Range<usize>)>);
 
 fn read_kept(root: &Path) -> Option<Kept> {
-    use crate::machine_key::{MachineKey, TAG_LEN};
     // A linked file is not this machine's: read as no file.
     crate::state_dir::check(root, &[FILE]).ok()?;
-    let path = root.join(FILE);
-    if std::fs::symlink_metadata(&path).is_err() {
-        return None;
-    }
-    let mut file = crate::state_dir::read_regular(&path, MAX_FILE_BYTES);
-    let tagged = file.as_ref().and_then(|file| {
-        let (head, tag) = file.split_at_checked(file.len().checked_sub(TAG_LEN)?)?;
-        MachineKey::get()
-            .verify(TAG_DOMAIN, &[head], tag)
-            .then_some(head.len())
-    });
-    let (Some(mut file), Some(len)) = (file.take(), tagged) else {
+    std::fs::symlink_metadata(root.join(FILE)).ok()?;
+    let Some(mut file) = crate::state_dir::read_tagged(root, FILE, TAG_DOMAIN, MAX_FILE_BYTES)
+    else {
         tracing::warn!(
             "{FILE} is not tagged by this machine (written elsewhere, or damaged): \
              it is removed, and every post and data file is read"
@@ -256,7 +252,6 @@ fn read_kept(root: &Path) -> Option<Kept> {
         remove(root);
         return None;
     };
-    file.truncate(len);
     let (len, rest) = file.split_first_chunk::<8>()?;
     let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
     let (index, _) = rest.split_at_checked(len)?;
