@@ -495,3 +495,65 @@ fn a_repository_kept_in_the_output_is_neither_cleaned_nor_written() {
     assert!(site.path().join("public/.git/hooks/pre-push").is_file());
     assert!(!site.path().join("public/stale.html").exists());
 }
+
+/// Every file of `dir`, as text, joined (what a leak would show up in).
+fn all_text(dir: &Path) -> String {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned())
+        .collect()
+}
+
+#[test]
+#[cfg(unix)]
+fn a_pulled_site_reads_no_file_outside_it_through_templates_or_a_linked_content_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "OUTSIDE-SECRET").unwrap();
+    write(
+        outside.path(),
+        "posts/leak.md",
+        "---\ntitle: L\n---\nOUTSIDE-SECRET\n",
+    );
+
+    // A template that includes a file of the machine by an absolute path.
+    let pulled = site("");
+    write(
+        pulled.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\n---\nhello\n",
+    );
+    let include = format!(
+        "<html><body>{{% include \"{}\" %}}{{{{ content }}}}</body></html>",
+        secret.display()
+    );
+    write(pulled.path(), "templates/post.html", &include);
+    let (_, stderr) = render(pulled.path());
+    assert!(stderr.contains("not a path under templates/"), "{stderr}");
+    assert!(!all_text(&pulled.path().join("public")).contains("OUTSIDE-SECRET"));
+    assert!(!all_text(&pulled.path().join(".blogmark")).contains("OUTSIDE-SECRET"));
+
+    // ... and by `..`.
+    let up = "../".repeat(pulled.path().components().count() + 1);
+    let include = format!(
+        "{{% include \"{up}{}\" %}}",
+        secret.strip_prefix("/").unwrap().display()
+    );
+    write(pulled.path(), "templates/post.html", &include);
+    let (_, stderr) = render(pulled.path());
+    assert!(stderr.contains("not a path under templates/"), "{stderr}");
+    assert!(!all_text(&pulled.path().join("public")).contains("OUTSIDE-SECRET"));
+
+    // A `content/` that is a link to posts outside the site: warned, and
+    // nothing of them published or kept.
+    let linked = site("");
+    std::fs::remove_dir_all(linked.path().join("content")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), linked.path().join("content")).unwrap();
+    let (ok, stderr) = render(linked.path());
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(!all_text(&linked.path().join("public")).contains("OUTSIDE-SECRET"));
+    assert!(!all_text(&linked.path().join(".blogmark")).contains("OUTSIDE-SECRET"));
+}

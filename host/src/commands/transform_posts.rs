@@ -89,6 +89,16 @@ pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
                     ));
                     continue;
                 }
+                // A link on the way (a pulled `content/` that is one, say)
+                // would write outside the site.
+                if let Some(link) = blogmark_host::site_paths::first_link(site, &target.path, true)
+                {
+                    failures.push(format!(
+                        "{}: not written: `{link}` is a symbolic link, and links are not followed",
+                        target.path
+                    ));
+                    continue;
+                }
                 // Staged under .blogmark/, so a kill leaves no stray file
                 // among the posts.
                 let staging = site.join(".blogmark/tmp");

@@ -55,7 +55,10 @@ pub fn load_from(
     let mut resources: BTreeMap<String, Vec<Resource>> = BTreeMap::new();
     for (dir, kind) in [("content/posts", Kind::Post), ("content/pages", Kind::Page)] {
         let base = root.join(dir);
-        if !base.is_dir() {
+        // A link on the way (`content/` itself, or `content/posts/`) would
+        // take the site's posts from outside it: skipped as every link is
+        // (reported by `crate::symlinks`).
+        if crate::site_paths::first_link(root, dir, true).is_some() || !base.is_dir() {
             continue;
         }
         // Links are skipped (reported by `crate::symlinks`), the folder's own too.
@@ -231,6 +234,34 @@ fn reject_duplicate_urls(content: &mut Content) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn posts_behind_a_linked_content_folder_are_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        for dir in ["posts", "pages"] {
+            let folder = outside.path().join(dir);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("leak.md"), "---\ntitle: L\n---\nSECRET\n").unwrap();
+        }
+        let site = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), site.path().join("content")).unwrap();
+        let loaded = load(site.path());
+        assert!(
+            loaded.pages.is_empty(),
+            "{:?}",
+            loaded.pages.iter().map(|p| &p.path).collect::<Vec<_>>()
+        );
+        // And a linked `content/posts/` inside a real `content/`.
+        std::fs::remove_file(site.path().join("content")).unwrap();
+        std::fs::create_dir_all(site.path().join("content")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("posts"),
+            site.path().join("content/posts"),
+        )
+        .unwrap();
+        assert!(load(site.path()).pages.is_empty());
+    }
 
     #[test]
     fn a_bundle_read_alone_has_the_files_load_gives_it() {

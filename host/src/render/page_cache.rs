@@ -486,7 +486,11 @@ pub(super) fn site_key(root: &Path, inputs: &[u8]) -> KeyHasher {
         .part(env!("CARGO_PKG_VERSION").as_bytes())
         .part(binary_stamp().as_bytes())
         .part(inputs);
-    hasher.part(&std::fs::read(root.join(crate::config::FILE)).unwrap_or_default());
+    // Capped and never a FIFO: the file may have changed since it loaded.
+    let config = root.join(crate::config::FILE);
+    hasher.part(
+        &crate::input::read_capped(&config, crate::input::MAX_CONFIG_BYTES).unwrap_or_default(),
+    );
     hasher
 }
 

@@ -21,26 +21,34 @@ const THEME: &[(&str, &str)] = &[
 /// The theme's stylesheet.
 pub const STYLE_CSS: &str = include_str!("../../theme/style.css");
 
+/// Templates larger than this are refused: `templates/` may come from
+/// someone else's commit, and a template is read whole.
+const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
+
 /// The text of the template `name`: the site's `dir/NAME`, else the
 /// theme's; `None` when neither has it.
 fn source(dir: &Path, name: &str) -> Result<Option<String>, minijinja::Error> {
-    let file = dir.join(name);
-    // A link is never followed (`crate::symlinks` reports it): the theme's
-    // template serves instead.
+    let refused =
+        |message: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message);
+    // A name is a path under `templates/`: an absolute one, or one with
+    // `..`, would read any file of the machine into the site's pages.
+    let relative = match crate::site_paths::plain_segments(name) {
+        Some(parts) if !parts.is_empty() && !name.starts_with('/') => parts.join("/"),
+        _ => {
+            return Err(refused(format!(
+                "template `{name}` is not a path under templates/ (no `..`, not absolute)"
+            )));
+        }
+    };
+    // A link is never followed, nor read (`crate::symlinks` reports it):
+    // the theme's template serves instead.
     let linked = crate::site_paths::is_link(dir)
-        || Path::new(name)
-            .ancestors()
-            .filter(|a| !a.as_os_str().is_empty())
-            .any(|a| crate::site_paths::is_link(&dir.join(a)));
-    match std::fs::read_to_string(&file) {
-        Ok(_) if linked => {}
-        Ok(text) => return Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("cannot read templates/{name}: {e}"),
-            ));
+        || crate::site_paths::first_link(dir, &relative, true).is_some();
+    if !linked {
+        match crate::input::read_text(&dir.join(&relative), MAX_TEMPLATE_BYTES) {
+            Ok(text) => return Ok(Some(text)),
+            Err(crate::input::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(refused(format!("cannot read templates/{relative}: {e}"))),
         }
     }
     Ok(THEME
@@ -186,5 +194,51 @@ mod tests {
         );
         std::fs::remove_file(site.path().join("templates/nav.html")).unwrap();
         assert_eq!(templates.loaded_by("post.html"), None, "a missing include");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_template_reads_nothing_outside_templates_nor_through_a_link_nor_a_fifo() {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.txt");
+        std::fs::write(&secret, "SECRET").unwrap();
+        let site = tempfile::tempdir().unwrap();
+        let dir = site.path().join("templates");
+        std::fs::create_dir_all(&dir).unwrap();
+        let escapes = [
+            secret.display().to_string(),
+            format!("../../{}", secret.strip_prefix("/").unwrap().display()),
+            "../site.toml".to_owned(),
+            "a/../../x".to_owned(),
+        ];
+        for name in &escapes {
+            let text = format!("<p>{{% include \"{name}\" %}}</p>");
+            std::fs::write(dir.join("post.html"), text).unwrap();
+            // A new set each time: a set keeps what it loaded.
+            let rendered =
+                Templates::new(site.path()).render("post.html", minijinja::Value::UNDEFINED);
+            let problem = rendered.expect_err(name).to_string();
+            assert!(
+                problem.contains("not a path under templates/"),
+                "{name}: {problem}"
+            );
+            assert!(!problem.contains("SECRET"), "{problem}");
+        }
+        // A link to a file outside, and a FIFO: not read (the FIFO would
+        // never end), the theme's template serves for the link.
+        std::fs::remove_file(dir.join("post.html")).unwrap();
+        std::os::unix::fs::symlink(&secret, dir.join("post.html")).unwrap();
+        let loaded = Templates::new(site.path()).loaded_by("post.html").unwrap();
+        let theme = THEME.iter().find(|(n, _)| *n == "post.html").unwrap().1;
+        assert_eq!(loaded["post.html"], theme);
+        std::fs::remove_file(dir.join("post.html")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("post.html").to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let problem = Templates::new(site.path())
+            .render("post.html", minijinja::Value::UNDEFINED)
+            .expect_err("a FIFO")
+            .to_string();
+        assert!(problem.contains("not a regular file"), "{problem}");
     }
 }

@@ -27,8 +27,8 @@ pub fn reply(root: &Path, path: &str, problems: &str) -> Reply {
     } else {
         file
     };
-    match std::fs::read(&file) {
-        Ok(bytes) => {
+    match read_served(root, &file) {
+        Some(bytes) => {
             let name = file.to_string_lossy();
             let media_type = crate::content::resources::media_type(&name);
             if media_type == "text/html" {
@@ -39,16 +39,35 @@ pub fn reply(root: &Path, path: &str, problems: &str) -> Reply {
                 Reply::File(media_type, bytes)
             }
         }
-        Err(_) => not_found(root, problems),
+        None => not_found(root, problems),
     }
 }
 
 fn not_found(root: &Path, problems: &str) -> Reply {
     Reply::NotFound(
-        std::fs::read_to_string(root.join("404.html"))
-            .ok()
-            .map(|page| inject(&page, problems, None).into_bytes()),
+        read_served(root, &root.join("404.html"))
+            .map(|page| inject(&String::from_utf8_lossy(&page), problems, None).into_bytes()),
     )
+}
+
+/// The largest file the server reads into memory to send.
+const MAX_SERVED_BYTES: u64 = 4 << 30;
+
+/// The bytes of `file`, a regular file under `root` (the site's
+/// `.blogmark/serve`), reached through no link: not `root` nor its
+/// `.blogmark/`, not a folder on the way, not the file itself. A pulled
+/// site may hold links there (a render that fails leaves them), and
+/// following one would serve any file of the machine.
+fn read_served(root: &Path, file: &Path) -> Option<Vec<u8>> {
+    use crate::site_paths::{first_link, is_link};
+    if is_link(root) || root.parent().is_some_and(is_link) {
+        return None;
+    }
+    let relative = file.strip_prefix(root).ok()?.to_str()?;
+    if first_link(root, relative, true).is_some() {
+        return None;
+    }
+    crate::state_dir::read_regular(file, MAX_SERVED_BYTES)
 }
 
 /// The file under `root` that `path` names; `None` for a path that leaves
@@ -67,6 +86,36 @@ fn local_path(root: &Path, path: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn nothing_is_served_through_a_link() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "SECRET").unwrap();
+        let site = tempfile::tempdir().unwrap();
+        let serve = site.path().join(".blogmark/serve");
+        std::fs::create_dir_all(serve.join("posts")).unwrap();
+        std::fs::write(serve.join("ok.txt"), "fine").unwrap();
+        assert!(matches!(reply(&serve, "/ok.txt", "[]"), Reply::File(_, b) if b == b"fine"));
+        let link = |target: &Path, at: &Path| std::os::unix::fs::symlink(target, at).unwrap();
+        // A linked file, a linked folder on the way, a linked 404 page.
+        link(&outside.path().join("secret.txt"), &serve.join("c.txt"));
+        link(outside.path(), &serve.join("posts/out"));
+        link(&outside.path().join("secret.txt"), &serve.join("404.html"));
+        for path in ["/c.txt", "/posts/out/secret.txt"] {
+            assert!(
+                matches!(reply(&serve, path, "[]"), Reply::NotFound(None)),
+                "{path}"
+            );
+        }
+        // The served folder itself a link.
+        std::fs::remove_dir_all(&serve).unwrap();
+        link(outside.path(), &serve);
+        assert!(matches!(
+            reply(&serve, "/secret.txt", "[]"),
+            Reply::NotFound(None)
+        ));
+    }
 
     #[test]
     fn files_folders_and_escapes() {

@@ -118,7 +118,9 @@ impl ScriptFiles {
             Err(ReadError::TooLarge { limit }) => {
                 return Err(FileError::TooLarge(limit as usize + 1));
             }
-            Err(ReadError::NotUtf8(_)) => return Err(FileError::NotText(slug.to_owned())),
+            Err(ReadError::NotUtf8(_) | ReadError::NotRegular) => {
+                return Err(FileError::NotText(slug.to_owned()));
+            }
             Err(ReadError::Io(source)) => {
                 return Err(FileError::Io {
                     slug: slug.to_owned(),
