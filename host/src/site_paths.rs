@@ -3,7 +3,7 @@
 //! symbolic link followed on the way (DESIGN §13). [`crate::symlinks`]
 //! reports the links a render skips.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The segments of the `/`-separated path `path`, empty ones left out;
 /// `None` when one could leave the folder it is read under (`.`, `..`) or
@@ -35,6 +35,21 @@ pub fn first_link(root: &Path, relative: &str, whole: bool) -> Option<String> {
         }
     }
     None
+}
+
+/// The folder `root/relative` (`/`-separated), when it is one and no part
+/// of the way to it, itself included, is a symbolic link: where a loader
+/// may walk without leaving the site.
+pub fn folder_in_site(root: &Path, relative: &str) -> Option<PathBuf> {
+    let folder = root.join(relative);
+    let is_folder = std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir());
+    (is_folder && first_link(root, relative, true).is_none()).then_some(folder)
+}
+
+/// Whether `path` is itself a regular file, not a link to one nor a FIFO
+/// or a device (not followed).
+pub fn is_plain_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
 }
 
 /// Whether `path` is itself a symbolic link (not followed).

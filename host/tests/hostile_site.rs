@@ -557,3 +557,140 @@ fn a_pulled_site_reads_no_file_outside_it_through_templates_or_a_linked_content_
     assert!(!all_text(&linked.path().join("public")).contains("OUTSIDE-SECRET"));
     assert!(!all_text(&linked.path().join(".blogmark")).contains("OUTSIDE-SECRET"));
 }
+
+/// `host ARGS --site ROOT`, killed if it has not ended after two minutes
+/// (a read blocked on a FIFO never ends): whether it ended, and its stderr.
+fn host_ends(root: &Path, args: &[&str]) -> (bool, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .arg("--site")
+        .arg(root)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ended = child.try_wait().unwrap().is_some();
+    if !ended {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (ended, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+#[cfg(unix)]
+fn a_pulled_site_reads_no_file_outside_it_through_its_python_lock_or_scripts_folders() {
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret.py",
+        "SECRET = 'OUTSIDE-SECRET'\nbroken = [ OUTSIDE-SECRET-LINE\n",
+    );
+    write(outside.path(), "good.py", "SECRET = 'OUTSIDE-SECRET'\n");
+    let leak = "\"\"\"\n---\nkind: macro\n---\n\"\"\"\nimport evil\n\n\
+        def render(ctx):\n    return 'LEAK:' + str(getattr(evil, 'SECRET', 'none'))\n";
+
+    // A package of scripts/lib whose `__init__.py` links to a Python file
+    // of the machine: the package is empty, the file never imported.
+    let pulled = site("");
+    write(pulled.path(), "scripts/leak.py", leak);
+    write(
+        pulled.path(),
+        "content/posts/p.md",
+        "---\ntitle: P\n---\n{{< leak >}}\n",
+    );
+    std::fs::create_dir_all(pulled.path().join("scripts/lib/evil")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("good.py"),
+        pulled.path().join("scripts/lib/evil/__init__.py"),
+    )
+    .unwrap();
+    // A python.lock that links to a file whose lines a parse error would
+    // quote.
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.py"),
+        pulled.path().join("python.lock"),
+    )
+    .unwrap();
+    let (ended, stderr) = host_ends(pulled.path(), &["render"]);
+    assert!(ended, "{stderr}");
+    assert!(stderr.contains("python.lock"), "{stderr}");
+    assert!(!stderr.contains("OUTSIDE-SECRET"), "{stderr}");
+    let page = read(pulled.path(), "public/posts/p/index.html");
+    assert!(page.contains("LEAK:none"), "{page}");
+    assert!(!all_text(&pulled.path().join("public")).contains("OUTSIDE-SECRET"));
+    assert!(!all_text(&pulled.path().join(".blogmark")).contains("OUTSIDE-SECRET"));
+
+    // A python.lock that is a FIFO, and a FIFO in scripts/vendor/: the
+    // render and the check end, and say what they refused.
+    std::fs::remove_file(pulled.path().join("python.lock")).unwrap();
+    let fifo = |path: &Path| {
+        let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    };
+    fifo(&pulled.path().join("python.lock"));
+    std::fs::create_dir_all(pulled.path().join("scripts/vendor/pkg")).unwrap();
+    fifo(&pulled.path().join("scripts/vendor/pkg/__init__.py"));
+    for command in ["render", "check"] {
+        let (ended, stderr) = host_ends(pulled.path(), &[command]);
+        assert!(ended, "`host {command}` waited on a FIFO: {stderr}");
+        assert!(
+            stderr.contains("python.lock: error: cannot be read: not a regular file"),
+            "{stderr}"
+        );
+    }
+
+    // `scripts/` a link to a folder of the machine: no file of it is
+    // walked, hashed or named, and `host python lock` writes nothing there.
+    write(outside.path(), "scripts/vendor/private_name.py", "x = 1\n");
+    write(outside.path(), "scripts/shout.py", SHOUT);
+    let linked = site("");
+    std::fs::remove_dir_all(linked.path().join("scripts")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("scripts"),
+        linked.path().join("scripts"),
+    )
+    .unwrap();
+    let (ended, stderr) = host_ends(linked.path(), &["render"]);
+    assert!(ended, "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(!stderr.contains("private_name"), "{stderr}");
+    let before = common::files(&outside.path().join("scripts"), &[]);
+    let (ended, stderr) = host_ends(linked.path(), &["python", "lock"]);
+    assert!(ended, "{stderr}");
+    assert!(stderr.contains("scripts is a symbolic link"), "{stderr}");
+    assert_eq!(common::files(&outside.path().join("scripts"), &[]), before);
+}
+
+#[test]
+fn a_term_that_makes_no_url_does_not_replace_the_taxonomy_list() {
+    let pulled = site("");
+    write(
+        pulled.path(),
+        "content/posts/a.md",
+        "---\ntitle: A\ntags: [\"..\", rust]\n---\nbody\n",
+    );
+    write(
+        pulled.path(),
+        "content/posts/b.md",
+        "---\ntitle: B\ntags: [\"!!!\"]\n---\nbody\n",
+    );
+    let (ok, stderr) = render(pulled.path());
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("content/posts/a.md:1:1: warning: tags term \"..\" has no letter or digit"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("content/posts/b.md"), "{stderr}");
+    let list = read(pulled.path(), "public/tags/index.html");
+    assert!(list.contains("/tags/rust/"), "{list}");
+    assert!(!list.contains("/tags//"), "{list}");
+    let post = read(pulled.path(), "public/posts/a/index.html");
+    assert!(!post.contains("/tags//"), "{post}");
+}

@@ -24,8 +24,11 @@ pub fn lock(site: &Path, pip: &PipArgs) -> anyhow::Result<ExitCode> {
 /// `host python add SPEC...`.
 pub fn add(site: &Path, specs: &[String], pip: &PipArgs) -> anyhow::Result<ExitCode> {
     let site_toml = site.join(blogmark_host::config::FILE);
-    let before = std::fs::read(&site_toml)
-        .with_context(|| format!("cannot read {}", site_toml.display()))?;
+    // Capped and refusing a FIFO: a pulled site.toml may be either; a
+    // link is refused by `add_dependencies` before anything is written.
+    let before =
+        blogmark_host::input::read_capped(&site_toml, blogmark_host::input::MAX_CONFIG_BYTES)
+            .with_context(|| format!("cannot read {}", site_toml.display()))?;
     packages::add_dependencies(site, specs).context("cannot add to [python] dependencies")?;
     match packages::lock(site, &options(pip), &prove(site)) {
         Ok(locked) => {

@@ -255,7 +255,11 @@ pub fn set_enabled(site: &Path, name: &str, enabled: bool) -> anyhow::Result<Exi
         );
     }
     let path = site.join(&script.path);
-    let text = std::fs::read_to_string(&path)
+    // Swapped for a link since it was listed: neither read nor replaced.
+    if let Some(link) = blogmark_host::site_paths::first_link(site, &script.path, true) {
+        bail!("{link} is a symbolic link; links are not followed out of the site");
+    }
+    let text = blogmark_host::input::read_text(&path, blogmark_host::input::MAX_SCRIPT_BYTES)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let updated = scripts::edit::set_enabled(&text, enabled)
         .with_context(|| format!("{}: no docstring front matter to edit", script.path))?;

@@ -170,8 +170,24 @@ impl Page {
 
     /// The terms of `taxonomy` this page lists: the front matter's
     /// `<taxonomy> = [...]`, or `[taxonomies] <taxonomy> = [...]` as Zola
-    /// writes them (`tags` are also [`Page::tags`]).
+    /// writes them (`tags` are also [`Page::tags`]). A term with no letter
+    /// or digit (`..`, `!!!`) makes no URL segment, so it is left out (its
+    /// page would be the taxonomy's own list); [`Page::terms_without_url`]
+    /// names them.
     pub fn terms(&self, taxonomy: &str) -> Vec<String> {
+        let mut terms = self.listed_terms(taxonomy);
+        terms.retain(|t| !slugify(t).is_empty());
+        terms
+    }
+
+    /// The terms of `taxonomy` that [`Page::terms`] leaves out.
+    pub fn terms_without_url(&self, taxonomy: &str) -> Vec<String> {
+        let mut terms = self.listed_terms(taxonomy);
+        terms.retain(|t| slugify(t).is_empty());
+        terms
+    }
+
+    fn listed_terms(&self, taxonomy: &str) -> Vec<String> {
         if taxonomy == "tags" {
             return self.tags.clone();
         }
@@ -558,6 +574,17 @@ mod tests {
             changed.query_summary("https://a.example/", &tags).title,
             "C"
         );
+    }
+
+    #[test]
+    fn a_term_with_no_letter_or_digit_is_left_out_and_named() {
+        let page = post(
+            "+++\ntitle = \"A\"\ntags = [\"..\", \"Rust\", \"!!!\"]\ncategories = [\"/\", \"x\"]\n+++\nBody",
+        );
+        assert_eq!(page.terms("tags"), ["Rust"]);
+        assert_eq!(page.terms_without_url("tags"), ["..", "!!!"]);
+        assert_eq!(page.terms("categories"), ["x"]);
+        assert_eq!(page.terms_without_url("categories"), ["/"]);
     }
 
     #[test]

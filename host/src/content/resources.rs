@@ -40,10 +40,27 @@ pub struct ResourceInfo {
 
 impl Resource {
     /// What a macro learns of this resource in the site at `root`; `None`
-    /// when the file cannot be read any more.
+    /// when the file cannot be read any more, or is no longer a regular
+    /// file (a link or a FIFO swapped in since the bundle was loaded is not
+    /// opened). A large file is hashed as it streams, never held whole.
     pub fn info(&self, root: &Path) -> Option<ResourceInfo> {
-        let bytes = std::fs::read(root.join(&self.file)).ok()?;
-        let (width, height) = match imagesize::blob_size(&bytes) {
+        use std::io::Read as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(root.join(&self.file))
+            .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut file = std::io::BufReader::new(file);
+        let mut head = Vec::new();
+        (&mut file).take(HEADER_BYTES).read_to_end(&mut head).ok()?;
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut hasher, &head);
+        let rest = std::io::copy(&mut file, &mut HashWriter(&mut hasher)).ok()?;
+        let (width, height) = match imagesize::blob_size(&head) {
             Ok(size) => (
                 u32::try_from(size.width).ok(),
                 u32::try_from(size.height).ok(),
@@ -52,12 +69,30 @@ impl Resource {
         };
         Some(ResourceInfo {
             name: self.name.clone(),
-            size: bytes.len() as u64,
+            size: head.len() as u64 + rest,
             media_type: media_type(&self.name).to_owned(),
-            sha256: crate::input::content_hash(&bytes),
+            sha256: hex::encode(sha2::Digest::finalize(hasher)),
             width,
             height,
         })
+    }
+}
+
+/// How much of a resource is read for its image size: every header
+/// (an SVG's root element included) is well within it.
+const HEADER_BYTES: u64 = 1 << 20;
+
+/// Feeds what is written to a SHA-256.
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -124,6 +159,31 @@ mod tests {
         let svg_info = resource("map.svg").info(dir.path()).unwrap();
         assert_eq!(svg_info.media_type, "image/svg+xml");
         assert!(resource("gone.png").info(dir.path()).is_none());
+    }
+
+    #[test]
+    fn a_large_resource_is_hashed_whole_and_a_swapped_in_link_or_fifo_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("content/posts/trip");
+        std::fs::create_dir_all(&bundle).unwrap();
+        let big: Vec<u8> = (0..3 * HEADER_BYTES).map(|i| (i % 251) as u8).collect();
+        std::fs::write(bundle.join("big.bin"), &big).unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), "secret").unwrap();
+        std::os::unix::fs::symlink(outside.path(), bundle.join("late.txt")).unwrap();
+        let fifo = std::ffi::CString::new(bundle.join("pipe.bin").to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let resource = |name: &str| Resource {
+            name: name.into(),
+            file: format!("content/posts/trip/{name}"),
+            size: 0,
+        };
+        let info = resource("big.bin").info(dir.path()).unwrap();
+        assert_eq!(info.size, big.len() as u64);
+        assert_eq!(info.sha256, crate::input::content_hash(&big));
+        assert!(resource("late.txt").info(dir.path()).is_none());
+        assert!(resource("pipe.bin").info(dir.path()).is_none());
     }
 
     #[test]

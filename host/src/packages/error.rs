@@ -51,6 +51,11 @@ pub enum PackageError {
     /// site.toml does not load: the diagnostic, with its line.
     #[error("{0}")]
     Site(crate::diagnostics::Diagnostic),
+    /// A folder the lock writes in is reached through a symbolic link.
+    #[error(
+        "{0} is a symbolic link; a lock writes only inside the site (make it a folder of the site)"
+    )]
+    Linked(String),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -8,6 +8,10 @@ use std::path::Path;
 /// The lock file's name, at the site's root.
 pub const LOCK_FILE: &str = "python.lock";
 
+/// Largest `python.lock`: about 100,000 vendored files, far beyond any
+/// real set of packages.
+pub const MAX_LOCK_BYTES: u64 = 16 << 20;
+
 const HEADER: &str = "# Written by `host python lock` from [python] dependencies in site.toml:\n\
                       # every package, pinned, and every file it vendors in scripts/vendor/.\n\
                       # Commit it with scripts/vendor/; a render checks one against the other.\n";
@@ -50,11 +54,20 @@ impl Lock {
     pub const VERSION: u32 = 1;
 
     /// `python.lock` of the site at `root`: `Ok(None)` when there is none.
+    /// A pulled site's lock is untrusted (DESIGN §13): a link is refused
+    /// before it is read (its target's lines would be quoted in a parse
+    /// error), and so are a FIFO, a device and a file past
+    /// [`MAX_LOCK_BYTES`].
     pub fn read(root: &Path) -> Result<Option<Lock>, String> {
         let path = root.join(LOCK_FILE);
-        let text = match std::fs::read_to_string(&path) {
+        if crate::site_paths::is_link(&path) {
+            return Err("is a symbolic link; links are not followed out of the site".into());
+        }
+        let text = match crate::input::read_text(&path, MAX_LOCK_BYTES) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(crate::input::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
             Err(e) => return Err(e.to_string()),
         };
         let lock: Lock = toml::from_str(&text).map_err(|e| e.to_string())?;
@@ -80,5 +93,55 @@ impl Lock {
             .iter()
             .flat_map(|p| p.files.iter().map(|(f, h)| (f.as_str(), h.as_str())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_pulled_lock_that_is_a_link_a_fifo_a_device_or_too_large_is_refused_unread() {
+        let site = tempfile::tempdir().unwrap();
+        let lock = site.path().join(LOCK_FILE);
+        assert_eq!(Lock::read(site.path()), Ok(None));
+
+        // Its lines would be quoted in the parse error.
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(outside.path(), "OUTSIDE = [ secret line").unwrap();
+        std::os::unix::fs::symlink(outside.path(), &lock).unwrap();
+        let error = Lock::read(site.path()).unwrap_err();
+        assert!(error.contains("symbolic link"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+
+        std::fs::remove_file(&lock).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &lock).unwrap();
+        assert!(
+            Lock::read(site.path())
+                .unwrap_err()
+                .contains("symbolic link")
+        );
+
+        // With no writer, a blocking open would never return.
+        std::fs::remove_file(&lock).unwrap();
+        let name = std::ffi::CString::new(lock.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let error = Lock::read(site.path()).unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
+
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::write(&lock, vec![b'#'; MAX_LOCK_BYTES as usize + 1]).unwrap();
+        let error = Lock::read(site.path()).unwrap_err();
+        assert!(error.contains("larger than the limit"), "{error}");
+
+        let written = Lock {
+            version: Lock::VERSION,
+            dependencies: vec!["x==1".into()],
+            packages: Vec::new(),
+        };
+        std::fs::write(&lock, written.to_text()).unwrap();
+        assert_eq!(Lock::read(site.path()), Ok(Some(written)));
     }
 }

@@ -14,7 +14,7 @@ mod verify;
 mod wheel;
 
 pub use error::PackageError;
-pub use lock_file::{LOCK_FILE, Lock, LockedPackage};
+pub use lock_file::{LOCK_FILE, Lock, LockedPackage, MAX_LOCK_BYTES};
 pub use pip::PipOptions;
 pub use vendor::{Locked, ProveImports, add_dependencies, lock};
 pub use verify::{Verified, verify};

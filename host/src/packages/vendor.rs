@@ -34,6 +34,7 @@ pub fn lock(
     prove: ProveImports<'_>,
 ) -> Result<Locked, PackageError> {
     let config = Config::load(root).map_err(PackageError::Site)?;
+    refuse_linked_scripts(root)?;
     let specs = config.python.dependencies.clone();
     let mut wheels = Vec::new();
     if !specs.is_empty() {
@@ -131,6 +132,17 @@ pub fn lock(
     Ok(Locked { lock, files: count })
 }
 
+/// An error when `scripts/` is a symbolic link: the folders a lock removes
+/// and renames (`scripts/vendor/` and its staging copies) would be outside
+/// the site (DESIGN §13). A link in their own place is removed or renamed
+/// as a link, never followed.
+fn refuse_linked_scripts(root: &Path) -> Result<(), PackageError> {
+    match crate::site_paths::first_link(root, "scripts", true) {
+        Some(link) => Err(PackageError::Linked(link)),
+        None => Ok(()),
+    }
+}
+
 /// The modules a wheel's files make importable at the top: its packages
 /// (folders with an `__init__.py`) and single-file modules; the public ones
 /// only, when it has any (PyYAML's `_yaml` is a shim over the extension
@@ -168,7 +180,13 @@ fn all_top_level_modules(files: &[(String, Vec<u8>)]) -> Vec<String> {
 /// layout.
 pub fn add_dependencies(root: &Path, specs: &[String]) -> Result<(), PackageError> {
     let path = root.join(config::FILE);
-    let text = std::fs::read_to_string(&path).map_err(PackageError::io(&path))?;
+    if crate::site_paths::is_link(&path) {
+        return Err(PackageError::Config(
+            "is a symbolic link; it is edited only inside the site".into(),
+        ));
+    }
+    let text = crate::input::read_text(&path, crate::input::MAX_CONFIG_BYTES)
+        .map_err(|e| PackageError::Config(e.to_string()))?;
     let mut document: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| PackageError::Config(e.to_string()))?;

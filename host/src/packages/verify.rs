@@ -110,12 +110,13 @@ pub fn verify(root: &Path, dependencies: &[String]) -> Verified {
 }
 
 /// Every file under `scripts/vendor/` (site-relative path, SHA-256),
-/// skipping links and bytecode caches.
+/// skipping bytecode caches and, as a pulled site may hold them (DESIGN
+/// §13), links (`scripts/` or `scripts/vendor/` included), FIFOs, devices
+/// and files past a wheel's cap on one file.
 fn vendored_files(root: &Path) -> Vec<(String, String)> {
-    let dir = root.join(VENDOR_DIR);
-    if !dir.is_dir() || crate::site_paths::is_link(&dir) {
+    let Some(dir) = crate::site_paths::folder_in_site(root, VENDOR_DIR) else {
         return Vec::new();
-    }
+    };
     let mut files = Vec::new();
     let mut pending = vec![dir];
     while let Some(folder) = pending.pop() {
@@ -123,13 +124,18 @@ fn vendored_files(root: &Path) -> Vec<(String, String)> {
             continue;
         };
         for entry in entries.flatten() {
-            let path = entry.path();
-            if crate::site_paths::is_link(&path) || entry.file_name() == "__pycache__" {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_symlink() || entry.file_name() == "__pycache__" {
                 continue;
             }
-            if path.is_dir() {
+            let path = entry.path();
+            if kind.is_dir() {
                 pending.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
+            } else if kind.is_file()
+                && let Ok(bytes) = crate::input::read_capped(&path, super::MAX_FILE_BYTES)
+            {
                 files.push((
                     crate::content::relative_path(root, &path),
                     crate::input::content_hash(&bytes),
@@ -139,4 +145,50 @@ fn vendored_files(root: &Path) -> Vec<(String, String)> {
     }
     files.sort();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn nothing_outside_the_site_is_walked_nor_a_fifo_read() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "vendor/private_name.py", "x = 1\n");
+        write(outside.path(), "lib/other.py", "y = 2\n");
+
+        // `scripts/` itself a link: the files behind it are neither hashed
+        // nor named.
+        let site = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), site.path().join("scripts")).unwrap();
+        let verified = verify(site.path(), &[]);
+        assert!(verified.hashes.is_empty(), "{:?}", verified.hashes);
+        assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+
+        // A FIFO and a link in a real `scripts/vendor/`: skipped without
+        // waiting; the plain file beside them is hashed.
+        let site = tempfile::tempdir().unwrap();
+        write(site.path(), "scripts/vendor/pkg/__init__.py", "z = 3\n");
+        let fifo = site.path().join("scripts/vendor/pkg/pipe.py");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink(
+            outside.path().join("vendor/private_name.py"),
+            site.path().join("scripts/vendor/pkg/linked.py"),
+        )
+        .unwrap();
+        let files: Vec<String> = vendored_files(site.path())
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(files, ["scripts/vendor/pkg/__init__.py"]);
+    }
 }

@@ -54,10 +54,9 @@ impl FileTree {
         let mut data = Sha256::new();
         let mut any_data = false;
         for shelf in [LIB_DIR, VENDOR_DIR] {
-            let folder = root.join(shelf);
-            if !folder.is_dir() || crate::site_paths::is_link(&folder) {
+            let Some(folder) = crate::site_paths::folder_in_site(root, shelf) else {
                 continue;
-            }
+            };
             tree.add_folder(shelf);
             let mut pending = vec![(folder, shelf.to_owned())];
             while let Some((disk, relative)) = pending.pop() {
@@ -250,7 +249,8 @@ fn read_listed(disk: &Path, size: u64) -> Option<Vec<u8>> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        // A FIFO swapped in since the listing would block the open.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(disk)
         .ok()?;
     if !file.metadata().ok()?.is_file() {
@@ -333,5 +333,20 @@ mod tests {
         std::fs::write(root.join("scripts/lib/pkg/data/words.txt"), "a c").unwrap();
         let (changed, _) = FileTree::load(root, &refused, &BTreeMap::new());
         assert_ne!(changed.data_hash().unwrap(), before);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_linked_scripts_folder_puts_nothing_in_the_tree() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("lib")).unwrap();
+        std::fs::write(outside.path().join("lib/secret.txt"), "s3cret").unwrap();
+        let site = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), site.path().join("scripts")).unwrap();
+        let (tree, problems) = FileTree::load(site.path(), &BTreeSet::new(), &BTreeMap::new());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(tree.list("/").unwrap(), ["python"]);
+        assert!(tree.read("/scripts/lib/secret.txt").is_none());
+        assert!(tree.data_hash().is_none());
     }
 }

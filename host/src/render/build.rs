@@ -878,6 +878,9 @@ fn render_site_files(
         .iter()
         .map(|name| (name.as_str(), terms(&gathered.posts, name)))
         .collect();
+    for name in &context.taxonomies {
+        diagnostics.extend(super::listings::unnamable_terms(&gathered.posts, name));
+    }
     let mut index = Group::default();
     let mut by_taxonomy: Vec<Group> = taxonomies.iter().map(|_| Group::default()).collect();
     let mut others = Group::default();

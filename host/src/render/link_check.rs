@@ -40,7 +40,8 @@ fn site_templates(root: &std::path::Path) -> Vec<(String, String)> {
         .flatten()
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
-            let text = std::fs::read_to_string(e.path()).ok()?;
+            let text =
+                crate::input::read_text(e.path(), super::templates::MAX_TEMPLATE_BYTES).ok()?;
             Some((content::relative_path(root, e.path()), text))
         })
         .collect()

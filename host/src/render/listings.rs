@@ -71,6 +71,27 @@ pub(super) fn terms<'a>(posts: &[&'a Page], taxonomy: &str) -> Terms<'a> {
     terms
 }
 
+/// A warning for each term of `taxonomy` in `posts` that makes no URL
+/// (see [`Page::terms`]), at its post.
+pub(super) fn unnamable_terms(posts: &[&Page], taxonomy: &str) -> Vec<Diagnostic> {
+    posts
+        .iter()
+        .flat_map(|post| {
+            post.terms_without_url(taxonomy).into_iter().map(|term| {
+                Diagnostic::warning(
+                    &post.path,
+                    1,
+                    1,
+                    format!(
+                        "{taxonomy} term {term:?} has no letter or digit to make its URL \
+                             from; it is left out of {taxonomy}"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// `<taxonomy>/index.html` and `<taxonomy>/<slug>/index.html` for each
 /// term: with `tags.html` and `tag.html` for tags (as before taxonomies),
 /// `taxonomy.html` and `term.html` for the others.

@@ -522,7 +522,9 @@ fn every_template(hasher: &mut KeyHasher, root: &Path) {
         .filter(|e| e.file_type().is_file())
     {
         hasher.part(crate::content::relative_path(&dir, entry.path()).as_bytes());
-        hasher.part(&std::fs::read(entry.path()).unwrap_or_default());
+        // Capped as the loader caps it: a huge file is an error there.
+        let bytes = crate::input::read_capped(entry.path(), super::templates::MAX_TEMPLATE_BYTES);
+        hasher.part(&bytes.unwrap_or_default());
     }
 }
 

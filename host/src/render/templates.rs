@@ -23,7 +23,7 @@ pub const STYLE_CSS: &str = include_str!("../../theme/style.css");
 
 /// Templates larger than this are refused: `templates/` may come from
 /// someone else's commit, and a template is read whole.
-const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
+pub(crate) const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
 
 /// The text of the template `name`: the site's `dir/NAME`, else the
 /// theme's; `None` when neither has it.

@@ -59,10 +59,9 @@ impl Library {
         let mut library = Library::default();
         let mut diagnostics = Vec::new();
         for (dir, shelf) in [(LIB_DIR, Shelf::Lib), (VENDOR_DIR, Shelf::Vendor)] {
-            let folder = root.join(dir);
-            if !folder.is_dir() || crate::site_paths::is_link(&folder) {
+            let Some(folder) = crate::site_paths::folder_in_site(root, dir) else {
                 continue;
-            }
+            };
             let mut found = Vec::new();
             walk(root, &folder, &[], shelf, &mut found, &mut diagnostics);
             for module in found {
@@ -121,7 +120,9 @@ fn walk(
             let mut inner = package.to_vec();
             inner.push(name.to_owned());
             let init = path.join("__init__.py");
-            let module = if init.is_file() {
+            // Not followed: a linked `__init__.py` would import a file
+            // from outside the site.
+            let module = if crate::site_paths::is_plain_file(&init) {
                 read_module(root, &init, &inner, true, shelf, diagnostics)
             } else {
                 Some(module_of(
@@ -209,4 +210,50 @@ fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn no_module_source_comes_from_outside_the_site() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret.py", "SECRET = 'outside'\n");
+        write(outside.path(), "lib/far.py", "SECRET = 'outside'\n");
+
+        let site = tempfile::tempdir().unwrap();
+        write(site.path(), "scripts/lib/plain.py", "x = 1\n");
+        // A package whose `__init__.py` is a link: a namespace package,
+        // its target never read.
+        std::fs::create_dir_all(site.path().join("scripts/lib/evil")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.py"),
+            site.path().join("scripts/lib/evil/__init__.py"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.py"),
+            site.path().join("scripts/lib/linked.py"),
+        )
+        .unwrap();
+        let (library, _) = Library::load(site.path(), &BTreeSet::new());
+        let names: Vec<&str> = library.modules.keys().map(String::as_str).collect();
+        assert_eq!(names, ["evil", "plain"]);
+        assert!(library.modules["evil"].source.is_empty());
+
+        // `scripts/` a link: nothing of it is a module.
+        let linked = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), linked.path().join("scripts")).unwrap();
+        let (library, diagnostics) = Library::load(linked.path(), &BTreeSet::new());
+        assert!(library.is_empty(), "{:?}", library.modules.keys());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    }
 }

@@ -61,7 +61,7 @@ impl IntoResponse for FileError {
             FileError::Missing(_) => StatusCode::NOT_FOUND,
             FileError::Link(_) => StatusCode::FORBIDDEN,
             FileError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            FileError::NotText(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FileError::NotText(_) | FileError::NotRegular(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FileError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             FileError::Conflict { current, .. } => {
                 return (

@@ -36,6 +36,10 @@ pub enum FileError {
     /// Not UTF-8.
     #[error("scripts/{0}.py is not UTF-8 text")]
     NotText(String),
+    /// A FIFO, a device or a socket, which a pulled site may put where a
+    /// script is expected.
+    #[error("scripts/{0}.py is not a regular file (a FIFO, a device or a socket)")]
+    NotRegular(String),
     /// The file changed since the editor read it.
     #[error("scripts/{slug}.py changed on disk since it was opened")]
     Conflict {
@@ -118,9 +122,8 @@ impl ScriptFiles {
             Err(ReadError::TooLarge { limit }) => {
                 return Err(FileError::TooLarge(limit as usize + 1));
             }
-            Err(ReadError::NotUtf8(_) | ReadError::NotRegular) => {
-                return Err(FileError::NotText(slug.to_owned()));
-            }
+            Err(ReadError::NotUtf8(_)) => return Err(FileError::NotText(slug.to_owned())),
+            Err(ReadError::NotRegular) => return Err(FileError::NotRegular(slug.to_owned())),
             Err(ReadError::Io(source)) => {
                 return Err(FileError::Io {
                     slug: slug.to_owned(),
@@ -271,6 +274,13 @@ mod tests {
                 std::fs::read_to_string(site.path().join("secret.txt")).unwrap(),
                 "keep"
             );
+            let fifo = site.path().join("scripts/pipe.py");
+            let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: a valid C string naming a path in a folder of our own.
+            assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+            let error = files.open("pipe").unwrap_err();
+            assert!(matches!(error, FileError::NotRegular(_)), "{error:?}");
+            assert!(error.to_string().contains("not a regular file"), "{error}");
         }
     }
 }
