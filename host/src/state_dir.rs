@@ -35,9 +35,22 @@ pub fn check(root: &Path, files: &[&str]) -> Result<(), LinkedState> {
 /// followed, and a FIFO or a device is not read (an archive or a sync may
 /// put one there, and reading it would block the render or never end).
 pub fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    use std::io::Read as _;
+    read_file(path, cap, false)
+}
+
+/// [`read_regular`] for a file the host wrote whole, which therefore has
+/// no hole: a sparse file (`truncate -s 15G .blogmark/pages.cache`) is not
+/// the host's, and is refused before its gigabytes of nothing are
+/// allocated and read.
+pub fn read_written(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    read_file(path, cap, true)
+}
+
+fn read_file(path: &Path, cap: u64, dense: bool) -> Option<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    use std::os::fd::AsRawFd as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
@@ -45,6 +58,14 @@ pub fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > cap {
         return None;
+    }
+    if dense {
+        // SAFETY: an open descriptor; seeking moves only its own offset.
+        let hole = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE) };
+        if u64::try_from(hole).is_ok_and(|hole| hole < meta.len()) {
+            return None;
+        }
+        file.rewind().ok()?;
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
     file.take(cap + 1).read_to_end(&mut bytes).ok()?;
@@ -58,7 +79,7 @@ pub fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
 pub fn read_tagged(root: &Path, file: &str, domain: &str, cap: u64) -> Option<Vec<u8>> {
     use crate::machine_key::{MachineKey, TAG_LEN};
     check(root, &[file]).ok()?;
-    let mut bytes = read_regular(&root.join(file), cap)?;
+    let mut bytes = read_written(&root.join(file), cap)?;
     let content = bytes.len().checked_sub(TAG_LEN)?;
     let (head, tag) = bytes.split_at(content);
     if !MachineKey::get().verify(domain, &[head], tag) {
@@ -119,5 +140,18 @@ mod tests {
             "a FIFO is not read (nor waited on)"
         );
         assert_eq!(read_regular(dir.path(), 5), None);
+    }
+
+    #[test]
+    fn a_sparse_file_is_not_read_as_one_the_host_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, vec![7u8; 1 << 16]).unwrap();
+        assert_eq!(read_written(&file, 1 << 20).map(|b| b.len()), Some(1 << 16));
+        // A hole of a gigabyte, then one byte.
+        let sparse = std::fs::File::create(dir.path().join("s")).unwrap();
+        sparse.set_len(1 << 30).unwrap();
+        std::os::unix::fs::FileExt::write_at(&sparse, b"x", (1 << 30) - 1).unwrap();
+        assert_eq!(read_written(&dir.path().join("s"), 2 << 30), None);
     }
 }

@@ -47,6 +47,26 @@ pub enum SyncError {
     /// Another `host sync` is running on this repository.
     #[error("another `host sync` is running on this repository; try again when it is done")]
     Busy,
+    /// The repository found for the site is not its work tree's own
+    /// `.git`: a git folder inside the work tree came with a commit, and its
+    /// config may point the work tree and the remote anywhere.
+    #[error(
+        "{git_dir} is a git folder inside the work tree, not its `.git`; it is never used (a pulled commit may have put it there)"
+    )]
+    ForeignRepository {
+        /// The git folder found.
+        git_dir: String,
+    },
+    /// The site is not inside the work tree of the repository found for it.
+    #[error(
+        "{site} is not inside the work tree ({workdir}) of the repository found for it; it is never used"
+    )]
+    OutsideWorkTree {
+        /// The site.
+        site: String,
+        /// The repository's work tree.
+        workdir: String,
+    },
     /// A bare repository has no work tree to sync.
     #[error("the repository is bare: there is no work tree to update")]
     Bare,
@@ -161,17 +181,23 @@ impl SyncGuard {
         }
         let started = std::time::SystemTime::now();
         let journal = git_dir.join("blogmark-sync.journal");
-        if let Ok(text) = std::fs::read_to_string(&journal) {
-            for name in text.lines().filter(|l| !l.is_empty() && !l.contains("..")) {
-                let stale = git_dir.join(name);
-                let older = std::fs::metadata(&stale)
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t <= started);
-                if older && std::fs::remove_file(&stale).is_ok() {
-                    tracing::warn!(
-                        "removed {name}, left in the git directory by an interrupted `host sync`"
-                    );
-                }
+        // Capped, and only lock files under the git folder: the journal is
+        // in a folder a pulled commit may have written.
+        let text = crate::state_dir::read_regular(&journal, 64 << 10).unwrap_or_default();
+        for name in String::from_utf8_lossy(&text).lines() {
+            let Some(parts) = crate::site_paths::plain_segments(name)
+                .filter(|p| !name.starts_with('/') && !p.is_empty() && name.ends_with(".lock"))
+            else {
+                continue;
+            };
+            let stale = git_dir.join(parts.join("/"));
+            let older = std::fs::symlink_metadata(&stale)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t <= started);
+            if older && std::fs::remove_file(&stale).is_ok() {
+                tracing::warn!(
+                    "removed {name}, left in the git directory by an interrupted `host sync`"
+                );
             }
         }
         let locks = [
@@ -288,11 +314,38 @@ fn check_out(
     Ok(())
 }
 
+/// The git repository that holds the site at `site`: found as git finds
+/// it (the site may be a folder of a larger repository), and refused unless
+/// it is a work tree's own `.git` (or a linked work tree's git folder
+/// outside it) with the site inside that work tree. A pulled commit can add
+/// a bare repository's files (`HEAD`, `config`, `objects/`, `refs/`) to the
+/// site or a folder above it, which git would take for the repository, and
+/// whose config names the work tree and the remote (DESIGN §13).
+pub fn site_repository(site: &Path) -> Result<Repository, SyncError> {
+    let repo = Repository::discover(site)
+        .map_err(|_| SyncError::NoRepository(site.display().to_string()))?;
+    let workdir = repo.workdir().ok_or(SyncError::Bare)?;
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (workdir, git_dir, site_dir) =
+        (canonical(workdir), canonical(repo.path()), canonical(site));
+    if git_dir.starts_with(&workdir) && git_dir != workdir.join(".git") {
+        return Err(SyncError::ForeignRepository {
+            git_dir: git_dir.display().to_string(),
+        });
+    }
+    if !site_dir.starts_with(&workdir) {
+        return Err(SyncError::OutsideWorkTree {
+            site: site.display().to_string(),
+            workdir: workdir.display().to_string(),
+        });
+    }
+    Ok(repo)
+}
+
 /// Fetch `remote` and fast-forward `branch` (default: the current one) of
 /// the repository that holds `site`.
 pub fn sync(site: &Path, remote: &str, branch: Option<&str>) -> Result<SyncReport, SyncError> {
-    let repo = Repository::discover(site)
-        .map_err(|_| SyncError::NoRepository(site.display().to_string()))?;
+    let repo = site_repository(site)?;
     let branch = branch_to_sync(&repo, branch)?;
     let mut remote_handle = repo
         .find_remote(remote)
@@ -600,5 +653,27 @@ mod tests {
         for name in left {
             assert!(!git_dir.join(name).exists(), "{name} was left behind");
         }
+    }
+
+    #[test]
+    fn a_journal_removes_only_lock_files_under_the_git_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path().join("repo")).unwrap();
+        let git_dir = repo.path().to_path_buf();
+        let outside = dir.path().join("victim.lock");
+        let beside = dir.path().join("victim");
+        std::fs::write(&outside, "keep").unwrap();
+        std::fs::write(&beside, "keep").unwrap();
+        std::fs::write(git_dir.join("config.keep"), "keep").unwrap();
+        let journal = format!(
+            "{}\n{}\n../victim.lock\nconfig.keep\n",
+            outside.display(),
+            beside.display()
+        );
+        std::fs::write(git_dir.join("blogmark-sync.journal"), journal).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let _guard = SyncGuard::begin(&repo, "origin", "main").unwrap();
+        assert!(outside.exists() && beside.exists());
+        assert!(git_dir.join("config.keep").exists());
     }
 }

@@ -256,3 +256,51 @@ fn a_pulled_submodule_is_recorded_and_the_rest_syncs() {
     let again = host(&setup.site, &["sync"]);
     assert!(again.status.success());
 }
+
+#[test]
+fn a_git_folder_committed_into_the_site_is_never_taken_for_its_repository() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // The site is the folder `blog/` of its repository. A commit adds a
+    // bare repository's files there: git would find them first, and their
+    // config points the work tree and the remote elsewhere; the journal
+    // names a file of the machine.
+    let config = format!(
+        "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = {}\n\
+         [remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
+        elsewhere.display(),
+        s.bare.path().display()
+    );
+    let journal = format!("{}\n", victim.display());
+    push_tree(
+        &s.bare,
+        &[
+            ("blog/site.toml", "100644", "title = \"T\"\n"),
+            ("blog/HEAD", "100644", "ref: refs/heads/main\n"),
+            ("blog/config", "100644", &config),
+            ("blog/objects/pack/.keep", "100644", ""),
+            ("blog/refs/heads/.keep", "100644", ""),
+            ("blog/blogmark-sync.journal", "100644", &journal),
+        ],
+    );
+    let out = host(&s.site, &["sync"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(s.site.join("blog/config").is_file());
+    let blog = s.site.join("blog");
+    let before = head(&s.site);
+    for command in [&["sync"][..], &["run-script", "x", "--all", "--write"][..]] {
+        let out = host(&blog, command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command:?}: {stderr}");
+        if command[0] == "sync" {
+            assert!(stderr.contains("never used"), "{stderr}");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(head(&s.site), before);
+}

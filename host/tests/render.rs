@@ -116,6 +116,29 @@ fn init_writes_a_site_that_renders_and_refuses_to_overwrite() {
 }
 
 #[test]
+#[cfg(unix)]
+fn init_writes_nothing_through_a_link_in_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    for (link, target) in [
+        ("content", "posts-elsewhere"),
+        ("site.toml", "not-yet.toml"),
+    ] {
+        let folder = dir.path().join(format!("with-{link}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        // A dangling link too: its target does not exist yet.
+        std::os::unix::fs::symlink(outside.join(target), folder.join(link)).unwrap();
+        let out = host(&["init", folder.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("is a symbolic link"), "{stderr}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{link}");
+        assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1, "{link}");
+    }
+}
+
+#[test]
 fn broken_posts_are_reported_and_the_others_still_render() {
     let site = demo_site();
     let posts = site.path().join("content/posts");

@@ -98,6 +98,17 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 
 pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
+    // A folder may hold links (a dangling one too, which `exists` does not
+    // see): every file and folder is written only inside `dir`.
+    for (path, _) in FILES {
+        if let Some(link) = blogmark_host::site_paths::first_link(dir, path, true) {
+            bail!(
+                "{} is a symbolic link; `host init` writes only inside {}, and nothing was changed",
+                dir.join(link).display(),
+                dir.display()
+            );
+        }
+    }
     if dir.join("site.toml").exists() {
         bail!(
             "{} already holds a site (site.toml exists); nothing was changed",
@@ -105,7 +116,7 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     for (path, _) in FILES {
-        if dir.join(path).exists() {
+        if std::fs::symlink_metadata(dir.join(path)).is_ok() {
             bail!(
                 "{} exists; `host init` writes only into a new or empty directory",
                 dir.join(path).display()

@@ -49,13 +49,16 @@ pub fn run(site: &Path, args: &RunScriptArgs) -> anyhow::Result<ExitCode> {
     }
     let config = Config::load(site).map_err(|d| anyhow::anyhow!("{d}"))?;
     let repo = if args.write && !args.force {
-        Some(git2::Repository::discover(site).map_err(|_| {
-            anyhow::anyhow!(
-                "{} is not in a git repository, so nothing could undo --write; \
+        Some(
+            blogmark_host::sync::site_repository(site).map_err(|e| match e {
+                blogmark_host::sync::SyncError::NoRepository(_) => anyhow::anyhow!(
+                    "{} is not in a git repository, so nothing could undo --write; \
                  commit the site to git first, or pass --force",
-                site.display()
-            )
-        })?)
+                    site.display()
+                ),
+                other => anyhow::anyhow!("{other}; pass --force to write without git"),
+            })?,
+        )
     } else {
         None
     };

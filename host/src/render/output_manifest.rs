@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Past this size the file is not read (it is not one the host wrote).
-const MAX_BYTES: u64 = 4 << 30;
+const MAX_BYTES: u64 = 256 << 20;
 
 /// Where `host render` keeps it, under the site's folder.
 pub const FILE: &str = ".blogmark/output.manifest";

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Past this size the file is not read (it is not one the host wrote).
-const MAX_BYTES: u64 = 16 << 30;
+const MAX_BYTES: u64 = 2 << 30;
 
 /// Where `host render` keeps its pages, under the site's folder.
 pub const FILE: &str = ".blogmark/pages.cache";
@@ -456,7 +456,7 @@ impl Kept {
         // A linked file is not this machine's: read as no file.
         let bytes = crate::state_dir::check(root, &[FILE])
             .ok()
-            .and_then(|()| crate::state_dir::read_regular(&root.join(FILE), MAX_BYTES));
+            .and_then(|()| crate::state_dir::read_written(&root.join(FILE), MAX_BYTES));
         let decoded = bytes.as_deref().and_then(decode);
         match (decoded, bytes) {
             (Some((pages, listings, parts)), Some(file)) => Kept {

@@ -25,6 +25,10 @@ pub const STYLE_CSS: &str = include_str!("../../theme/style.css");
 /// someone else's commit, and a template is read whole.
 pub(crate) const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
 
+/// The instructions one rendering of a template may run before it stops
+/// with an error.
+pub(crate) const TEMPLATE_FUEL: u64 = 30_000_000;
+
 /// The text of the template `name`: the site's `dir/NAME`, else the
 /// theme's; `None` when neither has it.
 fn source(dir: &Path, name: &str) -> Result<Option<String>, minijinja::Error> {
@@ -96,6 +100,9 @@ impl Templates {
         let mut env = Environment::new();
         let override_dir = dir.clone();
         env.set_loader(move |name| source(&override_dir, name));
+        // A pulled site's template may loop without end; a sitemap of a
+        // million pages takes about 15 million instructions.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         // minijinja's own HTML escaping also escapes `/`, which turns every
         // URL into `https:&#x2f;&#x2f;...`; escape what HTML needs, no more.
         env.set_formatter(|out, state, value| {
@@ -140,6 +147,13 @@ impl Templates {
                 format!("<built-in theme>/{file}")
             };
             let mut message = e.kind().to_string();
+            if e.kind() == minijinja::ErrorKind::OutOfFuel {
+                message = format!(
+                    "stopped after {} million instructions (a loop without end, or one over far \
+                     too much?); the page is not written",
+                    TEMPLATE_FUEL / 1_000_000
+                );
+            }
             if let Some(detail) = e.detail() {
                 message = format!("{message}: {detail}");
             }
@@ -194,6 +208,32 @@ mod tests {
         );
         std::fs::remove_file(site.path().join("templates/nav.html")).unwrap();
         assert_eq!(templates.loaded_by("post.html"), None, "a missing include");
+    }
+
+    #[test]
+    fn a_template_that_loops_without_end_stops_with_an_error_at_its_file() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(site.path().join("templates")).unwrap();
+        std::fs::write(
+            site.path().join("templates/post.html"),
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}\
+             {% endfor %}{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        let templates = Templates::new(site.path());
+        let error = templates
+            .render("post.html", minijinja::context! {})
+            .unwrap_err();
+        assert_eq!(error.file, "templates/post.html");
+        assert!(error.message.contains("million instructions"), "{error}");
+        // A sitemap of 100,000 pages is well within the limit.
+        let urls: Vec<_> = (0..100_000)
+            .map(|i| minijinja::context! { loc => format!("https://example.org/posts/{i}/"), lastmod => "2024-01-01" })
+            .collect();
+        let sitemap = templates
+            .render("sitemap.xml", minijinja::context! { urls })
+            .unwrap();
+        assert_eq!(sitemap.matches("<url>").count(), 100_000);
     }
 
     #[test]

@@ -44,7 +44,7 @@ const NOT_INPUTS: &[&str] = &[".blogmark", ".git"];
 const DATABASE: &[&str] = &[crate::store::DB_PATH, ".blogmark/site.db-wal"];
 
 /// Past this size the file is not read (it is not one the host wrote).
-const MAX_BYTES: u64 = 1 << 30;
+const MAX_BYTES: u64 = 256 << 20;
 
 const FORMAT: u32 = 1;
 
