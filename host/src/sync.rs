@@ -47,11 +47,11 @@ pub enum SyncError {
     /// Another `host sync` is running on this repository.
     #[error("another `host sync` is running on this repository; try again when it is done")]
     Busy,
-    /// The repository found for the site is not its work tree's own
-    /// `.git`: a git folder inside the work tree came with a commit, and its
-    /// config may point the work tree and the remote anywhere.
+    /// The repository found for the site is not the one its work tree's
+    /// `.git` names: its files came with a commit, and its config may point
+    /// the work tree and the remote anywhere.
     #[error(
-        "{git_dir} is a git folder inside the work tree, not its `.git`; it is never used (a pulled commit may have put it there)"
+        "{git_dir} is not the git folder its work tree's `.git` names; it is never used (a pulled commit may have put it there)"
     )]
     ForeignRepository {
         /// The git folder found.
@@ -316,28 +316,46 @@ fn check_out(
 
 /// The git repository that holds the site at `site`: found as git finds
 /// it (the site may be a folder of a larger repository), and refused unless
-/// it is a work tree's own `.git` (or a linked work tree's git folder
-/// outside it) with the site inside that work tree. A pulled commit can add
-/// a bare repository's files (`HEAD`, `config`, `objects/`, `refs/`) to the
-/// site or a folder above it, which git would take for the repository, and
-/// whose config names the work tree and the remote (DESIGN §13).
+/// its work tree holds the site and names that very git folder with its
+/// own `.git`: a folder, or a file (`gitdir: ...`) as a linked work tree
+/// or a submodule has. A pulled commit can add a repository's files
+/// (`HEAD`, `config`, `commondir`, `objects/`, `refs/`) to the site or a
+/// folder above it, which git would take for the repository and whose
+/// config names the work tree and the remote; it cannot add a `.git`
+/// (DESIGN §13).
 pub fn site_repository(site: &Path) -> Result<Repository, SyncError> {
     let repo = Repository::discover(site)
         .map_err(|_| SyncError::NoRepository(site.display().to_string()))?;
     let workdir = repo.workdir().ok_or(SyncError::Bare)?;
-    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let (workdir, git_dir, site_dir) =
-        (canonical(workdir), canonical(repo.path()), canonical(site));
-    if git_dir.starts_with(&workdir) && git_dir != workdir.join(".git") {
-        return Err(SyncError::ForeignRepository {
-            git_dir: git_dir.display().to_string(),
-        });
-    }
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let foreign = || SyncError::ForeignRepository {
+        git_dir: repo.path().display().to_string(),
+    };
+    let (Some(workdir), Some(git_dir), Some(site_dir)) =
+        (canonical(workdir), canonical(repo.path()), canonical(site))
+    else {
+        return Err(foreign());
+    };
     if !site_dir.starts_with(&workdir) {
         return Err(SyncError::OutsideWorkTree {
             site: site.display().to_string(),
             workdir: workdir.display().to_string(),
         });
+    }
+    let dot_git = workdir.join(".git");
+    let named = match std::fs::symlink_metadata(&dot_git) {
+        Ok(meta) if meta.is_dir() => canonical(&dot_git),
+        Ok(meta) if meta.is_file() => {
+            crate::state_dir::read_regular(&dot_git, 4096).and_then(|text| {
+                let text = String::from_utf8(text).ok()?;
+                let target = text.trim_end().strip_prefix("gitdir:")?.trim();
+                canonical(&workdir.join(target))
+            })
+        }
+        _ => None,
+    };
+    if named.as_ref() != Some(&git_dir) {
+        return Err(foreign());
     }
     Ok(repo)
 }

@@ -694,3 +694,34 @@ fn a_term_that_makes_no_url_does_not_replace_the_taxonomy_list() {
     let post = read(pulled.path(), "public/posts/a/index.html");
     assert!(!post.contains("/tags//"), "{post}");
 }
+
+#[test]
+fn a_template_that_runs_past_its_time_stops_the_build_with_its_name() {
+    let pulled = site("");
+    write(
+        pulled.path(),
+        "content/posts/a.md",
+        "---\ntitle: A\n---\nbody\n",
+    );
+    // Few instructions, each over 100 MB: fuel alone would let it run for
+    // hours.
+    write(
+        pulled.path(),
+        "templates/post.html",
+        "{% set s = \"x\" * 100000000 %}{% for j in range(100000) %}{{ (s|upper)|length }}{% endfor %}",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["render", "--site"])
+        .arg(pulled.path())
+        .env("NO_COLOR", "1")
+        .env("BLOGMARK_TEMPLATE_TIMEOUT", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("templates/post.html: error: one rendering ran for over 2 s"),
+        "{stderr}"
+    );
+    assert!(!pulled.path().join("public/posts/a/index.html").exists());
+}

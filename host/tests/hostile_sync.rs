@@ -265,42 +265,94 @@ fn a_git_folder_committed_into_the_site_is_never_taken_for_its_repository() {
     std::fs::write(&victim, "keep").unwrap();
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    // The site is the folder `blog/` of its repository. A commit adds a
-    // bare repository's files there: git would find them first, and their
-    // config points the work tree and the remote elsewhere; the journal
-    // names a file of the machine.
-    let config = format!(
-        "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = {}\n\
-         [remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
-        elsewhere.display(),
-        s.bare.path().display()
-    );
+    // The site is a folder of its repository. A commit adds a repository's
+    // files to it or to a folder above it: git finds them before the real
+    // `.git`, and their config points the work tree (`core.worktree`, or
+    // `commondir` and `gitdir` as a linked work tree has) and the remote
+    // anywhere; the journal names a file of the machine.
+    let remote = |worktree: &str| {
+        format!(
+            "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = {worktree}\n\
+             [remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
+            s.bare.path().display()
+        )
+    };
+    let (outside_config, inner_config) = (remote(elsewhere.to_str().unwrap()), remote("site"));
     let journal = format!("{}\n", victim.display());
+    let real_git = s.site.join(".git");
+    let commondir = format!("{}\n", real_git.display());
+    let gitdir = format!("{}\n", s.site.join("linked/site/.git").display());
+    let on_main = "ref: refs/heads/main\n";
     push_tree(
         &s.bare,
         &[
+            // In the site itself, its work tree elsewhere.
             ("blog/site.toml", "100644", "title = \"T\"\n"),
-            ("blog/HEAD", "100644", "ref: refs/heads/main\n"),
-            ("blog/config", "100644", &config),
+            ("blog/scripts/x.py", "100644", TRANSFORM),
+            ("blog/HEAD", "100644", on_main),
+            ("blog/config", "100644", &outside_config),
             ("blog/objects/pack/.keep", "100644", ""),
             ("blog/refs/heads/.keep", "100644", ""),
             ("blog/blogmark-sync.journal", "100644", &journal),
+            // Above the site, its work tree the site.
+            ("mid/site/site.toml", "100644", "title = \"T\"\n"),
+            ("mid/site/scripts/x.py", "100644", TRANSFORM),
+            ("mid/HEAD", "100644", on_main),
+            ("mid/config", "100644", &inner_config),
+            (
+                "mid/objects/info/alternates",
+                "100644",
+                "../../.git/objects\n",
+            ),
+            ("mid/objects/pack/.keep", "100644", ""),
+            (
+                "mid/refs/heads/main",
+                "100644",
+                &format!("{}\n", head_id(&s.site)),
+            ),
+            // Above the site, a linked work tree's files sharing the real
+            // repository.
+            ("linked/site/site.toml", "100644", "title = \"T\"\n"),
+            ("linked/site/scripts/x.py", "100644", TRANSFORM),
+            ("linked/HEAD", "100644", on_main),
+            ("linked/commondir", "100644", &commondir),
+            ("linked/gitdir", "100644", &gitdir),
         ],
     );
     let out = host(&s.site, &["sync"]);
     assert!(out.status.success(), "{out:?}");
     assert!(s.site.join("blog/config").is_file());
-    let blog = s.site.join("blog");
     let before = head(&s.site);
-    for command in [&["sync"][..], &["run-script", "x", "--all", "--write"][..]] {
-        let out = host(&blog, command);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{command:?}: {stderr}");
-        if command[0] == "sync" {
-            assert!(stderr.contains("never used"), "{stderr}");
+    for site in ["blog", "mid/site", "linked/site"] {
+        let site = s.site.join(site);
+        for command in [&["sync"][..], &["run-script", "x", "--all", "--write"][..]] {
+            let out = host(&site, command);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            eprintln!("RESULT {site:?} {command:?}: {stderr}");
+            assert!(!out.status.success(), "{site:?} {command:?}: {stderr}");
+            if command[0] == "sync" {
+                assert!(stderr.contains("never used"), "{site:?}: {stderr}");
+            }
         }
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     assert_eq!(head(&s.site), before);
+
+    // A real linked work tree (its `.git` a file naming its git folder) is
+    // the repository's own: it gets as far as the remote.
+    let repo = Repository::open(&s.site).unwrap();
+    let linked = dir.path().join("worktree");
+    repo.worktree("other", &linked, None).unwrap();
+    let out = host(&linked, &["sync"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("never used"), "{stderr}");
+    assert!(stderr.contains("has no branch `other`"), "{stderr}");
+}
+
+const TRANSFORM: &str = "\"\"\"\n---\nkind: transform\n---\n\"\"\"\n\
+    def transform(ctx):\n    return ctx.post\n";
+
+fn head_id(site: &Path) -> String {
+    head(site).to_string()
 }

@@ -25,6 +25,7 @@ mod progress;
 mod site_context;
 mod static_files;
 mod template_data;
+mod template_watchdog;
 mod templates;
 mod up_to_date;
 

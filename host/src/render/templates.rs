@@ -25,6 +25,16 @@ pub const STYLE_CSS: &str = include_str!("../../theme/style.css");
 /// someone else's commit, and a template is read whole.
 pub(crate) const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
 
+/// The template `file` as errors name it: in the site's `templates/` (at
+/// `dir`), or the theme's.
+pub(super) fn shown(dir: &Path, file: &str) -> String {
+    if dir.join(file).exists() {
+        format!("templates/{file}")
+    } else {
+        format!("<built-in theme>/{file}")
+    }
+}
+
 /// The instructions one rendering of a template may run before it stops
 /// with an error.
 pub(crate) const TEMPLATE_FUEL: u64 = 30_000_000;
@@ -138,14 +148,11 @@ impl Templates {
 
     /// Render template `name` with `context`; errors name the template file and line.
     pub fn render(&self, name: &str, context: minijinja::Value) -> Result<String, Diagnostic> {
+        let watched = super::template_watchdog::watch(&self.dir, name);
         let result = self.env.get_template(name).and_then(|t| t.render(context));
+        drop(watched);
         result.map_err(|e| {
-            let file = e.name().unwrap_or(name);
-            let shown = if self.dir.join(file).exists() {
-                format!("templates/{file}")
-            } else {
-                format!("<built-in theme>/{file}")
-            };
+            let shown = shown(&self.dir, e.name().unwrap_or(name));
             let mut message = e.kind().to_string();
             if e.kind() == minijinja::ErrorKind::OutOfFuel {
                 message = format!(

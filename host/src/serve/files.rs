@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 pub enum Reply {
     /// A file: its media type and bytes.
     File(&'static str, Vec<u8>),
+    /// A large file, sent as it is read: its media type, the file opened
+    /// (as [`reply`] checked it) and its length.
+    Stream(&'static str, std::fs::File, u64),
     /// A folder asked for without its `/`.
     Redirect(String),
     /// Nothing there: the site's 404 page, if it has one.
@@ -27,38 +30,62 @@ pub fn reply(root: &Path, path: &str, problems: &str) -> Reply {
     } else {
         file
     };
-    match read_served(root, &file) {
-        Some(bytes) => {
-            let name = file.to_string_lossy();
-            let media_type = crate::content::resources::media_type(&name);
-            if media_type == "text/html" {
-                let relative = crate::content::relative_path(root, &file);
-                let page = inject(&String::from_utf8_lossy(&bytes), problems, Some(&relative));
-                Reply::File("text/html; charset=utf-8", page.into_bytes())
-            } else {
-                Reply::File(media_type, bytes)
-            }
+    let Some((opened, len)) = open_served(root, &file) else {
+        return not_found(root, problems);
+    };
+    let media_type = crate::content::resources::media_type(&file.to_string_lossy());
+    let html = media_type == "text/html";
+    if len
+        > if html {
+            MAX_INJECTED_BYTES
+        } else {
+            STREAM_FROM
         }
-        None => not_found(root, problems),
+    {
+        return Reply::Stream(media_type, opened, len);
     }
+    let Some(bytes) = read_all(opened, len) else {
+        return not_found(root, problems);
+    };
+    if html {
+        let relative = crate::content::relative_path(root, &file);
+        let page = inject(&String::from_utf8_lossy(&bytes), problems, Some(&relative));
+        Reply::File("text/html; charset=utf-8", page.into_bytes())
+    } else {
+        Reply::File(media_type, bytes)
+    }
+}
+
+/// At most `len` bytes of `file`.
+fn read_all(file: std::fs::File, len: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).ok()?);
+    file.take(len).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 fn not_found(root: &Path, problems: &str) -> Reply {
     Reply::NotFound(
-        read_served(root, &root.join("404.html"))
+        open_served(root, &root.join("404.html"))
+            .filter(|(_, len)| *len <= MAX_INJECTED_BYTES)
+            .and_then(|(file, len)| read_all(file, len))
             .map(|page| inject(&String::from_utf8_lossy(&page), problems, None).into_bytes()),
     )
 }
 
-/// The largest file the server reads into memory to send.
-const MAX_SERVED_BYTES: u64 = 4 << 30;
+/// Files past this size are sent as they are read, never held whole.
+const STREAM_FROM: u64 = 1 << 20;
 
-/// The bytes of `file`, a regular file under `root` (the site's
-/// `.blogmark/serve`), reached through no link: not `root` nor its
-/// `.blogmark/`, not a folder on the way, not the file itself. A pulled
-/// site may hold links there (a render that fails leaves them), and
+/// The largest HTML page the server reads whole to add its reload script
+/// to; a larger one is sent as it is.
+const MAX_INJECTED_BYTES: u64 = 64 << 20;
+
+/// `file`, a regular file under `root` (the site's `.blogmark/serve`),
+/// opened, with its length, if it is reached through no link: not `root`
+/// nor its `.blogmark/`, not a folder on the way, not the file itself. A
+/// pulled site may hold links there (a render that fails leaves them), and
 /// following one would serve any file of the machine.
-fn read_served(root: &Path, file: &Path) -> Option<Vec<u8>> {
+fn open_served(root: &Path, file: &Path) -> Option<(std::fs::File, u64)> {
     use crate::site_paths::{first_link, is_link};
     if is_link(root) || root.parent().is_some_and(is_link) {
         return None;
@@ -68,7 +95,14 @@ fn read_served(root: &Path, file: &Path) -> Option<Vec<u8>> {
     if first_link(root, relative, false).is_some() {
         return None;
     }
-    crate::state_dir::read_regular(file, MAX_SERVED_BYTES)
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(file)
+        .ok()?;
+    let meta = opened.metadata().ok()?;
+    meta.is_file().then_some((opened, meta.len()))
 }
 
 /// The file under `root` that `path` names; `None` for a path that leaves
@@ -87,6 +121,28 @@ fn local_path(root: &Path, path: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_file_is_sent_as_it_is_read_and_a_fifo_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![1u8; (STREAM_FROM + 1) as usize];
+        std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+        match reply(dir.path(), "/big.bin", "[]") {
+            Reply::Stream(kind, file, len) => {
+                assert_eq!((kind, len), ("application/octet-stream", big.len() as u64));
+                assert_eq!(read_all(file, len).unwrap(), big);
+            }
+            _ => panic!("not streamed"),
+        }
+        let fifo = dir.path().join("pipe.bin");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string naming a path in a folder of our own.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            reply(dir.path(), "/pipe.bin", "[]"),
+            Reply::NotFound(None)
+        ));
+    }
 
     #[test]
     #[cfg(unix)]

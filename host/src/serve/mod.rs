@@ -319,6 +319,38 @@ async fn events(
     Sse::new(tokio_stream::once(Ok(first)).chain(later)).keep_alive(KeepAlive::default())
 }
 
+/// The bytes of `file`, at most `len` of them, in chunks read on a
+/// blocking thread a few chunks ahead of the connection: a large file is
+/// never held whole.
+fn file_chunks(
+    file: std::fs::File,
+    len: u64,
+) -> impl tokio_stream::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    let (send, receive) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read as _;
+        let mut file = file.take(len);
+        loop {
+            let mut chunk = vec![0; 256 << 10];
+            let read = match file.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => Ok(n),
+                Err(e) => Err(e),
+            };
+            let sent = read.map(|n| {
+                chunk.truncate(n);
+                axum::body::Bytes::from(chunk)
+            });
+            let failed = sent.is_err();
+            // A closed connection drops the receiver: stop reading.
+            if send.blocking_send(sent).is_err() || failed {
+                return;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(receive)
+}
+
 /// Any other path: a file of the rendered site.
 async fn file(axum::extract::State(state): axum::extract::State<Arc<State>>, uri: Uri) -> Response {
     let out = state.out.clone();
@@ -332,6 +364,15 @@ async fn file(axum::extract::State(state): axum::extract::State<Arc<State>>, uri
                 (header::CACHE_CONTROL, "no-store"),
             ],
             Body::from(bytes),
+        )
+            .into_response(),
+        Ok(files::Reply::Stream(media_type, file, len)) => (
+            [
+                (header::CONTENT_TYPE, media_type.to_owned()),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+                (header::CONTENT_LENGTH, len.to_string()),
+            ],
+            Body::from_stream(file_chunks(file, len)),
         )
             .into_response(),
         Ok(files::Reply::Redirect(to)) => {
