@@ -57,6 +57,16 @@ pub enum SyncError {
         /// The git folder found.
         git_dir: String,
     },
+    /// The site is reached through a symbolic link kept in a work tree.
+    #[error(
+        "{site} is reached through {link}, a symbolic link in a git work tree (a pulled commit may have made it); give the site's real path"
+    )]
+    LinkedSite {
+        /// The site, as given.
+        site: String,
+        /// The link on the way.
+        link: String,
+    },
     /// The site is not inside the work tree of the repository found for it.
     #[error(
         "{site} is not inside the work tree ({workdir}) of the repository found for it; it is never used"
@@ -324,6 +334,12 @@ fn check_out(
 /// config names the work tree and the remote; it cannot add a `.git`
 /// (DESIGN §13).
 pub fn site_repository(site: &Path) -> Result<Repository, SyncError> {
+    if let Some(link) = link_inside_a_work_tree(site) {
+        return Err(SyncError::LinkedSite {
+            site: site.display().to_string(),
+            link: link.display().to_string(),
+        });
+    }
     let repo = Repository::discover(site)
         .map_err(|_| SyncError::NoRepository(site.display().to_string()))?;
     let workdir = repo.workdir().ok_or(SyncError::Bare)?;
@@ -358,6 +374,24 @@ pub fn site_repository(site: &Path) -> Result<Repository, SyncError> {
         return Err(foreign());
     }
     Ok(repo)
+}
+
+/// The first folder on the way to `site` (itself included) that is a
+/// symbolic link kept in a git work tree: a pulled commit may have made it,
+/// to send the site, and what a sync writes, into another repository of
+/// the machine. A link outside any work tree (`~/blog -> /data/blog`) is
+/// the user's own.
+fn link_inside_a_work_tree(site: &Path) -> Option<std::path::PathBuf> {
+    let absolute = std::path::absolute(site).ok()?;
+    let in_a_work_tree = |dir: &Path| {
+        dir.ancestors()
+            .any(|folder| std::fs::symlink_metadata(folder.join(".git")).is_ok())
+    };
+    absolute
+        .ancestors()
+        .filter(|folder| crate::site_paths::is_link(folder))
+        .find(|link| link.parent().is_some_and(in_a_work_tree))
+        .map(Path::to_path_buf)
 }
 
 /// Fetch `remote` and fast-forward `branch` (default: the current one) of

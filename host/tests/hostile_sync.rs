@@ -348,6 +348,24 @@ fn a_git_folder_committed_into_the_site_is_never_taken_for_its_repository() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("never used"), "{stderr}");
     assert!(stderr.contains("has no branch `other`"), "{stderr}");
+
+    // A link in the work tree (a pull by git makes one) to a folder of
+    // another repository of the machine: neither it nor the site is synced.
+    let other = dir.path().join("other");
+    let other_repo = Repository::init(&other).unwrap();
+    other_repo
+        .remote("origin", s.bare.path().to_str().unwrap())
+        .unwrap();
+    std::fs::create_dir_all(other.join("site")).unwrap();
+    std::os::unix::fs::symlink(other.join("site"), s.site.join("through")).unwrap();
+    let out = host(&s.site.join("through"), &["sync"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("a symbolic link in a git work tree"),
+        "{stderr}"
+    );
+    assert!(!other.join(".git/FETCH_HEAD").exists());
 }
 
 const TRANSFORM: &str = "\"\"\"\n---\nkind: transform\n---\n\"\"\"\n\

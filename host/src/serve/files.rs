@@ -26,7 +26,8 @@ pub fn reply(root: &Path, path: &str, problems: &str) -> Reply {
     let file = if path.ends_with('/') {
         file.join("index.html")
     } else if file.is_dir() {
-        return Reply::Redirect(format!("{path}/"));
+        // One leading `/`: `//evil.example` would be another site.
+        return Reply::Redirect(format!("/{}/", path.trim_start_matches('/')));
     } else {
         file
     };
@@ -77,8 +78,9 @@ fn not_found(root: &Path, problems: &str) -> Reply {
 const STREAM_FROM: u64 = 1 << 20;
 
 /// The largest HTML page the server reads whole to add its reload script
-/// to; a larger one is sent as it is.
-const MAX_INJECTED_BYTES: u64 = 64 << 20;
+/// to (its copy with the script, and invalid UTF-8 replaced, may be three
+/// times as large); a larger one is sent as it is.
+const MAX_INJECTED_BYTES: u64 = 1 << 20;
 
 /// `file`, a regular file under `root` (the site's `.blogmark/serve`),
 /// opened, with its length, if it is reached through no link: not `root`
@@ -133,6 +135,18 @@ mod tests {
                 assert_eq!(read_all(file, len).unwrap(), big);
             }
             _ => panic!("not streamed"),
+        }
+        // An HTML page too large to add the reload script to is sent as it is.
+        std::fs::write(dir.path().join("big.html"), &big).unwrap();
+        assert!(matches!(
+            reply(dir.path(), "/big.html", "[]"),
+            Reply::Stream("text/html", _, _)
+        ));
+        // A folder named like a host is redirected within this one.
+        std::fs::create_dir_all(dir.path().join("evil.example")).unwrap();
+        match reply(dir.path(), "//evil.example", "[]") {
+            Reply::Redirect(to) => assert_eq!(to, "/evil.example/"),
+            _ => panic!("not redirected"),
         }
         let fifo = dir.path().join("pipe.bin");
         let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
