@@ -213,10 +213,11 @@ fn is_identifier(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn write(root: &Path, path: &str, text: &str) {
+    /// Write `text` to `root/path`, making its folders.
+    pub(crate) fn write(root: &Path, path: &str, text: &str) {
         let path = root.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
