@@ -46,17 +46,25 @@ pub fn read_written(path: &Path, cap: u64) -> Option<Vec<u8>> {
     read_file(path, cap, true)
 }
 
-fn read_file(path: &Path, cap: u64, dense: bool) -> Option<Vec<u8>> {
-    use std::io::{Read as _, Seek as _};
-    use std::os::fd::AsRawFd as _;
+/// The regular file at `path` opened for reading, with its metadata, if it
+/// is one: a link at `path` is not followed, and a FIFO or a device is not
+/// waited on.
+pub fn open_regular(path: &Path) -> Option<(std::fs::File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > cap {
+    meta.is_file().then_some((file, meta))
+}
+
+fn read_file(path: &Path, cap: u64, dense: bool) -> Option<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    use std::os::fd::AsRawFd as _;
+    let (mut file, meta) = open_regular(path)?;
+    if meta.len() > cap {
         return None;
     }
     if dense {

@@ -45,15 +45,7 @@ impl Resource {
     /// opened). A large file is hashed as it streams, never held whole.
     pub fn info(&self, root: &Path) -> Option<ResourceInfo> {
         use std::io::Read as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(root.join(&self.file))
-            .ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
-        }
+        let (file, _) = crate::state_dir::open_regular(&root.join(&self.file))?;
         let mut file = std::io::BufReader::new(file);
         let mut head = Vec::new();
         (&mut file).take(HEADER_BYTES).read_to_end(&mut head).ok()?;

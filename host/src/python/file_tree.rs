@@ -246,16 +246,7 @@ fn stdlib_folders() -> &'static BTreeMap<String, BTreeSet<String>> {
 /// swapped for one since the listing is not read), at most its listed
 /// size or the tree's cap.
 fn read_listed(disk: &Path, size: u64) -> Option<Vec<u8>> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        // A FIFO swapped in since the listing would block the open.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(disk)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
+    let (file, _) = crate::state_dir::open_regular(disk)?;
     let mut bytes = Vec::new();
     file.take(size.min(MAX_TREE_FILE))
         .read_to_end(&mut bytes)

@@ -97,14 +97,7 @@ fn open_served(root: &Path, file: &Path) -> Option<(std::fs::File, u64)> {
     if first_link(root, relative, false).is_some() {
         return None;
     }
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(file)
-        .ok()?;
-    let meta = opened.metadata().ok()?;
-    meta.is_file().then_some((opened, meta.len()))
+    crate::state_dir::open_regular(file).map(|(opened, meta)| (opened, meta.len()))
 }
 
 /// The file under `root` that `path` names; `None` for a path that leaves
